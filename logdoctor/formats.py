@@ -1,0 +1,426 @@
+"""Format files: load, validate and compile the declarative descriptions in ``parsers/*.toml``.
+
+A format file describes one log family the way lnav's format files do: title, description,
+sources, file-name patterns, header regex(es) with named groups, timestamp formats, the level
+map, then ``[[event]]`` patterns that map message bodies onto event kinds and columns, and
+``[[sample]]`` lines with the kind and fields they must give. :func:`load_formats` refuses a
+file whose samples do not parse as declared (see :mod:`logdoctor.formatcheck`), naming the
+file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from logdoctor.model import FIELD_COLUMNS, HEADER_FIELDS, EventKind, Level
+from logdoctor.regexes import literal_prefix, to_python, to_rust
+from logdoctor.timestamps import TimestampFormat, TimestampFormatError
+
+__all__ = [
+    "EventPattern",
+    "Format",
+    "FormatError",
+    "HeaderPattern",
+    "Link",
+    "Sample",
+    "builtin_formats_dir",
+    "load_format",
+    "load_formats",
+]
+
+_KINDS = {k.value for k in EventKind}
+_LEVELS = {lv.value for lv in Level}
+
+
+class FormatError(ValueError):
+    """A format file is invalid; the message names the file, the entry and the field."""
+
+    def __init__(self, path: str | Path, entry: str, problem: str) -> None:
+        self.path = str(path)
+        self.entry = entry
+        self.problem = problem
+        super().__init__(f"{self.path}: {entry}: {problem}")
+
+
+@dataclass(frozen=True)
+class Regex:
+    """A regex compiled for both engines."""
+
+    source: str
+    py: re.Pattern[str]
+    rust: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HeaderPattern:
+    """A header line pattern: a record starts on a line it matches."""
+
+    regex: Regex
+    timestamps: tuple[TimestampFormat, ...]
+    prefix: Regex
+    """The regex without its trailing ``(?P<msg>.*)``: the bulk engine slices the message off."""
+
+
+@dataclass(frozen=True)
+class EventPattern:
+    """Maps a record's message (and optionally its logger) to an event kind and columns."""
+
+    index: int
+    kind: str
+    regex: Regex
+    logger: Regex | None
+    set: Mapping[str, str]
+    literal: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """Fill ``field`` of ``targets`` events from the next ``source`` event in the same file."""
+
+    field: str
+    source: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A sample record and what it must parse to."""
+
+    index: int
+    text: str
+    kind: str
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A compiled format file."""
+
+    name: str
+    family: str
+    title: str
+    description: str
+    urls: tuple[str, ...]
+    path: str
+    file_patterns: tuple[str, ...]
+    path_hints: tuple[str, ...]
+    headers: tuple[HeaderPattern, ...]
+    levels: Mapping[str, str]
+    events: tuple[EventPattern, ...]
+    samples: tuple[Sample, ...]
+    links: tuple[Link, ...] = ()
+    builtin: bool = True
+    specificity: int = field(default=0, compare=False)
+
+    def matches_name(self, name: str) -> bool:
+        """True if a file's base name fits one of the format's file patterns."""
+        low = name.lower()
+        return any(fnmatch.fnmatchcase(low, p.lower()) for p in self.file_patterns)
+
+    def matches_path(self, path: str) -> bool:
+        """True if a path (with folders) contains one of the format's path hints."""
+        low = path.replace("\\", "/").lower()
+        return any(h.lower() in low for h in self.path_hints)
+
+    def normalize_level(self, raw: str | None) -> str | None:
+        """Fold a raw level onto the normalized set (unknown levels are kept, upper-cased)."""
+        if raw is None:
+            return None
+        up = raw.upper()
+        return self.levels.get(up, up)
+
+
+def builtin_formats_dir() -> Path:
+    """The folder of the built-in format files (in the wheel, or in a source checkout)."""
+    packaged = resources.files("logdoctor") / "_data" / "parsers"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "parsers"
+
+
+def _regex(path: Path, entry: str, fieldname: str, source: Any) -> Regex:
+    if not isinstance(source, str) or not source:
+        raise FormatError(path, entry, f"{fieldname} must be a non-empty string")
+    try:
+        py = to_python(source)
+    except re.error as exc:
+        raise FormatError(path, entry, f"{fieldname} is not a valid regex: {exc}") from None
+    rust = to_rust(source)
+    try:
+        pl.Series("probe", [""], dtype=pl.String).str.contains(rust)
+    except Exception as exc:  # polars raises ComputeError for unsupported syntax
+        first = str(exc).strip().splitlines()
+        detail = first[-1].strip() if first else str(exc)
+        raise FormatError(
+            path,
+            entry,
+            f"{fieldname} uses syntax the bulk engine does not support "
+            f"(no look-around or back-references): {detail}",
+        ) from None
+    return Regex(source=source, py=py, rust=rust, groups=tuple(py.groupindex))
+
+
+def _str_list(path: Path, entry: str, fieldname: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FormatError(path, entry, f"{fieldname} must be a string or a list of strings")
+    return tuple(value)
+
+
+_MSG_TAIL = re.compile(r"\(\?P<msg>\.\*\)\$?$")
+
+
+def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
+    entry = f"header[{i}]"
+    if not isinstance(raw, dict):
+        raise FormatError(path, entry, "must be a table with regex and timestamp")
+    rx = _regex(path, entry, "regex", raw.get("regex"))
+    for g in rx.groups:
+        if g not in HEADER_FIELDS:
+            raise FormatError(
+                path,
+                entry,
+                f"regex group {g!r} is not a header field (allowed: {', '.join(HEADER_FIELDS)})",
+            )
+    for required in ("ts", "msg"):
+        if required not in rx.groups:
+            raise FormatError(path, entry, f"regex must have a (?P<{required}>...) group")
+    if not rx.source.startswith("^"):
+        raise FormatError(path, entry, "regex must be anchored with ^ (a header starts a line)")
+    tail = _MSG_TAIL.search(rx.source)
+    if tail is None:
+        raise FormatError(path, entry, "regex must end with (?P<msg>.*) (the rest of the line)")
+    prefix = _regex(path, entry, "regex", rx.source[: tail.start()])
+    stamps = _str_list(path, entry, "timestamp", raw.get("timestamp"))
+    if not stamps:
+        raise FormatError(path, entry, "timestamp must list at least one format")
+    compiled = []
+    for s in stamps:
+        try:
+            compiled.append(TimestampFormat.compile(s))
+        except TimestampFormatError as exc:
+            raise FormatError(path, entry, f"timestamp: {exc}") from None
+    return HeaderPattern(regex=rx, timestamps=tuple(compiled), prefix=prefix)
+
+
+def _event(path: Path, i: int, raw: Any) -> EventPattern:
+    entry = f"event[{i}]"
+    if not isinstance(raw, dict):
+        raise FormatError(path, entry, "must be a table")
+    kind = raw.get("kind")
+    if kind not in _KINDS:
+        raise FormatError(path, entry, f"kind {kind!r} is not an event kind (see logdoctor kinds)")
+    if kind == EventKind.UNRECOGNIZED:
+        raise FormatError(path, entry, "kind unrecognized is reserved for records no event matches")
+    entry = f"event[{i}] ({kind})"
+    rx = _regex(path, entry, "regex", raw.get("regex"))
+    for g in rx.groups:
+        if g not in FIELD_COLUMNS:
+            raise FormatError(
+                path,
+                entry,
+                f"regex group {g!r} is not an event column (allowed: {', '.join(FIELD_COLUMNS)})",
+            )
+    logger = None
+    if "logger" in raw:
+        logger = _regex(path, entry, "logger", raw["logger"])
+        if logger.groups:
+            raise FormatError(path, entry, "logger regex must not have named groups")
+    consts = raw.get("set", {})
+    if not isinstance(consts, dict) or not all(isinstance(v, str) for v in consts.values()):
+        raise FormatError(path, entry, "set must be a table of strings")
+    for k in consts:
+        if k not in FIELD_COLUMNS:
+            raise FormatError(path, entry, f"set.{k} is not an event column")
+        if k in rx.groups:
+            raise FormatError(path, entry, f"set.{k} is also a regex group; keep one")
+    unknown = set(raw) - {"kind", "regex", "logger", "set", "description"}
+    if unknown:
+        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    return EventPattern(
+        index=i,
+        kind=kind,
+        regex=rx,
+        logger=logger,
+        set=dict(consts),
+        literal=literal_prefix(rx.source),
+        description=str(raw.get("description", "")),
+    )
+
+
+def _sample(path: Path, i: int, raw: Any) -> Sample:
+    entry = f"sample[{i}]"
+    if not isinstance(raw, dict):
+        raise FormatError(path, entry, "must be a table with line and kind")
+    text = raw.get("line")
+    if not isinstance(text, str) or not text:
+        raise FormatError(path, entry, "line must be a non-empty string")
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        raise FormatError(path, entry, f"kind {kind!r} is not an event kind")
+    fields = raw.get("fields", {})
+    if not isinstance(fields, dict):
+        raise FormatError(path, entry, "fields must be a table")
+    allowed = set(FIELD_COLUMNS) | {"level", "thread", "logger", "time", "message"}
+    for k, v in fields.items():
+        if k not in allowed:
+            raise FormatError(path, entry, f"fields.{k} is not a column")
+        if not isinstance(v, str):
+            raise FormatError(path, entry, f"fields.{k} must be a string")
+    return Sample(index=i, text=text.rstrip("\n"), kind=kind, fields=dict(fields))
+
+
+def load_format(path: str | Path, *, builtin: bool = False) -> Format:
+    """Load and compile one format file (samples are checked by :func:`load_formats`)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise FormatError(p, "file", f"cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise FormatError(p, "file", f"not valid TOML: {exc}") from None
+    for key in ("name", "family", "title", "description"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise FormatError(p, key, "required string is missing")
+    name = raw["name"]
+    if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
+        raise FormatError(p, "name", "must be lower-case letters, digits, - or _")
+    headers_raw = raw.get("header")
+    if not isinstance(headers_raw, list) or not headers_raw:
+        raise FormatError(p, "header", "at least one [[header]] is required")
+    headers = tuple(_header(p, i, h) for i, h in enumerate(headers_raw))
+    levels_raw = raw.get("levels", {})
+    if not isinstance(levels_raw, dict):
+        raise FormatError(p, "levels", "must be a table RAW = NORMALIZED")
+    levels: dict[str, str] = {lv: lv for lv in _LEVELS}
+    for k, v in levels_raw.items():
+        if v not in _LEVELS:
+            raise FormatError(p, f"levels.{k}", f"{v!r} is not one of {', '.join(sorted(_LEVELS))}")
+        levels[k.upper()] = v
+    events = tuple(_event(p, i, e) for i, e in enumerate(raw.get("event", [])))
+    samples_raw = raw.get("sample", [])
+    if not isinstance(samples_raw, list) or not samples_raw:
+        raise FormatError(p, "sample", "at least one [[sample]] is required")
+    samples = tuple(_sample(p, i, s) for i, s in enumerate(samples_raw))
+    links = []
+    for i, lk in enumerate(raw.get("link", [])):
+        entry = f"link[{i}]"
+        if not isinstance(lk, dict):
+            raise FormatError(p, entry, "must be a table")
+        fld, src = lk.get("field"), lk.get("source")
+        targets = _str_list(p, entry, "targets", lk.get("targets", []))
+        if fld not in FIELD_COLUMNS:
+            raise FormatError(p, entry, f"field {fld!r} is not an event column")
+        if src not in _KINDS or not all(t in _KINDS for t in targets):
+            raise FormatError(p, entry, "source and targets must be event kinds")
+        links.append(Link(field=str(fld), source=str(src), targets=targets))
+    return Format(
+        name=name,
+        family=raw["family"],
+        title=raw["title"],
+        description=raw["description"].strip(),
+        urls=_str_list(p, "url", "url", raw.get("url", [])),
+        path=str(p),
+        file_patterns=_str_list(p, "file_patterns", "file_patterns", raw.get("file_patterns", [])),
+        path_hints=_str_list(p, "path_hints", "path_hints", raw.get("path_hints", [])),
+        headers=headers,
+        levels=levels,
+        events=events,
+        samples=samples,
+        links=tuple(links),
+        builtin=builtin,
+    )
+
+
+def _order_by_specificity(formats: Sequence[Format]) -> list[Format]:
+    """Specific formats before generic ones: a format whose headers match many other formats'
+    samples is generic (the tolerant ssoApp format matches ssosp and certMgmt lines)."""
+    scored = []
+    for f in formats:
+        generality = 0
+        for other in formats:
+            if other is f:
+                continue
+            for s in other.samples:
+                first = s.text.split("\n", 1)[0]
+                if any(h.regex.py.match(first) for h in f.headers):
+                    generality += 1
+        scored.append((generality, f.name, f))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [Format(**{**f.__dict__, "specificity": rank}) for rank, (_, _, f) in enumerate(scored)]
+
+
+def load_formats(
+    extra_dirs: Iterable[str | Path] = (), *, check: bool = True, builtin: bool = True
+) -> list[Format]:
+    """Load the built-in formats plus every ``*.toml`` in ``extra_dirs``, ordered for detection.
+
+    A user format with the same name as a built-in one replaces it. With ``check`` (the
+    default) every sample is parsed by both engines and must give its declared kind and fields.
+    """
+    by_name: dict[str, Format] = {}
+    if builtin:
+        for path in sorted(builtin_formats_dir().glob("*.toml")):
+            f = load_format(path, builtin=True)
+            by_name[f.name] = f
+    for d in extra_dirs:
+        dpath = Path(d)
+        if not dpath.is_dir():
+            raise FormatError(dpath, "formats-dir", "not a folder")
+        files = sorted(dpath.glob("*.toml"))
+        if not files:
+            raise FormatError(dpath, "formats-dir", "no *.toml format file in this folder")
+        for path in files:
+            f = load_format(path, builtin=False)
+            by_name[f.name] = f
+    formats = _order_by_specificity(list(by_name.values()))
+    if check:
+        from logdoctor.formatcheck import check_format
+
+        for f in formats:
+            marker = _check_marker(f)
+            if marker is not None and marker.exists():
+                continue
+            check_format(f)
+            if marker is not None:
+                try:
+                    marker.parent.mkdir(parents=True, exist_ok=True)
+                    marker.touch()
+                except OSError:
+                    pass  # a read-only cache only costs the check next time
+    return formats
+
+
+def _check_marker(f: Format) -> Path | None:
+    """A cache file that exists once this exact format file passed its sample check.
+
+    Keyed by the file's bytes and the versions of logdoctor and polars, so any edit (or an
+    upgrade) checks again. Set LOGDOCTOR_NO_CACHE=1 to always check.
+    """
+    if os.environ.get("LOGDOCTOR_NO_CACHE"):
+        return None
+    try:
+        content = Path(f.path).read_bytes()
+    except OSError:
+        return None
+    from logdoctor import __version__
+
+    h = hashlib.sha256(content)
+    h.update(f"{__version__}|{pl.__version__}|{f.path}".encode())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "logdoctor" / "formats-checked" / h.hexdigest()

@@ -1,0 +1,374 @@
+"""The event table schema, the event-kind vocabulary, parse statistics and findings.
+
+Everything that more than one part of logdoctor agrees on lives here, defined once:
+the column names and dtypes of the event table, the closed set of event kinds (each with a
+one-line description that the report shows next to an evidence line), the per-file parse
+statistics, and the frozen dataclasses of a diagnostic finding.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NewType
+
+RuleId = NewType("RuleId", str)
+"""A rule identifier: ``LD`` followed by three digits (``LD101``)."""
+
+
+class Family(enum.StrEnum):
+    """The UCM log families logdoctor reads."""
+
+    SSOAPP = "ssoapp"
+    SSOSP = "ssosp"
+    CERTMGMT = "certmgmt"
+
+
+class Level(enum.StrEnum):
+    """Normalized log levels (a format's level map folds its own names onto these)."""
+
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+    FATAL = "FATAL"
+
+
+class EventKind(enum.StrEnum):
+    """The closed vocabulary of event kinds; ``description`` says what a line of that kind means."""
+
+    description: str
+
+    def __new__(cls, value: str, description: str) -> EventKind:  # noqa: D102
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.description = description
+        return member
+
+    # OAuth: authorization endpoint and user authentication
+    AUTHORIZE_REQUEST = (
+        "authorize.request",
+        "A client asked the authorization endpoint for a code (refresh flow) or a token "
+        "(implicit grant).",
+    )
+    AUTHORIZE_REJECTED = (
+        "authorize.rejected",
+        "The authorization endpoint refused a request (bad parameters, unknown redirect URI, "
+        "grant type disabled).",
+    )
+    AUTH_SUCCESS = ("auth.success", "A user authenticated (password or SAML assertion).")
+    AUTH_FAILURE = (
+        "auth.failure",
+        "A user or administrator failed to authenticate (wrong password, unknown or inactive "
+        "user, bad admin credentials).",
+    )
+    CODE_ISSUED = ("code.issued", "An authorization code was issued to a client.")
+    # OAuth: tokens
+    TOKEN_ACCESS_ISSUED = (
+        "token.access.issued",
+        "An access token (signed and encrypted JWT) was issued.",
+    )
+    TOKEN_REFRESH_ISSUED = (
+        "token.refresh.issued",
+        "A refresh token (signed JWT) was issued; only with the refresh login flow enabled.",
+    )
+    TOKEN_REFRESHED = (
+        "token.refreshed",
+        "A refresh grant succeeded: the client traded its refresh token for a new access token.",
+    )
+    TOKEN_VALIDATED = (
+        "token.validated",
+        "A server checked an access token: signature, decryption, active user and access all "
+        "passed.",
+    )
+    TOKEN_REJECTED = (
+        "token.rejected",
+        "A token or grant was refused; the reason says which check failed (signature, decrypt, "
+        "expired, revoked, inactive_user, no_access, refresh_disabled, ...).",
+    )
+    TOKEN_REVOKED = ("token.revoked", "A refresh token was revoked (revoke API or timer change).")
+    TOKEN_PURGED = ("token.purged", "The nightly job purged expired refresh tokens.")
+    REVOKE_REQUEST = (
+        "revoke.request",
+        "The revoke API (/ssosp/token/revoke) was called for a user (and optionally a client).",
+    )
+    # Configuration, keys, certificates, services
+    CONFIG_CHANGED = (
+        "config.changed",
+        "An enterprise parameter (refresh login flow, expiry timers, implicit grant...) changed.",
+    )
+    CONFIG_REJECTED = (
+        "config.rejected",
+        "An enterprise parameter change was refused (value out of its allowed range).",
+    )
+    KEY_REGENERATED = (
+        "key.regenerated",
+        "An authz key (signing RSA or encryption AES) was regenerated; tokens made with the old "
+        "key become invalid.",
+    )
+    KEY_REPLICATED = (
+        "key.replicated",
+        "A node received a regenerated authz key from its publisher.",
+    )
+    KEY_LOADED = (
+        "key.loaded",
+        "A service loaded the authz key it will sign, encrypt or validate with (at start or "
+        "restart, or after a key sync).",
+    )
+    CERT_REGENERATED = ("cert.regenerated", "Certificate management regenerated a certificate.")
+    CERT_IMPORTED = ("cert.imported", "Certificate management imported a certificate.")
+    CERT_DELETED = ("cert.deleted", "Certificate management deleted a certificate.")
+    CERT_UNIT = (
+        "cert.unit",
+        "Certificate management named the unit (tomcat, authz, ...) of the current operation.",
+    )
+    CERT_TRACE = (
+        "cert.trace",
+        "Certificate management method tracing (IN/OUT of a CertMgr method) or run detail.",
+    )
+    SERVICE_RESTARTED = (
+        "service.restarted",
+        "A service (Cisco CallManager, Cisco Tomcat, Cisco XCP Authentication Service...) "
+        "restarted.",
+    )
+    SSO_ENABLED = ("sso.enabled", "SAML SSO was enabled (a new ssosp log file starts).")
+    SSO_DISABLED = ("sso.disabled", "SAML SSO was disabled.")
+    SSO_TEST = ("sso.test", "The SAML SSO test ran (passed or failed).")
+    SSO_METADATA = ("sso.metadata", "SP or IdP metadata was exported, imported or pushed.")
+    TRACE_LEVEL = ("trace.level", "The samltrace (ssosp) log level of a node changed.")
+    # SAML SSO (ssosp)
+    SSO_FILTER = ("sso.filter", "The SSO agent filter saw a request for a protected path.")
+    SAML_REQUEST = ("saml.request", "An AuthnRequest was built and sent to the IdP.")
+    SAML_RESPONSE = ("saml.response", "A SAML response arrived from the IdP.")
+    SAML_DETAIL = (
+        "saml.detail",
+        "Detail of the SAML exchange: entity ids, endpoints, bindings, relay state.",
+    )
+    SAML_ASSERTION = ("saml.assertion", "The SAML assertion or its attributes being validated.")
+    SAML_TIME_VALID = ("saml.time.valid", "The assertion's validity window check passed.")
+    SAML_TIME_INVALID = (
+        "saml.time.invalid",
+        "The assertion's validity window check failed: clocks of UCM and the IdP disagree (NTP).",
+    )
+    SAML_USER = ("saml.user", "The user id taken from the SAML assertion.")
+    SAML_CERT_MISMATCH = (
+        "saml.cert.mismatch",
+        "The IdP signed with a certificate that is not the one in the imported IdP metadata.",
+    )
+    SAML_DECRYPT_FAILED = (
+        "saml.decrypt.failed",
+        "UCM could not decrypt the assertion's secret key: the IdP encrypts for an old SP "
+        "(Tomcat) certificate.",
+    )
+    SAML_STATUS_INVALID = (
+        "saml.status.invalid",
+        "The IdP answered with a non-success status (claim rules, IdP configuration).",
+    )
+    SAML_ERROR = ("saml.error", "Processing a SAML response failed.")
+    SAML_RELAY = ("saml.relay", "After login, the user was relayed to the original application.")
+    SSO_CLUSTER = ("sso.cluster", "Cluster-wide SSO metadata or configuration operation.")
+    # Generic OAuth detection for lines no specific pattern knows
+    OAUTH_REQUEST = (
+        "oauth.request",
+        "A line that names an OAuth endpoint (/ssosp/oauth/..., /ssosp/token/revoke).",
+    )
+    OAUTH_ERROR = (
+        "oauth.error",
+        "A line that carries an OAuth error code (invalid_grant, invalid_token, ...).",
+    )
+    PUSH_TOKEN = (
+        "push.token",
+        "Push-notification or cloud-onboarding token traffic (XCPConfigMgr, CCMPNServer): not "
+        "Jabber OAuth.",
+    )
+    LOG_INFO = ("log.info", "Logging infrastructure or startup detail with no diagnostic meaning.")
+    UNRECOGNIZED = (
+        "unrecognized",
+        "A well-formed log record that no event pattern knows; kept with its message.",
+    )
+
+
+COLUMNS: tuple[str, ...] = (
+    "time",
+    "node",
+    "family",
+    "file",
+    "line",
+    "level",
+    "thread",
+    "logger",
+    "kind",
+    "user",
+    "client_id",
+    "device",
+    "token_id",
+    "grant",
+    "reason",
+    "key",
+    "server",
+    "param",
+    "value",
+    "agent",
+    "message",
+)
+"""Event table columns, in order. One row per log record (header line + continuation lines)."""
+
+FIELD_COLUMNS: tuple[str, ...] = (
+    "user",
+    "client_id",
+    "device",
+    "token_id",
+    "grant",
+    "reason",
+    "key",
+    "server",
+    "param",
+    "value",
+    "agent",
+)
+"""Columns an event pattern may fill from its named groups."""
+
+HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg")
+"""Named groups a header regex may use (``ts`` and ``msg`` are required)."""
+
+COLUMN_DOC: Mapping[str, str] = {
+    "time": "When the record was written, converted to UTC (tz-aware).",
+    "node": "The UCM node the file came from (bundle layout, or --node).",
+    "family": "Log family: ssoapp, ssosp or certmgmt.",
+    "file": "The file the record came from (archive members as archive!member).",
+    "line": "1-based line number of the record's first line in its file.",
+    "level": "Normalized level: TRACE, DEBUG, INFO, WARN, ERROR, FATAL.",
+    "thread": "Thread name, e.g. http-bio-8443-exec-12.",
+    "logger": "Logger (category) as written, e.g. authentication.SAMLAuthenticator.",
+    "kind": "Event kind (see `logdoctor kinds`), or unrecognized.",
+    "user": "End user (or admin) the record concerns.",
+    "client_id": "OAuth client id (C + 64 hex for Jabber).",
+    "device": "Device name (CSF..., TCT..., BOT..., TAB...).",
+    "token_id": "Token identifier: access-token jti, refresh-token tid or its index.",
+    "grant": "OAuth grant or response type: authorization_code, refresh_token, implicit, code.",
+    "reason": "Why something failed or happened (error code or check name).",
+    "key": "Key checksum or kid that signed / encrypted / validated the token.",
+    "server": "Server that validated or proxied: IM&P, Unity Connection, Expressway, UCM node.",
+    "param": "Parameter, key use, certificate unit or service name the record is about.",
+    "value": "New value of param, or a count.",
+    "agent": "Client software as declared by the client (e.g. Jabber/14.1 Windows).",
+    "message": "The record's message text, continuation lines included.",
+}
+
+STRING_DTYPE = "str"
+CATEGORY_DTYPE = "category"
+TIME_DTYPE = "datetime64[us, UTC]"
+
+DTYPES: Mapping[str, str] = {
+    "time": TIME_DTYPE,
+    "node": CATEGORY_DTYPE,
+    "family": CATEGORY_DTYPE,
+    "file": CATEGORY_DTYPE,
+    "line": "int64",
+    "level": CATEGORY_DTYPE,
+    "thread": STRING_DTYPE,
+    "logger": STRING_DTYPE,
+    "kind": CATEGORY_DTYPE,
+    **{c: STRING_DTYPE for c in FIELD_COLUMNS},
+    "message": STRING_DTYPE,
+}
+"""pandas dtype of each column of the event table handed to users."""
+
+
+@dataclass
+class ParseStats:
+    """What happened to one input file: counts that reconcile with its lines.
+
+    Invariant: ``lines == record_lines + malformed``, where ``record_lines`` counts the lines
+    folded into records (each record's header plus its continuation lines).
+    """
+
+    path: str
+    family: str | None = None
+    node: str | None = None
+    bytes: int = 0
+    lines: int = 0
+    records: int = 0
+    record_lines: int = 0
+    malformed: int = 0
+    unrecognized: int = 0
+    decode_errors: int = 0
+    bad_timestamps: int = 0
+    first_time: datetime | None = None
+    last_time: datetime | None = None
+    kinds: dict[str, int] = field(default_factory=dict)
+    malformed_lines: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    MALFORMED_LINES_KEPT = 1000
+    """At most this many malformed line numbers are listed (the count is always exact)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form used by ``logdoctor stats``."""
+        out: dict[str, Any] = {
+            "path": self.path,
+            "family": self.family,
+            "node": self.node,
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "records": self.records,
+            "malformed": self.malformed,
+            "unrecognized": self.unrecognized,
+            "decode_errors": self.decode_errors,
+            "bad_timestamps": self.bad_timestamps,
+            "first_time": _iso(self.first_time),
+            "last_time": _iso(self.last_time),
+            "kinds": dict(sorted(self.kinds.items())),
+            "malformed_lines": list(self.malformed_lines),
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat().replace("+00:00", "Z")
+
+
+class Severity(enum.StrEnum):
+    """Finding severity, ordered: error > warning > info."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """2 for error, 1 for warning, 0 for info (higher is worse)."""
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One log line that supports a finding."""
+
+    node: str
+    file: str
+    line: int
+    time: datetime | None
+    kind: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A diagnosed problem: what, where, proof and fix."""
+
+    rule: RuleId
+    severity: Severity
+    title: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    evidence_total: int = 0
+    subjects: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    fix: tuple[str, ...] = ()

@@ -1,0 +1,512 @@
+"""The parse engines: bulk (polars, one file at a time) and line-at-a-time (Python ``re``).
+
+Both read the same compiled format (:mod:`logdoctor.formats`) and give the same rows; the
+format loader checks that on every sample. Line semantics are fixed once: a line ends at
+``\\n``, one trailing ``\\r`` is dropped, and a final line without ``\\n`` still counts. A line
+that matches a header pattern starts a record; the lines after it that match none are its
+continuation (a Java stack trace, an XML block, a certMgmt info dump) and are folded into its
+message. Lines before the first header are *malformed*: counted, their numbers kept, never
+dropped silently. Invariant (tested): ``lines == record_lines + malformed`` for every file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+import polars as pl
+
+from logdoctor.formats import EventPattern, Format, HeaderPattern
+from logdoctor.model import COLUMNS, FIELD_COLUMNS, EventKind, ParseStats
+from logdoctor.timestamps import Zone, resolve_zone
+
+__all__ = [
+    "POLARS_SCHEMA",
+    "LineParser",
+    "Record",
+    "decode",
+    "empty_frame",
+    "parse_bytes",
+]
+
+POLARS_SCHEMA: dict[str, pl.DataType] = {
+    "time": pl.Datetime("us", "UTC"),
+    "node": pl.String(),
+    "family": pl.String(),
+    "file": pl.String(),
+    "line": pl.Int64(),
+    "level": pl.String(),
+    "thread": pl.String(),
+    "logger": pl.String(),
+    "kind": pl.String(),
+    **{c: pl.String() for c in FIELD_COLUMNS},
+    "message": pl.String(),
+}
+"""The event table inside the engine (polars); :mod:`logdoctor.api` hands pandas to users."""
+
+assert tuple(POLARS_SCHEMA) == COLUMNS
+
+_UNRECOGNIZED = EventKind.UNRECOGNIZED.value
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+def _nulls(name: str, n: int, dtype: pl.DataType) -> pl.Series:
+    """A series of ``n`` nulls (a list of Nones goes through Python objects; this does not)."""
+    return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
+
+
+def empty_frame() -> pl.DataFrame:
+    """An event table with no rows and the full schema."""
+    return pl.DataFrame(schema=POLARS_SCHEMA)
+
+
+def decode(data: bytes) -> tuple[str, int]:
+    """Decode UTF-8, replacing undecodable bytes; returns the text and how many were replaced."""
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", errors="replace")
+        return text, text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+
+
+def _pct_decode(value: str | None) -> str | None:
+    if value is None or "%" not in value:
+        return value
+    return unquote(value, errors="replace") if _PCT.search(value) else value
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk engine
+# --------------------------------------------------------------------------------------------
+
+
+def _header_frame(lines: pl.DataFrame, headers: Sequence[HeaderPattern]) -> pl.DataFrame:
+    """Columns ts, level, thread, logger, msg and hdr (index of the header pattern, or null).
+
+    The first header pattern that matches a line wins. The message is sliced off after the
+    match of the header's prefix (capturing ``.*`` over a whole line is the slow part of a
+    regex engine; slicing is not).
+    """
+    text = lines["text"]
+    n = text.len()
+    hdr = _nulls("hdr", n, pl.Int32())
+    cols = {name: _nulls(name, n, pl.String()) for name in _HEADER_COLS}
+    msg = _nulls("msg", n, pl.String())
+    remaining: pl.Series | None = None  # row indices not matched yet (None: all rows)
+    for hi, h in enumerate(headers):
+        subject = text if remaining is None else text.gather(remaining)
+        groups = subject.str.extract_groups(f"(?P<_p>{h.prefix.rust})")
+        prefix = groups.struct.field("_p")
+        hit = prefix.is_not_null()
+        local = hit.arg_true()
+        if remaining is None:
+            # First pattern, all rows: take its columns as they are (no copy).
+            first = pl.when(hit).then(pl.lit(hi, dtype=pl.Int32)).otherwise(None)
+            hdr = pl.select(first).to_series().alias("hdr")
+            for name in _HEADER_COLS:
+                if name in h.prefix.groups:
+                    cols[name] = groups.struct.field(name).alias(name)
+            msg = subject.str.slice(prefix.str.len_chars()).alias("msg")
+        else:
+            rows = remaining.gather(local)
+            if rows.len():
+                hdr.scatter(rows, pl.repeat(hi, rows.len(), dtype=pl.Int32, eager=True))
+                for name in _HEADER_COLS:
+                    if name in h.prefix.groups:
+                        cols[name].scatter(rows, groups.struct.field(name).gather(local))
+                matched = subject.gather(local)
+                plen = prefix.gather(local).str.len_chars()
+                msg.scatter(rows, matched.str.slice(plen))
+        missing = (~hit).arg_true()
+        remaining = missing if remaining is None else remaining.gather(missing)
+        if remaining.len() == 0:
+            break
+    return lines.with_columns(hdr, msg, *cols.values())
+
+
+_HEADER_COLS = ("ts", "level", "thread", "logger")
+
+
+def _parse_times(frame: pl.DataFrame, headers: Sequence[HeaderPattern], zone: Zone) -> pl.Series:
+    """The ``time`` column (UTC) from the ``ts`` text, by the formats of each row's header.
+
+    Each format is tried only on the rows the formats before it left unparsed.
+    """
+    ts = frame["ts"]
+    hdr = frame["hdr"]
+    out = _nulls("time", ts.len(), pl.Datetime("us", "UTC"))
+    for hi, h in enumerate(headers):
+        rows = (
+            (hdr == hi).arg_true()
+            if len(headers) > 1
+            else pl.int_range(ts.len(), dtype=pl.UInt32, eager=True)
+        )
+        for tf in h.timestamps:
+            if rows.len() == 0:
+                break
+            sub = ts.gather(rows)
+            parsed = sub.str.to_datetime(tf.chrono, strict=False, time_unit="us")
+            if tf.has_zone:
+                parsed = parsed.dt.convert_time_zone("UTC")
+            elif zone.polars_name is not None:
+                parsed = parsed.dt.replace_time_zone(
+                    zone.polars_name, ambiguous="earliest", non_existent="null"
+                ).dt.convert_time_zone("UTC")
+            else:
+                assert zone.offset is not None
+                parsed = (parsed - zone.offset).dt.replace_time_zone("UTC")
+            ok = parsed.is_not_null()
+            good = ok.arg_true()
+            if good.len():
+                out.scatter(rows.gather(good), parsed.gather(good))
+            rows = rows.gather((~ok).arg_true())
+    return out
+
+
+def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFrame:
+    """Add ``kind`` and the field columns: the first event pattern (in file order) that matches.
+
+    Rows are narrowed by the literal their message starts with: a pattern with a literal
+    prefix is only tried on rows that start with it, a pattern without one on every row; the
+    order of the file still decides. Work is done on row subsets and scattered back, so no
+    step touches the whole table more than once.
+    """
+    n = records.height
+    msg = records["msg"]
+    logger = records["logger"].fill_null("")
+    kinds = _nulls("_e", n, pl.Int32())
+    literals = sorted({e.literal for e in events if e.literal}, key=len, reverse=True)
+    if literals:
+        alt = "|".join(re.escape(lit) for lit in literals)
+        lit = msg.str.extract(f"^({alt})", 1)
+        groups: list[tuple[str | None, pl.Series]] = [(None, lit.is_null().arg_true())]
+        for value in lit.drop_nulls().unique().to_list():
+            groups.append((value, (lit == value).arg_true()))
+    else:
+        groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
+    for value, rows in groups:
+        if rows.len() == 0:
+            continue
+        cands = [
+            e
+            for e in events
+            if not e.literal or (value is not None and value.startswith(e.literal))
+        ]
+        if not cands:
+            continue
+        sub = pl.DataFrame({"msg": msg.gather(rows), "logger": logger.gather(rows)})
+        expr: pl.Expr = pl.lit(None, dtype=pl.Int32)
+        for e in reversed(cands):
+            expr = (
+                pl.when(_event_condition(e)).then(pl.lit(e.index, dtype=pl.Int32)).otherwise(expr)
+            )
+        found = sub.select(expr.alias("_e"))["_e"]
+        hit = found.is_not_null().arg_true()
+        if hit.len():
+            kinds.scatter(rows.gather(hit), found.gather(hit))
+    fields = {c: _nulls(c, n, pl.String()) for c in FIELD_COLUMNS}
+    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+    by_index = {e.index: e for e in events}
+    for ei in kinds.drop_nulls().unique().to_list():
+        e = by_index[int(ei)]
+        rows = (kinds == ei).arg_true()
+        kind_names.scatter(rows, pl.repeat(e.kind, rows.len(), dtype=pl.String, eager=True))
+        if e.regex.groups:
+            extracted = msg.gather(rows).str.extract_groups(e.regex.rust)
+            for g in e.regex.groups:
+                fields[g].scatter(rows, extracted.struct.field(g))
+        for c, v in e.set.items():
+            fields[c].scatter(rows, pl.repeat(v, rows.len(), dtype=pl.String, eager=True))
+    return records.with_columns(kind_names, *fields.values())
+
+
+def _event_condition(e: EventPattern) -> pl.Expr:
+    cond = pl.col("msg").str.contains(e.regex.rust)
+    if e.logger is not None:
+        cond = cond & pl.col("logger").str.contains(e.logger.rust)
+    return cond
+
+
+def _apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
+    """Fill a field of target events from the next source event in the file (certMgmt unit)."""
+    for link in fmt.links:
+        src = pl.when(pl.col("kind") == link.source).then(pl.col(link.field))
+        filled = src.backward_fill()
+        frame = frame.with_columns(
+            pl.when(pl.col("kind").is_in(list(link.targets)) & pl.col(link.field).is_null())
+            .then(filled)
+            .otherwise(pl.col(link.field))
+            .alias(link.field)
+        )
+    return frame
+
+
+def _decode_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """Undo the percent-encoding that writers use to keep a value on one token; "-" is empty."""
+    frame = frame.with_columns(
+        pl.when(pl.col(c) == "-").then(None).otherwise(pl.col(c)).alias(c) for c in FIELD_COLUMNS
+    )
+    cols = []
+    for c in FIELD_COLUMNS:
+        s = frame[c]
+        if s.null_count() == s.len():
+            continue
+        mask = s.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)
+        if not bool(mask.any()):
+            continue
+        decoded = s.map_elements(_pct_decode, return_dtype=pl.String, skip_nulls=True)
+        cols.append(pl.when(pl.lit(mask)).then(decoded).otherwise(s).alias(c))
+    return frame.with_columns(cols) if cols else frame
+
+
+def parse_bytes(
+    data: bytes,
+    fmt: Format,
+    *,
+    file: str,
+    node: str,
+    zone: Zone | None = None,
+) -> tuple[pl.DataFrame, ParseStats]:
+    """Parse one whole file with the bulk engine: its event rows and its statistics."""
+    zone = zone or resolve_zone(None)
+    stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
+    if not data:
+        return empty_frame(), stats
+    try:
+        lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=1)
+    except pl.exceptions.PolarsError:
+        # Not valid UTF-8: replace what does not decode, count it, and read again.
+        text, stats.decode_errors = decode(data)
+        lines = pl.read_lines(
+            text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=1
+        )
+    stats.lines = lines.height
+    if stats.lines == 0:
+        return empty_frame(), stats
+    frame = _header_frame(lines, fmt.headers)
+    is_hdr = frame["hdr"].is_not_null()
+    rec = is_hdr.cast(pl.Int64).cum_sum()
+    frame = frame.with_columns(rec.alias("_rec"))
+    malformed = frame.filter(pl.col("_rec") == 0)["n"]
+    stats.malformed = malformed.len()
+    stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
+    stats.record_lines = stats.lines - stats.malformed
+    records = frame.filter(pl.col("hdr").is_not_null())
+    stats.records = records.height
+    if stats.records == 0:
+        return empty_frame(), stats
+    if stats.record_lines > stats.records:
+        cont = (
+            frame.filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0))
+            .group_by("_rec", maintain_order=True)
+            .agg(pl.col("text").str.join("\n").alias("_cont"))
+        )
+        records = records.join(cont, on="_rec", how="left", maintain_order="left").with_columns(
+            pl.when(pl.col("_cont").is_not_null())
+            .then(pl.col("msg") + "\n" + pl.col("_cont"))
+            .otherwise(pl.col("msg"))
+            .alias("msg")
+        )
+    time = _parse_times(records, fmt.headers, zone)
+    stats.bad_timestamps = time.null_count()
+    records = records.with_columns(time.alias("time"))
+    records = _classify(records, fmt.events)
+    level_map = dict(fmt.levels)
+    records = records.with_columns(
+        pl.col("level").str.to_uppercase().replace(level_map).alias("level")
+    )
+    records = _apply_links(records, fmt)
+    out = records.select(
+        pl.col("time"),
+        pl.lit(node, dtype=pl.String).alias("node"),
+        pl.lit(fmt.family, dtype=pl.String).alias("family"),
+        pl.lit(file, dtype=pl.String).alias("file"),
+        pl.col("n").cast(pl.Int64).alias("line"),
+        pl.col("level"),
+        pl.col("thread"),
+        pl.col("logger"),
+        pl.col("kind"),
+        *[pl.col(c) for c in FIELD_COLUMNS],
+        pl.col("msg").alias("message"),
+    )
+    out = _decode_fields(out)
+    counts = out["kind"].value_counts()
+    stats.kinds = {str(k): int(v) for k, v in zip(counts["kind"], counts["count"], strict=True)}
+    stats.unrecognized = stats.kinds.get(_UNRECOGNIZED, 0)
+    t = out["time"].drop_nulls()
+    if t.len():
+        lo, hi = t.min(), t.max()
+        stats.first_time = lo if isinstance(lo, datetime) else None
+        stats.last_time = hi if isinstance(hi, datetime) else None
+    return out, stats
+
+
+# --------------------------------------------------------------------------------------------
+# Line engine
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """One record produced by the line engine (the same columns as a row of the event table)."""
+
+    time: datetime | None
+    node: str
+    family: str
+    file: str
+    line: int
+    level: str | None
+    thread: str | None
+    logger: str | None
+    kind: str
+    fields: dict[str, str | None]
+    message: str
+
+    def as_row(self) -> dict[str, object]:
+        """The record as a dict keyed by the event table's column names."""
+        row: dict[str, object] = {
+            "time": self.time,
+            "node": self.node,
+            "family": self.family,
+            "file": self.file,
+            "line": self.line,
+            "level": self.level,
+            "thread": self.thread,
+            "logger": self.logger,
+            "kind": self.kind,
+        }
+        for c in FIELD_COLUMNS:
+            row[c] = self.fields.get(c)
+        row["message"] = self.message
+        return row
+
+
+class LineParser:
+    """Parse lines one at a time with the same compiled patterns as the bulk engine.
+
+    ``feed`` returns the records that a new line completes (a header line completes the record
+    before it); ``flush`` returns the last open record. Lines before the first header are
+    counted as malformed in ``stats``.
+    """
+
+    def __init__(self, fmt: Format, *, file: str, node: str, zone: Zone | None = None) -> None:
+        self.fmt = fmt
+        self.file = file
+        self.node = node
+        zone = zone or resolve_zone(None)
+        self._to_utc = zone.to_utc()
+        self.stats = ParseStats(path=file, family=fmt.family, node=node)
+        self._kinds: Counter[str] = Counter()
+        self._open: tuple[int, int, re.Match[str], list[str]] | None = None
+
+    def feed(self, text: str, lineno: int | None = None) -> list[Record]:
+        """Consume one line (without its ``\\n``); returns the records it completes."""
+        if text.endswith("\r"):
+            text = text[:-1]
+        self.stats.lines += 1
+        n = lineno if lineno is not None else self.stats.lines
+        for hi, h in enumerate(self.fmt.headers):
+            m = h.regex.py.match(text)
+            if m is not None:
+                done = self.flush()
+                self._open = (hi, n, m, [])
+                self.stats.records += 1
+                self.stats.record_lines += 1
+                return done
+        if self._open is None:
+            self.stats.malformed += 1
+            if len(self.stats.malformed_lines) < ParseStats.MALFORMED_LINES_KEPT:
+                self.stats.malformed_lines.append(n)
+            return []
+        self._open[3].append(text)
+        self.stats.record_lines += 1
+        return []
+
+    def flush(self) -> list[Record]:
+        """Emit the open record, if any."""
+        if self._open is None:
+            return []
+        hi, n, m, cont = self._open
+        self._open = None
+        return [self._build(self.fmt.headers[hi], n, m, cont)]
+
+    def _build(self, h: HeaderPattern, n: int, m: re.Match[str], cont: list[str]) -> Record:
+        g = m.groupdict()
+        msg = g.get("msg") or ""
+        if cont:
+            msg = msg + "\n" + "\n".join(cont)
+        time = None
+        ts = g.get("ts")
+        if ts is not None:
+            for tf in h.timestamps:
+                parsed = tf.parse(ts)
+                if parsed is not None:
+                    time = parsed if parsed.tzinfo is not None else self._to_utc(parsed)
+                    if time.tzinfo is not None:
+                        time = time.astimezone(UTC)
+                    break
+        if time is None:
+            self.stats.bad_timestamps += 1
+        logger = g.get("logger")
+        kind, fields = classify_message(self.fmt, msg, logger)
+        self._kinds[kind] += 1
+        self.stats.kinds = dict(self._kinds)
+        self.stats.unrecognized = self._kinds.get(_UNRECOGNIZED, 0)
+        return Record(
+            time=time,
+            node=self.node,
+            family=self.fmt.family,
+            file=self.file,
+            line=n,
+            level=self.fmt.normalize_level(g.get("level")),
+            thread=g.get("thread"),
+            logger=logger,
+            kind=kind,
+            fields=fields,
+            message=msg,
+        )
+
+
+def match_event(
+    fmt: Format, msg: str, logger: str | None
+) -> tuple[EventPattern, re.Match[str]] | None:
+    """The first event pattern (in file order) that matches a message and logger, if any."""
+    for e in fmt.events:
+        if e.literal and not msg.startswith(e.literal):
+            continue
+        m = e.regex.py.search(msg)
+        if m is None:
+            continue
+        if e.logger is not None and e.logger.py.search(logger or "") is None:
+            continue
+        return e, m
+    return None
+
+
+def classify_message(
+    fmt: Format, msg: str, logger: str | None
+) -> tuple[str, dict[str, str | None]]:
+    """The event kind and fields of one message: the first matching pattern wins."""
+    fields: dict[str, str | None] = {c: None for c in FIELD_COLUMNS}
+    hit = match_event(fmt, msg, logger)
+    if hit is None:
+        return _UNRECOGNIZED, fields
+    e, m = hit
+    fields.update(e.set)
+    for k, v in m.groupdict().items():
+        fields[k] = None if v == "-" else _pct_decode(v)
+    return e.kind, fields
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """Split text into lines with the engine's semantics (``\\n`` only; no empty last line)."""
+    if not text:
+        return
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    yield from parts
