@@ -39,11 +39,14 @@ def clean(value: object, limit: int | None = None) -> str:
 
 def events_table(frame: pl.DataFrame, *, limit: int) -> Table:
     """A table of the first ``limit`` events."""
-    t = Table(show_header=True, header_style="bold", expand=False, show_lines=False)
-    for col in ("time", "node", "line", "level", "kind", "user", "message"):
-        t.add_column(
-            col, overflow="fold" if col == "message" else "ellipsis", no_wrap=col != "message"
-        )
+    t = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
+    t.add_column("time", no_wrap=True, min_width=23)
+    t.add_column("node", no_wrap=True, max_width=16, overflow="ellipsis")
+    t.add_column("line", no_wrap=True, justify="right")
+    t.add_column("level", no_wrap=True)
+    t.add_column("kind", no_wrap=True, max_width=22, overflow="ellipsis")
+    t.add_column("user", no_wrap=True, max_width=16, overflow="ellipsis")
+    t.add_column("message", overflow="fold", ratio=1, min_width=30)
     for row in frame.head(limit).iter_rows(named=True):
         time = row["time"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
         level = row["level"] or ""

@@ -1,0 +1,51 @@
+"""Shared fixtures: asset paths, a formats list checked once per session, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from logdoctor.formats import Format, load_formats
+
+ASSETS = Path(__file__).parent / "assets"
+ROOT = Path(__file__).parent.parent
+
+# Always check format samples in tests (never trust a cache marker).
+os.environ["LOGDOCTOR_NO_CACHE"] = "1"
+
+
+def asset(name: str) -> Path:
+    """A checked path under tests/assets/."""
+    p = ASSETS / name
+    assert p.exists(), f"missing test asset {p}"
+    return p
+
+
+@pytest.fixture(scope="session")
+def formats() -> dict[str, Format]:
+    return {f.name: f for f in load_formats()}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """write("a/b.log", text_or_bytes) -> path under tmp_path."""
+
+    def _write(rel: str, content: str | bytes) -> Path:
+        p = tmp_path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            p.write_text(content, encoding="utf-8", newline="")
+        else:
+            p.write_bytes(content)
+        return p
+
+    return _write

@@ -1,0 +1,163 @@
+"""The command line: outputs, filters, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from logdoctor.cli import main
+from logdoctor.model import COLUMNS, EventKind
+from tests.conftest import ASSETS, ROOT, asset
+
+VERBATIM = str(ASSETS / "verbatim")
+
+
+def test_parse_jsonl_has_the_schema_and_iso_utc_times(runner) -> None:
+    res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(ln) for ln in res.output.splitlines()]
+    assert len(rows) == 21 + 1 + 1 + 3 + 17 + 1
+    assert all(list(r) == list(COLUMNS) for r in rows)
+    assert rows[0]["time"].endswith("Z") and "T" in rows[0]["time"]
+
+
+def test_parse_filters(runner) -> None:
+    res = runner.invoke(
+        main,
+        [
+            "parse",
+            VERBATIM,
+            "--format",
+            "jsonl",
+            "--kind",
+            "saml.*",
+            "--since",
+            "2021-04-30T09:01:00",
+            "--until",
+            "2021-04-30T09:01:04.09",
+        ],
+    )
+    rows = [json.loads(ln) for ln in res.output.splitlines()]
+    assert rows and all(r["kind"].startswith("saml.") for r in rows)
+    assert all("2021-04-30T09:01:00" <= r["time"] < "2021-04-30T09:01:04.090" for r in rows)
+    res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl", "--user", "admin"])
+    assert [json.loads(ln)["kind"] for ln in res.output.splitlines()] == ["saml.user"]
+
+
+def test_parse_to_csv_and_parquet(runner, tmp_path: Path) -> None:
+    out = tmp_path / "e.parquet"
+    assert (
+        runner.invoke(main, ["parse", VERBATIM, "--format", "parquet", "-o", str(out)]).exit_code
+        == 0
+    )
+    df = pl.read_parquet(out)
+    assert df.columns == list(COLUMNS) and df.height == 44
+    csv = tmp_path / "e.csv"
+    assert (
+        runner.invoke(main, ["parse", VERBATIM, "--format", "csv", "-o", str(csv)]).exit_code == 0
+    )
+    assert pl.read_csv(csv).height == 44
+
+
+def test_parse_table_escapes_control_characters(runner, write) -> None:
+    p = write(
+        "ssosp00001.log",
+        "2021-04-30 09:00:53,156 INFO  [t] x.Y - \x1b[31mred\x1b[0m [bold]x[/bold]\n",
+    )
+    res = runner.invoke(main, ["parse", str(p)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0
+    assert "\x1b[31m" not in res.output and "\\x1b[31mred" in res.output
+    assert "[bold]x[/bold]" in res.output  # shown as text, not interpreted as markup
+
+
+def test_stats_json_document(runner, write) -> None:
+    res = runner.invoke(main, ["stats", VERBATIM, "--format", "json"])
+    doc = json.loads(res.output)
+    assert doc["totals"]["lines"] == sum(f["lines"] for f in doc["files"]) == 49
+    for f in doc["files"]:
+        assert {
+            "path",
+            "family",
+            "node",
+            "lines",
+            "records",
+            "malformed",
+            "unrecognized",
+            "decode_errors",
+            "kinds",
+        } <= set(f)
+    assert doc["totals"]["malformed"] == 0
+
+
+def test_stats_lists_unreadable_inputs_and_exits_2(runner, write) -> None:
+    bad = write("bad.zip", b"PK\x03\x04junk")
+    res = runner.invoke(main, ["stats", VERBATIM, str(bad), "--format", "json"])
+    assert res.exit_code == 2
+    doc = json.loads(res.stdout)
+    errs = [f for f in doc["files"] if "error" in f]
+    assert len(errs) == 1 and errs[0]["path"].endswith("bad.zip")
+    assert "bad.zip" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_kinds_and_formats_listing(runner) -> None:
+    res = runner.invoke(main, ["kinds", "--format", "json"])
+    assert json.loads(res.output) == {k.value: k.description for k in EventKind}
+    res = runner.invoke(main, ["formats", "--format", "json"])
+    assert sorted(f["name"] for f in json.loads(res.output)) == ["certmgmt", "ssoapp", "ssosp"]
+
+
+def test_formats_check(runner, tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "ssosp.toml").write_bytes((ROOT / "parsers" / "ssosp.toml").read_bytes())
+    res = runner.invoke(main, ["formats", "--check", str(good)])
+    assert res.exit_code == 0 and res.output.startswith("ok: 1 format(s)")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.toml").write_text('name = "x"\n')
+    res = runner.invoke(main, ["formats", "--check", str(bad)])
+    assert res.exit_code == 2 and "x.toml: family: required string is missing" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["parse", "/no/such/path"], "/no/such/path: no such file or folder"),
+        (["parse", VERBATIM, "--kind", "nope"], "--kind 'nope': not an event kind"),
+        (["parse", VERBATIM, "--since", "yesterday"], "--since 'yesterday': not an ISO 8601"),
+        (["parse", VERBATIM, "--tz", "Mars/Base"], "--tz 'Mars/Base': unknown time zone"),
+        (["parse", VERBATIM, "--formats-dir", str(ASSETS)], "no *.toml format file"),
+        (["parse", VERBATIM, "--format", "jsonl", "-o", "/proc/nope/out.jsonl"], "cannot write"),
+    ],
+)
+def test_errors_are_one_line_exit_2_no_traceback(args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "logdoctor.cli", *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert all(line.startswith("logdoctor: error: ") for line in proc.stderr.strip().splitlines())
+
+
+def test_every_command_has_help(runner) -> None:
+    for name, cmd in main.commands.items():
+        assert cmd.help, name
+        res = runner.invoke(main, [name, "--help"])
+        assert res.exit_code == 0 and "Usage:" in res.output
+
+
+def test_broken_pipe_is_quiet() -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m logdoctor.cli parse {asset('verbatim')} --format jsonl | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr

@@ -1,0 +1,132 @@
+"""Format files: the built-ins load and check; a bad user format is refused, by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from logdoctor.formats import FormatError, builtin_formats_dir, load_formats
+
+MINIMAL = r"""
+name = "mylog"
+family = "mylog"
+title = "My log"
+description = "test"
+file_patterns = ["my*.log"]
+
+[[header]]
+regex = '^(?P<ts>\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?P<level>[A-Z]+) (?P<msg>.*)$'
+timestamp = ["%Y-%m-%d %H:%M:%S"]
+
+[[event]]
+kind = "auth.success"
+regex = '^login ok user=(?P<user>\S+)'
+
+[[sample]]
+line = "2026-01-01 10:00:00 INFO login ok user=alice"
+kind = "auth.success"
+fields = { user = "alice", level = "INFO", time = "2026-01-01T10:00:00.000" }
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    d = tmp_path / "fmts"
+    d.mkdir(exist_ok=True)
+    (d / "mylog.toml").write_text(text)
+    return d
+
+
+def test_builtin_formats_load_and_are_ordered_specific_first() -> None:
+    names = [f.name for f in load_formats()]
+    assert set(names) == {"ssosp", "ssoapp", "certmgmt"}
+    # ssoApp's tolerant headers match the others' samples: it is the most generic.
+    assert names[-1] == "ssoapp"
+    assert {p.stem for p in builtin_formats_dir().glob("*.toml")} == set(names)
+
+
+def test_a_valid_user_format_is_added(tmp_path: Path) -> None:
+    fmts = load_formats([_write(tmp_path, MINIMAL)])
+    assert "mylog" in [f.name for f in fmts]
+
+
+def test_user_format_replaces_a_builtin_of_the_same_name(tmp_path: Path) -> None:
+    text = MINIMAL.replace('name = "mylog"', 'name = "ssoapp"')
+    fmts = {f.name: f for f in load_formats([_write(tmp_path, text)])}
+    assert not fmts["ssoapp"].builtin and fmts["ssoapp"].title == "My log"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('name = "mylog"\n', "", r"mylog\.toml: name: required string is missing"),
+        ('user = "alice", level', 'user = "alice", level', None),  # unchanged: control case
+        (
+            'fields = { user = "alice"',
+            'fields = { user = "bob"',
+            r"sample\[0\] \(auth.success\): field user: expected 'bob', parsed 'alice'",
+        ),
+        (
+            'alice"\nkind = "auth.success"',
+            'alice"\nkind = "auth.failure"',
+            r"sample\[0\] \(auth.failure\): field kind: expected 'auth.failure', parsed "
+            r"'auth.success'",
+        ),
+        (
+            'kind = "auth.success"\nregex',
+            'kind = "no.such"\nregex',
+            r"event\[0\]: kind 'no.such' is not an event kind",
+        ),
+        (
+            r"(?P<user>\S+)'",
+            r"(?P<username>\S+)'",
+            r"event\[0\] \(auth.success\): regex group 'username' is not an event column",
+        ),
+        (
+            r"'^login ok",
+            r"'(?<=x)^login ok",
+            r"event\[0\] \(auth.success\): regex uses syntax the bulk engine does not support",
+        ),
+        (r"'^login ok", r"'^login (ok", r"event\[0\] \(auth.success\): regex is not a valid regex"),
+        (
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]',
+            'timestamp = ["%Y-%m-%d %H:%M:%Q"]',
+            r"header\[0\]: timestamp: unsupported timestamp directive '%Q'",
+        ),
+        ("regex = '^(?P<ts>", "regex = '(?P<ts>", r"header\[0\]: regex must be anchored"),
+        (r"(?P<msg>.*)$'", r"(?P<rest>.*)$'", r"header\[0\]: regex group 'rest' is not a header"),
+        (
+            'line = "2026-01-01 10:00:00 INFO login ok user=alice"',
+            'line = "garbage line"',
+            r"sample\[0\] \(auth.success\): must parse to exactly one record",
+        ),
+        (
+            'time = "2026-01-01T10:00:00.000"',
+            'time = "2026-01-01T10:00:01.000"',
+            r"field time: expected '2026-01-01T10:00:01.000'",
+        ),
+        (
+            "[[sample]]",
+            "[[event]]\nkind = \"auth.failure\"\nregex = '^never'\n\n[[sample]]",
+            r"event\[1\] \(auth.failure\): no \[\[sample\]\] exercises this pattern",
+        ),
+        ('title = "My log"', "title = [", r"mylog\.toml: file: not valid TOML"),
+    ],
+)
+def test_bad_formats_are_refused_naming_file_entry_field(
+    tmp_path: Path, old: str, new: str, message: str | None
+) -> None:
+    assert old in MINIMAL
+    d = _write(tmp_path, MINIMAL.replace(old, new))
+    if message is None:
+        load_formats([d])
+        return
+    with pytest.raises(FormatError, match=message):
+        load_formats([d])
+
+
+def test_formats_dir_must_hold_toml_files(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match=r"no \*\.toml format file"):
+        load_formats([tmp_path])
+    with pytest.raises(FormatError, match="not a folder"):
+        load_formats([tmp_path / "missing"])

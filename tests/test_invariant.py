@@ -1,0 +1,78 @@
+"""The lossless invariant, on random input: every line is in exactly one record or malformed."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logdoctor.formats import load_formats
+from logdoctor.parse import LineParser, decode, iter_lines, parse_bytes
+
+FORMATS = {f.name: f for f in load_formats()}
+
+HEADERS = [
+    "2021-04-30 09:00:53,156 DEBUG [http-bio-443-exec-83] filter.SSOAuthAgentFilter - ",
+    "2026-01-10 06:06:31,274 ERROR [http-nio-81-exec-157]  cpi.sso.SAMLAuthenticator - ",
+    "2014-08-02 23:36:40,979 INFO [main] - ",
+    "2026-11-20T06:00:00.250-05:00 ",
+    "2026-11-20 08:00:01,120 INFO  [x] oauth.TokenServlet - Access token issued: user=",
+]
+
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
+    max_size=40,
+)
+line = st.one_of(
+    st.builds(lambda h, t: h + t, st.sampled_from(HEADERS), text),
+    text,
+    st.just(""),
+    st.just("\tat com.example.Foo(Foo.java:1) ~[?:?]"),
+    st.builds(lambda t: t + "\r", text),
+)
+
+
+@st.composite
+def files(draw: st.DrawFn) -> bytes:
+    lines = draw(st.lists(line, max_size=30))
+    data = "\n".join(lines).encode("utf-8")
+    if lines and draw(st.booleans()):
+        data += b"\n"
+    if draw(st.booleans()):
+        pos = draw(st.integers(0, len(data)))
+        data = data[:pos] + draw(st.binary(max_size=4)) + data[pos:]
+    return data
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=files(), family=st.sampled_from(["ssosp", "certmgmt", "ssoapp"]))
+def test_every_line_is_in_one_record_or_malformed(data: bytes, family: str) -> None:
+    fmt = FORMATS[family]
+    frame, stats = parse_bytes(data, fmt, file="f", node="n")
+    text, _ = decode(data)
+    lines = list(iter_lines(text))
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    # Totals reconcile.
+    assert stats.lines == len(lines)
+    assert stats.lines == stats.record_lines + stats.malformed
+    assert stats.records == frame.height
+    assert sum(1 + m.count("\n") for m in frame["message"].to_list()) == stats.record_lines
+    # Malformed lines are exactly the lines before the first record.
+    first = frame["line"][0] if frame.height else len(lines) + 1
+    assert stats.malformed_lines == list(range(1, first))
+    # Each record's continuation lines are the original lines, in order, none skipped.
+    starts = frame["line"].to_list()
+    ends = [*starts[1:], len(lines) + 1] if starts else []
+    for start, end, msg in zip(starts, ends, frame["message"].to_list(), strict=True):
+        assert msg.split("\n")[1:] == lines[start : end - 1]
+    # The line engine agrees on every record.
+    lp = LineParser(fmt, file="f", node="n")
+    recs = [r for ln in iter_lines(text) for r in lp.feed(ln)] + lp.flush()
+    linked = {lk.field for lk in fmt.links}
+    assert [{k: v for k, v in r.as_row().items() if k not in linked} for r in recs] == [
+        {k: v for k, v in d.items() if k not in linked} for d in frame.to_dicts()
+    ]
+    assert (lp.stats.lines, lp.stats.malformed, lp.stats.record_lines) == (
+        stats.lines,
+        stats.malformed,
+        stats.record_lines,
+    )
