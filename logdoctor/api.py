@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import polars as pl
 
 from logdoctor.detect import detect_format, is_binary, looks_like_log
@@ -22,6 +22,9 @@ from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.parse import empty_frame, parse_bytes
 from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
 from logdoctor.timestamps import Zone, resolve_zone
+
+if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
+    import pandas as pd
 
 __all__ = ["LoadResult", "load", "load_files", "to_pandas"]
 
@@ -38,29 +41,40 @@ class LoadResult:
     formats: list[Format] = field(default_factory=list)
 
     @cached_property
-    def events(self) -> pd.DataFrame:
+    def events(self) -> "pd.DataFrame":  # noqa: UP037
         """The event table as a pandas DataFrame with the documented dtypes."""
         return to_pandas(self.frame)
 
 
-def to_pandas(frame: pl.DataFrame) -> pd.DataFrame:
+def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
     """Convert an engine frame to the pandas event table (columns and dtypes of model.DTYPES)."""
     df = frame.select(COLUMNS).to_pandas()
     return df.astype({c: DTYPES[c] for c in COLUMNS})
 
 
 def _parse_one(
-    lf: LogFile, formats: Sequence[Format], zone: Zone
+    lf: LogFile, formats: Sequence[Format], zone: Zone, limits: Limits
 ) -> tuple[pl.DataFrame, ParseStats]:
+    data: bytes | Path
     try:
-        data = lf.read()
+        if lf.local is not None and lf.local.stat().st_size <= limits.max_file_bytes:
+            # A plain file: let the engine read it (no copy through Python).
+            with lf.local.open("rb") as fh:
+                head = fh.read(1 << 16)
+            data = lf.local
+        else:
+            data = lf.read()
+            head = data[: 1 << 16]
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(lf.display) else str(exc)
         return empty_frame(), st
-    head = data[: 1 << 16]
+    except OSError as exc:
+        st = ParseStats(path=lf.display, node=lf.node)
+        st.error = f"cannot read ({exc.strerror or exc})"
+        return empty_frame(), st
     if is_binary(head):
-        st = ParseStats(path=lf.display, node=lf.node, bytes=len(data))
+        st = ParseStats(path=lf.display, node=lf.node, bytes=len(head))
         st.error = "binary content (NUL or control bytes), not a text log"
         return empty_frame(), st
     fmt = detect_format(formats, lf.name, lf.relpath, head)
@@ -73,15 +87,17 @@ def load_files(
     *,
     zone: Zone | None = None,
     jobs: int | None = None,
+    limits: Limits | None = None,
 ) -> tuple[pl.DataFrame, list[ParseStats]]:
     """Parse already discovered files; frames are concatenated in input order."""
     zone = zone or resolve_zone(None)
+    lim = limits or Limits()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
     if workers == 1:
-        results = [_parse_one(f, formats, zone) for f in files]
+        results = [_parse_one(f, formats, zone, lim) for f in files]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda f: _parse_one(f, formats, zone), files))
+            results = list(pool.map(lambda f: _parse_one(f, formats, zone, lim), files))
     frames = [r[0] for r in results if r[0].height]
     frame = pl.concat(frames, how="vertical") if frames else empty_frame()
     return frame, [r[1] for r in results]
@@ -118,7 +134,7 @@ def load(
     files, errors, ignored = discover(
         path_list, formats_match=matches, sniff=sniff, node=node, limits=limits
     )
-    frame, stats = load_files(files, formats, zone=zone, jobs=jobs)
+    frame, stats = load_files(files, formats, zone=zone, jobs=jobs, limits=limits)
     for st in stats:
         if st.error is not None:
             errors.append(InputError(st.path, st.error))

@@ -74,6 +74,47 @@ class HeaderPattern:
 
 
 @dataclass(frozen=True)
+class SplitPlan:
+    """How to cut the fields of a ``key=value`` template by splitting on single spaces.
+
+    ``fields`` holds (token position, characters to skip, column); ``width`` is the number of
+    splits needed. Valid only on messages the pattern's regex is known to match.
+    """
+
+    width: int
+    fields: tuple[tuple[int, int, str], ...]
+    open_end: bool
+    """The last token is a field that ends at whitespace, not at a literal space."""
+
+
+_TOKEN_FIELD = re.compile(
+    r"^((?:[^\\.^$*+?{}\[\]|()\s]|\\[^A-Za-z0-9])*)(?:\(\?P<(\w+)>\\S\+\)|(\\S\+))?$"
+)
+
+
+def split_plan(source: str) -> SplitPlan | None:
+    """A split plan for regexes made of space-separated tokens: literals, ``key=(?P<col>\\S+)``
+    or ``key=\\S+``, anchored with ``^``; None for anything else (the regex is used)."""
+    if not source.startswith("^") or "  " in source:
+        return None
+    tokens = source[1:].split(" ")
+    fields: list[tuple[int, int, str]] = []
+    open_end = False
+    for pos, tok in enumerate(tokens):
+        m = _TOKEN_FIELD.match(tok)
+        if m is None or not tok:
+            return None
+        literal = re.sub(r"\\(.)", r"\1", m.group(1))
+        if m.group(2):
+            fields.append((pos, len(literal), m.group(2)))
+        if pos == len(tokens) - 1 and (m.group(2) or m.group(3)):
+            open_end = True
+    if not fields:
+        return None
+    return SplitPlan(width=len(tokens) - 1, fields=tuple(fields), open_end=open_end)
+
+
+@dataclass(frozen=True)
 class EventPattern:
     """Maps a record's message (and optionally its logger) to an event kind and columns."""
 
@@ -84,6 +125,7 @@ class EventPattern:
     set: Mapping[str, str]
     literal: str
     description: str
+    split: SplitPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +301,7 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
         set=dict(consts),
         literal=literal_prefix(rx.source),
         description=str(raw.get("description", "")),
+        split=split_plan(rx.source),
     )
 
 

@@ -11,11 +11,14 @@ dropped silently. Invariant (tested): ``lines == record_lines + malformed`` for 
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import unquote
 
 import polars as pl
@@ -110,7 +113,11 @@ def _header_frame(lines: pl.DataFrame, headers: Sequence[HeaderPattern]) -> pl.D
             for name in _HEADER_COLS:
                 if name in h.prefix.groups:
                     cols[name] = groups.struct.field(name).alias(name)
-            msg = subject.str.slice(prefix.str.len_chars()).alias("msg")
+            msg = (
+                pl.DataFrame({"t": subject, "p": prefix})
+                .select(pl.col("t").str.strip_prefix(pl.col("p")).alias("msg"))
+                .to_series()
+            )
         else:
             rows = remaining.gather(local)
             if rows.len():
@@ -170,65 +177,99 @@ def _parse_times(frame: pl.DataFrame, headers: Sequence[HeaderPattern], zone: Zo
 def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFrame:
     """Add ``kind`` and the field columns: the first event pattern (in file order) that matches.
 
-    Rows are narrowed by the literal their message starts with: a pattern with a literal
-    prefix is only tried on rows that start with it, a pattern without one on every row; the
-    order of the file still decides. Work is done on row subsets and scattered back, so no
-    step touches the whole table more than once.
+    Same result as trying every pattern on every row in order, with far less work:
+    - rows are grouped by the literal their message starts with; a pattern with a literal
+      prefix is only tried in the groups that start with it (patterns without one: everywhere);
+    - within a group, each pattern is tried only on the rows no earlier pattern took;
+    - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
+    - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
+      (see :func:`logdoctor.formats.split_plan`); other patterns capture with their regex.
     """
     n = records.height
     msg = records["msg"]
     logger = records["logger"].fill_null("")
-    kinds = _nulls("_e", n, pl.Int32())
     literals = sorted({e.literal for e in events if e.literal}, key=len, reverse=True)
     if literals:
         alt = "|".join(re.escape(lit) for lit in literals)
         lit = msg.str.extract(f"^({alt})", 1)
         groups: list[tuple[str | None, pl.Series]] = [(None, lit.is_null().arg_true())]
-        for value in lit.drop_nulls().unique().to_list():
+        for value in lit.drop_nulls().unique().sort().to_list():
             groups.append((value, (lit == value).arg_true()))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
+    fields = {c: _nulls(c, n, pl.String()) for c in FIELD_COLUMNS}
+    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
     for value, rows in groups:
-        if rows.len() == 0:
-            continue
         cands = [
             e
             for e in events
             if not e.literal or (value is not None and value.startswith(e.literal))
         ]
-        if not cands:
+        if rows.len() == 0 or not cands:
             continue
-        sub = pl.DataFrame({"msg": msg.gather(rows), "logger": logger.gather(rows)})
-        expr: pl.Expr = pl.lit(None, dtype=pl.Int32)
-        for e in reversed(cands):
-            expr = (
-                pl.when(_event_condition(e)).then(pl.lit(e.index, dtype=pl.Int32)).otherwise(expr)
+        left_msg = msg.gather(rows)
+        left_logger = logger.gather(rows)
+        left = rows  # rows of the table still unclassified, aligned with left_msg
+        for e in cands:
+            if left.len() == 0:
+                break
+            hit = _matches(e, left_msg, left_logger)
+            took = hit.arg_true()
+            if took.len() == 0:
+                continue
+            everything = took.len() == left.len()
+            taken_rows = left if everything else left.gather(took)
+            taken_msg = left_msg if everything else left_msg.gather(took)
+            kind_names.scatter(
+                taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
             )
-        found = sub.select(expr.alias("_e"))["_e"]
-        hit = found.is_not_null().arg_true()
-        if hit.len():
-            kinds.scatter(rows.gather(hit), found.gather(hit))
-    fields = {c: _nulls(c, n, pl.String()) for c in FIELD_COLUMNS}
-    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
-    by_index = {e.index: e for e in events}
-    for ei in kinds.drop_nulls().unique().to_list():
-        e = by_index[int(ei)]
-        rows = (kinds == ei).arg_true()
-        kind_names.scatter(rows, pl.repeat(e.kind, rows.len(), dtype=pl.String, eager=True))
-        if e.regex.groups:
-            extracted = msg.gather(rows).str.extract_groups(e.regex.rust)
-            for g in e.regex.groups:
-                fields[g].scatter(rows, extracted.struct.field(g))
-        for c, v in e.set.items():
-            fields[c].scatter(rows, pl.repeat(v, rows.len(), dtype=pl.String, eager=True))
+            if e.regex.groups:
+                for name, values in _extract(e, taken_msg).items():
+                    fields[name].scatter(taken_rows, values)
+            for c, v in e.set.items():
+                fields[c].scatter(
+                    taken_rows, pl.repeat(v, taken_rows.len(), dtype=pl.String, eager=True)
+                )
+            if everything:
+                break
+            rest = (~hit).arg_true()
+            left, left_msg, left_logger = (
+                left.gather(rest),
+                left_msg.gather(rest),
+                left_logger.gather(rest),
+            )
     return records.with_columns(kind_names, *fields.values())
 
 
-def _event_condition(e: EventPattern) -> pl.Expr:
-    cond = pl.col("msg").str.contains(e.regex.rust)
+def _matches(e: EventPattern, msg: pl.Series, logger: pl.Series) -> pl.Series:
+    """Boolean mask: rows whose message (and logger) the event pattern matches."""
+    if e.regex.source == "^":
+        hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
+    else:
+        hit = msg.str.contains(e.regex.rust).fill_null(False)
     if e.logger is not None:
-        cond = cond & pl.col("logger").str.contains(e.logger.rust)
-    return cond
+        hit = hit & logger.str.contains(e.logger.rust).fill_null(False)
+    return hit
+
+
+def _extract(e: EventPattern, msg: pl.Series) -> dict[str, pl.Series]:
+    """The named groups of ``e`` on rows it is known to match."""
+    plan = e.split
+    if plan is not None and msg.len():
+        # Multi-line records: the last value ends at the line break; let the regex do those.
+        multi = msg.str.contains("\n", literal=True)
+        if not bool(multi.any()):
+            parts = msg.str.split_exact(" ", plan.width)
+            out = {}
+            for pos, skip, name in plan.fields:
+                value = parts.struct.field(f"field_{pos}").str.slice(skip)
+                if plan.open_end and pos == plan.width:
+                    # \S+ stops at any ASCII whitespace, a split only at a space.
+                    value = value.str.replace(r"[\t\x0b\x0c\r].*", "")
+                out[name] = _clean_values(value.alias(name))
+            return out
+    groups = msg.str.extract_groups(e.regex.rust)
+    return {g: _clean_values(groups.struct.field(g).alias(g)) for g in e.regex.groups}
 
 
 def _apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
@@ -245,41 +286,47 @@ def _apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
     return frame
 
 
-def _decode_fields(frame: pl.DataFrame) -> pl.DataFrame:
-    """Undo the percent-encoding that writers use to keep a value on one token; "-" is empty."""
-    frame = frame.with_columns(
-        pl.when(pl.col(c) == "-").then(None).otherwise(pl.col(c)).alias(c) for c in FIELD_COLUMNS
-    )
-    cols = []
-    for c in FIELD_COLUMNS:
-        s = frame[c]
-        if s.null_count() == s.len():
-            continue
-        mask = s.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)
-        if not bool(mask.any()):
-            continue
-        decoded = s.map_elements(_pct_decode, return_dtype=pl.String, skip_nulls=True)
-        cols.append(pl.when(pl.lit(mask)).then(decoded).otherwise(s).alias(c))
-    return frame.with_columns(cols) if cols else frame
+def _clean_values(values: pl.Series) -> pl.Series:
+    """ "-" is empty; undo the percent-encoding writers use to keep a value one token.
+
+    Decoding runs once per distinct encoded value (a cluster has few distinct agents or users),
+    not once per row.
+    """
+    values = values.set(values == "-", None)
+    encoded = values.filter(values.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)).unique()
+    if encoded.len() == 0:
+        return values
+    mapping = {v: _pct_decode(v) for v in encoded.to_list()}
+    return values.replace(mapping)
 
 
 def parse_bytes(
-    data: bytes,
+    data: bytes | Path,
     fmt: Format,
     *,
     file: str,
     node: str,
     zone: Zone | None = None,
+    workers: int | None = None,
 ) -> tuple[pl.DataFrame, ParseStats]:
-    """Parse one whole file with the bulk engine: its event rows and its statistics."""
+    """Parse one whole file with the bulk engine: its event rows and its statistics.
+
+    Large files are cut into ``workers`` slices (default: one per core) that are matched and
+    classified on threads (polars releases the GIL); folding records across slice borders and
+    everything order-dependent runs on the whole file.
+    """
     zone = zone or resolve_zone(None)
-    stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
-    if not data:
+    workers = workers or os.cpu_count() or 1
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    stats = ParseStats(path=file, family=fmt.family, node=node, bytes=size)
+    if not size:
         return empty_frame(), stats
     try:
         lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=1)
     except pl.exceptions.PolarsError:
         # Not valid UTF-8: replace what does not decode, count it, and read again.
+        if isinstance(data, Path):
+            data = data.read_bytes()
         text, stats.decode_errors = decode(data)
         lines = pl.read_lines(
             text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=1
@@ -287,7 +334,7 @@ def parse_bytes(
     stats.lines = lines.height
     if stats.lines == 0:
         return empty_frame(), stats
-    frame = _header_frame(lines, fmt.headers)
+    frame = _concat(_map_slices(lines, workers, lambda part: _header_frame(part, fmt.headers)))
     is_hdr = frame["hdr"].is_not_null()
     rec = is_hdr.cast(pl.Int64).cum_sum()
     frame = frame.with_columns(rec.alias("_rec"))
@@ -295,26 +342,35 @@ def parse_bytes(
     stats.malformed = malformed.len()
     stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
     stats.record_lines = stats.lines - stats.malformed
-    records = frame.filter(pl.col("hdr").is_not_null())
+    del lines
+    records = frame.select("n", "hdr", "_rec", "ts", "level", "thread", "logger", "msg").filter(
+        pl.col("hdr").is_not_null()
+    )
     stats.records = records.height
     if stats.records == 0:
         return empty_frame(), stats
-    if stats.record_lines > stats.records:
+    folding = stats.record_lines > stats.records
+    if folding:
         cont = (
             frame.filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0))
             .group_by("_rec", maintain_order=True)
             .agg(pl.col("text").str.join("\n").alias("_cont"))
         )
+    del frame  # the raw lines are no longer needed; free them before classifying
+    if folding:
         records = records.join(cont, on="_rec", how="left", maintain_order="left").with_columns(
             pl.when(pl.col("_cont").is_not_null())
             .then(pl.col("msg") + "\n" + pl.col("_cont"))
             .otherwise(pl.col("msg"))
             .alias("msg")
         )
-    time = _parse_times(records, fmt.headers, zone)
-    stats.bad_timestamps = time.null_count()
-    records = records.with_columns(time.alias("time"))
-    records = _classify(records, fmt.events)
+
+    def per_slice(part: pl.DataFrame) -> pl.DataFrame:
+        time = _parse_times(part, fmt.headers, zone)
+        return _classify(part.with_columns(time.alias("time")), fmt.events)
+
+    records = _concat(_map_slices(records, workers, per_slice))
+    stats.bad_timestamps = records["time"].null_count()
     level_map = dict(fmt.levels)
     records = records.with_columns(
         pl.col("level").str.to_uppercase().replace(level_map).alias("level")
@@ -333,7 +389,6 @@ def parse_bytes(
         *[pl.col(c) for c in FIELD_COLUMNS],
         pl.col("msg").alias("message"),
     )
-    out = _decode_fields(out)
     counts = out["kind"].value_counts()
     stats.kinds = {str(k): int(v) for k, v in zip(counts["kind"], counts["count"], strict=True)}
     stats.unrecognized = stats.kinds.get(_UNRECOGNIZED, 0)
@@ -343,6 +398,27 @@ def parse_bytes(
         stats.first_time = lo if isinstance(lo, datetime) else None
         stats.last_time = hi if isinstance(hi, datetime) else None
     return out, stats
+
+
+_SLICE_ROWS = 200_000
+"""Below this many rows per worker, slicing costs more than it saves."""
+
+
+def _map_slices(
+    frame: pl.DataFrame, workers: int, fn: Callable[[pl.DataFrame], pl.DataFrame]
+) -> list[pl.DataFrame]:
+    """Apply ``fn`` to contiguous row slices of ``frame`` on threads; results in order."""
+    k = min(workers, max(1, frame.height // _SLICE_ROWS))
+    if k <= 1:
+        return [fn(frame)]
+    size = -(-frame.height // k)
+    parts = [frame.slice(i * size, size) for i in range(k)]
+    with ThreadPoolExecutor(max_workers=k) as pool:
+        return list(pool.map(fn, parts))
+
+
+def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical", rechunk=False)
 
 
 # --------------------------------------------------------------------------------------------

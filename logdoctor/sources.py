@@ -76,6 +76,8 @@ class LogFile:
     read: Callable[[], bytes] = field(repr=False, compare=False)
     explicit: bool = False
     """Named on the command line (always parsed) rather than found in a folder or archive."""
+    local: Path | None = None
+    """The file on disk when it is a plain (uncompressed) file: the engine can read it itself."""
 
 
 @dataclass(frozen=True)
@@ -224,10 +226,11 @@ class _Walk:
         read: Callable[[], bytes],
         *,
         explicit: bool = False,
+        local: Path | None = None,
     ) -> None:
         name = _strip_compression(PurePosixPath(rel.replace("\\", "/")).name)
         node = self.node or node_from_path(rel, default_node, anchors_only=explicit)
-        self.files.append(LogFile(display, name, rel, node, read, explicit))
+        self.files.append(LogFile(display, name, rel, node, read, explicit, local))
 
     # -- archives ------------------------------------------------------------------------------
     def archive(
@@ -403,7 +406,7 @@ class _Walk:
             self.archive(data, str(p), "", p.stem.split(".")[0] or "unknown", 1)
             return
         absparts = p.resolve().as_posix()
-        self.add(str(p), absparts, "unknown", self._reader(p), explicit=explicit)
+        self.add(str(p), absparts, "unknown", self._reader(p), explicit=explicit, local=_plain(p))
 
     def folder(self, root: Path) -> None:
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -435,7 +438,22 @@ class _Walk:
                     rel,
                     root.resolve().name or "unknown",
                     self._reader(fp),
+                    local=_plain(fp),
                 )
+
+
+def _plain(p: Path) -> Path | None:
+    """``p`` if it is a regular, uncompressed file (the engine may read it directly)."""
+    try:
+        if not p.is_file():
+            return None
+        with p.open("rb") as fh:
+            head = fh.read(6)
+    except OSError:
+        return None
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        return None
+    return p
 
 
 def _looks_like_archive(p: Path) -> bool:

@@ -76,3 +76,35 @@ def test_every_line_is_in_one_record_or_malformed(data: bytes, family: str) -> N
         stats.malformed,
         stats.record_lines,
     )
+
+
+# Mostly token characters, with every kind of whitespace the two engines could disagree on.
+value = st.text(
+    alphabet=st.sampled_from([*"ab9%2F-=:", "\t", "\r", "\x0b", "\x0c", "\u3000", " ", "é"]),
+    max_size=6,
+)
+
+
+token = st.text(alphabet=st.sampled_from([*"ab9%2F-=:é"]), min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    vals=st.lists(st.one_of(token, token, token, value), min_size=7, max_size=7),
+    last=value,
+    tail=value,
+)
+def test_key_value_templates_cut_by_split_equal_the_regex(
+    vals: list[str], last: str, tail: str
+) -> None:
+    """The bulk engine cuts key=value templates by splitting; the line engine uses the regex."""
+    vals = [*vals, last]
+    fmt = FORMATS["ssosp"]
+    keys = ["user", "client_id", "device", "grant", "jti", "kid", "expires_in", "via"]
+    body = " ".join(f"{k}={v}" for k, v in zip(keys, vals, strict=True))
+    line = f"2026-11-20 08:00:01,120 INFO  [t] oauth.TokenServlet - Access token issued: {body}"
+    data = (line + tail).encode()
+    frame, _ = parse_bytes(data, fmt, file="f", node="n")
+    lp = LineParser(fmt, file="f", node="n")
+    recs = [r for ln in iter_lines(data.decode()) for r in lp.feed(ln)] + lp.flush()
+    assert [r.as_row() for r in recs] == frame.to_dicts()
