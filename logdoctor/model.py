@@ -330,7 +330,11 @@ class ParseStats:
 
 
 def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.isoformat().replace("+00:00", "Z")
+    """ISO 8601 UTC with a Z, milliseconds unless the time has finer digits (as in exports)."""
+    if t is None:
+        return None
+    text = t.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return (text[:-3] if t.microsecond % 1000 == 0 else text) + "Z"
 
 
 class Severity(enum.StrEnum):
