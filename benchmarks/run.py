@@ -94,7 +94,7 @@ def main() -> None:
     for name, work, secs, rss in rows:
         ratio = f"{secs / lnav_time:.2f}x" if lnav_time else "n/a"
         print(
-            f"| {name} | {work} | {secs:.2f} s | {nlines / secs / 1e6:.2f} M | "
+            f"| {name} | {work} | {secs:.3f} s | {nlines / secs / 1e6:.2f} M | "
             f"{rss / 2**20:.0f} MiB | {ratio} |"
         )
         result.append(
