@@ -29,10 +29,12 @@ def run(cmd: list[str], repeat: int) -> tuple[float, int]:
     best = float("inf")
     peak = 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - t0
+        # Not /dev/null: GNU grep stops at the first match when it sees its output discarded.
+        with (OUT / "stdout.tmp").open("wb") as sink:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err = proc.stderr.read().decode() if proc.stderr else ""
