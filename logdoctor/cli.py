@@ -134,6 +134,21 @@ def input_options(fn: F) -> F:
     return formats_dir_option(fn)
 
 
+def _inputs(
+    paths: Sequence[str],
+    formats_dirs: Sequence[Path],
+    tz: str | None,
+    set_node: str | None,
+    jobs: int | None,
+) -> Any:
+    """A Loader over the inputs (discovered, not parsed yet)."""
+    from logdoctor.api import open_inputs
+
+    if not paths:
+        raise CliError("no input: give log files, folders or archives")
+    return open_inputs(paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs)
+
+
 def _load(
     paths: Sequence[str],
     formats_dirs: Sequence[Path],
@@ -141,11 +156,8 @@ def _load(
     set_node: str | None,
     jobs: int | None,
 ) -> Any:
-    from logdoctor.api import load
-
-    if not paths:
-        raise CliError("no input: give log files, folders or archives")
-    return load(paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs)
+    """Parse the inputs into a LoadResult."""
+    return _inputs(paths, formats_dirs, tz, set_node, jobs).result()
 
 
 def _report_input_errors(result: Any) -> bool:
@@ -364,23 +376,37 @@ def parse_cmd(
             raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
     t_since = _parse_when(since, "--since", tz)
     t_until = _parse_when(until, "--until", tz)
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
-    frame = result.frame
+    conds: list[pl.Expr] = []
     if kinds:
         cond = pl.lit(False)
         for k in kinds:
             cond = cond | (
                 pl.col("kind").str.starts_with(k[:-1]) if k.endswith("*") else pl.col("kind") == k
             )
-        frame = frame.filter(cond)
+        conds.append(cond)
     if users:
-        frame = frame.filter(pl.col("user").is_in(list(users)))
+        conds.append(pl.col("user").is_in(list(users)))
     if nodes:
-        frame = frame.filter(pl.col("node").is_in(list(nodes)))
+        conds.append(pl.col("node").is_in(list(nodes)))
     if t_since is not None:
-        frame = frame.filter(pl.col("time") >= t_since)
+        conds.append(pl.col("time") >= t_since)
     if t_until is not None:
-        frame = frame.filter(pl.col("time") < t_until)
+        conds.append(pl.col("time") < t_until)
+
+    def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(*conds) if conds else frame
+
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    if out_format in ("jsonl", "csv"):
+        # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
+        with _binary_out(output) as fh:
+            for i, chunk in enumerate(loader.frames()):
+                write_events(keep(chunk), out_format, fh, header=i == 0)
+        if _report_input_errors(loader):
+            sys.exit(EXIT_USAGE)
+        return
+    result = loader.result()
+    frame = keep(result.frame)
     if out_format == "table":
         from logdoctor.outputs.terminal import events_table
 
@@ -424,7 +450,9 @@ def stats_cmd(
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
     from logdoctor.outputs.stats import stats_document
 
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
+    result = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    for _ in result.frames():  # count only: nothing is kept
+        pass
     if out_format == "json":
         click.echo(json.dumps(stats_document(result.stats, result.ignored), indent=2))
     else:
