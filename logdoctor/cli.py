@@ -530,12 +530,9 @@ def serve_cmd(
         if p is not None and not p.is_file():
             raise CliError(f"{p}: no such file")
     service = Service(data_dir, admin=AdminCredentials(admin_user, password), cluster=cluster)
-    if node is not None:
-        if service.issuing_node_for_host(node) is None:
-            service.close()
-            raise CliError(
-                f"--node {node!r}: not a UCM node of this data dir (see `service nodes`)"
-            )
+    if node is not None and service.issuing_node_for_host(node) is None:
+        service.close()
+        raise CliError(f"--node {node!r}: not a UCM node of this data dir (see `service nodes`)")
     try:
         sock = server.bind(host, port)
     except OSError as exc:
