@@ -500,6 +500,13 @@ def _read_secret_file(path: Path, what: str) -> str:
 )
 @click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port and the data dir (the work is CPU-bound).",
+)
 @handle_errors
 def serve_cmd(
     host: str,
@@ -511,6 +518,7 @@ def serve_cmd(
     admin_password_file: Path | None,
     tls_cert: Path | None,
     tls_key: Path | None,
+    workers: int,
 ) -> None:
     """Run the token service (UCM's ssosp OAuth endpoints) over HTTP."""
     from logdoctor.tokenservice import server
@@ -529,18 +537,19 @@ def serve_cmd(
     for p in (tls_cert, tls_key):
         if p is not None and not p.is_file():
             raise CliError(f"{p}: no such file")
-    service = Service(data_dir, admin=AdminCredentials(admin_user, password), cluster=cluster)
-    if node is not None and service.issuing_node_for_host(node) is None:
-        service.close()
+    admin = AdminCredentials(admin_user, password)
+    service = Service(data_dir, admin=admin, cluster=cluster)
+    info = service.info()
+    known = service.issuing_node_for_host(node) if node is not None else info["publisher"]
+    service.close()  # each worker opens its own (no SQLite connection crosses a fork)
+    if known is None:
         raise CliError(f"--node {node!r}: not a UCM node of this data dir (see `service nodes`)")
     try:
-        sock = server.bind(host, port)
+        sock = server.bind(host, port, listen=workers == 1, reuse_port=workers > 1)
     except OSError as exc:
-        service.close()
         raise CliError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     bound_host, bound_port = sock.getsockname()[:2]
     scheme = "https" if tls_cert else "http"
-    info = service.info()
 
     def ready() -> None:
         click.echo(
@@ -551,7 +560,15 @@ def serve_cmd(
         click.echo(f"{scheme}://{bound_host}:{bound_port}", err=False)
         sys.stdout.flush()
 
-    server.run(service, sock, node=node, tls_cert=tls_cert, tls_key=tls_key, on_ready=ready)
+    server.run_workers(
+        lambda: Service(data_dir, admin=admin),
+        sock,
+        workers,
+        node=node,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        on_ready=ready,
+    )
 
 
 @main.group("service")

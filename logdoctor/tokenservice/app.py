@@ -13,8 +13,10 @@
 The node that serves a request is the one the ``Host`` header names (a client that talks to
 ``ucm-sub1:8443`` reaches that subscriber), else the app's default node. The last hop of a
 ``Via`` header (``Via: 1.1 expc1``) names the Expressway that relayed it. Request bodies are
-capped (64 KiB); a parameter given twice is refused, as RFC 6749 asks. The core runs in a worker
-thread, so RSA signatures of concurrent requests use both cores.
+capped (64 KiB); a parameter given twice is refused, as RFC 6749 asks. Calls that wait for the
+disk or for scrypt (authorize, code exchange, revoke) run in worker threads; refresh grants and
+introspection run on the event loop. More throughput comes from more processes
+(``logdoctor serve --workers N``), not threads: the work is bound by the GIL.
 """
 
 from __future__ import annotations
@@ -182,7 +184,11 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
         def run() -> dict[str, Any]:
             return service.token_request(form, via=via, node=node).to_json()
 
-        return JSONResponse(await call(run), headers=_NO_STORE)
+        # A refresh grant only reads the database: it runs on the event loop (a thread hop
+        # costs more than it saves, the GIL being the limit). A code exchange commits, so
+        # it waits for the disk in a worker thread.
+        body = run() if form.get("grant_type") == "refresh_token" else await call(run)
+        return JSONResponse(body, headers=_NO_STORE)
 
     async def introspect(request: Request) -> Response:
         form = await _form(request)
@@ -191,10 +197,7 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
             raise _BadRequest(400, "token is required")
         server = form.get("server") or node_of(request)
 
-        def run() -> dict[str, Any]:
-            return service.introspect(tok, server=server).to_json()
-
-        return JSONResponse(await call(run), headers=_NO_STORE)
+        return JSONResponse(service.introspect(tok, server=server).to_json(), headers=_NO_STORE)
 
     async def revoke(request: Request) -> Response:
         params = _params(request.url.query)

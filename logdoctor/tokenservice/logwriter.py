@@ -103,6 +103,8 @@ class _Sink:
         while view:
             n = os.write(fd, view)
             view = view[n:]
+        # Other processes may append to the same file: the real size decides rotation.
+        self.size = os.fstat(fd).st_size
 
     def close(self) -> None:
         self.flush()
@@ -147,16 +149,25 @@ class LogWriter:
             self._ssosp[node] = sink
         return sink
 
-    def _next_ssosp(self, node: str) -> _Sink:
+    def _next_ssosp(self, node: str, *, new_file: bool = False) -> _Sink:
         old = self._ssosp.pop(node, None)
         if old is not None:
             old.close()
         folder = ssosp_dir(self.root, node)
-        n = _highest(folder, "ssosp") + 1
+        high = _highest(folder, "ssosp")
+        mine = 0
         if old is not None:
             m = _NUMBERED["ssosp"].match(old.path.name)
-            if m:
-                n = max(n, int(m.group(1)) + 1)
+            mine = int(m.group(1)) if m else 0
+        if not new_file and high > mine:
+            # Another process rotated already: join its file while it has room.
+            path = folder / f"ssosp{high:05d}.log"
+            size = path.stat().st_size if path.exists() else 0
+            if size < self.ssosp_max_bytes:
+                sink = _Sink(path, size)
+                self._ssosp[node] = sink
+                return sink
+        n = max(high, mine) + 1
         sink = _Sink(folder / f"ssosp{n:05d}.log", 0)
         sink.open()  # the file exists from now on, even before its first line
         self._ssosp[node] = sink
@@ -164,7 +175,7 @@ class LogWriter:
 
     def new_ssosp_file(self, node: str) -> Path:
         """Start a new ssospNNNNN.log for ``node`` (SSO enabled); its path."""
-        return self._next_ssosp(node).path
+        return self._next_ssosp(node, new_file=True).path
 
     def ssosp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
         """Append one ssosp line (log4j layout)."""

@@ -174,3 +174,31 @@ def test_serve_and_service_commands_share_the_data_dir(
         time.sleep(0.05)
         r = c.get("/ssosp/oauth/authorize", params=q, auth=("alice", "alice-pw"))
         assert r.status_code == 403
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_loses_no_line(data: Path, tmp_path: Path) -> None:
+    pw = tmp_path / "pw"
+    pw.write_text("alice-pw")
+    assert run(data, "users", "add", "alice", "--password-file", str(pw))[0] == 0
+    p = _serve(
+        data, "--admin-user", "admin", "--workers", "2", env={"LOGDOCTOR_ADMIN_PASSWORD": "a"}
+    )
+    try:
+        assert p.stdout is not None
+        url = p.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        q = {"response_type": "token", "client_id": CLIENT, "redirect_uri": REDIRECT}
+        seen = 0
+        for _ in range(30):  # new connections: the kernel spreads them over both workers
+            with httpx.Client(base_url=url, timeout=10) as c:
+                r = c.get("/ssosp/oauth/authorize", params=q, auth=("alice", "alice-pw"))
+                seen += r.status_code == 302
+        assert seen == 30
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    assert p.returncode == 0
+    text = (data / "logs/ucm-pub/tomcat/logs/ssosp/log4j/ssosp00001.log").read_text()
+    assert text.count("grant=implicit") == 30
+    assert all(line.count(" - ") >= 1 for line in text.splitlines())
