@@ -405,3 +405,21 @@ def test_same_seeds_give_identical_logs(tmp_path: Path) -> None:
 
     a, b = run(tmp_path / "a"), run(tmp_path / "b")
     assert a == b and len(a) >= 3
+
+
+def test_checks_run_in_the_seeds_order(svc: Service, clock: VirtualClock) -> None:
+    """A token that fails several checks is refused for the first: signature, decrypt (and
+    claims), user active, user has access."""
+    svc.set_user("bob", roles=(), groups=())  # bob: active, no access
+    tok = login(svc)  # alice
+    svc.set_user("alice", active=False, roles=(), groups=())  # inactive and no access
+    assert reason(svc, tok.access.compact) == "inactive_user"
+    clock.advance(3600 + 31)
+    assert reason(svc, tok.access.compact) == "expired"
+    svc.regenerate_key("encryption")
+    svc.restart("callmanager", "ucm-pub")
+    assert reason(svc, tok.access.compact) == "decrypt"
+    svc.regenerate_key("signing")
+    svc.restart("callmanager", "ucm-pub")
+    assert reason(svc, tok.access.compact) == "signature"
+    assert reason(svc, tok.access) == "signature"
