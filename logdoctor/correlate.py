@@ -82,6 +82,8 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
     "type": "access, refresh or code (inferred from its use when the issue line is absent)",
     "issued_at": "time of the issue line (null when issued before the logs start)",
     "issued_node": "node that issued it",
+    "issued_file": "file of the issue line",
+    "issued_line": "line number of the issue line",
     "user": "user it was issued to",
     "client_id": "OAuth client id",
     "device": "device name",
@@ -178,6 +180,8 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
             "type",
             pl.col("time").alias("issued_at"),
             pl.col("node").alias("issued_node"),
+            pl.col("file").alias("issued_file"),
+            pl.col("line").alias("issued_line"),
             "user",
             "client_id",
             "device",
@@ -267,6 +271,7 @@ def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
                 by=by,
                 strategy="backward",
                 tolerance=timedelta(seconds=5),
+                check_sortedness=False,  # sorted by time above; groups are not checkable
             ).select("token_id", "parent")
         )
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
@@ -284,7 +289,12 @@ def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
     if logins.height and refresh.height:
         found.append(
             logins.join_asof(
-                refresh, on="time", by=by, strategy="forward", tolerance=timedelta(seconds=5)
+                refresh,
+                on="time",
+                by=by,
+                strategy="forward",
+                tolerance=timedelta(seconds=5),
+                check_sortedness=False,
             ).select("token_id", "parent")
         )
     if not found:
@@ -521,7 +531,11 @@ class SkewReport:
 def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
     """Cross-node causal links: (a, b, d = t_b - t_a, issue file/line, use file/line)."""
     issued = lin.filter(pl.col("issued_at").is_not_null()).select(
-        "token_id", pl.col("issued_node").alias("a"), pl.col("issued_at").alias("ta")
+        "token_id",
+        pl.col("issued_node").alias("a"),
+        pl.col("issued_at").alias("ta"),
+        pl.col("issued_file").alias("fa"),
+        pl.col("issued_line").alias("la"),
     )
     uses = ev.of(*USE_KINDS).filter(pl.col("token_id").is_not_null())
     frames = []
@@ -540,8 +554,16 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("a") != pl.col("b"))
             .drop("token_id")
         )
-    regen = ev.of("key.regenerated").select(
-        "key", pl.col("node").alias("a"), pl.col("time").alias("ta")
+    regen = (
+        ev.of("key.regenerated")
+        .filter(pl.col("family") != "certmgmt")
+        .select(
+            "key",
+            pl.col("node").alias("a"),
+            pl.col("time").alias("ta"),
+            pl.col("file").alias("fa"),
+            pl.col("line").alias("la"),
+        )
     )
     repl = ev.of("key.replicated").select(
         "key",
@@ -558,7 +580,8 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
         )
     if not frames:
         return pl.DataFrame()
-    links = pl.concat([f.select("a", "b", "ta", "tb", "fb", "lb", "mb", "kb") for f in frames])
+    cols = ("a", "b", "ta", "tb", "fa", "la", "fb", "lb", "mb", "kb")
+    links = pl.concat([f.select(cols) for f in frames])
     return links.with_columns(
         ((pl.col("tb") - pl.col("ta")).dt.total_microseconds() / 1e6).alias("d")
     )
@@ -587,6 +610,8 @@ def clock_skew(
             pl.len().alias("n"),
             pl.col("ta").first(),
             pl.col("tb").first(),
+            pl.col("fa").first(),
+            pl.col("la").first(),
             pl.col("fb").first(),
             pl.col("lb").first(),
             pl.col("mb").first(),
@@ -655,7 +680,7 @@ def _estimate(upper: float | None, lower: float | None) -> float:
 def _link_evidence(ev: Events, row: Mapping[str, object] | None) -> tuple[Evidence, ...]:
     if row is None:
         return ()
-    issue = ev.frame.filter((pl.col("node") == row["a"]) & (pl.col("time") == row["ta"])).head(1)
+    issue = ev.frame.filter((pl.col("file") == row["fa"]) & (pl.col("line") == row["la"])).head(1)
     use = Evidence(
         node=str(row["b"]),
         file=str(row["fb"]),
@@ -730,13 +755,13 @@ class NodeCoverage:
     gaps: tuple[Gap, ...] = ()
 
 
-GAP_MIN_SECONDS = 1800.0
+GAP_MIN_SECONDS = 3600.0
 """A silence shorter than this is never a gap."""
 GAP_WINDOW_SECONDS = 3600.0
 """The traffic rate on each side of a silence is measured over this window."""
-GAP_EXPECTED = 50
+GAP_EXPECTED = 100
 """A silence is a gap when at least this many records were expected in it..."""
-GAP_BUSY = 20
+GAP_BUSY = 30
 """...and each side of it had at least this many records within the window."""
 
 _NUMBER = re.compile(r"^(?P<stem>.*?)(?P<num>\d+)(?P<ext>\.log|\.txt)?(?:\.gz|\.bz2|\.xz)?$")

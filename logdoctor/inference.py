@@ -241,6 +241,9 @@ def _roles(ev: Events) -> tuple[dict[str, str], list[Fact], str | None]:
             if rows.height == 0:
                 rows = ev.frame.filter(pl.col("node") == name).head(FACT_EVIDENCE)
             assign(name, role, "guessed from its name", rows)
+    if publisher is None:
+        named = sorted(n for n, r in roles.items() if r == "ucm" and "pub" in n.lower())
+        publisher = named[0] if named else None
     return roles, facts, publisher
 
 

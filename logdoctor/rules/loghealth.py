@@ -80,7 +80,7 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
 def log_gap(ctx: Context) -> Iterator[Hit]:
     """What:
     Part of a node's log is missing from the bundle: a rotated ssosp file between two that
-    are present, or a silence in which, at the rate of the traffic on both sides, at least 50
+    are present, or a silence in which, at the rate of the traffic on both sides, at least 100
     records should have been written.
 
     Why:
@@ -89,8 +89,9 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
 
     Detection:
     Per node and family: missing rotation numbers between ssosp files present
-    (``ssosp00002.log``, ``ssosp00004.log``), and silences of 30 minutes or more where the
-    traffic rate of the hour before and the hour after predicts at least 50 records.
+    (``ssosp00002.log``, ``ssosp00004.log``), and silences of an hour or more with at least
+    30 records in the hour before and in the hour after, whose rate predicts at least 100
+    records in the silence.
     Subject: the node and the log family.
 
     Example:
