@@ -260,7 +260,9 @@ def malformed_lines(ctx: Context) -> Iterator[Hit]:
     ``bad_timestamps`` above 0. Subject: the node and the file name.
 
     Example:
-        2026-11-20 08:00:00,000 INFO  [http-bio-8443-exec-1] oauth.TokenServlet - a line with bytes that are not UTF-8
+        (the first lines of a file, before any timestamped line)
+            at com.cisco.ssosp.Truncated.frame(Unknown Source)
+            at com.cisco.ssosp.Truncated.frame(Unknown Source)
 
     Fix:
     1. Collect the file again from the node (RTMT or `file get activelog`), uncompressed
