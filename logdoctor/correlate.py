@@ -415,7 +415,11 @@ def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
 def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per user (columns: :data:`USER_COLUMNS`), sorted by user."""
     sess = sessions(enriched) if sess is None else sess
-    rows = enriched.filter(pl.col("user").is_not_null() & pl.col("kind").is_in(SESSION_KINDS))
+    rows = enriched.filter(
+        pl.col("user").is_not_null()
+        & pl.col("kind").is_in([*SESSION_KINDS, "auth.success", "auth.failure"])
+        & (pl.col("param") != "admin").fill_null(True)
+    )
     failure = pl.col("kind").is_in(["token.rejected", "authorize.rejected", "auth.failure"])
     per = rows.group_by("user").agg(
         pl.col("device").drop_nulls().n_unique().cast(pl.Int64).alias("devices"),

@@ -46,7 +46,7 @@ FACT_EVIDENCE = 10
 _NAME_ROLES = (
     (re.compile(r"(?i)central"), "imp_central"),
     (re.compile(r"(?i)(?:^|[^a-z])(?:imp|cup|cups|presence)"), "imp"),
-    (re.compile(r"(?i)(?:^|[^a-z])(?:cuc|unity|uc?xn|vmail|voicemail)"), "unity"),
+    (re.compile(r"(?i)(?:^|[^a-z])(?:cuc(?!m)|unity|uc?xn|vmail|voicemail)"), "unity"),
     (re.compile(r"(?i)(?:^|[^a-z])(?:expc|expe|exp|vcs|expressway|mra)"), "expressway"),
     (re.compile(r"(?i)(?:^|[^a-z])(?:ucm|cucm|cm|pub|sub|ccm)"), "ucm"),
 )
