@@ -138,7 +138,7 @@ def text_report(report: CheckReport) -> Group:
         head = Text()
         head.append(f"{f.rule} ", style="bold")
         head.append(f"{sev:<7}", style=_SEV_STYLE.get(sev, ""))
-        head.append(f" {f.title}")
+        head.append(f" {clean(f.title)}")
         if f.subjects:
             head.append(f"  [{clean(', '.join(f.subjects), 120)}]", style="bold")
         state = report.state(f)
@@ -165,7 +165,7 @@ def text_report(report: CheckReport) -> Group:
         if f.fix:
             indent(Text("fix:"), 2)
             for i, step in enumerate(f.fix, 1):
-                indent(Text(f"{i}. {step}"), 4)
+                indent(Text(f"{i}. {clean(step)}"), 4)
         parts.append(Text(""))
     s = report.summary()
     by = s["by_severity"]
@@ -207,4 +207,5 @@ def write_text(
         emoji=False,
     )
     console.print(text_report(report))
-    out.write(safe(buf.getvalue()).encode("utf-8"))
+    text = "\n".join(line.rstrip() for line in buf.getvalue().split("\n"))
+    out.write(safe(text).encode("utf-8"))
