@@ -749,7 +749,12 @@ def timeline_cmd(
             if (frame.height > limit)
             else ""
         )
-        console.print(f"{frame.height:,} line(s){more}", style="dim")
+        span = ""
+        if frame.height:
+            lo, hi = frame["time"].min(), frame["time"].max()
+            if isinstance(lo, datetime) and isinstance(hi, datetime):
+                span = f" from {lo:%Y-%m-%d %H:%M:%S} to {hi:%Y-%m-%d %H:%M:%S} UTC"
+        console.print(f"{frame.height:,} line(s){span}{more}", style="dim")
         if note:
             console.print(note, style="dim")
     if _report_input_errors(result):

@@ -132,8 +132,11 @@ TIMELINE_COLUMNS = (
     "user",
     "device",
     "token_id",
+    "grant",
     "server",
     "reason",
+    "param",
+    "value",
     "summary",
     "file",
     "line",
@@ -482,8 +485,11 @@ def timeline(
         "user",
         "device",
         "token_id",
+        "grant",
         "server",
         "reason",
+        "param",
+        "value",
         pl.col("message").map_elements(excerpt, return_dtype=pl.String).alias("summary")
         if rows.height
         else pl.col("message").alias("summary"),
@@ -599,8 +605,8 @@ def clock_skew(
     tolerance: float = 2.0,
 ) -> SkewReport:
     """Estimate clock offsets between nodes from tokens used on one node and issued on
-    another (and keys replicated from the publisher). ``reference`` defaults to the node
-    with the most links."""
+    another (and keys replicated from the publisher). ``reference`` defaults to the node that
+    issued the most tokens."""
     ev = _events(events)
     lin = lineage(ev) if lin is None else lin
     links = _links(ev, lin)
@@ -651,7 +657,17 @@ def clock_skew(
     for p in pairs:
         degree[p.a] = degree.get(p.a, 0) + p.links
         degree[p.b] = degree.get(p.b, 0) + p.links
-    ref = reference if reference in degree else max(sorted(degree), key=lambda n: degree[n])
+    if reference in degree:
+        ref = str(reference)
+    else:
+        # The node that issued most tokens (a UCM node, likely the publisher) keeps the time.
+        issuers = lin.filter(pl.col("issued_node").is_in(sorted(degree)))["issued_node"]
+        counts = issuers.value_counts(sort=True) if issuers.len() else None
+        ref = (
+            str(counts["issued_node"][0])
+            if counts is not None
+            else max(sorted(degree), key=lambda n: degree[n])
+        )
     offsets = {ref: 0.0}
     queue = deque([ref])
     while queue:

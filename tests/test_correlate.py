@@ -124,8 +124,12 @@ def test_timeline_of_a_user_device_node_and_token() -> None:
     tok = correlate.timeline(enriched, token=tid, lin=lin)
     kinds = set(tok["kind"].to_list())
     # the refresh token's own lines and its access tokens' lines (issued, validated)
-    assert {"token.refresh.issued", "token.refreshed", "token.access.issued",
-            "token.validated"} <= kinds
+    assert {
+        "token.refresh.issued",
+        "token.refreshed",
+        "token.access.issued",
+        "token.validated",
+    } <= kinds
     assert correlate.timeline(enriched, user="nobody").height == 0
 
 
@@ -142,8 +146,10 @@ def test_clock_skew_found_and_corrected() -> None:
     fixed = correlate.correct_skew(ev.frame, report)
     again = correlate.clock_skew(Events(fixed), reference="ucm-pub")
     assert again.skewed() == []
-    moved = fixed.filter(pl.col("node") == "imp1")["time"] - ev.frame.sort(
-        ["time", "node", "file", "line"]).filter(pl.col("node") == "imp1")["time"]
+    moved = (
+        fixed.filter(pl.col("node") == "imp1")["time"]
+        - ev.frame.sort(["time", "node", "file", "line"]).filter(pl.col("node") == "imp1")["time"]
+    )
     assert moved.len() > 0
 
 
@@ -173,8 +179,15 @@ def _stream(node: str, start: datetime, step: timedelta, n: int) -> pl.DataFrame
     rows = []
     for i in range(n):
         row = dict.fromkeys(POLARS_SCHEMA)
-        row.update(time=start + i * step, node=node, family="ssosp", file=f"{node}/ssosp00001.log",
-                   line=i + 1, kind="token.refreshed", message=f"line {i}")
+        row.update(
+            time=start + i * step,
+            node=node,
+            family="ssosp",
+            file=f"{node}/ssosp00001.log",
+            line=i + 1,
+            kind="token.refreshed",
+            message=f"line {i}",
+        )
         rows.append(row)
     return pl.DataFrame(rows, schema=POLARS_SCHEMA)
 
@@ -182,8 +195,10 @@ def _stream(node: str, start: datetime, step: timedelta, n: int) -> pl.DataFrame
 def test_silence_with_traffic_on_both_sides_is_a_gap() -> None:
     t0 = datetime(2026, 11, 16, 8, tzinfo=UTC)
     busy = _stream("ucm-pub", t0, timedelta(seconds=30), 480)  # two records a minute, 4 h
-    cut = busy.filter((pl.col("time") < t0 + timedelta(hours=1, minutes=30))
-                      | (pl.col("time") >= t0 + timedelta(hours=3)))
+    cut = busy.filter(
+        (pl.col("time") < t0 + timedelta(hours=1, minutes=30))
+        | (pl.col("time") >= t0 + timedelta(hours=3))
+    )
     gaps = [g for c in correlate.coverage(Events(cut)) for g in c.gaps]
     assert len(gaps) == 1
     g = gaps[0]
@@ -193,6 +208,8 @@ def test_silence_with_traffic_on_both_sides_is_a_gap() -> None:
     assert not [g for c in correlate.coverage(Events(busy)) for g in c.gaps]
     # the same silence between two quiet stretches (a few lines an hour) is no gap
     quiet = _stream("ucm-pub", t0, timedelta(minutes=5), 48)
-    quiet = quiet.filter((pl.col("time") < t0 + timedelta(hours=1, minutes=30))
-                         | (pl.col("time") >= t0 + timedelta(hours=3)))
+    quiet = quiet.filter(
+        (pl.col("time") < t0 + timedelta(hours=1, minutes=30))
+        | (pl.col("time") >= t0 + timedelta(hours=3))
+    )
     assert not [g for c in correlate.coverage(Events(quiet)) for g in c.gaps]

@@ -68,26 +68,40 @@ refresh_login_flow = "on"
     [
         ("x = 1", r"deployment.toml:1: x: unknown key \(allowed here: cluster, expressway"),
         ("[[cluster]]\npublisher = 'p'", r"cluster\[0\].name: is required"),
-        (BASE + "access_token_expiry_minutes = 2000\n",
-         r"deployment.toml:7: cluster\[0\].parameters.access_token_expiry_minutes: 2000 is out "
-         r"of range \(allowed: 1-1440\)"),
+        (
+            BASE + "access_token_expiry_minutes = 2000\n",
+            r"deployment.toml:7: cluster\[0\].parameters.access_token_expiry_minutes: 2000 is out "
+            r"of range \(allowed: 1-1440\)",
+        ),
         (BASE + "refresh_token_expiry_days = 0\n", r"allowed: 1-365"),
-        (BASE.replace('"on"', '"maybe"'),
-         r"deployment.toml:6: cluster\[0\].parameters.refresh_login_flow: 'maybe' is not "
-         r"allowed \(allowed: on, off\)"),
+        (
+            BASE.replace('"on"', '"maybe"'),
+            r"deployment.toml:6: cluster\[0\].parameters.refresh_login_flow: 'maybe' is not "
+            r"allowed \(allowed: on, off\)",
+        ),
         (BASE + "[cluster.keys]\nsigning = 'xyz'\n", r"not a key checksum"),
-        (BASE + "[[jabber]]\nplatform = 'BlackBerry'\nversion = '12.0'\n",
-         r"jabber\[0\].platform: 'BlackBerry' is not allowed \(allowed: Windows, Mac, iPhone, "
-         r"iPad, Android, VDI\)"),
+        (
+            BASE + "[[jabber]]\nplatform = 'BlackBerry'\nversion = '12.0'\n",
+            r"jabber\[0\].platform: 'BlackBerry' is not allowed \(allowed: Windows, Mac, iPhone, "
+            r"iPad, Android, VDI\)",
+        ),
         (BASE + "[[jabber]]\nversion = 'twelve'\n", r"is not a release number"),
-        (BASE + "[[expressway]]\nname = 'e'\ncluster = 'other'\n",
-         r"expressway\[0\].cluster: 'other' is not a declared cluster"),
-        (BASE + "[[expressway]]\nname = 'e'\nauthorize_by_oauth_token_with_refresh = 3\n",
-         r"3 is not allowed \(allowed: on, off\)"),
-        ("[[cluster]]\nname='a'\npublisher='p'\n[[cluster]]\nname='a'\npublisher='q'\n",
-         r"'a' is used by another cluster"),
-        ("[[cluster]]\nname='a'\npublisher='p'\n[[cluster]]\nname='b'\npublisher='p'\n",
-         r"node 'p' is already a node of cluster 'a'"),
+        (
+            BASE + "[[expressway]]\nname = 'e'\ncluster = 'other'\n",
+            r"expressway\[0\].cluster: 'other' is not a declared cluster",
+        ),
+        (
+            BASE + "[[expressway]]\nname = 'e'\nauthorize_by_oauth_token_with_refresh = 3\n",
+            r"3 is not allowed \(allowed: on, off\)",
+        ),
+        (
+            "[[cluster]]\nname='a'\npublisher='p'\n[[cluster]]\nname='a'\npublisher='q'\n",
+            r"'a' is used by another cluster",
+        ),
+        (
+            "[[cluster]]\nname='a'\npublisher='p'\n[[cluster]]\nname='b'\npublisher='p'\n",
+            r"node 'p' is already a node of cluster 'a'",
+        ),
         ("[[cluster]]\nname='a'\npublisher='p'\nrole='imp'\n", r"allowed: telephony, imp_central"),
         ("cluster = 3", r"cluster: must be an array of tables"),
         ("[[cluster]\n", r"deployment.toml: not valid TOML"),
@@ -99,11 +113,11 @@ def test_validation_messages_name_file_key_and_allowed_values(text: str, message
 
 
 def test_unreadable_file(tmp_path: Path) -> None:
-    with pytest.raises(DeploymentError, match="missing.toml: cannot read"):
+    with pytest.raises(DeploymentError, match=r"missing\.toml: cannot read"):
         load_deployment(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_bytes(b"name = '\xff'")
-    with pytest.raises(DeploymentError, match="bad.toml: not UTF-8"):
+    with pytest.raises(DeploymentError, match=r"bad\.toml: not UTF-8"):
         load_deployment(bad)
 
 
@@ -156,8 +170,10 @@ def test_compare_declared_with_inferred() -> None:
     assert (d.declared, d.inferred.value) == (120, 60)
     assert d.declared_at.excerpt == "access_token_expiry_minutes = 120"
     good = CASES / "LD104" / "good"
-    assert compare(load_deployment(good / "deployment.toml"),
-                   infer(logdoctor.load(str(good)).frame)) == []
+    assert (
+        compare(load_deployment(good / "deployment.toml"), infer(logdoctor.load(str(good)).frame))
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,11 +208,21 @@ def test_name_roles(name: str, role: str) -> None:
         ("garbage ((", None, None, None, None, None),
     ],
 )
-def test_parse_agent(text: str, product: str | None, version: tuple[int, ...] | None,
-                     platform: str | None, push: bool | None, capable: bool | None) -> None:
+def test_parse_agent(
+    text: str,
+    product: str | None,
+    version: tuple[int, ...] | None,
+    platform: str | None,
+    push: bool | None,
+    capable: bool | None,
+) -> None:
     a = parse_agent(text)
     assert (a.product, a.version, a.platform, a.push, a.refresh_capable) == (
-        product, version, platform, push, capable
+        product,
+        version,
+        platform,
+        push,
+        capable,
     )
 
 

@@ -44,10 +44,18 @@ def report(monkeypatch: pytest.MonkeyPatch) -> CheckReport:
     monkeypatch.chdir(ASSETS)
     known = Baseline(
         entries=(
-            BaselineEntry(fingerprint("LD204", ["ucm-pub", "signing"]), "LD204",
-                          ("ucm-pub", "signing"), "Authz key regenerated"),
-            BaselineEntry(fingerprint("LD301", ["mallory"]), "LD301", ("mallory",),
-                          "A revoked user keeps trying to refresh"),
+            BaselineEntry(
+                fingerprint("LD204", ["ucm-pub", "signing"]),
+                "LD204",
+                ("ucm-pub", "signing"),
+                "Authz key regenerated",
+            ),
+            BaselineEntry(
+                fingerprint("LD301", ["mallory"]),
+                "LD301",
+                ("mallory",),
+                "A revoked user keeps trying to refresh",
+            ),
         )
     )
     return check(["rules/LD202/bad"], baseline=known, select=["LD2"])
@@ -93,9 +101,20 @@ def test_json_shape(report: CheckReport) -> None:
     doc = json.loads(render(report, write_json))
     assert set(doc) == {"findings", "absent", "summary"}
     f = doc["findings"][0]
-    assert list(f) == ["rule", "severity", "title", "message", "evidence", "evidence_total",
-                       "subjects", "first_seen", "last_seen", "fix", "fingerprint",
-                       "baseline_state"]
+    assert list(f) == [
+        "rule",
+        "severity",
+        "title",
+        "message",
+        "evidence",
+        "evidence_total",
+        "subjects",
+        "first_seen",
+        "last_seen",
+        "fix",
+        "fingerprint",
+        "baseline_state",
+    ]
     assert (f["rule"], f["severity"], f["subjects"]) == ("LD202", "error", ["ucm-sub1"])
     assert f["fix"] == list(get_rule("LD202").doc.fix)
     assert f["evidence_total"] == len(f["evidence"]) == 6
@@ -103,8 +122,9 @@ def test_json_shape(report: CheckReport) -> None:
     states = {(x["rule"], tuple(x["subjects"])): x["baseline_state"] for x in doc["findings"]}
     assert states[("LD204", ("ucm-pub", "signing"))] == "unchanged"
     assert states[("LD204", ("ucm-pub", "encryption"))] == "new"
-    assert doc["absent"] == [{"rule": "LD301", "subjects": ["mallory"],
-                              "fingerprint": fingerprint("LD301", ["mallory"])}]
+    assert doc["absent"] == [
+        {"rule": "LD301", "subjects": ["mallory"], "fingerprint": fingerprint("LD301", ["mallory"])}
+    ]
     s = doc["summary"]
     assert s["by_severity"] == {"error": 1, "warning": 0, "info": 2}
     assert (s["new"], s["unchanged"], s["absent"], s["failing"]) == (2, 1, 1, 1)
@@ -128,9 +148,15 @@ def test_sarif_validates_against_the_official_schema(
 
 def test_sarif_schema_check_is_real() -> None:
     """The schema refuses what SARIF forbids (so the validation above can fail)."""
-    bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
-                                         "results": [{"message": {"text": "m"},
-                                                      "level": "fatal"}]}]}
+    bad = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "x"}},
+                "results": [{"message": {"text": "m"}, "level": "fatal"}],
+            }
+        ],
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft4Validator(SCHEMA).validate(bad)
 
@@ -156,12 +182,26 @@ HOSTILE = "bell\x07 esc\x1b[31mred\x1b[0m nul\x00 surrogate\udc80 fffe\ufffe bid
 
 
 def hostile_report() -> CheckReport:
-    ev = Evidence(node="ucm\x1b]0;pwn\x07", file="a/b c.log", line=7,
-                  time=datetime(2026, 11, 16, 8, tzinfo=UTC), kind="token.rejected",
-                  excerpt=HOSTILE)
-    f = Finding(rule=RuleId("LD303"), severity=Severity.WARNING, title="t", message=HOSTILE,
-                evidence=(ev,), evidence_total=1, subjects=("eve\udc80\x01",),
-                first_seen=ev.time, last_seen=ev.time, fix=("Do \x00 it.",))
+    ev = Evidence(
+        node="ucm\x1b]0;pwn\x07",
+        file="a/b c.log",
+        line=7,
+        time=datetime(2026, 11, 16, 8, tzinfo=UTC),
+        kind="token.rejected",
+        excerpt=HOSTILE,
+    )
+    f = Finding(
+        rule=RuleId("LD303"),
+        severity=Severity.WARNING,
+        title="t",
+        message=HOSTILE,
+        evidence=(ev,),
+        evidence_total=1,
+        subjects=("eve\udc80\x01",),
+        first_seen=ev.time,
+        last_seen=ev.time,
+        fix=("Do \x00 it.",),
+    )
     return CheckReport(findings=(f,), rules=(get_rule("LD303"),))
 
 

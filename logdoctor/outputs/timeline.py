@@ -6,6 +6,7 @@ import json
 from typing import BinaryIO
 
 import polars as pl
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -25,34 +26,45 @@ _KIND_STYLE = {
 }
 
 
-def timeline_table(frame: pl.DataFrame, *, limit: int) -> Table:
-    """A table of the first ``limit`` timeline rows."""
-    t = Table(show_header=True, header_style="bold", expand=False)
-    for col in (
-        "time (UTC)",
-        "node",
-        "kind",
-        "user / device",
-        "token",
-        "server / reason",
-        "summary",
+def detail(row: dict[str, object]) -> str:
+    """The fields of a timeline row that say what happened (the message when it has none)."""
+    parts = []
+    for key, label in (
+        ("grant", "grant"),
+        ("reason", "reason"),
+        ("server", "server"),
+        ("param", "param"),
+        ("value", "value"),
     ):
-        t.add_column(
-            col, overflow="fold" if col == "summary" else "ellipsis", no_wrap=col != "summary"
-        )
+        if row.get(key):
+            parts.append(f"{label}={row[key]}")
+    token = row.get("token_id")
+    if token:
+        text = str(token)
+        parts.append(f"id={text[:8]}…" if len(text) > 9 else f"id={text}")
+    return " ".join(parts) if parts else str(row.get("summary") or "")
+
+
+def timeline_table(frame: pl.DataFrame, *, limit: int) -> Table:
+    """A table of the first ``limit`` timeline rows (times as MM-DD HH:MM:SS.mmm UTC; the
+    caller prints the date range with the year)."""
+    t = Table(
+        show_header=True, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    t.add_column("UTC", no_wrap=True)
+    t.add_column("node", no_wrap=True, overflow="ellipsis", max_width=16)
+    t.add_column("kind", no_wrap=True, overflow="ellipsis", max_width=20)
+    t.add_column("user / device", overflow="fold", max_width=22)
+    t.add_column("detail", overflow="fold")
     for row in frame.head(limit).iter_rows(named=True):
-        time = row["time"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
-        who = " / ".join(x for x in (row["user"], row["device"]) if x)
-        token = (row["token_id"] or "")[:13]
-        where = " / ".join(x for x in (row["server"], row["reason"]) if x)
+        time = row["time"].strftime("%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
+        who = " ".join(x for x in (row["user"], row["device"]) if x)
         t.add_row(
             Text(time),
             Text(clean(row["node"], 20)),
             Text(clean(row["kind"], 22), style=_KIND_STYLE.get(row["kind"] or "", "")),
-            Text(clean(who, 30)),
-            Text(clean(token, 13), style="dim"),
-            Text(clean(where, 30)),
-            Text(clean(row["summary"], 200)),
+            Text(clean(who, 40)),
+            Text(clean(detail(row), 300)),
         )
     return t
 

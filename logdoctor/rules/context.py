@@ -70,6 +70,7 @@ class Context:
         self.skew_corrected = False
         if correct_skew and frame.height:
             report = correlate.clock_skew(self.raw, reference=self.reference_node)
+            self.__dict__["skew"] = report  # LD903 reports the skew found before correcting
             if report.skewed():
                 self.raw = Events(correlate.correct_skew(self.raw.frame, report))
                 self.skew_corrected = True

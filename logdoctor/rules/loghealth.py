@@ -271,7 +271,7 @@ def malformed_lines(ctx: Context) -> Iterator[Hit]:
 
     References:
     - logdoctor README, "The event table" (malformed lines and counts)
-    """  # noqa: E501
+    """
     bad_time = ctx.raw.frame.filter(pl.col("time").is_null())
     for st in ctx.stats:
         if st.error is not None:

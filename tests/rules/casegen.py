@@ -97,106 +97,261 @@ class Bundle:
 
     # -- OAuth lines (parsers/ssosp.toml) ------------------------------------------------------
 
-    def authorize(self, node: str, t: datetime, user: str, device: str, agent: str,
-                  grant: str, via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.AuthorizeServlet",
-                   f"Authorize request: response_type={grant} client_id={CLIENT} user={v(user)}"
-                   f" device={v(device)} agent={v(agent)} via={v(via)}", thread="http-bio-8443-exec-12")
+    def authorize(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        agent: str,
+        grant: str,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"Authorize request: response_type={grant} client_id={CLIENT} user={v(user)}"
+            f" device={v(device)} agent={v(agent)} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
 
-    def authorize_refused(self, node: str, t: datetime, reason: str, grant: str,
-                          user: str | None, via: str | None,
-                          error: str = "unsupported_response_type") -> None:
-        self.log4j(node, t, "WARN", "oauth.AuthorizeServlet",
-                   f"Authorize request refused: error={error} reason={reason} response_type={grant}"
-                   f" client_id={CLIENT} user={v(user)} via={v(via)}", thread="http-bio-8443-exec-12")
+    def authorize_refused(
+        self,
+        node: str,
+        t: datetime,
+        reason: str,
+        grant: str,
+        user: str | None,
+        via: str | None,
+        error: str = "unsupported_response_type",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.AuthorizeServlet",
+            f"Authorize request refused: error={error} reason={reason} response_type={grant}"
+            f" client_id={CLIENT} user={v(user)} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
 
     def auth_ok(self, node: str, t: datetime, user: str, via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.AuthorizeServlet",
-                   f"User authenticated: user={v(user)} method=password via={v(via)}",
-                   thread="http-bio-8443-exec-12")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"User authenticated: user={v(user)} method=password via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
 
     def auth_fail(self, node: str, t: datetime, user: str, reason: str, via: str | None) -> None:
-        self.log4j(node, t, "WARN", "oauth.AuthorizeServlet",
-                   f"Authentication failed: user={v(user)} method=password reason={reason}"
-                   f" via={v(via)}", thread="http-bio-8443-exec-12")
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.AuthorizeServlet",
+            f"Authentication failed: user={v(user)} method=password reason={reason} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
 
-    def code(self, node: str, t: datetime, user: str, device: str, code: str,
-             via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.AuthorizeServlet",
-                   f"Authorization code issued: user={v(user)} client_id={CLIENT}"
-                   f" device={v(device)} code={code} via={v(via)}", thread="http-bio-8443-exec-12")
+    def code(
+        self, node: str, t: datetime, user: str, device: str, code: str, via: str | None
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"Authorization code issued: user={v(user)} client_id={CLIENT}"
+            f" device={v(device)} code={code} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
 
-    def access(self, node: str, t: datetime, user: str, device: str, grant: str, jti: str,
-               sign: str, seconds: int, via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.TokenServlet",
-                   f"Access token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
-                   f" grant={grant} jti={jti} kid={kid(sign)} expires_in={seconds} via={v(via)}",
-                   thread="http-bio-8443-exec-14")
+    def access(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        grant: str,
+        jti: str,
+        sign: str,
+        seconds: int,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Access token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" grant={grant} jti={jti} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            thread="http-bio-8443-exec-14",
+        )
 
-    def refresh_issued(self, node: str, t: datetime, user: str, device: str, tid: str,
-                       sign: str, seconds: int, via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.TokenServlet",
-                   f"Refresh token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
-                   f" tid={tid} kid={kid(sign)} expires_in={seconds} via={v(via)}",
-                   thread="http-bio-8443-exec-14")
+    def refresh_issued(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        tid: str,
+        sign: str,
+        seconds: int,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" tid={tid} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            thread="http-bio-8443-exec-14",
+        )
 
-    def refreshed(self, node: str, t: datetime, user: str, device: str, tid: str,
-                  via: str | None) -> None:
-        self.log4j(node, t, "INFO", "oauth.TokenServlet",
-                   f"Refresh grant accepted: user={v(user)} client_id={CLIENT} device={v(device)}"
-                   f" tid={tid} via={v(via)}", thread="http-bio-8443-exec-2")
+    def refreshed(
+        self, node: str, t: datetime, user: str, device: str, tid: str, via: str | None
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh grant accepted: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" tid={tid} via={v(via)}",
+            thread="http-bio-8443-exec-2",
+        )
 
-    def refused(self, node: str, t: datetime, grant: str, reason: str, user: str | None,
-                device: str | None, tid: str | None, via: str | None,
-                error: str = "invalid_grant") -> None:
-        self.log4j(node, t, "WARN", "oauth.TokenServlet",
-                   f"Token request refused: grant={grant} error={error} reason={reason}"
-                   f" user={v(user)} client_id={CLIENT} device={v(device)} tid={v(tid)}"
-                   f" via={v(via)}", thread="http-bio-8443-exec-2")
+    def refused(
+        self,
+        node: str,
+        t: datetime,
+        grant: str,
+        reason: str,
+        user: str | None,
+        device: str | None,
+        tid: str | None,
+        via: str | None,
+        error: str = "invalid_grant",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.TokenServlet",
+            f"Token request refused: grant={grant} error={error} reason={reason}"
+            f" user={v(user)} client_id={CLIENT} device={v(device)} tid={v(tid)}"
+            f" via={v(via)}",
+            thread="http-bio-8443-exec-2",
+        )
 
-    def validated(self, node: str, t: datetime, server: str, user: str, jti: str,
-                  sign: str) -> None:
-        self.log4j(node, t, "DEBUG", "oauth.TokenValidator",
-                   f"Token validated: server={v(server)} user={v(user)} client_id={CLIENT}"
-                   f" jti={jti} kid={kid(sign)}", thread="http-bio-8443-exec-9")
+    def validated(
+        self, node: str, t: datetime, server: str, user: str, jti: str, sign: str
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "DEBUG",
+            "oauth.TokenValidator",
+            f"Token validated: server={v(server)} user={v(user)} client_id={CLIENT}"
+            f" jti={jti} kid={kid(sign)}",
+            thread="http-bio-8443-exec-9",
+        )
 
-    def validation_failed(self, node: str, t: datetime, server: str, check: str,
-                          user: str | None, jti: str | None, sign: str | None) -> None:
+    def validation_failed(
+        self,
+        node: str,
+        t: datetime,
+        server: str,
+        check: str,
+        user: str | None,
+        jti: str | None,
+        sign: str | None,
+    ) -> None:
         known = check not in ("signature", "decrypt", "malformed")
-        self.log4j(node, t, "WARN", "oauth.TokenValidator",
-                   f"Token validation failed: server={v(server)} check={check}"
-                   f" user={v(user if known else None)}"
-                   f" client_id={v(CLIENT if known else None)} jti={v(jti if known else None)}"
-                   f" kid={v(kid(sign) if sign else None)}", thread="http-bio-8443-exec-9")
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.TokenValidator",
+            f"Token validation failed: server={v(server)} check={check}"
+            f" user={v(user if known else None)}"
+            f" client_id={v(CLIENT if known else None)} jti={v(jti if known else None)}"
+            f" kid={v(kid(sign) if sign else None)}",
+            thread="http-bio-8443-exec-9",
+        )
 
     def revoke(self, node: str, t: datetime, admin: str, user: str, revoked: int) -> None:
-        self.log4j(node, t, "INFO", "oauth.RevokeServlet",
-                   f"Revoke request: admin={v(admin)} user_id={v(user)} client_id=-"
-                   f" result=success revoked={revoked}", thread="http-bio-8443-exec-4")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Revoke request: admin={v(admin)} user_id={v(user)} client_id=-"
+            f" result=success revoked={revoked}",
+            thread="http-bio-8443-exec-4",
+        )
 
     def revoked(self, node: str, t: datetime, user: str, tid: str, cause: str) -> None:
-        self.log4j(node, t, "INFO", "oauth.RevokeServlet",
-                   f"Refresh token revoked: user={v(user)} client_id={CLIENT} tid={tid}"
-                   f" cause={cause}", thread="http-bio-8443-exec-4")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Refresh token revoked: user={v(user)} client_id={CLIENT} tid={tid} cause={cause}",
+            thread="http-bio-8443-exec-4",
+        )
 
     def purged(self, node: str, t: datetime, count: int) -> None:
-        self.log4j(node, t, "INFO", "oauth.RefreshTokenCleaner",
-                   f"Purged expired refresh tokens: count={count}", thread="Timer-3")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RefreshTokenCleaner",
+            f"Purged expired refresh tokens: count={count}",
+            thread="Timer-3",
+        )
 
     def param_changed(self, node: str, t: datetime, name: str, old: str, new: str) -> None:
-        self.log4j(node, t, "INFO", "oauth.OAuthConfigManager",
-                   f"Enterprise parameter changed: name={name} old={v(old)} new={v(new)}")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.OAuthConfigManager",
+            f"Enterprise parameter changed: name={name} old={v(old)} new={v(new)}",
+        )
 
     def param_refused(self, node: str, t: datetime, name: str, value: str, reason: str) -> None:
-        self.log4j(node, t, "WARN", "oauth.OAuthConfigManager",
-                   f"Enterprise parameter change refused: name={name} value={v(value)}"
-                   f" reason={v(reason)}")
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.OAuthConfigManager",
+            f"Enterprise parameter change refused: name={name} value={v(value)} reason={v(reason)}",
+        )
 
-    def key_loaded(self, node: str, t: datetime, use: str, checksum_: str, version: int,
-                   server: str = "Cisco Tomcat") -> None:
-        self.log4j(node, t, "INFO", "oauth.AuthzKeyManager",
-                   f"Authz key loaded: use={use} checksum={checksum_} version={version}"
-                   f" server={v(server)}", thread="main")
+    def key_loaded(
+        self,
+        node: str,
+        t: datetime,
+        use: str,
+        checksum_: str,
+        version: int,
+        server: str = "Cisco Tomcat",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthzKeyManager",
+            f"Authz key loaded: use={use} checksum={checksum_} version={version}"
+            f" server={v(server)}",
+            thread="main",
+        )
 
     def key_regen(self, node: str, t: datetime, use: str, checksum_: str, version: int) -> None:
         msg = f"Authz key regenerated: use={use} checksum={checksum_} version={version}"
@@ -204,22 +359,42 @@ class Bundle:
         self.cert(node, t, "op:regenerate")
         self.cert(node, t, msg)
 
-    def key_replicated(self, node: str, t: datetime, use: str, checksum_: str, version: int,
-                       publisher: str) -> None:
-        self.log4j(node, t, "INFO", "oauth.AuthzKeyManager",
-                   f"Authz key received from publisher: use={use} checksum={checksum_}"
-                   f" version={version} publisher={publisher}", thread="main")
+    def key_replicated(
+        self, node: str, t: datetime, use: str, checksum_: str, version: int, publisher: str
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthzKeyManager",
+            f"Authz key received from publisher: use={use} checksum={checksum_}"
+            f" version={version} publisher={publisher}",
+            thread="main",
+        )
 
     # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
 
     def restart(self, node: str, t: datetime, service: str, target: str) -> None:
-        self.log4j(node, t, "INFO", "platform.ServiceManager",
-                   f"Service restarted: service={v(service)} node={target}", family="ssoapp",
-                   thread="main")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "platform.ServiceManager",
+            f"Service restarted: service={v(service)} node={target}",
+            family="ssoapp",
+            thread="main",
+        )
 
     def trace_level(self, node: str, t: datetime, value: str) -> None:
-        self.log4j(node, t, "INFO", "sso.SSOApp", f"samltrace level set to {value}",
-                   family="ssoapp", thread="main")
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "sso.SSOApp",
+            f"samltrace level set to {value}",
+            family="ssoapp",
+            thread="main",
+        )
 
 
 @dataclass
@@ -261,7 +436,9 @@ class Sim:
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
     def jitter(self, t: datetime, seconds: int) -> datetime:
-        return t + timedelta(seconds=self.rng.randint(0, seconds), milliseconds=self.rng.randint(0, 999))
+        return t + timedelta(
+            seconds=self.rng.randint(0, seconds), milliseconds=self.rng.randint(0, 999)
+        )
 
     def boot(self, t: datetime, nodes: tuple[str, ...] | None = None) -> None:
         """Every node (and the IM and Presence node) loads the cluster's keys."""
@@ -270,8 +447,9 @@ class Sim:
             self.bundle.key_loaded(n, t, "encryption", self.enc, 1)
         if self.imp:
             for use, c in (("signing", self.sign), ("encryption", self.enc)):
-                self.bundle.key_loaded(self.imp, t, use, c, 1,
-                                       server="Cisco XCP Authentication Service")
+                self.bundle.key_loaded(
+                    self.imp, t, use, c, 1, server="Cisco XCP Authentication Service"
+                )
 
     def login(self, c: Client, t: datetime, node: str | None = None) -> datetime:
         """Sign in: code flow when refresh logins apply to this client, else implicit."""
@@ -294,13 +472,30 @@ class Sim:
         if flow_code:
             b.code(node, t, c.user, c.device, f"{self.rng.getrandbits(32):08x}", c.via)
             t += timedelta(milliseconds=400)
-            b.access(node, t, c.user, c.device, "authorization_code", c.jti, self.sign,
-                     self.access_s, c.via)
+            b.access(
+                node,
+                t,
+                c.user,
+                c.device,
+                "authorization_code",
+                c.jti,
+                self.sign,
+                self.access_s,
+                c.via,
+            )
             c.tid = None
             if self.refresh_on:
                 c.tid = self.uid()
-                b.refresh_issued(node, t + timedelta(milliseconds=1), c.user, c.device, c.tid,
-                                 self.sign, self.refresh_s, c.via)
+                b.refresh_issued(
+                    node,
+                    t + timedelta(milliseconds=1),
+                    c.user,
+                    c.device,
+                    c.tid,
+                    self.sign,
+                    self.refresh_s,
+                    c.via,
+                )
             c.code_flow = True
         else:
             b.access(node, t, c.user, c.device, "implicit", c.jti, self.sign, self.access_s, c.via)
@@ -326,12 +521,26 @@ class Sim:
             return
         b.refreshed(node, t, c.user, c.device, c.tid, c.via)
         c.jti = self.uid()
-        b.access(node, t + timedelta(milliseconds=5), c.user, c.device, "refresh_token", c.jti,
-                 self.sign, self.access_s, c.via)
+        b.access(
+            node,
+            t + timedelta(milliseconds=5),
+            c.user,
+            c.device,
+            "refresh_token",
+            c.jti,
+            self.sign,
+            self.access_s,
+            c.via,
+        )
         self.use(c, t + timedelta(seconds=3))
 
-    def workday(self, clients: list[Client], day: datetime, hours: float = 4.0,
-                every: timedelta = timedelta(minutes=45)) -> None:
+    def workday(
+        self,
+        clients: list[Client],
+        day: datetime,
+        hours: float = 4.0,
+        every: timedelta = timedelta(minutes=45),
+    ) -> None:
         """Each client signs in around 08:00 (or at ``day``'s time when it has one) and
         refreshes every ``every`` for ``hours``."""
         begin = day if (day.hour or day.minute) else day.replace(hour=8)
@@ -349,8 +558,9 @@ class Sim:
                 i += 1
 
 
-def staff(n: int, via: str | None = None, agent: str = "Jabber/14.1.0 (Windows)",
-          prefix: str = "") -> list[Client]:
+def staff(
+    n: int, via: str | None = None, agent: str = "Jabber/14.1.0 (Windows)", prefix: str = ""
+) -> list[Client]:
     names = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy", "jack"]
     out = []
     for name in names[:n]:
@@ -359,8 +569,13 @@ def staff(n: int, via: str | None = None, agent: str = "Jabber/14.1.0 (Windows)"
     return out
 
 
-def write_expected(root: Path, name: str, expect: list[str], forbid: list[str],
-                   subjects: dict[str, list[str]] | None = None) -> None:
+def write_expected(
+    root: Path,
+    name: str,
+    expect: list[str],
+    forbid: list[str],
+    subjects: dict[str, list[str]] | None = None,
+) -> None:
     doc = {
         "scenario": name,
         "seed": 1,

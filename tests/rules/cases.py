@@ -47,7 +47,8 @@ def case(name: str) -> Callable[[Case], Case]:
 
 def people() -> list[Client]:
     """Three users on premises and two over MRA (through expc1)."""
-    return staff(3) + [
+    return [
+        *staff(3),
         Client("dave", "CSFDAVE", via="expc1"),
         Client("erin", "TCTERIN", agent="Jabber/14.1.0 (iPhone; push=on)", via="expc1"),
     ]
@@ -121,14 +122,23 @@ def deployment(
             out.append(f'keys = {{ signing = "{exp_keys}" }}')
         out.append("")
     if unity_refresh is not None:
-        out += ["[[unity]]", 'name = "cuc1"', 'cluster = "ucm"',
-                f'refresh_login_flow = "{unity_refresh}"']
+        out += [
+            "[[unity]]",
+            'name = "cuc1"',
+            'cluster = "ucm"',
+            f'refresh_login_flow = "{unity_refresh}"',
+        ]
         if unity_keys is not None:
             out.append(f'keys = {{ signing = "{unity_keys}" }}')
         out.append("")
     for platform, version, count, mra, push in jabber:
-        out += ["[[jabber]]", f'platform = "{platform}"', f'version = "{version}"',
-                f"count = {count}", f"mra = {'true' if mra else 'false'}"]
+        out += [
+            "[[jabber]]",
+            f'platform = "{platform}"',
+            f'version = "{version}"',
+            f"count = {count}",
+            f"mra = {'true' if mra else 'false'}",
+        ]
         if push is not None:
             out.append(f"push = {'true' if push else 'false'}")
         out.append("")
@@ -139,12 +149,16 @@ def write(root: Path, s: Sim) -> None:
     s.bundle.write(root)
 
 
-def expect(root: Path, rule: str, bad: bool, subjects: list[str] | None = None,
-           also: list[str] | None = None) -> None:
+def expect(
+    root: Path,
+    rule: str,
+    bad: bool,
+    subjects: list[str] | None = None,
+    also: list[str] | None = None,
+) -> None:
     name = f"{root.parent.name}/{root.name}"
     if bad:
-        write_expected(root, name, [rule, *(also or [])], [],
-                       {rule: subjects} if subjects else {})
+        write_expected(root, name, [rule, *(also or [])], [], {rule: subjects} if subjects else {})
     else:
         write_expected(root, name, [], [rule])
 
@@ -155,7 +169,7 @@ def expect(root: Path, rule: str, bad: bool, subjects: list[str] | None = None,
 @case("healthy/logs")
 def healthy(root: Path) -> None:
     s = healthy_sim(1)
-    clients = people() + [Client("frank", "BOTFRANK", agent="Jabber/14.1.0 (Android)")]
+    clients = [*people(), Client("frank", "BOTFRANK", agent="Jabber/14.1.0 (Android)")]
     s.workday(clients, DAY, hours=8)
     s.workday(clients, DAY2, hours=8)
     s.bundle.purged("ucm-pub", DAY2.replace(hour=2), 0)
@@ -262,8 +276,7 @@ def ld104_bad(root: Path) -> None:
     s = healthy_sim(104)
     s.workday(people(), DAY, hours=3)
     write(root, s)
-    (root / "deployment.toml").write_text(deployment(refresh="off", access=120),
-                                          encoding="utf-8")
+    (root / "deployment.toml").write_text(deployment(refresh="off", access=120), encoding="utf-8")
     # The file also says refresh off with Expressway refresh on: that is LD101's (from the
     # file alone), shown with the LD104 disagreement.
     expect(root, "LD104", True, ["ucm"], also=["LD101"])
@@ -281,8 +294,13 @@ def ld104_good(root: Path) -> None:
 @case("LD105/bad")
 def ld105_bad(root: Path) -> None:
     s = healthy_sim(105)
-    s.bundle.param_refused("ucm-pub", DAY.replace(hour=7, minute=30),
-                           "access_token_expiry_minutes", "2000", "out_of_range 1-1440")
+    s.bundle.param_refused(
+        "ucm-pub",
+        DAY.replace(hour=7, minute=30),
+        "access_token_expiry_minutes",
+        "2000",
+        "out_of_range 1-1440",
+    )
     s.workday(people(), DAY, hours=3)
     write(root, s)
     expect(root, "LD105", True, ["access_token_expiry_minutes"])
@@ -291,8 +309,9 @@ def ld105_bad(root: Path) -> None:
 @case("LD105/good")
 def ld105_good(root: Path) -> None:
     s = healthy_sim(105, access_s=7200)
-    s.bundle.param_changed("ucm-pub", DAY.replace(hour=7, minute=30),
-                           "access_token_expiry_minutes", "60", "120")
+    s.bundle.param_changed(
+        "ucm-pub", DAY.replace(hour=7, minute=30), "access_token_expiry_minutes", "60", "120"
+    )
     s.workday(people(), DAY, hours=3, every=timedelta(minutes=90))
     write(root, s)
     expect(root, "LD105", False)
@@ -305,8 +324,9 @@ def _two_days(seed: int, refresh_s: int) -> Sim:
     for c in clients:
         t = s.jitter(DAY2.replace(hour=8), 600)
         if refresh_s <= 86400:
-            s.bundle.refused("ucm-pub", t, "refresh_token", "expired", c.user, c.device, c.tid,
-                             None)
+            s.bundle.refused(
+                "ucm-pub", t, "refresh_token", "expired", c.user, c.device, c.tid, None
+            )
             c.tid = None
             s.login(c, t + timedelta(seconds=2))
         else:
@@ -318,8 +338,9 @@ def _two_days(seed: int, refresh_s: int) -> Sim:
 @case("LD106/bad")
 def ld106_bad(root: Path) -> None:
     s = _two_days(106, 86400)
-    s.bundle.param_changed("ucm-pub", START - timedelta(minutes=30), "refresh_token_expiry_days",
-                           "60", "1")
+    s.bundle.param_changed(
+        "ucm-pub", START - timedelta(minutes=30), "refresh_token_expiry_days", "60", "1"
+    )
     write(root, s)
     expect(root, "LD106", True, ["ucm-pub"], also=["LD107"])
 
@@ -345,7 +366,9 @@ def _timer_change(seed: int, change: bool) -> Sim:
     if change:
         s.bundle.param_changed("ucm-pub", t, "refresh_token_expiry_days", "60", "30")
         for c in clients:
-            s.bundle.revoked("ucm-pub", t + timedelta(seconds=1), c.user, c.tid or "", "timer_change")
+            s.bundle.revoked(
+                "ucm-pub", t + timedelta(seconds=1), c.user, c.tid or "", "timer_change"
+            )
             c.tid = None
         s.refresh_s = 30 * 86400
     for c in clients:
@@ -414,8 +437,16 @@ def _not_reset(seed: int, reset: bool) -> Sim:
         else:
             for k in range(3):
                 when = s.jitter(t + timedelta(minutes=20 + 45 * k), 60)
-                s.bundle.refused("ucm-pub", when, "refresh_token", "refresh_disabled", c.user,
-                                 c.device, c.tid, None)
+                s.bundle.refused(
+                    "ucm-pub",
+                    when,
+                    "refresh_token",
+                    "refresh_disabled",
+                    c.user,
+                    c.device,
+                    c.tid,
+                    None,
+                )
     return s
 
 
@@ -434,9 +465,14 @@ def ld109_good(root: Path) -> None:
 # -- 2xx keys -----------------------------------------------------------------------------------
 
 
-def _regen(seed: int, *, restart_cm: tuple[str, ...] = ("ucm-pub", "ucm-sub1"),
-           restart_xcp: tuple[str, ...] = ("imp1",), central_ok: bool | None = None,
-           exp_ok: bool | None = None) -> Sim:
+def _regen(
+    seed: int,
+    *,
+    restart_cm: tuple[str, ...] = ("ucm-pub", "ucm-sub1"),
+    restart_xcp: tuple[str, ...] = ("imp1",),
+    central_ok: bool | None = None,
+    exp_ok: bool | None = None,
+) -> Sim:
     """Morning traffic with key 1, regeneration at 10:00, restarts, afternoon with key 2."""
     s = healthy_sim(seed)
     clients = people()
@@ -453,8 +489,14 @@ def _regen(seed: int, *, restart_cm: tuple[str, ...] = ("ucm-pub", "ucm-sub1"),
     for n in restart_xcp:
         b.restart(n, t + timedelta(minutes=6), "Cisco XCP Authentication Service", n)
         for use, new in (("signing", SIGN2), ("encryption", ENC2)):
-            b.key_loaded(n, t + timedelta(minutes=6, seconds=5), use, new, 2,
-                         server="Cisco XCP Authentication Service")
+            b.key_loaded(
+                n,
+                t + timedelta(minutes=6, seconds=5),
+                use,
+                new,
+                2,
+                server="Cisco XCP Authentication Service",
+            )
     old_sign = s.sign
     s.sign, s.enc = SIGN2, ENC2
     # Old tokens presented after the regeneration fail everywhere (expected), then users
@@ -462,8 +504,16 @@ def _regen(seed: int, *, restart_cm: tuple[str, ...] = ("ucm-pub", "ucm-sub1"),
     for i, c in enumerate(clients):
         when = t + timedelta(minutes=20 + i)
         b.validation_failed("imp1", when, "imp1", "signature", None, None, old_sign)
-        b.refused("ucm-pub", when + timedelta(seconds=1), "refresh_token", "signature", c.user,
-                  c.device, c.tid, c.via)
+        b.refused(
+            "ucm-pub",
+            when + timedelta(seconds=1),
+            "refresh_token",
+            "signature",
+            c.user,
+            c.device,
+            c.tid,
+            c.via,
+        )
         c.tid = None
         s.login(c, when + timedelta(seconds=5))
         jti = c.jti or ""
@@ -471,14 +521,16 @@ def _regen(seed: int, *, restart_cm: tuple[str, ...] = ("ucm-pub", "ucm-sub1"),
         if "ucm-sub1" not in restart_cm:
             b.validation_failed("ucm-sub1", after, "ucm-sub1", "signature", None, None, SIGN2)
         if "imp1" not in restart_xcp:
-            b.validation_failed("imp1", after + timedelta(seconds=1), "imp1", "signature", None,
-                                None, SIGN2)
+            b.validation_failed(
+                "imp1", after + timedelta(seconds=1), "imp1", "signature", None, None, SIGN2
+            )
         if central_ok is not None:
             if central_ok:
                 b.validated("ucm-pub", after, "imp-central1", c.user, jti, SIGN2)
             else:
-                b.validation_failed("ucm-pub", after, "imp-central1", "signature", None, None,
-                                    SIGN2)
+                b.validation_failed(
+                    "ucm-pub", after, "imp-central1", "signature", None, None, SIGN2
+                )
         if exp_ok is not None and c.via:
             if exp_ok:
                 b.validated("ucm-pub", after, "expc1", c.user, jti, SIGN2)
@@ -595,18 +647,27 @@ SAML_OK = [
     ("INFO", "servlet.RelayToOriginalAppServlet", "relayUrl ::/ccmadmin/showHome.do::"),
 ]
 SAML_BAD = {
-    "LD211": ("ERROR", "authentication.SAMLAuthenticator",
-              "Error while processing saml response The signing certificate does not match "
-              "what's defined in the entity metadata.\n"
-              "com.sun.identity.saml2.common.SAML2Exception: The signing certificate does not "
-              "match what's defined in the entity metadata."),
-    "LD212": ("ERROR", "authentication.SAMLAuthenticator",
-              "Error while processing saml response Failed to decrypt the secret key.\n"
-              "com.sun.identity.saml2.common.SAML2Exception: Failed to decrypt the secret key."),
+    "LD211": (
+        "ERROR",
+        "authentication.SAMLAuthenticator",
+        "Error while processing saml response The signing certificate does not match "
+        "what's defined in the entity metadata.\n"
+        "com.sun.identity.saml2.common.SAML2Exception: The signing certificate does not "
+        "match what's defined in the entity metadata.",
+    ),
+    "LD212": (
+        "ERROR",
+        "authentication.SAMLAuthenticator",
+        "Error while processing saml response Failed to decrypt the secret key.\n"
+        "com.sun.identity.saml2.common.SAML2Exception: Failed to decrypt the secret key.",
+    ),
     "LD213": ("DEBUG", "authentication.SAMLAuthenticator", "Time Valid?:false"),
-    "LD214": ("ERROR", "authentication.SAMLAuthenticator",
-              "Error while processing saml response Invalid Status code in Response. This may "
-              "be caused by a configuration error in the IDP."),
+    "LD214": (
+        "ERROR",
+        "authentication.SAMLAuthenticator",
+        "Error while processing saml response Invalid Status code in Response. This may "
+        "be caused by a configuration error in the IDP.",
+    ),
 }
 
 
@@ -618,12 +679,24 @@ def _saml(rule: str, root: Path, bad: bool) -> None:
         for i, (level, logger, msg) in enumerate(SAML_OK):
             if bad and "Time Valid" in msg and rule == "LD213":
                 level, logger, msg = SAML_BAD[rule]
-            s.bundle.log4j("ucm-pub", t + timedelta(minutes=10 * k, milliseconds=40 * i),
-                           level, logger, msg, thread="http-bio-443-exec-83")
+            s.bundle.log4j(
+                "ucm-pub",
+                t + timedelta(minutes=10 * k, milliseconds=40 * i),
+                level,
+                logger,
+                msg,
+                thread="http-bio-443-exec-83",
+            )
         if bad and rule != "LD213":
             level, logger, msg = SAML_BAD[rule]
-            s.bundle.log4j("ucm-pub", t + timedelta(minutes=10 * k, seconds=1), level, logger,
-                           msg, thread="http-bio-443-exec-45")
+            s.bundle.log4j(
+                "ucm-pub",
+                t + timedelta(minutes=10 * k, seconds=1),
+                level,
+                logger,
+                msg,
+                thread="http-bio-443-exec-45",
+            )
     write(root, s)
     expect(root, rule, bad, ["ucm-pub"] if bad else None)
 
@@ -645,8 +718,16 @@ def _revoke(seed: int, keeps_trying: bool, user: str = "carol") -> Sim:
     s.bundle.revoke("ucm-pub", t, "admin", user, 1)
     s.bundle.revoked("ucm-pub", t + timedelta(milliseconds=2), user, c.tid or "", "revoke_api")
     for k in range(4 if keeps_trying else 1):
-        s.bundle.refused("ucm-pub", t + timedelta(minutes=15 + 10 * k), "refresh_token",
-                         "revoked", user, c.device, c.tid, None)
+        s.bundle.refused(
+            "ucm-pub",
+            t + timedelta(minutes=15 + 10 * k),
+            "refresh_token",
+            "revoked",
+            user,
+            c.device,
+            c.tid,
+            None,
+        )
     if not keeps_trying:
         c.tid = None
         s.login(c, t + timedelta(minutes=16))
@@ -692,12 +773,14 @@ def _user_fault(seed: int, user: str, reason: str | None) -> Sim:
             when = t + timedelta(minutes=20 * k)
             if reason == "inactive_user":
                 s.bundle.authorize("ucm-pub", when, c.user, c.device, c.agent, "code", None)
-                s.bundle.auth_fail("ucm-pub", when + timedelta(milliseconds=300), c.user,
-                                   reason, None)
+                s.bundle.auth_fail(
+                    "ucm-pub", when + timedelta(milliseconds=300), c.user, reason, None
+                )
             else:
                 s.login(c, when)
-                s.bundle.validation_failed("imp1", when + timedelta(seconds=3), "imp1", reason,
-                                           c.user, c.jti, s.sign)
+                s.bundle.validation_failed(
+                    "imp1", when + timedelta(seconds=3), "imp1", reason, c.user, c.jti, s.sign
+                )
     return s
 
 
@@ -734,8 +817,15 @@ def _expired(seed: int, burst: int) -> Sim:
     # The laptop sleeps; at 13:00 it wakes with an access token four hours old.
     t = DAY.replace(hour=13)
     for k in range(burst):
-        s.bundle.validation_failed("ucm-pub", t + timedelta(seconds=40 * k), "expc1", "expired",
-                                   hank.user, hank.jti, s.sign)
+        s.bundle.validation_failed(
+            "ucm-pub",
+            t + timedelta(seconds=40 * k),
+            "expc1",
+            "expired",
+            hank.user,
+            hank.jti,
+            s.sign,
+        )
     s.refresh(hank, t + timedelta(seconds=40 * burst + 5), "ucm-pub")
     return s
 
@@ -758,8 +848,9 @@ def ld305_good(root: Path) -> None:
 @case("LD401/bad")
 def ld401_bad(root: Path) -> None:
     s = healthy_sim(401)
-    s.workday(staff(3) + [Client("frank", "CSFFRANK", agent="Jabber/11.8.5 (Windows)")], DAY,
-              hours=3)
+    s.workday(
+        [*staff(3), Client("frank", "CSFFRANK", agent="Jabber/11.8.5 (Windows)")], DAY, hours=3
+    )
     write(root, s)
     expect(root, "LD401", True, ["CSFFRANK"])
 
@@ -767,8 +858,9 @@ def ld401_bad(root: Path) -> None:
 @case("LD401/good")
 def ld401_good(root: Path) -> None:
     s = healthy_sim(401)
-    s.workday(staff(3) + [Client("frank", "CSFFRANK", agent="Jabber/12.9.2 (Windows)")], DAY,
-              hours=3)
+    s.workday(
+        [*staff(3), Client("frank", "CSFFRANK", agent="Jabber/12.9.2 (Windows)")], DAY, hours=3
+    )
     write(root, s)
     expect(root, "LD401", False)
 
@@ -784,8 +876,14 @@ def ld401_config(root: Path) -> None:
 
 def _push(seed: int, push: str) -> Sim:
     s = healthy_sim(seed)
-    s.workday(staff(3) + [Client("gina", "TCTGINA", agent=f"Jabber/14.1.0 (iPhone; push={push})",
-                                 via="expc1")], DAY, hours=3)
+    s.workday(
+        [
+            *staff(3),
+            Client("gina", "TCTGINA", agent=f"Jabber/14.1.0 (iPhone; push={push})", via="expc1"),
+        ],
+        DAY,
+        hours=3,
+    )
     return s
 
 
@@ -850,8 +948,13 @@ def ld901_bad(root: Path) -> None:
     s = healthy_sim(901)
     s.workday(staff(2), DAY, hours=2)
     for k in range(40):
-        s.bundle.log4j("ucm-sub1", DAY.replace(hour=9) + timedelta(seconds=17 * k), "INFO",
-                       "sso.FutureFeature", f"a message no format knows #{k}")
+        s.bundle.log4j(
+            "ucm-sub1",
+            DAY.replace(hour=9) + timedelta(seconds=17 * k),
+            "INFO",
+            "sso.FutureFeature",
+            f"a message no format knows #{k}",
+        )
     write(root, s)
     expect(root, "LD901", True, ["ucm-sub1:ssosp00001.log"])
 
@@ -861,8 +964,13 @@ def ld901_good(root: Path) -> None:
     s = healthy_sim(901)
     s.workday(staff(2), DAY, hours=2)
     for k in range(3):
-        s.bundle.log4j("ucm-sub1", DAY.replace(hour=9) + timedelta(minutes=k), "INFO",
-                       "sso.FutureFeature", f"a message no format knows #{k}")
+        s.bundle.log4j(
+            "ucm-sub1",
+            DAY.replace(hour=9) + timedelta(minutes=k),
+            "INFO",
+            "sso.FutureFeature",
+            f"a message no format knows #{k}",
+        )
     write(root, s)
     expect(root, "LD901", False)
 
@@ -898,8 +1006,10 @@ def ld903_bad(root: Path) -> None:
     shifted = {}
     for (node, rel), lines in s.bundle.files.items():
         if node == "imp1":
-            lines = [(t - timedelta(minutes=5), q, _retime(text, t - timedelta(minutes=5)))
-                     for t, q, text in lines]
+            lines = [
+                (t - timedelta(minutes=5), q, _retime(text, t - timedelta(minutes=5)))
+                for t, q, text in lines
+            ]
         shifted[(node, rel)] = lines
     s.bundle.files = shifted
     write(root, s)
@@ -950,9 +1060,12 @@ def _damaged(root: Path, seed: int, damaged: bool) -> None:
     p = root / "ucm-sub1" / "tomcat/logs/ssosp/log4j/ssosp00001.log"
     data = p.read_bytes()
     if damaged:
-        head = b"".join(b"\tat com.cisco.ssosp.Truncated.frame(Unknown Source)\n" for _ in range(15))
-        data = head + data.replace(b"oauth.TokenServlet - Refresh grant",
-                                   b"oauth.TokenServlet - Refresh \xff\xfe grant", 1)
+        head = b"".join(
+            b"\tat com.cisco.ssosp.Truncated.frame(Unknown Source)\n" for _ in range(15)
+        )
+        data = head + data.replace(
+            b"oauth.TokenServlet - Refresh grant", b"oauth.TokenServlet - Refresh \xff\xfe grant", 1
+        )
     else:
         head = b"\tat com.cisco.ssosp.Truncated.frame(Unknown Source)\n" * 2
         data = head + data
@@ -976,14 +1089,25 @@ def ld906_bad(root: Path) -> None:
     s = healthy_sim(906)
     s.workday(staff(3), DAY, hours=2)
     t = DAY.replace(hour=9)
-    s.bundle.log4j("ucm-pub", t, "DEBUG", "xmlframework.XCPConfigMgr",
-                   "FetchAndStoreAccessToken: Calling createAccessToken() with "
-                   "granttype:refresh_token, refreshToken:MTc2YzFh, accessTokenURL "
-                   "proxyUsernamenull", thread="Timer-1382")
-    s.bundle.log4j("ucm-pub", t + timedelta(milliseconds=494), "ERROR",
-                   "xmlframework.XCPConfigMgr",
-                   "400 Bad Request: invalid_request, unsupported_grant_type, invalid_client, "
-                   "invalid_refresh_token, tokenlimit_reached", thread="Timer-1382")
+    s.bundle.log4j(
+        "ucm-pub",
+        t,
+        "DEBUG",
+        "xmlframework.XCPConfigMgr",
+        "FetchAndStoreAccessToken: Calling createAccessToken() with "
+        "granttype:refresh_token, refreshToken:MTc2YzFh, accessTokenURL "
+        "proxyUsernamenull",
+        thread="Timer-1382",
+    )
+    s.bundle.log4j(
+        "ucm-pub",
+        t + timedelta(milliseconds=494),
+        "ERROR",
+        "xmlframework.XCPConfigMgr",
+        "400 Bad Request: invalid_request, unsupported_grant_type, invalid_client, "
+        "invalid_refresh_token, tokenlimit_reached",
+        thread="Timer-1382",
+    )
     write(root, s)
     expect(root, "LD906", True, ["ucm-pub"])
 

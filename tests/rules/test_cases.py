@@ -47,9 +47,7 @@ def run_scenario(folder: Path) -> Outcome:
     exp = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
     has_logs = any(p.is_dir() or p.suffix not in (".json", ".toml") for p in folder.iterdir())
     config = folder / "deployment.toml"
-    report = check(
-        [str(folder)] if has_logs else [], config=config if config.exists() else None
-    )
+    report = check([str(folder)] if has_logs else [], config=config if config.exists() else None)
     found: dict[str, set[str]] = {}
     for f in report.findings:
         found.setdefault(f.rule, set()).update(f.subjects)
@@ -67,7 +65,9 @@ def run_scenario(folder: Path) -> Outcome:
     for rule, subjects in exp.get("subjects", {}).items():
         missing = set(subjects) - found.get(rule, set())
         if missing:
-            problems.append(f"{rule} lacks subject(s) {sorted(missing)}: {sorted(found.get(rule, []))}")
+            problems.append(
+                f"{rule} lacks subject(s) {sorted(missing)}: {sorted(found.get(rule, []))}"
+            )
     return Outcome(str(folder), set(exp["expect"]), found, loud, problems)
 
 
@@ -101,7 +101,9 @@ def test_every_rule_has_a_good_and_a_bad_case() -> None:
 
 
 def test_healthy_traffic_is_quiet() -> None:
-    report = check([str(ROOT / "healthy" / "logs")], config=ROOT / "healthy" / "logs" / "deployment.toml")
+    report = check(
+        [str(ROOT / "healthy" / "logs")], config=ROOT / "healthy" / "logs" / "deployment.toml"
+    )
     assert report.events > 300
     assert [f.rule for f in report.findings] == []
     assert report.exit_code == 0

@@ -41,7 +41,8 @@ def test_example_log_lines_parse_to_a_known_kind(r) -> None:  # type: ignore[no-
     """Every log line of an Example section is recognized by logdoctor's own formats."""
     formats = {f.name: f for f in load_formats()}
     lines = [
-        ln.strip() for ln in r.doc.sections["Example"].splitlines()
+        ln.strip()
+        for ln in r.doc.sections["Example"].splitlines()
         if re.match(r"\s*\d{4}-\d{2}-\d{2} ", ln)
     ]
     if r.id == "LD905":  # malformed lines: no timestamp, on purpose
