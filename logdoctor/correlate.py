@@ -17,8 +17,8 @@ that rules, the CLI and the HTML report share one computation.
   proves the two clocks disagree; offsets per node against a reference node, and
   :func:`correct_skew` to shift each node's times.
 - **Coverage** (:func:`coverage`): per node and log family, the files, time span, records, and
-  the gaps (a missing rotated file, or a silence where the traffic on both sides says lines
-  are missing).
+  the gaps (a missing rotated file, or a silence in hours that are busy on the other days
+  the logs cover).
 """
 
 from __future__ import annotations
@@ -777,12 +777,12 @@ class NodeCoverage:
 
 GAP_MIN_SECONDS = 3600.0
 """A silence shorter than this is never a gap."""
-GAP_WINDOW_SECONDS = 3600.0
-"""The traffic rate on each side of a silence is measured over this window."""
-GAP_EXPECTED = 100
-"""A silence is a gap when at least this many records were expected in it..."""
-GAP_BUSY = 30
-"""...and each side of it had at least this many records within the window."""
+GAP_DAYS = 7
+"""A silence is compared with the same time of day up to this many days before and after."""
+GAP_EXPECTED = 50
+"""A silence is a gap when, on another day, the same hours held at least this many records,"""
+GAP_BUSY = 20
+"""and the hour before it and the hour after it held at least this many each."""
 
 _NUMBER = re.compile(r"^(?P<stem>.*?)(?P<num>\d+)(?P<ext>\.log|\.txt)?(?:\.gz|\.bz2|\.xz)?$")
 
@@ -881,6 +881,8 @@ def _edge(stream: pl.DataFrame, file: str, *, last: bool) -> Evidence | None:
 
 
 def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
+    """Silences of GAP_MIN_SECONDS or more whose time of day, on another day the logs cover,
+    held at least GAP_EXPECTED records (a quiet night every night is no gap)."""
     stream = stream.sort("time")
     t = stream["time"].dt.epoch("us").to_numpy().astype(np.int64)
     if t.size < 2:
@@ -888,15 +890,21 @@ def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
     dt = np.diff(t)
     idx = np.nonzero(dt >= GAP_MIN_SECONDS * 1e6)[0]
     gaps = []
-    w = int(GAP_WINDOW_SECONDS * 1e6)
+    day = 86400 * 10**6
+    hour = 3600 * 10**6
     for i in idx:
         t0, t1 = int(t[i]), int(t[i + 1])
-        before = i + 1 - int(np.searchsorted(t, t0 - w, side="left"))
-        after = int(np.searchsorted(t, t1 + w, side="right")) - (i + 1)
+        before = i + 1 - int(np.searchsorted(t, t0 - hour, side="left"))
+        after = int(np.searchsorted(t, t1 + hour, side="right")) - (i + 1)
         if min(before, after) < GAP_BUSY:
-            continue
-        rate = min(before, after) / GAP_WINDOW_SECONDS
-        expected = int(rate * (t1 - t0) / 1e6)
+            continue  # traffic winding down or starting up: a quiet stretch, not lost lines
+        expected = 0
+        for k in (*range(-GAP_DAYS, 0), *range(1, GAP_DAYS + 1)):
+            lo, hi = t0 + k * day, t1 + k * day
+            if lo < t[0] or hi > t[-1]:
+                continue
+            n = int(np.searchsorted(t, hi, side="left") - np.searchsorted(t, lo, side="right"))
+            expected = max(expected, n)
         if expected < GAP_EXPECTED:
             continue
         rows = stream.slice(int(i), 2)

@@ -48,6 +48,7 @@ class Events:
 
     def __init__(self, frame: pl.DataFrame, *, sorted_: bool = False) -> None:
         self.frame = frame if sorted_ else merge_nodes(frame)
+        self._multi: dict[tuple[str, ...], pl.DataFrame] = {}
 
     @cached_property
     def _parts(self) -> dict[str, pl.DataFrame]:
@@ -58,12 +59,18 @@ class Events:
 
     def of(self, *kinds: str) -> pl.DataFrame:
         """The events of the given kinds, in time order (an empty table if none)."""
-        frames = [self._parts[k] for k in kinds if k in self._parts]
-        if not frames:
+        present = tuple(k for k in dict.fromkeys(kinds) if k in self._parts)
+        if not present:
             return empty_frame()
-        if len(frames) == 1:
-            return frames[0]
-        return merge_nodes(pl.concat(frames, how="vertical"))
+        if len(present) == 1:
+            return self._parts[present[0]]
+        key = tuple(sorted(present))
+        cached = self._multi.get(key)
+        if cached is None:
+            # One pass over the ordered table keeps its order (cheaper than re-sorting).
+            cached = self.frame.filter(pl.col("kind").is_in(list(key)))
+            self._multi[key] = cached
+        return cached
 
     def count(self, kind: str) -> int:
         """How many events of a kind there are."""

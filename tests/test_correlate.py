@@ -192,24 +192,31 @@ def _stream(node: str, start: datetime, step: timedelta, n: int) -> pl.DataFrame
     return pl.DataFrame(rows, schema=POLARS_SCHEMA)
 
 
-def test_silence_with_traffic_on_both_sides_is_a_gap() -> None:
+def _days(node: str, days: int) -> pl.DataFrame:
+    """Two records a minute from 08:00 to 18:00 on each day, nothing at night."""
     t0 = datetime(2026, 11, 16, 8, tzinfo=UTC)
-    busy = _stream("ucm-pub", t0, timedelta(seconds=30), 480)  # two records a minute, 4 h
-    cut = busy.filter(
-        (pl.col("time") < t0 + timedelta(hours=1, minutes=30))
-        | (pl.col("time") >= t0 + timedelta(hours=3))
-    )
+    return pl.concat(
+        [_stream(node, t0 + timedelta(days=d), timedelta(seconds=30), 1200) for d in range(days)]
+    ).with_columns(pl.int_range(pl.len()).add(1).alias("line"))
+
+
+def test_silence_in_hours_busy_on_other_days_is_a_gap() -> None:
+    busy = _days("ucm-pub", 3)
+    assert not [g for c in correlate.coverage(Events(busy)) for g in c.gaps]  # quiet nights
+    day2 = datetime(2026, 11, 17, tzinfo=UTC)
+    lo, hi = day2.replace(hour=10), day2.replace(hour=11, minute=30)
+    cut = busy.filter((pl.col("time") < lo) | (pl.col("time") >= hi))
     gaps = [g for c in correlate.coverage(Events(cut)) for g in c.gaps]
     assert len(gaps) == 1
     g = gaps[0]
     assert (g.node, g.kind) == ("ucm-pub", "silence")
     assert g.seconds == pytest.approx(5430, abs=31)
-    assert 175 <= g.expected <= 182  # 120 records an hour, 1.5 h
-    assert not [g for c in correlate.coverage(Events(busy)) for g in c.gaps]
-    # the same silence between two quiet stretches (a few lines an hour) is no gap
-    quiet = _stream("ucm-pub", t0, timedelta(minutes=5), 48)
-    quiet = quiet.filter(
-        (pl.col("time") < t0 + timedelta(hours=1, minutes=30))
-        | (pl.col("time") >= t0 + timedelta(hours=3))
-    )
-    assert not [g for c in correlate.coverage(Events(quiet)) for g in c.gaps]
+    assert 178 <= g.expected <= 181  # 120 records an hour on the other days
+    assert g.before is not None and g.before.time is not None and g.before.time < lo
+
+
+def test_silence_on_a_single_day_is_not_judged() -> None:
+    one = _days("ucm-pub", 1)
+    t0 = datetime(2026, 11, 16, 10, tzinfo=UTC)
+    cut = one.filter((pl.col("time") < t0) | (pl.col("time") >= t0 + timedelta(hours=2)))
+    assert not [g for c in correlate.coverage(Events(cut)) for g in c.gaps]

@@ -80,8 +80,7 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
 def log_gap(ctx: Context) -> Iterator[Hit]:
     """What:
     Part of a node's log is missing from the bundle: a rotated ssosp file between two that
-    are present, or a silence in which, at the rate of the traffic on both sides, at least 100
-    records should have been written.
+    are present, or a silence in hours that are busy on the other days the logs cover.
 
     Why:
     Findings are only as complete as the logs: a fault that happened in the gap is invisible,
@@ -89,9 +88,10 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
 
     Detection:
     Per node and family: missing rotation numbers between ssosp files present
-    (``ssosp00002.log``, ``ssosp00004.log``), and silences of an hour or more with at least
-    30 records in the hour before and in the hour after, whose rate predicts at least 100
-    records in the silence.
+    (``ssosp00002.log``, ``ssosp00004.log``), and silences of an hour or more where the same
+    hours of another day (up to a week away, within the logs) held at least 50 records and the
+    hour before and the hour after the silence held at least 20 each (so a night or weekend
+    that is quiet every time is no gap).
     Subject: the node and the log family.
 
     Example:
@@ -118,7 +118,7 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
             else:
                 parts.append(
                     f"silent for {g.seconds / 3600:.1f} h from {g.start:%Y-%m-%d %H:%M} UTC"
-                    f" (~{g.expected} records expected)"
+                    f" ({g.expected} records in the same hours of another day)"
                 )
             extra += [e for e in (g.before, g.after) if e is not None]
         yield Hit(
