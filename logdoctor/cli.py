@@ -545,6 +545,12 @@ def check_cmd(
 
     if not paths and config is None:
         raise CliError("nothing to check: give log paths, --config FILE, or both")
+    for p in paths:
+        if p.lower().endswith(".toml"):
+            raise CliError(
+                f"{p}: a TOML file among the log paths; give a deployment file with --config "
+                "(one per run)"
+            )
     try:
         known = None if baseline is None else load_baseline(baseline)
         report = check(

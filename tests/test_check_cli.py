@@ -199,3 +199,21 @@ def test_timeline_with_skew_correction() -> None:
     raw = run("timeline", CASES / "LD903" / "bad", "--user", "alice", "--format", "jsonl")
     before = [json.loads(x) for x in raw.stdout.splitlines()]
     assert any(r["time"] < issued[r["token_id"]] for r in before if r["kind"] == "token.validated")
+
+
+def test_pre_commit_hook_entry(tmp_path: Path) -> None:
+    hooks = (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+    entry = re.search(r"^  entry: (.+)$", hooks, re.M)
+    assert entry is not None and re.search(r"^  files: .*deployment", hooks, re.M)
+    argv = entry.group(1).split()
+    assert argv[0] == "logdoctor"
+    bad = run(*argv[1:], CASES / "LD101" / "config" / "deployment.toml")
+    assert bad.exit_code == 1 and "LD101" in bad.stdout
+    good = run(*argv[1:], CASES / "healthy" / "config" / "deployment.toml")
+    assert good.exit_code == 0
+    two = run(
+        *argv[1:],
+        CASES / "healthy" / "config" / "deployment.toml",
+        CASES / "LD101" / "config" / "deployment.toml",
+    )
+    assert two.exit_code == 2 and "give a deployment file with --config" in two.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -116,3 +117,9 @@ def test_rules_command_unknown_id_exits_2() -> None:
     out = CliRunner().invoke(main, ["rules", "LD999"])
     assert out.exit_code == 2
     assert "LD999" in out.output and "not a rule id" in out.output
+
+
+def test_readme_rule_table_matches_the_registry() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = re.findall(r"^\| (LD\d{3}) \| (\w+) \| ([a-z ]+) \| (.+) \|$", readme, re.M)
+    assert rows == [(r.id, str(r.severity), r.category, r.title) for r in RULES]
