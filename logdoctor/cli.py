@@ -568,6 +568,10 @@ def check_cmd(
         )
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
+    if paths and report.files == 0 and not report.errors:
+        raise CliError(
+            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
+        )
     if write_baseline is not None:
         from logdoctor.baseline import Baseline
         from logdoctor.baseline import load_baseline as _reload

@@ -784,7 +784,8 @@ GAP_EXPECTED = 50
 GAP_BUSY = 20
 """and the hour before it and the hour after it held at least this many each."""
 
-_NUMBER = re.compile(r"^(?P<stem>.*?)(?P<num>\d+)(?P<ext>\.log|\.txt)?(?:\.gz|\.bz2|\.xz)?$")
+_NUMBER = re.compile(r"^(?P<stem>[A-Za-z]+)(?P<num>\d{3,})(?P<ext>\.log)(?:\.gz|\.bz2|\.xz)?$")
+"""A rotated UCM log name: letters, a zero-padded number, .log (ssosp00012.log)."""
 
 
 def _file_number(file: str) -> tuple[str, int | None, int]:

@@ -79,6 +79,12 @@ def test_usage_and_input_errors_exit_2(args: tuple[str, ...], message: str) -> N
     assert "Traceback" not in res.output
 
 
+def test_no_log_file_is_an_input_error(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing to see")
+    res = run("check", tmp_path)
+    assert res.exit_code == 2 and "no log file found in" in res.output
+
+
 def test_bad_config_names_file_line_and_allowed_values(tmp_path: Path) -> None:
     cfg = tmp_path / "deployment.toml"
     cfg.write_text(

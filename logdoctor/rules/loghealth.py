@@ -114,7 +114,9 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
         extra: list[Evidence] = []
         for g in cov.gaps:
             if g.kind == "missing file":
-                parts.append(f"missing {', '.join(g.missing)}")
+                names = ", ".join(g.missing[:5])
+                more = f" and {len(g.missing) - 5} more" if len(g.missing) > 5 else ""
+                parts.append(f"missing {names}{more}")
             else:
                 parts.append(
                     f"silent for {g.seconds / 3600:.1f} h from {g.start:%Y-%m-%d %H:%M} UTC"
