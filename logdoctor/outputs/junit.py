@@ -1,0 +1,128 @@
+"""Findings as JUnit XML (for CI systems that show test reports).
+
+One ``<testsuite name="logdoctor check">``; every rule that ran is a test: a rule without
+findings is one passing test case, a rule with findings has one test case per finding
+(``classname`` = ``logdoctor.LD101``, ``name`` = rule id and subjects). A finding that fails
+the check (at or above ``--fail-on``, not baselined) is a ``<failure>``; a baselined one is
+``<skipped>``; one below the threshold passes with its text in ``<system-out>``.
+
+Log text may hold characters XML 1.0 cannot carry (control characters, lone surrogates,
+U+FFFE): they are written as visible ``\\xNN`` / ``\\uNNNN`` escapes, so the file always
+parses.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from typing import BinaryIO
+
+from logdoctor.check import CheckReport
+from logdoctor.model import Finding
+from logdoctor.outputs.findings import iso
+
+__all__ = ["junit_xml", "write_junit", "xml_text"]
+
+_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: object) -> str:
+    """Text XML 1.0 can carry: characters it cannot are written as visible escapes."""
+    s = "" if value is None else str(value)
+
+    def esc(m: re.Match[str]) -> str:
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _INVALID.sub(esc, s)
+
+
+def _details(f: Finding) -> str:
+    lines = [f.message, ""]
+    lines.append(f"subjects: {', '.join(f.subjects)}")
+    lines.append(f"seen: {iso(f.first_seen)} .. {iso(f.last_seen)}")
+    lines.append(f"evidence ({f.evidence_total} line(s), {len(f.evidence)} shown):")
+    lines += [f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''} {e.excerpt}" for e in f.evidence]
+    if f.fix:
+        lines.append("fix:")
+        lines += [f"  {i}. {s}" for i, s in enumerate(f.fix, 1)]
+    return "\n".join(lines)
+
+
+def junit_xml(report: CheckReport) -> bytes:
+    """The JUnit XML document of a check (UTF-8 bytes with an XML declaration)."""
+    by_rule: dict[str, list[Finding]] = {}
+    for f in report.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    cases: list[ET.Element] = []
+    failures = skipped = 0
+    for r in report.rules:
+        found = by_rule.get(r.id, [])
+        if not found:
+            cases.append(
+                ET.Element(
+                    "testcase",
+                    {
+                        "classname": f"logdoctor.{r.id}",
+                        "name": xml_text(f"{r.id} {r.title}"),
+                        "time": "0",
+                    },
+                )
+            )
+            continue
+        for f in found:
+            case = ET.Element(
+                "testcase",
+                {
+                    "classname": f"logdoctor.{r.id}",
+                    "name": xml_text(f"{r.id} {', '.join(f.subjects)}".strip()),
+                    "time": "0",
+                },
+            )
+            if report.state(f) != "new":
+                ET.SubElement(case, "skipped", {"message": "known finding (in the baseline)"})
+                skipped += 1
+            elif report.fails(f):
+                fail = ET.SubElement(
+                    case,
+                    "failure",
+                    {"message": xml_text(f"{f.title}: {f.message}"), "type": str(f.severity)},
+                )
+                fail.text = xml_text(_details(f))
+                failures += 1
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = xml_text(f"[{f.severity}] {_details(f)}")
+            cases.append(case)
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "logdoctor check",
+            "tests": str(len(cases)),
+            "failures": str(failures),
+            "errors": "0",
+            "skipped": str(skipped),
+            "time": "0",
+        },
+    )
+    suite.extend(cases)
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "logdoctor",
+            "tests": str(len(cases)),
+            "failures": str(failures),
+            "errors": "0",
+            "skipped": str(skipped),
+            "time": "0",
+        },
+    )
+    root.append(suite)
+    ET.indent(root)
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"
+
+
+def write_junit(report: CheckReport, out: BinaryIO) -> None:
+    """Write the JUnit XML document."""
+    out.write(junit_xml(report))

@@ -1,0 +1,28 @@
+"""Diagnostic rules: ids ``LD`` + 3 digits, one module per category.
+
+``run(Context(frame, stats, deployment))`` returns the findings; ``all_rules()`` lists the
+rules; ``get_rule("LD101").doc`` is a rule's documentation page. Categories: 1xx
+configuration (:mod:`.configuration`), 2xx keys and certificates (:mod:`.keys`), 3xx users and
+tokens (:mod:`.users`), 4xx clients (:mod:`.clients`), 9xx log health (:mod:`.loghealth`).
+"""
+
+from __future__ import annotations
+
+from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.engine import EVIDENCE_CAP, RuleError, run, select_rules, sort_findings
+from logdoctor.rules.registry import Rule, RuleDoc, all_rules, get_rule, rule
+
+__all__ = [
+    "EVIDENCE_CAP",
+    "Context",
+    "Hit",
+    "Rule",
+    "RuleDoc",
+    "RuleError",
+    "all_rules",
+    "get_rule",
+    "rule",
+    "run",
+    "select_rules",
+    "sort_findings",
+]

@@ -1,0 +1,223 @@
+"""4xx: Jabber clients (releases, push notifications, duplicate device names)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import polars as pl
+
+from logdoctor.model import Severity
+from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.registry import rule
+
+FLAP_RETURNS = 2
+"""A device name flaps when its lines go back to an earlier client at least this often."""
+
+
+def _per_device(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    key = pl.coalesce("device", "user")
+    rows = rows.with_columns(key.alias("_who")).filter(pl.col("_who").is_not_null())
+    return {
+        w: rows.filter(pl.col("_who") == w).drop("_who")
+        for w in sorted(rows["_who"].unique().to_list())
+    }
+
+
+def _agent_rows(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.select(ctx.events.frame.columns)
+
+
+@rule("LD401", Severity.WARNING, "Jabber older than 11.9 on the implicit grant")
+def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
+    """What:
+    The refresh login flow is on, but Jabber clients older than 11.9 sign in with the implicit
+    grant: they cannot use refresh logins.
+
+    Why:
+    Refresh logins exist since Jabber 11.9; older releases keep asking users to sign in again
+    every time their access token expires (every hour by default), and they stop working if
+    the implicit grant is ever disabled.
+
+    Detection:
+    With the refresh login flow on (refresh tokens issued, or declared; requests before a
+    logged change to ``on`` are ignored), authorize requests with ``response_type=token``
+    whose agent is Jabber older than 11.9. With a deployment file: ``[[jabber]]`` groups
+    older than 11.9 while ``refresh_login_flow = "on"``. Subject: the device (or, from the
+    file, the group: "Jabber 11.8.5 Windows").
+
+    Example:
+        2026-11-20 08:00:00,001 INFO  [http-bio-8443-exec-12] oauth.AuthorizeServlet - Authorize request: response_type=token client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a user=frank device=CSFFRANK agent=Jabber%2F11.8.5%20%28Windows%29 via=-
+
+    Fix:
+    1. Upgrade these clients to Jabber 11.9 or later (a supported current release).
+    2. After the upgrade, reset them (or have users sign out and in) so that they start the
+       refresh login flow.
+
+    References:
+    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
+    """  # noqa: E501
+    flow = ctx.parameter("refresh_login_flow")
+    if ctx.has_logs and flow is True:
+        rows = ctx.agents.filter(
+            (pl.col("grant") == "token") & (pl.col("a_capable") == False)  # noqa: E712
+        )
+        t_on = ctx.time_of_last_change("refresh_login_flow", "on")
+        if t_on is not None:
+            rows = rows.filter(pl.col("time") >= t_on)
+        for who, mine in _per_device(rows).items():
+            agents = ", ".join(dict.fromkeys(mine["agent"].to_list()))
+            users = ", ".join(sorted(set(mine["user"].drop_nulls().to_list())))
+            yield Hit(
+                subjects=(who,),
+                message=(
+                    f"{who}{f' ({users})' if users and users != who else ''} runs {agents}:"
+                    f" {mine.height} implicit-grant sign-in(s) while the refresh login flow is"
+                    " on; releases before 11.9 cannot use refresh logins."
+                ),
+                rows=_agent_rows(ctx, mine),
+            )
+    c, d = ctx.cluster, ctx.declared
+    if c is None or d is None or c.parameters.refresh_login_flow is not True:
+        return
+    for g in d.jabber:
+        if g.version[:2] >= (11, 9):
+            continue
+        yield Hit(
+            subjects=(g.label,),
+            message=(
+                f"The deployment file lists {g.count} {g.label} installation(s), older than"
+                " 11.9, while the refresh login flow is on: they stay on the implicit grant."
+            ),
+            extra=(d.evidence(f"{g.path}.version"),),
+        )
+
+
+@rule("LD402", Severity.WARNING, "Jabber on iPhone or iPad without push notifications")
+def ios_without_push(ctx: Context) -> Iterator[Hit]:
+    """What:
+    Jabber on an iPhone or iPad signs in without push notifications.
+
+    Why:
+    Push notifications are mandatory for Jabber on iPhone and iPad: without them iOS suspends
+    Jabber in the background and the user misses calls and messages.
+
+    Detection:
+    Authorize requests whose agent says iPhone or iPad (or a TCT device) with ``push=off``.
+    With a deployment file: ``[[jabber]]`` groups on iPhone or iPad with ``push = false``.
+    Subject: the device (or, from the file, the group).
+
+    Example:
+        2026-11-20 08:00:00,001 INFO  [http-bio-8443-exec-12] oauth.AuthorizeServlet - Authorize request: response_type=code client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a user=gina device=TCTGINA agent=Jabber%2F14.1.0%20%28iPhone%3B%20push%3Doff%29 via=expc1
+
+    Fix:
+    1. Deploy Push Notifications for Cisco Jabber on iPhone and iPad (on UCM and IM and
+       Presence: onboard the cluster to the Cisco cloud and enable push notifications).
+    2. Have the users allow notifications for Jabber on their devices, then sign out and in.
+
+    References:
+    - Push Notifications Deployment for Cisco Jabber on iPhone and iPad with Cisco Unified
+      Communications Manager
+    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
+    """  # noqa: E501
+    if ctx.has_logs:
+        rows = ctx.agents.filter(
+            (pl.col("a_push") == False)  # noqa: E712
+            & (
+                pl.col("a_platform").is_in(["iPhone", "iPad"])
+                | (pl.col("a_platform").is_null() & pl.col("device").str.starts_with("TCT"))
+            )
+        )
+        for who, mine in _per_device(rows).items():
+            platform = mine["a_platform"].drop_nulls()
+            what = platform[0] if platform.len() else "iPhone"
+            yield Hit(
+                subjects=(who,),
+                message=(
+                    f"{who} runs Jabber on {what} without push notifications"
+                    f" ({mine.height} sign-in(s)): calls and messages are missed while Jabber"
+                    " is in the background."
+                ),
+                rows=_agent_rows(ctx, mine),
+            )
+    d = ctx.declared
+    if d is None:
+        return
+    for g in d.jabber:
+        if g.platform in ("iPhone", "iPad") and g.push is False:
+            yield Hit(
+                subjects=(g.label,),
+                message=(
+                    f"The deployment file lists {g.count} {g.label} installation(s) without"
+                    " push notifications, which Jabber on iPhone and iPad requires."
+                ),
+                extra=(d.evidence(f"{g.path}.push"),),
+            )
+
+
+@rule("LD403", Severity.WARNING, "Two MRA clients share one device name (registration flapping)")
+def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
+    """What:
+    Two Jabber clients use the same device name over Mobile and Remote Access (for example
+    one laptop at the office and one at home): their lines alternate between two clients.
+
+    Why:
+    With graceful registration, the second registration de-registers the first; on premises
+    the first then stays de-registered, but over MRA it registers again, and the two clients
+    keep knocking each other off (calls drop, the phone flaps).
+
+    Detection:
+    For one device name, refresh grants and refresh tokens through an Expressway (``via=``)
+    that switch back to an earlier refresh token (``tid``) at least twice (one client's
+    chain, the other's, the first again...), or authorize requests through an Expressway that
+    switch back to an earlier agent at least twice. Subject: the device name.
+
+    Example:
+        2026-11-20 08:45:00,500 INFO  [http-bio-8443-exec-2] oauth.TokenServlet - Refresh grant accepted: user=hank client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a device=CSFHANK tid=b991221f-f42e-4e52-8871-c876e635dd5b via=expc1
+
+    Fix:
+    1. Sign Jabber out on one of the two computers before using the other (the documented
+       restriction for MRA).
+    2. Or give each installation its own device (a second CSF device for the user) so that
+       both can be registered.
+
+    References:
+    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
+    """  # noqa: E501
+    ev = ctx.events
+    chains = ev.of("token.refresh.issued", "token.refreshed").filter(
+        pl.col("device").is_not_null()
+        & pl.col("token_id").is_not_null()
+        & pl.col("server").is_not_null()
+    )
+    agents = ev.of("authorize.request").filter(
+        pl.col("device").is_not_null()
+        & pl.col("agent").is_not_null()
+        & pl.col("server").is_not_null()
+    )
+    hits: dict[str, pl.DataFrame] = {}
+    for rows, col in ((chains, "token_id"), (agents, "agent")):
+        if rows.height == 0:
+            continue
+        rows = rows.with_columns(pl.int_range(pl.len()).over("device").alias("_i"))
+        first = pl.col("_i").min().over(["device", col])
+        changed = pl.col(col) != pl.col(col).shift(1).over("device")
+        rows = rows.with_columns((changed.fill_null(False) & (pl.col("_i") > first)).alias("_ret"))
+        counts = rows.group_by("device").agg(pl.col("_ret").sum().alias("_n"))
+        for device, n in counts.iter_rows():
+            if n >= FLAP_RETURNS:
+                mine = rows.filter(pl.col("device") == device).drop("_i", "_ret")
+                old = hits.get(device)
+                hits[device] = mine if old is None else pl.concat([old, mine], how="vertical")
+    for device in sorted(hits):
+        rows = hits[device].sort("time")
+        clients = rows.select(pl.col("token_id").n_unique()).item()
+        servers = ", ".join(sorted(set(rows["server"].drop_nulls().to_list())))
+        yield Hit(
+            subjects=(device,),
+            message=(
+                f"{device} is used by two clients at once through {servers}: its refresh"
+                f" tokens (or agents) alternate ({clients} distinct token chains); with MRA the"
+                " de-registered client registers again, and the two keep flapping."
+            ),
+            rows=rows,
+        )

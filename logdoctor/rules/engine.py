@@ -1,0 +1,115 @@
+"""Run rules over a context and turn their hits into findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import polars as pl
+
+from logdoctor.evidence import from_rows
+from logdoctor.model import Evidence, Finding, Severity
+from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.registry import Rule, all_rules
+
+__all__ = ["EVIDENCE_CAP", "RuleError", "run", "select_rules", "sort_findings"]
+
+EVIDENCE_CAP = 20
+"""At most this many evidence lines are kept per finding (``evidence_total`` keeps the count)."""
+
+
+class RuleError(RuntimeError):
+    """A rule failed (a bug in logdoctor, not in the input)."""
+
+
+def select_rules(
+    select: Sequence[str] = (), ignore: Sequence[str] = (), rules: Sequence[Rule] | None = None
+) -> list[Rule]:
+    """Rules whose id starts with one of ``select`` (all when empty) and with none of
+    ``ignore``. Raises ValueError for a pattern that matches no rule."""
+    pool = list(all_rules() if rules is None else rules)
+    for pattern in (*select, *ignore):
+        p = pattern.strip().upper()
+        if not p.startswith("LD") or not any(r.id.startswith(p) for r in pool):
+            raise ValueError(f"{pattern!r} matches no rule id (e.g. LD101, or LD1 for 1xx)")
+    sel = [p.strip().upper() for p in select]
+    ign = [p.strip().upper() for p in ignore]
+    return [
+        r
+        for r in pool
+        if (not sel or any(r.id.startswith(p) for p in sel))
+        and not any(r.id.startswith(p) for p in ign)
+    ]
+
+
+def _merge(hits: Iterable[Hit]) -> list[Hit]:
+    """Hits about the same subjects become one (evidence and messages joined)."""
+    merged: dict[tuple[str, ...], Hit] = {}
+    for h in hits:
+        old = merged.get(h.subjects)
+        if old is None:
+            merged[h.subjects] = h
+            continue
+        rows = old.rows
+        if h.rows is not None:
+            rows = h.rows if rows is None else pl.concat([rows, h.rows], how="vertical")
+        sev = old.severity
+        if h.severity is not None and (sev is None or h.severity.rank > sev.rank):
+            sev = h.severity
+        merged[h.subjects] = Hit(
+            subjects=h.subjects,
+            message=old.message if h.message in old.message else f"{old.message} {h.message}",
+            rows=rows,
+            extra=old.extra + tuple(e for e in h.extra if e not in old.extra),
+            severity=sev,
+        )
+    return list(merged.values())
+
+
+def _finding(rule: Rule, hit: Hit) -> Finding:
+    extra = hit.extra
+    rows = hit.rows
+    if rows is not None and rows.height:
+        rows = rows.unique(["node", "file", "line"], keep="first", maintain_order=True)
+        rows = rows.sort("time", nulls_last=True, maintain_order=True)
+    n_rows = 0 if rows is None else rows.height
+    room = max(0, EVIDENCE_CAP - min(len(extra), EVIDENCE_CAP))
+    evidence: tuple[Evidence, ...] = extra[:EVIDENCE_CAP]
+    if rows is not None and n_rows and room:
+        evidence += from_rows(rows, room)
+    times: list[datetime] = [e.time for e in extra if e.time is not None]
+    if rows is not None and n_rows:
+        t = rows["time"].drop_nulls()
+        if t.len():
+            lo, hi = t.min(), t.max()
+            if isinstance(lo, datetime) and isinstance(hi, datetime):
+                times += [lo, hi]
+    return Finding(
+        rule=rule.id,
+        severity=hit.severity or rule.severity,
+        title=rule.title,
+        message=hit.message,
+        evidence=evidence,
+        evidence_total=len(extra) + n_rows,
+        subjects=hit.subjects,
+        first_seen=min(times) if times else None,
+        last_seen=max(times) if times else None,
+        fix=rule.doc.fix,
+    )
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Worst first, then by rule id and subjects (a stable, documented order)."""
+    return sorted(findings, key=lambda f: (-Severity(f.severity).rank, f.rule, f.subjects))
+
+
+def run(ctx: Context, rules: Sequence[Rule] | None = None) -> list[Finding]:
+    """Run ``rules`` (default: all) and return their findings, sorted."""
+    out: list[Finding] = []
+    for rule in all_rules() if rules is None else rules:
+        try:
+            hits = _merge(rule.func(ctx))
+        except Exception as exc:  # a rule bug must name the rule, not hide the others' work
+            raise RuleError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
+        out.extend(_finding(rule, h) for h in hits)
+    return sort_findings(out)

@@ -1,0 +1,205 @@
+"""The rule registry: ``@rule`` metadata, documentation pages parsed from docstrings.
+
+A rule is a function ``(Context) -> Iterable[Hit]`` declared with::
+
+    @rule("LD101", Severity.ERROR, "Expressway refreshes while UCM's refresh flow is off")
+    def expressway_refresh_mismatch(ctx: Context) -> Iterator[Hit]:
+        '''What: ...
+
+        Why: ...
+
+        Example:
+            2026-11-20 08:45:00,500 WARN  [...] oauth.TokenServlet - Token request refused: ...
+
+        Fix:
+            1. First step.
+            2. Second step.
+
+        References:
+            - https://...
+        '''
+
+The docstring is the rule's documentation page (``logdoctor rules LD101``); its sections are
+``What``, ``Why``, ``Detection``, ``Example``, ``Fix`` (numbered steps, copied into every
+finding) and ``References``. Ids are ``LD`` + 3 digits, grouped by hundreds (1xx
+configuration, 2xx keys and certificates, 3xx users and tokens, 4xx clients, 9xx log health);
+an id is never reused for another meaning.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from logdoctor.model import RuleId, Severity
+
+if TYPE_CHECKING:
+    from logdoctor.rules.context import Context, Hit
+
+__all__ = [
+    "CATEGORIES",
+    "SECTIONS",
+    "Rule",
+    "RuleDoc",
+    "all_rules",
+    "get_rule",
+    "rule",
+]
+
+CATEGORIES = {
+    "1": "configuration",
+    "2": "keys and certificates",
+    "3": "users and tokens",
+    "4": "clients",
+    "9": "log health",
+}
+"""Rule categories by the first digit of the id."""
+
+SECTIONS = ("What", "Why", "Detection", "Example", "Fix", "References")
+"""Sections of a rule's documentation page, in order (all required)."""
+
+_ID = re.compile(r"^LD\d{3}$")
+_SECTION = re.compile(r"^(" + "|".join(SECTIONS) + r"):\s*(.*)$")
+_STEP = re.compile(r"^(\d+)\.\s+(.*)$")
+
+RuleFunc = Callable[["Context"], Iterable["Hit"]]
+F = TypeVar("F", bound=RuleFunc)
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """A rule's documentation page, parsed from its docstring."""
+
+    text: str
+    """The whole page (dedented docstring)."""
+    sections: dict[str, str]
+    """Section name -> its text (dedented, without the heading)."""
+    fix: tuple[str, ...]
+    """The numbered steps of the Fix section, without their numbers."""
+    references: tuple[str, ...]
+    """The references (one per ``- `` item)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule."""
+
+    id: RuleId
+    severity: Severity
+    title: str
+    func: RuleFunc
+    doc: RuleDoc
+
+    @property
+    def category(self) -> str:
+        """configuration, keys and certificates, users and tokens, clients or log health."""
+        return CATEGORIES[self.id[2]]
+
+    @property
+    def name(self) -> str:
+        """The rule function's name (a readable identifier, e.g. for SARIF)."""
+        return self.func.__name__
+
+
+_REGISTRY: dict[str, Rule] = {}
+
+
+def parse_doc(rule_id: str, doc: str | None) -> RuleDoc:
+    """Split a docstring into its sections; raise ValueError naming what is missing."""
+    if not doc:
+        raise ValueError(f"{rule_id}: the rule has no docstring (its documentation page)")
+    text = inspect.cleandoc(doc)
+    sections: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in text.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            current = m.group(1)
+            if current in sections:
+                raise ValueError(f"{rule_id}: section {current!r} appears twice")
+            sections[current] = [m.group(2)] if m.group(2) else []
+        elif current is None:
+            if line.strip():
+                raise ValueError(f"{rule_id}: text before the first section: {line.strip()!r}")
+        else:
+            sections[current].append(line)
+    missing = [s for s in SECTIONS if s not in sections]
+    if missing:
+        raise ValueError(f"{rule_id}: documentation lacks section(s) {', '.join(missing)}")
+    order = [s for s in sections]
+    if order != list(SECTIONS):
+        raise ValueError(f"{rule_id}: sections must come in the order {', '.join(SECTIONS)}")
+    body = {k: inspect.cleandoc("\n".join(v)) for k, v in sections.items()}
+    steps: list[str] = []
+    for line in body["Fix"].splitlines():
+        stripped = line.strip()
+        m = _STEP.match(stripped)
+        if m:
+            if int(m.group(1)) != len(steps) + 1:
+                raise ValueError(f"{rule_id}: Fix steps must be numbered 1, 2, 3...")
+            steps.append(m.group(2))
+        elif stripped and steps:
+            steps[-1] += " " + stripped
+        elif stripped:
+            raise ValueError(f"{rule_id}: Fix must be numbered steps, got {stripped!r}")
+    if not steps:
+        raise ValueError(f"{rule_id}: Fix has no numbered step")
+    refs = tuple(
+        line.strip()[2:].strip()
+        for line in body["References"].splitlines()
+        if line.strip().startswith("- ")
+    )
+    if not refs:
+        raise ValueError(f"{rule_id}: References has no '- ' item")
+    return RuleDoc(text=text, sections=body, fix=tuple(steps), references=refs)
+
+
+def rule(rule_id: str, severity: Severity, title: str) -> Callable[[F], F]:
+    """Register the decorated function as rule ``rule_id``."""
+    if not _ID.match(rule_id):
+        raise ValueError(f"{rule_id!r}: rule ids are LD followed by three digits")
+    if rule_id[2] not in CATEGORIES:
+        raise ValueError(f"{rule_id}: no category for the hundreds digit {rule_id[2]}")
+
+    def register(func: F) -> F:
+        if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not func:
+            raise ValueError(f"{rule_id}: registered twice")
+        _REGISTRY[rule_id] = Rule(
+            id=RuleId(rule_id),
+            severity=severity,
+            title=title,
+            func=func,
+            doc=parse_doc(rule_id, func.__doc__),
+        )
+        return func
+
+    return register
+
+
+def _load() -> None:
+    # Importing the category modules registers their rules (explicit, in id order).
+    from logdoctor.rules import (  # noqa: F401
+        clients,
+        configuration,
+        keys,
+        loghealth,
+        users,
+    )
+
+
+def all_rules() -> list[Rule]:
+    """Every registered rule, by id."""
+    _load()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_rule(rule_id: str) -> Rule:
+    """The rule with this id; KeyError (naming the known ids) if none."""
+    _load()
+    key = rule_id.strip().upper()
+    if key not in _REGISTRY:
+        raise KeyError(f"{rule_id!r} is not a rule id (see `logdoctor rules`)")
+    return _REGISTRY[key]

@@ -1,0 +1,588 @@
+"""Build small RTMT-style log bundles for rule tests, from the message templates of
+parsers/ssosp.toml and parsers/ssoapp.toml (the contract the token service writes to).
+
+A :class:`Bundle` collects lines per node and file and writes them as
+``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log`` and
+``<node>/platform/log/certMgmt00001.log``. :class:`Sim` drives simulated Jabber clients on
+top of it (log in, refresh every 45 minutes, use the token at IM and Presence), so that each
+rule case is "healthy traffic + one fault". Everything is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+CLIENT = "C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a"
+CLUSTER = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722"
+START = datetime(2026, 11, 16, 7, 0, 0)  # a Monday; written without a zone (UTC)
+
+
+def checksum(label: str) -> str:
+    """A key checksum (64 hex) derived from a label."""
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+SIGN1, SIGN2 = checksum("signing-1"), checksum("signing-2")
+ENC1, ENC2 = checksum("encryption-1"), checksum("encryption-2")
+
+
+def kid(sign: str) -> str:
+    return f"{CLUSTER}:{sign}"
+
+
+def v(value: object) -> str:
+    """A value as the token service writes it: percent-encoded, "-" when empty."""
+    if value is None or value == "":
+        return "-"
+    return quote(str(value), safe=":")
+
+
+def ts(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S") + f",{t.microsecond // 1000:03d}"
+
+
+PATHS = {
+    "ssosp": "tomcat/logs/ssosp/log4j/ssosp00001.log",
+    "ssoapp": "platform/log/ssoApp.log",
+    "certmgmt": "platform/log/certMgmt00001.log",
+}
+
+
+class Bundle:
+    """Log lines per (node, file), written in time order."""
+
+    def __init__(self) -> None:
+        self.files: dict[tuple[str, str], list[tuple[datetime, int, str]]] = {}
+        self.seq = 0
+        self.ssosp_file: dict[str, str] = {}
+        """node -> relative path of the ssosp file lines go to now (rotation)."""
+
+    def raw(self, node: str, rel: str, t: datetime, text: str) -> None:
+        self.seq += 1
+        self.files.setdefault((node, rel), []).append((t, self.seq, text))
+
+    def log4j(
+        self,
+        node: str,
+        t: datetime,
+        level: str,
+        logger: str,
+        msg: str,
+        *,
+        family: str = "ssosp",
+        thread: str = "http-bio-8443-exec-1",
+    ) -> None:
+        rel = self.ssosp_file.get(node, PATHS["ssosp"]) if family == "ssosp" else PATHS[family]
+        self.raw(node, rel, t, f"{ts(t)} {level:<5} [{thread}] {logger} - {msg}")
+
+    def cert(self, node: str, t: datetime, msg: str, level: str = "INFO") -> None:
+        self.raw(node, PATHS["certmgmt"], t, f"{ts(t)} {level} [main] - {msg}")
+
+    def rotate(self, node: str, number: int) -> None:
+        """Send this node's next ssosp lines to ssosp000NN.log."""
+        self.ssosp_file[node] = f"tomcat/logs/ssosp/log4j/ssosp{number:05d}.log"
+
+    def write(self, root: Path) -> None:
+        for (node, rel), lines in sorted(self.files.items()):
+            p = root / node / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            lines.sort(key=lambda x: (x[0], x[1]))
+            p.write_text("".join(text + "\n" for _t, _s, text in lines), encoding="utf-8")
+
+    # -- OAuth lines (parsers/ssosp.toml) ------------------------------------------------------
+
+    def authorize(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        agent: str,
+        grant: str,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"Authorize request: response_type={grant} client_id={CLIENT} user={v(user)}"
+            f" device={v(device)} agent={v(agent)} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
+
+    def authorize_refused(
+        self,
+        node: str,
+        t: datetime,
+        reason: str,
+        grant: str,
+        user: str | None,
+        via: str | None,
+        error: str = "unsupported_response_type",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.AuthorizeServlet",
+            f"Authorize request refused: error={error} reason={reason} response_type={grant}"
+            f" client_id={CLIENT} user={v(user)} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
+
+    def auth_ok(self, node: str, t: datetime, user: str, via: str | None) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"User authenticated: user={v(user)} method=password via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
+
+    def auth_fail(self, node: str, t: datetime, user: str, reason: str, via: str | None) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.AuthorizeServlet",
+            f"Authentication failed: user={v(user)} method=password reason={reason} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
+
+    def code(
+        self, node: str, t: datetime, user: str, device: str, code: str, via: str | None
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"Authorization code issued: user={v(user)} client_id={CLIENT}"
+            f" device={v(device)} code={code} via={v(via)}",
+            thread="http-bio-8443-exec-12",
+        )
+
+    def access(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        grant: str,
+        jti: str,
+        sign: str,
+        seconds: int,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Access token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" grant={grant} jti={jti} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            thread="http-bio-8443-exec-14",
+        )
+
+    def refresh_issued(
+        self,
+        node: str,
+        t: datetime,
+        user: str,
+        device: str,
+        tid: str,
+        sign: str,
+        seconds: int,
+        via: str | None,
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" tid={tid} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            thread="http-bio-8443-exec-14",
+        )
+
+    def refreshed(
+        self, node: str, t: datetime, user: str, device: str, tid: str, via: str | None
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh grant accepted: user={v(user)} client_id={CLIENT} device={v(device)}"
+            f" tid={tid} via={v(via)}",
+            thread="http-bio-8443-exec-2",
+        )
+
+    def refused(
+        self,
+        node: str,
+        t: datetime,
+        grant: str,
+        reason: str,
+        user: str | None,
+        device: str | None,
+        tid: str | None,
+        via: str | None,
+        error: str = "invalid_grant",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.TokenServlet",
+            f"Token request refused: grant={grant} error={error} reason={reason}"
+            f" user={v(user)} client_id={CLIENT} device={v(device)} tid={v(tid)}"
+            f" via={v(via)}",
+            thread="http-bio-8443-exec-2",
+        )
+
+    def validated(
+        self, node: str, t: datetime, server: str, user: str, jti: str, sign: str
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "DEBUG",
+            "oauth.TokenValidator",
+            f"Token validated: server={v(server)} user={v(user)} client_id={CLIENT}"
+            f" jti={jti} kid={kid(sign)}",
+            thread="http-bio-8443-exec-9",
+        )
+
+    def validation_failed(
+        self,
+        node: str,
+        t: datetime,
+        server: str,
+        check: str,
+        user: str | None,
+        jti: str | None,
+        sign: str | None,
+    ) -> None:
+        known = check not in ("signature", "decrypt", "malformed")
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.TokenValidator",
+            f"Token validation failed: server={v(server)} check={check}"
+            f" user={v(user if known else None)}"
+            f" client_id={v(CLIENT if known else None)} jti={v(jti if known else None)}"
+            f" kid={v(kid(sign) if sign else None)}",
+            thread="http-bio-8443-exec-9",
+        )
+
+    def revoke(self, node: str, t: datetime, admin: str, user: str, revoked: int) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Revoke request: admin={v(admin)} user_id={v(user)} client_id=-"
+            f" result=success revoked={revoked}",
+            thread="http-bio-8443-exec-4",
+        )
+
+    def revoked(self, node: str, t: datetime, user: str, tid: str, cause: str) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Refresh token revoked: user={v(user)} client_id={CLIENT} tid={tid} cause={cause}",
+            thread="http-bio-8443-exec-4",
+        )
+
+    def purged(self, node: str, t: datetime, count: int) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.RefreshTokenCleaner",
+            f"Purged expired refresh tokens: count={count}",
+            thread="Timer-3",
+        )
+
+    def param_changed(self, node: str, t: datetime, name: str, old: str, new: str) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.OAuthConfigManager",
+            f"Enterprise parameter changed: name={name} old={v(old)} new={v(new)}",
+        )
+
+    def param_refused(self, node: str, t: datetime, name: str, value: str, reason: str) -> None:
+        self.log4j(
+            node,
+            t,
+            "WARN",
+            "oauth.OAuthConfigManager",
+            f"Enterprise parameter change refused: name={name} value={v(value)} reason={v(reason)}",
+        )
+
+    def key_loaded(
+        self,
+        node: str,
+        t: datetime,
+        use: str,
+        checksum_: str,
+        version: int,
+        server: str = "Cisco Tomcat",
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthzKeyManager",
+            f"Authz key loaded: use={use} checksum={checksum_} version={version}"
+            f" server={v(server)}",
+            thread="main",
+        )
+
+    def key_regen(self, node: str, t: datetime, use: str, checksum_: str, version: int) -> None:
+        msg = f"Authz key regenerated: use={use} checksum={checksum_} version={version}"
+        self.log4j(node, t, "INFO", "oauth.AuthzKeyManager", msg, thread="main")
+        self.cert(node, t, "op:regenerate")
+        self.cert(node, t, msg)
+
+    def key_replicated(
+        self, node: str, t: datetime, use: str, checksum_: str, version: int, publisher: str
+    ) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "oauth.AuthzKeyManager",
+            f"Authz key received from publisher: use={use} checksum={checksum_}"
+            f" version={version} publisher={publisher}",
+            thread="main",
+        )
+
+    # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
+
+    def restart(self, node: str, t: datetime, service: str, target: str) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "platform.ServiceManager",
+            f"Service restarted: service={v(service)} node={target}",
+            family="ssoapp",
+            thread="main",
+        )
+
+    def trace_level(self, node: str, t: datetime, value: str) -> None:
+        self.log4j(
+            node,
+            t,
+            "INFO",
+            "sso.SSOApp",
+            f"samltrace level set to {value}",
+            family="ssoapp",
+            thread="main",
+        )
+
+
+@dataclass
+class Client:
+    """A Jabber installation."""
+
+    user: str
+    device: str
+    agent: str = "Jabber/14.1.0 (Windows)"
+    via: str | None = None
+    tid: str | None = None
+    jti: str | None = None
+    login_node: str = "ucm-pub"
+    code_flow: bool = False
+
+
+@dataclass
+class Sim:
+    """Simulated Jabber traffic against one UCM cluster."""
+
+    bundle: Bundle = field(default_factory=Bundle)
+    seed: int = 1
+    nodes: tuple[str, ...] = ("ucm-pub", "ucm-sub1")
+    imp: str = "imp1"
+    refresh_on: bool = True
+    implicit_on: bool = True
+    sign: str = SIGN1
+    enc: str = ENC1
+    access_s: int = 3600
+    refresh_s: int = 60 * 86400
+    exp_refresh_off: tuple[str, ...] = ()
+    """Expressways whose "Authorize by OAuth token with refresh" is off."""
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def uid(self) -> str:
+        h = f"{self.rng.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+    def jitter(self, t: datetime, seconds: int) -> datetime:
+        return t + timedelta(
+            seconds=self.rng.randint(0, seconds), milliseconds=self.rng.randint(0, 999)
+        )
+
+    def boot(self, t: datetime, nodes: tuple[str, ...] | None = None) -> None:
+        """Every node (and the IM and Presence node) loads the cluster's keys."""
+        for n in nodes or self.nodes:
+            self.bundle.key_loaded(n, t, "signing", self.sign, 1)
+            self.bundle.key_loaded(n, t, "encryption", self.enc, 1)
+        if self.imp:
+            for use, c in (("signing", self.sign), ("encryption", self.enc)):
+                self.bundle.key_loaded(
+                    self.imp, t, use, c, 1, server="Cisco XCP Authentication Service"
+                )
+
+    def login(self, c: Client, t: datetime, node: str | None = None) -> datetime:
+        """Sign in: code flow when refresh logins apply to this client, else implicit."""
+        b = self.bundle
+        node = node or c.login_node
+        capable = not c.agent.startswith("Jabber/11.")
+        if c.via is None:
+            flow_code = self.refresh_on and capable
+        else:
+            flow_code = capable and c.via not in self.exp_refresh_off
+        grant = "code" if flow_code else "token"
+        b.authorize(node, t, c.user, c.device, c.agent, grant, c.via)
+        t += timedelta(milliseconds=300)
+        if grant == "token" and not self.implicit_on:
+            b.authorize_refused(node, t, "implicit_disabled", "token", c.user, c.via)
+            return t
+        b.auth_ok(node, t, c.user, c.via)
+        t += timedelta(milliseconds=200)
+        c.jti = self.uid()
+        if flow_code:
+            b.code(node, t, c.user, c.device, f"{self.rng.getrandbits(32):08x}", c.via)
+            t += timedelta(milliseconds=400)
+            b.access(
+                node,
+                t,
+                c.user,
+                c.device,
+                "authorization_code",
+                c.jti,
+                self.sign,
+                self.access_s,
+                c.via,
+            )
+            c.tid = None
+            if self.refresh_on:
+                c.tid = self.uid()
+                b.refresh_issued(
+                    node,
+                    t + timedelta(milliseconds=1),
+                    c.user,
+                    c.device,
+                    c.tid,
+                    self.sign,
+                    self.refresh_s,
+                    c.via,
+                )
+            c.code_flow = True
+        else:
+            b.access(node, t, c.user, c.device, "implicit", c.jti, self.sign, self.access_s, c.via)
+            c.tid = None
+            c.code_flow = False
+        self.use(c, t + timedelta(seconds=2))
+        return t
+
+    def use(self, c: Client, t: datetime) -> None:
+        """The client uses its access token at IM and Presence (and UCM)."""
+        if self.imp and c.jti:
+            self.bundle.validated(self.imp, t, self.imp, c.user, c.jti, self.sign)
+
+    def refresh(self, c: Client, t: datetime, node: str) -> None:
+        b = self.bundle
+        if c.tid is None:
+            if c.code_flow and c.via is not None:
+                # An Expressway with refresh on steers the client into a refresh grant
+                # without a refresh token; UCM refuses it, the user signs in again.
+                b.refused(node, t, "refresh_token", "refresh_disabled", None, None, None, c.via)
+                t += timedelta(seconds=1)
+            self.login(c, t, node)
+            return
+        b.refreshed(node, t, c.user, c.device, c.tid, c.via)
+        c.jti = self.uid()
+        b.access(
+            node,
+            t + timedelta(milliseconds=5),
+            c.user,
+            c.device,
+            "refresh_token",
+            c.jti,
+            self.sign,
+            self.access_s,
+            c.via,
+        )
+        self.use(c, t + timedelta(seconds=3))
+
+    def workday(
+        self,
+        clients: list[Client],
+        day: datetime,
+        hours: float = 4.0,
+        every: timedelta = timedelta(minutes=45),
+    ) -> None:
+        """Each client signs in around 08:00 (or at ``day``'s time when it has one) and
+        refreshes every ``every`` for ``hours``."""
+        begin = day if (day.hour or day.minute) else day.replace(hour=8)
+        for c in clients:
+            t = self.jitter(begin, 600)
+            if c.tid is None:
+                t = self.login(c, t)
+            end = t + timedelta(hours=hours)
+            i = 0
+            while True:
+                t += every + timedelta(seconds=self.rng.randint(0, 30))
+                if t > end:
+                    break
+                self.refresh(c, t, self.nodes[i % len(self.nodes)])
+                i += 1
+
+
+def staff(
+    n: int, via: str | None = None, agent: str = "Jabber/14.1.0 (Windows)", prefix: str = ""
+) -> list[Client]:
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy", "jack"]
+    out = []
+    for name in names[:n]:
+        user = prefix + name
+        out.append(Client(user=user, device=f"CSF{user.upper()}", agent=agent, via=via))
+    return out
+
+
+def write_expected(
+    root: Path,
+    name: str,
+    expect: list[str],
+    forbid: list[str],
+    subjects: dict[str, list[str]] | None = None,
+) -> None:
+    doc = {
+        "scenario": name,
+        "seed": 1,
+        "expect": expect,
+        "forbid": forbid,
+        "subjects": subjects or {},
+        "noise": False,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "expected.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
