@@ -1391,11 +1391,7 @@ def fleet_cmd(
         part_bytes=max(1, (split_mb << 20) // 2),
     )
     validate(opts)
-    output = FleetOutput(out, out_format)
-    if in_process:
-        with _FleetProgress() as progress:
-            result = run_in_process(found, opts, observer=progress, on_result=output.document)
-    else:
+    if not in_process:
         try:
             from logdoctor.fleet.dask_runner import connect, run_dask
         except ImportError as exc:
@@ -1403,6 +1399,11 @@ def fleet_cmd(
                 f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
                 "or run with --in-process"
             ) from None
+    output = FleetOutput(out, out_format)
+    if in_process:
+        with _FleetProgress() as progress:
+            result = run_in_process(found, opts, observer=progress, on_result=output.document)
+    else:
         with (
             connect(scheduler, workers, timeout=connect_timeout) as conn,
             _FleetProgress() as progress,
