@@ -124,7 +124,8 @@ def connect(
     env: dict[str, str] | None = None,
 ) -> Iterator[Connection]:
     """A client of ``scheduler``, or of a new local cluster of ``workers`` processes (default:
-    one per core, one thread each, bound to 127.0.0.1, no dashboard), closed on exit.
+    one per core, one thread each, bound to 127.0.0.1), closed on exit. Local workers get
+    ``POLARS_MAX_THREADS=1`` (one thread per process; set it to override) and ``env``.
 
     Raises ValueError when the scheduler cannot be reached or has no worker.
     """
@@ -143,6 +144,8 @@ def connect(
             client.close()
         return
     n = workers or os.cpu_count() or 1
+    environ = {"POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "1")}
+    environ.update(env or {})
     cluster = LocalCluster(
         n_workers=n,
         threads_per_worker=1,
@@ -150,7 +153,7 @@ def connect(
         host="127.0.0.1",
         dashboard_address="127.0.0.1:0",  # loopback, any free port
         silence_logs=logging.ERROR,
-        env=env or {},
+        env=environ,
     )
     try:
         client = Client(cluster)

@@ -92,6 +92,8 @@ class Plan:
     parts: tuple[Part, ...]
     errors: tuple[InputError, ...]
     worker: str = ""
+    seconds: float = 0.0
+    """Time spent discovering and planning."""
 
 
 @dataclass(frozen=True)
@@ -262,20 +264,14 @@ def prepare(bundle: Bundle, opts: Options) -> BundleResult | Plan:
         loader = _loader(bundle, opts)
         plan = _plan(bundle, loader, opts)
         if plan is not None:
-            return plan
+            return replace(plan, seconds=time.perf_counter() - t0)
         result = loader.result()
-        return _check(
-            bundle,
-            opts,
-            deployment,
-            result.frame,
-            result.stats,
-            result.errors,
-            parts=1,
-            seconds=time.perf_counter() - t0,
+        checked = _check(
+            bundle, opts, deployment, result.frame, result.stats, result.errors, parts=1
         )
     except Exception as exc:
-        return failed(bundle, _describe(exc), seconds=time.perf_counter() - t0)
+        checked = failed(bundle, _describe(exc))
+    return replace(checked, seconds=time.perf_counter() - t0)
 
 
 def parse_part(bundle: Bundle, opts: Options, part: Part) -> Parsed:
@@ -308,7 +304,7 @@ def finish(bundle: Bundle, opts: Options, plan: Plan, parsed: Sequence[Parsed]) 
     """Join the parts of a split bundle in file order, then correlate and check it."""
     t0 = time.perf_counter()
     ordered = sorted(parsed, key=lambda p: p.part)
-    spent = sum(p.seconds for p in ordered)
+    spent = plan.seconds + sum(p.seconds for p in ordered)
     workers = tuple(dict.fromkeys(w for w in (plan.worker, *(p.worker for p in ordered)) if w))
     try:
         deployment = _deployment(bundle)
@@ -323,24 +319,10 @@ def finish(bundle: Bundle, opts: Options, plan: Plan, parsed: Sequence[Parsed]) 
         for e in plan.errors:
             if not any(s.path == e.path for s in stats):
                 stats.append(ParseStats(path=e.path, error=e.message))
-        result = _check(
-            bundle,
-            opts,
-            deployment,
-            frame,
-            stats,
-            errors,
-            parts=len(ordered),
-            seconds=spent + time.perf_counter() - t0,
-        )
+        result = _check(bundle, opts, deployment, frame, stats, errors, parts=len(ordered))
     except Exception as exc:
-        result = failed(
-            bundle,
-            _describe(exc),
-            parts=len(ordered),
-            seconds=spent + time.perf_counter() - t0,
-        )
-    return replace(result, workers=workers)
+        result = failed(bundle, _describe(exc), parts=len(ordered))
+    return replace(result, workers=workers, seconds=spent + time.perf_counter() - t0)
 
 
 def _check(
@@ -352,7 +334,6 @@ def _check(
     errors: Sequence[InputError],
     *,
     parts: int,
-    seconds: float,
 ) -> BundleResult:
     """Correlate and check loaded events, as ``logdoctor.check.check`` does."""
     read = [s for s in stats if s.error is None]
@@ -363,15 +344,15 @@ def _check(
             message = f"{first.path}: {first.message}{more}"
         else:
             message = f"{bundle.path}: {NO_LOGS}"
-        return failed(bundle, message, input_errors=tuple(errors), parts=parts, seconds=seconds)
+        return failed(bundle, message, input_errors=tuple(errors), parts=parts)
     ctx = Context(frame, stats, deployment, correct_skew=opts.correct_skew)
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    return _result(bundle, report, parts=parts, seconds=seconds)
+    return _result(bundle, report, parts=parts)
 
 
-def _result(bundle: Bundle, report: CheckReport, *, parts: int, seconds: float) -> BundleResult:
+def _result(bundle: Bundle, report: CheckReport, *, parts: int) -> BundleResult:
     document, suffix = cluster_document(report, bundle)
     errors = report.errors
     error = None
@@ -394,7 +375,6 @@ def _result(bundle: Bundle, report: CheckReport, *, parts: int, seconds: float) 
         document=document,
         document_suffix=suffix,
         parts=parts,
-        seconds=seconds,
     )
 
 
