@@ -4,6 +4,7 @@ the tables, the exit code, and the ``fleet --in-process`` command."""
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -331,3 +332,40 @@ def test_fleet_output_writer_drops_document_bytes(tmp_path: Path) -> None:
     assert kept.document is None and kept.report == "clusters/east.json"
     assert (tmp_path / "o" / "clusters" / "east.json").read_bytes() == b"{}\n"
     assert out.document(b).report is None  # a failed bundle has no report
+
+
+def test_fleet_shows_progress_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    paths, _ = write_fleet(tmp_path, (TEN[0], TEN[6]))
+    missing = str(tmp_path / "bundles" / "gone")
+    master, slave = pty.openpty()
+    exe = Path(sys.executable).parent / "logdoctor"
+    proc = subprocess.Popen(
+        [str(exe), "fleet", *paths, missing, "--in-process", "-o", str(tmp_path / "out")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 2
+    os.close(master)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8", "replace"))
+    assert "checking" in screen
+    assert "3/3 done" in screen
+    assert "1 failed" in screen
+    assert "0 running" in screen
+    assert "logdoctor: error: gone: failed:" in screen
