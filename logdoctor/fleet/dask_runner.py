@@ -238,19 +238,18 @@ def run_dask(
             for fut in pending.next_batch(block=False):
                 i = owner.pop(fut.key)
                 b = bundles[i]
-                result: BundleResult
-                if fut.status != "finished":
-                    result = failed(b, _lost(fut))
-                else:
-                    value = fut.result()
-                    if isinstance(value, Plan):
-                        last = _submit_parts(client, run, i, b, opts, value)
-                        owner[last.key] = i
-                        pending.add(last)
-                        continue
-                    result = value
+                value: BundleResult | Plan
+                try:
+                    value = fut.result() if fut.status == "finished" else failed(b, _lost(fut))
+                except Exception as exc:  # a result that cannot be fetched or unpickled
+                    value = failed(b, f"{type(exc).__name__}: {exc}")
                 fut.release()
-                done = on_result(result) if on_result is not None else result
+                if isinstance(value, Plan):
+                    last = _submit_parts(client, run, i, b, opts, value)
+                    owner[last.key] = i
+                    pending.add(last)
+                    continue
+                done = on_result(value) if on_result is not None else value
                 results[i] = done
                 obs.done(done)
         _drain(started, results, bundles, obs)

@@ -17,7 +17,6 @@ failed :class:`BundleResult` with its error, and never stops the other bundles.
 
 from __future__ import annotations
 
-import os
 import time
 import zipfile
 from collections.abc import Sequence
@@ -376,8 +375,3 @@ def _result(bundle: Bundle, report: CheckReport, *, parts: int) -> BundleResult:
         document_suffix=suffix,
         parts=parts,
     )
-
-
-def cpu_jobs() -> int:
-    """Files parsed at once when everything runs in this process: the number of cores."""
-    return os.cpu_count() or 1
