@@ -10,8 +10,10 @@ written as an RTMT folder: healthy traffic at scale plus one fault.
 
 Each run is a child process: wall time (best of ``--repeat``), the child's peak RSS, and for
 the Dask run the run time without start-up and every worker's peak RSS (from summary.json).
-The two runs' findings tables must be identical. Prints a Markdown table and writes
-benchmarks/out/fleet/result.json.
+The runs' findings tables must be identical. Before each pair of runs, a probe measures how
+many cores the machine really offers (the same pure-Python loop in one process, then in
+``--workers`` processes at once): on a shared machine this is what bounds the speed-up.
+Prints a Markdown table and writes benchmarks/out/fleet/result.json.
 """
 
 from __future__ import annotations
@@ -93,6 +95,28 @@ def rules_bundle(case: Path, target: Path, mb: float) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(part["text"].to_list()) + "\n", encoding="utf-8")
     return big.height
+
+
+def _burn(n: int) -> float:
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(n):
+        x += i * i
+    return time.perf_counter() - t0
+
+
+def free_cores(workers: int, n: int = 20_000_000) -> float:
+    """How many cores the machine gives right now: the same pure-Python loop once in one
+    process, then once in each of ``workers`` processes at the same time."""
+    import multiprocessing
+
+    one = _burn(n)
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.map(_burn, [1000] * workers)  # start-up is not measured
+        t0 = time.perf_counter()
+        pool.map(_burn, [n] * workers)
+        many = time.perf_counter() - t0
+    return workers * one / many
 
 
 def has_simulate() -> bool:
@@ -187,7 +211,9 @@ def main() -> None:
         env["POLARS_MAX_THREADS"] = str(a.polars_threads)
     modes = {"in-process": ["--in-process"], "dask": ["--workers", str(a.workers)]}
     runs: dict[str, list[Any]] = {name: [] for name in modes}
+    cores: list[float] = []
     for _ in range(a.repeat):  # interleaved, so that other load on the machine hits both
+        cores.append(free_cores(a.workers))
         for name, mode in modes.items():
             runs[name].append(fleet_once(paths, mode, name, env))
     one = min(runs["in-process"], key=lambda r: r["wall"])
@@ -205,6 +231,7 @@ def main() -> None:
         "findings": s1["findings"],
         "identical_findings": same,
         "polars_threads": a.polars_threads,
+        "free_cores": cores,
         "runs": {
             name: [
                 {k: r[k] for k in ("wall", "cpu", "peak_rss", "load")}
@@ -242,6 +269,10 @@ def main() -> None:
     print(
         f"speed-up: {result['ratio_wall']:.2f}x wall time, {result['ratio_run']:.2f}x "
         "without start-up"
+    )
+    print(
+        f"cores free for {a.workers} processes before each pair of runs: "
+        + ", ".join(f"{c:.2f}" for c in cores)
     )
     for name, rs in runs.items():
         walls = ", ".join(f"{r['wall']:.1f} s (load {r['load']:.1f})" for r in rs)
