@@ -1279,6 +1279,7 @@ class _FleetProgress:
     "--workers",
     type=click.IntRange(1, 1024),
     default=None,
+    metavar="N",
     help="Worker processes of the local Dask cluster started without --scheduler "
     "(default: one per core).",
 )
