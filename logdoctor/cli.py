@@ -502,6 +502,9 @@ def report_cmd(
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
     result = _load(paths, formats_dirs, tz, set_node, jobs)
+    if result.errors and all(st.error is not None for st in result.stats):
+        _report_input_errors(result)
+        raise CliError("no input could be read: no report written")
     diagnosis = diagnose(result, config)
     for note in diagnosis.notes:
         warn(note)

@@ -114,6 +114,20 @@
     return seconds + " seconds";
   }
 
+  /* Tick labels in UTC, 24-hour: the date where it changes, the time of day below. */
+  function timeTicks(u, splits, axisIdx, foundSpace, foundIncr) {
+    var lastDay = null;
+    return splits.map(function (t) {
+      var full = fmtTime(t);
+      var day = full.slice(0, 10);
+      var hm = full.slice(11, 16);
+      if (foundIncr >= 86400) { return day; }
+      var label = day !== lastDay ? hm + "\n" + day : hm;
+      lastDay = day;
+      return label;
+    });
+  }
+
   function buildCharts(chart) {
     var levelsEl = document.getElementById("chart-levels");
     var kindsEl = document.getElementById("chart-kinds");
@@ -137,7 +151,7 @@
         cursor: { sync: { key: "logdoctor" }, drag: { x: true, y: false } },
         scales: { x: { time: true } },
         axes: [
-          { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid } },
+          { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, values: timeTicks },
           { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, size: 56 }
         ],
         series: [{ label: "time (UTC)" }],

@@ -132,8 +132,8 @@ def choose_bucket(lo: int, hi: int, max_buckets: int) -> int:
     for b in BUCKETS:
         if hi // b - lo // b + 1 <= max_buckets:
             return b
-    span = hi - lo + 1
-    return -(-span // max_buckets) + 1
+    # n = hi // b - lo // b + 1 <= (hi - lo) / b + 2, so b >= span / (cap - 2) is enough
+    return max(BUCKETS[-1], -(-(hi - lo) // max(1, max_buckets - 2)))
 
 
 def _series(b: pl.DataFrame, key: str, names: Sequence[str], n: int) -> list[tuple[str, list[int]]]:

@@ -206,7 +206,7 @@ def _drill(ua: agg.UserAgg, rows: Sequence[dict[str, Any]], limits: Limits) -> d
     users: list[dict[str, Any] | None] = [None] * len(rows)
     cols = ("user", "time", "kind", "node", "client_id", "device", "token_id", "grant")
     cols2 = ("reason", "server", "file", "line", "_more")
-    for rec in ev.select(*cols, *cols2).iter_rows():
+    for rec in ev.select(*cols, *cols2).iter_rows() if ev.height else ():
         user, t, kind, node, client, device, token, grant, reason, server, file, line, more = rec
         i = index.get(user)
         if i is None:
