@@ -224,15 +224,28 @@
     return el("div", { "class": "scroll" }, [el("table", null, [thead, tbody])]);
   }
 
+  /* Long ids (65-character client ids) shown as their ends; the whole id on hover. */
+  function shortCell(text) {
+    if (text.length <= 20) { return el("td", { text: text }); }
+    return el("td", { title: text, text: text.slice(0, 9) + "…" + text.slice(-6) });
+  }
+
+  function basename(path) {
+    var parts = path.split(/[\/!]/);
+    return parts[parts.length - 1];
+  }
+
   function eventsTable(u) {
     var rows = u.ev.map(function (e) {
       var kind = str(e[1]);
-      var kindCell = el("td", null, [el("code", { text: kind })]);
+      var kindCell = el("td", { "class": "kind" }, [el("code", { text: kind })]);
       if (drill.meaning[kind]) { kindCell.setAttribute("title", drill.meaning[kind]); }
+      var file = drill.f[e[9]] || "";
       return [
         el("td", { "class": "time", text: fmtTime(abs(e[0])) }),
-        str(e[2]), kindCell, str(e[3]), str(e[4]), str(e[5]), str(e[6]), str(e[7]), str(e[8]),
-        el("td", { "class": "where", text: (drill.f[e[9]] || "") + ":" + e[10] })
+        str(e[2]), kindCell, shortCell(str(e[3])), str(e[4]), str(e[5]), str(e[6]), str(e[7]),
+        str(e[8]),
+        el("td", { "class": "where", title: file, text: basename(file) + ":" + e[10] })
       ];
     });
     var parts = [table(["Time", "Node", "Kind", "Client", "Device", "Token", "Grant", "Reason",
