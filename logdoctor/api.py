@@ -7,7 +7,7 @@ files at once); results come back in input order, so a load is deterministic.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,14 +19,14 @@ import polars as pl
 from logdoctor.detect import detect_format, is_binary, looks_like_log
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
-from logdoctor.parse import empty_frame, parse_bytes
+from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
 from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
 from logdoctor.timestamps import Zone, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
 
-__all__ = ["LoadResult", "load", "load_files", "to_pandas"]
+__all__ = ["LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
 
 
 @dataclass
@@ -52,13 +52,12 @@ def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
     return df.astype({c: DTYPES[c] for c in COLUMNS})
 
 
-def _parse_one(
-    lf: LogFile, formats: Sequence[Format], zone: Zone, limits: Limits
-) -> tuple[pl.DataFrame, ParseStats]:
+def _open(lf: LogFile, limits: Limits) -> tuple[bytes | Path, bytes] | ParseStats:
+    """The file's data (bytes, or its path when the engine can read it directly) and its head;
+    a ParseStats carrying the error when it cannot be read or is not text."""
     data: bytes | Path
     try:
         if lf.local is not None and lf.local.stat().st_size <= limits.max_file_bytes:
-            # A plain file: let the engine read it (no copy through Python).
             with lf.local.open("rb") as fh:
                 head = fh.read(1 << 16)
             data = lf.local
@@ -68,17 +67,114 @@ def _parse_one(
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(lf.display) else str(exc)
-        return empty_frame(), st
+        return st
     except OSError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = f"cannot read ({exc.strerror or exc})"
-        return empty_frame(), st
+        return st
     if is_binary(head):
         st = ParseStats(path=lf.display, node=lf.node, bytes=len(head))
         st.error = "binary content (NUL or control bytes), not a text log"
-        return empty_frame(), st
-    fmt = detect_format(formats, lf.name, lf.relpath, head)
-    return parse_bytes(data, fmt, file=lf.display, node=lf.node, zone=zone)
+        return st
+    return data, head
+
+
+def _is_big(lf: LogFile) -> bool:
+    try:
+        return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
+    except OSError:
+        return False
+
+
+@dataclass
+class Loader:
+    """Discovered inputs, parsed on demand: stream the events chunk by chunk, or collect them.
+
+    ``frames()`` yields event frames in input order (a big file in chunks, small files on a
+    thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
+    larger than memory; ``result()`` collects everything into a LoadResult.
+    """
+
+    files: list[LogFile]
+    formats: list[Format]
+    zone: Zone
+    jobs: int
+    limits: Limits
+    errors: list[InputError] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    stats: list[ParseStats] = field(default_factory=list)
+
+    def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            return empty_frame(), opened
+        data, head = opened
+        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
+        return parse_bytes(data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1)
+
+    def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self.stats.append(opened)
+            return
+        data, head = opened
+        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
+        parts: list[ParseStats] = []
+        for frame, st in iter_parse(
+            data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
+        ):
+            parts.append(st)
+            if frame.height:
+                yield frame
+        self.stats.append(merge_stats(parts))
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
+        i = 0
+        while i < len(self.files):
+            if _is_big(self.files[i]):
+                yield from self._streamed(self.files[i])
+                i += 1
+                continue
+            j = i
+            while j < len(self.files) and not _is_big(self.files[j]):
+                j += 1
+            batch = self.files[i:j]
+            workers = max(1, min(self.jobs, len(batch)))
+            if workers == 1:
+                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
+                for frame, st in results:
+                    self.stats.append(st)
+                    if frame.height:
+                        yield frame
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for frame, st in pool.map(self._whole, batch):
+                        self.stats.append(st)
+                        if frame.height:
+                            yield frame
+            i = j
+        self._finish()
+
+    def _finish(self) -> None:
+        for st in self.stats:
+            if st.error is not None and not any(e.path == st.path for e in self.errors):
+                self.errors.append(InputError(st.path, st.error))
+        for err in self.errors:
+            if not any(s.path == err.path for s in self.stats):
+                self.stats.append(ParseStats(path=err.path, error=err.message))
+
+    def result(self) -> LoadResult:
+        """Parse everything and collect the events into one LoadResult."""
+        frames = list(self.frames())
+        frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        return LoadResult(
+            frame=frame,
+            stats=self.stats,
+            errors=self.errors,
+            ignored=self.ignored,
+            formats=self.formats,
+        )
 
 
 def load_files(
@@ -90,17 +186,44 @@ def load_files(
     limits: Limits | None = None,
 ) -> tuple[pl.DataFrame, list[ParseStats]]:
     """Parse already discovered files; frames are concatenated in input order."""
-    zone = zone or resolve_zone(None)
+    loader = Loader(
+        list(files),
+        list(formats),
+        zone or resolve_zone(None),
+        jobs or os.cpu_count() or 1,
+        limits or Limits(),
+    )
+    result = loader.result()
+    return result.frame, result.stats
+
+
+def open_inputs(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    formats_dir: Iterable[str | Path] = (),
+    node: str | None = None,
+    tz: str | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+) -> Loader:
+    """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    path_list = [str(p) for p in paths]
+    zone = resolve_zone(tz)
+    formats = load_formats(formats_dir)
+
+    def matches(name: str, rel: str) -> bool:
+        return any(f.matches_name(name) or f.matches_path(rel) for f in formats)
+
+    def sniff(head: bytes) -> bool:
+        return looks_like_log(formats, head)
+
     lim = limits or Limits()
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(files) or 1))
-    if workers == 1:
-        results = [_parse_one(f, formats, zone, lim) for f in files]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda f: _parse_one(f, formats, zone, lim), files))
-    frames = [r[0] for r in results if r[0].height]
-    frame = pl.concat(frames, how="vertical") if frames else empty_frame()
-    return frame, [r[1] for r in results]
+    files, errors, ignored = discover(
+        path_list, formats_match=matches, sniff=sniff, node=node, limits=lim
+    )
+    return Loader(files, formats, zone, jobs or os.cpu_count() or 1, lim, errors, ignored)
 
 
 def load(
@@ -119,26 +242,6 @@ def load(
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
     ``errors`` (and in ``stats`` with their ``error``), never skipped silently.
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    path_list = [str(p) for p in paths]
-    zone = resolve_zone(tz)
-    formats = load_formats(formats_dir)
-
-    def matches(name: str, rel: str) -> bool:
-        return any(f.matches_name(name) or f.matches_path(rel) for f in formats)
-
-    def sniff(head: bytes) -> bool:
-        return looks_like_log(formats, head)
-
-    files, errors, ignored = discover(
-        path_list, formats_match=matches, sniff=sniff, node=node, limits=limits
-    )
-    frame, stats = load_files(files, formats, zone=zone, jobs=jobs, limits=limits)
-    for st in stats:
-        if st.error is not None:
-            errors.append(InputError(st.path, st.error))
-    for err in errors:
-        if not any(s.path == err.path for s in stats):
-            stats.append(ParseStats(path=err.path, error=err.message))
-    return LoadResult(frame=frame, stats=stats, errors=errors, ignored=ignored, formats=formats)
+    return open_inputs(
+        paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits
+    ).result()

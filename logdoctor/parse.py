@@ -11,11 +11,14 @@ dropped silently. Invariant (tested): ``lines == record_lines + malformed`` for 
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import mmap
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -300,6 +303,10 @@ def _clean_values(values: pl.Series) -> pl.Series:
     return values.replace(mapping)
 
 
+CHUNK_BYTES = 16 << 20
+"""Files are parsed in chunks of about this size, cut at record starts (bounded memory)."""
+
+
 def parse_bytes(
     data: bytes | Path,
     fmt: Format,
@@ -308,28 +315,179 @@ def parse_bytes(
     node: str,
     zone: Zone | None = None,
     workers: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> tuple[pl.DataFrame, ParseStats]:
-    """Parse one whole file with the bulk engine: its event rows and its statistics.
+    """Parse one whole file with the bulk engine: its event rows and its statistics."""
+    frames: list[pl.DataFrame] = []
+    parts: list[ParseStats] = []
+    for frame, st in iter_parse(
+        data, fmt, file=file, node=node, zone=zone, workers=workers, chunk_bytes=chunk_bytes
+    ):
+        frames.append(frame)
+        parts.append(st)
+    out = pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
+    if fmt.links and len(frames) > 1:
+        out = _apply_links(out, fmt)
+    return out, merge_stats(parts)
 
-    Large files are cut into ``workers`` slices (default: one per core) that are matched and
-    classified on threads (polars releases the GIL); folding records across slice borders and
-    everything order-dependent runs on the whole file.
+
+def iter_parse(
+    data: bytes | Path,
+    fmt: Format,
+    *,
+    file: str,
+    node: str,
+    zone: Zone | None = None,
+    workers: int | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
+    """Parse a file chunk by chunk, in order: each chunk's events and its partial statistics.
+
+    Chunks are cut where a line starts a record, so no record spans two chunks; they are
+    parsed on ``workers`` threads with at most ``workers + 1`` in flight, which bounds memory
+    whatever the file size. :func:`merge_stats` adds the partial statistics up.
     """
     zone = zone or resolve_zone(None)
     workers = workers or os.cpu_count() or 1
-    size = data.stat().st_size if isinstance(data, Path) else len(data)
-    stats = ParseStats(path=file, family=fmt.family, node=node, bytes=size)
-    if not size:
+    with contextlib.ExitStack() as stack:
+        buf: bytes | mmap.mmap
+        if isinstance(data, Path):
+            fh = stack.enter_context(data.open("rb"))
+            size = os.fstat(fh.fileno()).st_size
+            buf = (
+                stack.enter_context(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
+                if size
+                else b""
+            )
+        else:
+            buf = data
+        size = len(buf)
+        if size == 0:
+            yield empty_frame(), ParseStats(path=file, family=fmt.family, node=node)
+            return
+        bounds = _chunk_bounds(buf, fmt, chunk_bytes)
+        inner = workers if len(bounds) == 1 else 1
+
+        def work(k: int) -> tuple[pl.DataFrame, ParseStats]:
+            start, end = bounds[k]
+            return _parse_block(
+                bytes(buf[start:end]),
+                fmt,
+                file=file,
+                node=node,
+                zone=zone,
+                line_offset=0,
+                workers=inner,
+            )
+
+        # Chunks number their lines from 1; shift them by the lines of the chunks before.
+        seen = 0
+        for frame, st in _in_order(work, len(bounds), 1 if len(bounds) == 1 else workers):
+            if seen:
+                frame = frame.with_columns(pl.col("line") + seen)
+                st.malformed_lines = [n + seen for n in st.malformed_lines]
+            seen += st.lines
+            yield frame, st
+
+
+def _in_order(
+    work: Callable[[int], tuple[pl.DataFrame, ParseStats]], count: int, workers: int
+) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
+    """``work(0) .. work(count - 1)`` on threads, yielded in order, at most workers+1 queued."""
+    if workers <= 1:
+        for k in range(count):
+            yield work(k)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: collections.deque[Future[tuple[pl.DataFrame, ParseStats]]] = collections.deque()
+        next_k = 0
+        while next_k < count or pending:
+            while next_k < count and len(pending) <= workers:
+                pending.append(pool.submit(work, next_k))
+                next_k += 1
+            yield pending.popleft().result()
+
+
+def _chunk_bounds(buf: bytes | mmap.mmap, fmt: Format, chunk_bytes: int) -> list[tuple[int, int]]:
+    """Cut points about ``chunk_bytes`` apart, each at the start of a header line."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    size = len(buf)
+    while start < size:
+        cut = (
+            _next_record_start(buf, start + chunk_bytes, fmt)
+            if start + chunk_bytes < size
+            else size
+        )
+        bounds.append((start, cut))
+        start = cut
+    return bounds
+
+
+def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
+    """The offset of the first line at or after ``pos`` (line-aligned) that is a header line."""
+    size = len(buf)
+    nl = buf.find(b"\n", pos - 1) if pos > 0 else -1
+    while nl != -1 and nl + 1 < size:
+        start = nl + 1
+        end = buf.find(b"\n", start)
+        line = bytes(buf[start : (end if end != -1 else size)][: 1 << 16])
+        text = line.decode("utf-8", errors="replace").removesuffix("\r")
+        if any(h.regex.py.match(text) for h in fmt.headers):
+            return start
+        nl = end
+    return size
+
+
+def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
+    """Add up the partial statistics of a file's chunks (in order)."""
+    first = parts[0]
+    out = ParseStats(path=first.path, family=first.family, node=first.node)
+    kinds: Counter[str] = Counter()
+    for st in parts:
+        out.bytes += st.bytes
+        out.lines += st.lines
+        out.records += st.records
+        out.record_lines += st.record_lines
+        out.malformed += st.malformed
+        out.unrecognized += st.unrecognized
+        out.decode_errors += st.decode_errors
+        out.bad_timestamps += st.bad_timestamps
+        room = ParseStats.MALFORMED_LINES_KEPT - len(out.malformed_lines)
+        out.malformed_lines.extend(st.malformed_lines[: max(room, 0)])
+        kinds.update(st.kinds)
+        if st.first_time is not None and (out.first_time is None or st.first_time < out.first_time):
+            out.first_time = st.first_time
+        if st.last_time is not None and (out.last_time is None or st.last_time > out.last_time):
+            out.last_time = st.last_time
+        if st.error is not None and out.error is None:
+            out.error = st.error
+    out.kinds = dict(kinds)
+    return out
+
+
+def _parse_block(
+    data: bytes,
+    fmt: Format,
+    *,
+    file: str,
+    node: str,
+    zone: Zone,
+    line_offset: int,
+    workers: int,
+) -> tuple[pl.DataFrame, ParseStats]:
+    """Parse a block of whole records (a file, or a chunk of one starting at a record)."""
+    stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
+    if not data:
         return empty_frame(), stats
+    first = line_offset + 1
     try:
-        lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=1)
+        lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
     except pl.exceptions.PolarsError:
         # Not valid UTF-8: replace what does not decode, count it, and read again.
-        if isinstance(data, Path):
-            data = data.read_bytes()
         text, stats.decode_errors = decode(data)
         lines = pl.read_lines(
-            text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=1
+            text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=first
         )
     stats.lines = lines.height
     if stats.lines == 0:

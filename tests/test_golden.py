@@ -28,7 +28,8 @@ def _bundle(tmp_path: Path) -> Path:
     for d in (ssosp, plat, sub):
         d.mkdir(parents=True)
     (ssosp / "ssosp00001.log.gz").write_bytes(
-        gzip.compress((v / "ssosp-ucm125.log").read_bytes(), mtime=0))
+        gzip.compress((v / "ssosp-ucm125.log").read_bytes(), mtime=0)
+    )
     shutil.copy(v / "ssosp-errors.log", ssosp / "ssosp00002.log")
     shutil.copy(v / "ssosp-ucm15.log", sub / "ssosp00001.log")
     shutil.copy(v / "ssosp-push.log", sub / "ssosp00002.log")

@@ -108,3 +108,33 @@ def test_key_value_templates_cut_by_split_equal_the_regex(
     lp = LineParser(fmt, file="f", node="n")
     recs = [r for ln in iter_lines(data.decode()) for r in lp.feed(ln)] + lp.flush()
     assert [r.as_row() for r in recs] == frame.to_dicts()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=files(),
+    family=st.sampled_from(["ssosp", "certmgmt", "ssoapp"]),
+    chunk=st.integers(1, 300),
+    workers=st.integers(1, 3),
+)
+def test_chunked_parsing_equals_whole_file(data: bytes, family: str, chunk: int, workers: int):
+    """Cutting a file into chunks at record starts changes nothing: rows, line numbers, stats."""
+    fmt = FORMATS[family]
+    whole, ws = parse_bytes(data, fmt, file="f", node="n", chunk_bytes=1 << 30, workers=1)
+    parts, ps = parse_bytes(data, fmt, file="f", node="n", chunk_bytes=chunk, workers=workers)
+    assert parts.to_dicts() == whole.to_dicts()
+    for attr in (
+        "lines",
+        "records",
+        "record_lines",
+        "malformed",
+        "malformed_lines",
+        "unrecognized",
+        "decode_errors",
+        "bad_timestamps",
+        "kinds",
+        "bytes",
+        "first_time",
+        "last_time",
+    ):
+        assert getattr(ps, attr) == getattr(ws, attr), attr

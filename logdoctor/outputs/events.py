@@ -19,19 +19,28 @@ EVENT_FORMATS = ("jsonl", "csv", "parquet")
 
 
 def _text_times(frame: pl.DataFrame) -> pl.DataFrame:
-    micro = frame["time"].dt.microsecond() % 1000
-    has_micro = bool((micro != 0).any()) if frame.height else False
-    fmt = "%Y-%m-%dT%H:%M:%S%.6fZ" if has_micro else "%Y-%m-%dT%H:%M:%S%.3fZ"
-    return frame.with_columns(pl.col("time").dt.strftime(fmt))
+    """Times as text: milliseconds, or microseconds for a record that has them (per row, so
+    the result does not depend on how the events were chunked)."""
+    t = pl.col("time")
+    return frame.with_columns(
+        pl.when(t.dt.microsecond() % 1000 == 0)
+        .then(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        .otherwise(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        .alias("time")
+    )
 
 
-def write_events(frame: pl.DataFrame, fmt: str, out: BinaryIO) -> None:
-    """Write ``frame`` to the binary stream ``out`` as ``fmt`` (one of EVENT_FORMATS)."""
+def write_events(frame: pl.DataFrame, fmt: str, out: BinaryIO, *, header: bool = True) -> None:
+    """Write ``frame`` to the binary stream ``out`` as ``fmt`` (one of EVENT_FORMATS).
+
+    Text formats may be written in several calls (a stream of chunks): pass ``header=False``
+    after the first CSV chunk. Parquet is written whole.
+    """
     frame = frame.select(COLUMNS)
     if fmt == "jsonl":
         _text_times(frame).write_ndjson(out)
     elif fmt == "csv":
-        _text_times(frame).write_csv(out)
+        _text_times(frame).write_csv(out, include_header=header)
     elif fmt == "parquet":
         frame.write_parquet(out)
     else:

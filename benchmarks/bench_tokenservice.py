@@ -1,0 +1,257 @@
+"""Token service speed: HTTP token issues at 32 concurrent clients vs raw joserfc, and the
+in-process core rates a simulation can count on.
+
+Everything runs on this machine: the server is `logdoctor serve` on 127.0.0.1 and an ephemeral
+port, in its own process; the clients are 32 keep-alive HTTP/1.1 connections on one asyncio loop
+(a thin client, so the server and not the client is measured). The run is bounded (a fixed
+number of requests, and a time cap) and stops by itself.
+
+    .venv/bin/python benchmarks/bench_tokenservice.py [--requests-per-client 150] [--json]
+
+"Token issue" over HTTP is a refresh grant (POST /ssosp/oauth/token, grant_type=refresh_token):
+the service verifies the refresh token, looks its hash up in SQLite, signs and encrypts a new
+access token and writes its log lines. "Raw joserfc" mints the same access token (JWE dir /
+A128CBC-HS256 inside a JWS RS256) in a loop, measured before and after the HTTP run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from logdoctor.tokenservice.clock import VirtualClock, from_iso
+from logdoctor.tokenservice.keys import generate_encryption_key, generate_signing_key
+from logdoctor.tokenservice.service import Service
+from logdoctor.tokenservice.tokens import SCOPE, AccessClaims, issue_access
+
+CLIENT = "C" + "3b" * 32
+REDIRECT = "http://127.0.0.1:8123/cb"
+TIME_CAP = 120.0
+
+
+def raw_mint_rate(seconds: float = 2.0) -> float:
+    """Access tokens minted per second by joserfc alone (one thread)."""
+    sig, enc = generate_signing_key(1), generate_encryption_key(1)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        c = AccessClaims("iss", "alice", CLIENT, SCOPE, 1, 3601, f"jti-{n}", "c", "CSFALICE")
+        issue_access(c, sig, enc).compact  # noqa: B018 (the property mints)
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def _setup(data: Path) -> str:
+    svc = Service(data)
+    svc.add_user("alice", "alice-pw")
+    svc.set_param("refresh_login_flow", "on")
+    a = svc.authorize(
+        response_type="code",
+        client_id=CLIENT,
+        redirect_uri=REDIRECT,
+        username="alice",
+        password="alice-pw",
+        device="CSFALICE",
+    )
+    tok = svc.exchange_code(code=a.code, client_id=CLIENT, redirect_uri=REDIRECT)
+    svc.close()
+    assert tok.refresh_token is not None
+    return tok.refresh_token
+
+
+async def _client(
+    host: str, port: int, body: bytes, n: int, lat: list[float], errors: list[str]
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"POST /ssosp/oauth/token HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    req = head + body
+    clen = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            writer.write(req)
+            hdr = await reader.readuntil(b"\r\n\r\n")
+            m = clen.search(hdr)
+            payload = await reader.readexactly(int(m.group(1))) if m else b""
+            lat.append(time.perf_counter() - t0)
+            if not hdr.startswith(b"HTTP/1.1 200") or b'"access_token"' not in payload:
+                errors.append(hdr.split(b"\r\n", 1)[0].decode(errors="replace"))
+    finally:
+        writer.close()
+
+
+async def _load(host: str, port: int, body: bytes, clients: int, each: int) -> dict[str, Any]:
+    lat: list[float] = []
+    errors: list[str] = []
+    # Warm-up: connections, caches, thread pool.
+    await asyncio.gather(*(_client(host, port, body, 5, [], errors) for _ in range(clients)))
+    errors.clear()
+    t0 = time.perf_counter()
+    await asyncio.wait_for(
+        asyncio.gather(*(_client(host, port, body, each, lat, errors) for _ in range(clients))),
+        TIME_CAP,
+    )
+    wall = time.perf_counter() - t0
+    lat.sort()
+    return {
+        "requests": len(lat),
+        "errors": len(errors),
+        "seconds": wall,
+        "rate": len(lat) / wall,
+        "p50_ms": 1000 * lat[len(lat) // 2],
+        "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+    }
+
+
+def http_run(clients: int, each: int, workers: int = 1) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ld-bench-") as tmp:
+        data = Path(tmp) / "data"
+        refresh = _setup(data)
+        env = {**os.environ, "LOGDOCTOR_ADMIN_PASSWORD": "bench"}
+        cmd = [sys.executable, "-m", "logdoctor.cli", "serve", "--data-dir", str(data)]
+        cmd += ["--port", "0", "--admin-user", "admin", "--workers", str(workers)]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        try:
+            assert proc.stdout is not None
+            url = proc.stdout.readline().strip()
+            m = re.match(r"http://([\d.]+):(\d+)$", url)
+            if not m:
+                raise SystemExit(f"server did not start: {url!r}")
+            body = urlencode(
+                {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": CLIENT}
+            ).encode()
+            out = asyncio.run(_load(m.group(1), int(m.group(2)), body, clients, each))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        log = data / "logs/ucm-pub/tomcat/logs/ssosp/log4j"
+        out["log_lines"] = sum(p.read_text().count("\n") for p in log.glob("ssosp*.log"))
+        return out
+
+
+def core_rates(users: int = 1000, rounds: int = 3) -> dict[str, float]:
+    """In-process rates on a virtual clock, as a simulation drives the core."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ld-core-") as tmp:
+        clock = VirtualClock(from_iso("2026-11-20T08:00:00"))
+        svc = Service(
+            Path(tmp),
+            clock=clock,
+            rng=random.Random(1),
+            key_rng=random.Random(2),
+            durable=False,
+            autoflush=False,
+            password_cost=1 << 10,
+        )
+        svc.add_node("imp1", "imp")
+        svc.set_param("refresh_login_flow", "on")
+        names = [f"user{i:05d}" for i in range(users)]
+        for u in names:
+            svc.add_user(u, "pw")
+        t0 = time.perf_counter()
+        grants = {}
+        for u in names:
+            a = svc.authorize(
+                response_type="code",
+                client_id=CLIENT,
+                redirect_uri=REDIRECT,
+                username=u,
+                password="pw",
+                device=f"CSF{u}",
+            )
+            grants[u] = svc.exchange_code(code=a.code, client_id=CLIENT, redirect_uri=REDIRECT)
+        out["login (code + refresh token signed), /s"] = users / (time.perf_counter() - t0)
+        n = users * rounds
+        t0 = time.perf_counter()
+        last = {}
+        for _ in range(rounds):
+            clock.advance(60)
+            for u in names:
+                last[u] = svc.refresh(refresh_token=grants[u].refresh_token, client_id=CLIENT)
+        out["refresh grant, access token not serialized, /s"] = n / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for u in names:
+            last[u].access.compact  # noqa: B018
+        out["access token serialization (RSA sign + JWE), /s"] = users / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            for u in names:
+                svc.introspect(last[u].access, server="imp1")
+        out["validation of an in-process handle, /s"] = n / (time.perf_counter() - t0)
+        svc.verifier = type(svc.verifier)()  # cold cache
+        t0 = time.perf_counter()
+        for u in names:
+            svc.introspect(last[u].access.compact, server="imp1")
+        out["validation of a compact token, first time, /s"] = users / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            for u in names:
+                svc.introspect(last[u].access.compact, server="imp1")
+        out["validation of a compact token, cached, /s"] = n / (time.perf_counter() - t0)
+        svc.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--requests-per-client", type=int, default=150)
+    ap.add_argument("--core-users", type=int, default=1000)
+    ap.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="serve --workers values to run"
+    )
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    if not 1 <= args.clients <= 256 or not 1 <= args.requests_per_client <= 10_000:
+        raise SystemExit("bounded benchmark: 1-256 clients, 1-10000 requests each")
+    if not all(1 <= n <= 16 for n in args.workers):
+        raise SystemExit("--workers: 1-16")
+    raws = [raw_mint_rate()]
+    http = {}
+    for workers in args.workers:
+        http[workers] = http_run(args.clients, args.requests_per_client, workers)
+        raws.append(raw_mint_rate())
+    raw = statistics.mean(raws)
+    core = core_rates(args.core_users)
+    result = {
+        "cpus": os.cpu_count(),
+        "raw_joserfc_mints_per_s": raw,
+        "http": {str(w): {**h, "vs_raw": h["rate"] / raw} for w, h in http.items()},
+        "core": core,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    w = 62
+    print(f"{'measure':{w}} {'value':>14}")
+    print(f"{'-' * w} {'-' * 14}")
+    print(f"{'raw joserfc access-token mints/s (1 thread, mean of runs)':{w}} {raw:14,.0f}")
+    for workers, h in http.items():
+        label = f"HTTP refresh grants/s, {args.clients} clients, serve --workers {workers}"
+        print(f"{label:{w}} {h['rate']:14,.0f}")
+        print(f"{'  vs raw':{w}} {100 * h['rate'] / raw:13.0f}%")
+        print(f"{'  requests (errors)':{w}} {h['requests']:>8,} ({h['errors']})")
+        print(f"{'  latency p50 / p99, ms':{w}} {h['p50_ms']:6.1f} / {h['p99_ms']:5.1f}")
+    for k, v in core.items():
+        print(f"{'core: ' + k:{w}} {v:14,.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""HTTP over the core: a Starlette app with UCM's ssosp paths.
+
+=======================================  =============================================
+``GET|POST /ssosp/oauth/authorize``      code (refresh login flow) or implicit grant;
+                                         the user's credentials by HTTP basic
+``POST /ssosp/oauth/token``              authorization_code and refresh_token grants
+``POST /ssosp/oauth/introspect``         validation by an emulated resource server
+                                         (form ``token``, optional ``server``)
+``GET /ssosp/token/revoke``              admin (AXL) basic credentials; UCM's JSON
+``GET /health``                          liveness, cluster and node
+=======================================  =============================================
+
+The node that serves a request is the one the ``Host`` header names (a client that talks to
+``ucm-sub1:8443`` reaches that subscriber), else the app's default node. The last hop of a
+``Via`` header (``Via: 1.1 expc1``) names the Expressway that relayed it. Request bodies are
+capped (64 KiB); a parameter given twice is refused, as RFC 6749 asks. Calls that wait for the
+disk or for scrypt (authorize, code exchange, revoke) run in worker threads; refresh grants and
+introspection run on the event loop. More throughput comes from more processes
+(``logdoctor serve --workers N``), not threads: the work is bound by the GIL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from logdoctor.tokenservice.errors import OAuthError, ServiceError
+from logdoctor.tokenservice.service import Service
+
+__all__ = ["MAX_BODY", "create_app"]
+
+MAX_BODY = 64 * 1024
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+T = TypeVar("T")
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _params(raw: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+    except ValueError as exc:
+        raise _BadRequest(400, f"malformed parameters: {exc}") from None
+    for k, v in pairs:
+        if k in out:
+            raise _BadRequest(400, f"parameter {k!r} given more than once")
+        out[k] = v
+    return out
+
+
+async def _form(request: Request) -> dict[str, str]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise _BadRequest(400, "the body must be application/x-www-form-urlencoded")
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise _BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    try:
+        body = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadRequest(400, "the body is not UTF-8") from None
+    return _params(body)
+
+
+def _basic(request: Request) -> tuple[str | None, str | None]:
+    header = request.headers.get("authorization")
+    if not header:
+        return None, None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else (None, None)
+
+
+def _via(request: Request) -> str | None:
+    header = request.headers.get("via")
+    if not header:
+        return None
+    hop = header.split(",")[-1].strip().split()
+    return hop[1] if len(hop) >= 2 else (hop[0] if hop else None)
+
+
+def _error(exc: OAuthError) -> JSONResponse:
+    headers = dict(_NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="ssosp"'
+    return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+
+def create_app(service: Service, *, default_node: str | None = None) -> Starlette:
+    """The ASGI app of one service; ``default_node`` serves requests no ``Host`` names."""
+
+    def node_of(request: Request) -> str | None:
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
+        return service.issuing_node_for_host(host) or default_node
+
+    async def call(fn: Callable[[], T]) -> T:
+        return await run_in_threadpool(fn)
+
+    def guarded(
+        handler: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapper(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except OAuthError as exc:
+                return _error(exc)
+            except _BadRequest as exc:
+                body = {"error": "invalid_request", "error_description": exc.description}
+                return JSONResponse(body, status_code=exc.status, headers=_NO_STORE)
+            except ServiceError as exc:
+                body = {"error": "invalid_request", "error_description": str(exc)}
+                return JSONResponse(body, status_code=400, headers=_NO_STORE)
+
+        return wrapper
+
+    async def health(request: Request) -> Response:
+        info = await call(service.info)
+        node = node_of(request) or info["publisher"]
+        return JSONResponse({"status": "ok", "cluster": info["cluster"], "node": node})
+
+    async def authorize(request: Request) -> Response:
+        params = _params(request.url.query)
+        if request.method == "POST":
+            for k, v in (await _form(request)).items():
+                if k in params:
+                    raise _BadRequest(400, f"parameter {k!r} given more than once")
+                params[k] = v
+        user, password = _basic(request)
+        node = node_of(request)
+
+        def run() -> str:
+            result = service.authorize(
+                response_type=params.get("response_type"),
+                client_id=params.get("client_id"),
+                redirect_uri=params.get("redirect_uri"),
+                state=params.get("state"),
+                scope=params.get("scope"),
+                username=user,
+                password=password,
+                device=params.get("device"),
+                agent=request.headers.get("user-agent"),
+                via=_via(request),
+                node=node,
+                code_challenge=params.get("code_challenge"),
+                code_challenge_method=params.get("code_challenge_method"),
+            )
+            return result.location()
+
+        location = await call(run)
+        return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+
+    async def token(request: Request) -> Response:
+        form = await _form(request)
+        node, via = node_of(request), _via(request)
+
+        def run() -> dict[str, Any]:
+            return service.token_request(form, via=via, node=node).to_json()
+
+        # A refresh grant only reads the database: it runs on the event loop (a thread hop
+        # costs more than it saves, the GIL being the limit). A code exchange commits, so
+        # it waits for the disk in a worker thread.
+        body = run() if form.get("grant_type") == "refresh_token" else await call(run)
+        return JSONResponse(body, headers=_NO_STORE)
+
+    async def introspect(request: Request) -> Response:
+        form = await _form(request)
+        tok = form.get("token")
+        if not tok:
+            raise _BadRequest(400, "token is required")
+        server = form.get("server") or node_of(request)
+
+        return JSONResponse(service.introspect(tok, server=server).to_json(), headers=_NO_STORE)
+
+    async def revoke(request: Request) -> Response:
+        params = _params(request.url.query)
+        user, password = _basic(request)
+        node = node_of(request)
+
+        def run() -> dict[str, Any]:
+            return service.revoke(
+                admin_user=user,
+                admin_password=password,
+                user_id=params.get("user_id"),
+                client_id=params.get("client_id"),
+                node=node,
+            ).to_json()
+
+        return JSONResponse(await call(run), headers=_NO_STORE)
+
+    routes = [
+        Route("/health", guarded(health), methods=["GET"]),
+        Route("/ssosp/oauth/authorize", guarded(authorize), methods=["GET", "POST"]),
+        Route("/ssosp/oauth/token", guarded(token), methods=["POST"]),
+        Route("/ssosp/oauth/introspect", guarded(introspect), methods=["POST"]),
+        Route("/ssosp/token/revoke", guarded(revoke), methods=["GET"]),
+    ]
+    return Starlette(routes=routes)

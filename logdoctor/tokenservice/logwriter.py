@@ -1,0 +1,242 @@
+"""The three logs UCM writes, per node, in the layout of an RTMT collection.
+
+```
+<root>/<node>/tomcat/logs/ssosp/log4j/ssosp00001.log   log4j: ts LEVEL [thread] logger - msg
+<root>/<node>/platform/log/ssoApp.log                  same layout
+<root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
+```
+
+A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
+current one would pass ``ssosp_max_bytes`` (size-based rotation, like log4j's
+RollingFileAppender); a new certMgmt file is written for each key regeneration. Timestamps are
+the node's local time without a zone, as UCM writes them; the lab writes UTC (plus the node's
+configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding.
+
+Every value in a message goes through :func:`enc`: percent-encoding keeps it one token (no
+space, quote, ``=``, ``%``, control character or newline survives), so no value can forge a field
+or a line; ``-`` stands for empty. Lines are buffered and written with one ``write`` per flush
+to files opened in append mode.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+__all__ = ["LogWriter", "enc", "ssoapp_path", "ssosp_dir"]
+
+_SAFE = re.compile(r"[A-Za-z0-9_.~:@,-]+")
+_FLUSH_AT = 256 * 1024
+
+
+def enc(value: object) -> str:
+    """One log token for ``value``: percent-encoded, ``-`` for empty/None."""
+    if value is None:
+        return "-"
+    s = str(value)
+    if not s:
+        return "-"
+    if s == "-":
+        return "%2D"
+    if _SAFE.fullmatch(s):
+        return s
+    return quote(s, safe=":@,")
+
+
+def ssosp_dir(root: Path, node: str) -> Path:
+    """Folder of a node's ssosp log4j files."""
+    return root / node / "tomcat" / "logs" / "ssosp" / "log4j"
+
+
+def ssoapp_path(root: Path, node: str) -> Path:
+    """A node's ssoApp.log."""
+    return root / node / "platform" / "log" / "ssoApp.log"
+
+
+def _platform_dir(root: Path, node: str) -> Path:
+    return root / node / "platform" / "log"
+
+
+_NUMBERED = {
+    "ssosp": re.compile(r"^ssosp(\d{5})\.log$"),
+    "certMgmt": re.compile(r"^certMgmt(\d{5})\.log$"),
+}
+
+
+def _highest(folder: Path, stem: str) -> int:
+    pat = _NUMBERED[stem]
+    best = 0
+    if folder.is_dir():
+        for name in os.listdir(folder):
+            m = pat.match(name)
+            if m:
+                best = max(best, int(m.group(1)))
+    return best
+
+
+@dataclass
+class _Sink:
+    path: Path
+    size: int
+    fd: int | None = None
+    buf: list[str] = field(default_factory=list)
+    pending: int = 0
+
+    def open(self) -> int:
+        if self.fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self.fd
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        data = "".join(self.buf).encode("utf-8")
+        self.buf.clear()
+        self.pending = 0
+        fd = self.open()
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        # Other processes may append to the same file: the real size decides rotation.
+        self.size = os.fstat(fd).st_size
+
+    def close(self) -> None:
+        self.flush()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class LogWriter:
+    """Writes log lines for many nodes; call :meth:`flush` when an operation is complete."""
+
+    def __init__(self, root: Path, *, ssosp_max_bytes: int = 10 * 1024 * 1024) -> None:
+        if ssosp_max_bytes < 1024:
+            raise ValueError("ssosp_max_bytes must be at least 1024")
+        self.root = root
+        self.ssosp_max_bytes = ssosp_max_bytes
+        self._ssosp: dict[str, _Sink] = {}
+        self._ssoapp: dict[str, _Sink] = {}
+        self._sec = -1
+        self._prefix = ""
+
+    # -- formatting ------------------------------------------------------------------------------
+
+    def stamp(self, t: float) -> str:
+        """``yyyy-MM-dd HH:mm:ss,SSS`` of POSIX time ``t`` (UTC wall clock)."""
+        sec = int(t // 1)
+        if sec != self._sec:
+            self._sec = sec
+            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
+        ms = int((t - sec) * 1000)
+        return f"{self._prefix},{ms:03d}"
+
+    # -- ssosp -----------------------------------------------------------------------------------
+
+    def _ssosp_sink(self, node: str) -> _Sink:
+        sink = self._ssosp.get(node)
+        if sink is None:
+            folder = ssosp_dir(self.root, node)
+            n = max(1, _highest(folder, "ssosp"))
+            path = folder / f"ssosp{n:05d}.log"
+            sink = _Sink(path, path.stat().st_size if path.exists() else 0)
+            self._ssosp[node] = sink
+        return sink
+
+    def _next_ssosp(self, node: str, *, new_file: bool = False) -> _Sink:
+        old = self._ssosp.pop(node, None)
+        if old is not None:
+            old.close()
+        folder = ssosp_dir(self.root, node)
+        high = _highest(folder, "ssosp")
+        mine = 0
+        if old is not None:
+            m = _NUMBERED["ssosp"].match(old.path.name)
+            mine = int(m.group(1)) if m else 0
+        if not new_file and high > mine:
+            # Another process rotated already: join its file while it has room.
+            path = folder / f"ssosp{high:05d}.log"
+            size = path.stat().st_size if path.exists() else 0
+            if size < self.ssosp_max_bytes:
+                sink = _Sink(path, size)
+                self._ssosp[node] = sink
+                return sink
+        n = max(high, mine) + 1
+        sink = _Sink(folder / f"ssosp{n:05d}.log", 0)
+        sink.open()  # the file exists from now on, even before its first line
+        self._ssosp[node] = sink
+        return sink
+
+    def new_ssosp_file(self, node: str) -> Path:
+        """Start a new ssospNNNNN.log for ``node`` (SSO enabled); its path."""
+        return self._next_ssosp(node, new_file=True).path
+
+    def ssosp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
+        """Append one ssosp line (log4j layout)."""
+        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        sink = self._ssosp_sink(node)
+        n = len(line)  # ASCII: every value is percent-encoded
+        if sink.size and sink.size + n > self.ssosp_max_bytes:
+            sink = self._next_ssosp(node)
+        self._append(sink, line, n)
+
+    def ssosp_path(self, node: str) -> Path:
+        """The ssosp file lines of ``node`` go to now."""
+        return self._ssosp_sink(node).path
+
+    # -- ssoApp ----------------------------------------------------------------------------------
+
+    def ssoapp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
+        """Append one ssoApp.log line (log4j layout)."""
+        sink = self._ssoapp.get(node)
+        if sink is None:
+            path = ssoapp_path(self.root, node)
+            sink = _Sink(path, path.stat().st_size if path.exists() else 0)
+            self._ssoapp[node] = sink
+        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        self._append(sink, line, len(line))
+
+    # -- certMgmt --------------------------------------------------------------------------------
+
+    def certmgmt(self, node: str, lines: list[tuple[float, str, str]]) -> Path:
+        """Write a new certMgmtNNNNN.log with ``(time, level, message)`` lines; its path."""
+        folder = _platform_dir(self.root, node)
+        n = _highest(folder, "certMgmt") + 1
+        path = folder / f"certMgmt{n:05d}.log"
+        sink = _Sink(path, 0)
+        for t, level, msg in lines:
+            sink.buf.append(f"{self.stamp(t)} {level} [main] - {msg}\n")
+        sink.close()
+        return path
+
+    # -- buffering -------------------------------------------------------------------------------
+
+    def _append(self, sink: _Sink, line: str, n: int) -> None:
+        sink.buf.append(line)
+        sink.size += n
+        sink.pending += n
+        if sink.pending >= _FLUSH_AT:
+            sink.flush()
+
+    def flush(self) -> None:
+        """Write every buffered line."""
+        for sinks in (self._ssosp, self._ssoapp):
+            for sink in sinks.values():
+                sink.flush()
+
+    def rescan(self) -> None:
+        """Forget open files (another process may have started new ones); flushes first."""
+        self.close()
+
+    def close(self) -> None:
+        """Flush and close every file."""
+        for sinks in (self._ssosp, self._ssoapp):
+            for sink in sinks.values():
+                sink.close()
+            sinks.clear()

@@ -1,0 +1,133 @@
+"""Enterprise parameters: names, UCM labels, ranges and defaults.
+
+The names are logdoctor's (``refresh_login_flow``, ...); ``label`` is the UCM administration
+page's. Out-of-range values are refused with the range in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["PARAMS", "ParamError", "ParamSpec", "defaults", "normalize"]
+
+Kind = Literal["bool", "int", "list"]
+
+
+class ParamError(ValueError):
+    """A parameter name or value that cannot be set; ``reason`` is short, for the log."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One enterprise parameter."""
+
+    name: str
+    label: str
+    kind: Kind
+    default: str
+    low: int = 0
+    high: int = 0
+    help: str = ""
+
+    @property
+    def range_text(self) -> str:
+        """The allowed values, as the refusal message and ``params`` print them."""
+        if self.kind == "bool":
+            return "on|off"
+        if self.kind == "int":
+            return f"{self.low}-{self.high}"
+        return "comma-separated URIs"
+
+
+PARAMS: dict[str, ParamSpec] = {
+    p.name: p
+    for p in (
+        ParamSpec(
+            "refresh_login_flow",
+            "OAuth with Refresh Login Flow",
+            "bool",
+            "off",
+            help="Issue refresh tokens and accept refresh grants (UCM default: Disabled).",
+        ),
+        ParamSpec(
+            "access_token_expiry_minutes",
+            "OAuth Access Token Expiry Timer (minutes)",
+            "int",
+            "60",
+            1,
+            1440,
+            help="Lifetime of access tokens (implicit and refresh flows).",
+        ),
+        ParamSpec(
+            "refresh_token_expiry_days",
+            "OAuth Refresh Token Expiry Timer (days)",
+            "int",
+            "60",
+            1,
+            365,
+            help="Lifetime of refresh tokens; changing it revokes every refresh token.",
+        ),
+        ParamSpec(
+            "implicit_grant",
+            "Implicit grant flow (response_type=token)",
+            "bool",
+            "on",
+            help="Older Jabber (< 11.9) and RTMT use it; on by default.",
+        ),
+        ParamSpec(
+            "redirect_uris",
+            "Redirect URIs for Third Party SSO Client",
+            "list",
+            "",
+            help="Extra redirect URIs allowed besides loopback ones.",
+        ),
+    )
+}
+
+_TRUE = {"on", "enabled", "enable", "true", "yes", "1"}
+_FALSE = {"off", "disabled", "disable", "false", "no", "0"}
+
+
+def defaults() -> dict[str, str]:
+    """Every parameter at its default."""
+    return {name: spec.default for name, spec in PARAMS.items()}
+
+
+def normalize(name: str, raw: str) -> str:
+    """The canonical stored form of ``raw`` for parameter ``name``, or :class:`ParamError`."""
+    spec = PARAMS.get(name)
+    if spec is None:
+        known = ", ".join(PARAMS)
+        raise ParamError(f"unknown parameter {name!r} (known: {known})", "unknown_parameter")
+    value = raw.strip()
+    if spec.kind == "bool":
+        low = value.lower()
+        if low in _TRUE:
+            return "on"
+        if low in _FALSE:
+            return "off"
+        raise ParamError(f"{name}: {raw!r} is not on or off", "not_on_off")
+    if spec.kind == "int":
+        try:
+            n = int(value, 10)
+        except ValueError:
+            raise ParamError(
+                f"{name}: {raw!r} is not a whole number (allowed {spec.range_text})",
+                f"not_a_number {spec.range_text}",
+            ) from None
+        if not spec.low <= n <= spec.high:
+            raise ParamError(
+                f"{name}: {n} is out of range (allowed {spec.range_text})",
+                f"out_of_range {spec.range_text}",
+            )
+        return str(n)
+    uris = [u.strip() for u in value.split(",") if u.strip()]
+    for u in uris:
+        if not u.isprintable() or " " in u or len(u) > 2048:
+            raise ParamError(f"{name}: {u!r} is not a URI", "bad_uri")
+    return ",".join(uris)

@@ -1,0 +1,134 @@
+"""Run the app under uvicorn on a socket bound before start (so ``--port 0`` works)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+
+from logdoctor.tokenservice.app import create_app
+from logdoctor.tokenservice.service import Service
+
+__all__ = ["bind", "make_server", "run", "run_workers"]
+
+TICK_SECONDS = 30.0
+
+
+def bind(host: str, port: int, *, listen: bool = True, reuse_port: bool = False) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: an ephemeral one), listening unless told
+    not to; ``reuse_port`` lets worker processes bind the same port (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        if listen:
+            sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def make_server(
+    service: Service,
+    *,
+    node: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> uvicorn.Server:
+    """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs)."""
+    config = uvicorn.Config(
+        create_app(service, default_node=node),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+        server_header=False,
+        limit_concurrency=1024,
+        timeout_keep_alive=30,
+    )
+    return uvicorn.Server(config)
+
+
+def run(
+    service: Service,
+    sock: socket.socket,
+    *,
+    node: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve until interrupted; a timer thread runs due jobs (the 02:00 purge) when idle."""
+    server = make_server(service, node=node, tls_cert=tls_cert, tls_key=tls_key)
+    stop = threading.Event()
+
+    def ticker() -> None:
+        while not stop.wait(TICK_SECONDS):
+            service.tick()
+
+    t = threading.Thread(target=ticker, name="Timer-3", daemon=True)
+    t.start()
+    if on_ready is not None:
+        on_ready()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        stop.set()
+        service.close()
+
+
+def run_workers(
+    make_service: Callable[[], Service],
+    sock: socket.socket,
+    workers: int,
+    *,
+    node: str | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Serve with ``workers`` processes. With one, ``sock`` listens. With more, ``sock`` must be
+    bound with ``reuse_port`` and not listening (it holds the port): each worker binds its own
+    listening socket to the same port and the kernel spreads connections among them. Each
+    process opens the data dir itself after the fork: SQLite (WAL) and the log files (append
+    mode, size checked with fstat) are shared safely; a change one process makes is seen by the
+    others at their next request."""
+    if workers <= 1:
+        run(make_service(), sock, node=node, tls_cert=tls_cert, tls_key=tls_key, on_ready=on_ready)
+        return
+    host, port = sock.getsockname()[:2]
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (a child; its work is seen through HTTP)
+            code = 0
+            try:
+                own = bind(host, port, reuse_port=True)
+                run(make_service(), own, node=node, tls_cert=tls_cert, tls_key=tls_key)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    if on_ready is not None:
+        on_ready()
+    for pid in children:
+        os.waitpid(pid, 0)
