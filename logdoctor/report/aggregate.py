@@ -84,6 +84,10 @@ def _epoch(t: datetime | None) -> float | None:
 def enrich_users(frame: pl.DataFrame) -> pl.DataFrame:
     """Fill ``user`` and ``client_id`` of token events that do not name them (a failed
     validation names only the jti) from the line that issued that token."""
+    need = pl.col("kind").is_in(_TOKEN_KINDS) & pl.col("token_id").is_not_null()
+    missing = need & (pl.col("user").is_null() | pl.col("client_id").is_null())
+    if not frame.select(missing.any()).item():
+        return frame
     issued = (
         frame.filter(
             pl.col("kind").is_in(_ISSUE_KINDS)
@@ -99,7 +103,6 @@ def enrich_users(frame: pl.DataFrame) -> pl.DataFrame:
     )
     if issued.height == 0:
         return frame
-    need = pl.col("kind").is_in(_TOKEN_KINDS) & pl.col("token_id").is_not_null()
     out = frame.join(issued, on="token_id", how="left", maintain_order="left")
     return out.with_columns(
         pl.when(need & pl.col("user").is_null())
