@@ -330,12 +330,13 @@ def test_printable(open_report: Any, normal: Path) -> None:
 OVERFLOW = """
 () => {
   const vw = document.documentElement.clientWidth;
+  // an element may reach past the viewport only inside a scroll (or clip) container that
+  // itself ends within the viewport; containers nested in wider ones are looked through
   const clipped = (el) => {
     for (let p = el.parentElement; p; p = p.parentElement) {
       const ox = getComputedStyle(p).overflowX;
-      if (ox === 'auto' || ox === 'scroll' || ox === 'hidden' || ox === 'clip') {
-        return p.getBoundingClientRect().right <= vw + 1;
-      }
+      const clips = ox === 'auto' || ox === 'scroll' || ox === 'hidden' || ox === 'clip';
+      if (clips && p.getBoundingClientRect().right <= vw + 1) return true;
     }
     return false;
   };
