@@ -4,7 +4,26 @@ The report renders whatever :class:`~logdoctor.report.model.Diagnosis` it is giv
 (``logdoctor.model.Finding``) and configuration facts (declared against inferred, with the
 lines each inference came from). Until the rules engine is part of this build, ``diagnose``
 returns a diagnosis that says no rule ran, and the report says so instead of claiming the logs
-are healthy. Wiring the engine in means replacing the body of this function only.
+are healthy. Wiring the engine in means replacing the body of this function only, with (for
+the rules branch's ``check_context`` / ``Context`` / ``load_deployment``)::
+
+    from logdoctor.check import check_context
+    from logdoctor.deployment import load_deployment
+    from logdoctor.rules import Context
+
+    declared = None if config is None else load_deployment(config)
+    ctx = Context(result.frame, result.stats, declared)
+    report = check_context(ctx, fail_on="never", errors=result.errors)
+
+    def declared_value(path: str, subject: str) -> Any:
+        if ctx.cluster is None or not path.startswith("parameters."):
+            return None
+        return getattr(ctx.cluster.parameters, path.split(".", 1)[1], None)
+
+    facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared_value)
+    return Diagnosis(findings=report.findings, config=facts, rules_ran=True)
+
+(``config_facts`` is :func:`logdoctor.report.facts.config_facts`.)
 """
 
 from __future__ import annotations
