@@ -81,7 +81,7 @@
       var top = u.bbox.top;
       var height = u.bbox.height;
       ctx.save();
-      ctx.lineWidth = 1.5 * uPlot.pxRatio;
+      ctx.lineWidth = 2 * uPlot.pxRatio;
       ctx.setLineDash([5 * uPlot.pxRatio, 4 * uPlot.pxRatio]);
       markers.forEach(function (m) {
         if (m[0] < min || m[0] > max) { return; }

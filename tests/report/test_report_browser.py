@@ -154,6 +154,26 @@ PIXELS = """
 """
 
 
+MARKER_PIXELS = """
+([id, name]) => {
+  const u = window.logdoctorReport.charts[id];
+  const probe = document.createElement('span');
+  probe.style.color = getComputedStyle(document.documentElement).getPropertyValue(name);
+  document.body.appendChild(probe);
+  const c = getComputedStyle(probe).color.match(/\\d+/g).map(Number);
+  probe.remove();
+  const cv = u.root.querySelector('canvas');
+  const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+  let n = 0;
+  for (let i = 0; i < px.length; i += 4) {
+    if (px[i + 3] > 200 && Math.abs(px[i] - c[0]) + Math.abs(px[i + 1] - c[1])
+        + Math.abs(px[i + 2] - c[2]) < 30) n++;
+  }
+  return n;
+}
+"""
+
+
 def test_page_is_clean_offline_and_the_chart_draws(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
     page = o.page
@@ -163,8 +183,10 @@ def test_page_is_clean_offline_and_the_chart_draws(open_report: Any, normal: Pat
         px = page.evaluate(PIXELS, [idx])
         assert px["w"] > 300 and px["h"] > 100
         assert px["series"] > 100, px  # the series lines, in their own colours
-    # the markers: config change, revocations, key, restart are drawn in their colours too
+    # the markers (configuration change, revocations, key, restart) in their own colours
     assert page.locator(".marker-legend").is_visible()
+    for var in ("--m-config", "--m-revoke", "--m-key", "--m-service"):
+        assert page.evaluate(MARKER_PIXELS, [0, var]) > 20, var
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report-top.png"
     page.screenshot(path=str(shot))
