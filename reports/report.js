@@ -97,6 +97,10 @@
     };
   }
 
+  /* Counts have whole-number ticks: 1, 2, 5, 10, 20, 50, ... */
+  var COUNT_INCRS = [];
+  for (var mag = 1; mag <= 1e9; mag *= 10) { COUNT_INCRS.push(mag, 2 * mag, 5 * mag); }
+
   /* A series is [name, "d", values] or, when mostly zero, [name, "s", [i, v, i, v, ...]]. */
   function decode(s, n) {
     if (s[1] === "d") { return s[2].slice(); }
@@ -120,7 +124,7 @@
     return splits.map(function (t) {
       var full = fmtTime(t);
       var day = full.slice(0, 10);
-      var hm = full.slice(11, 16);
+      var hm = full.slice(11, foundIncr < 60 ? 19 : 16);
       if (foundIncr >= 86400) { return day; }
       var label = day !== lastDay ? hm + "\n" + day : hm;
       lastDay = day;
@@ -140,6 +144,8 @@
     var fg = cssVar("--fg", "#1f2328");
     var grid = cssVar("--grid", "rgba(0,0,0,0.08)");
     var syncing = false;
+    /* A count per bucket holds for the whole bucket: draw steps, not slopes. */
+    var stepped = uPlot.paths.stepped({ align: 1 });
 
     function make(node, title, series, colorOf) {
       var data = [xs];
@@ -152,9 +158,12 @@
         scales: { x: { time: true } },
         axes: [
           { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, values: timeTicks },
-          { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, size: 56 }
+          { stroke: fg, grid: { stroke: grid }, ticks: { stroke: grid }, size: 56, incrs: COUNT_INCRS }
         ],
-        series: [{ label: "time (UTC)" }],
+        series: [{
+          label: "time (UTC)",
+          value: function (u, v) { return v === null || v === undefined ? "--" : fmtTime(v).slice(0, 16); }
+        }],
         hooks: {
           draw: [drawMarkers(chart.markers || [])],
           setScale: [function (u, key) {
@@ -172,7 +181,7 @@
         if (chart.n === 1) { values.push(0); }
         data.push(values);
         opts.series.push({
-          label: s[0], stroke: colorOf(s[0], idx), width: 1.5,
+          label: s[0], stroke: colorOf(s[0], idx), width: 1.5, paths: stepped,
           points: { show: chart.n < 60 }
         });
       });
