@@ -28,7 +28,9 @@ from logdoctor.report.text import INVISIBLE
 __all__ = [
     "TEMPLATE",
     "Assets",
+    "asset_names",
     "builtin_reports_dir",
+    "environment",
     "load_assets",
     "render_html",
     "write_html",
