@@ -17,6 +17,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/logdoctor stats sample_logs
+	$(BIN)/logdoctor report sample_logs -o report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check logdoctor tests benchmarks
@@ -32,6 +33,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache report.html
