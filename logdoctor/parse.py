@@ -439,6 +439,26 @@ def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
     return size
 
 
+# Polars decompresses input that starts like gzip, zlib or zstd; a log line may start so.
+_COMPRESSED_LOOKING = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
+
+
+def _read_lines(data: bytes, first: int) -> tuple[pl.DataFrame, int]:
+    """Lines (column ``text``, numbered from ``first`` in ``n``) and the decode-error count."""
+    if not data.startswith(_COMPRESSED_LOOKING):
+        try:
+            lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
+            return lines, 0
+        except (pl.exceptions.PolarsError, OSError):
+            pass  # not valid UTF-8: decode below, replacing what does not decode
+    text, errors = decode(data)
+    parts = [ln.removesuffix("\r") for ln in iter_lines(text)]
+    lines = pl.DataFrame({"text": pl.Series("text", parts, dtype=pl.String)}).with_row_index(
+        "n", offset=first
+    )
+    return lines, errors
+
+
 def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
     """Add up the partial statistics of a file's chunks (in order)."""
     first = parts[0]
@@ -480,15 +500,7 @@ def _parse_block(
     stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
     if not data:
         return empty_frame(), stats
-    first = line_offset + 1
-    try:
-        lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
-    except pl.exceptions.PolarsError:
-        # Not valid UTF-8: replace what does not decode, count it, and read again.
-        text, stats.decode_errors = decode(data)
-        lines = pl.read_lines(
-            text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=first
-        )
+    lines, stats.decode_errors = _read_lines(data, line_offset + 1)
     stats.lines = lines.height
     if stats.lines == 0:
         return empty_frame(), stats

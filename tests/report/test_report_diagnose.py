@@ -19,29 +19,59 @@ from logdoctor.cli import main
 from logdoctor.model import Evidence
 from logdoctor.report import build_report, diagnose
 from logdoctor.report.facts import config_facts
+from tests.conftest import ASSETS
 from tests.report.bundles import normal_bundle
 
 
-def test_without_an_engine_the_report_says_no_rule_ran(tmp_path: Path) -> None:
-    res = logdoctor.load(normal_bundle(tmp_path / "b"))
+def test_the_report_runs_the_rules_like_check(tmp_path: Path) -> None:
+    bad = ASSETS / "rules" / "LD101" / "bad"
+    res = logdoctor.load(bad)
     diag = diagnose(res)
-    assert diag.findings == () and diag.config == () and not diag.rules_ran
+    assert diag.rules_ran
+    assert [f.rule for f in diag.findings if f.severity != "info"] == ["LD101"]
+    assert diag.findings[0].subjects == ("expc1",)
     r = build_report(res.frame, res.stats, diag)
-    assert r.verdict.level == "unknown" and "did not run" in r.verdict.headline
+    assert r.verdict.level == "error"
+    good = logdoctor.load(ASSETS / "rules" / "LD101" / "good")
+    gdiag = diagnose(good)
+    assert gdiag.rules_ran and not [f for f in gdiag.findings if f.severity != "info"]
+    assert build_report(good.frame, good.stats, gdiag).verdict.level != "error"
 
 
-def test_a_config_file_without_an_engine_is_said_not_ignored(
+def test_report_with_a_deployment_file_shows_declared_against_inferred(
     runner: CliRunner, tmp_path: Path
 ) -> None:
+    case = ASSETS / "rules" / "LD101"
+    out = tmp_path / "r.html"
+    res = runner.invoke(
+        main,
+        [
+            "report",
+            str(case / "bad"),
+            "--config",
+            str(case / "config" / "deployment.toml"),
+            "-o",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    html = out.read_text(encoding="utf-8")
+    assert "LD101" in html and "The diagnostic rules did not run" not in html
+    assert "refresh_login_flow" in html
+
+
+def test_a_bad_deployment_file_is_one_line_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     root = normal_bundle(tmp_path / "b")
     cfg = tmp_path / "deployment.toml"
-    cfg.write_text("[[cluster]]\\nname = 'c1'\\n", encoding="utf-8")
+    cfg.write_text(
+        "[[cluster]]\nname = 'c1'\n[cluster.parameters]\naccess_token_expiry_minutes = 5000\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "r.html"
     res = runner.invoke(main, ["report", str(root), "--config", str(cfg), "-o", str(out)])
-    assert res.exit_code == 0
-    assert "deployment file was not checked" in res.stderr
-    html = out.read_text(encoding="utf-8")
-    assert "deployment file was not checked" in html and "The diagnostic rules did not run" in html
+    assert res.exit_code == 2
+    assert "access_token_expiry_minutes" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 # -- configuration facts from engine-shaped objects (as the rules engine's inference gives) ----
