@@ -216,7 +216,7 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
         for e in cands:
             if left.len() == 0:
                 break
-            hit = _matches(e, left_msg, left_logger)
+            hit, parts = _matches(e, left_msg, left_logger)
             took = hit.arg_true()
             if took.len() == 0:
                 continue
@@ -227,7 +227,9 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
                 taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
             )
             if e.regex.groups:
-                for name, values in _extract(e, taken_msg).items():
+                if parts is not None and not everything:
+                    parts = parts.gather(took)
+                for name, values in _extract(e, taken_msg, parts).items():
                     fields[name].scatter(taken_rows, values)
             for c, v in e.set.items():
                 fields[c].scatter(
@@ -244,20 +246,72 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
     return records.with_columns(kind_names, *fields.values())
 
 
-def _matches(e: EventPattern, msg: pl.Series, logger: pl.Series) -> pl.Series:
-    """Boolean mask: rows whose message (and logger) the event pattern matches."""
+_OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
+"""ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
+
+
+def _matches(
+    e: EventPattern, msg: pl.Series, logger: pl.Series
+) -> tuple[pl.Series, pl.Series | None]:
+    """Rows whose message (and logger) the event pattern matches, and for a key=value
+    template the message's tokens (a struct; null where the regex had to judge)."""
+    parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
+    elif e.split is not None:
+        hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
     if e.logger is not None:
         hit = hit & logger.str.contains(e.logger.rust).fill_null(False)
-    return hit
+    return hit, parts
 
 
-def _extract(e: EventPattern, msg: pl.Series) -> dict[str, pl.Series]:
-    """The named groups of ``e`` on rows it is known to match."""
+def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The regex's verdict for a key=value template, decided on its space-separated tokens.
+
+    Equivalent to the regex (``^tok tok key=\\S+ ...``) on rows without other ASCII
+    whitespace: literal tokens must be equal (the last one need only start the token, as the
+    regex is not anchored at the end) and field tokens must be their ``key=`` plus at least
+    one character. The few rows with tabs or line breaks are judged by the regex itself.
+    """
     plan = e.split
+    assert plan is not None
+    parts = msg.str.split_exact(" ", plan.width)
+    ok: pl.Series | None = None
+    last = len(plan.tokens) - 1
+    for pos, (text, is_field) in enumerate(plan.tokens):
+        token = parts.struct.field(f"field_{pos}")
+        if is_field:
+            cond = token.str.starts_with(text) & (token.str.len_bytes() > len(text.encode()))
+        elif pos == last:
+            cond = token.str.starts_with(text)
+        else:
+            cond = token == text
+        cond = cond.fill_null(False)
+        ok = cond if ok is None else ok & cond
+    assert ok is not None
+    odd = msg.str.contains(_OTHER_SPACE).fill_null(False)
+    odd_rows = odd.arg_true()
+    if odd_rows.len() == 0:
+        return ok, parts
+    ok = ok & ~odd
+    by_regex = msg.gather(odd_rows).str.contains(e.regex.rust).fill_null(False)
+    ok.scatter(odd_rows, by_regex)
+    return ok, None  # some rows need the regex: extraction will use it
+
+
+def _extract(
+    e: EventPattern, msg: pl.Series, parts: pl.Series | None = None
+) -> dict[str, pl.Series]:
+    """The named groups of ``e`` on rows it is known to match (``parts``: their tokens, when
+    :func:`_template_matches` already cut them and no row has other whitespace)."""
+    plan = e.split
+    if plan is not None and parts is not None:
+        return {
+            name: _clean_values(parts.struct.field(f"field_{pos}").str.slice(skip).alias(name))
+            for pos, skip, name in plan.fields
+        }
     if plan is not None and msg.len():
         # Multi-line records: the last value ends at the line break; let the regex do those.
         multi = msg.str.contains("\n", literal=True)
