@@ -11,9 +11,9 @@ from __future__ import annotations
 from logdoctor.tail.checkpoint import CheckpointError
 from logdoctor.tail.follow import (
     Closed,
+    Follower,
     FollowError,
     FollowEvent,
-    Follower,
     Line,
     Notice,
     Opened,

@@ -14,6 +14,7 @@ new checkpoint, never a torn one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -119,7 +120,7 @@ def load(path: Path) -> Checkpoint | None:
                 raise CheckpointError(
                     f"{path}: files[{i}].{name} must be {'an integer' if typ is int else 'text'}"
                 )
-            if typ is int and value < 0:
+            if isinstance(value, int) and value < 0:
                 raise CheckpointError(f"{path}: files[{i}].{name} must not be negative")
             kwargs[name] = value
         kwargs["rotated"] = e.get("rotated") is True
@@ -152,18 +153,15 @@ def save(path: Path, roots: Sequence[str], entries: Sequence[Entry]) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     try:
         dfd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
-        os.fsync(dfd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(dfd)
     finally:
         os.close(dfd)

@@ -50,6 +50,7 @@ them from the file in between. See the README ("Live tail").
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import re
 import stat
@@ -90,7 +91,7 @@ RETIRED_KEPT = 256
 _SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tar", ".tmp", ".swp", ".lck")
 _ROTATED = re.compile(r"\.(\d+)$")
 
-NoticeKind = Literal["rotated", "truncated", "copy", "lost", "skipped", "observer"]
+NoticeKind = Literal["rotated", "truncated", "copy", "lost", "skipped", "observer", "detector"]
 
 
 class FollowError(ValueError):
@@ -237,6 +238,10 @@ class FollowStats:
     scans: int = 0
 
 
+def _opened(s: _Stream, *, resumed: bool) -> Opened:
+    return Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, resumed, s.dev, s.ino)
+
+
 def _compat(a: bytes, b: bytes) -> int:
     """Length of the common prefix both start with, if one is a prefix of the other; else 0."""
     n = min(len(a), len(b))
@@ -332,8 +337,10 @@ class Follower:
                 by_root = {r.path: r for r in self._roots}
                 for e in saved.entries:
                     root = by_root.get(e.root)
-                    if root is None:
-                        continue  # that root is not followed this time
+                    if root is None or e.offset == 0:
+                        # Not followed this time; or nothing of it was handled, so it carries
+                        # no position: it is read from its start like any new file.
+                        continue
                     self._ghosts.append(_Ghost(self._next_seq, e, root))
                     self._next_seq += 1
         try:
@@ -441,7 +448,9 @@ class Follower:
     def files(self) -> list[FileState]:
         """The files held now, oldest first (safe to call from another thread)."""
         return [
-            FileState(s.seq, s.path, s.dev, s.ino, s.pos, s.lineno, s.rotated_at is not None, s.head)
+            FileState(
+                s.seq, s.path, s.dev, s.ino, s.pos, s.lineno, s.rotated_at is not None, s.head
+            )
             for s in list(self._streams)
             if s.fd is not None and not s.dropped
         ]
@@ -499,6 +508,8 @@ class Follower:
             if s.fd is None or s.dropped:
                 continue
             off = s.acked_off if not self._auto_ack else s.consumed
+            if off == 0:
+                continue  # nothing handled yet: on restart it is read from its start anyway
             line = s.acked_line if not self._auto_ack else s.lineno
             tl = min(TAIL_LEN, off)
             try:
@@ -529,7 +540,11 @@ class Follower:
     # -- passes --------------------------------------------------------------------------------
 
     def _next_deadline(self) -> float | None:
-        due = [s.rotated_at + self._grace for s in self._streams if self._in_grace(s)]
+        due = [
+            s.rotated_at + self._grace
+            for s in self._streams
+            if s.rotated_at is not None and self._in_grace(s)
+        ]
         return min(due) if due else None
 
     @staticmethod
@@ -667,7 +682,7 @@ class Follower:
                 left.append(g)
                 continue
             s = self._adopt(fd, f, g, now, rotated=e.rotated or f.path != e.path)
-            out.append(Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, True, s.dev, s.ino))
+            out.append(_opened(s, resumed=True))
         self._ghosts = left
 
     def _adopt(self, fd: int, f: _Found, g: _Ghost, now: float, *, rotated: bool) -> _Stream:
@@ -776,7 +791,7 @@ class Follower:
             self._ghosts.remove(g)
             s = self._adopt(fd, f, g, now, rotated=True)
             self.stats.copies += 1
-            out.append(Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, True, s.dev, s.ino))
+            out.append(_opened(s, resumed=True))
             out.append(
                 Notice("copy", f.path, f"{g.entry.path}: continued in its copy {f.path}", s.seq)
             )
@@ -795,7 +810,7 @@ class Follower:
                 continue
             if len(head) >= FP_MIN and self._was_read(head):
                 s = self._new_stream(fd, f, st, now, at_end=True)
-                out.append(Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, False, s.dev, s.ino))
+                out.append(_opened(s, resumed=False))
                 out.append(
                     Notice("skipped", f.path, f"{f.path}: a copy of a file already read", s.seq)
                 )
@@ -803,15 +818,13 @@ class Follower:
             if any(self._unsettled(b) for b in self._streams):
                 os.close(fd)  # wait until the rotated file before it is settled
                 continue
-            at_end = (
-                self._first and not self._from_start and f.root.path not in self._ckpt_roots
-            )
+            at_end = self._first and not self._from_start and f.root.path not in self._ckpt_roots
             s = self._new_stream(fd, f, st, now, at_end=at_end)
             if _ROTATED.search(f.path):
                 # Named like a rotated file (x.log.1): no longer written, so its partial last
                 # line is emitted after the grace period like that of any rotated file.
                 s.rotated_at = now
-            out.append(Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, False, s.dev, s.ino))
+            out.append(_opened(s, resumed=False))
             self._read(s, out, now)
 
     @staticmethod
@@ -976,10 +989,8 @@ class Follower:
     @staticmethod
     def _close_fd(s: _Stream) -> None:
         if s.fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(s.fd)
-            except OSError:
-                pass
             s.fd = None
 
     def _on_truncate(self, s: _Stream, out: list[FollowEvent], now: float) -> None:
@@ -1028,7 +1039,7 @@ class Follower:
         n = self._new_stream(fd, found, st, now, at_end=False)
         if was_rotated:
             n.rotated_at = now  # the file had been renamed or deleted: so has its new content
-        out.append(Opened(n.seq, n.path, n.root.path, n.root.is_dir, n.head, False, n.dev, n.ino))
+        out.append(_opened(n, resumed=False))
         self._read(n, out, now)
 
     def _find_copy(self, s: _Stream) -> tuple[int, _Found] | None:
@@ -1096,4 +1107,3 @@ def _count_lines(fd: int, upto: int) -> int:
 def iter_text(events: Iterable[FollowEvent]) -> list[str]:
     """The text of the :class:`Line` events (a convenience for tests and scripts)."""
     return [e.text for e in events if isinstance(e, Line)]
-

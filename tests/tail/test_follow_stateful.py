@@ -259,7 +259,7 @@ class TailMachine(RuleBasedStateMachine):
             st_ = os.stat(self.path)
             key = (st_.st_dev, st_.st_ino)
             if st_.st_size:
-                self._wait(lambda: any((f.dev, f.ino) == key for f in c.follower.files()), "hold it")
+                self._wait(lambda: any((f.dev, f.ino) == key for f in c.follower.files()), "hold")
         else:
             # The tailer is down: the lines of this file it has not emitted are gone with it.
             with self.lock:
