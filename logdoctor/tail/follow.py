@@ -308,6 +308,10 @@ class Follower:
         self._more = False
         self._last_full = 0.0
         self._started = False
+        self._held: list[FollowEvent] = []
+        self._deferred = False
+        """Some file was seen but left for a later pass."""
+        self._wake_seen = False
         self.stats = FollowStats()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -328,7 +332,10 @@ class Follower:
         return "polling" if "Polling" in name else name.replace("Observer", "").lower()
 
     def start(self) -> list[Notice]:
-        """Load the checkpoint (if any) and start watching; the first :meth:`read` scans."""
+        """Load the checkpoint (if any), start watching and take the first look at the files.
+
+        The events of that first look are returned by the first :meth:`read`.
+        """
         notices: list[Notice] = []
         if self._state is not None:
             saved = ckpt.load(self._state)
@@ -359,7 +366,9 @@ class Follower:
             self._observer = self._make_observer(True)
             self._observer.start()
         self._started = True
-        self._wake.set()
+        # The first pass happens now, so "files present at start" means present at this call.
+        self._pass(True, self._held, self._clock())
+        self._more = self._more or bool(self._held)
         return notices
 
     def _make_observer(self, poll: bool) -> Any:
@@ -471,16 +480,19 @@ class Follower:
                 wait = min(wait, max(0.0, due - now))
             if wait > 0:
                 self._wake.wait(wait)
+        self._wake_seen = self._wake.is_set()
         self._wake.clear()
         now = self._clock()
         full = self._first or now >= self._last_full + self._poll_interval
         if self._want_scan.is_set():
             self._want_scan.clear()
             full = True
+        if self._deferred and self._wake_seen:
+            full = True  # a file left for later (empty, being copied) may have changed
         due = self._next_deadline()
         if due is not None and now >= due:
             full = True
-        out: list[FollowEvent] = []
+        out, self._held = self._held, []
         self._pass(full, out, now)
         return out
 
@@ -764,6 +776,7 @@ class Follower:
         """Files the scan found that no stream holds: continuations, copies, or new files."""
         held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
         scan = {k: f for k, f in scan.items() if k not in held}
+        self._deferred = False
         if not scan:
             return
         items = sorted(
@@ -778,6 +791,7 @@ class Follower:
                 # it wait for the next pass, so none is read before an older one.
                 self._want_scan.set()
                 self._more = True
+                self._deferred = True
                 break
             st = os.fstat(fd)
             opened.append((fd, f, os.pread(fd, FP_LEN, 0), st))
@@ -804,9 +818,11 @@ class Follower:
         for fd, f, head, st in rest:
             if not head:
                 os.close(fd)  # nothing to read yet (and a copy being made starts empty)
+                self._deferred = True
                 continue
             if any(self._is_copy_of(head, t.head) for t in live):
                 os.close(fd)  # a copy of a held file (or still too short to tell): not now
+                self._deferred = True
                 continue
             if len(head) >= FP_MIN and self._was_read(head):
                 s = self._new_stream(fd, f, st, now, at_end=True)
@@ -817,6 +833,7 @@ class Follower:
                 continue
             if any(self._unsettled(b) for b in self._streams):
                 os.close(fd)  # wait until the rotated file before it is settled
+                self._deferred = True
                 continue
             at_end = self._first and not self._from_start and f.root.path not in self._ckpt_roots
             s = self._new_stream(fd, f, st, now, at_end=at_end)

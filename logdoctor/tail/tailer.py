@@ -145,6 +145,8 @@ class Tailer:
         self._detect_interval = max(0.0, detect_interval)
         self._ckpt_interval = max(0.0, checkpoint_interval)
         self._clock = clock
+        self.state_path = str(state) if state is not None else None
+        """The checkpoint file, if any."""
         self._sources: dict[int, _Source] = {}
         self._seen: set[tuple[str, str, tuple[str, ...]]] = set()
         self._pending_detect = False

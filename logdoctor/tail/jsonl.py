@@ -1,0 +1,67 @@
+"""JSON records of ``logdoctor tail --format jsonl``: one object per line.
+
+Events have ``"type": "event"`` and the event table's columns (times in UTC with a ``Z``,
+milliseconds, or microseconds when the record has them); findings have ``"type": "finding"``
+and the fields of :class:`logdoctor.model.Finding`; notices (a rotation, a truncation, data
+that could not be read) have ``"type": "notice"``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from logdoctor.model import Finding
+from logdoctor.parse import Record
+from logdoctor.tail.follow import Notice
+
+__all__ = ["event_record", "finding_record", "iso", "notice_record"]
+
+
+def iso(t: datetime | None) -> str | None:
+    """ISO 8601 in UTC with ``Z``: milliseconds, or microseconds when there are any."""
+    if t is None:
+        return None
+    spec = "microseconds" if t.microsecond % 1000 else "milliseconds"
+    return t.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def event_record(r: Record) -> dict[str, Any]:
+    """The JSON object of one event."""
+    row = r.as_row()
+    out: dict[str, Any] = {"type": "event"}
+    for k, v in row.items():
+        out[k] = iso(v) if isinstance(v, datetime) else v
+    return out
+
+
+def finding_record(f: Finding) -> dict[str, Any]:
+    """The JSON object of one finding."""
+    return {
+        "type": "finding",
+        "rule": str(f.rule),
+        "severity": f.severity.value,
+        "title": f.title,
+        "message": f.message,
+        "subjects": list(f.subjects),
+        "first_seen": iso(f.first_seen),
+        "last_seen": iso(f.last_seen),
+        "evidence_total": f.evidence_total,
+        "evidence": [
+            {
+                "node": e.node,
+                "file": e.file,
+                "line": e.line,
+                "time": iso(e.time),
+                "kind": e.kind,
+                "excerpt": e.excerpt,
+            }
+            for e in f.evidence
+        ],
+        "fix": list(f.fix),
+    }
+
+
+def notice_record(n: Notice) -> dict[str, Any]:
+    """The JSON object of one notice."""
+    return {"type": "notice", "kind": n.kind, "path": n.path, "message": n.message}
