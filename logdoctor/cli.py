@@ -623,7 +623,7 @@ def _tail_live(tailer: Any, notices: Sequence[Any]) -> None:
         return render(
             view,
             tailer.stats,
-            files=len(tailer.files()),
+            files=len(tailer.files()) or tailer.stats.files,
             observer=tailer.follower.observer_kind,
             rules=False,
             height=console.size.height,
@@ -641,6 +641,8 @@ def _tail_live(tailer: Any, notices: Sequence[Any]) -> None:
     finally:
         if not closed:
             tailer.close()
+    if not console.is_terminal:
+        console.line()
     console.print(summary_line(tailer.stats, state=tailer.state_path), highlight=False)
 
 

@@ -282,8 +282,10 @@ class Follower:
             ap = os.path.abspath(os.fspath(p))
             if os.path.isdir(ap):
                 roots.append(_Root(ap, True))
-            elif os.path.isfile(ap) or os.path.isdir(os.path.dirname(ap)):
+            elif os.path.isfile(ap):
                 roots.append(_Root(ap, False))
+            elif os.path.exists(ap):
+                raise FollowError(f"{p}: not a regular file or folder")
             else:
                 raise FollowError(f"{p}: no such file or folder")
         self._roots = roots
