@@ -584,12 +584,13 @@ def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
     from logdoctor.tail.view import summary_line
 
     out = sys.stdout
+    enc = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per line
 
     def write(batch: Any, extra: Sequence[Any] = ()) -> None:
-        lines = [json.dumps(notice_record(n), ensure_ascii=False) for n in extra]
-        lines += [json.dumps(event_record(r), ensure_ascii=False) for r in batch.events]
-        lines += [json.dumps(finding_record(f), ensure_ascii=False) for f in batch.findings]
-        lines += [json.dumps(notice_record(n), ensure_ascii=False) for n in batch.notices]
+        lines = [enc(notice_record(n)) for n in extra]
+        lines += [enc(event_record(r)) for r in batch.events]
+        lines += [enc(finding_record(f)) for f in batch.findings]
+        lines += [enc(notice_record(n)) for n in batch.notices]
         if lines:
             out.write("\n".join(lines) + "\n")
             out.flush()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from logdoctor.model import Finding
+from logdoctor.model import FIELD_COLUMNS, Finding
 from logdoctor.parse import Record
 from logdoctor.tail.follow import Notice
 
@@ -27,11 +27,23 @@ def iso(t: datetime | None) -> str | None:
 
 
 def event_record(r: Record) -> dict[str, Any]:
-    """The JSON object of one event."""
-    row = r.as_row()
-    out: dict[str, Any] = {"type": "event"}
-    for k, v in row.items():
-        out[k] = iso(v) if isinstance(v, datetime) else v
+    """The JSON object of one event (the columns of the event table, in order)."""
+    out: dict[str, Any] = {
+        "type": "event",
+        "time": iso(r.time),
+        "node": r.node,
+        "family": r.family,
+        "file": r.file,
+        "line": r.line,
+        "level": r.level,
+        "thread": r.thread,
+        "logger": r.logger,
+        "kind": r.kind,
+    }
+    fields = r.fields
+    for c in FIELD_COLUMNS:
+        out[c] = fields.get(c)
+    out["message"] = r.message
     return out
 
 

@@ -149,6 +149,7 @@ class Tailer:
         """The checkpoint file, if any."""
         self._sources: dict[int, _Source] = {}
         self._seen: set[tuple[str, str, tuple[str, ...]]] = set()
+        self._rotated: set[int] = set()
         self._pending_detect = False
         self._next_detect = 0.0
         self._next_save = 0.0
@@ -210,17 +211,40 @@ class Tailer:
         now = self._clock()
         for e in events:
             if isinstance(e, Line):
+                if self._rotated and e.stream not in self._rotated:
+                    self._settle_rotated(e.stream, batch)
                 self._line(e, now, batch)
             elif isinstance(e, Opened):
                 self._open(e)
             elif isinstance(e, Closed):
+                self._rotated.discard(e.stream)
                 src = self._sources.get(e.stream)
                 if src is not None:
                     self._flush(src, batch)
                     if e.gone:
                         del self._sources[e.stream]
             else:
+                if e.stream is not None and e.kind in ("rotated", "copy"):
+                    self._rotated.add(e.stream)
                 batch.notices.append(e)
+
+    def _settle_rotated(self, stream: int, batch: Batch) -> None:
+        """A newer file has a line: emit the last record of rotated files before it.
+
+        A rotated file gets no new records (late writes in its grace period aside), so its last
+        record is complete once the file was drained, and it comes before the lines of the
+        files that replaced it. Not while a partial line is pending there (its grace period
+        decides).
+        """
+        for s in sorted(self._rotated):
+            src = self._sources.get(s)
+            if (
+                s < stream
+                and src is not None
+                and src.open_start is not None
+                and not self.follower.has_partial(s)
+            ):
+                self._flush(src, batch)
 
     def _open(self, e: Opened) -> None:
         if e.stream in self._sources:
