@@ -580,7 +580,7 @@ def tail_cmd(
 
 
 def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
-    from logdoctor.tail.jsonl import event_record, finding_record, notice_record
+    from logdoctor.tail.jsonl import event_json, finding_record, notice_record
     from logdoctor.tail.view import summary_line
 
     out = sys.stdout
@@ -588,7 +588,7 @@ def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
 
     def write(batch: Any, extra: Sequence[Any] = ()) -> None:
         lines = [enc(notice_record(n)) for n in extra]
-        lines += [enc(event_record(r)) for r in batch.events]
+        lines += [event_json(r) for r in batch.events]
         lines += [enc(finding_record(f)) for f in batch.findings]
         lines += [enc(notice_record(n)) for n in batch.notices]
         if lines:

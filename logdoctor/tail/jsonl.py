@@ -9,13 +9,14 @@ that could not be read) have ``"type": "notice"``.
 from __future__ import annotations
 
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from logdoctor.model import FIELD_COLUMNS, Finding
 from logdoctor.parse import Record
 from logdoctor.tail.follow import Notice
 
-__all__ = ["event_record", "finding_record", "iso", "notice_record"]
+__all__ = ["event_json", "event_record", "finding_record", "iso", "notice_record"]
 
 
 def iso(t: datetime | None) -> str | None:
@@ -45,6 +46,50 @@ def event_record(r: Record) -> dict[str, Any]:
         out[c] = fields.get(c)
     out["message"] = r.message
     return out
+
+
+_FIELD_KEYS = tuple((", " + encode_basestring(c) + ": ", c) for c in FIELD_COLUMNS)
+
+
+def _str(v: str | None) -> str:
+    return "null" if v is None else encode_basestring(v)
+
+
+def event_json(r: Record) -> str:
+    """``json.dumps(event_record(r), ensure_ascii=False)``, about twice as fast.
+
+    The tail writes one of these per event; building the text directly (strings escaped by the
+    json module's own escaper) saves the intermediate dict.
+    """
+    t = r.time
+    parts = [
+        '{"type": "event", "time": ',
+        "null" if t is None else '"' + (iso(t) or "") + '"',
+        ', "node": ',
+        encode_basestring(r.node),
+        ', "family": ',
+        encode_basestring(r.family),
+        ', "file": ',
+        encode_basestring(r.file),
+        ', "line": ',
+        str(int(r.line)),
+        ', "level": ',
+        _str(r.level),
+        ', "thread": ',
+        _str(r.thread),
+        ', "logger": ',
+        _str(r.logger),
+        ', "kind": ',
+        encode_basestring(r.kind),
+    ]
+    fields = r.fields
+    for key, c in _FIELD_KEYS:
+        parts.append(key)
+        parts.append(_str(fields.get(c)))
+    parts.append(', "message": ')
+    parts.append(encode_basestring(r.message))
+    parts.append("}")
+    return "".join(parts)
 
 
 def finding_record(f: Finding) -> dict[str, Any]:
