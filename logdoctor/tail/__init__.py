@@ -9,19 +9,21 @@ recent events. Neither prints: ``logdoctor tail`` (in :mod:`logdoctor.cli`) rend
 from __future__ import annotations
 
 from logdoctor.tail.checkpoint import CheckpointError
-from logdoctor.tail.follow import (
+from logdoctor.tail.events import (
     Closed,
-    Follower,
+    FileState,
     FollowError,
     FollowEvent,
     Line,
     Notice,
     Opened,
 )
+from logdoctor.tail.follow import Follower
 
 __all__ = [
     "CheckpointError",
     "Closed",
+    "FileState",
     "FollowError",
     "FollowEvent",
     "Follower",

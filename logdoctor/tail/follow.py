@@ -52,16 +52,35 @@ from __future__ import annotations
 import bisect
 import contextlib
 import os
-import re
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from logdoctor.tail import checkpoint as ckpt
+from logdoctor.tail.events import (
+    Closed,
+    FileState,
+    FollowError,
+    FollowEvent,
+    Line,
+    Notice,
+    Opened,
+)
+from logdoctor.tail.scan import (
+    CHUNK,
+    ROTATED,
+    Found,
+    Root,
+    compat,
+    count_lines,
+    holds,
+    last_boundary,
+    rotation_rank,
+    scan,
+)
 
 __all__ = [
     "FP_LEN",
@@ -81,109 +100,18 @@ FP_MIN = 32
 """A head shorter than this is not trusted to tell a copy from a new file on its own."""
 TAIL_LEN = 64
 """Bytes before a checkpointed position that must still be there to resume at it."""
-CHUNK = 1 << 20
 MAX_LINE = 1 << 20
 """A line longer than this without a newline is emitted in pieces (counted in ``split_lines``)."""
 PASS_BYTES = 8 << 20
 """Bytes read from one file in one pass; the rest is read by the next pass, at once."""
 RETIRED_KEPT = 256
 
-_SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tar", ".tmp", ".swp", ".lck")
-_ROTATED = re.compile(r"\.(\d+)$")
-
-NoticeKind = Literal["rotated", "truncated", "copy", "lost", "skipped", "observer", "detector"]
-
-
-class FollowError(ValueError):
-    """A path that cannot be followed; the message names it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Opened:
-    """A file the follower starts reading (or resumes, ``resumed=True``)."""
-
-    stream: int
-    path: str
-    root: str
-    """The followed folder or file it was found under."""
-    root_is_dir: bool
-    head: bytes
-    """Its first bytes (up to FP_LEN), for format detection."""
-    resumed: bool
-    dev: int
-    ino: int
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One whole line of a stream (without its newline; a trailing CR is kept)."""
-
-    stream: int
-    lineno: int
-    """1-based line number in the file."""
-    start: int
-    """Byte offset of the line's first byte."""
-    end: int
-    """Byte offset just after the line's newline."""
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """A rotated stream ended: every line of it has been emitted."""
-
-    stream: int
-    gone: bool
-    """True if the file is no longer held (deleted, moved away, or its content truncated)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """Something the user should know about a file (rotation, truncation, lost data)."""
-
-    kind: NoticeKind
-    path: str
-    message: str
-    stream: int | None = None
-
-
-FollowEvent = Opened | Line | Closed | Notice
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """A held file: where it is and how far it has been read."""
-
-    stream: int
-    path: str
-    dev: int
-    ino: int
-    offset: int
-    """Bytes read (including a partial last line not emitted yet)."""
-    lines: int
-    """Lines emitted."""
-    rotated: bool
-    head: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class _Root:
-    path: str
-    is_dir: bool
-
-
-@dataclass(slots=True)
-class _Found:
-    path: str
-    root: _Root
-    st: os.stat_result
-
 
 @dataclass(slots=True, eq=False)
 class _Stream:
     seq: int
     path: str
-    root: _Root
+    root: Root
     fd: int | None
     dev: int
     ino: int
@@ -212,7 +140,7 @@ class _Ghost:
 
     seq: int
     entry: ckpt.Entry
-    root: _Root
+    root: Root
 
 
 @dataclass(slots=True)
@@ -242,18 +170,6 @@ def _opened(s: _Stream, *, resumed: bool) -> Opened:
     return Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, resumed, s.dev, s.ino)
 
 
-def _compat(a: bytes, b: bytes) -> int:
-    """Length of the common prefix both start with, if one is a prefix of the other; else 0."""
-    n = min(len(a), len(b))
-    return n if n and a[:n] == b[:n] else 0
-
-
-def _rotation_rank(path: str) -> int:
-    """Sort key part: ``x.log.2`` (older) before ``x.log.1`` before ``x.log``."""
-    m = _ROTATED.search(path)
-    return -int(m.group(1)) if m else 0
-
-
 class Follower:
     """Follow log files under folders (recursively) and single files; see the module doc.
 
@@ -277,13 +193,13 @@ class Follower:
     ) -> None:
         if not paths:
             raise FollowError("nothing to follow: give log files or folders")
-        roots: list[_Root] = []
+        roots: list[Root] = []
         for p in paths:
             ap = os.path.abspath(os.fspath(p))
             if os.path.isdir(ap):
-                roots.append(_Root(ap, True))
+                roots.append(Root(ap, True))
             elif os.path.isfile(ap):
-                roots.append(_Root(ap, False))
+                roots.append(Root(ap, False))
             elif os.path.exists(ap):
                 raise FollowError(f"{p}: not a regular file or folder")
             else:
@@ -505,7 +421,7 @@ class Follower:
         """
         out: list[FollowEvent] = []
         now = self._clock()
-        self._reconcile(self._scan(), out, now)  # notice renames and deletions not seen yet
+        self._reconcile(self._scan_now(), out, now)  # notice renames and deletions not seen yet
         for s in list(self._streams):
             if s.rotated_at is not None and not s.finished:
                 self._finish(s, out, now)
@@ -568,9 +484,9 @@ class Follower:
     def _pass(self, full: bool, out: list[FollowEvent], now: float) -> None:
         self.stats.passes += 1
         self._more = False
-        scan: dict[tuple[int, int], _Found] | None = None
+        scan: dict[tuple[int, int], Found] | None = None
         if full:
-            scan = self._scan()
+            scan = self._scan_now()
             self._last_full = now
             if self._first:
                 self._resolve_checkpoint(scan, out, now)
@@ -613,76 +529,12 @@ class Follower:
                     self._by_seq.pop(s.seq, None)
             self._streams = [s for s in self._streams if not s.dropped]
 
-    def _scan(self) -> dict[tuple[int, int], _Found]:
-        """Every followed file now, by (device, inode).
-
-        A folder is listed in one go, then each entry is stat'ed; if an entry's inode is not the
-        one the listing gave (it was renamed or replaced in between, as in the middle of a
-        rotation that renames several files), the folder is listed again, so a file being
-        renamed is never missed under both of its names.
-        """
+    def _scan_now(self) -> dict[tuple[int, int], Found]:
         self.stats.scans += 1
-        found: dict[tuple[int, int], _Found] = {}
-        for root in self._roots:
-            if not root.is_dir:
-                try:
-                    st = os.stat(root.path)
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    found.setdefault((st.st_dev, st.st_ino), _Found(root.path, root, st))
-                continue
-            todo = [root.path]
-            while todo:
-                folder = todo.pop()
-                for _attempt in range(20):
-                    files, dirs, stable = self._list(root, folder)
-                    if stable:
-                        break
-                todo.extend(dirs)
-                for key, f in files.items():
-                    found.setdefault(key, f)
-        return found
-
-    def _list(
-        self, root: _Root, folder: str
-    ) -> tuple[dict[tuple[int, int], _Found], list[str], bool]:
-        files: dict[tuple[int, int], _Found] = {}
-        dirs: list[str] = []
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError:
-            return files, dirs, True
-        stable = True
-        for entry in entries:
-            name = entry.name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    dirs.append(entry.path)
-                    continue
-            except OSError:
-                continue
-            if name.startswith(".") or name.lower().endswith(_SKIP_SUFFIXES):
-                continue
-            rel = os.path.relpath(entry.path, root.path).replace(os.sep, "/")
-            if not self._match(name, rel):
-                continue
-            try:
-                st = os.lstat(entry.path)
-            except FileNotFoundError:
-                stable = False
-                continue
-            except OSError:
-                continue
-            if st.st_ino != entry.inode():
-                stable = False
-            if stat.S_ISREG(st.st_mode):
-                files.setdefault((st.st_dev, st.st_ino), _Found(entry.path, root, st))
-        return files, dirs, stable
+        return scan(self._roots, self._match)
 
     def _resolve_checkpoint(
-        self, scan: dict[tuple[int, int], _Found], out: list[FollowEvent], now: float
+        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
     ) -> None:
         """First pass: find each checkpointed file by inode and content, resume it exactly."""
         left: list[_Ghost] = []
@@ -690,7 +542,7 @@ class Follower:
             e = g.entry
             f = scan.get((e.dev, e.ino))
             fd = self._open(f.path, (e.dev, e.ino)) if f is not None else None
-            if f is None or fd is None or not _holds(fd, e):
+            if f is None or fd is None or not holds(fd, e):
                 if fd is not None:
                     os.close(fd)
                 left.append(g)
@@ -699,7 +551,7 @@ class Follower:
             out.append(_opened(s, resumed=True))
         self._ghosts = left
 
-    def _adopt(self, fd: int, f: _Found, g: _Ghost, now: float, *, rotated: bool) -> _Stream:
+    def _adopt(self, fd: int, f: Found, g: _Ghost, now: float, *, rotated: bool) -> _Stream:
         e = g.entry
         head = os.pread(fd, min(FP_LEN, e.offset), 0)
         tl = min(TAIL_LEN, e.offset)
@@ -729,7 +581,7 @@ class Follower:
         self._by_seq[s.seq] = s
 
     def _reconcile(
-        self, scan: dict[tuple[int, int], _Found], out: list[FollowEvent], now: float
+        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
     ) -> None:
         """Match held files to what the scan found: follow renames, notice rotations."""
         for s in self._streams:
@@ -773,7 +625,7 @@ class Follower:
         )
 
     def _claim_new(
-        self, scan: dict[tuple[int, int], _Found], out: list[FollowEvent], now: float
+        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
     ) -> None:
         """Files the scan found that no stream holds: continuations, copies, or new files."""
         held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
@@ -783,9 +635,9 @@ class Follower:
             return
         items = sorted(
             scan.items(),
-            key=lambda kv: (kv[1].st.st_mtime_ns, _rotation_rank(kv[1].path), kv[1].path),
+            key=lambda kv: (kv[1].st.st_mtime_ns, rotation_rank(kv[1].path), kv[1].path),
         )
-        opened: list[tuple[int, _Found, bytes, os.stat_result]] = []
+        opened: list[tuple[int, Found, bytes, os.stat_result]] = []
         for key, f in items:
             fd = self._open(f.path, key)
             if fd is None:
@@ -797,7 +649,7 @@ class Follower:
                 break
             st = os.fstat(fd)
             opened.append((fd, f, os.pread(fd, FP_LEN, 0), st))
-        rest: list[tuple[int, _Found, bytes, os.stat_result]] = []
+        rest: list[tuple[int, Found, bytes, os.stat_result]] = []
         # Continuations of checkpointed files first (copies made while the tailer was down).
         for fd, f, head, st in opened:
             g = self._ghost_for(fd, st)
@@ -839,7 +691,7 @@ class Follower:
                 continue
             at_end = self._first and not self._from_start and f.root.path not in self._ckpt_roots
             s = self._new_stream(fd, f, st, now, at_end=at_end)
-            if _ROTATED.search(f.path):
+            if ROTATED.search(f.path):
                 # Named like a rotated file (x.log.1): no longer written, so its partial last
                 # line is emitted after the grace period like that of any rotated file.
                 s.rotated_at = now
@@ -848,7 +700,7 @@ class Follower:
 
     @staticmethod
     def _is_copy_of(head: bytes, held: bytes) -> bool:
-        n = _compat(head, held)
+        n = compat(head, held)
         return bool(n) and (n >= FP_MIN or len(head) <= len(held))
 
     def _was_read(self, head: bytes) -> bool:
@@ -860,17 +712,17 @@ class Follower:
     def _ghost_for(self, fd: int, st: os.stat_result) -> _Ghost | None:
         for g in self._ghosts:
             # Found by content alone: only a head long enough to tell files apart counts.
-            if g.entry.head_len >= FP_MIN and _holds(fd, g.entry, st):
+            if g.entry.head_len >= FP_MIN and holds(fd, g.entry, st):
                 return g
         return None
 
     def _new_stream(
-        self, fd: int, f: _Found, st: os.stat_result, now: float, *, at_end: bool
+        self, fd: int, f: Found, st: os.stat_result, now: float, *, at_end: bool
     ) -> _Stream:
         pos = lineno = 0
         if at_end and st.st_size:
-            pos = _last_boundary(fd, st.st_size)
-            lineno = _count_lines(fd, pos)
+            pos = last_boundary(fd, st.st_size)
+            lineno = count_lines(fd, pos)
         tl = min(TAIL_LEN, pos)
         s = _Stream(
             seq=self._next_seq,
@@ -1018,7 +870,7 @@ class Follower:
         assert fd is not None
         self.stats.truncations += 1
         st = os.fstat(fd)
-        found = _Found(s.path, s.root, st)
+        found = Found(s.path, s.root, st)
         copy = self._find_copy(s)
         was_rotated = s.rotated_at is not None
         s.fd = None
@@ -1061,13 +913,13 @@ class Follower:
         out.append(_opened(n, resumed=False))
         self._read(n, out, now)
 
-    def _find_copy(self, s: _Stream) -> tuple[int, _Found] | None:
+    def _find_copy(self, s: _Stream) -> tuple[int, Found] | None:
         """A file that holds ``s``'s old content up to (at least) its read position."""
         held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
         need = s.consumed
         cands = [
             (k, f)
-            for k, f in self._scan().items()
+            for k, f in self._scan_now().items()
             if k not in held and k != (s.dev, s.ino) and f.st.st_size >= need and f.st.st_size
         ]
         folder = os.path.dirname(s.path)
@@ -1081,48 +933,6 @@ class Follower:
             if ok and s.tail:
                 ok = os.pread(fd, len(s.tail), need - len(s.tail)) == s.tail
             if ok:
-                return fd, _Found(f.path, f.root, os.fstat(fd))
+                return fd, Found(f.path, f.root, os.fstat(fd))
             os.close(fd)
         return None
-
-
-def _holds(fd: int, e: ckpt.Entry, st: os.stat_result | None = None) -> bool:
-    """The open file still has the checkpointed content: its head and the bytes before offset."""
-    st = st or os.fstat(fd)
-    if st.st_size < max(e.offset, e.head_len):
-        return False
-    if e.head_len and ckpt.digest(os.pread(fd, e.head_len, 0)) != e.head_hash:
-        return False
-    if e.head_len == 0 and e.offset > 0:
-        return False
-    tail = os.pread(fd, e.tail_len, e.offset - e.tail_len) if e.tail_len else b""
-    return ckpt.digest(tail) == e.tail_hash
-
-
-def _last_boundary(fd: int, size: int) -> int:
-    """Offset just after the last newline before ``size`` (0 if none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - CHUNK)
-        chunk = os.pread(fd, end - start, start)
-        i = chunk.rfind(b"\n")
-        if i >= 0:
-            return start + i + 1
-        end = start
-    return 0
-
-
-def _count_lines(fd: int, upto: int) -> int:
-    n = pos = 0
-    while pos < upto:
-        chunk = os.pread(fd, min(CHUNK * 4, upto - pos), pos)
-        if not chunk:
-            break
-        n += chunk.count(b"\n")
-        pos += len(chunk)
-    return n
-
-
-def iter_text(events: Iterable[FollowEvent]) -> list[str]:
-    """The text of the :class:`Line` events (a convenience for tests and scripts)."""
-    return [e.text for e in events if isinstance(e, Line)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from logdoctor.model import FIELD_COLUMNS, Finding
 from logdoctor.parse import Record
-from logdoctor.tail.follow import Notice
+from logdoctor.tail.events import Notice
 
 __all__ = ["event_json", "event_record", "finding_record", "iso", "notice_record"]
 

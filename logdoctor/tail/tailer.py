@@ -40,7 +40,8 @@ from logdoctor.formats import Format, load_formats
 from logdoctor.model import Finding
 from logdoctor.parse import POLARS_SCHEMA, LineParser, Record
 from logdoctor.sources import node_from_path
-from logdoctor.tail.follow import Closed, FileState, Follower, Line, Notice, Opened
+from logdoctor.tail.events import Closed, FileState, Line, Notice, Opened
+from logdoctor.tail.follow import Follower
 from logdoctor.timestamps import Zone, resolve_zone
 
 __all__ = ["Batch", "Detector", "TailStats", "Tailer"]

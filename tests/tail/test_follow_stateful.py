@@ -47,8 +47,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from logdoctor.tail import Follower, Line
-from logdoctor.tail.follow import FileState
+from logdoctor.tail import FileState, Follower, Line
 
 GRACE = 0.1
 POLL = 0.2
