@@ -430,8 +430,8 @@ class Follower:
         return out
 
     def save(self) -> None:
-        """Write the checkpoint (no-op without ``state``)."""
-        if self._state is None:
+        """Write the checkpoint (no-op without ``state``, or once stopped: it would be empty)."""
+        if self._state is None or not self._started:
             return
         entries: list[ckpt.Entry] = []
         for s in self._streams:

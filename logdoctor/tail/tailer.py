@@ -151,6 +151,7 @@ class Tailer:
         self._sources: dict[int, _Source] = {}
         self._seen: set[tuple[str, str, tuple[str, ...]]] = set()
         self._rotated: set[int] = set()
+        self._closed = False
         self._pending_detect = False
         self._next_detect = 0.0
         self._next_save = 0.0
@@ -193,8 +194,14 @@ class Tailer:
         return batch
 
     def close(self) -> Batch:
-        """Read what is left, emit complete records, run the detector, save, stop watching."""
+        """Read what is left, emit complete records, run the detector, save, stop watching.
+
+        A second call does nothing.
+        """
         batch = Batch()
+        if self._closed:
+            return batch
+        self._closed = True
         try:
             self._take(self.follower.wind_down(), batch)
             for src in list(self._sources.values()):

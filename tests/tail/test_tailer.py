@@ -177,6 +177,9 @@ def test_clean_close_emits_open_records_and_resumes_after_them(
     assert [e.message for e in run(u, n_events(1)).events] == ["three"]
     u.close()
     assert u.stats.events == 1
+    saved = state.read_bytes()
+    u.close()  # a second close must not overwrite the checkpoint with an empty one
+    assert state.read_bytes() == saved
 
 
 def refresh_refusals(frame: pl.DataFrame) -> list[Finding]:
