@@ -102,7 +102,7 @@ TAIL_LEN = 64
 """Bytes before a checkpointed position that must still be there to resume at it."""
 MAX_LINE = 1 << 20
 """A line longer than this without a newline is emitted in pieces (counted in ``split_lines``)."""
-PASS_BYTES = 8 << 20
+PASS_BYTES = 1 << 20
 """Bytes read from one file in one pass; the rest is read by the next pass, at once."""
 RETIRED_KEPT = 256
 
