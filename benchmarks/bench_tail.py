@@ -114,9 +114,10 @@ def run_rate(rate: int, seconds: float, rotate_every: float) -> dict[str, object
             n = int(owed)
             owed -= n
             if n:
-                fh.write("".join(line(seq + i) for i in range(n)))
+                data = "".join(line(seq + i) for i in range(n))
+                t = time.monotonic()  # taken before the write: latencies are upper bounds
+                fh.write(data)
                 fh.flush()
-                t = time.monotonic()
                 written.extend([t] * n)
                 seq += n
             if now >= next_rotate:

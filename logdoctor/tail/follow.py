@@ -769,7 +769,9 @@ class Follower:
         fd = s.fd
         if fd is None or s.dropped or (not final and self._blocked(s)):
             return
-        budget = PASS_BYTES
+        # A final read (a rotated file's last drain) goes to the end whatever its size: what
+        # follows it (its partial line, the next file) must not overtake unread lines.
+        budget = PASS_BYTES if not final else 1 << 62
         while True:
             if not self._intact(s, fd, s.pos):
                 self._on_truncate(s, out, now)

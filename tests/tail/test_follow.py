@@ -303,3 +303,19 @@ def test_bad_checkpoint_is_refused_naming_the_file(
 def test_missing_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FollowError, match="nope/deeper: no such file or folder"):
         Follower([tmp_path / "nope" / "deeper"], match=lambda n, r: True)
+
+
+def test_rotated_file_is_drained_whole_however_far_behind(tmp_path: Path, follow: Make) -> None:
+    """A file renamed away with megabytes unread when its grace period ends: all of it is
+    read before its end is declared (a pass reads at most 1 MiB of a file otherwise)."""
+    log = tmp_path / "ssoApp.log"
+    log.touch()
+    f = follow(rotate_grace=0.0)
+    append(log, block(lines("h", 1)))
+    pump(f, until_lines(1))
+    many = lines("m", 60_000)  # about 3 MiB
+    append(log, block(many))
+    os.rename(log, tmp_path / "moved-away.txt")  # not a followed name: dropped once drained
+    log.write_text(block(lines("n", 1)), encoding="utf-8")
+    got = texts(pump(f, until_lines(60_001), timeout=20))
+    assert got == many + lines("n", 1)
