@@ -34,11 +34,10 @@ CID = "C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a"
 TARGET_P99 = 0.250
 
 
-def line(seq: int) -> str:
-    t = time.gmtime()
-    ms = seq % 1000
+def line(seq: int, stamp: str | None = None) -> str:
+    stamp = stamp or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
     return (
-        f"{time.strftime('%Y-%m-%d %H:%M:%S', t)},{ms:03d} INFO  [http-bio-8443-exec-14] "
+        f"{stamp},{seq % 1000:03d} INFO  [http-bio-8443-exec-14] "
         f"oauth.TokenServlet - Access token issued: user=u{seq} client_id={CID} device=CSFU "
         f"grant=refresh_token jti=j{seq} kid=k expires_in=3600 via=-\n"
     )
@@ -114,7 +113,8 @@ def run_rate(rate: int, seconds: float, rotate_every: float) -> dict[str, object
             n = int(owed)
             owed -= n
             if n:
-                data = "".join(line(seq + i) for i in range(n))
+                stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+                data = "".join([line(seq + i, stamp) for i in range(n)])
                 t = time.monotonic()  # taken before the write: latencies are upper bounds
                 fh.write(data)
                 fh.flush()
