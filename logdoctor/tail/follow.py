@@ -228,8 +228,9 @@ class Follower:
         self._started = False
         self._held: list[FollowEvent] = []
         self._deferred = False
-        """Some file was seen but left for a later pass."""
-        self._wake_seen = False
+        """A file was left for a later pass (a rotation in progress, a rotated file unsettled)."""
+        self._waiting: frozenset[str] = frozenset()
+        """Files left for later until they change (empty ones): a hint about one means a scan."""
         self.stats = FollowStats()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -304,10 +305,13 @@ class Follower:
         )
 
         wake, want_scan = self._wake, self._want_scan
+        follower = self
 
         class _Hints(FileSystemEventHandler):
             def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type not in ("modified", "closed"):
+                if event.event_type not in ("modified", "closed") or (
+                    os.fsdecode(event.src_path) in follower._waiting
+                ):
                     want_scan.set()
                 wake.set()
 
@@ -398,15 +402,14 @@ class Follower:
                 wait = min(wait, max(0.0, due - now))
             if wait > 0:
                 self._wake.wait(wait)
-        self._wake_seen = self._wake.is_set()
         self._wake.clear()
         now = self._clock()
         full = self._first or now >= self._last_full + self._poll_interval
         if self._want_scan.is_set():
             self._want_scan.clear()
             full = True
-        if self._deferred and self._wake_seen:
-            full = True  # a file left for later (empty, being copied) may have changed
+        if self._deferred:
+            full = True
         due = self._next_deadline()
         if due is not None and now >= due:
             full = True
@@ -631,6 +634,19 @@ class Follower:
         held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
         scan = {k: f for k, f in scan.items() if k not in held}
         self._deferred = False
+        waiting: set[str] = set()
+        try:
+            self._claim(scan, out, now, waiting)
+        finally:
+            self._waiting = frozenset(waiting)
+
+    def _claim(
+        self,
+        scan: dict[tuple[int, int], Found],
+        out: list[FollowEvent],
+        now: float,
+        waiting: set[str],
+    ) -> None:
         if not scan:
             return
         items = sorted(
@@ -672,11 +688,13 @@ class Follower:
         for fd, f, head, st in rest:
             if not head:
                 os.close(fd)  # nothing to read yet (and a copy being made starts empty)
-                self._deferred = True
+                waiting.add(f.path)
                 continue
             if any(self._is_copy_of(head, t.head) for t in live):
-                os.close(fd)  # a copy of a held file (or still too short to tell): not now
-                self._deferred = True
+                # A copy of a held file (or too short to tell yet): looked at again when the
+                # held file is truncated, or when it changes.
+                os.close(fd)
+                waiting.add(f.path)
                 continue
             if len(head) >= FP_MIN and self._was_read(head):
                 s = self._new_stream(fd, f, st, now, at_end=True)

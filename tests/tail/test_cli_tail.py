@@ -62,8 +62,8 @@ class Proc:
                 continue
         return out
 
-    def interrupt(self) -> tuple[int, str]:
-        self.p.send_signal(signal.SIGINT)
+    def interrupt(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.p.send_signal(sig)
         code = self.p.wait(timeout=20)
         self.reader.join(timeout=10)  # stdout is read to its end by the reader thread
         assert self.p.stderr is not None
@@ -120,7 +120,7 @@ def test_jsonl_stream_ctrl_c_summary_checkpoint_and_exact_restart(
     again = events_only(q.records(2))
     assert [r["message"] for r in again] == ["while down", "also while down"]
     assert [r["line"] for r in again] == [3, 4]
-    code, err = q.interrupt()
+    code, err = q.interrupt(signal.SIGTERM)  # a service manager's stop is a clean stop too
     assert code == 0 and "2 lines, 2 events" in err
 
 
