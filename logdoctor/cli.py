@@ -1359,6 +1359,13 @@ def timeline_cmd(
     default=None,
     help="Use NAME as the node of every file instead of the one the folder layout gives.",
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Deployment file the rules compare the logs with (as for check).",
+)
+@click.option("--no-rules", is_flag=True, help="Show events only; run no rules.")
 @formats_dir_option
 @handle_errors
 def tail_cmd(
@@ -1373,6 +1380,8 @@ def tail_cmd(
     window: int,
     tz: str | None,
     set_node: str | None,
+    config: Path | None,
+    no_rules: bool,
     formats_dirs: Sequence[Path],
 ) -> None:
     """Follow logs as they grow and rotate; show events and findings as they happen.
@@ -1384,6 +1393,11 @@ def tail_cmd(
 
     from logdoctor.tail.tailer import Tailer
 
+    detector = None
+    if not no_rules:
+        from logdoctor.tail.rules import rules_detector
+
+        detector = rules_detector(config)
     tailer = Tailer(
         paths,
         formats_dirs=formats_dirs,
@@ -1396,7 +1410,7 @@ def tail_cmd(
         rotate_grace=rotate_grace,
         idle_flush=idle_flush,
         window=window,
-        detector=None,
+        detector=detector,
     )
 
     def _stop(signum: int, frame: object) -> None:
@@ -1408,7 +1422,7 @@ def tail_cmd(
         if out_format == "jsonl":
             _tail_jsonl(tailer, notices)
         else:
-            _tail_live(tailer, notices)
+            _tail_live(tailer, notices, rules=detector is not None)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -1444,7 +1458,7 @@ def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
     click.echo(summary_line(tailer.stats, state=tailer.state_path), err=True)
 
 
-def _tail_live(tailer: Any, notices: Sequence[Any]) -> None:
+def _tail_live(tailer: Any, notices: Sequence[Any], *, rules: bool) -> None:
     from rich.live import Live
 
     from logdoctor.tail.tailer import Batch
@@ -1460,7 +1474,7 @@ def _tail_live(tailer: Any, notices: Sequence[Any]) -> None:
             tailer.stats,
             files=len(tailer.files()) or tailer.stats.files,
             observer=tailer.follower.observer_kind,
-            rules=False,
+            rules=rules,
             height=console.size.height,
         )
 
