@@ -701,6 +701,7 @@ class LineParser:
         self._to_utc = zone.to_utc()
         self.stats = ParseStats(path=file, family=fmt.family, node=node)
         self._kinds: Counter[str] = Counter()
+        self.stats.kinds = self._kinds  # the counter itself: no copy per record
         self._open: tuple[int, int, re.Match[str], list[str]] | None = None
 
     def feed(self, text: str, lineno: int | None = None) -> list[Record]:
@@ -754,7 +755,6 @@ class LineParser:
         logger = g.get("logger")
         kind, fields = classify_message(self.fmt, msg, logger)
         self._kinds[kind] += 1
-        self.stats.kinds = dict(self._kinds)
         self.stats.unrecognized = self._kinds.get(_UNRECOGNIZED, 0)
         return Record(
             time=time,
