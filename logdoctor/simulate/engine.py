@@ -125,6 +125,8 @@ class Sim:
         self._make_clients()
         for p in self.people:
             self.svc.add_user(p.user, p.password)
+        self.rtmt: Client | None = None
+        """The administrator's RTMT (an implicit-grant client), if the scenario has one."""
         if scenario.rtmt:
             self._add_rtmt()
         self._refresh_params()

@@ -201,7 +201,11 @@ def _not_reset_plan(sim: Sim) -> None:
 
 def _implicit_off_plan(sim: Sim) -> None:
     _old_jabber_plan(sim)
-    sim.at(sim.hm(sim.workday(1), "07:00"), sim.set_param, "implicit_grant", "off")
+    day = sim.workday(1)
+    sim.at(sim.hm(day, "07:00"), sim.set_param, "implicit_grant", "off")
+    # the administrator opens RTMT that morning to see what goes on
+    assert sim.rtmt is not None
+    sim.at(sim.hm(day, "10:20"), sim.rtmt.begin, sim.hm(day, "10:50"), True)
 
 
 def _timer_range_plan(sim: Sim) -> None:
@@ -414,7 +418,6 @@ _CATALOG: tuple[Scenario, ...] = (
         plan=_debug_plan,
         expects=lambda sim: {"LD904": [sim.topo.publisher, sim.topo.subscribers[0]]},
         warmup_days=21,
-        ssosp_max_bytes=1024 * 1024,
     ),
     Scenario(
         "clock-skew",
