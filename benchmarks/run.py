@@ -44,16 +44,39 @@ def run(cmd: list[str], repeat: int) -> tuple[float, int]:
     return best, peak
 
 
+def simulated_input() -> Path:
+    """One node's ssosp files of the simulated bundle, as one file (made once)."""
+    bundle = OUT / "sim-healthy-5000x30"
+    parts = sorted(bundle.glob("ucm-sub1/tomcat/logs/ssosp/log4j/ssosp*.log"))
+    if not parts:
+        raise SystemExit(f"{bundle}: run benchmarks/bench_simulate.py first")
+    dest = OUT / "sim-ucm-sub1-ssosp.log"
+    if not dest.exists():
+        with dest.open("wb") as out:
+            for p in parts:
+                with p.open("rb") as fin:
+                    shutil.copyfileobj(fin, out, 1 << 20)
+    return dest
+
+
 def main() -> None:
     """Generate the input if needed, time every tool, print and save the table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--input", type=Path, default=None, help="use this file instead")
+    ap.add_argument(
+        "--simulated",
+        action="store_true",
+        help="use ucm-sub1's ssosp logs of the 5,000-user, 30-day simulation "
+        "(benchmarks/bench_simulate.py writes it), concatenated in rotation order",
+    )
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     src = a.input or OUT / f"ssosp-{a.lines}.log"
-    if a.input is None and not src.exists():
+    if a.simulated:
+        src = simulated_input()
+    elif a.input is None and not src.exists():
         generate(src, a.lines)
     size = src.stat().st_size
     with src.open("rb") as fh:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from logdoctor.simulate.engine import DAY, Expectation, Sim, SimulationError
+from logdoctor.simulate.engine import Expectation, Sim, SimulationError
 from logdoctor.simulate.output import OutputError, expected_json, prepare_dir, write_tree, write_zip
 from logdoctor.simulate.scenarios import SCENARIOS, Scenario, get
 from logdoctor.simulate.topology import deployment_toml
@@ -121,7 +121,7 @@ def simulate(
             sim.close()
         tree = out if out is not None else work / "bundle"
         tree.mkdir(parents=True, exist_ok=True)
-        written = write_tree(sim.logs_root, tree, extra, gzip_over=gzip_over)
+        written = write_tree(sim.logs_root, tree, extra, gzip_over=gzip_over, move=True)
         zipped = write_zip(tree, bundle, sim.end) if bundle is not None else None
     return RunSummary(
         scenario=name,
@@ -136,6 +136,3 @@ def simulate(
         seconds=time.perf_counter() - t0,
         bundle_bytes=zipped,
     )
-
-
-_ = DAY

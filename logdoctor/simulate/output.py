@@ -81,10 +81,15 @@ def _gzip_file(src: Path, dst: Path) -> None:
 
 
 def write_tree(
-    logs: Path, out: Path, extra: dict[str, str], *, gzip_over: int | None = None
+    logs: Path,
+    out: Path,
+    extra: dict[str, str],
+    *,
+    gzip_over: int | None = None,
+    move: bool = False,
 ) -> Written:
-    """Copy the node folders of ``logs`` into ``out`` (gzipping files over ``gzip_over``
-    bytes) and write the ``extra`` text files (name -> text) next to them."""
+    """Copy (or ``move``) the node folders of ``logs`` into ``out`` (gzipping files over
+    ``gzip_over`` bytes) and write the ``extra`` text files (name -> text) next to them."""
     files: list[tuple[str, int]] = []
     if logs.is_dir():
         for src in sorted(p for p in logs.rglob("*") if p.is_file()):
@@ -95,6 +100,8 @@ def write_tree(
                 dst = dst.with_name(dst.name + ".gz")
                 rel += ".gz"
                 _gzip_file(src, dst)
+            elif move:
+                shutil.move(src, dst)  # a rename on the same file system
             else:
                 shutil.copyfile(src, dst)
             files.append((rel, dst.stat().st_size))
