@@ -90,7 +90,7 @@ class Sim:
         self.end = self.start + days * DAY
         self.topo = scenario.topology
         self.rng = random.Random(f"logdoctor-simulate:{seed}:behaviour")
-        self.prng = random.Random(f"logdoctor-simulate:{seed}:plan")
+        self.prng = random.Random(f"logdoctor-simulate:{seed}:{scenario.name}:plan")
         self.people: list[Person] = make_people(
             random.Random(f"logdoctor-simulate:{seed}:people"), users, scenario.mix
         )
