@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from logdoctor.simulate import activity
 from logdoctor.simulate.clients import Client, Mode, Profile
 from logdoctor.simulate.population import (
+    DEVICE_PREFIX,
     JABBER_CLIENT_ID,
     RTMT_CLIENT_ID,
     Device,
@@ -298,6 +299,8 @@ class Sim:
             self.clients = [x for x in self.clients if x.dev not in others]
         if platform is not None and c.dev.platform is not platform:
             c.dev.platform = platform
+            c.dev.name = DEVICE_PREFIX[platform] + c.dev.name[3:]
+            c.device = c.dev.name
         if mra is not None:
             c.dev.mra = mra
             if mra:

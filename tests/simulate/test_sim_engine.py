@@ -276,3 +276,16 @@ def test_victims_get_what_the_fault_needs(sim: Sim) -> None:
     w = sim.victim(Profile.MOBILE, platform=Platform.IPHONE, push=False)
     assert w is not v and w.agent.startswith("Jabber/") and "push=off" in w.agent
     assert sim.workday(0) == from_iso("2026-11-16") and sim.workday(1) == from_iso("2026-11-17")
+
+
+def test_a_victim_of_another_platform_gets_that_platform_s_device_name(sim: Sim) -> None:
+    phone = next(
+        c
+        for c in sim.clients
+        if c.profile is Profile.MOBILE and c.dev.platform is not Platform.IPHONE
+    )
+    sim.clients = [c for c in sim.clients if c.profile is not Profile.MOBILE or c is phone]
+    v = sim.victim(Profile.MOBILE, platform=Platform.IPHONE, push=False)
+    assert v is phone
+    assert v.device == v.dev.name and v.dev.name.startswith("TCT")
+    assert v.agent.startswith("Jabber/") and "(iPhone; push=off" in v.agent
