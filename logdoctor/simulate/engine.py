@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import random
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -385,10 +385,6 @@ class Sim:
     def close(self) -> None:
         """Close the service (its files stay in the work dir)."""
         self.svc.close()
-
-    def users_of(self, clients: Sequence[Client]) -> list[str]:
-        """Sorted user names of ``clients``."""
-        return sorted({c.user for c in clients})
 
 
 def _midnight(t: float) -> float:

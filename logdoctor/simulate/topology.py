@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from logdoctor.simulate.population import Device, Person
+from logdoctor.simulate.population import Person
 from logdoctor.tokenservice.service import Service
 
 __all__ = ["ExpresswaySpec", "Topology", "UnitySpec", "deployment_toml"]
@@ -201,7 +201,3 @@ def deployment_toml(
             out.append(f"push = {'true' if push else 'false'}")
     return "\n".join(out) + "\n"
 
-
-def devices_of(people: Sequence[Person]) -> list[tuple[Person, Device]]:
-    """Every (person, device) pair, in population order."""
-    return [(p, d) for p in people for d in p.devices]
