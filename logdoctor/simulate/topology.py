@@ -200,4 +200,3 @@ def deployment_toml(
         if push is not None:
             out.append(f"push = {'true' if push else 'false'}")
     return "\n".join(out) + "\n"
-
