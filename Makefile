@@ -35,5 +35,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/report.py
 
+# One folder per scenario of `logdoctor simulate --list`, seed 1, byte-identical on every run
+# (tests/simulate checks it); log files over 128 KiB are gzipped.
+samples: $(STAMP)
+	$(BIN)/logdoctor simulate --all --out sample_logs --gzip-over 131072 --force
+
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache report.html
