@@ -17,6 +17,7 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/logdoctor stats sample_logs
+	$(BIN)/logdoctor report sample_logs -o report.html
 
 lint: $(STAMP)
 	$(BIN)/ruff check logdoctor tests benchmarks
@@ -32,6 +33,12 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/report.py
+
+# One folder per scenario of `logdoctor simulate --list`, seed 1, byte-identical on every run
+# (tests/simulate checks it); log files over 128 KiB are gzipped.
+samples: $(STAMP)
+	$(BIN)/logdoctor simulate --all --out sample_logs --gzip-over 131072 --force
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache report.html

@@ -475,6 +475,84 @@ def stats_cmd(
         sys.exit(EXIT_USAGE)
 
 
+# -- report --------------------------------------------------------------------------------------
+
+
+@main.command("report")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="Write the HTML report to FILE.",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Deployment file (TOML) to check the logs against.",
+)
+@click.option("--title", default=None, help="Title of the report (default: logdoctor report).")
+@click.option(
+    "--gap",
+    "gap_minutes",
+    type=click.IntRange(1),
+    default=60,
+    show_default=True,
+    metavar="MINUTES",
+    help="Report silences longer than MINUTES within a file or between rotated files.",
+)
+@input_options
+@handle_errors
+def report_cmd(
+    paths: Sequence[str],
+    output: Path,
+    config: Path | None,
+    title: str | None,
+    gap_minutes: int,
+    formats_dirs: Sequence[Path],
+    tz: str | None,
+    set_node: str | None,
+    jobs: int | None,
+) -> None:
+    """Write the HTML diagnostic report: one self-contained page to read, forward and print.
+
+    Prints the path it wrote. Inputs that cannot be read are listed in the report's coverage
+    section and on stderr (exit status 2); the report covers the rest.
+    """
+    from logdoctor.outputs.html import write_html
+    from logdoctor.report import Limits, build_report, diagnose
+
+    if str(output) == "-":
+        raise CliError("--output: give a file name (the report is a file, not a stream)")
+    result = _load(paths, formats_dirs, tz, set_node, jobs)
+    if result.errors and all(st.error is not None for st in result.stats):
+        _report_input_errors(result)
+        raise CliError("no input could be read: no report written")
+    diagnosis = diagnose(result, config)
+    for note in diagnosis.notes:
+        warn(note)
+    model = build_report(
+        result.frame,
+        result.stats,
+        diagnosis,
+        inputs=list(paths),
+        title=title,
+        limits=Limits(gap_seconds=gap_minutes * 60),
+    )
+    try:
+        write_html(model, output)
+    except OSError as exc:
+        raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    click.echo(str(output))
+    if _report_input_errors(result):
+        sys.exit(EXIT_USAGE)
+
+
 # -- the token service -----------------------------------------------------------------------------
 
 DATA_DIR_ENV = "LOGDOCTOR_DATA_DIR"
@@ -1201,6 +1279,355 @@ def timeline_cmd(
             console.print(note, style="dim")
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)
+
+
+# -- tail ----------------------------------------------------------------------------------------
+
+
+@main.command("tail")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["live", "jsonl"]),
+    default="live",
+    show_default=True,
+    help="live: a screen that updates (events, counters, findings); jsonl: one JSON object per "
+    'line (events, findings and notices, each with a "type"), flushed as they come.',
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Checkpoint file: where each file was left is saved there (atomically) and a restart "
+    "resumes exactly after the last line handled.",
+)
+@click.option(
+    "--from-start",
+    is_flag=True,
+    help="Read files that have no checkpoint from their start (default: from their end). A "
+    "checkpoint always wins.",
+)
+@click.option(
+    "--poll",
+    is_flag=True,
+    help="Poll the folders instead of using file-system events (network file systems).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.05, 3600),
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the folders are re-read when no event came (the safety net).",
+)
+@click.option(
+    "--rotate-grace",
+    type=click.FloatRange(0, 600),
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a rotated file is still read for late writes before its partial last line "
+    "is emitted.",
+)
+@click.option(
+    "--idle-flush",
+    type=click.FloatRange(0.01, 600),
+    default=0.2,
+    show_default=True,
+    metavar="SECONDS",
+    help="Emit a file's last record after this long without a new line.",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(1),
+    default=5000,
+    show_default=True,
+    help="Recent events the rules look at.",
+)
+@click.option(
+    "--tz",
+    metavar="ZONE",
+    default=None,
+    help="Zone the logs' timestamps were written in (an IANA name or an offset). Default: UTC.",
+)
+@click.option(
+    "--set-node",
+    "set_node",
+    metavar="NAME",
+    default=None,
+    help="Use NAME as the node of every file instead of the one the folder layout gives.",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Deployment file the rules compare the logs with (as for check).",
+)
+@click.option("--no-rules", is_flag=True, help="Show events only; run no rules.")
+@formats_dir_option
+@handle_errors
+def tail_cmd(
+    paths: Sequence[str],
+    out_format: str,
+    state: Path | None,
+    from_start: bool,
+    poll: bool,
+    poll_interval: float,
+    rotate_grace: float,
+    idle_flush: float,
+    window: int,
+    tz: str | None,
+    set_node: str | None,
+    config: Path | None,
+    no_rules: bool,
+    formats_dirs: Sequence[Path],
+) -> None:
+    """Follow logs as they grow and rotate; show events and findings as they happen.
+
+    PATHS are folders (followed recursively: ssoApp.log, ssosp*.log, certMgmt*.log appearing in
+    them are picked up) or single files. Ctrl-C stops with a summary (and the checkpoint saved).
+    """
+    import signal
+
+    from logdoctor.tail.tailer import Tailer
+
+    detector = None
+    if not no_rules:
+        from logdoctor.tail.rules import rules_detector
+
+        detector = rules_detector(config)
+    tailer = Tailer(
+        paths,
+        formats_dirs=formats_dirs,
+        tz=tz,
+        node=set_node,
+        state=state,
+        from_start=from_start,
+        poll=poll,
+        poll_interval=poll_interval,
+        rotate_grace=rotate_grace,
+        idle_flush=idle_flush,
+        window=window,
+        detector=detector,
+    )
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        notices = tailer.start()
+        if out_format == "jsonl":
+            _tail_jsonl(tailer, notices)
+        else:
+            _tail_live(tailer, notices, rules=detector is not None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
+    from logdoctor.tail.jsonl import event_json, finding_record, notice_record
+    from logdoctor.tail.view import summary_line
+
+    out = sys.stdout
+    enc = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per line
+
+    def write(batch: Any, extra: Sequence[Any] = ()) -> None:
+        lines = [enc(notice_record(n)) for n in extra]
+        lines += [event_json(r) for r in batch.events]
+        lines += [enc(finding_record(f)) for f in batch.findings]
+        lines += [enc(notice_record(n)) for n in batch.notices]
+        if lines:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+
+    closed = False
+    try:
+        first = list(notices)
+        while True:
+            write(tailer.step(0.5), first)
+            first = []
+    except KeyboardInterrupt:
+        write(tailer.close())
+        closed = True
+    finally:
+        if not closed:
+            tailer.close()
+    click.echo(summary_line(tailer.stats, state=tailer.state_path), err=True)
+
+
+def _tail_live(tailer: Any, notices: Sequence[Any], *, rules: bool) -> None:
+    from rich.live import Live
+
+    from logdoctor.tail.tailer import Batch
+    from logdoctor.tail.view import LiveState, render, summary_line
+
+    console = _console()
+    view = LiveState()
+    view.add(Batch(notices=list(notices)))
+
+    def screen() -> Any:
+        return render(
+            view,
+            tailer.stats,
+            files=len(tailer.files()) or tailer.stats.files,
+            observer=tailer.follower.observer_kind,
+            rules=rules,
+            height=console.size.height,
+        )
+
+    closed = False
+    try:
+        with Live(console=console, get_renderable=screen, refresh_per_second=4, screen=False):
+            try:
+                while True:
+                    view.add(tailer.step(0.25))
+            except KeyboardInterrupt:
+                view.add(tailer.close())
+                closed = True
+    finally:
+        if not closed:
+            tailer.close()
+    if not console.is_terminal:
+        console.line()
+    console.print(summary_line(tailer.stats, state=tailer.state_path), highlight=False)
+
+
+# -- simulate ------------------------------------------------------------------------------------
+
+
+def _sim_line(summary: Any, dest: str) -> str:
+    from datetime import UTC
+
+    start = datetime.fromtimestamp(summary.start, UTC).strftime("%Y-%m-%d %H:%M")
+    exp = summary.expectation
+    rules = ", ".join(exp.expect) or "no finding"
+    return (
+        f"{summary.scenario}: seed {summary.seed}, {summary.users} users "
+        f"({summary.clients} clients), {summary.days} day(s) from {start} UTC, "
+        f"{summary.files} files, {summary.bytes:,} bytes -> {dest}; expect {rules} "
+        f"({summary.seconds:.1f} s)"
+    )
+
+
+@main.command("simulate")
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the scenarios and what each shows.")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Simulate every scenario into OUT/NAME (what `make samples` does).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write: one folder per node (RTMT layout), deployment.toml, expected.json.",
+)
+@click.option(
+    "--bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also (or instead) write the same as one zip file.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option(
+    "--start",
+    metavar="ISO",
+    default=None,
+    help="First day of the log window (ISO 8601, UTC without a zone; default 2026-11-16, a "
+    "Monday).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=None,
+    help="Days of logs (default: the scenario's).",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(1, 200_000),
+    default=None,
+    help="End users (default: the scenario's).",
+)
+@click.option(
+    "--gzip-over",
+    type=click.IntRange(0),
+    default=None,
+    metavar="BYTES",
+    help="Gzip log files larger than BYTES (FILE.log.gz, as RTMT hands over rotated files).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an output folder that holds an earlier simulation.",
+)
+@handle_errors
+def simulate_cmd(
+    name: str | None,
+    list_: bool,
+    all_: bool,
+    out: Path | None,
+    bundle: Path | None,
+    seed: int,
+    start: str | None,
+    days: int | None,
+    users: int | None,
+    gzip_over: int | None,
+    force: bool,
+) -> None:
+    """Simulate a scenario: the token service driven by Jabber clients on a virtual clock.
+
+    Writes what UCM would have logged (ssosp, ssoApp.log, certMgmt*.log per node), the
+    declared deployment.toml and the expected.json verdicts. The same seed gives the same
+    bytes.
+    """
+    from logdoctor.simulate import SCENARIOS, simulate
+
+    if list_:
+        width = max(len(n) for n in SCENARIOS)
+        for sc in SCENARIOS.values():
+            click.echo(f"{sc.name:<{width}}  {sc.summary}")
+        return
+    if all_:
+        if name is not None or bundle is not None:
+            raise CliError("--all takes no scenario name and no --bundle")
+        if out is None:
+            raise CliError("--all needs --out DIR (a folder per scenario is written in it)")
+        for sc_name in SCENARIOS:
+            dest = out / sc_name
+            summary = simulate(
+                sc_name,
+                out=dest,
+                seed=seed,
+                start=start,
+                days=days,
+                users=users,
+                gzip_over=gzip_over,
+                replace=force,
+            )
+            click.echo(_sim_line(summary, str(dest)))
+        return
+    if name is None:
+        raise CliError("give a scenario NAME (see --list), or --list, or --all")
+    if out is None and bundle is None:
+        raise CliError("give --out DIR and/or --bundle FILE.zip")
+    summary = simulate(
+        name,
+        out=out,
+        bundle=bundle,
+        seed=seed,
+        start=start,
+        days=days,
+        users=users,
+        gzip_over=gzip_over,
+        replace=force,
+    )
+    dests = [str(p) for p in (out, bundle) if p is not None]
+    click.echo(_sim_line(summary, " and ".join(dests)))
 
 
 # -- fleet ---------------------------------------------------------------------------------------

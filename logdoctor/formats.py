@@ -85,6 +85,9 @@ class SplitPlan:
     fields: tuple[tuple[int, int, str], ...]
     open_end: bool
     """The last token is a field that ends at whitespace, not at a literal space."""
+    tokens: tuple[tuple[str, bool], ...] = ()
+    """Per position: the literal text (a whole literal token, or a field's ``key=`` prefix)
+    and whether the token is a field."""
 
 
 _TOKEN_FIELD = re.compile(
@@ -99,19 +102,23 @@ def split_plan(source: str) -> SplitPlan | None:
         return None
     tokens = source[1:].split(" ")
     fields: list[tuple[int, int, str]] = []
+    shape: list[tuple[str, bool]] = []
     open_end = False
     for pos, tok in enumerate(tokens):
         m = _TOKEN_FIELD.match(tok)
         if m is None or not tok:
             return None
         literal = re.sub(r"\\(.)", r"\1", m.group(1))
+        shape.append((literal, bool(m.group(2) or m.group(3))))
         if m.group(2):
             fields.append((pos, len(literal), m.group(2)))
         if pos == len(tokens) - 1 and (m.group(2) or m.group(3)):
             open_end = True
     if not fields:
         return None
-    return SplitPlan(width=len(tokens) - 1, fields=tuple(fields), open_end=open_end)
+    return SplitPlan(
+        width=len(tokens) - 1, fields=tuple(fields), open_end=open_end, tokens=tuple(shape)
+    )
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
         for e in cands:
             if left.len() == 0:
                 break
-            hit = _matches(e, left_msg, left_logger)
+            hit, parts = _matches(e, left_msg, left_logger)
             took = hit.arg_true()
             if took.len() == 0:
                 continue
@@ -227,7 +227,9 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
                 taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
             )
             if e.regex.groups:
-                for name, values in _extract(e, taken_msg).items():
+                if parts is not None and not everything:
+                    parts = parts.gather(took)
+                for name, values in _extract(e, taken_msg, parts).items():
                     fields[name].scatter(taken_rows, values)
             for c, v in e.set.items():
                 fields[c].scatter(
@@ -244,20 +246,72 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
     return records.with_columns(kind_names, *fields.values())
 
 
-def _matches(e: EventPattern, msg: pl.Series, logger: pl.Series) -> pl.Series:
-    """Boolean mask: rows whose message (and logger) the event pattern matches."""
+_OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
+"""ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
+
+
+def _matches(
+    e: EventPattern, msg: pl.Series, logger: pl.Series
+) -> tuple[pl.Series, pl.Series | None]:
+    """Rows whose message (and logger) the event pattern matches, and for a key=value
+    template the message's tokens (a struct; null where the regex had to judge)."""
+    parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
+    elif e.split is not None:
+        hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
     if e.logger is not None:
         hit = hit & logger.str.contains(e.logger.rust).fill_null(False)
-    return hit
+    return hit, parts
 
 
-def _extract(e: EventPattern, msg: pl.Series) -> dict[str, pl.Series]:
-    """The named groups of ``e`` on rows it is known to match."""
+def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The regex's verdict for a key=value template, decided on its space-separated tokens.
+
+    Equivalent to the regex (``^tok tok key=\\S+ ...``) on rows without other ASCII
+    whitespace: literal tokens must be equal (the last one need only start the token, as the
+    regex is not anchored at the end) and field tokens must be their ``key=`` plus at least
+    one character. The few rows with tabs or line breaks are judged by the regex itself.
+    """
     plan = e.split
+    assert plan is not None
+    parts = msg.str.split_exact(" ", plan.width)
+    ok: pl.Series | None = None
+    last = len(plan.tokens) - 1
+    for pos, (text, is_field) in enumerate(plan.tokens):
+        token = parts.struct.field(f"field_{pos}")
+        if is_field:
+            cond = token.str.starts_with(text) & (token.str.len_bytes() > len(text.encode()))
+        elif pos == last:
+            cond = token.str.starts_with(text)
+        else:
+            cond = token == text
+        cond = cond.fill_null(False)
+        ok = cond if ok is None else ok & cond
+    assert ok is not None
+    odd = msg.str.contains(_OTHER_SPACE).fill_null(False)
+    odd_rows = odd.arg_true()
+    if odd_rows.len() == 0:
+        return ok, parts
+    ok = ok & ~odd
+    by_regex = msg.gather(odd_rows).str.contains(e.regex.rust).fill_null(False)
+    ok.scatter(odd_rows, by_regex)
+    return ok, None  # some rows need the regex: extraction will use it
+
+
+def _extract(
+    e: EventPattern, msg: pl.Series, parts: pl.Series | None = None
+) -> dict[str, pl.Series]:
+    """The named groups of ``e`` on rows it is known to match (``parts``: their tokens, when
+    :func:`_template_matches` already cut them and no row has other whitespace)."""
+    plan = e.split
+    if plan is not None and parts is not None:
+        return {
+            name: _clean_values(parts.struct.field(f"field_{pos}").str.slice(skip).alias(name))
+            for pos, skip, name in plan.fields
+        }
     if plan is not None and msg.len():
         # Multi-line records: the last value ends at the line break; let the regex do those.
         multi = msg.str.contains("\n", literal=True)
@@ -439,6 +493,26 @@ def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
     return size
 
 
+# Polars decompresses input that starts like gzip, zlib or zstd; a log line may start so.
+_COMPRESSED_LOOKING = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
+
+
+def _read_lines(data: bytes, first: int) -> tuple[pl.DataFrame, int]:
+    """Lines (column ``text``, numbered from ``first`` in ``n``) and the decode-error count."""
+    if not data.startswith(_COMPRESSED_LOOKING):
+        try:
+            lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
+            return lines, 0
+        except (pl.exceptions.PolarsError, OSError):
+            pass  # not valid UTF-8: decode below, replacing what does not decode
+    text, errors = decode(data)
+    parts = [ln.removesuffix("\r") for ln in iter_lines(text)]
+    lines = pl.DataFrame({"text": pl.Series("text", parts, dtype=pl.String)}).with_row_index(
+        "n", offset=first
+    )
+    return lines, errors
+
+
 def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
     """Add up the partial statistics of a file's chunks (in order)."""
     first = parts[0]
@@ -480,15 +554,7 @@ def _parse_block(
     stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
     if not data:
         return empty_frame(), stats
-    first = line_offset + 1
-    try:
-        lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
-    except pl.exceptions.PolarsError:
-        # Not valid UTF-8: replace what does not decode, count it, and read again.
-        text, stats.decode_errors = decode(data)
-        lines = pl.read_lines(
-            text.encode("utf-8"), name="text", row_index_name="n", row_index_offset=first
-        )
+    lines, stats.decode_errors = _read_lines(data, line_offset + 1)
     stats.lines = lines.height
     if stats.lines == 0:
         return empty_frame(), stats
@@ -635,6 +701,7 @@ class LineParser:
         self._to_utc = zone.to_utc()
         self.stats = ParseStats(path=file, family=fmt.family, node=node)
         self._kinds: Counter[str] = Counter()
+        self.stats.kinds = self._kinds  # the counter itself: no copy per record
         self._open: tuple[int, int, re.Match[str], list[str]] | None = None
 
     def feed(self, text: str, lineno: int | None = None) -> list[Record]:
@@ -688,7 +755,6 @@ class LineParser:
         logger = g.get("logger")
         kind, fields = classify_message(self.fmt, msg, logger)
         self._kinds[kind] += 1
-        self.stats.kinds = dict(self._kinds)
         self.stats.unrecognized = self._kinds.get(_UNRECOGNIZED, 0)
         return Record(
             time=time,

@@ -204,3 +204,11 @@ def test_binary_garbage_never_crashes(formats, family) -> None:
     data = bytes(range(256)) * 64 + b"\n\x00\x00\n"
     _, stats = both(formats[family], data)
     assert stats.lines == stats.record_lines + stats.malformed
+
+
+@pytest.mark.parametrize("start", [b"\x1f\x8b", b"x^", b"x\x01", b"x\x9c", b"(\xb5/\xfd"])
+def test_content_that_looks_compressed_is_read_as_text(formats, start: bytes) -> None:
+    # polars' line reader would try to decompress these; the engine must not.
+    data = start + b" junk\n2021-04-30 09:00:53,156 INFO  [t] x.Y - hello\n"
+    frame, stats = both(formats["ssosp"], data)
+    assert stats.lines == 2 and stats.malformed == 1 and frame["message"].to_list() == ["hello"]

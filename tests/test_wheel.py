@@ -38,6 +38,13 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         "logdoctor/_data/parsers/ssosp.toml",
         "logdoctor/_data/parsers/ssoapp.toml",
         "logdoctor/_data/parsers/certmgmt.toml",
+        "logdoctor/_data/reports/report.html.j2",
+        "logdoctor/_data/reports/_macros.html.j2",
+        "logdoctor/_data/reports/report.css",
+        "logdoctor/_data/reports/report.js",
+        "logdoctor/_data/reports/vendor/uplot/uPlot.iife.min.js",
+        "logdoctor/_data/reports/vendor/uplot/uPlot.min.css",
+        "logdoctor/_data/reports/vendor/uplot/LICENSE",
     } <= set(names)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -72,3 +79,16 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         timeout=120,
     )
     assert json.loads(out.stdout)["totals"]["records"] == 1
+    # the HTML report renders from the templates inside the wheel
+    html = work / "report.html"
+    out = subprocess.run(
+        [str(exe), "report", str(asset("verbatim")), "-o", str(html)],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == str(html)
+    page = html.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in page and "Leon Sorokin" in page and "uPlot" in page

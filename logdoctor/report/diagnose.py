@@ -1,0 +1,41 @@
+"""The seam between the report and the check engine: one function, :func:`diagnose`.
+
+The report renders the :class:`~logdoctor.report.model.Diagnosis` it is given: findings
+(``logdoctor.model.Finding``) and configuration facts (declared against inferred, with the
+lines each inference came from), both taken from the same rule context ``logdoctor check``
+uses, so the report and the CI check never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from logdoctor.api import LoadResult
+from logdoctor.check import check_context
+from logdoctor.deployment import load_deployment
+from logdoctor.report.facts import config_facts
+from logdoctor.report.model import Diagnosis
+from logdoctor.rules import Context
+
+__all__ = ["diagnose"]
+
+
+def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
+    """Run the diagnostic rules on loaded logs (and a deployment file) for the report.
+
+    Returns the findings (all severities; the report sorts them), the configuration facts and
+    whether the rules ran. Raises ``DeploymentError`` (a ``ValueError`` naming the file, the
+    key and the allowed values) for a bad deployment file.
+    """
+    declared = None if config is None else load_deployment(config)
+    ctx = Context(result.frame, result.stats, declared)
+    report = check_context(ctx, fail_on="never", errors=result.errors)
+
+    def declared_value(path: str, subject: str) -> Any:
+        if ctx.cluster is None or not path.startswith("parameters."):
+            return None
+        return getattr(ctx.cluster.parameters, path.split(".", 1)[1], None)
+
+    facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared_value)
+    return Diagnosis(findings=report.findings, config=facts, rules_ran=True)

@@ -1,0 +1,91 @@
+"""What the follower hands out: the events of a pass and the state of the files it holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Closed",
+    "FileState",
+    "FollowError",
+    "FollowEvent",
+    "Line",
+    "Notice",
+    "NoticeKind",
+    "Opened",
+]
+
+NoticeKind = Literal["rotated", "truncated", "copy", "lost", "skipped", "observer", "detector"]
+
+
+class FollowError(ValueError):
+    """A path that cannot be followed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A file the follower starts reading (or resumes, ``resumed=True``)."""
+
+    stream: int
+    path: str
+    root: str
+    """The followed folder or file it was found under."""
+    root_is_dir: bool
+    head: bytes
+    """Its first bytes (up to FP_LEN), for format detection."""
+    resumed: bool
+    dev: int
+    ino: int
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One whole line of a stream (without its newline; a trailing CR is kept)."""
+
+    stream: int
+    lineno: int
+    """1-based line number in the file."""
+    start: int
+    """Byte offset of the line's first byte."""
+    end: int
+    """Byte offset just after the line's newline."""
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A rotated stream ended: every line of it has been emitted."""
+
+    stream: int
+    gone: bool
+    """True if the file is no longer held (deleted, moved away, or its content truncated)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something the user should know about a file (rotation, truncation, lost data)."""
+
+    kind: NoticeKind
+    path: str
+    message: str
+    stream: int | None = None
+
+
+FollowEvent = Opened | Line | Closed | Notice
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """A held file: where it is and how far it has been read."""
+
+    stream: int
+    path: str
+    dev: int
+    ino: int
+    offset: int
+    """Bytes read (including a partial last line not emitted yet)."""
+    lines: int
+    """Lines emitted."""
+    rotated: bool
+    head: bytes

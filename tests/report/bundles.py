@@ -1,0 +1,249 @@
+"""Real log bundles for the report tests, written in the layout RTMT collects.
+
+Lines follow the message templates of parsers/ssosp.toml and parsers/ssoapp.toml (values
+percent-encoded, "-" for empty), so the whole path runs: files -> load -> report -> browser.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+KID = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b6"
+CLIENT_A = "C" + "a1" * 32
+CLIENT_B = "C" + "b2" * 32
+T0 = datetime(2026, 11, 20, 8, 0, 0)
+
+
+def q(value: str) -> str:
+    """A value as the token service writes it: percent-encoded, one token, "-" when empty."""
+    return quote(value, safe="") if value else "-"
+
+
+def ts(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S,") + f"{t.microsecond // 1000:03d}"
+
+
+class Ssosp:
+    """Collects ssosp lines; each method appends one line at time ``t``."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, t: datetime, level: str, logger: str, msg: str) -> None:
+        self.lines.append(f"{ts(t)} {level:<5} [http-bio-8443-exec-7] {logger} - {msg}")
+
+    def login(self, t: datetime, user: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.AuthorizeServlet",
+            f"User authenticated: user={q(user)} method=password via=-",
+        )
+
+    def login_failed(self, t: datetime, user: str, reason: str) -> None:
+        self.add(
+            t,
+            "WARN",
+            "oauth.AuthorizeServlet",
+            f"Authentication failed: user={q(user)} method=password reason={q(reason)} via=-",
+        )
+
+    def access(self, t: datetime, user: str, client: str, jti: str, grant: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Access token issued: user={q(user)} "
+            f"client_id={client} device=CSF{q(user.upper())} grant={grant} jti={jti} "
+            f"kid={KID} expires_in=3600 via=-",
+        )
+
+    def refresh_issued(self, t: datetime, user: str, client: str, tid: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh token issued: user={q(user)} "
+            f"client_id={client} device=CSF{q(user.upper())} tid={tid} kid={KID} "
+            "expires_in=5184000 via=-",
+        )
+
+    def refreshed(self, t: datetime, user: str, client: str, tid: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.TokenServlet",
+            f"Refresh grant accepted: user={q(user)} "
+            f"client_id={client} device=CSF{q(user.upper())} tid={tid} via=expc1",
+        )
+
+    def refresh_refused(self, t: datetime, user: str, client: str, tid: str, reason: str) -> None:
+        self.add(
+            t,
+            "WARN",
+            "oauth.TokenServlet",
+            "Token request refused: grant=refresh_token "
+            f"error=invalid_grant reason={reason} user={q(user)} client_id={client} "
+            f"device=- tid={tid} via=expc1",
+        )
+
+    def validated(self, t: datetime, user: str, client: str, jti: str) -> None:
+        self.add(
+            t,
+            "DEBUG",
+            "oauth.TokenValidator",
+            f"Token validated: server=imp1 user={q(user)} client_id={client} jti={jti} kid={KID}",
+        )
+
+    def validation_failed(self, t: datetime, jti: str, check: str) -> None:
+        self.add(
+            t,
+            "WARN",
+            "oauth.TokenValidator",
+            f"Token validation failed: server=imp1 "
+            f"check={check} user=- client_id=- jti={jti} kid={KID}",
+        )
+
+    def revoke(self, t: datetime, user: str, client: str, tid: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Revoke request: admin=admin user_id={q(user)} client_id=- result=success revoked=1",
+        )
+        self.add(
+            t,
+            "INFO",
+            "oauth.RevokeServlet",
+            f"Refresh token revoked: user={q(user)} client_id={client} tid={tid} cause=revoke_api",
+        )
+
+    def config(self, t: datetime, name: str, old: str, new: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.OAuthConfigManager",
+            f"Enterprise parameter changed: name={name} old={old} new={new}",
+        )
+
+    def key_regen(self, t: datetime, use: str, checksum: str) -> None:
+        self.add(
+            t,
+            "INFO",
+            "oauth.AuthzKeyManager",
+            f"Authz key regenerated: use={use} checksum={checksum} version=2",
+        )
+
+    def raw(self, t: datetime, message: str, level: str = "INFO") -> None:
+        self.add(t, level, "misc.Unknown", message)
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ordered = sorted(self.lines, key=lambda line: line[:23])  # a log is in time order
+        path.write_text("\n".join(ordered) + "\n", encoding="utf-8")
+        return path
+
+
+def ssosp_path(root: Path, node: str, n: int = 1) -> Path:
+    return root / node / "tomcat" / "logs" / "ssosp" / "log4j" / f"ssosp{n:05d}.log"
+
+
+def ssoapp_path(root: Path, node: str) -> Path:
+    return root / node / "platform" / "log" / "ssoApp.log"
+
+
+def normal_bundle(root: Path) -> Path:
+    """Two nodes, three users, a rotated ssosp pair with a 3-hour silence between the files.
+
+    alice: 2 logins, 1 refresh token refreshed 3 times, 4 access tokens, validated.
+    bob: 3 failed logins (2 inactive_user, 1 bad_password), one refresh refused (expired),
+         one access token rejected by IM&P (signature, the line names only the jti).
+    carol: 1 login, her refresh token revoked by the admin.
+    Plus a configuration change, a key regeneration, a service restart, and 4 unrecognized
+    lines of 2 shapes (ids differ).
+    """
+    pub = Ssosp()
+    t = T0
+    pub.config(t, "refresh_login_flow", "off", "on")
+    pub.login(t + timedelta(minutes=1), "alice")
+    pub.refresh_issued(t + timedelta(minutes=1, seconds=1), "alice", CLIENT_A, "tid-alice-1")
+    pub.access(
+        t + timedelta(minutes=1, seconds=1), "alice", CLIENT_A, "jti-a1", "authorization_code"
+    )
+    pub.validated(t + timedelta(minutes=2), "alice", CLIENT_A, "jti-a1")
+    for i in range(3):
+        tt = t + timedelta(minutes=45 * (i + 1))
+        pub.refreshed(tt, "alice", CLIENT_A, "tid-alice-1")
+        pub.access(tt, "alice", CLIENT_A, f"jti-a{i + 2}", "refresh_token")
+    pub.login_failed(t + timedelta(minutes=5), "bob", "inactive_user")
+    pub.login_failed(t + timedelta(minutes=6), "bob", "inactive_user")
+    pub.login_failed(t + timedelta(minutes=7), "bob", "bad_password")
+    pub.access(t + timedelta(minutes=8), "bob", CLIENT_B, "jti-b1", "authorization_code")
+    pub.validation_failed(t + timedelta(minutes=9), "jti-b1", "signature")
+    pub.refresh_refused(t + timedelta(minutes=10), "bob", CLIENT_B, "tid-bob-1", "expired")
+    pub.login(t + timedelta(minutes=11), "carol")
+    pub.refresh_issued(t + timedelta(minutes=11), "carol", CLIENT_B, "tid-carol-1")
+    pub.revoke(t + timedelta(minutes=30), "carol", CLIENT_B, "tid-carol-1")
+    pub.key_regen(t + timedelta(minutes=100), "signing", "ab" * 32)
+    pub.raw(t + timedelta(minutes=101), "Cache refresh took 1200 ms for id 4f3a9c1e")
+    pub.raw(t + timedelta(minutes=102), "Cache refresh took 87 ms for id 0b77aa10")
+    pub.raw(t + timedelta(minutes=103), "Cache refresh took 5 ms for id 77ee01ff")
+    pub.raw(t + timedelta(minutes=104), "Heartbeat from 10.0.0.12 port 8443", "ERROR")
+    pub.write(ssosp_path(root, "ucm-pub", 1))
+    later = Ssosp()
+    t2 = t + timedelta(hours=6)  # the first file ends at 08:45 x 3 = 10:15; 3 h+ of silence
+    later.login(t2, "alice")
+    later.validated(t2 + timedelta(seconds=5), "alice", CLIENT_A, "jti-a4")
+    later.write(ssosp_path(root, "ucm-pub", 2))
+    sub = Ssosp()
+    sub.validated(t + timedelta(minutes=50), "alice", CLIENT_A, "jti-a2")
+    sub.write(ssosp_path(root, "ucm-sub1", 1))
+    app = ssoapp_path(root, "ucm-pub")
+    app.parent.mkdir(parents=True, exist_ok=True)
+    app.write_text(
+        f"{ts(t + timedelta(minutes=101))} INFO  [main] platform.ServiceManager - Service "
+        "restarted: service=Cisco%20Tomcat node=ucm-pub\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+HOSTILE_FLAG = "__pwned"
+HOSTILE_USERS = (
+    "<script>window.__pwned=1</script>",
+    '"><img src=x onerror="window.__pwned=2">',
+    "</script><script>window.__pwned=3</script>",
+    "evil\u202etxt.exe",
+    "ctl\x1b[31mred\x07\x00bell",
+    "zero\u200bwidth\ufeffbom",
+)
+HOSTILE_MESSAGES = (
+    "<script>window.__pwned=4;alert(4)</script>",
+    '"><img src=x onerror=window.__pwned=5> </script> </style> <!-- x',
+    "\x1b[2J\x1b[31mterminal \u202eoverride\u202c \u2066isolate\u2069 end",
+    "<svg onload=window.__pwned=6><a href=javascript:window.__pwned=7>click</a>",
+)
+HOSTILE_NODE = '"><svg onload=window.__pwned=8>'
+LONG_LINE = "A" * 100_000
+
+
+def hostile_bundle(root: Path) -> Path:
+    """Users, messages and a node name crafted to break out of HTML, JSON and the layout."""
+    s = Ssosp()
+    t = T0
+    for i, user in enumerate(HOSTILE_USERS):
+        tt = t + timedelta(minutes=i)
+        s.login(tt, user)
+        s.login_failed(tt + timedelta(seconds=1), user, "<b>bad</b>\u202e")
+        s.access(tt + timedelta(seconds=2), user, CLIENT_A, f"jti-h{i}", "authorization_code")
+        s.refresh_issued(tt + timedelta(seconds=2), user, CLIENT_A, f"tid-h{i}")
+    s.login(t + timedelta(minutes=10), "long" + LONG_LINE)
+    for i, msg in enumerate(HOSTILE_MESSAGES):
+        s.raw(t + timedelta(minutes=11 + i), msg, "ERROR")
+    s.raw(t + timedelta(minutes=20), LONG_LINE)
+    s.raw(t + timedelta(minutes=21), "word " * 20_000)
+    s.config(t + timedelta(minutes=22), q("<i>param</i>"), "off", q("</script>"))
+    s.write(ssosp_path(root, HOSTILE_NODE, 1))
+    return root
