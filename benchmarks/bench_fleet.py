@@ -1,9 +1,11 @@
 """Fleet benchmark: 50 bundles, one process (``fleet --in-process``) against ``fleet
 --workers 2`` (a local Dask cluster of two worker processes) on the same machine.
 
-Bundles come from ``logdoctor simulate SCENARIO --out DIR --seed N`` when that command exists
-(``--source simulate``), else (``--source rules``, the default while the simulator is not part of
-this build) from the rule cases under tests/assets/rules: bundle N is the ``bad`` case of rule
+Bundles come from ``logdoctor simulate SCENARIO --out DIR --seed N --users U --days D``
+(``--source simulate``, the default when the command exists): bundle N is scenario N mod 22
+(every scenario of ``simulate --list``, or ``--scenario``), and its deployment.toml goes to a
+config folder given to ``fleet --config-dir``. ``--source rules`` builds them from the rule
+cases under tests/assets/rules instead: bundle N is the ``bad`` case of rule
 N mod 33 (the fault, once) plus the user traffic of its ``good`` case replicated side by side
 (users, devices and token ids renamed per copy) until it holds about ``--mb`` MB of logs,
 written as an RTMT folder: healthy traffic at scale plus one fault.
@@ -124,27 +126,48 @@ def has_simulate() -> bool:
     return proc.returncode == 0
 
 
-def build(n: int, source: str, mb: float, scenarios: list[str]) -> list[str]:
-    """Write ``n`` bundles (reused when present with the same parameters)."""
+def scenarios_available() -> list[str]:
+    """The simulator's scenario names (``logdoctor simulate --list``)."""
+    proc = subprocess.run(
+        [str(EXE), "simulate", "--list"], capture_output=True, text=True, timeout=120, check=True
+    )
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def build(
+    n: int, source: str, mb: float, scenarios: list[str], users: int, days: int
+) -> tuple[list[str], Path | None]:
+    """Write ``n`` bundles (reused when present with the same parameters); returns their
+    paths and, for simulated ones, the folder of their deployment files (``--config-dir``)."""
     bundles = OUT / "bundles"
+    configs = OUT / "configs"
     stamp = OUT / "bundles.json"
-    spec = {"n": n, "source": source, "mb": mb, "scenarios": scenarios}
-    paths = [str(bundles / f"cluster-{i:03d}") for i in range(n)]
+    spec = {"n": n, "source": source, "mb": mb, "scenarios": scenarios, "users": users}
+    spec["days"] = days
+    if source == "simulate":
+        names = [f"c{i:03d}-{scenarios[i % len(scenarios)]}" for i in range(n)]
+    else:
+        names = [f"cluster-{i:03d}" for i in range(n)]
+    paths = [str(bundles / name) for name in names]
+    config_dir = configs if source == "simulate" else None
     if stamp.exists() and json.loads(stamp.read_text()) == spec:
-        return paths
-    if bundles.exists():
-        shutil.rmtree(bundles)
-    bundles.mkdir(parents=True)
+        return paths, config_dir
+    for d in (bundles, configs):
+        if d.exists():
+            shutil.rmtree(d)
+        d.mkdir(parents=True)
     cases = sorted(p for p in RULES.glob("*/bad") if any(p.rglob("*.log")))
     for i, path in enumerate(paths):
         if source == "simulate":
             name = scenarios[i % len(scenarios)]
             cmd = [str(EXE), "simulate", name, "--out", path, "--seed", str(i)]
-            subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+            cmd += ["--users", str(users), "--days", str(days)]
+            subprocess.run(cmd, check=True, capture_output=True, timeout=1800)
+            shutil.move(Path(path) / "deployment.toml", configs / f"{Path(path).name}.toml")
         else:
             rules_bundle(cases[i % len(cases)], Path(path), mb)
     stamp.write_text(json.dumps(spec))
-    return paths
+    return paths, config_dir
 
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
@@ -186,7 +209,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bundles", type=int, default=50)
     ap.add_argument("--source", choices=["auto", "rules", "simulate"], default="auto")
-    ap.add_argument("--scenario", action="append", default=[], help="simulate scenario(s)")
+    ap.add_argument(
+        "--scenario", action="append", default=[], help="simulate scenario(s) (default: all)"
+    )
+    ap.add_argument("--users", type=int, default=300, help="users per simulated cluster")
+    ap.add_argument("--days", type=int, default=3, help="days per simulated cluster")
     ap.add_argument("--mb", type=float, default=8.0, help="MB of logs per bundle (rules)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
@@ -201,15 +228,19 @@ def main() -> None:
     source = a.source
     if source == "auto":
         source = "simulate" if has_simulate() else "rules"
-    scenarios = a.scenario or ["healthy"]
+    scenarios = a.scenario or (scenarios_available() if source == "simulate" else [])
     t0 = time.perf_counter()
-    paths = build(a.bundles, source, a.mb, scenarios)
+    paths, config_dir = build(a.bundles, source, a.mb, scenarios, a.users, a.days)
     made = time.perf_counter() - t0
     size = sum(p.stat().st_size for b in paths for p in Path(b).rglob("*") if p.is_file())
     env = dict(os.environ)
     if a.polars_threads:
         env["POLARS_MAX_THREADS"] = str(a.polars_threads)
-    modes = {"in-process": ["--in-process"], "dask": ["--workers", str(a.workers)]}
+    common = [] if config_dir is None else ["--config-dir", str(config_dir)]
+    modes = {
+        "in-process": ["--in-process", *common],
+        "dask": ["--workers", str(a.workers), *common],
+    }
     runs: dict[str, list[Any]] = {name: [] for name in modes}
     cores: list[float] = []
     for _ in range(a.repeat):  # interleaved, so that other load on the machine hits both

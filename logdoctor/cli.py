@@ -1760,6 +1760,14 @@ class _FleetProgress:
     help="A bundle (folder or zip) whose log files total more than MB is parsed as parts "
     "of about MB/2, in parallel across workers, before it is checked.",
 )
+@click.option(
+    "--cluster-reports",
+    type=click.Choice(["html", "json", "none"]),
+    default="html",
+    show_default=True,
+    help="Each cluster's report in DIR/clusters/: the HTML report (as `logdoctor report`), "
+    "the check document (as `check --format json`), or none.",
+)
 @click.option("--title", default=None, help="Title of the summary page.")
 @click.option(
     "--tz",
@@ -1783,6 +1791,7 @@ def fleet_cmd(
     ignore: Sequence[str],
     correct_skew: bool,
     split_mb: int,
+    cluster_reports: str,
     title: str | None,
     tz: str | None,
     formats_dirs: Sequence[Path],
@@ -1817,6 +1826,7 @@ def fleet_cmd(
         jobs=(os.cpu_count() or 1) if in_process else 1,
         split_bytes=split_mb << 20,
         part_bytes=max(1, (split_mb << 20) // 2),
+        report=cluster_reports,
     )
     validate(opts)
     if not in_process:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from logdoctor.check import FAIL_ON
 from logdoctor.fleet.bundles import Bundle
+from logdoctor.fleet.document import REPORT_KINDS
 from logdoctor.fleet.work import BundleResult, Options, Plan, finish, parse_part, prepare
 from logdoctor.model import Severity
 
@@ -143,6 +144,10 @@ def validate(opts: Options) -> None:
     resolve_zone(opts.tz)
     if opts.formats_dir:
         load_formats(opts.formats_dir)
+    if opts.report not in REPORT_KINDS:
+        raise ValueError(
+            f"--cluster-reports {opts.report!r}: allowed values are {', '.join(REPORT_KINDS)}"
+        )
     if opts.jobs < 1:
         raise ValueError(f"jobs {opts.jobs}: must be at least 1")
 

@@ -1,11 +1,12 @@
 """The fleet summary page: one static HTML file linking one report per cluster.
 
-The same safety rules as the HTML report: Jinja2 with autoescape on and strict undefined
-names; no script at all; the one stylesheet is inlined and allowed by its sha256 in a
-Content-Security-Policy whose ``default-src 'none'`` forbids any network load; invisible and
-bidi control characters are printed as ``\\uXXXX`` text; log text (cluster names come from
-file names, subjects and messages from logs) only ever reaches the page escaped, the
-template has no ``|safe`` (a test audits it). Links to cluster reports are relative and
+The HTML report's template folder, Jinja2 environment and safety rules: autoescape on,
+strict undefined names; no script at all; the one stylesheet is inlined and allowed by its
+sha256 in a Content-Security-Policy whose ``default-src 'none'`` forbids any network load;
+invisible and bidi control characters are printed as ``\\uXXXX`` text, lone surrogates (from
+undecodable file names) as ``\\udXXX``; log text (cluster names come from file names,
+subjects and messages from logs) only ever reaches the page escaped, the template has no
+``|safe`` (the report's audit covers it). Links to cluster reports are relative and
 percent-encoded.
 """
 
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +30,8 @@ from logdoctor.fleet.runner import FleetResult
 from logdoctor.fleet.work import BundleResult
 from logdoctor.model import Severity
 from logdoctor.outputs.findings import safe
+from logdoctor.outputs.html import builtin_reports_dir
+from logdoctor.outputs.html import environment as report_environment
 
 __all__ = ["FINDINGS_SHOWN", "TEMPLATE", "render_summary", "reports_dir", "write_summary"]
 
@@ -38,32 +40,10 @@ STYLESHEET = "fleet.css"
 FINDINGS_SHOWN = 5000
 """Findings listed on the page; the findings table file has them all."""
 
-INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
-)
-
 
 def reports_dir() -> Path:
-    """The folder of the page templates (in the wheel, or in a source checkout)."""
-    packaged = resources.files("logdoctor") / "_data" / "reports"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent.parent / "reports"
-
-
-def _visible(value: str) -> str:
-    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", safe(value))
-
-
-def _finalize(value: Any) -> Any:
-    """Every ``{{ }}`` output: None prints nothing; no invisible character reaches the page."""
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
-        return _visible(value)
-    return value
+    """The folder of the page templates: the HTML report's (in the wheel, or a checkout)."""
+    return builtin_reports_dir()
 
 
 def _when(t: datetime | None) -> str:
@@ -73,21 +53,10 @@ def _when(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _num(value: int | float) -> str:
-    return f"{value:,}"
-
-
 def environment(folder: Path | None = None) -> jinja2.Environment:
-    """Autoescape for every template, strict undefined names, the visible-text finalizer."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder or reports_dir())),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _num
+    """The HTML report's environment (autoescape, strict undefined names, invisible and bidi
+    characters printed as ``\\uXXXX``) with a ``when`` filter for times."""
+    env = report_environment(folder)
     env.filters["when"] = _when
     return env
 
@@ -127,7 +96,8 @@ class RuleRow:
 def _href(b: BundleResult) -> str | None:
     if b.report is None:
         return None
-    return "/".join(quote(part, safe="") for part in b.report.split("/"))
+    # os.fsencode: a file name that is not UTF-8 links to its real bytes (%FF...).
+    return "/".join(quote(os.fsencode(part), safe="") for part in b.report.split("/"))
 
 
 def _cluster_order(b: BundleResult) -> tuple[int, int, int, int, str]:
@@ -178,18 +148,20 @@ def render_summary(
     ]
     findings.sort(key=lambda x: (-Severity(str(x[1].severity)).rank, x[0].cluster, x[1].rule))
     template = environment(base).get_template(TEMPLATE)
-    return template.render(
-        title=title or "logdoctor fleet",
-        css=Markup(css),  # the stylesheet is ours, checked above; never log text
-        csp=csp(css),
-        summary=result.summary(),
-        clusters=[(b, _href(b)) for b in bundles],
-        rules=_rules(result.bundles),
-        findings=findings[:FINDINGS_SHOWN],
-        findings_total=len(findings),
-        generated=(generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        version=__version__,
-        severity=Severity,
+    return safe(
+        template.render(
+            title=title or "logdoctor fleet",
+            css=Markup(css),  # the stylesheet is ours, checked above; never log text
+            csp=csp(css),
+            summary=result.summary(),
+            clusters=[(b, _href(b)) for b in bundles],
+            rules=_rules(result.bundles),
+            findings=findings[:FINDINGS_SHOWN],
+            findings_total=len(findings),
+            generated=(generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            version=__version__,
+            severity=Severity,
+        )
     )
 
 

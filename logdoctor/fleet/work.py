@@ -72,6 +72,8 @@ class Options:
     """A bundle whose log files total more is parsed as several parts, across workers."""
     part_bytes: int = 64 << 20
     """Target size of one part."""
+    report: str = "html"
+    """Each cluster's report: ``html``, ``json`` (the check document) or ``none``."""
 
 
 @dataclass(frozen=True)
@@ -348,11 +350,13 @@ def _check(
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    return _result(bundle, report, parts=parts)
+    document, suffix = cluster_document(report, bundle, opts.report, frame)
+    return _result(bundle, report, document, suffix, parts=parts)
 
 
-def _result(bundle: Bundle, report: CheckReport, *, parts: int) -> BundleResult:
-    document, suffix = cluster_document(report, bundle)
+def _result(
+    bundle: Bundle, report: CheckReport, document: bytes, suffix: str, *, parts: int
+) -> BundleResult:
     errors = report.errors
     error = None
     if errors:
@@ -371,7 +375,7 @@ def _result(bundle: Bundle, report: CheckReport, *, parts: int) -> BundleResult:
         input_errors=errors,
         first_time=report.first_time,
         last_time=report.last_time,
-        document=document,
+        document=document or None,
         document_suffix=suffix,
         parts=parts,
     )

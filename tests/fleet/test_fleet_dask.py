@@ -14,7 +14,16 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
-from fleethelp import TEN, Case, corrupt_zip, expected, log_bytes, write_bundle, write_fleet
+from fleethelp import (
+    TEN,
+    Case,
+    browse,
+    corrupt_zip,
+    expected,
+    log_bytes,
+    write_bundle,
+    write_fleet,
+)
 
 from logdoctor.baseline import finding_fingerprint
 from logdoctor.check import CheckReport
@@ -87,7 +96,7 @@ def run(
     recorder = Recorder()
     result = run_dask(
         find_bundles(paths, configs),
-        Options(split_bytes=SPLIT, part_bytes=SPLIT // 3),
+        Options(split_bytes=SPLIT, part_bytes=SPLIT // 3, report="json"),
         conn,
         observer=recorder,
         on_result=output.document,
@@ -336,7 +345,44 @@ def test_cli_a_failed_bundle_exits_2_and_is_named_on_stderr(
     assert res.exit_code == 2
     assert f"logdoctor: error: broken-zip: failed: {broken}: " in res.stderr
     assert "1 checked, 0 partial, 1 failed" in res.stdout
-    assert (tmp_path / "out" / "clusters" / "lab-ld302.json").exists()
+    assert (tmp_path / "out" / "clusters" / "lab-ld302.html").exists()
+
+
+def test_cluster_html_reports_show_each_bundles_findings(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    paths, configs = write_fleet(tmp_path, (TEN[0], TEN[2], TEN[4]))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main,
+        [
+            "fleet",
+            *paths,
+            "--scheduler",
+            cluster.scheduler_address,
+            "-o",
+            str(out),
+            "--config-dir",
+            str(configs),
+            "--fail-on",
+            "never",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for path in paths:
+        ref = expected(path, configs)
+        name = Path(path).name
+        page = out / "clusters" / f"{name}.html"
+        html = page.read_text(encoding="utf-8")
+        assert f'href="clusters/{name}.html"' in index
+        assert f"<title>logdoctor report: {name}</title>" in html
+        assert html.count('<article class="finding') == len(ref.findings) >= 1
+        for f in ref.findings:
+            assert 'id="finding-' in html and f.rule in html
+        dom, console = browse(page)
+        assert console == [], console
+        assert dom.count('<article class="finding') == len(ref.findings)
 
 
 def test_cli_unreachable_scheduler_is_a_one_line_error(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_links_are_relative_percent_encoded_and_resolve(page: Path) -> None:
         assert href.startswith("clusters/")
         assert re.fullmatch(r"clusters/[A-Za-z0-9%._~-]+", href), href
         assert (page.parent / unquote(href)).is_file()
-    assert quote(f"{HOSTILE_CLUSTER}.json", safe="") in {h.split("/", 1)[1] for h in hrefs}
+    assert quote(f"{HOSTILE_CLUSTER}.html", safe="") in {h.split("/", 1)[1] for h in hrefs}
 
 
 def test_chromium_renders_it_with_no_csp_violation_and_no_injected_element(page: Path) -> None:
@@ -137,3 +137,15 @@ def test_summary_counts_match_the_run(tmp_path: Path) -> None:
     assert "Failed:" in html and "1 cluster(s) with findings at or above error" in html
     passed = run_in_process(find_bundles(paths[1:]), Options(fail_on="error"))
     assert "Passed: no finding at or above error in 1 cluster(s)." in render_summary(passed)
+
+
+def test_the_hostile_clusters_own_report_renders_clean(page: Path) -> None:
+    report = page.parent / "clusters" / f"{HOSTILE_CLUSTER}.html"
+    html = report.read_text(encoding="utf-8")
+    assert "\u202e" not in html
+    dom, console = browse(report)
+    assert console == [], console
+    doc = parse(dom)
+    assert doc.handlers == []
+    assert "img" not in doc.tags
+    assert "&lt;img src=x onerror=alert(1)&gt;" in dom  # the subject, as text

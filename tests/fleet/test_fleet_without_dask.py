@@ -67,7 +67,7 @@ def test_fleet_in_process_runs_without_dask(tmp_path: Path) -> None:
     paths, _ = write_fleet(tmp_path, (TEN[0], TEN[6]))
     proc = logdoctor_without_dask("fleet", *paths, "--in-process", "-o", "out", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert (tmp_path / "out" / "clusters" / "east-ld101.json").is_file()
+    assert (tmp_path / "out" / "clusters" / "east-ld101.html").is_file()
     assert "2 checked" in proc.stdout
 
 
