@@ -141,3 +141,49 @@ def browse(page: Path) -> tuple[str, list[str]]:
     )
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     return proc.stdout, console
+
+
+SAMPLES = RULES.parent.parent.parent / "sample_logs"
+"""Bundles written by ``logdoctor simulate`` (``make samples``), with their deployment files."""
+
+SIMULATED = (
+    ("healthy", "dir"),
+    ("expressway-refresh-ucm-off", "zip"),
+    ("unity-mismatch", "dir"),
+    ("imp-central-keys", "dir"),
+    ("revoked-user", "zip"),
+    ("old-jabber-implicit", "dir"),
+    ("refresh-timer-short", "dir"),
+    ("clock-skew", "dir"),
+    ("duplicate-device-mra", "zip"),
+    ("samltrace-debug", "dir"),
+)
+
+
+def write_simulated(root: Path) -> tuple[list[str], Path]:
+    """Ten simulated clusters (sample_logs/NAME) as bundles ``sim-NAME`` (folders and zips),
+    their deployment files in the config folder; returns the paths and that folder."""
+    bundles = root / "bundles"
+    configs = root / "configs"
+    bundles.mkdir(parents=True, exist_ok=True)
+    configs.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, form in SIMULATED:
+        src = SAMPLES / name
+        assert (src / "expected.json").is_file(), f"{src}: not a simulated bundle"
+        logs = sorted(p for p in src.rglob("*") if p.is_file() and ".log" in p.name)
+        cluster = f"sim-{name}"
+        if form == "zip":
+            target = bundles / f"{cluster}.zip"
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zf:
+                for p in logs:
+                    zf.write(p, p.relative_to(src).as_posix())
+        else:
+            target = bundles / cluster
+            for p in logs:
+                dest = target / p.relative_to(src)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(p, dest)
+        shutil.copyfile(src / "deployment.toml", configs / f"{cluster}.toml")
+        paths.append(str(target))
+    return paths, configs

@@ -23,6 +23,7 @@ from fleethelp import (
     log_bytes,
     write_bundle,
     write_fleet,
+    write_simulated,
 )
 
 from logdoctor.baseline import finding_fingerprint
@@ -220,6 +221,59 @@ def test_workers_report_their_peak_memory(run: tuple[FleetResult, Path, Recorder
         assert w["peak_rss_bytes"] > 50 << 20  # a worker with polars loaded
         assert w["bundles"] >= 1
     assert sum(w.bundles for w in result.workers) >= len(TEN)
+
+
+def test_ten_simulated_clusters_give_what_check_gives_on_each(
+    conn: Connection, tmp_path: Path
+) -> None:
+    paths, configs = write_simulated(tmp_path)
+    out = tmp_path / "out"
+    output = FleetOutput(out, "parquet")
+    result = run_dask(
+        find_bundles(paths, configs),
+        Options(split_bytes=150_000, part_bytes=60_000),
+        conn,
+        on_result=output.document,
+    )
+    output.finish(result)
+    assert [b.status for b in result.bundles] == ["ok"] * len(paths)
+    parts = [b.parts for b in result.bundles]
+    assert sum(p > 1 for p in parts) >= 3 and sum(p == 1 for p in parts) >= 3, parts
+    refs = [expected(p, configs) for p in paths]
+    want = [
+        (
+            Path(path).name.removesuffix(".zip"),
+            f.rule,
+            str(f.severity),
+            list(f.subjects),
+            utc(f.first_seen),
+            utc(f.last_seen),
+            f.evidence_total,
+            finding_fingerprint(f),
+        )
+        for path, ref in zip(paths, refs, strict=True)
+        for f in ref.findings
+    ]
+    table = pl.read_parquet(out / "findings.parquet")
+    got = [
+        (
+            r["cluster"],
+            r["rule"],
+            r["severity"],
+            r["subjects"],
+            utc(r["first_seen"]),
+            utc(r["last_seen"]),
+            r["evidence_total"],
+            r["fingerprint"],
+        )
+        for r in table.iter_rows(named=True)
+    ]
+    assert len(want) >= 20
+    assert got == want
+    for b, ref in zip(result.bundles, refs, strict=True):
+        assert b.findings == ref.findings
+        assert (b.events, b.files) == (ref.events, ref.files)
+        assert b.report == f"clusters/{b.cluster}.html"
 
 
 def test_failed_bundles_are_reported_and_the_others_finish(
