@@ -159,6 +159,9 @@ def check(
 
         frame, stats, errors = empty_frame(), [], []
     ctx = Context(frame, stats, deployment, correct_skew=correct_skew)
+    del frame  # the context holds its own time-ordered copy; free the load order one
+    if paths:
+        del result
     return check_context(
         ctx, select=select, ignore=ignore, fail_on=fail_on, baseline=baseline, errors=errors
     )

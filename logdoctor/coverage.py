@@ -182,9 +182,15 @@ def _edge(stream: pl.DataFrame, file: str, *, last: bool) -> Evidence | None:
     return ev[0] if ev else None
 
 
+def _weekend(us: int) -> bool:
+    """Saturday or Sunday (UTC) at ``us`` microseconds since the epoch (a Thursday)."""
+    return (us // (86400 * 10**6) + 3) % 7 >= 5
+
+
 def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
-    """Silences of GAP_MIN_SECONDS or more whose time of day, on another day the logs cover,
-    held at least GAP_EXPECTED records (a quiet night every night is no gap)."""
+    """Silences of GAP_MIN_SECONDS or more whose time of day, on another day of the same kind
+    (weekday or weekend) the logs cover, held at least GAP_EXPECTED records (a quiet night
+    every night, or a quiet weekend morning, is no gap)."""
     stream = stream.sort("time")
     t = stream["time"].dt.epoch("us").to_numpy().astype(np.int64)
     if t.size < 2:
@@ -205,6 +211,8 @@ def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
             lo, hi = t0 + k * day, t1 + k * day
             if lo < t[0] or hi > t[-1]:
                 continue
+            if _weekend(lo) != _weekend(t0) or _weekend(hi) != _weekend(t1):
+                continue  # a weekend morning is quiet where a weekday morning is busy
             n = int(np.searchsorted(t, hi, side="left") - np.searchsorted(t, lo, side="right"))
             expected = max(expected, n)
         if expected < GAP_EXPECTED:

@@ -263,6 +263,8 @@ class Context:
         return out
 
     def _accepted_current_after(self, server: str, t: Any, last_regen: Any) -> bool:
+        if self._loaded_current_after(server, t):
+            return True
         ok = self.events.of("token.validated").filter(
             (pl.col("server") == server) & (pl.col("time") > t)
         )
@@ -273,6 +275,26 @@ class Context:
         issued = self.lineage.select("token_id", "issued_at")
         joined = ok.join(issued, on="token_id", how="left")
         return bool(joined.select((pl.col("issued_at") > last_regen).fill_null(False).any()).item())
+
+    def _loaded_current_after(self, server: str, t: Any) -> bool:
+        """True when ``server`` loaded the latest regenerated key of every use after ``t``
+        (Refresh servers / Sync Keys / a restart done late): its failures are over.
+
+        Successful validations are DEBUG lines, absent at the default samltrace level, so the
+        key load is the evidence of recovery a normal log holds."""
+        if self.regenerations.height == 0:
+            return False
+        latest = self.regenerations.sort("time").group_by("param").agg(pl.col("key").last())
+        loaded = self.events.of("key.loaded").filter(
+            ((pl.col("node") == server) | (pl.col("server") == server)) & (pl.col("time") > t)
+        )
+        if loaded.height == 0:
+            return False
+        have = set(zip(loaded["param"].to_list(), loaded["key"].to_list(), strict=True))
+        return all(
+            (use, key) in have
+            for use, key in zip(latest["param"].to_list(), latest["key"].to_list(), strict=True)
+        )
 
     @cached_property
     def agents(self) -> pl.DataFrame:

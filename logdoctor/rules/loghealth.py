@@ -89,9 +89,10 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
     Detection:
     Per node and family: missing rotation numbers between ssosp files present
     (``ssosp00002.log``, ``ssosp00004.log``), and silences of an hour or more where the same
-    hours of another day (up to a week away, within the logs) held at least 50 records and the
-    hour before and the hour after the silence held at least 20 each (so a night or weekend
-    that is quiet every time is no gap).
+    hours of another day of the same kind (weekday with weekday, weekend with weekend; up to
+    a week away, within the logs) held at least 50 records and the hour before and the hour
+    after the silence held at least 20 each (so a night or weekend that is quiet every time
+    is no gap).
     Subject: the node and the log family.
 
     Example:

@@ -66,12 +66,14 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
     rev = _revocations(ctx)
     if rev.height == 0:
         return
-    revoked_tids = rev.filter(pl.col("kind") == "token.revoked")["token_id"].drop_nulls()
     refusals = ctx.events.of("token.rejected")
-    for user in sorted(rev["user"].unique().to_list()):
-        t = when(rev.filter(pl.col("user") == user)["time"].min())
+    for user in sorted(rev["user"].drop_nulls().unique().to_list()):
+        mine = rev.filter(pl.col("user") == user)
+        t = when(mine["time"].min())
         if t is None:
             continue
+        # Only this user's revoked tokens: another revoked user's retries are not theirs.
+        revoked_tids = mine.filter(pl.col("kind") == "token.revoked")["token_id"].drop_nulls()
         after = refusals.filter(
             (pl.col("time") > t)
             & (

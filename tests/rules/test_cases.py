@@ -68,6 +68,11 @@ def run_scenario(folder: Path) -> Outcome:
             problems.append(
                 f"{rule} lacks subject(s) {sorted(missing)}: {sorted(found.get(rule, []))}"
             )
+        # A finding whose subjects are all unexpected (the wrong user or node) is a false
+        # positive too; subjects may be tuples (cluster, key use), so one match suffices.
+        for f in report.findings:
+            if f.rule == rule and not set(f.subjects) & set(subjects):
+                problems.append(f"{rule} finding about unexpected {list(f.subjects)}")
     return Outcome(str(folder), set(exp["expect"]), found, loud, problems)
 
 

@@ -253,6 +253,16 @@ def expressway_old_keys(b: Bundle) -> None:
     assert "expc1" not in _synced(b) and "cuc1" in _synced(b)
 
 
+def expressway_refreshed_late(b: Bundle) -> None:
+    """Refresh servers done late: expc1 refuses new tokens, loads the new keys, then none."""
+    rows = _stale_at(b, {"expc1", "cuc1", "imp1", "imp2", "ucm-pub", "ucm-sub1", "ucm-sub2"})
+    assert set(rows["server"].to_list()) == {"expc1"}
+    loads = b.of("key.loaded").filter(pl.col("node") == "expc1")
+    loads = loads.filter(pl.col("time") > regen_time(b))
+    assert set(loads["param"].to_list()) == {"signing", "encryption"}
+    assert rows["time"].max() < loads["time"].min(), "failures after the key sync"
+
+
 def key_regen_compromised(b: Bundle) -> None:
     """Every step done: a wave of refused refresh tokens and sign-ins, then no failure."""
     _mass_relogin(b)
@@ -455,6 +465,7 @@ TELLTALE: dict[str, Callable[[Bundle], None]] = {
     "callmanager-not-restarted": callmanager_not_restarted,
     "xcp-not-restarted": xcp_not_restarted,
     "expressway-old-keys": expressway_old_keys,
+    "expressway-refreshed-late": expressway_refreshed_late,
     "key-regen-compromised": key_regen_compromised,
     "revoked-user": revoked_user,
     "inactive-user": inactive_user,

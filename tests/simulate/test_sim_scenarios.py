@@ -26,7 +26,8 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_every_scenario_has_a_telltale_check_and_a_sample() -> None:
     assert set(TELLTALE) == set(SCENARIOS)
     committed = {p.parent.name for p in SAMPLES.glob("*/expected.json")}
-    assert committed == set(SCENARIOS)
+    # cisco-published holds Cisco's verbatim lines, not a simulation.
+    assert committed - {"cisco-published"} == set(SCENARIOS)
 
 
 @pytest.mark.slow
