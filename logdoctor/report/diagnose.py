@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from logdoctor.api import LoadResult
-from logdoctor.check import check_context
+from logdoctor.check import CheckReport, check_context
 from logdoctor.deployment import load_deployment
 from logdoctor.report.facts import config_facts
 from logdoctor.report.model import Diagnosis
 from logdoctor.rules import Context
 
-__all__ = ["diagnose"]
+__all__ = ["diagnose", "diagnosis_of"]
 
 
 def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
@@ -30,7 +30,17 @@ def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
     """
     declared = None if config is None else load_deployment(config)
     ctx = Context(result.frame, result.stats, declared)
-    report = check_context(ctx, fail_on="never", errors=result.errors)
+    return diagnosis_of(check_context(ctx, fail_on="never", errors=result.errors))
+
+
+def diagnosis_of(report: CheckReport) -> Diagnosis:
+    """The diagnosis of a check that already ran (``report.context`` must be set): its
+    findings and the configuration facts of its rule context (``logdoctor fleet`` renders a
+    cluster's report this way, on the worker that checked it, without running the rules
+    again)."""
+    ctx = report.context
+    if ctx is None:
+        raise ValueError("diagnosis_of: the check report has no rule context")
 
     def declared_value(path: str, subject: str) -> Any:
         if ctx.cluster is None or not path.startswith("parameters."):
