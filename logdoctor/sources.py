@@ -80,12 +80,27 @@ class LogFile:
     """The file on disk when it is a plain (uncompressed) file: the engine can read it itself."""
 
 
+def text(s: str) -> str:
+    """A path as valid text: bytes that were not UTF-8 in a file name (kept by Python as lone
+    surrogates) become U+FFFD, so no output or engine chokes on them (a backslash escape would
+    read as a Windows path separator)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return s
+
+
 @dataclass(frozen=True)
 class InputError:
     """An input that could not be read at all."""
 
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", text(self.path))
+        object.__setattr__(self, "message", text(self.message))
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,9 @@ class Ignored:
 
     path: str
     reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", text(self.path))
 
 
 def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str:
@@ -228,6 +246,7 @@ class _Walk:
         explicit: bool = False,
         local: Path | None = None,
     ) -> None:
+        display, rel, default_node = text(display), text(rel), text(default_node)
         name = _strip_compression(PurePosixPath(rel.replace("\\", "/")).name)
         node = self.node or node_from_path(rel, default_node, anchors_only=explicit)
         self.files.append(LogFile(display, name, rel, node, read, explicit, local))

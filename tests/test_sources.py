@@ -173,3 +173,15 @@ def test_corrupt_inputs_are_errors_not_crashes(tmp_path: Path, write) -> None:
     assert "binary" in by_path["ssosp00003.log"]
     assert "no such file" in by_path["missing.log"]
     assert all(s.error for s in r.stats)  # each is listed, none skipped
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_shown(tmp_path: Path) -> None:
+    # "n\udcffode" is how Python names the byte 0xff that is not UTF-8 in a file name.
+    folder = tmp_path / "b" / "n\udcffode" / "tomcat" / "logs" / "ssosp" / "log4j"
+    assert b"n\xffode" in bytes(folder)
+    folder.mkdir(parents=True)
+    (folder / "ssosp00001.log").write_bytes(SSOSP)
+    r = logdoctor.load(tmp_path / "b")
+    assert not r.errors and r.stats[0].records == 21
+    assert r.stats[0].node == "n\ufffdode" and r.frame["node"][0] == "n\ufffdode"
+    r.stats[0].path.encode("utf-8")  # printable
