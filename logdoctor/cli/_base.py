@@ -1,0 +1,222 @@
+"""The ``logdoctor`` command line, shared part: the group, option decorators, error handling.
+
+Commands are thin wrappers over library calls. Errors a user can cause (a missing file, a bad
+archive, a bad format folder, a bad option value) end in one line on stderr naming the file or
+field and exit status 2, never a traceback. Set LOGDOCTOR_DEBUG=1 to see tracebacks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO, NoReturn, TypeVar
+
+import click
+
+from logdoctor import __version__
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """An error to report as one line and exit status 2."""
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``logdoctor: error: message`` to stderr and exit 2."""
+    click.echo(f"logdoctor: error: {_one_line(message)}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def warn(message: str) -> None:
+    """Print ``logdoctor: warning: message`` to stderr."""
+    click.echo(f"logdoctor: warning: {_one_line(message)}", err=True)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _console(stream: IO[str] | None = None) -> Any:
+    from rich.console import Console
+
+    return Console(file=stream or sys.stdout, soft_wrap=False, highlight=False)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn library errors into one line on stderr and exit 2 (LOGDOCTOR_DEBUG=1: traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from logdoctor.formats import FormatError
+        from logdoctor.sources import SourceError
+
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except (CliError, FormatError, SourceError, ValueError) as exc:
+            if os.environ.get("LOGDOCTOR_DEBUG"):
+                raise
+            fail(str(exc))
+        except BrokenPipeError:
+            # `logdoctor parse ... | head`: the reader left; that is not an error.
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+            sys.exit(EXIT_OK)
+        except OSError as exc:
+            if os.environ.get("LOGDOCTOR_DEBUG"):
+                raise
+            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+            fail(f"{where}{exc.strerror or exc}")
+        except KeyboardInterrupt:
+            click.echo("logdoctor: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last resort: still one line, with a way to see more
+            if os.environ.get("LOGDOCTOR_DEBUG"):
+                raise
+            fail(
+                f"internal error: {type(exc).__name__}: {exc} (LOGDOCTOR_DEBUG=1 shows the "
+                "traceback; please report it)"
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+# -- shared options ------------------------------------------------------------------------------
+
+
+def formats_dir_option(fn: F) -> F:
+    """``--formats-dir DIR`` (repeatable): add the format files of DIR."""
+    return click.option(
+        "--formats-dir",
+        "formats_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Also load the *.toml format files of DIR (repeatable; a format with a built-in "
+        "format's name replaces it).",
+    )(fn)
+
+
+def tz_option(fn: F) -> F:
+    """``--tz ZONE``: the zone the logs' timestamps were written in."""
+    return click.option(
+        "--tz",
+        metavar="ZONE",
+        default=None,
+        help="Zone the logs' timestamps were written in (they carry none): an IANA name "
+        "such as America/New_York, or an offset such as -04:00. Default: UTC.",
+    )(fn)
+
+
+def set_node_option(fn: F) -> F:
+    """``--set-node NAME``: one node name for every input."""
+    return click.option(
+        "--set-node",
+        "set_node",
+        metavar="NAME",
+        default=None,
+        help="Use NAME as the node of every input instead of the one the bundle layout gives.",
+    )(fn)
+
+
+def input_options(fn: F) -> F:
+    """Options that say how to read inputs: --formats-dir, --tz, --set-node, --jobs."""
+    fn = click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        help="Files parsed at once (default: the number of cores).",
+    )(fn)
+    return formats_dir_option(tz_option(set_node_option(fn)))
+
+
+def _inputs(
+    paths: Sequence[str],
+    formats_dirs: Sequence[Path],
+    tz: str | None,
+    set_node: str | None,
+    jobs: int | None,
+) -> Any:
+    """A Loader over the inputs (discovered, not parsed yet)."""
+    from logdoctor.api import open_inputs
+
+    if not paths:
+        raise CliError("no input: give log files, folders or archives")
+    return open_inputs(paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs)
+
+
+def _load(
+    paths: Sequence[str],
+    formats_dirs: Sequence[Path],
+    tz: str | None,
+    set_node: str | None,
+    jobs: int | None,
+) -> Any:
+    """Parse the inputs into a LoadResult."""
+    return _inputs(paths, formats_dirs, tz, set_node, jobs).result()
+
+
+def _report_input_errors(result: Any) -> bool:
+    """Print one line per unreadable input; True if there was any."""
+    for err in result.errors:
+        click.echo(f"logdoctor: error: {_one_line(err.path)}: {_one_line(err.message)}", err=True)
+    return bool(result.errors)
+
+
+@contextlib.contextmanager
+def _binary_out(output: Path | None) -> Iterator[BinaryIO]:
+    if output is None or str(output) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    try:
+        fh = output.open("wb")
+    except OSError as exc:
+        raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    with fh:
+        yield fh
+
+
+def _parse_when(value: str | None, option: str, tz: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from datetime import UTC
+
+    from logdoctor.timestamps import resolve_zone
+
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"{option} {value!r}: not an ISO 8601 time (2026-11-20T08:00:00)") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=resolve_zone(tz).tz)
+    return t.astimezone(UTC)
+
+
+def _ids(values: Sequence[str]) -> list[str]:
+    """`--select LD1,LD203 --select LD9` -> ["LD1", "LD203", "LD9"]."""
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+# -- the group -----------------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="logdoctor")
+def main() -> None:
+    """Troubleshoot Cisco UCM OAuth / SSO refresh logins for Jabber from UCM's logs.
+
+    Reads ssoApp.log, the ssosp log4j files and certMgmt*.log (files, folders, .gz files,
+    RTMT-style zip / tar bundles with one folder per node).
+    """

@@ -1,0 +1,261 @@
+"""``fleet``: many clusters at once, on Dask."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from logdoctor.cli._base import (
+    CliError,
+    _ids,
+    formats_dir_option,
+    handle_errors,
+    main,
+    tz_option,
+    warn,
+)
+
+# -- fleet ---------------------------------------------------------------------------------------
+
+
+class _FleetProgress:
+    """Progress of a fleet run on stderr with rich (done / failed / running); silent when
+    stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        console = Console(stderr=True, highlight=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("done"),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TextColumn("{task.fields[running]} running"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self.task: Any = None
+        self.active: set[str] = set()
+        self.failed = 0
+
+    def __enter__(self) -> _FleetProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def begin(self, total: int, where: str) -> None:
+
+        self.task = self.progress.add_task("checking", total=total, failed=0, running=0)
+
+    def running(self, cluster: str) -> None:
+        self.active.add(cluster)
+        self.progress.update(self.task, running=len(self.active))
+
+    def done(self, result: Any) -> None:
+        self.active.discard(result.cluster)
+        self.failed += 0 if result.ok else 1
+        self.progress.update(self.task, advance=1, running=len(self.active), failed=self.failed)
+
+
+@main.command("fleet")
+@click.argument("bundles", nargs=-1, required=True, metavar="BUNDLES...")
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Deployment files, one per cluster: DIR/CLUSTER.toml goes with the bundle named "
+    "CLUSTER (CLUSTER.zip, CLUSTER.tar.gz or the folder CLUSTER/). A cluster without one is "
+    "checked from its logs alone.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on an existing Dask cluster (tcp://host:8786). Its workers open the bundles "
+    "themselves: they must see them at the same paths.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    metavar="N",
+    help="Worker processes of the local Dask cluster started without --scheduler "
+    "(default: one per core).",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0.1),
+    default=20.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for --scheduler.",
+)
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="No Dask: check the bundles one after the other in this process.",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("fleet-report"),
+    show_default=True,
+    metavar="DIR",
+    help="Folder for index.html, the fleet tables, summary.json and clusters/ (one report "
+    "per cluster).",
+)
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["json", "csv", "parquet"]),
+    default="json",
+    show_default=True,
+    help="Format of the fleet tables findings.* and clusters.*.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="warning",
+    show_default=True,
+    help="Exit 1 when a cluster has a finding at or above this severity.",
+)
+@click.option("--select", multiple=True, metavar="IDS", help="Run only these rules.")
+@click.option("--ignore", multiple=True, metavar="IDS", help="Do not run these rules.")
+@click.option("--correct-skew", is_flag=True, help="Shift each node's times by its clock offset.")
+@click.option(
+    "--split-mb",
+    type=click.IntRange(1),
+    default=128,
+    show_default=True,
+    metavar="MB",
+    help="A bundle (folder or zip) whose log files total more than MB is parsed as parts "
+    "of about MB/2, in parallel across workers, before it is checked.",
+)
+@click.option(
+    "--cluster-reports",
+    type=click.Choice(["html", "json", "none"]),
+    default="html",
+    show_default=True,
+    help="Each cluster's report in DIR/clusters/: the HTML report (as `logdoctor report`), "
+    "the check document (as `check --format json`), or none.",
+)
+@click.option("--title", default=None, help="Title of the summary page.")
+@tz_option
+@formats_dir_option
+@handle_errors
+def fleet_cmd(
+    bundles: Sequence[str],
+    config_dir: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    connect_timeout: float,
+    in_process: bool,
+    out: Path,
+    out_format: str,
+    fail_on: str,
+    select: Sequence[str],
+    ignore: Sequence[str],
+    correct_skew: bool,
+    split_mb: int,
+    cluster_reports: str,
+    title: str | None,
+    tz: str | None,
+    formats_dirs: Sequence[Path],
+) -> None:
+    """Check many clusters at once: one bundle (folder or archive) per cluster.
+
+    Each bundle is parsed, correlated and checked as one task on a Dask cluster (a local one
+    sized to this machine, or --scheduler's); the results are gathered into fleet tables,
+    a summary page (DIR/index.html) and one report per cluster (DIR/clusters/). The cluster
+    of a bundle is its name without the archive suffix. Exit 0 clean, 1 findings at or
+    above --fail-on, 2 a bundle could not be read (the others are still checked).
+    """
+    from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
+    from logdoctor.fleet.runner import run_in_process, validate
+    from logdoctor.outputs.terminal import clean
+
+    if in_process and (scheduler is not None or workers is not None):
+        raise CliError("--in-process runs without Dask: it takes neither --scheduler nor --workers")
+    if scheduler is not None and workers is not None:
+        raise CliError("--workers sizes a local cluster; with --scheduler the cluster has its own")
+    found = find_bundles(list(bundles), config_dir)
+    if config_dir is not None:
+        for path in unmatched_configs(config_dir, found):
+            warn(f"{path}: no bundle of this cluster among the inputs (not used)")
+    opts = Options(
+        select=tuple(_ids(select)),
+        ignore=tuple(_ids(ignore)),
+        fail_on=fail_on,
+        correct_skew=correct_skew,
+        formats_dir=tuple(str(d) for d in formats_dirs),
+        tz=tz,
+        jobs=(os.cpu_count() or 1) if in_process else 1,
+        split_bytes=split_mb << 20,
+        part_bytes=max(1, (split_mb << 20) // 2),
+        report=cluster_reports,
+    )
+    validate(opts)
+    if not in_process:
+        try:
+            from logdoctor.fleet.dask_runner import connect, run_dask
+        except ImportError as exc:
+            raise CliError(
+                f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
+                "or run with --in-process"
+            ) from None
+    output = FleetOutput(out, out_format)
+    if in_process:
+        with _FleetProgress() as progress:
+            result = run_in_process(found, opts, observer=progress, on_result=output.document)
+    else:
+        with (
+            connect(scheduler, workers, timeout=connect_timeout) as conn,
+            _FleetProgress() as progress,
+        ):
+            result = run_dask(found, opts, conn, observer=progress, on_result=output.document)
+    written = output.finish(result, title=title)
+    for b in result.bundles:
+        if not b.ok:
+            click.echo(
+                f"logdoctor: error: {clean(b.cluster)}: {b.status}: {clean(b.error)}", err=True
+            )
+    s = result.summary()
+    st, sev = s["status"], s["by_severity"]
+    start = f" (+{result.startup_seconds:.1f} s start-up)" if result.startup_seconds else ""
+    click.echo(
+        f"{s['clusters']} cluster(s) on {result.where} in {result.seconds:.1f} s{start}: "
+        f"{st['ok']} checked, {st['partial']} partial, {st['failed']} failed"
+    )
+    verdict = (
+        f"{s['failing_clusters']} cluster(s) FAILED at or above {fail_on}"
+        if s["failing_clusters"]
+        else f"no finding at or above {fail_on}"
+    )
+    click.echo(
+        f"{s['findings']} finding(s): {sev['error']} error, {sev['warning']} warning, "
+        f"{sev['info']} info; {verdict}"
+    )
+    click.echo(
+        f"wrote {', '.join(str(p) for p in written)} and {output.reports} cluster "
+        f"report(s) in {output.clusters}"
+    )
+    sys.exit(result.exit_code)

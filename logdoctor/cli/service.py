@@ -1,0 +1,422 @@
+"""``serve`` and ``service``: the built-in token service."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from logdoctor.cli._base import (
+    CliError,
+    F,
+    handle_errors,
+    main,
+)
+
+# -- the token service -----------------------------------------------------------------------------
+
+DATA_DIR_ENV = "LOGDOCTOR_DATA_DIR"
+ADMIN_PASSWORD_ENV = "LOGDOCTOR_ADMIN_PASSWORD"
+
+
+def data_dir_option(fn: F) -> F:
+    """``--data-dir DIR``: the token service's state and logs."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar=DATA_DIR_ENV,
+        default=Path("logdoctor-data"),
+        show_default=True,
+        help=f"Folder of the token service's state (state.db) and logs (logs/<node>/...); "
+        f"also ${DATA_DIR_ENV}.",
+    )(fn)
+
+
+def _read_secret_file(path: Path, what: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: the {what} is not UTF-8 text") from None
+    secret = text.rstrip("\r\n")
+    if not secret:
+        raise CliError(f"{path}: the {what} is empty")
+    return secret
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    show_default=True,
+    help="TCP port (0: any free port; the one chosen is printed).",
+)
+@data_dir_option
+@click.option("--node", default=None, help="UCM node this server answers as (default: publisher).")
+@click.option("--cluster", default=None, help="Cluster name (new data dir; must match otherwise).")
+@click.option("--admin-user", default=None, help="Administrator (AXL) user for the revoke API.")
+@click.option(
+    "--admin-password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"File holding the administrator's password (or ${ADMIN_PASSWORD_ENV}).",
+)
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port and the data dir (the work is CPU-bound).",
+)
+@handle_errors
+def serve_cmd(
+    host: str,
+    port: int,
+    data_dir: Path,
+    node: str | None,
+    cluster: str | None,
+    admin_user: str | None,
+    admin_password_file: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    workers: int,
+) -> None:
+    """Run the token service (UCM's ssosp OAuth endpoints) over HTTP."""
+    from logdoctor.tokenservice import server
+    from logdoctor.tokenservice.service import AdminCredentials, Service
+
+    if not admin_user:
+        raise CliError("--admin-user is required (the revoke API's administrator)")
+    if admin_password_file is not None:
+        password = _read_secret_file(admin_password_file, "admin password")
+    elif os.environ.get(ADMIN_PASSWORD_ENV):
+        password = os.environ[ADMIN_PASSWORD_ENV]
+    else:
+        raise CliError(f"give --admin-password-file FILE or set ${ADMIN_PASSWORD_ENV}")
+    if (tls_cert is None) != (tls_key is None):
+        raise CliError("--tls-cert and --tls-key go together")
+    for p in (tls_cert, tls_key):
+        if p is not None and not p.is_file():
+            raise CliError(f"{p}: no such file")
+    admin = AdminCredentials(admin_user, password)
+    service = Service(data_dir, admin=admin, cluster=cluster)
+    info = service.info()
+    known = service.issuing_node_for_host(node) if node is not None else info["publisher"]
+    service.close()  # each worker opens its own (no SQLite connection crosses a fork)
+    if known is None:
+        raise CliError(f"--node {node!r}: not a UCM node of this data dir (see `service nodes`)")
+    try:
+        sock = server.bind(host, port, listen=workers == 1, reuse_port=workers > 1)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    scheme = "https" if tls_cert else "http"
+
+    def ready() -> None:
+        click.echo(
+            f"logdoctor: serving {node or info['publisher']} of {info['cluster']} on "
+            f"{scheme}://{bound_host}:{bound_port} (data dir {data_dir})",
+            err=True,
+        )
+        click.echo(f"{scheme}://{bound_host}:{bound_port}", err=False)
+        sys.stdout.flush()
+
+    server.run_workers(
+        lambda: Service(data_dir, admin=admin),
+        sock,
+        workers,
+        node=node,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        on_ready=ready,
+    )
+
+
+@main.group("service")
+@data_dir_option
+@click.pass_context
+def service_group(ctx: click.Context, data_dir: Path) -> None:
+    """Administer the token service's data dir (works whether or not `serve` runs on it)."""
+    ctx.obj = data_dir
+
+
+def _service(ctx: click.Context) -> Any:
+    from logdoctor.tokenservice.service import Service
+
+    svc = Service(ctx.obj)
+    ctx.call_on_close(svc.close)
+    return svc
+
+
+@service_group.group("users")
+def users_group() -> None:
+    """Users of the directory (active/inactive, roles, access control groups, rank)."""
+
+
+def _role_options(fn: F) -> F:
+    fn = click.option("--rank", type=int, default=None, help="User rank 1-10 (1 = highest).")(fn)
+    fn = click.option(
+        "--no-role", is_flag=True, help="No role and no access control group (no access)."
+    )(fn)
+    fn = click.option(
+        "--group", "groups", multiple=True, metavar="G", help="Access control group (repeatable)."
+    )(fn)
+    return click.option(
+        "--role", "roles", multiple=True, metavar="R", help="Role given directly (repeatable)."
+    )(fn)
+
+
+def _roles(
+    roles: Sequence[str], groups: Sequence[str], no_role: bool
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    if no_role and (roles or groups):
+        raise CliError("--no-role excludes --role and --group")
+    if no_role:
+        return (), ()
+    if not roles and not groups:
+        return None, None
+    return tuple(roles), tuple(groups)
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_role_options
+@click.option("--inactive", is_flag=True, help="Add the user as inactive (removed from LDAP).")
+@click.pass_context
+@handle_errors
+def users_add_cmd(
+    ctx: click.Context,
+    name: str,
+    password_file: Path,
+    roles: Sequence[str],
+    groups: Sequence[str],
+    no_role: bool,
+    rank: int | None,
+    inactive: bool,
+) -> None:
+    """Add a user (default: group Standard CCM End Users, which grants OAuth access)."""
+    password = _read_secret_file(password_file, "password")
+    r, g = _roles(roles, groups, no_role)
+    kwargs: dict[str, Any] = {"active": not inactive, "rank": 1 if rank is None else rank}
+    if r is not None:
+        kwargs.update(roles=r, groups=g)
+    user = _service(ctx).add_user(name, password, **kwargs)
+    click.echo(f"added user {user.name} ({'active' if user.active else 'inactive'})")
+
+
+@users_group.command("set")
+@click.argument("name")
+@click.option("--active/--inactive", default=None, help="Active, or inactive (removed from LDAP).")
+@_role_options
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.pass_context
+@handle_errors
+def users_set_cmd(
+    ctx: click.Context,
+    name: str,
+    active: bool | None,
+    roles: Sequence[str],
+    groups: Sequence[str],
+    no_role: bool,
+    rank: int | None,
+    password_file: Path | None,
+) -> None:
+    """Change a user."""
+    r, g = _roles(roles, groups, no_role)
+    password = _read_secret_file(password_file, "password") if password_file else None
+    user = _service(ctx).set_user(
+        name, active=active, roles=r, groups=g, rank=rank, password=password
+    )
+    click.echo(f"user {user.name}: {'active' if user.active else 'inactive'}")
+
+
+@users_group.command("list")
+@click.pass_context
+@handle_errors
+def users_list_cmd(ctx: click.Context) -> None:
+    """List users: name, active, access, roles, groups, rank."""
+    from logdoctor.tokenservice.service import Service
+
+    for u in _service(ctx).users():
+        access = "access" if Service.has_access(u) else "no-access"
+        state = "active" if u.active else "inactive"
+        roles = ",".join(u.roles) or "-"
+        groups = ",".join(u.groups) or "-"
+        click.echo(f"{u.name}\t{state}\t{access}\troles={roles}\tgroups={groups}\trank={u.rank}")
+
+
+@service_group.command("params")
+@click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Set (repeatable).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+@handle_errors
+def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) -> None:
+    """Show or set enterprise parameters (refresh_login_flow, access_token_expiry_minutes,
+    refresh_token_expiry_days, implicit_grant, redirect_uris)."""
+    from logdoctor.tokenservice.params import PARAMS
+
+    pairs = []
+    for a in assignments:
+        name, sep, value = a.partition("=")
+        if not sep or not name:
+            raise CliError(f"--set {a!r}: write NAME=VALUE")
+        pairs.append((name.strip(), value))
+    svc = _service(ctx)
+    for name, value in pairs:
+        old, new = svc.set_param(name, value)
+        click.echo(f"{name}: {old} -> {new}" if old != new else f"{name}: {new} (unchanged)")
+    if pairs:
+        return
+    values = svc.params()
+    if out_format == "json":
+        click.echo(json.dumps(values, indent=2))
+        return
+    for name, spec in PARAMS.items():
+        click.echo(f"{name} = {values[name] or '-'}\t({spec.label}; {spec.range_text})")
+
+
+def _use_argument(fn: F) -> F:
+    return click.argument("use", type=click.Choice(["signing", "encryption"]))(fn)
+
+
+@service_group.command("key-regen")
+@_use_argument
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@handle_errors
+def key_regen_cmd(ctx: click.Context, use: str, yes: bool) -> None:
+    """Regenerate the authz signing or encryption key (`set key regen authz ...`)."""
+    if not yes:
+        click.echo(
+            f"Regenerating the authz {use} key makes every current token that uses it invalid. "
+            "Enter yes to continue:",
+            err=True,
+        )
+        answer = sys.stdin.readline().strip() if not sys.stdin.closed else ""
+        if answer.lower() != "yes":
+            raise CliError("key regeneration not confirmed (answer yes, or pass --yes)")
+    key = _service(ctx).regenerate_key(use)
+    click.echo(f"authz {use} key regenerated: version {key.version}, checksum {key.checksum}")
+
+
+@service_group.command("key-show")
+@_use_argument
+@click.option("--node", default=None, help="Only this node.")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+@handle_errors
+def key_show_cmd(ctx: click.Context, use: str, node: str | None, out_format: str) -> None:
+    """Print the key checksum each node holds (`show key authz ...`)."""
+    rows = _service(ctx).key_show(use, node)
+    if out_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        note = "" if r["current"] else "  (stale: not the publisher's current key)"
+        if r["loaded_version"] != r["version"]:
+            note += f"  ({r['loaded_by']} still uses version {r['loaded_version']}: restart it)"
+        click.echo(f"{r['node']}\t{use}\tversion {r['version']}\tchecksum {r['checksum']}{note}")
+
+
+@service_group.command("key-sync")
+@click.argument("server")
+@click.pass_context
+@handle_errors
+def key_sync_cmd(ctx: click.Context, server: str) -> None:
+    """A server's own key fetch: Expressway "Refresh servers", Unity "Sync Keys", IM&P central."""
+    _service(ctx).sync_keys(server)
+    click.echo(f"{server}: keys synced from the publisher")
+
+
+@service_group.command("restart")
+@click.argument(
+    "service_name", metavar="SERVICE", type=click.Choice(["callmanager", "xcp-auth", "tomcat"])
+)
+@click.option("--node", default=None, help="Only this node (default: every node running it).")
+@click.pass_context
+@handle_errors
+def restart_cmd(ctx: click.Context, service_name: str, node: str | None) -> None:
+    """Restart Cisco CallManager, the Cisco XCP Authentication Service or Cisco Tomcat."""
+    nodes = _service(ctx).restart(service_name, node)
+    click.echo(f"{service_name} restarted on {', '.join(nodes) if nodes else 'no node'}")
+
+
+@service_group.command("trace-level")
+@click.argument("level", type=click.Choice(["debug", "info"]))
+@click.option("--node", default=None, help="Node (default: the publisher; not cluster-wide).")
+@click.pass_context
+@handle_errors
+def trace_level_cmd(ctx: click.Context, level: str, node: str | None) -> None:
+    """Set the ssosp (samltrace) log level of one node."""
+    name = _service(ctx).set_trace_level(level, node)
+    click.echo(f"{name}: samltrace level {level}")
+
+
+@service_group.command("sso")
+@click.argument("action", type=click.Choice(["enable", "disable"]))
+@click.pass_context
+@handle_errors
+def sso_cmd(ctx: click.Context, action: str) -> None:
+    """Enable (a new ssosp file per node) or disable SAML SSO."""
+    _service(ctx).set_sso(action == "enable")
+    click.echo(f"SAML SSO {action}d")
+
+
+@service_group.command("purge")
+@click.pass_context
+@handle_errors
+def purge_cmd(ctx: click.Context) -> None:
+    """Purge expired refresh tokens now (the service does it every night at 02:00)."""
+    click.echo(f"purged {_service(ctx).purge()} expired refresh token(s)")
+
+
+@service_group.group("nodes", invoke_without_command=True)
+@click.pass_context
+@handle_errors
+def nodes_group(ctx: click.Context) -> None:
+    """List the nodes and servers of the deployment (subcommands add and set change them)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    info = _service(ctx).info()
+    click.echo(f"cluster {info['cluster']} ({info['uuid']})")
+    for n in info["nodes"]:
+        off = f"\tclock {n['clock_offset']:+g}s" if n["clock_offset"] else ""
+        click.echo(f"{n['name']}\t{n['role']}\ttrace {n['trace_level']}{off}")
+
+
+@nodes_group.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["subscriber", "imp", "imp-central", "expressway", "unity"]),
+)
+@click.option("--clock-offset", type=float, default=0.0, help="Seconds ahead (+) or behind (-).")
+@click.pass_context
+@handle_errors
+def nodes_add_cmd(ctx: click.Context, name: str, role: str, clock_offset: float) -> None:
+    """Add a node or server (it starts with the cluster's current keys)."""
+    node = _service(ctx).add_node(name, role, clock_offset=clock_offset)
+    click.echo(f"added {node.name} ({node.role.value})")
+
+
+@nodes_group.command("set")
+@click.argument("name")
+@click.option("--clock-offset", type=float, required=True, help="Seconds ahead (+) or behind (-).")
+@click.pass_context
+@handle_errors
+def nodes_set_cmd(ctx: click.Context, name: str, clock_offset: float) -> None:
+    """Change a node's clock offset."""
+    _service(ctx).set_clock_offset(name, clock_offset)
+    click.echo(f"{name}: clock offset {clock_offset:+g}s")
