@@ -34,6 +34,8 @@ from logdoctor.fleet.dask_runner import Connection, connect, run_dask
 from logdoctor.model import Severity
 from logdoctor.outputs.findings import findings_document
 
+pytestmark = pytest.mark.slow
+
 SPLIT = 30_000
 """Bundles (folders, zips) with more log bytes than this are parsed in parts."""
 
