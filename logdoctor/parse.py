@@ -441,7 +441,7 @@ def iter_parse(
         inner = workers if len(bounds) == 1 else 1
 
         def work(k: int) -> tuple[pl.DataFrame, ParseStats, int]:
-            start, end = bounds[k]
+            start, end, continues = bounds[k]
             block, cut = _capped(buf, start, end, MAX_RECORD_BYTES)
             frame, st = _parse_block(
                 block,
@@ -452,6 +452,7 @@ def iter_parse(
                 line_offset=0,
                 workers=inner,
                 cut=cut,
+                continues=continues,
             )
             st.bytes = end - start + (first if k == 0 else 0)
             return frame, st, _count_lines(block)
@@ -520,34 +521,63 @@ def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_
 
 def _chunk_bounds(
     buf: bytes | mmap.mmap, fmt: Format, chunk_bytes: int, first: int = 0
-) -> list[tuple[int, int]]:
-    """Cut points about ``chunk_bytes`` apart, each at the start of a header line."""
-    bounds: list[tuple[int, int]] = []
+) -> list[tuple[int, int, bool]]:
+    """Chunks ``(start, end, continues)`` about ``chunk_bytes`` long, each cut at the start of a
+    header line, so no record spans two chunks.
+
+    In a run of continuation lines longer than ``max(chunk_bytes, 2 * MAX_RECORD_BYTES)`` with no
+    header (a runaway stack trace), the cut is forced at a line start so that a chunk stays
+    bounded; the next chunk then ``continues`` the record open at the cut. That record already
+    holds more than MAX_RECORD_BYTES of continuation lines, so the lines after the cut would
+    not be kept anyway: they are counted as its lines.
+    """
+    span = max(chunk_bytes, 2 * MAX_RECORD_BYTES)
+    bounds: list[tuple[int, int, bool]] = []
     start = first
     size = len(buf)
+    continues = False
+    opened = False  # a header line was seen before ``start``
     while start < size:
-        cut = (
-            _next_record_start(buf, start + chunk_bytes, fmt)
-            if start + chunk_bytes < size
-            else size
-        )
-        bounds.append((start, cut))
-        start = cut
+        if start + chunk_bytes >= size:
+            bounds.append((start, size, continues))
+            break
+        cut = _next_record_start(buf, start + chunk_bytes, fmt, start + chunk_bytes + span)
+        bounds.append((start, abs(cut), continues))
+        if cut >= 0:  # at a header (or the end)
+            start, continues, opened = cut, False, True
+            continue
+        # Forced: a record is open at the cut if a header line came before it.
+        if not opened:
+            opened = _next_record_start(buf, start, fmt, -cut) >= 0
+        start, continues = -cut, opened
     return bounds
 
 
-def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
-    """The offset of the first line at or after ``pos`` (line-aligned) that is a header line."""
+def _next_record_start(
+    buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int | None = None
+) -> int:
+    """The offset of the first line at or after ``pos`` (line-aligned) that is a header line,
+    or the file's size; the search gives up at the first line that starts at or after ``stop``
+    (when given) and returns that line's offset negated."""
     size = len(buf)
-    nl = buf.find(b"\n", pos - 1) if pos > 0 else -1
-    while nl != -1 and nl + 1 < size:
+    if pos <= 0:
+        start = 0
+    else:
+        nl = buf.find(b"\n", pos - 1)
+        if nl == -1:
+            return size
         start = nl + 1
+    while start < size:
+        if stop is not None and start >= stop:
+            return -start
         end = buf.find(b"\n", start)
         line = bytes(buf[start : min(end if end != -1 else size, start + (1 << 16))])
         text = line.decode("utf-8", errors="replace").removesuffix("\r")
         if any(h.regex.py.match(text) for h in fmt.headers):
             return start
-        nl = end
+        if end == -1:
+            break
+        start = end + 1
     return size
 
 
@@ -639,10 +669,13 @@ def _parse_block(
     line_offset: int,
     workers: int,
     cut: Sequence[int] = (),
+    continues: bool = False,
 ) -> tuple[pl.DataFrame, ParseStats]:
     """Parse a block of whole records (a file, or a chunk of one starting at a record).
 
     ``cut``: the 0-based indexes of the block's lines that were cut to MAX_RECORD_BYTES.
+    ``continues``: the lines before the block's first header are the continuation of a record
+    of the block before, past its MAX_RECORD_BYTES (counted as its lines, not kept).
     """
     stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
     if not data:
@@ -655,15 +688,17 @@ def _parse_block(
     is_hdr = frame["hdr"].is_not_null()
     rec = is_hdr.cast(pl.Int64).cum_sum()
     frame = frame.with_columns(rec.alias("_rec"))
-    malformed = frame.filter(pl.col("_rec") == 0)["n"]
-    stats.malformed = malformed.len()
-    stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
+    if not continues:
+        malformed = frame.filter(pl.col("_rec") == 0)["n"]
+        stats.malformed = malformed.len()
+        stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
     stats.record_lines = stats.lines - stats.malformed
     truncated: set[int] = set()
     if cut:
         numbers = [line_offset + 1 + i for i in cut]
         hit = frame.filter(pl.col("n").is_in(numbers))["_rec"].to_list()
-        stats.truncated += sum(1 for r in hit if r == 0)  # malformed lines, cut
+        if not continues:
+            stats.truncated += sum(1 for r in hit if r == 0)  # malformed lines, cut
         truncated.update(r for r in hit if r > 0)
     del lines
     records = frame.select("n", "hdr", "_rec", "ts", "level", "thread", "logger", "msg").filter(
