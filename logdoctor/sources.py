@@ -663,27 +663,26 @@ class _Walk:
         except _STREAM_ERRORS as exc:
             self.errors.append(InputError(label, _reason(exc)))
             return
-        last: str | None = None
+        current: str | None = None  # the member being read or skipped
         try:
             for m in tar:
+                current = m.name
                 self._tar_member(tar, m, counted, label, rel_prefix, default_node, depth)
-                last = m.name
         except _Budget:
-            where = f"after member {last}" if last else "from its first member"
             cap = (
                 f"{lim.max_total_bytes} bytes"
                 if budget == lim.max_total_bytes
                 else f"{lim.max_ratio}:1 of its size"
             )
+            where = f"from member {current} on" if current else "whole"
             self.errors.append(
                 InputError(
                     label,
-                    f"refused the rest of the archive {where}: it expands beyond {cap} "
-                    "(decompression bomb?)",
+                    f"refused {where}: the archive expands beyond {cap} (decompression bomb?)",
                 )
             )
         except _STREAM_ERRORS as exc:
-            where = f"after member {last}" if last else "at its start"
+            where = f"in or after member {current}" if current else "at its start"
             why = str(exc) if isinstance(exc, tarfile.TarError) else _reason(exc)
             self.errors.append(InputError(label, f"truncated or corrupt archive {where} ({why})"))
 
