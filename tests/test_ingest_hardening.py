@@ -162,9 +162,7 @@ def test_a_file_swapped_for_a_fifo_after_discovery_is_refused_not_waited_on(
     p.unlink()
     os.mkfifo(p)  # no writer: opening it for reading would block forever
     r = loader.result()
-    assert [(e.path, e.message) for e in r.errors] == [
-        (str(p), "not a regular file (named pipe)")
-    ]
+    assert [(e.path, e.message) for e in r.errors] == [(str(p), "not a regular file (named pipe)")]
 
 
 # -- r7: a folder that cannot be listed ----------------------------------------------------------
@@ -497,9 +495,9 @@ def test_utf16_with_a_bad_code_unit_counts_it(tmp_path: Path) -> None:
 def test_csv_cells_that_could_start_a_formula_are_neutralised(runner, tmp_path: Path) -> None:
     hostile = (
         "2026-11-20 08:00:01,120 INFO  [x] oauth.TokenServlet - Access token issued: "
-        "user==HYPERLINK(\"http://evil\") client_id=+1 device=-2 grant=@SUM(1) jti=j kid=k "
+        'user==HYPERLINK("http://evil") client_id=+1 device=-2 grant=@SUM(1) jti=j kid=k '
         "expires_in=3600 via=-\n"
-        '2026-11-20 08:00:02,000 INFO  [=cmd|\' /C calc\'!A0] x.Y - =1+1\n'
+        "2026-11-20 08:00:02,000 INFO  [=cmd|' /C calc'!A0] x.Y - =1+1\n"
     )
     p = tmp_path / "ssosp00001.log"
     p.write_text(hostile)
@@ -507,7 +505,7 @@ def test_csv_cells_that_could_start_a_formula_are_neutralised(runner, tmp_path: 
     res = runner.invoke(main, ["parse", str(p), "--format", "csv", "-o", str(out)])
     assert res.exit_code == 0, res.output
     rows = pl.read_csv(out, infer_schema=False).to_dicts()
-    assert rows[0]["user"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[0]["user"] == '\'=HYPERLINK("http://evil")'
     assert (rows[0]["client_id"], rows[0]["device"]) == ("'+1", "'-2")
     assert rows[1]["thread"] == "'=cmd|' /C calc'!A0"
     assert rows[1]["message"] == "'=1+1"
