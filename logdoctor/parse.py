@@ -455,7 +455,8 @@ def iter_parse(
                 continues=continues,
             )
             st.bytes = end - start + (first if k == 0 else 0)
-            return frame, st, _count_lines(block)
+            # Lines of nothing but NULs are not in st.lines but count in the numbering.
+            return frame, st, _count_lines(block) if st.nul_bytes else st.lines
 
         # Chunks number their lines from 1; shift them by the lines of the chunks before
         # (every line of the file, those of nothing but NULs included).
