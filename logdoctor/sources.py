@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 __all__ = [
     "Ignored",
@@ -51,6 +51,7 @@ _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".t
 _TEXT_SUFFIXES = (".log", ".txt", ".out")
 _CHUNK = 1 << 20
 _HEAD = 1 << 16
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 
 
 class SourceError(Exception):
@@ -220,11 +221,17 @@ _STREAM_ERRORS = (
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, tarfile.TarError):
+        return f"truncated or corrupt archive ({exc})"
     return f"corrupt or truncated compressed data ({exc})"
 
 
+class _Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
 def _bounded(
-    stream: IO[bytes] | io.BufferedIOBase,
+    stream: _Readable,
     label: str,
     limits: Limits,
     packed: int | Callable[[], int] | None,
@@ -392,21 +399,42 @@ class _Budget(Exception):
 
 class _Forward:
     """A decompressed stream as tarfile needs it: ``tell`` and forward-only ``seek`` (skipping
-    is reading), with every byte that comes out counted against the archive's budget."""
+    is reading), with every byte that comes out counted against the archive's budget.
 
-    def __init__(self, raw: IO[bytes] | io.BufferedIOBase, budget: int) -> None:
+    When the stream breaks (truncated or corrupt), the bytes decompressed before the break are
+    returned first; the error is raised by the next read, and kept in ``error``.
+    """
+
+    def __init__(self, raw: Any, budget: int) -> None:
         self.raw = raw
+        self._read = getattr(raw, "read1", raw.read)
         self.budget = budget
         self.pos = 0
+        self.error: BaseException | None = None
 
     def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            raise self.error
         if n is None or n < 0:
             n = self.budget + 1 - self.pos
-        data = self.raw.read(n)
-        self.pos += len(data)
-        if self.pos > self.budget:
-            raise _Budget
-        return data
+        parts: list[bytes] = []
+        got = 0
+        while got < n:
+            try:
+                chunk = self._read(min(n - got, _CHUNK))
+            except _STREAM_ERRORS as exc:
+                self.error = exc
+                if not parts:
+                    raise
+                break
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+            self.pos += len(chunk)
+            if self.pos > self.budget:
+                raise _Budget
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def tell(self) -> int:
         return self.pos
@@ -418,6 +446,25 @@ class _Forward:
             if not self.read(min(_CHUNK, pos - self.pos)):
                 break
         return self.pos
+
+
+class _Member:
+    """The data of the tar member the stream is at: ``size`` bytes from the current position
+    (a short stream is an error, raised after the bytes that came)."""
+
+    def __init__(self, fwd: _Forward, size: int) -> None:
+        self.fwd = fwd
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        if n <= 0:
+            return b""
+        data = self.fwd.read(n)
+        if not data:
+            raise tarfile.ReadError("the archive ends inside this member")
+        self.left -= len(data)
+        return data
 
 
 # -- the walk ------------------------------------------------------------------------------------
@@ -462,7 +509,7 @@ class _Walk:
         if depth > self.limits.max_depth:
             self.errors.append(InputError(label, "refused, archives nested too deep"))
             return
-        if data[:2] == b"PK" or label.lower().endswith(".zip"):
+        if data[:4] in _ZIP_MAGIC or label.lower().endswith(".zip"):
             self._zip(data, label, rel_prefix, default_node, depth)
             return
         self._tar(io.BytesIO(data), len(data), label, rel_prefix, default_node, depth)
@@ -475,7 +522,7 @@ class _Walk:
                 head = fh.read(4)
                 fh.seek(0)
                 size = os.fstat(fh.fileno()).st_size
-                if head[:2] == b"PK" or p.name.lower().endswith(".zip"):
+                if head in _ZIP_MAGIC or p.name.lower().endswith(".zip"):
                     if size > self.limits.max_file_bytes:
                         raise SourceError(
                             f"{label}: refused, larger than {self.limits.max_file_bytes} bytes"
@@ -565,7 +612,7 @@ class _Walk:
             zf = zipfile.ZipFile(io.BytesIO(data))
             infos = zf.infolist()
         except zipfile.BadZipFile as exc:
-            if not data.startswith(b"PK"):
+            if data[:4] not in _ZIP_MAGIC:
                 reason = "not a zip archive (it does not start with a zip signature)"
             elif "not a zip file" in str(exc).lower():
                 reason = "truncated or corrupt zip (no central directory)"
@@ -667,7 +714,9 @@ class _Walk:
         try:
             for m in tar:
                 current = m.name
-                self._tar_member(tar, m, counted, label, rel_prefix, default_node, depth)
+                self._tar_member(tar, fwd, m, counted, label, rel_prefix, default_node, depth)
+            if fwd.error is not None:  # tarfile takes a header cut short for the end
+                raise fwd.error
         except _Budget:
             cap = (
                 f"{lim.max_total_bytes} bytes"
@@ -683,12 +732,13 @@ class _Walk:
             )
         except _STREAM_ERRORS as exc:
             where = f"in or after member {current}" if current else "at its start"
-            why = str(exc) if isinstance(exc, tarfile.TarError) else _reason(exc)
+            why = exc if isinstance(exc, tarfile.TarError) else _reason(exc)
             self.errors.append(InputError(label, f"truncated or corrupt archive {where} ({why})"))
 
     def _tar_member(
         self,
         tar: tarfile.TarFile,
+        fwd: _Forward,
         m: tarfile.TarInfo,
         counted: _Counted,
         label: str,
@@ -708,18 +758,29 @@ class _Walk:
             )
             return
         start = counted.count
-        taken: list[bytes] = []
+        taken: list[bytes | SourceError] = []  # the stream passes once: keep what it gave
+
+        def packed() -> int:
+            return counted.count - start
 
         def data_fn() -> bytes:
-            if taken:
-                return taken[0]
-            fh = tar.extractfile(m)
-            if fh is None:
-                raise SourceError(f"{mlabel}: cannot read member")
-            with fh:
-                data = _bounded(fh, mlabel, self.limits, lambda: counted.count - start)
-            taken.append(data)
-            return data
+            if not taken:
+                try:
+                    if m.sparse is None:  # read straight from the stream: salvage is exact
+                        fwd.seek(m.offset_data)
+                        data = _bounded(_Member(fwd, m.size), mlabel, self.limits, packed)
+                    else:
+                        fh = tar.extractfile(m)
+                        if fh is None:
+                            raise SourceError(f"{mlabel}: cannot read member")
+                        with fh:
+                            data = _bounded(fh, mlabel, self.limits, packed)
+                    taken.append(data)
+                except SourceError as exc:
+                    taken.append(exc)
+            if isinstance(taken[0], SourceError):
+                raise taken[0]
+            return taken[0]
 
         self._member(label, m.name, rel_prefix, default_node, data_fn, depth, eager=True)
 
@@ -824,7 +885,7 @@ def _looks_like_zip(p: Path) -> bool:
             head = fh.read(4)
     except (SourceError, OSError):
         return False
-    return head in (b"PK\x03\x04", b"PK\x05\x06")
+    return head in _ZIP_MAGIC
 
 
 def _head(p: Path) -> bytes:

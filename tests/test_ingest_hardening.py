@@ -455,15 +455,32 @@ def test_a_truncated_gzip_keeps_what_it_holds_and_says_so(runner, tmp_path: Path
     assert [e.path for e in r.errors] == [f"{bundle}!ucm-pub/{SSOSP_REL}.gz"]
 
 
-def test_a_truncated_tar_gz_keeps_the_members_before_the_cut(tmp_path: Path) -> None:
-    members = {f"node{i}/{SSOSP_REL}": _node_log(i, 2000) for i in range(3)}
-    packed = _targz(members)
-    arch = tmp_path / "b.tar.gz"
+@pytest.mark.parametrize("mode", ["w:gz", "w"])
+def test_a_truncated_tar_keeps_the_members_before_the_cut_and_part_of_the_cut_one(
+    tmp_path: Path, mode: str
+) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tf:
+        for i in range(3):
+            data = _node_log(i, 2000)
+            info = tarfile.TarInfo(f"node{i}/{SSOSP_REL}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    packed = buf.getvalue()
+    arch = tmp_path / ("b.tar.gz" if mode == "w:gz" else "b.tar")
     arch.write_bytes(packed[: len(packed) * 5 // 6])
     r = logdoctor.load(arch)
-    whole = [s for s in r.stats if s.error is None and s.partial is None]
-    assert [s.records for s in whole][:2] == [2000, 2000]
-    assert any(e.path == str(arch) and "truncated or corrupt" in e.message for e in r.errors)
+    assert [s.records for s in r.stats[:2]] == [2000, 2000]
+    assert [s.partial for s in r.stats[:2]] == [None, None]
+    cut = r.stats[2]
+    assert 500 < cut.records < 2000 and cut.decode_errors == 1
+    assert cut.partial is not None and cut.partial.startswith("partly read")
+    users = r.frame.filter(pl.col("node") == "node2")["user"].to_list()
+    assert users[:-1] == [f"f02u{n}" for n in range(cut.records - 1)]  # the last may be cut
+    assert [e.path for e in r.errors] == [str(arch), f"{arch}!node2/{SSOSP_REL}"]
+    assert r.errors[0].message.startswith(
+        f"truncated or corrupt archive in or after member node2/{SSOSP_REL}"
+    )
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-8-sig"])
