@@ -49,6 +49,7 @@ class LoadResult:
     """The event table as a polars DataFrame (the engine's own form)."""
     stats: list[ParseStats]
     errors: list[InputError] = field(default_factory=list)
+    """Inputs that could not be read, or only partly, each with the reason."""
     ignored: list[Ignored] = field(default_factory=list)
     formats: list[Format] = field(default_factory=list)
 
@@ -301,7 +302,9 @@ def load(
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
     timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
-    ``errors`` (and in ``stats`` with their ``error``), never skipped silently.
+    ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
+    only partly read (a truncated compressed file: its ``stats`` entry has the counts of what
+    was read and ``partial`` says where reading stopped).
     """
     return open_inputs(
         paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits
