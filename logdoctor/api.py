@@ -20,7 +20,19 @@ from logdoctor.detect import detect_format, is_binary, looks_like_log
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
-from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
+from logdoctor.sources import (
+    UTF8_BOM,
+    Ignored,
+    InputError,
+    Limits,
+    LogFile,
+    PartialRead,
+    SourceError,
+    discover,
+    open_regular,
+    to_utf8,
+    wide_encoding,
+)
 from logdoctor.timestamps import Zone, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
@@ -37,6 +49,7 @@ class LoadResult:
     """The event table as a polars DataFrame (the engine's own form)."""
     stats: list[ParseStats]
     errors: list[InputError] = field(default_factory=list)
+    """Inputs that could not be read, or only partly, each with the reason."""
     ignored: list[Ignored] = field(default_factory=list)
     formats: list[Format] = field(default_factory=list)
 
@@ -52,31 +65,78 @@ def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
     return df.astype({c: DTYPES[c] for c in COLUMNS})
 
 
-def _open(lf: LogFile, limits: Limits) -> tuple[bytes | Path, bytes] | ParseStats:
-    """The file's data (bytes, or its path when the engine can read it directly) and its head;
-    a ParseStats carrying the error when it cannot be read or is not text."""
+@dataclass
+class _Opened:
+    """A file ready to parse: its data (bytes, or its path when the engine can read it
+    directly), its head (for format detection), and what reading it already counted."""
+
     data: bytes | Path
+    head: bytes
+    decode_errors: int = 0
+    partial: str | None = None
+
+    def account(self, st: ParseStats) -> ParseStats:
+        """Add what the reading counted to the parse statistics of the file."""
+        st.decode_errors += self.decode_errors
+        st.partial = self.partial
+        return st
+
+
+def _binary(head: bytes) -> bool:
+    """Not text: NUL runs (a hole a writer left after a truncation) are allowed between the
+    lines (the parser drops them and counts them), nothing but NULs or control bytes is not."""
+    if b"\x00" not in head:
+        return is_binary(head)
+    rest = head.replace(b"\x00", b"")
+    return not rest or is_binary(rest)
+
+
+def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
+    """The file's data and head; a ParseStats carrying the error when it cannot be read or is
+    not text. A truncated compressed file gives what could be read, counted as one decode
+    error and noted as ``partial``; UTF-16/32 with a byte order mark is decoded to UTF-8."""
+    data: bytes | Path
+    opened: _Opened
     try:
-        if lf.local is not None and lf.local.stat().st_size <= limits.max_file_bytes:
-            with lf.local.open("rb") as fh:
-                head = fh.read(1 << 16)
-            data = lf.local
+        local = lf.local
+        if local is not None:
+            with open_regular(local) as fh:
+                if os.fstat(fh.fileno()).st_size > limits.max_file_bytes:
+                    local = None
+                else:
+                    head = fh.read(1 << 16)
+        if local is not None:
+            opened = _Opened(local, head)
         else:
-            data = lf.read()
-            head = data[: 1 << 16]
+            try:
+                data = lf.read()
+                opened = _Opened(data, data[: 1 << 16])
+            except PartialRead as exc:
+                note = str(exc).removeprefix(f"{lf.display}: ")
+                opened = _Opened(exc.data, exc.data[: 1 << 16], 1, note)
+        if wide_encoding(opened.head) is not None:
+            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            text, bad = to_utf8(raw)
+            opened = _Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
-        st.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(lf.display) else str(exc)
+        st.error = str(exc).removeprefix(f"{lf.display}: ")
         return st
     except OSError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = f"cannot read ({exc.strerror or exc})"
         return st
-    if is_binary(head):
-        st = ParseStats(path=lf.display, node=lf.node, bytes=len(head))
+    if _binary(opened.head):
+        st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
         st.error = "binary content (NUL or control bytes), not a text log"
         return st
-    return data, head
+    opened.head = opened.head.removeprefix(UTF8_BOM)
+    return opened
+
+
+def _read_all(path: Path) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
 
 
 def _is_big(lf: LogFile) -> bool:
@@ -108,25 +168,26 @@ class Loader:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
-        data, head = opened
-        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
-        return parse_bytes(data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1)
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        frame, st = parse_bytes(
+            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1
+        )
+        return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             self.stats.append(opened)
             return
-        data, head = opened
-        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
-            data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
+            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
         ):
             parts.append(st)
             if frame.height:
                 yield frame
-        self.stats.append(merge_stats(parts))
+        self.stats.append(opened.account(merge_stats(parts)))
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
@@ -158,8 +219,9 @@ class Loader:
 
     def _finish(self) -> None:
         for st in self.stats:
-            if st.error is not None and not any(e.path == st.path for e in self.errors):
-                self.errors.append(InputError(st.path, st.error))
+            problem = st.error if st.error is not None else st.partial
+            if problem is not None and not any(e.path == st.path for e in self.errors):
+                self.errors.append(InputError(st.path, problem))
         for err in self.errors:
             if not any(s.path == err.path for s in self.stats):
                 self.stats.append(ParseStats(path=err.path, error=err.message))
@@ -240,7 +302,9 @@ def load(
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
     timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
-    ``errors`` (and in ``stats`` with their ``error``), never skipped silently.
+    ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
+    only partly read (a truncated compressed file: its ``stats`` entry has the counts of what
+    was read and ``partial`` says where reading stopped).
     """
     return open_inputs(
         paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +24,9 @@ from logdoctor.cli._base import (
     input_options,
     main,
 )
+
+if TYPE_CHECKING:
+    from logdoctor.sources import Ignored
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -274,15 +279,31 @@ def stats_cmd(
         console = _console()
         console.print(stats_table(result.stats))
         doc = stats_document(result.stats, result.ignored)["totals"]
+        damaged = [
+            f"{doc[key]:,} {what}"
+            for key, what in (("truncated", "record(s) truncated"), ("nul_bytes", "NUL byte(s)"))
+            if doc[key]
+        ]
         console.print(
             f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "
             f"{doc['malformed']:,} malformed, {doc['unrecognized']:,} unrecognized"
-            + (
-                f", {len(result.ignored)} file(s) ignored (not these log families)"
-                if result.ignored
-                else ""
-            ),
+            + "".join(f", {d}" for d in damaged)
+            + _ignored_summary(result.ignored),
             highlight=False,
         )
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)
+
+
+def _ignored_summary(ignored: Sequence[Ignored]) -> str:
+    """ ", N file(s) ignored (why)" for the summary line, by reason."""
+    if not ignored:
+        return ""
+    reasons = Counter(
+        "not these log families" if i.reason.startswith("not a ssoApp") else i.reason
+        for i in ignored
+    )
+    if len(reasons) == 1:
+        return f", {len(ignored)} file(s) ignored ({next(iter(reasons))})"
+    why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    return f", {len(ignored)} file(s) ignored ({why})"

@@ -3,6 +3,11 @@
 Times are ISO 8601 in UTC with a ``Z`` (milliseconds, or microseconds when a record has them)
 in text formats and stay timestamps in Parquet. Writes go straight from polars, so a million
 events do not pass through Python objects.
+
+Log text is attacker-controlled: in CSV, a cell that a spreadsheet would read as a formula
+(it starts with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF, or their full-width forms) gets a
+leading ``'`` (OWASP's advice against CSV injection), so it is shown as text. JSON lines and
+Parquet keep the text as it is.
 """
 
 from __future__ import annotations
@@ -13,9 +18,24 @@ import polars as pl
 
 from logdoctor.model import COLUMNS
 
-__all__ = ["EVENT_FORMATS", "write_events"]
+__all__ = ["EVENT_FORMATS", "csv_safe", "write_events"]
 
 EVENT_FORMATS = ("jsonl", "csv", "parquet")
+
+_FORMULA = "^[=+\\-@\t\r\n\uff1d\uff0b\uff0d\uff20]"
+"""What a spreadsheet may take for the start of a formula (full-width forms included)."""
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that could start a spreadsheet formula, prefixed with ``'`` (OWASP)."""
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
 
 
 def _text_times(frame: pl.DataFrame) -> pl.DataFrame:
@@ -40,7 +60,7 @@ def write_events(frame: pl.DataFrame, fmt: str, out: BinaryIO, *, header: bool =
     if fmt == "jsonl":
         _text_times(frame).write_ndjson(out)
     elif fmt == "csv":
-        _text_times(frame).write_csv(out, include_header=header)
+        csv_safe(_text_times(frame)).write_csv(out, include_header=header)
     elif fmt == "parquet":
         frame.write_parquet(out)
     else:

@@ -19,17 +19,20 @@ _SUMMED = (
     "unrecognized",
     "decode_errors",
     "bad_timestamps",
+    "nul_bytes",
+    "truncated",
 )
 
 
 def stats_document(stats: Sequence[ParseStats], ignored: Sequence[Ignored] = ()) -> dict[str, Any]:
-    """``{"files": [...], "totals": {...}, "ignored": [...]}``; unreadable files carry "error"."""
+    """``{"files": [...], "totals": {...}, "ignored": [...]}``; unreadable files carry "error",
+    partly read ones "partial" (both count in ``totals.errors``)."""
     totals: dict[str, Any] = {k: sum(getattr(s, k) for s in stats) for k in _SUMMED}
     kinds: Counter[str] = Counter()
     for s in stats:
         kinds.update(s.kinds)
     totals["files"] = len(stats)
-    totals["errors"] = sum(1 for s in stats if s.error is not None)
+    totals["errors"] = sum(1 for s in stats if s.error is not None or s.partial is not None)
     totals["kinds"] = dict(sorted(kinds.items()))
     return {
         "files": [s.to_dict() for s in stats],
