@@ -177,7 +177,7 @@ MARKER_PIXELS = """
 def test_page_is_clean_offline_and_the_chart_draws(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
     page = o.page
-    page.wait_for_function("window.logdoctorReport.charts.length === 2")
+    page.wait_for_function("window.logdoctorReport.charts.length === 3")
     o.assert_clean()
     for idx in (0, 1):
         px = page.evaluate(PIXELS, [idx])
@@ -208,7 +208,7 @@ def test_csp_is_enforced_on_the_page(open_report: Any, normal: Path) -> None:
 
 def test_a_findings_evidence_expands(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
-    finding = o.page.locator("#finding-1")
+    finding = o.page.locator("#LD201-imp1")
     table = finding.locator("details.evidence table")
     assert not table.is_visible()
     finding.locator("details.evidence summary").click()
@@ -216,7 +216,10 @@ def test_a_findings_evidence_expands(open_report: Any, normal: Path) -> None:
     rows = table.locator("tbody tr")
     assert rows.count() == 2
     assert "Token validation failed" in rows.nth(0).inner_text()
-    assert "A token or grant was refused" in rows.nth(0).inner_text()
+    # what the kind means is said once, under the table, not on each row
+    assert "A token or grant was refused" not in rows.nth(0).inner_text()
+    legend = finding.locator("dl.kinds")
+    assert legend.is_visible() and "A token or grant was refused" in legend.inner_text()
     o.assert_clean()
 
 
@@ -282,7 +285,7 @@ def test_drill_down_shows_a_users_timeline_and_token_lineage(
 def test_zoom_by_dragging_and_reset(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
     page = o.page
-    page.wait_for_function("window.logdoctorReport.charts.length === 2")
+    page.wait_for_function("window.logdoctorReport.charts.length === 3")
     scale = (
         "([i]) => { const x = window.logdoctorReport.charts[i].scales.x; return [x.min, x.max]; }"
     )
@@ -308,7 +311,7 @@ def test_zoom_by_dragging_and_reset(open_report: Any, normal: Path) -> None:
 def test_readable_without_javascript(open_report: Any, normal: Path) -> None:
     o = open_report(normal, js=False)
     page = o.page
-    assert page.locator("#finding-1 h3").inner_text().startswith("ERROR")  # badge, uppercased
+    assert page.locator("#LD201-imp1 h3").inner_text().startswith("ERROR")  # badge, uppercased
     assert page.locator("tr.user-row").count() == 3 and visible_users(page) == [
         "bob",
         "alice",
@@ -317,10 +320,10 @@ def test_readable_without_javascript(open_report: Any, normal: Path) -> None:
     for hidden in ("#user-filter", "#chart-levels", "#reset-zoom", "button.drill"):
         assert not page.locator(hidden).first.is_visible(), hidden
     assert "Cache refresh took <n> ms for id <hex>" in page.locator("#unrecognized").inner_text()
-    assert "3 h 45 min" in page.locator("#coverage").inner_text()
-    table = page.locator("#finding-1 details.evidence table")
+    assert "2 h 15 min" in page.locator("#coverage").inner_text()
+    table = page.locator("#LD201-imp1 details.evidence table")
     assert not table.is_visible()
-    page.locator("#finding-1 details.evidence summary").click()  # native, no script
+    page.locator("#LD201-imp1 details.evidence summary").click()  # native, no script
     assert table.is_visible()
     assert o.requests == [o.url] and o.errors == []
 
@@ -380,7 +383,7 @@ def assert_layout_holds(page: Page) -> None:
 
 def test_layout_holds_on_a_phone(open_report: Any, normal: Path) -> None:
     o = open_report(normal, width=390)
-    o.page.locator("#finding-1 details.evidence summary").click()
+    o.page.locator("#LD201-imp1 details.evidence summary").click()
     assert_layout_holds(o.page)
 
 
@@ -462,7 +465,7 @@ def test_hostile_bundle_is_inert_and_the_layout_holds(
             )
             == 0
         )
-        assert page.evaluate("[...document.querySelectorAll('script')].length") == 4
+        assert page.evaluate("[...document.querySelectorAll('script')].length") == 5
         text = page.locator("body").inner_text()
         assert "<script>window.__pwned=1</script>" in text  # shown, as text
         assert '"><img src=x onerror="window.__pwned=2">' in text
