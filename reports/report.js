@@ -138,10 +138,10 @@
     }));
   }
 
+  /* Bucket starts, and the end of the last bucket (so that the last bucket is drawn). */
   function xsOf(start, bucket, n) {
-    var xs = new Array(n);
-    for (var i = 0; i < n; i++) { xs[i] = start + i * bucket; }
-    if (n === 1) { xs.push(start + bucket); }
+    var xs = new Array(n + 1);
+    for (var i = 0; i <= n; i++) { xs[i] = start + i * bucket; }
     return xs;
   }
 
@@ -158,7 +158,7 @@
     var syncing = false;
     /* A count per bucket holds for the whole bucket: draw steps, not slopes. */
     var stepped = uPlot.paths.stepped({ align: 1 });
-    var bars = uPlot.paths.bars({ size: [0.9, 80], align: 1 });
+    var bars = uPlot.paths.bars({ size: [0.92, Infinity], align: 1 });
     var full = [xs[0], xs[xs.length - 1]];
 
     function baseOpts(node, title, xLabel) {
@@ -206,7 +206,7 @@
         var values = decode(s[2], s[3], chart.n);
         for (var k = 0; k < chart.n; k++) { acc[k] += values[k]; }
         var sum = acc.slice();
-        if (chart.n === 1) { sum.push(sum[0]); }
+        sum.push(sum[chart.n - 1]);
         sums.push(sum);
       });
       var data = [xs];
@@ -229,8 +229,9 @@
     if (failEl && chart.fail && chart.fail.n) {
       var f = chart.fail;
       var fx = xsOf(f.start, f.bucket, f.n);
-      var fv = decode(f.data[0], f.data[1], f.n);
-      if (f.n === 1) { fv.push(0); }
+      /* An hour without failures draws nothing (not a flat bar). */
+      var fv = decode(f.data[0], f.data[1], f.n).map(function (v) { return v || null; });
+      fv.push(null);
       var opts = baseOpts(failEl, "Failures per " + bucketLabel(f.bucket), "time (UTC)");
       opts.height = 160;
       opts.legend = { show: false };

@@ -111,7 +111,8 @@ def _evidence_row(e: Evidence, limits: Limits) -> EvidenceRow:
 
 
 def _anchor(rule: str, subjects: Sequence[str], used: set[str]) -> str:
-    base = slug("-".join([rule, *subjects]))[:80].rstrip("-") or slug(rule) or "finding"
+    parts = [p for p in (slug(x) for x in (rule, *subjects)) if p]
+    base = "-".join(parts)[:80].rstrip("-") or "finding"
     anchor, i = base, 1
     while anchor in used:
         i += 1
