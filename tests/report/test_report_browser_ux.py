@@ -114,10 +114,11 @@ def test_series_are_stacked_with_failures_red_at_the_bottom(open_report: Any, mi
     # levels: 2 failures (WARN refusals) at the bottom, the 5 INFO lines stacked above them
     assert page.evaluate(PIXEL_AT, [0, at, 1]) == RED
     assert page.evaluate(PIXEL_AT, [0, at, 4.5]) == "rgb(31, 119, 180)"  # INFO
+    assert page.evaluate(PIXEL_AT, [0, at, 6.5]) == "rgb(31, 119, 180)"  # INFO, from 2 to 7
     assert page.evaluate(PIXEL_AT, [0, at, 7.5]) == "none"  # above the stack: nothing drawn
     # kinds: token.rejected red at the bottom, auth.success above
     assert page.evaluate(PIXEL_AT, [1, at, 1]) == RED
-    assert page.evaluate(PIXEL_AT, [1, at, 4.5]) == "rgb(59, 130, 246)"
+    assert page.evaluate(PIXEL_AT, [1, at, 6.5]) == "rgb(59, 130, 246)"  # auth.success, 2 to 7
     assert list(legend(page, "chart-levels")) == ["failures", "INFO"]
     assert legend(page, "chart-levels")["failures"] == RED
 
