@@ -261,8 +261,10 @@ class Context:
         in the logs every such failure is stale.
         """
         fails = self.events.validation_failures.filter(pl.col("reason").is_in(KEY_REASONS))
-        if fails.height == 0:
-            return fails.with_columns(pl.lit(True).alias("_stale"))
+        if fails.height == 0:  # the same columns as below, so callers can drop them
+            return fails.with_columns(
+                pl.lit(None, dtype=pl.String).alias("_cur"), pl.lit(True).alias("_stale")
+            )
         ucm = set(self.names("ucm"))
         keys = (
             self.events.of("key.regenerated", "key.replicated", "key.loaded")
