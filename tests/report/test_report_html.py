@@ -256,3 +256,9 @@ def test_findings_render_in_order_with_evidence_and_fix(normal_html: str) -> Non
     assert "<li>Run <code>set key regen authz signing</code> on the publisher.</li>" in first
     assert "`" not in first.split("<h4>Fix</h4>", 1)[1].split("</ol>", 1)[0]
     assert '<details class="evidence">' in first  # closed until asked
+
+
+def test_path_breaks_escape_every_part() -> None:
+    env = environment()
+    out = env.from_string("{{ p|path_breaks }}").render(p='a/"><svg onload=x>/b.log')
+    assert out == "a/<wbr>&#34;&gt;&lt;svg onload=x&gt;/<wbr>b.log"
