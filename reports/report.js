@@ -23,6 +23,9 @@
     return n;
   }
 
+  /* 12345 -> "12,345" (as the page's tables print counts). */
+  function num(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+
   function pad(n, w) { var s = String(n); while (s.length < w) { s = "0" + s; } return s; }
 
   function fmtTime(epochSeconds) {
@@ -405,20 +408,21 @@
     var unsearched = userIndex.total - searched;
     if (!found.length && !unsearched) { box.hidden = true; return; }
     if (found.length) {
-      box.appendChild(el("p", { text: found.length + " more matching user" +
-        (found.length === 1 ? "" : "s") + " beyond the " + userIndex.listed +
+      box.appendChild(el("p", { text: num(found.length) + " more matching user" +
+        (found.length === 1 ? "" : "s") + " beyond the " + num(userIndex.listed) +
         " listed (the table was cut); their lines are not in this page, run:" }));
       box.appendChild(el("ul", null, found.slice(0, 10).map(function (b) {
         return el("li", null, [el("code", { text: timelineCommand(b[0]) }),
-          " (" + b[1] + " events, " + b[2] + " failures)"]);
+          " (" + num(b[1]) + " events, " + num(b[2]) + " failures)"]);
       })));
       if (found.length > 10) {
-        box.appendChild(el("p", { "class": "more", text: (found.length - 10) + " more not shown." }));
+        box.appendChild(el("p", { "class": "more",
+          text: num(found.length - 10) + " more not shown." }));
       }
     }
     if (unsearched > 0) {
-      box.appendChild(el("p", { text: "The filter looked through " + searched + " of " +
-        userIndex.total + " users; for any other, run " + timelineCommand("NAME") + "." }));
+      box.appendChild(el("p", { text: "The filter looked through " + num(searched) + " of " +
+        num(userIndex.total) + " users; for any other, run " + timelineCommand("NAME") + "." }));
     }
     box.hidden = false;
   }
