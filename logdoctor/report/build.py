@@ -19,9 +19,10 @@ import polars as pl
 
 from logdoctor import __version__
 from logdoctor.coverage import gaps_per_file
-from logdoctor.model import EventKind, Evidence, Finding, ParseStats, Severity
+from logdoctor.model import Evidence, Finding, ParseStats, Severity
 from logdoctor.report import aggregate as agg
 from logdoctor.report.colors import FAILURE_COLOR
+from logdoctor.report.drill import FILE_CHARS, drill_data, kind_meaning, user_index
 from logdoctor.report.model import (
     ConfigFact,
     ConfigView,
@@ -65,14 +66,6 @@ __all__ = [
     "sort_findings",
 ]
 
-_KIND_MEANING = {k.value: k.description for k in EventKind}
-_FILE_CHARS = 240
-
-
-def kind_meaning(kind: str) -> str:
-    """What a line of this event kind means (empty for a kind outside the vocabulary)."""
-    return _KIND_MEANING.get(kind, "")
-
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Worst first, then by rule id and subjects."""
@@ -86,23 +79,23 @@ class _Paths:
         self.inputs = list(inputs)
 
     def rel(self, path: str) -> str:
-        return neutral(rel_path(path, self.inputs), _FILE_CHARS)
+        return neutral(rel_path(path, self.inputs), FILE_CHARS)
 
     def full(self, path: str) -> str:
-        return neutral(path, _FILE_CHARS)
+        return neutral(path, FILE_CHARS)
 
 
 def _evidence_row(e: Evidence, limits: Limits) -> EvidenceRow:
     excerpt = neutral(e.excerpt, limits.excerpt_chars)
     return EvidenceRow(
         node=neutral(e.node, limits.name_chars),
-        file=neutral(basename(e.file), _FILE_CHARS),
+        file=neutral(basename(e.file), FILE_CHARS),
         line=int(e.line),
         time=fmt_time(e.time),
         kind=neutral(e.kind, limits.name_chars),
         meaning=kind_meaning(e.kind),
         excerpt=excerpt,
-        path=neutral(e.file, _FILE_CHARS),
+        path=neutral(e.file, FILE_CHARS),
         parts=mark_parts(excerpt),
     )
 
@@ -273,146 +266,10 @@ def _config_view(c: ConfigFact, limits: Limits) -> ConfigView:
         inferred=neutral(c.inferred, 200) if c.inferred is not None else "",
         status=c.status,
         reason=neutral(c.reason, 500),
-        declared_at=neutral(c.declared_at, _FILE_CHARS) if c.declared_at else "",
+        declared_at=neutral(c.declared_at, FILE_CHARS) if c.declared_at else "",
         evidence=tuple(_evidence_row(e, limits) for e in shown),
         evidence_more=max(0, max(c.evidence_total, len(c.evidence)) - len(shown)),
     )
-
-
-# -- drill-down ----------------------------------------------------------------------------------
-
-
-class _Strings:
-    """A string table for the drill-down JSON: each distinct (neutralized) string once."""
-
-    def __init__(self, limit: int) -> None:
-        self.items: list[str] = [""]
-        self.index: dict[str | None, int] = {None: 0, "": 0}
-        self.limit = limit
-
-    def __call__(self, value: Any) -> int:
-        key = None if value is None else str(value)
-        i = self.index.get(key)
-        if i is None:
-            i = len(self.items)
-            self.items.append(neutral(key, self.limit))
-            self.index[key] = i
-        return i
-
-
-def _rel(t: datetime | None, t0: int) -> float | None:
-    return None if t is None else round(t.timestamp() - t0, 3)
-
-
-def _short_key(key: str | None) -> str:
-    if not key:
-        return ""
-    return key.rsplit(":", 1)[-1][:12]
-
-
-def _lifetime(issued: datetime | None, expires: datetime | None) -> str:
-    if issued is None or expires is None:
-        return ""
-    return str(round((expires - issued).total_seconds()))
-
-
-def _drill(
-    ua: agg.UserAgg, rows: Sequence[dict[str, Any]], lineage: pl.DataFrame, limits: Limits
-) -> dict[str, Any]:
-    """JSON-ready drill-down: per shown user (by row index) their capped events and lineage
-    (the rows of :func:`logdoctor.correlate.lineage`)."""
-    ev = ua.drill_events
-    t_min = ev["time"].min() if ev.height else None
-    t0 = int(t_min.timestamp()) if isinstance(t_min, datetime) else 0
-    strings = _Strings(limits.name_chars)
-    files = _Strings(_FILE_CHARS)
-    index = {r["user"]: i for i, r in enumerate(rows)}
-    users: list[dict[str, Any] | None] = [None] * len(rows)
-    cols = ("user", "time", "kind", "node", "client_id", "device", "token_id", "grant")
-    cols2 = ("reason", "server", "file", "line", "_more")
-    for rec in ev.select(*cols, *cols2).iter_rows() if ev.height else ():
-        user, t, kind, node, client, device, token, grant, reason, server, file, line, more = rec
-        i = index.get(user)
-        if i is None:
-            continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": int(more), "lin": []}
-        slot["ev"].append(
-            [
-                _rel(t, t0),
-                strings(kind),
-                strings(node),
-                strings(client),
-                strings(device),
-                strings(token),
-                strings(grant),
-                strings(reason),
-                strings(server),
-                files(file),
-                int(line),
-            ]
-        )
-    lin, more = agg.user_lineage(lineage, list(index), limits)
-    clients: dict[tuple[int, str], dict[str, Any]] = {}
-    for r in lin.iter_rows(named=True):
-        i = index.get(r["user"])
-        if i is None:
-            continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": 0, "lin": []}
-        ck = (i, r["client_id"])
-        c = clients.get(ck)
-        if c is None:
-            c = clients[ck] = {
-                "c": neutral(r["client_id"], limits.name_chars),
-                "r": [],
-                "a": [],
-                "rm": more.get((r["user"], r["client_id"], "refresh"), 0),
-                "am": more.get((r["user"], r["client_id"], "access"), 0),
-            }
-            slot["lin"].append(c)
-        refresh = r["type"] == "refresh"
-        where = r["issued_node"] or ""
-        if r["servers"]:
-            where = (where + " → " if where else "") + ", ".join(r["servers"])
-        c["r" if refresh else "a"].append(
-            [
-                neutral(r["token_id"], limits.name_chars),
-                _rel(r["issued_at"], t0),
-                _rel(r["last_use"], t0),
-                int(r["refreshes"] if refresh else r["validations"]),
-                int(r["rejections"]),
-                neutral(", ".join(r["reasons"] or []), 200),
-                _rel(r["revoked_at"], t0),
-                neutral(r["revoke_cause"], 60),
-                neutral(r["grant"], 40),
-                _lifetime(r["issued_at"], r["expires_at"]),
-                neutral(_short_key(r["kid"]), 12),
-                neutral(r["device"], limits.name_chars),
-                neutral(where, 200),
-            ]
-        )
-    kinds = {strings.items[i]: kind_meaning(k or "") for k, i in strings.index.items() if k}
-    return {
-        "t0": t0,
-        "s": strings.items,
-        "f": files.items,
-        "meaning": {k: v for k, v in kinds.items() if v},
-        "fail": sorted(agg.FAILURE_KINDS),
-        "users": users,
-    }
-
-
-def _user_index(ua: agg.UserAgg, inputs: Sequence[str], limits: Limits) -> dict[str, Any]:
-    """The users beyond the table, for the page's filter, and what to run for one of them."""
-    return {
-        "total": ua.total,
-        "listed": len(ua.rows),
-        "beyond": [[neutral(u, limits.name_chars), e, f] for u, e, f in ua.beyond],
-        "inputs": [neutral(p, _FILE_CHARS) for p in inputs],
-    }
 
 
 # -- chart ---------------------------------------------------------------------------------------
@@ -476,7 +333,7 @@ def bucket_label(seconds: int) -> str:
 # -- coverage ------------------------------------------------------------------------------------
 
 
-def _gaps(corr: Correlation, paths: _Paths, limits: Limits) -> tuple[list[Gap], int]:
+def _gaps(corr: Correlation, limits: Limits) -> tuple[list[Gap], int]:
     """LD902's gaps (:func:`logdoctor.coverage.coverage`), the longest first when capped."""
     gaps = [g for cov in corr.coverage for g in cov.gaps]
     kept = sorted(gaps, key=lambda g: -g.seconds)[: limits.gaps]
@@ -496,7 +353,7 @@ def _gaps(corr: Correlation, paths: _Paths, limits: Limits) -> tuple[list[Gap], 
                 node=neutral(g.node, limits.name_chars),
                 family=neutral(g.family, 20),
                 kind=g.kind,
-                where=neutral(where, 2 * _FILE_CHARS),
+                where=neutral(where, 2 * FILE_CHARS),
                 start=fmt_time(g.start),
                 end=fmt_time(g.end),
                 duration=fmt_duration(g.seconds),
@@ -639,7 +496,7 @@ def build_report(
     chart = agg.timeline(events, lim, rng)
     marks, marks_total = agg.markers(events, lim)
     ua = agg.users(events, lim)
-    gaps, gaps_total = _gaps(corr, paths, lim)
+    gaps, gaps_total = _gaps(corr, lim)
     shape_rows, shapes_total, unrec_total = agg.shapes(events, lim)
     drill_count = min(len(ua.rows), lim.drill_users)
     row_of = {str(r["user"]): i for i, r in enumerate(ua.rows)}
@@ -680,7 +537,7 @@ def build_report(
         header=_header(frame.height, shown_nodes, fmt_minute(first), fmt_minute(last), generated),
         generated=generated,
         version=__version__,
-        inputs=tuple(neutral(p, _FILE_CHARS) for p in inputs),
+        inputs=tuple(neutral(p, FILE_CHARS) for p in inputs),
         events=frame.height,
         nodes=shown_nodes,
         first=fmt_minute(first),
@@ -700,7 +557,7 @@ def build_report(
                 node=neutral(m["node"], lim.name_chars),
                 detail=neutral(m["detail"], 200),
                 count=int(m["count"]),
-                where=f"{neutral(basename(m['file'] or ''), _FILE_CHARS)}:{m['line']}",
+                where=f"{neutral(basename(m['file'] or ''), FILE_CHARS)}:{m['line']}",
             )
             for m in marks
         ),
@@ -716,7 +573,7 @@ def build_report(
         unrecognized_total=unrec_total,
         bucket_label=bucket_label(chart.bucket),
         chart=_chart(chart, marks, rng),
-        drill=_drill(ua, ua.rows[:drill_count], corr.lineage, lim),
-        user_index=_user_index(ua, inputs, lim),
+        drill=drill_data(ua, ua.rows[:drill_count], corr.lineage, lim),
+        user_index=user_index(ua, inputs, lim),
         limits=lim,
     )
