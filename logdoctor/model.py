@@ -389,3 +389,6 @@ class Finding:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     fix: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    """Users the lines behind the finding name (all of them, not only the evidence shown;
+    sorted, at most ``rules.engine.USERS_CAP``), for the report's links to each user."""

@@ -40,15 +40,10 @@ from logdoctor.cli._base import (
     metavar="FILE",
     help="Deployment file (TOML) to check the logs against.",
 )
-@click.option("--title", default=None, help="Title of the report (default: logdoctor report).")
 @click.option(
-    "--gap",
-    "gap_minutes",
-    type=click.IntRange(1),
-    default=60,
-    show_default=True,
-    metavar="MINUTES",
-    help="Report silences longer than MINUTES within a file or between rotated files.",
+    "--title",
+    default=None,
+    help="What the report is about (default: the input's folder or archive name).",
 )
 @input_options
 @handle_errors
@@ -57,7 +52,6 @@ def report_cmd(
     output: Path,
     config: Path | None,
     title: str | None,
-    gap_minutes: int,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -69,7 +63,7 @@ def report_cmd(
     section and on stderr (exit status 2); the report covers the rest.
     """
     from logdoctor.outputs.html import write_html
-    from logdoctor.report import Limits, build_report, diagnose
+    from logdoctor.report import build_report, diagnose
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
@@ -86,7 +80,6 @@ def report_cmd(
         diagnosis,
         inputs=list(paths),
         title=title,
-        limits=Limits(gap_seconds=gap_minutes * 60),
     )
     try:
         write_html(model, output)

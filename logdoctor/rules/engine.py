@@ -12,10 +12,12 @@ from logdoctor.model import Evidence, Finding, Severity
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
 
-__all__ = ["EVIDENCE_CAP", "RuleError", "run", "select_rules", "sort_findings"]
+__all__ = ["EVIDENCE_CAP", "USERS_CAP", "RuleError", "run", "select_rules", "sort_findings"]
 
 EVIDENCE_CAP = 20
 """At most this many evidence lines are kept per finding (``evidence_total`` keeps the count)."""
+USERS_CAP = 1000
+"""At most this many user names are kept per finding."""
 
 
 class RuleError(RuntimeError):
@@ -84,6 +86,10 @@ def _finding(rule: Rule, hit: Hit) -> Finding:
             lo, hi = t.min(), t.max()
             if isinstance(lo, datetime) and isinstance(hi, datetime):
                 times += [lo, hi]
+    users: tuple[str, ...] = ()
+    if rows is not None and n_rows and "user" in rows.columns:
+        names = rows["user"].drop_nulls().unique().sort()
+        users = tuple(str(u) for u in names.head(USERS_CAP).to_list() if u)
     return Finding(
         rule=rule.id,
         severity=hit.severity or rule.severity,
@@ -95,6 +101,7 @@ def _finding(rule: Rule, hit: Hit) -> Finding:
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
         fix=rule.doc.fix,
+        users=users,
     )
 
 
