@@ -16,7 +16,7 @@ from logdoctor.parse import LineParser
 from logdoctor.tail.tailer import Batch, Tailer
 
 from .conftest import append
-from .test_tailer import Sink, debug, n_events, node_dir, run, start, tailers  # noqa: F401
+from .test_tailer import Sink, debug, n_events, node_dir, run, start
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_logs/inactive-user/ucm-pub/tomcat/logs/ssosp/log4j/ssosp00001.log"

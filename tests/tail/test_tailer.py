@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,14 +37,6 @@ def node_dir(root: Path, node: str = "cucm-pub") -> Path:
     d = root / node / "tomcat" / "logs" / "ssosp" / "log4j"
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-@pytest.fixture
-def tailers() -> Iterator[list[Tailer]]:
-    made: list[Tailer] = []
-    yield made
-    for t in made:
-        t.follower.stop()
 
 
 def start(made: list[Tailer], *paths: Path, **kw: object) -> Tailer:
