@@ -25,6 +25,7 @@ from logdoctor.cli import main
 from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.parse import Record
 from logdoctor.tail.events import Notice
+from logdoctor.tail.jsonl import read_records
 from logdoctor.tail.tailer import Batch, TailStats
 from logdoctor.tail.view import LiveState, render, summary_line
 
@@ -304,6 +305,8 @@ def test_a_torn_last_line_left_by_a_killed_run_is_ended_before_new_lines(tmp_pat
     torn, *rest = out.read_bytes().decode().splitlines()
     assert torn.endswith('"no')
     assert [json.loads(r)["line"] for r in rest] == [1, 2]
+    records, skipped = read_records(out.read_bytes())
+    assert ([r["line"] for r in records], skipped) == ([1, 2], 1)
 
 
 def test_summary_lists_the_top_kinds_by_count_then_name_and_every_failure_kind() -> None:
