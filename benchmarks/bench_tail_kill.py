@@ -64,14 +64,19 @@ def _rotate(folder: Path, style: str, n: int) -> None:
     os.rename(log, folder / f"{LOG}.1")
 
 
-def writer(folder: Path, rate: int, seconds: float, rotate_every: float, style: str) -> None:
-    """Append numbered lines at ``rate`` lines/s for ``seconds``, rotating; print a summary."""
+def writer(
+    folder: Path, rate: int, seconds: float, rotate_every: float, style: str, stop: Path
+) -> None:
+    """Append numbered lines at ``rate`` lines/s, rotating, for ``seconds`` and then until the
+    file ``stop`` exists (at most 4 x ``seconds``); print a summary."""
     log = folder / LOG
     fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     seq, owed, rotations, tick = 0, 0.0, 0, 0.01
     start = time.monotonic()
     next_rotate = start + rotate_every
-    while (now := time.monotonic()) - start < seconds:
+    while (now := time.monotonic()) - start < seconds or (
+        not stop.exists() and now - start < 4 * seconds
+    ):
         owed += rate * tick
         n = int(owed)
         owed -= n
@@ -187,67 +192,69 @@ def covered_by(checkpoint: dict[str, Any] | None, folder: Path) -> int:
     return max(done, default=0)
 
 
-def run(
-    *,
-    rate: int = 20000,
-    seconds: float = 10.0,
-    rotate_every: float = 2.0,
-    style: str = "logrotate",
-    kills: int = 10,
-    min_up: float = 0.2,
-    max_up: float = 1.2,
-    max_down: float = 0.8,
-    seed: int = 1,
-    work: Path | None = None,
-    extra: tuple[str, ...] = (),
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Plan:
+    """What one run does (the command line's options)."""
+
+    rate: int = 20000
+    seconds: float = 10.0
+    """How long the writer writes (longer if ``min_kills`` are not done by then)."""
+    rotate_every: float = 2.0
+    style: str = "logrotate"
+    kills: int = 10
+    """At most this many SIGKILLs."""
+    min_kills: int = 0
+    """The writer goes on (up to 4 x ``seconds``) until this many kills are done: on a loaded
+    machine a tailer can take seconds to start."""
+    min_up: float = 0.2
+    max_up: float = 1.2
+    max_down: float = 0.8
+    seed: int = 1
+    extra: tuple[str, ...] = ()
+    """More ``logdoctor tail`` options."""
+
+
+def run(plan: Plan, work: Path | None = None) -> dict[str, Any]:
     """One run; the result holds the counts and the lists of what went wrong (empty if none)."""
-    rnd = random.Random(seed)
     own = work is None
     work = Path(tempfile.mkdtemp(prefix="ld-tail-kill-")) if work is None else work
     try:
-        return _run(
-            work, rnd, rate, seconds, rotate_every, style, kills, min_up, max_up, max_down, extra
-        )
+        return _run(plan, work)
     finally:
         if own:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(
-    work: Path,
-    rnd: random.Random,
-    rate: int,
-    seconds: float,
-    rotate_every: float,
-    style: str,
-    kills: int,
-    min_up: float,
-    max_up: float,
-    max_down: float,
-    extra: tuple[str, ...],
-) -> dict[str, Any]:
+def _run(plan: Plan, work: Path) -> dict[str, Any]:
+    rnd = random.Random(plan.seed)
+    extra = list(plan.extra)
     root = work / "T"
     folder = root / "ucm-pub" / "tomcat" / "logs" / "ssosp" / "log4j"
     folder.mkdir(parents=True)
     state = work / "state.json"
-    instances = [start_tailer(work, 0, root, state, list(extra))]
+    instances = [start_tailer(work, 0, root, state, extra)]
     # Let the first instance start before the writer (its first checkpoint says it has).
     deadline = time.monotonic() + 60
     while not state.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    args = [str(folder), str(rate), str(seconds), str(rotate_every), style]
-    w = subprocess.Popen([sys.executable, __file__, "--writer", *args], stdout=subprocess.PIPE)
+    stop = work / "writer.stop"
+    if plan.min_kills <= 0:
+        stop.touch()
+    args = [str(folder), str(plan.rate), str(plan.seconds), str(plan.rotate_every), plan.style]
+    w = subprocess.Popen(
+        [sys.executable, __file__, "--writer", *args, str(stop)], stdout=subprocess.PIPE
+    )
     t0 = time.monotonic()
     log: list[tuple[str, float]] = []
-    while w.poll() is None and len(log) < 2 * kills:
+    kills = 0
+    while w.poll() is None and kills < plan.kills:
         cur = instances[-1]
         # Kill only a working instance: wait for its first output, then a random while; every
         # other kill (at random) lands right after a checkpoint save, the moment where saving
         # before writing would lose the batch.
         while cur.out.stat().st_size == 0 and w.poll() is None:
             time.sleep(0.02)
-        time.sleep(rnd.uniform(min_up, max_up))
+        time.sleep(rnd.uniform(plan.min_up, plan.max_up))
         if rnd.random() < 0.5:
             _next_save(state, w)
         if w.poll() is not None:
@@ -257,10 +264,14 @@ def _run(
         cur.killed = True
         cur.checkpoint, cur.checkpoint_age = read_checkpoint(state)
         log.append(("kill", round(time.monotonic() - t0, 2)))
-        time.sleep(rnd.uniform(0.0, max_down))
-        instances.append(start_tailer(work, len(instances), root, state, list(extra)))
+        kills += 1
+        if kills >= plan.min_kills:
+            stop.touch()
+        time.sleep(rnd.uniform(0.0, plan.max_down))
+        instances.append(start_tailer(work, len(instances), root, state, extra))
         log.append(("start", round(time.monotonic() - t0, 2)))
-    out, _ = w.communicate(timeout=seconds + 120)
+    stop.touch()
+    out, _ = w.communicate(timeout=4 * plan.seconds + 120)
     written = json.loads(out)
     writer_done = time.monotonic()
     # The last instance catches up (its last line is the writer's last), then a clean stop.
@@ -281,7 +292,8 @@ def _run(
     except subprocess.TimeoutExpired:
         last.proc.kill()
         last.proc.wait()
-    return _tally(instances, folder, written, log, caught_up, last.proc.returncode)
+    res = _tally(instances, folder, written, log, caught_up, last.proc.returncode)
+    return {"rate": plan.rate, "seed": plan.seed, **res}
 
 
 def _tally(
@@ -321,8 +333,8 @@ def _tally(
     lost = sorted(set(range(1, total + 1)) - seen)
     ages = [i.checkpoint_age for i in instances if i.checkpoint_age is not None]
     return {
-        "rate": None,
         "written": total,
+        "writer_s": round(written["elapsed"], 1),
         "rotations": written["rotations"],
         "writer_rate": round(total / written["elapsed"]),
         "kills": sum(1 for i in instances if i.killed),
@@ -344,8 +356,8 @@ def _tally(
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--writer":
-        folder, rate, seconds, every, style = sys.argv[2:7]
-        writer(Path(folder), int(rate), float(seconds), float(every), style)
+        folder, rate, seconds, every, style, stop = sys.argv[2:8]
+        writer(Path(folder), int(rate), float(seconds), float(every), style, Path(stop))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=int, default=20000)
@@ -353,20 +365,25 @@ def main() -> None:
     ap.add_argument("--rotate-every", type=float, default=2.0)
     ap.add_argument("--style", choices=["logrotate", "rename-up"], default="logrotate")
     ap.add_argument("--kills", type=int, default=10, help="at most this many SIGKILLs")
+    ap.add_argument(
+        "--min-kills", type=int, default=0, help="write on (up to 4x --seconds) until this many"
+    )
     ap.add_argument("--max-down", type=float, default=0.8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     a = ap.parse_args()
     res = run(
-        rate=a.rate,
-        seconds=a.seconds,
-        rotate_every=a.rotate_every,
-        style=a.style,
-        kills=a.kills,
-        max_down=a.max_down,
-        seed=a.seed,
+        Plan(
+            rate=a.rate,
+            seconds=a.seconds,
+            rotate_every=a.rotate_every,
+            style=a.style,
+            kills=a.kills,
+            min_kills=a.min_kills,
+            max_down=a.max_down,
+            seed=a.seed,
+        )
     )
-    res["rate"] = a.rate
     res["machine"] = (
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load {os.getloadavg()[0]:.1f}"
@@ -376,7 +393,7 @@ def main() -> None:
         return
     ok = not (res["lost"] or res["order_breaks"] or res["resume_errors"] or res["garbage"])
     print(
-        f"{a.rate:,} lines/s for {a.seconds} s ({res['writer_rate']:,} achieved), "
+        f"{a.rate:,} lines/s for {res['writer_s']} s ({res['writer_rate']:,} achieved), "
         f"{res['rotations']} rotations ({a.style}), {res['kills']} SIGKILLs: "
         f"{res['written']:,} lines, lost {res['lost']}, duplicates {res['duplicates']:,} "
         f"(per restart {res['duplicates_per_restart']}), order breaks "

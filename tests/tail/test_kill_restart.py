@@ -18,7 +18,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from bench_tail import line
-from bench_tail_kill import Instance, covered_by, parse_output, read_checkpoint, run, start_tailer
+from bench_tail_kill import (
+    Instance,
+    Plan,
+    covered_by,
+    parse_output,
+    read_checkpoint,
+    run,
+    start_tailer,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -70,21 +78,22 @@ def wait_for_seq(inst: Instance, seq: int, timeout: float = 120.0) -> None:
 @pytest.mark.parametrize("style", ["logrotate", "rename-up"])
 def test_random_kills_during_fast_writes_with_rotations(tmp_path: Path, style: str) -> None:
     seed = int.from_bytes(os.urandom(2), "big")  # in the failure message, to replay it
-    res = run(
+    plan = Plan(
         rate=4000,
         seconds=8.0,
         rotate_every=1.5,
         style=style,
         kills=6,
+        min_kills=3,
         min_up=0.1,
         max_up=0.8,
         max_down=0.5,
         seed=seed,
-        work=tmp_path,
     )
+    res = run(plan, work=tmp_path)
     keys = ("written", "rotations", "kills", "duplicates", "schedule")
     summary = {"seed": seed, **{k: res[k] for k in keys}}
-    assert res["kills"] >= 2, summary  # the harness did its job
+    assert res["kills"] >= 3, summary  # the harness did its job
     assert res["rotations"] >= 3, summary
     assert res["lost"] == 0, (res["lost_sample"], summary)
     assert res["order_breaks"] == [], summary
