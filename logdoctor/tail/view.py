@@ -100,7 +100,14 @@ def _events_table(events: list[Record]) -> Table:
 
 
 def _counts(title: str, counts: dict[str, int], limit: int, *, kinds: bool = False) -> Table:
-    t = Table(title=title, show_header=False, box=None, title_justify="left", pad_edge=False)
+    t = Table(
+        title=title,
+        show_header=False,
+        box=None,
+        title_justify="left",
+        pad_edge=False,
+        min_width=len(title),  # short names must not wrap the title ("events by / node")
+    )
     t.add_column(no_wrap=True, max_width=26)
     t.add_column(justify="right")
     if kinds:

@@ -336,3 +336,7 @@ def test_live_view_keeps_warnings_when_rotations_scroll_by() -> None:
     assert "! /l/ssosp00001.log: none of its first 3" in text
     assert "x8 rotated" in text and "x4 rotated" not in text  # passing notices: the last 4
     assert "token.rejected" in text  # below the top 6 kinds, shown all the same
+    stats.nodes.update({"p": 3})
+    console = Console(record=True, width=160)
+    console.print(render(state, stats, files=1, observer="inotify", rules=True, height=30))
+    assert "events by node" in console.export_text()  # a title never wraps over short names
