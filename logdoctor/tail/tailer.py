@@ -58,6 +58,8 @@ from logdoctor.timestamps import Zone, resolve_zone
 __all__ = ["Batch", "BatchSink", "Detector", "Mark", "TailStats", "Tailer"]
 
 _SNIFF_LINES = 200
+_UNRECOGNIZED_FLOOR = UNRECOGNIZED_MIN_RECORDS * UNRECOGNIZED_RATIO
+"""Fewer unrecognized records than this cannot make the share LD901 reports."""
 
 Detector = Callable[[pl.DataFrame], list[Finding]]
 """A rule runner: findings over a frame of recent events (columns of the event table)."""
@@ -327,14 +329,15 @@ class Tailer:
 
     def _take(self, events: list[FollowEvent], batch: Batch) -> None:
         now = self._clock()
-        for i, e in enumerate(events):
+        undecided = self._undecided
+        for e in events:
             if isinstance(e, Line):
                 if e.stream != self._last_stream:
                     self._last_stream = e.stream
                     if self._rotated:
                         self._settle_rotated(e.stream, batch)
-                if e.stream in self._undecided:
-                    self._decide(e.stream, events, i, batch)
+                if undecided and e.stream in undecided:
+                    self._decide(e.stream, events, events.index(e), batch)
                 self._line(e, now, batch)
             elif isinstance(e, Opened):
                 self._open(e, batch)
@@ -428,7 +431,8 @@ class Tailer:
         src.last_at = now
         if done:
             self._emit(done, batch)
-            self._check_unrecognized(src, batch)
+            if not src.warned and st.unrecognized > _UNRECOGNIZED_FLOOR:
+                self._check_unrecognized(src, batch)
 
     def _flush(self, src: _Source, batch: Batch) -> None:
         if src.open_start is None:
@@ -442,8 +446,8 @@ class Tailer:
     def _check_unrecognized(self, src: _Source, batch: Batch) -> None:
         """A notice, once per file, when its records mostly match no event pattern (LD901)."""
         st = src.parser.stats
-        if src.warned or st.unrecognized <= UNRECOGNIZED_MIN_RECORDS * UNRECOGNIZED_RATIO:
-            return  # the cheap test first: too few unrecognized records for any share
+        if src.warned or st.unrecognized <= _UNRECOGNIZED_FLOOR:
+            return
         built = sum(st.kinds.values())
         if built < UNRECOGNIZED_MIN_RECORDS or st.unrecognized <= built * UNRECOGNIZED_RATIO:
             return
