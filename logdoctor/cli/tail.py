@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -229,6 +228,8 @@ class _JsonlSink:
         assert self._fd is not None
         fd = self._fd
         try:
+            import fcntl  # POSIX; elsewhere the torn line is left as it is
+
             end = (
                 os.fstat(fd).st_size
                 if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
@@ -241,7 +242,7 @@ class _JsonlSink:
                 last = os.pread(rfd, 1, end - 1)
             finally:
                 os.close(rfd)
-        except OSError:
+        except (ImportError, OSError):
             return  # cannot look: nothing to do
         if last != b"\n":
             _write_all(fd, b"\n")

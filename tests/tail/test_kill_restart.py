@@ -9,7 +9,9 @@ many-kill version is ``benchmarks/bench_tail_kill.py``.
 from __future__ import annotations
 
 import os
+import select
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -100,3 +102,40 @@ def test_random_kills_during_fast_writes_with_rotations(tmp_path: Path, style: s
     assert res["resume_errors"] == [], summary  # duplicates: only what followed a checkpoint
     assert res["garbage"] == [], summary  # a torn line only as a killed run's last line
     assert res["last_exit_code"] == 0, summary
+
+
+def test_a_stop_while_a_write_is_blocked_saves_no_checkpoint_past_the_output(
+    tmp_path: Path,
+) -> None:
+    """The reader of stdout stalls: the first batch's write blocks. A first SIGTERM only asks
+    for a clean stop (the write is still under way); a second one stops at once (exit 130),
+    and no checkpoint covers the batch that was not written."""
+    folder = tmp_path / "T/ucm-pub/tomcat/logs/ssosp/log4j"
+    folder.mkdir(parents=True)
+    with (folder / "ssosp00001.log").open("w", encoding="utf-8") as fh:
+        fh.writelines(line(s, "2026-11-16 02:00:00") for s in range(1, 20001))
+    state = tmp_path / "state.json"
+    cmd = [sys.executable, "-m", "logdoctor.cli", "tail", str(tmp_path / "T"), "--no-rules"]
+    p = subprocess.Popen(
+        [*cmd, "--format", "jsonl", "--from-start", "--state", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert p.stdout is not None
+        ready, _, _ = select.select([p.stdout], [], [], 60)  # it has begun to write
+        assert ready, "no output within 60 s"
+        time.sleep(0.5)  # the pipe (64 KiB) is full long before the first batch is written
+        p.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        assert p.poll() is None  # still in the write: a first signal waits for it
+        assert not state.exists()
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 130, err
+    assert not state.exists()  # nothing was saved: the next run starts from the start again
+    assert b"logdoctor: interrupted" in err
