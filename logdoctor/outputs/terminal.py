@@ -1,25 +1,58 @@
-"""Terminal views of the event table and of parse statistics (rich renderables).
+"""Text for people: tables (:class:`Sheet`) that never wrap a path or an id mid-token, times in
+the logs' zone, paths relative to the input, rule text without its markup.
+
+A :class:`Sheet` is a table's columns and rows; it is rendered as a rich table on a terminal
+(:func:`sheet_table`; only "free" text columns wrap, at spaces), as aligned plain lines
+anywhere else (:func:`sheet_lines`: nothing is wrapped or cut; ``less -S`` or the terminal
+folds long lines), or as TSV / CSV (:func:`write_sheet`).
 
 Log text is attacker-controlled: it is shown through ``rich.text.Text`` (never parsed as
 markup) and stripped of control characters (an ANSI escape in a log must not drive the
-terminal).
+terminal). rich is imported only by the functions that build rich objects.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, BinaryIO
 
 import polars as pl
-from rich.table import Table
-from rich.text import Text
 
 from logdoctor.model import ParseStats
+from logdoctor.timestamps import Zone, offset_text
 
-__all__ = ["clean", "events_table", "stats_table"]
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
+
+__all__ = [
+    "SHEET_FORMATS",
+    "TSV_ESCAPES",
+    "Cell",
+    "Column",
+    "Sheet",
+    "clean",
+    "events_sheet",
+    "plain_markup",
+    "relative_paths",
+    "sheet_lines",
+    "sheet_table",
+    "stats_sheet",
+    "top_kinds",
+    "when",
+    "write_sheet",
+]
 
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_LEVEL_STYLE = {"ERROR": "bold red", "FATAL": "bold red", "WARN": "yellow", "DEBUG": "dim"}
+LEVEL_STYLE = {"ERROR": "bold red", "FATAL": "bold red", "WARN": "yellow", "DEBUG": "dim"}
+SHEET_FORMATS = ("tsv", "csv")
+"""Formats :func:`write_sheet` writes."""
 
 
 def clean(value: object, limit: int | None = None) -> str:
@@ -37,76 +70,314 @@ def clean(value: object, limit: int | None = None) -> str:
     return s
 
 
-def events_table(frame: pl.DataFrame, *, limit: int) -> Table:
-    """A table of the first ``limit`` events."""
-    t = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
-    t.add_column("time", no_wrap=True, min_width=23)
-    t.add_column("node", no_wrap=True, max_width=16, overflow="ellipsis")
-    t.add_column("line", no_wrap=True, justify="right")
-    t.add_column("level", no_wrap=True)
-    t.add_column("kind", no_wrap=True, max_width=22, overflow="ellipsis")
-    t.add_column("user", no_wrap=True, max_width=16, overflow="ellipsis")
-    t.add_column("message", overflow="fold", ratio=1, min_width=30)
-    for row in frame.head(limit).iter_rows(named=True):
-        time = row["time"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
-        level = row["level"] or ""
-        t.add_row(
-            Text(time),
-            Text(clean(row["node"], 24)),
-            Text(str(row["line"])),
-            Text(clean(level, 6), style=_LEVEL_STYLE.get(level, "")),
-            Text(clean(row["kind"], 24), style="dim" if row["kind"] == "unrecognized" else ""),
-            Text(clean(row["user"], 24)),
-            Text(clean(row["message"], 300)),
+# -- rule text -----------------------------------------------------------------------------------
+
+_LITERAL = re.compile(r"``(.+?)``|(?<![`\w])`([^`\n]+?)`(?![`\w])")
+_STRONG = re.compile(r"(?<![\w*])\*\*(\S(?:.*?\S)?)\*\*(?![\w*])")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
+
+
+def plain_markup(text: str) -> str:
+    """Rule documentation (reST / Markdown) as terminal text: ````code````, ```code```,
+    ``*emphasis*`` and ``**strong**`` lose their marks; ``token.*`` and ``a * b`` are kept."""
+    text = _LITERAL.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = _STRONG.sub(r"\1", text)
+    return _EMPHASIS.sub(r"\1", text)
+
+
+# -- times and paths -----------------------------------------------------------------------------
+
+
+def when(
+    t: datetime | None, zone: Zone, *, date: str = "%Y-%m-%d ", ms: bool = True, offset: bool = True
+) -> str:
+    """``2026-11-16 02:16:47.942 -05:00``: ``t`` in ``zone``; ``?`` when unknown. ``date`` is
+    the date part's format (``%m-%d `` for a compact column, empty for none)."""
+    if t is None:
+        return "?"
+    local = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(zone.tz)
+    text = local.strftime(date + "%H:%M:%S")
+    if ms:
+        text += f".{local.microsecond // 1000:03d}"
+    if offset:
+        text += " " + offset_text(local.utcoffset())
+    return text
+
+
+def relative_paths(inputs: Sequence[str]) -> Callable[[str], str]:
+    """A function that shows a file's path relative to the input it was found in: with one
+    folder or archive given, the path inside it (``ucm-pub/tomcat/logs/...``); with several,
+    the path below their common parent folder. A path outside every input is kept."""
+    bases = _bases(inputs)
+
+    def rel(path: str) -> str:
+        for base in bases:
+            if path.startswith(base) and len(path) > len(base):
+                return path[len(base) :]
+        return path
+
+    return rel
+
+
+def _bases(inputs: Sequence[str]) -> list[str]:
+    norm = [os.path.normpath(p) for p in inputs if p not in ("", "-")]
+    if len(norm) == 1:
+        p = norm[0]
+        return [p.rstrip("/") + "/", p + "!"] if p not in (".", "/") else [p + "/"]
+    if not norm:
+        return []
+    try:
+        common = os.path.commonpath(norm)
+    except ValueError:  # absolute and relative inputs mixed
+        return []
+    if common in ("", "."):
+        return []
+    if common in norm:  # one input holds the others: keep its name
+        common = os.path.dirname(common)
+        if not common:
+            return []
+    return [common.rstrip("/") + "/"]
+
+
+# -- sheets --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One value: its text (already cleaned) and a rich style (empty for none)."""
+
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its heading, alignment, and whether it is free text that may wrap at spaces
+    on a terminal (paths, ids and times never wrap)."""
+
+    name: str
+    right: bool = False
+    free: bool = False
+
+
+@dataclass
+class Sheet:
+    """A table as data: columns and rows of cells (as many as columns)."""
+
+    columns: tuple[Column, ...]
+    rows: list[tuple[Cell, ...]] = field(default_factory=list)
+
+    def add(self, *cells: str | Cell) -> None:
+        """Append a row (plain strings are cells without style)."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"a row of {len(cells)} cells for {len(self.columns)} columns")
+        self.rows.append(tuple(c if isinstance(c, Cell) else Cell(c) for c in cells))
+
+    def widths(self) -> list[int]:
+        """The widest cell (or heading) of each column."""
+        out = [len(c.name) for c in self.columns]
+        for row in self.rows:
+            for i, cell in enumerate(row):
+                out[i] = max(out[i], len(cell.text))
+        return out
+
+    def min_width(self, free: int = 24) -> int:
+        """Columns a terminal table needs when free text wraps at ``free`` columns and
+        nothing else wraps (3 per column for borders and padding)."""
+        return (
+            sum(
+                min(w, free) if c.free else w
+                for c, w in zip(self.columns, self.widths(), strict=True)
+            )
+            + 3 * len(self.columns)
+            + 1
         )
+
+
+def sheet_table(sheet: Sheet) -> Table:
+    """The sheet as a rich table: only free columns wrap (at spaces; a word longer than the
+    column is folded); every other column keeps its cells whole."""
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(show_header=True, header_style="bold")
+    for c in sheet.columns:
+        t.add_column(
+            c.name,
+            justify="right" if c.right else "left",
+            no_wrap=not c.free,
+            overflow="fold",
+            ratio=1 if c.free else None,
+            min_width=None if c.free else len(c.name),
+        )
+    for row in sheet.rows:
+        t.add_row(*(Text(cell.text, style=cell.style) for cell in row))
     return t
 
 
-def stats_table(stats: Sequence[ParseStats]) -> Table:
-    """One row per file: family, node, lines, records, malformed, unrecognized, errors."""
-    t = Table(show_header=True, header_style="bold")
-    for col in (
-        "file",
-        "family",
-        "node",
-        "lines",
-        "records",
-        "malformed",
-        "unrecognized",
-        "decode errors",
-        "top kinds",
-    ):
-        t.add_column(
-            col,
-            overflow="fold",
-            justify="right"
-            if col in ("lines", "records", "malformed", "unrecognized", "decode errors")
-            else "left",
-        )
+def sheet_lines(sheet: Sheet, *, header: bool = True) -> Iterator[Text]:
+    """The sheet as aligned plain lines (two spaces between columns): nothing wraps, nothing
+    is cut; the last column is not padded."""
+    from rich.text import Text
+
+    widths = sheet.widths()
+    last = len(sheet.columns) - 1
+
+    def line(cells: Sequence[Cell], bold: bool = False) -> Text:
+        out = Text()
+        for i, (c, cell) in enumerate(zip(sheet.columns, cells, strict=True)):
+            if i:
+                out.append("  ")
+            pad = widths[i] - len(cell.text)
+            if c.right:
+                out.append(" " * pad)
+            out.append(cell.text, style="bold" if bold else cell.style)
+            if not c.right and i != last:
+                out.append(" " * pad)
+        out.rstrip()
+        return out
+
+    if header:
+        yield line([Cell(c.name) for c in sheet.columns], bold=True)
+    for row in sheet.rows:
+        yield line(row)
+
+
+TSV_ESCAPES: dict[str, str] = {
+    "\\": "\\\\",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\r": "\\r",
+    **{chr(c): f"\\x{c:02x}" for c in (*range(0x20), 0x7F) if c not in (9, 10, 13)},
+}
+"""How TSV fields write backslash and the control characters (``\\\\``, ``\\t``, ``\\xNN``)."""
+_TSV = str.maketrans(TSV_ESCAPES)
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def tsv_field(value: str) -> str:
+    """A TSV field: no tab, newline or control character left (see TSV_ESCAPES)."""
+    return value.translate(_TSV)
+
+
+def csv_field(value: str) -> str:
+    """A CSV field that a spreadsheet will not run as a formula (a leading ``= + - @`` gets
+    a ``'``)."""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def write_sheet(
+    sheet: Sheet, fmt: str, out: BinaryIO, raw: Sequence[Sequence[str]] | None = None
+) -> None:
+    """Write the sheet (or ``raw`` rows of text under its headings) as ``tsv`` or ``csv``
+    (UTF-8, a heading line first)."""
+    rows: Iterable[Sequence[str]] = (
+        raw if raw is not None else ([c.text for c in row] for row in sheet.rows)
+    )
+    names = [c.name for c in sheet.columns]
+    if fmt == "tsv":
+        out.write(("\t".join(tsv_field(n) for n in names) + "\n").encode("utf-8"))
+        for row in rows:
+            out.write(("\t".join(tsv_field(v) for v in row) + "\n").encode("utf-8"))
+        return
+    if fmt != "csv":
+        raise ValueError(f"unknown sheet format {fmt!r} (use {', '.join(SHEET_FORMATS)})")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(names)
+    for row in rows:
+        w.writerow([csv_field(v) for v in row])
+    out.write(buf.getvalue().encode("utf-8"))
+
+
+# -- the sheets of the commands ------------------------------------------------------------------
+
+
+def top_kinds(kinds: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
+    """The ``n`` most frequent kinds, ties by name (the same order on every run)."""
+    return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def stats_sheet(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -> Sheet:
+    """One row per file: path (``path`` shortens it), family, node, lines, records,
+    malformed, unrecognized, decode errors, top kinds (or the error)."""
+    cols = (
+        Column("file"),
+        Column("family"),
+        Column("node"),
+        Column("lines", right=True),
+        Column("records", right=True),
+        Column("malformed", right=True),
+        Column("unrecognized", right=True),
+        Column("decode errors", right=True),
+        Column("top kinds", free=True),
+    )
+    sheet = Sheet(cols)
     for st in stats:
+        name = Cell(clean(path(st.path)))
+        node = Cell(clean(st.node or "-"))
         if st.error is not None:
-            t.add_row(
-                Text(clean(st.path)),
-                Text("-"),
-                Text(clean(st.node or "-")),
-                "",
-                "",
-                "",
-                "",
-                "",
-                Text("error: " + clean(st.error), style="red"),
-            )
+            sheet.add(name, "-", node, "", "", "", "", "", Cell("error: " + clean(st.error), "red"))
             continue
-        top = sorted(st.kinds.items(), key=lambda kv: -kv[1])[:3]
-        t.add_row(
-            Text(clean(st.path)),
-            Text(st.family or "-"),
-            Text(clean(st.node or "-")),
+        sheet.add(
+            name,
+            st.family or "-",
+            node,
             f"{st.lines:,}",
             f"{st.records:,}",
-            Text(f"{st.malformed:,}", style="yellow" if st.malformed else ""),
-            Text(f"{st.unrecognized:,}", style="yellow" if st.unrecognized else ""),
+            Cell(f"{st.malformed:,}", "yellow" if st.malformed else ""),
+            Cell(f"{st.unrecognized:,}", "yellow" if st.unrecognized else ""),
             f"{st.decode_errors:,}",
-            Text(", ".join(f"{k} {v:,}" for k, v in top)),
+            ", ".join(f"{k} {v:,}" for k, v in top_kinds(st.kinds)),
         )
-    return t
+    return sheet
+
+
+def stats_rows(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -> list[list[str]]:
+    """The stats as TSV / CSV rows: plain numbers, the kinds as ``kind=count`` (all of them,
+    by count then name), the error in the last column."""
+    rows = []
+    for st in stats:
+        kinds = " ".join(f"{k}={v}" for k, v in top_kinds(st.kinds, len(st.kinds)))
+        rows.append(
+            [
+                path(st.path),
+                st.family or "",
+                st.node or "",
+                str(st.lines),
+                str(st.records),
+                str(st.malformed),
+                str(st.unrecognized),
+                str(st.decode_errors),
+                kinds if st.error is None else "error: " + st.error,
+            ]
+        )
+    return rows
+
+
+def events_sheet(frame: pl.DataFrame, zone: Zone, *, limit: int) -> Sheet:
+    """The first ``limit`` events: time (in ``zone``), node, line, level, kind, user,
+    message (free text)."""
+    sheet = Sheet(
+        (
+            Column("time"),
+            Column("node"),
+            Column("line", right=True),
+            Column("level"),
+            Column("kind"),
+            Column("user"),
+            Column("message", free=True),
+        )
+    )
+    for row in frame.head(limit).iter_rows(named=True):
+        level = row["level"] or ""
+        sheet.add(
+            when(row["time"], zone),
+            clean(row["node"]),
+            str(row["line"]),
+            Cell(clean(level), LEVEL_STYLE.get(level, "")),
+            Cell(clean(row["kind"]), "dim" if row["kind"] == "unrecognized" else ""),
+            clean(row["user"]),
+            clean(row["message"], 2000),
+        )
+    return sheet
