@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -235,39 +236,43 @@ def parse_cmd(
 
     loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book)
     zone = machine_zone(display_tz, book)
-    if out_format in ("jsonl", "csv", "tsv") and order == "file":
-        # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
-        with _binary_out(output) as fh, TermProgress() as progress:
-            loader.progress = progress
+    with contextlib.ExitStack() as stack:
+        # A file that cannot be written fails before the parse, not after it.
+        fh = stack.enter_context(_binary_out(output)) if out_format != "table" else None
+        progress = stack.enter_context(TermProgress())
+        loader.progress = progress
+        if fh is not None and out_format != "parquet" and order == "file":
+            # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
                 write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
-        _after_load(loader, book, users, seen_users)
-        return
-    with TermProgress() as progress:
-        loader.progress = progress
+            stack.close()
+            _after_load(loader, book, users, seen_users)
+            return
         frames = [keep(f) for f in loader.frames()]
-    frame = pl.concat(frames, how="vertical") if frames else _empty()
-    if order == "time":
-        frame = time_ordered(frame)
-    report_zones(book)
-    problem = missing(users, seen_users, "user") if users else None
-    if problem:
-        _report_input_errors(loader)
-        raise CliError(problem, EXIT_FINDINGS)
-    if out_format == "table":
-        from logdoctor.outputs.terminal import events_sheet
-
-        term = terminal(color)
-        console = term.console()
-        term.print_sheet(events_sheet(frame, shown_zone(display_tz, book), limit=limit), console)
-        if frame.height > limit:
-            term.note(
-                f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
-                console,
-            )
-    else:
-        with _binary_out(output) as fh:
+        progress.stage("merging")
+        frame = pl.concat(frames, how="vertical") if frames else _empty()
+        if order == "time":
+            frame = time_ordered(frame)
+        progress.close()  # the warnings and the output come after it
+        report_zones(book)
+        problem = missing(users, seen_users, "user") if users else None
+        if problem:
+            _report_input_errors(loader)
+            raise CliError(problem, EXIT_FINDINGS)
+        if fh is not None:
             write_events(frame, out_format, fh, zone=zone)
+        else:
+            from logdoctor.outputs.terminal import events_sheet
+
+            term = terminal(color)
+            console = term.console()
+            sheet = events_sheet(frame, shown_zone(display_tz, book), limit=limit)
+            term.print_sheet(sheet, console)
+            if frame.height > limit:
+                term.note(
+                    f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
+                    console,
+                )
     if _report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 

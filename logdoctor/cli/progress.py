@@ -65,13 +65,17 @@ class _Delayed:
                 self.progress.start()
                 self._started = True
 
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
+        """Stop drawing and clear the lines (again: nothing)."""
         if self._timer is not None:
             self._timer.cancel()
         with self._lock:
-            self._closed = True
-            if self._started:
+            if self._started and not self._closed:
                 self.progress.stop()
+            self._closed = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class TermProgress(_Delayed):
@@ -120,9 +124,11 @@ class TermProgress(_Delayed):
             self._task, advance=amount, detail=escape(clean(detail[-60:])) if detail else ""
         )
 
-    def __exit__(self, *exc: object) -> None:
-        self._close_stage()
-        super().__exit__(*exc)
+    def close(self) -> None:
+        """Mark the last stage done, stop drawing (idempotent)."""
+        if not self._closed:
+            self._close_stage()
+        super().close()
 
 
 class FleetProgress(_Delayed):
