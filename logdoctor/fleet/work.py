@@ -157,6 +157,17 @@ class BundleResult:
         """Findings of one severity."""
         return sum(1 for f in self.findings if str(f.severity) == severity.value)
 
+    @property
+    def verdict(self) -> str:
+        """What a badge says: ``failed`` (not checked), else the worst severity found
+        (``error``, ``warning``, ``info``), else ``clean``; a partial read is in ``status``."""
+        if self.status == "failed":
+            return "failed"
+        for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+            if self.count(sev):
+                return sev.value
+        return "clean"
+
 
 def failed(bundle: Bundle, error: str, **kw: object) -> BundleResult:
     """A bundle that could not be checked, with the reason on one line."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -30,7 +29,7 @@ from rich.text import Text
 from logdoctor.check import CheckReport
 from logdoctor.model import Finding
 from logdoctor.outputs.findings import safe
-from logdoctor.outputs.terminal import clean, plain_markup, when
+from logdoctor.outputs.terminal import clean, hang, plain_markup, when
 from logdoctor.timestamps import UTC_ZONE, Zone
 
 __all__ = [
@@ -73,37 +72,6 @@ class TextOptions:
 def shown(report: CheckReport, opts: TextOptions) -> list[Finding]:
     """The findings to show: the new ones, and those in the baseline when asked."""
     return [f for f in report.findings if opts.show_unchanged or report.state(f) == "new"]
-
-
-# -- wrapping ------------------------------------------------------------------------------------
-
-_WORD = re.compile(r"\S+")
-
-
-def _breaks(plain: str, first: int, rest: int) -> list[int]:
-    """Where to cut ``plain`` into a line of at most ``first`` columns, then lines of at most
-    ``rest``, at spaces only (a word longer than a line gets a line of its own, whole: an id
-    is never split)."""
-    offsets: list[int] = []
-    start, room = 0, first
-    for m in _WORD.finditer(plain):
-        if m.end() - start > room and m.start() > start:
-            offsets.append(m.start())
-            start, room = m.start(), rest
-    return offsets
-
-
-def hang(first: int, body: Text, rest: int, width: int | None) -> list[Text]:
-    """``body`` indented by ``first`` columns, its wrapped lines by ``rest`` (a hanging
-    indent when ``rest`` is larger); one line when ``width`` is None."""
-    if width is None:
-        return [Text(" " * first) + body]
-    offsets = _breaks(body.plain, max(20, width - first), max(20, width - rest))
-    out = []
-    for i, line in enumerate(body.divide(offsets)):
-        line.rstrip()
-        out.append(Text(" " * (rest if i else first)) + line)
-    return out
 
 
 # -- the text view -------------------------------------------------------------------------------

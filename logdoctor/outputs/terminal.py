@@ -39,6 +39,7 @@ __all__ = [
     "Sheet",
     "clean",
     "events_sheet",
+    "hang",
     "plain_markup",
     "relative_paths",
     "sheet_lines",
@@ -83,6 +84,39 @@ def plain_markup(text: str) -> str:
     text = _LITERAL.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
     text = _STRONG.sub(r"\1", text)
     return _EMPHASIS.sub(r"\1", text)
+
+
+# -- wrapping ------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\S+")
+
+
+def _breaks(plain: str, first: int, rest: int) -> list[int]:
+    """Where to cut ``plain`` into a line of at most ``first`` columns, then lines of at most
+    ``rest``, at spaces only (a word longer than a line gets a line of its own, whole: an id
+    is never split)."""
+    offsets: list[int] = []
+    start, room = 0, first
+    for m in _WORD.finditer(plain):
+        if m.end() - start > room and m.start() > start:
+            offsets.append(m.start())
+            start, room = m.start(), rest
+    return offsets
+
+
+def hang(first: int, body: Text, rest: int, width: int | None) -> list[Text]:
+    """``body`` indented by ``first`` columns, its wrapped lines by ``rest`` (a hanging
+    indent when ``rest`` is larger), cut at spaces only; one line when ``width`` is None."""
+    from rich.text import Text
+
+    if width is None:
+        return [Text(" " * first) + body]
+    offsets = _breaks(body.plain, max(20, width - first), max(20, width - rest))
+    out = []
+    for i, line in enumerate(body.divide(offsets)):
+        line.rstrip()
+        out.append(Text(" " * (rest if i else first)) + line)
+    return out
 
 
 # -- times and paths -----------------------------------------------------------------------------
