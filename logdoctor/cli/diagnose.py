@@ -16,6 +16,7 @@ from logdoctor.cli._base import (
     EXIT_USAGE,
     CliError,
     _binary_out,
+    _broken_pipe,
     _ids,
     _load,
     _report_input_errors,
@@ -36,7 +37,7 @@ from logdoctor.cli.options import (
     zones_config_option,
 )
 from logdoctor.cli.progress import TermProgress
-from logdoctor.cli.term import terminal
+from logdoctor.cli.term import quiet_exit, terminal
 
 # -- check, rules, timeline (diagnosis) ---------------------------------------------------------
 
@@ -225,6 +226,24 @@ def check_cmd(
         followup=_followup(paths, config, tz, set_node, formats_dirs),
         path=cwd_relative,
     )
+    try:
+        _write_check(report, out_format, output, opts, term, display_tz)
+    except OSError as exc:
+        if not _broken_pipe(exc):
+            raise
+        quiet_exit(report.exit_code)  # the reader left; the verdict still decides the status
+    if output is not None and str(output) != "-":
+        line = verdict(report, opts)
+        line.append(f"; wrote {output}")
+        term.print_lines([line])
+    _report_input_errors(report)
+    sys.exit(report.exit_code)
+
+
+def _write_check(
+    report: Any, out_format: str, output: Path | None, opts: Any, term: Any, display_tz: str | None
+) -> None:
+    """Write the check in its format to ``output`` (standard output when None)."""
     with _binary_out(output) as fh:
         if out_format == "json":
             from logdoctor.outputs.findings import write_json
@@ -246,12 +265,6 @@ def check_cmd(
             from logdoctor.outputs.checktext import write_text
 
             write_text(report, fh, opts, color=term.color and output is None)
-    if output is not None and str(output) != "-":
-        line = verdict(report, opts)
-        line.append(f"; wrote {output}")
-        term.print_lines([line])
-    _report_input_errors(report)
-    sys.exit(report.exit_code)
 
 
 def _followup(
@@ -484,9 +497,12 @@ def timeline_cmd(
         from logdoctor.outputs.terminal import Column, Sheet, write_sheet
         from logdoctor.outputs.timeline import timeline_rows
 
+        nodes = frame["node"].drop_nulls().unique()
         names, rows = timeline_rows(
             frame,
-            shown_zone(display_tz, book) if out_format == "tsv" else machine_zone(display_tz, book),
+            shown_zone(display_tz, book, nodes)
+            if out_format == "tsv"
+            else machine_zone(display_tz, book),
         )
         with _binary_out(output) as fh:
             write_sheet(Sheet(tuple(Column(n) for n in names)), out_format, fh, raw=rows)
@@ -494,7 +510,7 @@ def timeline_cmd(
         from logdoctor.outputs.terminal import when
         from logdoctor.outputs.timeline import timeline_sheet
 
-        zone = shown_zone(display_tz, book)
+        zone = shown_zone(display_tz, book, frame["node"].drop_nulls().unique())
         term = terminal(color)
         console = term.console()
         term.print_sheet(timeline_sheet(frame, zone, limit=limit), console)

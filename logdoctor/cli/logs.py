@@ -266,7 +266,8 @@ def parse_cmd(
 
             term = terminal(color)
             console = term.console()
-            sheet = events_sheet(frame, shown_zone(display_tz, book), limit=limit)
+            shown = frame["node"].drop_nulls().unique()
+            sheet = events_sheet(frame, shown_zone(display_tz, book, shown), limit=limit)
             term.print_sheet(sheet, console)
             if frame.height > limit:
                 term.note(

@@ -15,7 +15,7 @@ as UTC (when nothing said a zone), and :func:`shown_zone` picks the display zone
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import click
 
 from logdoctor.cli._base import CliError, warn
-from logdoctor.timestamps import UTC_ZONE, Zone, ZoneBook, display_zone, zone_book
+from logdoctor.timestamps import Zone, ZoneBook, display_zone, zone_book
 
 if TYPE_CHECKING:
     import polars as pl
@@ -194,10 +194,12 @@ def entry_zone(display_tz: str | None, book: ZoneBook) -> Zone:
     return display_zone(display_tz, book.expected_zone())
 
 
-def shown_zone(display_tz: str | None, book: ZoneBook | None) -> Zone:
-    """The zone times are shown in: ``--display-tz``, else the logs' zone when known, else
-    UTC."""
-    return display_zone(display_tz, None if book is None else book.logs_zone())
+def shown_zone(
+    display_tz: str | None, book: ZoneBook | None, nodes: Iterable[str] | None = None
+) -> Zone:
+    """The zone times are shown in: ``--display-tz``, else the logs' zone when known (the one
+    zone of ``nodes``, or of every node read), else UTC."""
+    return display_zone(display_tz, None if book is None else book.logs_zone(nodes))
 
 
 def machine_zone(display_tz: str | None, book: ZoneBook | None) -> Zone | None:
@@ -222,8 +224,3 @@ def report_zones(book: ZoneBook | None) -> None:
     for node, nz in book.conflicts():
         assert book.default is not None
         warn(f"{node}: times read in {nz.zone.name} ({nz.where}), not --tz {book.default.name}")
-
-
-def display_or_utc(zone: Zone | None) -> Zone:
-    """``zone``, or UTC."""
-    return zone or UTC_ZONE

@@ -10,6 +10,7 @@ all that stays.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any
@@ -28,7 +29,7 @@ from rich.progress import (
 __all__ = ["DELAY", "FleetProgress", "TermProgress", "stderr_is_terminal"]
 
 DELAY = 0.3
-"""Seconds before progress appears."""
+"""Seconds before progress appears (``LOGDOCTOR_PROGRESS_DELAY`` overrides it)."""
 
 
 def stderr_is_terminal() -> bool:
@@ -54,7 +55,8 @@ class _Delayed:
 
     def __enter__(self) -> _Delayed:
         if self.enabled:
-            self._timer = threading.Timer(DELAY, self._start)
+            delay = float(os.environ.get("LOGDOCTOR_PROGRESS_DELAY", DELAY))
+            self._timer = threading.Timer(delay, self._start)
             self._timer.daemon = True
             self._timer.start()
         return self

@@ -32,15 +32,15 @@ MAX_WIDTH = 160
 """Text views are not wrapped wider than this, however wide the terminal."""
 
 
-def quiet_exit() -> NoReturn:
+def quiet_exit(code: int = 0) -> NoReturn:
     """The reader of standard output left: point it at /dev/null (so that the interpreter's
-    last flush cannot fail) and exit 0, silently."""
+    last flush cannot fail) and exit ``code`` (0: as Unix tools on SIGPIPE), silently."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    raise SystemExit(0)
+    raise SystemExit(code)
 
 
 class _Console(Console):
