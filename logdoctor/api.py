@@ -114,6 +114,9 @@ class Loader:
     progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
 
     def _zone(self, lf: LogFile, fmt: Format) -> Zone:
+        # The zone a file's zone-less times are read in. A format whose records state the
+        # node's zone (CiscoSyslog's two clocks, a later issue) records it here, before the
+        # node's other files are read: self.zones.record_from_log(lf.node, zone, lf.display).
         if _zoneless(fmt):
             self.zones.note_read(lf.node, lf.display)
         return self.zones.zone_of(lf.node).zone
