@@ -241,7 +241,8 @@ def parse_cmd(
         fh = stack.enter_context(_binary_out(output)) if out_format != "table" else None
         progress = stack.enter_context(TermProgress())
         loader.progress = progress
-        if fh is not None and out_format != "parquet" and order == "file":
+        one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
+        if fh is not None and out_format != "parquet" and (order == "file" or one_file):
             # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
                 write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
