@@ -13,18 +13,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+if TYPE_CHECKING:  # rich is imported when progress is first drawn, not with the CLI
+    from rich.progress import TaskID
 
 __all__ = ["DELAY", "FleetProgress", "TermProgress", "stderr_is_terminal"]
 
@@ -44,6 +36,9 @@ class _Delayed:
     """A rich Progress on stderr that starts drawing after DELAY seconds, if still running."""
 
     def __init__(self, *columns: Any, enabled: bool | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
         on = stderr_is_terminal() if enabled is None else enabled
         console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
         self.progress = Progress(*columns, console=console, transient=True, disable=not on)
@@ -85,6 +80,14 @@ class TermProgress(_Delayed):
     time, the last file or rule."""
 
     def __init__(self, enabled: bool | None = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         super().__init__(
             SpinnerColumn(),
             TextColumn("{task.description:<12}"),
@@ -137,6 +140,14 @@ class FleetProgress(_Delayed):
     """A fleet run: start-up of the workers, then bundles done / failed / running."""
 
     def __init__(self, enabled: bool | None = None) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         super().__init__(
             SpinnerColumn(),
             TextColumn("{task.description}"),

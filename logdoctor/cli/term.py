@@ -16,11 +16,11 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
-from rich.console import Console
-
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
     from logdoctor.outputs.terminal import Sheet
@@ -43,13 +43,19 @@ def quiet_exit(code: int = 0) -> NoReturn:
     raise SystemExit(code)
 
 
-class _Console(Console):
-    """A rich console that leaves quietly (status 0) when its reader is gone."""
+@cache
+def _console_class() -> type[Console]:
+    """A rich console that leaves quietly (status 0) when its reader is gone (rich is
+    imported on first use, not with the command line)."""
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        """Exit 0 without a word, as Unix tools do on SIGPIPE."""
-        self.quiet = True
-        quiet_exit()
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """Exit 0 without a word, as Unix tools do on SIGPIPE."""
+            self.quiet = True
+            quiet_exit()
+
+    return QuietConsole
 
 
 def use_color(mode: str, stream: IO[str]) -> bool:
@@ -89,7 +95,7 @@ class Term:
 
     def console(self) -> Console:
         """A rich console on the stream: this colour choice, and no wrapping off a terminal."""
-        return _Console(
+        return _console_class()(
             file=self.stream,
             width=self.width if self.width is not None else 100_000,
             force_terminal=self.color,
