@@ -241,7 +241,6 @@ def sheet_table(sheet: Sheet) -> Table:
             justify="right" if c.right else "left",
             no_wrap=not c.free,
             overflow="fold",
-            ratio=1 if c.free else None,
             min_width=None if c.free else len(c.name),
         )
     for row in sheet.rows:
