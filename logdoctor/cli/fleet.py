@@ -151,6 +151,7 @@ def fleet_cmd(
     from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
     from logdoctor.fleet.runner import run_in_process, validate
     from logdoctor.fleet.sizing import choose
+    from logdoctor.outputs.findings import safe
     from logdoctor.outputs.terminal import clean
 
     if in_process and (scheduler is not None or workers is not None or force_dask):
@@ -216,7 +217,8 @@ def fleet_cmd(
     )
     assumed = [b.cluster for b in result.bundles if b.utc_assumed]
     if assumed and tz is None:
-        names = ", ".join(clean(c) for c in assumed[:5]) + (" ..." if len(assumed) > 5 else "")
+        names = ", ".join(safe(clean(c)) for c in assumed[:5])
+        names += " ..." if len(assumed) > 5 else ""
         warn(
             f"times without a zone were read as UTC in {len(assumed)} cluster(s) ({names}); "
             "give --tz ZONE or a timezone in their deployment files"
@@ -243,6 +245,7 @@ def failing_lines(result: Any, shown: int = 20) -> list[str]:
     """One line per failing cluster, worst first: its name and its failing rules, with the
     severity and how many findings (``acme-east: LD101 error, LD403 warning x19``)."""
     from logdoctor.fleet.summary import cluster_order
+    from logdoctor.outputs.findings import safe
     from logdoctor.outputs.terminal import clean
 
     lines = []
@@ -256,7 +259,7 @@ def failing_lines(result: Any, shown: int = 20) -> list[str]:
             f"{rule} {sevs[0]}" + (f" x{len(sevs)}" if len(sevs) > 1 else "")
             for rule, sevs in rules.items()
         ]
-        lines.append(f"  {clean(b.cluster)}: {', '.join(parts)}")
+        lines.append(f"  {safe(clean(b.cluster))}: {', '.join(parts)}")
     if len(failing) > shown:
         lines.append(f"  ... and {len(failing) - shown} more cluster(s) (see index.html)")
     return lines

@@ -153,6 +153,7 @@ class FleetProgress(_Delayed):
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("done"),
             TextColumn("[red]{task.fields[failed]} failed", markup=True),
             TextColumn("{task.fields[running]} running"),
             TimeElapsedColumn(),
