@@ -23,15 +23,13 @@ from logdoctor.cli import main
 from logdoctor.cli.term import Term, terminal, use_color
 from logdoctor.model import Evidence, Finding, ParseStats, RuleId, Severity
 from logdoctor.outputs.checktext import TextOptions, summary_lines, text_lines
+from logdoctor.outputs.sheet import Column, Sheet, tsv_field
 from logdoctor.outputs.terminal import (
-    Column,
-    Sheet,
     hang,
     plain_markup,
     relative_paths,
     stats_sheet,
     top_kinds,
-    tsv_field,
 )
 from logdoctor.rules import get_rule
 from tests.conftest import ASSETS, ROOT
@@ -143,7 +141,7 @@ def test_tsv_escapes_tabs_newlines_and_control_characters(write) -> None:
 def test_csv_cells_never_run_as_formulas() -> None:
     sheet = Sheet((Column("user"),))
     buf = io.BytesIO()
-    from logdoctor.outputs.terminal import write_sheet
+    from logdoctor.outputs.sheet import write_sheet
 
     write_sheet(sheet, "csv", buf, raw=[['=HYPERLINK("x")'], ["@SUM(1)"], ["ok"]])
     rows = list(csv.reader(io.StringIO(buf.getvalue().decode())))

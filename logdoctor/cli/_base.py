@@ -132,7 +132,8 @@ def tz_option(fn: F) -> F:
         metavar="ZONE",
         default=None,
         help="Zone the logs' timestamps were written in (they carry none): an IANA name "
-        "such as America/New_York, or an offset such as -04:00. Default: UTC.",
+        "such as America/New_York, or an offset such as -04:00. A deployment file's timezone "
+        "wins for its nodes. Default: UTC, with a warning.",
     )(fn)
 
 

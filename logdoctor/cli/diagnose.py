@@ -321,7 +321,8 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
     """
     import re
 
-    from logdoctor.outputs.terminal import Column, Sheet, plain_markup
+    from logdoctor.outputs.sheet import Column, Sheet
+    from logdoctor.outputs.terminal import plain_markup
     from logdoctor.rules import all_rules, get_rule, select_rules
 
     if rule_id is not None and re.fullmatch(r"(?i)\s*LD\d{3}\s*", rule_id):
@@ -494,7 +495,7 @@ def timeline_cmd(
         with _binary_out(output) as fh:
             write_timeline_jsonl(frame, fh, machine_zone(display_tz, book))
     elif out_format in ("tsv", "csv"):
-        from logdoctor.outputs.terminal import Column, Sheet, write_sheet
+        from logdoctor.outputs.sheet import Column, Sheet, write_sheet
         from logdoctor.outputs.timeline import timeline_rows
 
         nodes = frame["node"].drop_nulls().unique()

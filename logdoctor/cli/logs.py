@@ -95,7 +95,8 @@ def formats_cmd(
         ]
         click.echo(json.dumps(doc, indent=2))
         return
-    from logdoctor.outputs.terminal import Column, Sheet, clean
+    from logdoctor.outputs.sheet import Column, Sheet
+    from logdoctor.outputs.terminal import clean
 
     sheet = Sheet(
         (
@@ -134,7 +135,7 @@ def formats_cmd(
 def kinds_cmd(out_format: str, color: str) -> None:
     """List the event kinds (the `kind` column) and what each means."""
     from logdoctor.model import EventKind
-    from logdoctor.outputs.terminal import Column, Sheet
+    from logdoctor.outputs.sheet import Column, Sheet
 
     if out_format == "json":
         click.echo(json.dumps({k.value: k.description for k in EventKind}, indent=2))
@@ -323,8 +324,9 @@ def stats_cmd(
     jobs: int | None,
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
+    from logdoctor.outputs.sheet import write_sheet
     from logdoctor.outputs.stats import stats_document
-    from logdoctor.outputs.terminal import relative_paths, stats_rows, stats_sheet, write_sheet
+    from logdoctor.outputs.terminal import relative_paths, stats_rows, stats_sheet
 
     result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
     with TermProgress() as progress:

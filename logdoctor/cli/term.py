@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from logdoctor.outputs.terminal import Sheet
+    from logdoctor.outputs.sheet import Sheet
 
 __all__ = ["COLOR_MODES", "Term", "quiet_exit", "terminal"]
 
@@ -116,7 +116,7 @@ class Term:
     def print_sheet(self, sheet: Sheet, console: Console | None = None) -> None:
         """A table: a rich table when it fits the terminal with every path and id whole,
         plain aligned lines otherwise (and always off a terminal)."""
-        from logdoctor.outputs.terminal import sheet_lines, sheet_table
+        from logdoctor.outputs.sheet import sheet_lines, sheet_table
 
         con = console or self.console()
         if self.width is not None and sheet.min_width() <= self.width:

@@ -14,7 +14,7 @@ from typing import BinaryIO
 import polars as pl
 
 from logdoctor.model import COLUMNS
-from logdoctor.outputs.terminal import TSV_ESCAPES
+from logdoctor.outputs.sheet import TSV_ESCAPES
 from logdoctor.timestamps import Zone
 
 __all__ = ["EVENT_FORMATS", "write_events"]

@@ -13,7 +13,8 @@ from typing import BinaryIO
 import polars as pl
 
 from logdoctor.outputs.findings import iso, safe
-from logdoctor.outputs.terminal import Cell, Column, Sheet, clean, when
+from logdoctor.outputs.sheet import Cell, Column, Sheet
+from logdoctor.outputs.terminal import clean, when
 from logdoctor.timestamps import Zone
 
 __all__ = ["KIND_STYLE", "detail", "timeline_rows", "timeline_sheet", "write_timeline_jsonl"]
