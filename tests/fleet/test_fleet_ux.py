@@ -151,3 +151,15 @@ def test_no_dask_needed_for_the_default_on_a_small_fleet(
     res = run("fleet", bundle, "-o", tmp_path / "o", "--tz", "UTC")
     assert res.exit_code == 0, res.output
     assert os.path.exists(tmp_path / "o" / "index.html")
+
+
+def test_the_dask_start_up_shows_on_a_terminal(tmp_path: Path) -> None:
+    from tests.test_progress import run_with_stderr_on_a_terminal
+
+    bundle = write_bundle(TEN[0], tmp_path / "b", tmp_path / "configs")
+    code, out, tty = run_with_stderr_on_a_terminal(
+        "fleet", str(bundle), "--dask", "--workers", "1", "-o", str(tmp_path / "o"), "--tz", "UTC"
+    )
+    assert code == 1, out
+    assert "starting Dask workers" in tty  # not a blank screen while the workers start
+    assert "checking" in tty and "1 cluster(s) on local cluster" in out
