@@ -80,6 +80,10 @@ def test_users_and_devices_match_in_any_case() -> None:
     assert dev and {r["device"] for r in dev} == {"BOTLCHEN2"}
     parsed = jsonl(run("parse", SAMPLE, "--user", "LChen2", "--format", "jsonl"))
     assert parsed and {r["user"] for r in parsed} == {"lchen2"}
+    node = jsonl(
+        run("parse", SAMPLE, "--node", "UCM-PUB", "--kind", "token.purged", "--format", "jsonl")
+    )
+    assert len(node) == 3 and {r["node"] for r in node} == {"ucm-pub"}
 
 
 @pytest.mark.parametrize("command", ["timeline", "parse"])

@@ -170,7 +170,9 @@ def kinds_cmd(out_format: str, color: str) -> None:
 @click.option(
     "--user", "users", multiple=True, metavar="U", help="Only events of user U (any case)."
 )
-@click.option("--node", "nodes", multiple=True, metavar="N", help="Only events of node N.")
+@click.option(
+    "--node", "nodes", multiple=True, metavar="N", help="Only events of node N (any case)."
+)
 @click.option(
     "--order",
     type=click.Choice(["time", "file"]),
@@ -223,7 +225,7 @@ def parse_cmd(
     if users:
         conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
     if nodes:
-        conds.append(pl.col("node").is_in(list(nodes)))
+        conds.append(pl.col("node").str.to_lowercase().is_in([n.lower() for n in nodes]))
     if out_format == "table" and output is not None:
         raise CliError("--output needs --format jsonl, csv, tsv or parquet")
     if out_format == "parquet" and output is None and sys.stdout.isatty():
