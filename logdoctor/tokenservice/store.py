@@ -1,7 +1,11 @@
-"""State in one SQLite file (WAL): deployment, keys, parameters, users, codes, refresh tokens.
+"""State in one SQLite file (WAL): deployment, keys, parameters, users, codes, refresh tokens,
+failed-logon counts.
 
 Refresh tokens are kept as their SHA-256 (the 64-hex ``index`` the revoke API answers with),
-never as tokens; authorization codes likewise. Passwords are scrypt hashes. Every change is one
+never as tokens, with the hash of the authorization code they were issued for; authorization
+codes likewise (``used``: 0 fresh, 1 exchanged, 2 presented again). Passwords are scrypt
+hashes. Columns added since schema version 1 are added to an older file when it is opened
+(older logdoctor versions read such a file as before). Every change is one
 transaction; with ``durable=True`` (the default) a commit is on disk before the call returns
 (WAL + ``synchronous=FULL``), so a crash loses nothing acknowledged. A simulation that throws
 its database away may pass ``durable=False``.
