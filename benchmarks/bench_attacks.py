@@ -16,11 +16,13 @@ clients doing refresh grants back to back, and a prober opening a new connection
                     when the server closes them, a second later)
   big headers       4 clients sending requests with a 1 MB header in a loop
 
-Lockouts are reset between phases. The normal phase runs first and last; "vs normal" compares
-with the mean of the two. Every figure depends on this machine and its load: the load average
-is printed with them.
+Lockouts are reset between phases. The plan runs ``--rounds`` times; in each round a normal
+phase precedes every attack phase, and "vs normal" divides an attack phase's refresh rate by
+that of the normal phase just before it (a shared, loaded machine drifts within a minute).
+The table shows, per phase, the median over rounds. Every figure depends on this machine and
+its load: the load average is printed with them.
 
-    .venv/bin/python benchmarks/bench_attacks.py [--seconds 8] [--json]
+    .venv/bin/python benchmarks/bench_attacks.py [--seconds 6] [--rounds 3] [--json]
     .venv/bin/python benchmarks/bench_attacks.py --server-path /path/to/other/checkout
 
 `--server-path` runs the server from another checkout (PYTHONPATH), to compare with the code
@@ -36,6 +38,7 @@ import contextlib
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,8 +148,12 @@ class Phase:
     """Seconds into the attack of its first 429 (a lockout)."""
     note: str = ""
 
+    @property
+    def rate(self) -> float:
+        return len(self.refresh) / self.seconds
+
     def row(self, normal_rate: float | None) -> dict[str, Any]:
-        rate = len(self.refresh) / self.seconds
+        rate = self.rate
         return {
             "phase": self.name,
             "refresh_per_s": round(rate, 1),
@@ -356,7 +363,17 @@ DEFAULT_POLICY = {"failed_logon": "3", "failed_logon_per_address": "20"}
 NO_POLICY = {"failed_logon": "0", "failed_logon_per_address": "0"}
 
 
-def run(seconds: float, server_path: str | None) -> dict[str, Any]:
+PLAN: list[tuple[str, dict[str, str], Attack]] = [
+    ("login storm, policy off", NO_POLICY, _login_storm),
+    ("login storm, default policy", DEFAULT_POLICY, _login_storm),
+    ("password guessing", DEFAULT_POLICY, lambda p, ph, s: _guessing(p, ph, s, False)),
+    ("admin guessing", DEFAULT_POLICY, lambda p, ph, s: _guessing(p, ph, s, True)),
+    ("slowloris (1,100 conns)", DEFAULT_POLICY, _slowloris),
+    ("big headers (1 MB)", DEFAULT_POLICY, _big_headers),
+]
+
+
+def run(seconds: float, rounds: int, server_path: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ld-attacks-") as tmp:
         data = Path(tmp) / "data"
         rt = _setup(data)
@@ -373,7 +390,7 @@ def run(seconds: float, server_path: str | None) -> dict[str, Any]:
             env=env,
             cwd=server_path or None,
         )
-        phases: list[Phase] = []
+        rows: list[dict[str, Any]] = []
         loads = [os.getloadavg()]
         try:
             assert proc.stdout is not None
@@ -382,40 +399,64 @@ def run(seconds: float, server_path: str | None) -> dict[str, Any]:
             if not m:
                 raise SystemExit(f"server did not start: {url!r}")
             port = int(m.group(1))
-            plan: list[tuple[str, dict[str, str], Attack]] = [
-                ("normal", DEFAULT_POLICY, _no_attack),
-                ("login storm, policy off", NO_POLICY, _login_storm),
-                ("login storm, default policy", DEFAULT_POLICY, _login_storm),
-                ("password guessing", DEFAULT_POLICY, lambda p, ph, s: _guessing(p, ph, s, False)),
-                ("admin guessing", DEFAULT_POLICY, lambda p, ph, s: _guessing(p, ph, s, True)),
-                ("slowloris (1,100 conns)", DEFAULT_POLICY, _slowloris),
-                ("big headers (1 MB)", DEFAULT_POLICY, _big_headers),
-                ("normal, again", DEFAULT_POLICY, _no_attack),
-            ]
-            for name, policy, attack in plan:
-                _policy(data, **policy)
-                time.sleep(0.5)
-                phases.append(asyncio.run(_phase(name, port, rt, seconds, attack)))
-                loads.append(os.getloadavg())
+            for rnd in range(rounds):
+                for name, policy, attack in PLAN:
+                    _policy(data, **DEFAULT_POLICY)
+                    normal = asyncio.run(_phase("normal", port, rt, seconds, _no_attack))
+                    rows.append({**normal.row(normal.rate), "round": rnd})
+                    _policy(data, **policy)
+                    ph = asyncio.run(_phase(name, port, rt, seconds, attack))
+                    rows.append({**ph.row(normal.rate), "round": rnd})
+                    loads.append(os.getloadavg())
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    normal = (len(phases[0].refresh) + len(phases[-1].refresh)) / 2 / seconds
     return {
         "cpus": os.cpu_count(),
         "server": server_path or "this checkout",
         "seconds_per_phase": seconds,
-        "load_average_1_5_15_before_and_after_each_phase": [
+        "rounds": rounds,
+        "load_average_1_5_15_at_start_and_after_each_pair": [
             [round(x, 2) for x in la] for la in loads
         ],
-        "phases": [ph.row(normal) for ph in phases],
+        "runs": rows,
+        "phases": _medians(rows),
     }
+
+
+def _medians(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per phase name (in first-seen order): the median of each figure over its runs."""
+    out = []
+    for name in dict.fromkeys(r["phase"] for r in rows):
+        runs = [r for r in rows if r["phase"] == name]
+        med: dict[str, Any] = {"phase": name, "runs": len(runs)}
+        for key in (
+            "refresh_per_s",
+            "vs_normal",
+            "refresh_p50_ms",
+            "refresh_p99_ms",
+            "health_p50_ms",
+            "health_p99_ms",
+            "health_max_ms",
+            "first_429_after_s",
+        ):
+            values = [r[key] for r in runs if r[key] is not None]
+            med[key] = statistics.median(values) if values else None
+        for key in ("refresh_errors", "health_errors", "attack"):
+            total: Counter[str] = Counter()
+            for r in runs:
+                total.update({str(k): v for k, v in r[key].items()})
+            med[key] = dict(total)
+        med["note"] = "; ".join(r["note"] for r in runs if r["note"])
+        out.append(med)
+    return out
 
 
 def _print(result: dict[str, Any]) -> None:
     print(
         f"server: {result['server']}; {result['cpus']} CPUs; {result['seconds_per_phase']} s "
-        "per phase; 10 refresh clients (keep-alive) + /health every 20 ms (new connection)"
+        f"per phase, {result['rounds']} round(s), medians; 10 refresh clients (keep-alive) + "
+        "/health every 20 ms (new connection); attack answers summed over rounds"
     )
     hdr = (
         f"{'phase':30} {'refresh/s':>9} {'vs nrm':>7} {'p50 ms':>7} {'p99 ms':>7} "
@@ -433,19 +474,21 @@ def _print(result: dict[str, Any]) -> None:
             f"{r['health_max_ms']:7.1f}  {errs or '-'}; {r['attack'] or '-'} {r['note']}"
             + (f" first 429 after {r['first_429_after_s']} s" if r["first_429_after_s"] else "")
         )
-    loads = result["load_average_1_5_15_before_and_after_each_phase"]
-    print("load average (1 min) before the first phase and after each:", [la[0] for la in loads])
+    loads = result["load_average_1_5_15_at_start_and_after_each_pair"]
+    print("load average (1 min) at the start and after each normal+attack pair:", end=" ")
+    print([la[0] for la in loads])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=8.0, help="measured seconds per phase")
+    ap.add_argument("--seconds", type=float, default=6.0, help="measured seconds per phase")
+    ap.add_argument("--rounds", type=int, default=3, help="times the plan runs")
     ap.add_argument("--server-path", default=None, help="run the server from this checkout")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if not 1 <= args.seconds <= 60:
-        raise SystemExit("bounded benchmark: --seconds 1-60")
-    result = run(args.seconds, args.server_path)
+    if not 1 <= args.seconds <= 60 or not 1 <= args.rounds <= 10:
+        raise SystemExit("bounded benchmark: --seconds 1-60, --rounds 1-10")
+    result = run(args.seconds, args.rounds, args.server_path)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
