@@ -108,15 +108,22 @@ class Lockouts:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def blocking(self, now: float, policy: Policy, keys: Iterable[Key]) -> Lockout | None:
-        """The first of ``keys`` that is locked out now (scopes without a limit never are)."""
+    def blocking(
+        self, now: float, policy: Policy, keys: Iterable[Key]
+    ) -> tuple[Lockout | None, frozenset[Key]]:
+        """The first of ``keys`` that is locked out now (scopes without a limit never are), and
+        the keys read that have a count (a success must clear its account's)."""
+        counted = set()
         for scope, key in keys:
             if not policy.limit(scope):
                 continue
             row = self.store.failure(scope, key)
-            if row is not None and _locked(row, now):
-                return Lockout(scope, key, row.count, row.until)
-        return None
+            if row is None:
+                continue
+            counted.add((scope, key))
+            if _locked(row, now):
+                return Lockout(scope, key, row.count, row.until), frozenset(counted)
+        return None, frozenset(counted)
 
     def failed(
         self, db: sqlite3.Connection, now: float, policy: Policy, keys: Sequence[Key]

@@ -9,11 +9,11 @@ be the one it was verified against.
 
 The HTTP layer checks passwords with :meth:`PasswordChecker.check_async`: scrypt runs in a small
 pool of its own threads (never the event loop's, never while the service lock is held), at most
-two at once (one on a single core), at a lowered CPU priority (``nice`` +10 on Linux, where a thread has its
-own), so a storm of logins slows logins and not the refresh grants and validations the event
-loop serves. When more than ``max_waiting`` checks are queued the check is refused at once
-(:class:`Busy`, answered 503) rather than queued without bound. In-process callers (simulations,
-the CLI) use :meth:`PasswordChecker.check` in their own thread.
+two at once (one on a single core), at a lowered CPU priority (``nice`` +10 on Linux, where a
+thread has its own), so a storm of logins slows logins and not the refresh grants and
+validations the event loop serves. When more than ``max_waiting`` checks are queued the check
+is refused at once (:class:`Busy`, answered 503) rather than queued without bound. In-process
+callers (simulations, the CLI) use :meth:`PasswordChecker.check` in their own thread.
 """
 
 from __future__ import annotations

@@ -311,6 +311,8 @@ class LoginAttempt:
     code_challenge: str | None
     keys: tuple[Key, ...]
     """What a failure counts against: the name tried, and the client address if known."""
+    counted: frozenset[Key] = frozenset()
+    """Those of ``keys`` that had a failure count when the attempt started."""
 
 
 class Service:
@@ -871,7 +873,7 @@ class Service:
                 raise self._auth_failed(r, "no_credentials")
             addr = _clip(address, 64)
             keys = _logon_keys("user", r.user, addr)
-            lock = self.lockouts.blocking(now, self._policy(), keys)
+            lock, counted = self.lockouts.blocking(now, self._policy(), keys)
             if lock is not None:
                 raise self._auth_failed(r, _locked_reason(lock), lock=lock)
             user = self.state.users.get(r.user)
@@ -880,7 +882,7 @@ class Service:
         check = self.passwords.prepare(
             user.name if user else None, user.pw_hash if user else None, password, cost
         )
-        return LoginAttempt(r, check, rt, redirect_uri, state, code_challenge, keys)
+        return LoginAttempt(r, check, rt, redirect_uri, state, code_challenge, keys, counted)
 
     def authorize_finish(self, attempt: LoginAttempt, password_ok: bool) -> AuthorizeResult:
         """The rest of :meth:`authorize` once the password was checked: count a failure (and
@@ -897,7 +899,8 @@ class Service:
                 error = self._auth_failed(r, reason)
                 self._logon_failed(r, _AUTHZ, attempt.keys, now)
                 raise error
-            self._logon_succeeded("user", user.name)
+            if ("user", user.name) in attempt.counted:
+                self._logon_succeeded("user", user.name)
             if not user.active:
                 raise self._auth_failed(r, "inactive_user", 403)
             r.log(
@@ -910,9 +913,9 @@ class Service:
                     403, "access_denied", "no_access", "the user has no access to this resource"
                 )
             cid = r.client_id or ""
-            with self.store.tx() as db:
-                self.store.touch_client(db, cid, now)
             if attempt.response_type == "token":
+                with self.store.tx() as db:
+                    self.store.touch_client(db, cid, now)
                 resp = self._issue(r, user.name, "implicit", with_refresh=False)
                 return AuthorizeResult(attempt.redirect_uri, attempt.state, token=resp)
             code = self._secret()
@@ -927,6 +930,7 @@ class Service:
                 r.node.name,
             )
             with self.store.tx() as db:
+                self.store.touch_client(db, cid, now)
                 self.store.add_code(db, _sha(code), row)
             r.log(
                 "INFO",
@@ -973,9 +977,8 @@ class Service:
             )
 
     def _logon_succeeded(self, scope: str, name: str) -> None:
-        if self.store.failure(scope, name) is not None:
-            with self.store.tx() as db:
-                self.lockouts.succeeded(db, scope, name)
+        with self.store.tx() as db:
+            self.lockouts.succeeded(db, scope, name)
 
     def reset_lockouts(self, scope: str, key: str | None = None) -> int:
         """Clear the failed-logon count (and lockout) of one name or address, or of every one of
@@ -1288,13 +1291,16 @@ class Service:
                 reason = "no_credentials"
             elif self.admin is None:
                 reason = "no_admin_configured"
-            elif (lock := self.lockouts.blocking(now, self._policy(), keys)) is not None:
-                reason = _locked_reason(lock)
-            elif not self.admin.check(admin_user, admin_password):
-                reason = "bad_credentials"
             else:
-                reason = ""
-                self._logon_succeeded("admin", who or "")
+                lock, counted = self.lockouts.blocking(now, self._policy(), keys)
+                if lock is not None:
+                    reason = _locked_reason(lock)
+                elif not self.admin.check(admin_user, admin_password):
+                    reason = "bad_credentials"
+                else:
+                    reason = ""
+                    if ("admin", who or "") in counted:
+                        self._logon_succeeded("admin", who or "")
             if reason:
                 r.log("WARN", _REVOKE, f"Revoke request refused: admin={enc(who)} reason={reason}")
                 if reason == "bad_credentials":
