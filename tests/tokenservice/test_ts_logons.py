@@ -101,7 +101,8 @@ def test_refresh_health_and_introspection_answer_while_20_password_checks_are_in
                 assert not any(f.done() for f in logins)
             finally:
                 release.set()
-            assert [f.result() for f in logins] == [401] * 20
+            # 401; or 429 for a login that arrived after its address was locked out (20 failures)
+            assert {f.result() for f in logins} <= {401, 429}
 
 
 def test_a_wrong_password_costs_one_scrypt_of_the_same_cost_known_or_unknown(
