@@ -3,8 +3,8 @@
 `logdoctor serve` runs on 127.0.0.1 (ephemeral port) in its own process, on a data dir with
 users of the default scrypt cost (N=2^14, as `service users add` makes them) and the refresh
 login flow on. In each phase (a few seconds, bounded) the same legitimate load runs: keep-alive
-clients doing refresh grants back to back, and a prober opening a new connection for
-`GET /health` every 20 ms. Next to it, one attack at a time:
+clients doing refresh grants back to back, and a prober (a process of its own) opening a new
+connection for `GET /health` every 20 ms. Next to it, one attack at a time:
 
   normal            no attack
   login storm       20 clients, authorize with a new unknown user name each time
@@ -38,6 +38,7 @@ import contextlib
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -192,21 +193,42 @@ async def _refresher(port: int, rt: str, ph: Phase, stop: float) -> None:
     await c.close()
 
 
-async def _prober(port: int, ph: Phase, stop: float) -> None:
+def probe(port: int, seconds: float) -> dict[str, Any]:
+    """``GET /health`` on a new connection every 20 ms for ``seconds`` (blocking sockets, in a
+    process of its own, so the load clients' event loop does not delay its clock)."""
+    lat: list[float] = []
+    errors: Counter[str] = Counter()
+    raw = _get("/health", close=True)
+    stop = time.monotonic() + seconds
     while time.monotonic() < stop:
         t0 = time.perf_counter()
-        c = Conn(port)
         try:
-            status, _ = await c.request(_get("/health", close=True), timeout=10)
-            if status == 200:
-                ph.health.append(time.perf_counter() - t0)
+            with socket.create_connection((HOST, port), timeout=10) as s:
+                s.sendall(raw)
+                data = s.recv(64)
+            if data.startswith(b"HTTP/1.1 200"):
+                lat.append(time.perf_counter() - t0)
             else:
-                ph.health_errors[str(status)] += 1
-        except (TimeoutError, OSError) as exc:
-            ph.health_errors[type(exc).__name__] += 1
-        finally:
-            await c.close()
-        await asyncio.sleep(0.02)
+                errors[data[9:12].decode(errors="replace") or "closed"] += 1
+        except OSError as exc:
+            errors[type(exc).__name__] += 1
+        time.sleep(0.02)
+    return {"latencies": lat, "errors": dict(errors)}
+
+
+async def _prober(port: int, ph: Phase, seconds: float) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--probe",
+        str(port),
+        str(seconds),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    got = json.loads(out)
+    ph.health.extend(got["latencies"])
+    ph.health_errors.update(got["errors"])
 
 
 Attack = Callable[[int, Phase, float], Awaitable[None]]
@@ -317,7 +339,7 @@ async def _phase(name: str, port: int, rt: str, seconds: float, attack: Attack) 
     await asyncio.sleep(1.0)  # let the attack build up before measuring
     stop = time.monotonic() + seconds
     await asyncio.gather(
-        *(_refresher(port, rt, ph, stop) for _ in range(10)), _prober(port, ph, stop)
+        *(_refresher(port, rt, ph, stop) for _ in range(10)), _prober(port, ph, seconds)
     )
     try:
         await asyncio.wait_for(att, 90)
@@ -485,7 +507,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="times the plan runs")
     ap.add_argument("--server-path", default=None, help="run the server from this checkout")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--probe", nargs=2, metavar=("PORT", "SECONDS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.probe:
+        print(json.dumps(probe(int(args.probe[0]), float(args.probe[1]))))
+        return
     if not 1 <= args.seconds <= 60 or not 1 <= args.rounds <= 10:
         raise SystemExit("bounded benchmark: --seconds 1-60, --rounds 1-10")
     result = run(args.seconds, args.rounds, args.server_path)
