@@ -156,9 +156,15 @@ class Lockouts:
         """Forget counts that no longer matter (unlocked and quiet for the reset time)."""
         return self.store.prune_failures(db, now, now - policy.reset_seconds)
 
-    def current(self, now: float) -> list[tuple[FailureRow, bool]]:
-        """Every count kept, and whether it is locked out now."""
-        return [(row, _locked(row, now)) for row in self.store.failures()]
+    def current(self, now: float, policy: Policy) -> list[tuple[FailureRow, bool]]:
+        """The counts that still matter (locked out now, or a failure within the reset time),
+        and whether each is locked out now."""
+        out = []
+        for row in self.store.failures():
+            locked = _locked(row, now)
+            if locked or (not row.locked and now - row.last < policy.reset_seconds):
+                out.append((row, locked))
+        return out
 
 
 class OneAtATime:

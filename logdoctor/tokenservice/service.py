@@ -990,8 +990,9 @@ class Service:
             return self.store.delete_failures(db, scope, key)
 
     def lockout_list(self) -> list[dict[str, Any]]:
-        """Every failed-logon count kept: scope, name, failures, last failure, locked (now),
-        and until when (None: until reset)."""
+        """The failed-logon counts that still matter (locked out, or a failure within the reset
+        time): scope, name, failures, last failure, locked (now), until when (None: until
+        reset)."""
         with self._op() as now:
             return [
                 {
@@ -1002,7 +1003,7 @@ class Service:
                     "locked": locked,
                     "until": row.until if locked else None,
                 }
-                for row, locked in self.lockouts.current(now)
+                for row, locked in self.lockouts.current(now, self._policy())
             ]
 
     # -- token endpoint --------------------------------------------------------------------------
