@@ -314,6 +314,7 @@ def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) 
 def lockouts_cmd(ctx: click.Context, resets: Sequence[str], out_format: str) -> None:
     """List failed-logon counts and lockouts (end users, the administrator, client addresses),
     or reset them."""
+    from logdoctor.outputs.terminal import clean
     from logdoctor.tokenservice.lockout import SCOPES
 
     pairs: list[tuple[str, str | None]] = []
@@ -341,8 +342,9 @@ def lockouts_cmd(ctx: click.Context, resets: Sequence[str], out_format: str) -> 
             )
         else:
             state = "not locked"
+        name = clean(r["name"])  # names tried by anyone: never raw to the terminal
         click.echo(
-            f"{r['scope']}:{r['name']}\t{r['failures']} failure(s), last {_iso(r['last_failure'])}"
+            f"{r['scope']}:{name}\t{r['failures']} failure(s), last {_iso(r['last_failure'])}"
             f"\t{state}"
         )
 

@@ -280,6 +280,24 @@ def lockouts_cli(data: Path, *args: str) -> str:
     return r.stdout
 
 
+def test_lockouts_cli_escapes_the_names_tried(svc: Service) -> None:
+    svc.set_param("failed_logon", "1")
+    svc.set_param("lockout_duration_minutes", "0")  # listed whatever the CLI's clock says
+    with pytest.raises(Exception, match="authentication failed"):
+        svc.authorize(
+            response_type="code",
+            client_id=CLIENT,
+            redirect_uri=REDIRECT,
+            username="\x1b[2Jmallory\u202e",
+            password="x",
+        )
+    out = lockouts_cli(svc.data_dir)
+    assert "user:\\x1b[2Jmallory\\u202e\t1 failure(s)" in out and "\x1b" not in out
+    assert "\u202e" not in out
+    js = lockouts_cli(svc.data_dir, "--format", "json")
+    assert "\\u001b[2Jmallory" in js and "\x1b" not in js
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
