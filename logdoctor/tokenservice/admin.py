@@ -26,7 +26,8 @@ from logdoctor.tokenservice.keys import (
 )
 from logdoctor.tokenservice.lockout import SCOPES
 from logdoctor.tokenservice.params import PARAMS, ParamError, normalize
-from logdoctor.tokenservice.store import User, hash_password
+from logdoctor.tokenservice.passwords import hash_password
+from logdoctor.tokenservice.records import User
 
 __all__ = ["Admin"]
 

@@ -1,6 +1,6 @@
 """What every endpoint of the token service stands on: state, lock, clock, log routing, keys.
 
-:class:`Core` owns a data dir (``state.db`` + ``logs/``): the cached :class:`State` of the
+:class:`Core` owns a data dir (``state.db`` + ``logs/``): the cached :class:`.state.State` of the
 deployment (reloaded when another process changes the database), the one lock around state and
 logs, the injected clock and random sources, the operation helper :meth:`Core._op` every public
 call runs in (lock, pick up other processes' changes, run the nightly purge when due, flush the
@@ -32,9 +32,10 @@ from logdoctor.tokenservice.errors import OAuthError, ServiceError
 from logdoctor.tokenservice.lockout import Key, Lockout, Lockouts, OneAtATime, Policy
 from logdoctor.tokenservice.logwriter import LogWriter
 from logdoctor.tokenservice.passwords import PasswordChecker
+from logdoctor.tokenservice.records import RefreshRow, User
 from logdoctor.tokenservice.results import AdminCredentials
 from logdoctor.tokenservice.state import State, init_deployment, load_state, next_purge_after
-from logdoctor.tokenservice.store import RefreshRow, Store, User
+from logdoctor.tokenservice.store import Store
 from logdoctor.tokenservice.tokens import Keyring, TokenVerifier
 
 __all__ = [

@@ -28,10 +28,11 @@ from logdoctor.tokenservice.core import (
     Req,
     clip,
 )
+from logdoctor.tokenservice.keys import SigningKey
 from logdoctor.tokenservice.lockout import Key, logon_keys
 from logdoctor.tokenservice.passwords import Check
+from logdoctor.tokenservice.records import CodeRow, RefreshRow
 from logdoctor.tokenservice.results import AuthorizeResult, TokenResponse
-from logdoctor.tokenservice.store import CodeRow, RefreshRow
 from logdoctor.tokenservice.tokens import (
     SCOPE,
     AccessClaims,
@@ -288,34 +289,41 @@ class Grants(Core):
         r.log("INFO", msg.TOKEN, text)
         resp = TokenResponse(access, minutes * 60)
         if with_refresh and self._flow_on():
-            days = int(s.params["refresh_token_expiry_days"])
-            tid = self._uuid()
-            rc = RefreshClaims(exp=t + days * 86400, iss=s.uuid, tid=tid, ccid=cid)
-            token = issue_refresh(rc, ring.signing)
-            row = RefreshRow(
-                digest_hex(token), tid, user, cid, device, t, rc.exp, "active", None, code
-            )
-            with self.store.tx() as db:
-                self.store.add_refresh(db, row)
-                # Another process may have seen this code used again since we took it.
-                reused = code is not None and self.store.code_reused(db, code)
-                revoked = (
-                    self.store.revoke_refresh(db, r.now, "code_reused", code=code) if reused else []
-                )
-            resp.refresh_token = token
-            text = msg.refresh_token_issued(
-                user=user,
-                client_id=cid,
-                device=device,
-                tid=tid,
-                kid=access.kid,
-                expires_in=days * 86400,
-                via=r.via,
-            )
-            r.log("INFO", msg.TOKEN, text)
-            for gone in revoked:
-                self._log_revoked(r, gone, "code_reused")
+            resp.refresh_token = self._issue_refresh(r, user, ring.signing, t, access.kid, code)
         return resp
+
+    def _issue_refresh(
+        self, r: Req, user: str, key: SigningKey, t: int, kid: str, code: str | None
+    ) -> str:
+        """Issue and store a refresh token (made at node time ``t``, logged with the ``kid`` of
+        its access token); if the code it is for was used again meanwhile, revoke it at once."""
+        s = self.state
+        cid, device = r.client_id or "", r.device or ""
+        days = int(s.params["refresh_token_expiry_days"])
+        tid = self._uuid()
+        rc = RefreshClaims(exp=t + days * 86400, iss=s.uuid, tid=tid, ccid=cid)
+        token = issue_refresh(rc, key)
+        row = RefreshRow(digest_hex(token), tid, user, cid, device, t, rc.exp, "active", None, code)
+        with self.store.tx() as db:
+            self.store.add_refresh(db, row)
+            # Another process may have seen this code used again since we took it.
+            reused = code is not None and self.store.code_reused(db, code)
+            revoked = (
+                self.store.revoke_refresh(db, r.now, "code_reused", code=code) if reused else []
+            )
+        text = msg.refresh_token_issued(
+            user=user,
+            client_id=cid,
+            device=device,
+            tid=tid,
+            kid=kid,
+            expires_in=days * 86400,
+            via=r.via,
+        )
+        r.log("INFO", msg.TOKEN, text)
+        for gone in revoked:
+            self._log_revoked(r, gone, "code_reused")
+        return token
 
     def token_request(
         self, form: Mapping[str, str], *, via: str | None = None, node: str | None = None

@@ -36,7 +36,8 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from logdoctor.tokenservice.errors import OAuthError
-from logdoctor.tokenservice.store import FailureRow, Store
+from logdoctor.tokenservice.records import FailureRow
+from logdoctor.tokenservice.store import Store
 
 __all__ = ["SCOPES", "Key", "Lockout", "Lockouts", "OneAtATime", "Policy", "logon_keys"]
 

@@ -25,7 +25,8 @@ from logdoctor.tokenservice.keys import (
 )
 from logdoctor.tokenservice.params import defaults
 from logdoctor.tokenservice.passwords import typical_cost
-from logdoctor.tokenservice.store import Store, User
+from logdoctor.tokenservice.records import User
+from logdoctor.tokenservice.store import Store
 
 __all__ = ["PURGE_HOUR", "State", "init_deployment", "load_state", "next_purge_after"]
 
