@@ -122,7 +122,7 @@ class Grants(Core):
             )
             r.via = clip(request.get("via"), 128)
             r.device = clip(request.get("device"), 64)
-            r.log("DEBUG", msg.FILTER, msg.servlet_path("/ssosp/oauth/authorize"))
+            r.log("DEBUG", msg.FILTER, msg.SERVLET_AUTHORIZE)
             rt, uri = self._check_authorize(r, request)
             text = msg.authorize_request(
                 response_type=rt,
@@ -369,7 +369,7 @@ class Grants(Core):
         with self._op() as now:
             r = self._req(self._node(node, issuing=True), now, grant="authorization_code")
             r.client_id, r.via = clip(client_id), clip(via, 128)
-            r.log("DEBUG", msg.FILTER, msg.servlet_path("/ssosp/oauth/token"))
+            r.log("DEBUG", msg.FILTER, msg.SERVLET_TOKEN)
             if not code or not r.client_id or not redirect_uri or len(code) > 512:
                 raise r.token_refused(
                     "invalid_request",
@@ -423,7 +423,7 @@ class Grants(Core):
             n = self._node(node, issuing=True)
             r = self._req(n, now, grant="refresh_token")
             r.client_id, r.via = clip(client_id), clip(via, 128)
-            r.log("DEBUG", msg.FILTER, msg.servlet_path("/ssosp/oauth/token"))
+            r.log("DEBUG", msg.FILTER, msg.SERVLET_TOKEN)
             if not refresh_token or not r.client_id:
                 raise r.token_refused(
                     "invalid_request",

@@ -23,6 +23,9 @@ __all__ = [
     "KEYS",
     "REVOKE",
     "SERVICE_MANAGER",
+    "SERVLET_AUTHORIZE",
+    "SERVLET_REVOKE",
+    "SERVLET_TOKEN",
     "SSO_APP",
     "TOKEN",
     "VALIDATOR",
@@ -76,6 +79,12 @@ Value = object
 def servlet_path(path: str) -> str:
     """The SSO filter's DEBUG line for a request to ``path``."""
     return f"servlet path :{path}"
+
+
+SERVLET_AUTHORIZE = servlet_path("/ssosp/oauth/authorize")
+SERVLET_TOKEN = servlet_path("/ssosp/oauth/token")
+SERVLET_REVOKE = servlet_path("/ssosp/token/revoke")
+"""The filter's lines of the three endpoints (made once: most requests drop them, at INFO)."""
 
 
 def authorize_request(

@@ -91,7 +91,7 @@ class Validation(Core):
         """
         with self._op() as now:
             r = self._req(self._node(node, issuing=True), now)
-            r.log("DEBUG", msg.FILTER, msg.servlet_path("/ssosp/token/revoke"))
+            r.log("DEBUG", msg.FILTER, msg.SERVLET_REVOKE)
             who = clip(admin_user, MAX_NAME)
             r.user = who
             keys = logon_keys("admin", who or "", clip(address, 64))
