@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Required, TypedDict, Unpack
+from typing import Required, TypedDict, Unpack, get_origin, get_type_hints
 from urllib.parse import urlsplit
 
 from logdoctor.tokenservice import messages as msg
@@ -74,6 +74,11 @@ class AuthorizeRequest(TypedDict, total=False):
     """The client's address (counted for lockouts)."""
 
 
+_PARAMETERS = get_type_hints(AuthorizeRequest, include_extras=True)
+# Not AuthorizeRequest.__required_keys__: with postponed annotations Python 3.11 sees none.
+_REQUIRED = frozenset(k for k, t in _PARAMETERS.items() if get_origin(t) is Required)
+
+
 @dataclass
 class LoginAttempt:
     """An authorization request that passed :meth:`Grants.authorize_start`: its password is
@@ -113,6 +118,7 @@ class Grants(Core):
     def authorize_start(self, **request: Unpack[AuthorizeRequest]) -> LoginAttempt:
         """The checks of :meth:`authorize` up to the password: the request, the credentials'
         presence and the lockouts. Returns the password check still to be made."""
+        _check_parameters(request)
         password = request.get("password")
         with self._op() as now:
             n = self._node(request.get("node"), issuing=True)
@@ -463,6 +469,17 @@ class Grants(Core):
             )
             r.log("INFO", msg.TOKEN, text)
             return self._issue(r, user.name, "refresh_token", with_refresh=False)
+
+
+def _check_parameters(request: AuthorizeRequest) -> None:
+    """Refuse what a signature would: a parameter unknown or missing (a misspelled keyword from
+    an unchecked caller must not pass unseen)."""
+    unknown = request.keys() - _PARAMETERS.keys()
+    missing = _REQUIRED - request.keys()
+    if unknown or missing:
+        what = [f"unexpected {k!r}" for k in sorted(unknown)]
+        what += [f"missing {k!r}" for k in sorted(missing)]
+        raise TypeError(f"authorize request: {', '.join(what)}")
 
 
 def _pkce_s256(verifier: str) -> str:
