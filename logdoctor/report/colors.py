@@ -28,6 +28,7 @@ OTHER_COLOR = "#aaaaaa"
 
 FAILURE_KINDS: tuple[str, ...] = (
     "auth.failure",
+    "auth.locked",
     "authorize.rejected",
     "token.rejected",
     "oauth.error",
@@ -44,6 +45,7 @@ KIND_COLORS: Mapping[str, str] = {
     # failures: reds
     "token.rejected": FAILURE_COLOR,
     "auth.failure": "#b91c1c",
+    "auth.locked": "#9f1239",
     "authorize.rejected": "#ef4444",
     "oauth.error": "#f87171",
     "config.rejected": "#991b1b",
