@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # -- formats and kinds ---------------------------------------------------------------------------
 
 
-@main.command("formats")
+@main.group("formats", invoke_without_command=True)
 @click.option(
     "--check",
     "check_dir",
@@ -48,11 +48,20 @@ if TYPE_CHECKING:
     show_default=True,
 )
 @formats_dir_option
+@click.pass_context
 @handle_errors
-def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path]) -> None:
-    """List the log formats logdoctor reads (built-in and --formats-dir)."""
+def formats_cmd(
+    ctx: click.Context, check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path]
+) -> None:
+    """List the log formats logdoctor reads (built-in and --formats-dir).
+
+    `formats suggest` drafts a format file from the records no format recognizes; `formats
+    export --lnav DIR` writes lnav format files.
+    """
     from logdoctor.formats import load_formats
 
+    if ctx.invoked_subcommand is not None:
+        return
     if check_dir is not None:
         if not check_dir.is_dir():
             raise CliError(f"{check_dir}: not a folder")
@@ -185,12 +194,11 @@ def parse_cmd(
     """Parse logs into the event table and print or export it."""
     import polars as pl
 
-    from logdoctor.model import EventKind
+    from logdoctor.model import is_event_kind
     from logdoctor.outputs.events import write_events
 
-    known = {k.value for k in EventKind}
     for k in kinds:
-        if not k.endswith("*") and k not in known:
+        if not k.endswith("*") and not is_event_kind(k):
             raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
     t_since = _parse_when(since, "--since", tz)
     t_until = _parse_when(until, "--until", tz)
