@@ -544,11 +544,12 @@ def _covered(records: pl.DataFrame, events: Sequence[DraftEvent]) -> int:
     return int(records.select(hit.sum()).item())
 
 
-def suggest_command(inputs: Sequence[str], family: str, count: int) -> str:
-    """The ``logdoctor formats suggest`` command that drafts a template seen ``count`` times."""
+def suggest_command(inputs: Sequence[str], family: str, count: int | None = None) -> str:
+    """The ``logdoctor formats suggest`` command that drafts the templates of ``family`` (one
+    seen ``count`` times among them: ``--min-count`` is lowered for it when needed)."""
     import shlex
 
-    min_count = min(DEFAULT_MIN_COUNT, max(count, 1))
+    min_count = DEFAULT_MIN_COUNT if count is None else min(DEFAULT_MIN_COUNT, max(count, 1))
     args = ["logdoctor", "formats", "suggest", *inputs, "--family", family]
     if min_count != DEFAULT_MIN_COUNT:
         args += ["--min-count", str(min_count)]
