@@ -20,7 +20,9 @@ How, and why this way (speed: a million records must take no longer to mine than
    count and the first tokens leads to a few candidate templates; a shape joins the most similar
    one (share of equal tokens at least ``similarity``) and the positions that differ become
    ``<*>``, else it starts a template of its own. Shapes are fed most frequent first, so the
-   result does not depend on the order of the records.
+   result does not depend on the order of the records. The tree is keyed by the first three
+   words (``depth`` 5): a status word there (``issued`` / ``refused``) keeps two events apart,
+   but so does a name (``Job alice finished``), until a node has ``max_children`` children.
 
 Drain is implemented here rather than taken from the ``drain3`` package: it is the same
 algorithm, but takes weights (one call per shape, not per record) and is typed;

@@ -448,7 +448,11 @@ def draft_format(
         if k not in {e.value for e in EventKind} or k == "unrecognized":
             raise SuggestError(f"--include {k!r}: not an event kind (see logdoctor kinds)")
     pool = records.filter(pl.col("kind").cast(pl.String).is_in(kinds))
-    fams = pool.group_by(pl.col("family").cast(pl.String)).len().sort("len", descending=True)
+    fams = (
+        pool.group_by(pl.col("family").cast(pl.String))
+        .len()
+        .sort(["len", "family"], descending=[True, False])
+    )
     counts = dict(zip(fams["family"].to_list(), fams["len"].to_list(), strict=True))
     if family is None:
         if not counts:
