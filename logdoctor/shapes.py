@@ -9,10 +9,10 @@ examples. LD901, the report's "Unrecognized messages" and ``logdoctor formats su
 How, and why this way (speed: a million records must take no longer to mine than to parse):
 
 1. **Mask** (vectorised, polars): the first line of each message is cut to ``SHAPE_CHARS`` and
-   the :data:`MASKS` rules, applied in order, replace ids, client ids, uuids, JWT-looking
-   strings, percent-encoded values, addresses, hex strings and numbers by placeholders such as
-   ``<uuid>``; then every ``key=value`` value that is still text becomes ``<v>``. The rules are
-   data: a table of (name, pattern, placeholder).
+   the :data:`MASKS` rules, applied in order, replace every ``key=value`` value by ``<v>``, then
+   JWT-looking strings, uuids, client ids, percent-encoded values, addresses, hex strings and
+   numbers by placeholders such as ``<uuid>``. The rules are data: a table of (name, pattern,
+   placeholder, and the regex of the text a placeholder stands for).
 2. **Group** identical masked lines ("shapes") per family: a million records typically give a
    few hundred shapes.
 3. **Mine** the distinct shapes, weighted by their counts, with Drain (He et al., "Drain: An
@@ -32,6 +32,7 @@ algorithm, but takes weights (one call per shape, not per record) and is typed;
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ __all__ = [
     "Example",
     "Mask",
     "Template",
+    "first_line_expr",
     "mask_expr",
     "mine",
 ]
@@ -73,7 +75,13 @@ class Mask:
 
 
 _HEX = "[0-9a-fA-F]"
+_VALUE_CHARS = r"""[^\s,;)\]}"'<>]"""
+KEY_VALUE = Mask("value", rf"={_VALUE_CHARS}+", "=<v>", rf"{_VALUE_CHARS}+")
+"""The value of ``key=value``, whatever it is: masked first, since most variable text of a
+log line is there (and what remains for the other rules is short)."""
+
 MASKS: tuple[Mask, ...] = (
+    KEY_VALUE,
     Mask(
         "jwt",
         r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*",
@@ -96,39 +104,38 @@ MASKS: tuple[Mask, ...] = (
     Mask("ip", r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>", r"\d{1,3}(?:\.\d{1,3}){3}"),
     Mask(
         "hex",
-        rf"\b(?:0x)?{_HEX}*[0-9]{_HEX}*[a-fA-F]{_HEX}*\b",
-        "<hex>",
-        rf"(?:0x)?{_HEX}+",
-    ),
-    Mask(
-        "hex",
-        rf"\b(?:0x)?{_HEX}*[a-fA-F]{_HEX}*[0-9]{_HEX}*\b",
+        rf"\b(?:0x)?(?:{_HEX}*[0-9]{_HEX}*[a-fA-F]|{_HEX}*[a-fA-F]{_HEX}*[0-9]){_HEX}*\b",
         "<hex>",
         rf"(?:0x)?{_HEX}+",
     ),
     Mask("num", r"[0-9]+", "<n>", r"\d+"),
 )
-"""The masking rules, applied in this order (specific shapes first, bare numbers last)."""
+"""The masking rules, applied in this order: ``key=value`` values, then specific shapes,
+then bare numbers. A placeholder is ``<name>`` (``=<v>`` for a value)."""
 
-_VALUE_CHARS = r"""[^\s,;)\]}"'<>]"""
-KEY_VALUE = Mask(
-    "value",
-    rf"(?P<k>[A-Za-z_][A-Za-z0-9_.-]*=)(?:<[a-z]+>)*{_VALUE_CHARS}(?:{_VALUE_CHARS}|<[a-z]+>)*",
-    "${k}<v>",
-    rf"{_VALUE_CHARS}+",
-)
-"""After :data:`MASKS`: the value of ``key=value`` when it is still text (not one placeholder)."""
-
-PLACEHOLDER: dict[str, Mask] = {m.placeholder: m for m in MASKS} | {"<v>": KEY_VALUE}
-"""Each placeholder and the rule that makes it (``<v>`` for key=value values)."""
+PLACEHOLDER: dict[str, Mask] = {m.placeholder.lstrip("="): m for m in MASKS}
+"""Each placeholder (``<v>``, ``<uuid>``...) and the rule that makes it."""
 
 
-def mask_expr(col: pl.Expr) -> pl.Expr:
-    """The shape of a message: its first line (cut to ``SHAPE_CHARS``), masked, stripped."""
-    e = col.fill_null("").str.extract(r"^([^\n]*)", 1).str.slice(0, SHAPE_CHARS)
+def first_line_expr(col: pl.Expr) -> pl.Expr:
+    """A message's first line (most messages have one line: those are not searched)."""
+    text = col.fill_null("")
+    multi = text.str.contains("\n", literal=True)
+    return pl.when(multi).then(text.str.extract(r"^([^\n]*)", 1)).otherwise(text)
+
+
+def _ascii_boundaries(pattern: str) -> str:
+    """``\b`` as an ASCII word boundary: Rust's Unicode one keeps the fast engines out."""
+    return pattern.replace(r"\b", r"(?-u:\b)")
+
+
+def mask_expr(col: pl.Expr, *, first_line: bool = False) -> pl.Expr:
+    """The shape of a message: its first line (cut to ``SHAPE_CHARS``), masked, stripped.
+
+    With ``first_line``, ``col`` already holds first lines."""
+    e = (col.fill_null("") if first_line else first_line_expr(col)).str.slice(0, SHAPE_CHARS)
     for m in MASKS:
-        e = e.str.replace_all(m.pattern, m.placeholder)
-    e = e.str.replace_all(KEY_VALUE.pattern, KEY_VALUE.placeholder)
+        e = e.str.replace_all(_ascii_boundaries(m.pattern), m.placeholder, literal=False)
     return e.str.strip_chars()
 
 
@@ -155,10 +162,9 @@ def _is_variable(token: str) -> bool:
 class Drain:
     """The Drain fixed-depth tree over token lists, with weighted inserts.
 
-    ``depth`` counts the root and the token-count level, so ``depth - 2`` leading tokens route a
-    shape to its leaf (drain3's meaning of depth); ``similarity`` is the share of equal tokens a
-    shape needs to join a template; a node with ``max_children`` children sends new tokens to
-    its ``<*>`` child.
+    ``depth - 2`` leading tokens route a shape to its leaf (drain3 routes by ``depth - 3``: our
+    depth 5 is its depth 6); ``similarity`` is the share of equal tokens a shape needs to join a
+    template; a node with ``max_children`` children sends new tokens to its ``<*>`` child.
     """
 
     def __init__(self, depth: int = 5, similarity: float = 0.5, max_children: int = 100) -> None:
@@ -285,34 +291,66 @@ def _template_id(family: str, text: str) -> str:
     return hashlib.sha256(f"{family}\0{text}".encode()).hexdigest()[:10]
 
 
+_SLICE_ROWS = 100_000
+"""Records masked per task: slices are masked in parallel (one regex pass is one thread)."""
+
+
+def _masked(records: pl.DataFrame) -> pl.DataFrame:
+    """Columns ``_first`` (first line) and ``shape`` for every record, in record order."""
+    lf = records.lazy().select(first_line_expr(pl.col("message")).alias("_first"))
+    parts = max(1, min(os.cpu_count() or 1, records.height // _SLICE_ROWS))
+    step = -(-records.height // parts)
+    frames = pl.collect_all(
+        [
+            lf.slice(i * step, step).with_columns(
+                mask_expr(pl.col("_first"), first_line=True).alias("shape")
+            )
+            for i in range(parts)
+        ]
+    )
+    return pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
+
+
 def _distinct_shapes(records: pl.DataFrame) -> pl.DataFrame:
-    """One row per (family, shape): counts, times, nodes, files and example row numbers."""
-    first_line = pl.col("message").fill_null("").str.extract(r"^([^\n]*)", 1)
+    """One row per (family, shape): counts, times, nodes, files and example row numbers.
+
+    The examples are the records with the smallest and the largest (time, file, line), so they
+    do not depend on the order of the records."""
+    first = pl.col("_first")
+    order = [pl.col("time"), pl.col("file").cast(pl.String), pl.col("line")]
     return (
-        records.select(
-            pl.col("family").cast(pl.String).fill_null(""),
-            pl.col("node").cast(pl.String).fill_null(""),
-            pl.col("file").cast(pl.String).fill_null(""),
-            pl.col("time"),
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-            mask_expr(pl.col("message")).alias("shape"),
-            first_line.str.contains(r"^\s|\s\s|\t").alias("_loose"),
-            (first_line.str.len_chars() > SHAPE_CHARS).alias("_cut"),
-        )
-        .sort(["time", "_row"], nulls_last=True)
-        .group_by(["family", "shape"], maintain_order=True)
+        records.select("family", "node", "file", "line", "time")
+        .with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+        .hstack(_masked(records))
+        .lazy()
+        .group_by(["family", "shape"])
         .agg(
             pl.len().alias("count"),
             pl.col("time").min().alias("first"),
             pl.col("time").max().alias("last"),
             pl.col("node").unique().alias("nodes"),
             pl.col("file").unique().alias("files"),
-            pl.col("_row").first().alias("row_first"),
-            pl.col("_row").last().alias("row_last"),
-            pl.col("_loose").any().alias("loose"),
-            pl.col("_cut").any().alias("cut"),
+            pl.col("_row").sort_by(order, nulls_last=True).first().alias("row_first"),
+            pl.col("_row")
+            .sort_by(order, descending=True, nulls_last=True)
+            .first()
+            .alias("row_last"),
+            (
+                first.str.starts_with(" ")
+                | first.str.contains("  ", literal=True)
+                | first.str.contains("\t", literal=True)
+            )
+            .any()
+            .alias("loose"),
+            (first.str.len_chars() > SHAPE_CHARS).any().alias("cut"),
+        )
+        .with_columns(
+            pl.col("family").cast(pl.String).fill_null(""),
+            pl.col("nodes").cast(pl.List(pl.String)),
+            pl.col("files").cast(pl.List(pl.String)),
         )
         .sort(["family", "count", "shape"], descending=[False, True, False])
+        .collect()
     )
 
 
