@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -140,3 +141,21 @@ def test_formats_listing_and_check_still_work(runner: CliRunner, tmp_path: Path)
     assert res.exit_code == 0 and '"name": "ssosp"' in res.stdout
     res = runner.invoke(main, ["formats", "--check", str(tmp_path)])
     assert res.exit_code == 2 and "no *.toml format file" in res.stderr
+
+
+def test_ld901_names_the_templates_and_the_command(
+    write: Callable[..., Path], runner: CliRunner
+) -> None:
+    msgs = [f"Session opened for userId=u{i}" for i in range(30)] + ["Time Valid?:true"] * 5
+    msgs += [f"Cache flushed in {i} ms" for i in range(10)]
+    f = write("my b/ucm/tomcat/logs/ssosp/log4j/ssosp00001.log", _lines(msgs))
+    res = runner.invoke(main, ["check", "--format", "json", "--select", "LD901", str(f)])
+    assert res.exit_code == 1, res.output
+    (finding,) = json.loads(res.stdout)["findings"]
+    msg = finding["message"]
+    assert "40 of 45 records" in msg and "2 message template(s)" in msg
+    assert "'Session opened for userId=<v>' (30); 'Cache flushed in <n> ms' (10)" in msg
+    assert f"logdoctor formats suggest '{f}' --family ssosp -o ssosp-draft.toml" in msg
+    # one record of each template as evidence, not the first 50 records
+    shown = [e["excerpt"] for e in finding["evidence"]]
+    assert shown == ["Session opened for userId=u0", "Cache flushed in 0 ms"]
