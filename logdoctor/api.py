@@ -20,6 +20,7 @@ from logdoctor.detect import detect_format, is_binary, looks_like_log
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.sources import (
     UTF8_BOM,
     Ignored,
@@ -33,7 +34,7 @@ from logdoctor.sources import (
     to_utf8,
     wide_encoding,
 )
-from logdoctor.timestamps import Zone, resolve_zone
+from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
@@ -139,6 +140,11 @@ def _read_all(path: Path) -> bytes:
         return fh.read()
 
 
+def _zoneless(fmt: Format) -> bool:
+    """True when some of the format's timestamps carry no zone (read in the node's zone)."""
+    return any(not tf.has_zone for h in fmt.headers for tf in h.timestamps)
+
+
 def _is_big(lf: LogFile) -> bool:
     try:
         return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
@@ -152,25 +158,37 @@ class Loader:
 
     ``frames()`` yields event frames in input order (a big file in chunks, small files on a
     thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
-    larger than memory; ``result()`` collects everything into a LoadResult.
+    larger than memory; ``result()`` collects everything into a LoadResult. Each file's
+    zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
+    parsed (stage ``parsing``, in files).
     """
 
     files: list[LogFile]
     formats: list[Format]
-    zone: Zone
+    zones: ZoneBook
     jobs: int
     limits: Limits
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
+    progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
+
+    def _zone(self, lf: LogFile, fmt: Format) -> Zone:
+        # The zone a file's zone-less times are read in. A format whose records state the
+        # node's zone (CiscoSyslog's two clocks, a later issue) records it here, before the
+        # node's other files are read: self.zones.record_from_log(lf.node, zone, lf.display).
+        if _zoneless(fmt):
+            self.zones.note_read(lf.node, lf.display)
+        return self.zones.zone_of(lf.node).zone
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone = self._zone(lf, fmt)
         frame, st = parse_bytes(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
         return frame, opened.account(st)
 
@@ -180,9 +198,10 @@ class Loader:
             self.stats.append(opened)
             return
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone = self._zone(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
         ):
             parts.append(st)
             if frame.height:
@@ -191,10 +210,12 @@ class Loader:
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
+        self.progress.stage("parsing", len(self.files), "files")
         i = 0
         while i < len(self.files):
             if _is_big(self.files[i]):
                 yield from self._streamed(self.files[i])
+                self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
             j = i
@@ -206,12 +227,14 @@ class Loader:
                 results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
                 for frame, st in results:
                     self.stats.append(st)
+                    self.progress.advance(1, st.path)
                     if frame.height:
                         yield frame
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for frame, st in pool.map(self._whole, batch):
                         self.stats.append(st)
+                        self.progress.advance(1, st.path)
                         if frame.height:
                             yield frame
             i = j
@@ -251,7 +274,7 @@ def load_files(
     loader = Loader(
         list(files),
         list(formats),
-        zone or resolve_zone(None),
+        ZoneBook(zone),
         jobs or os.cpu_count() or 1,
         limits or Limits(),
     )
@@ -267,12 +290,14 @@ def open_inputs(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
 ) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     path_list = [str(p) for p in paths]
-    zone = resolve_zone(tz)
+    book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
     formats = load_formats(formats_dir)
 
     def matches(name: str, rel: str) -> bool:
@@ -285,7 +310,16 @@ def open_inputs(
     files, errors, ignored = discover(
         path_list, formats_match=matches, sniff=sniff, node=node, limits=lim
     )
-    return Loader(files, formats, zone, jobs or os.cpu_count() or 1, lim, errors, ignored)
+    return Loader(
+        files,
+        formats,
+        book,
+        jobs or os.cpu_count() or 1,
+        lim,
+        errors,
+        ignored,
+        progress=progress or NULL_PROGRESS,
+    )
 
 
 def load(
@@ -296,16 +330,28 @@ def load(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
-    timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
-    format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
-    ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
-    only partly read (a truncated compressed file: its ``stats`` entry has the counts of what
-    was read and ``partial`` says where reading stopped).
+    timestamps without one were written in (default UTC); ``zones`` (a
+    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node its zone
+    and records which nodes' times were read in an assumed UTC. ``progress`` hears of each
+    file parsed. Raises ``FormatError`` for a bad format folder and ``ValueError`` for a bad
+    ``tz``; unreadable inputs are listed in ``errors`` (and in ``stats`` with their
+    ``error``), never skipped silently; so are inputs only partly read (a truncated
+    compressed file: its ``stats`` entry has the counts of what was read and ``partial`` says
+    where reading stopped).
     """
     return open_inputs(
-        paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits
+        paths,
+        formats_dir=formats_dir,
+        node=node,
+        tz=tz,
+        jobs=jobs,
+        limits=limits,
+        zones=zones,
+        progress=progress,
     ).result()
