@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor.model import FIELD_COLUMNS, HEADER_FIELDS, EventKind, Level
+from logdoctor.model import FIELD_COLUMNS, HEADER_FIELDS, EventKind, Level, is_event_kind
 from logdoctor.regexes import literal_prefix, to_python, to_rust
 from logdoctor.timestamps import TimestampFormat, TimestampFormatError
 
@@ -271,8 +271,10 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     if not isinstance(raw, dict):
         raise FormatError(path, entry, "must be a table")
     kind = raw.get("kind")
-    if kind not in _KINDS:
-        raise FormatError(path, entry, f"kind {kind!r} is not an event kind (see logdoctor kinds)")
+    if not isinstance(kind, str) or not is_event_kind(kind):
+        raise FormatError(
+            path, entry, f"kind {kind!r} is not an event kind (see logdoctor kinds) nor draft.<n>"
+        )
     if kind == EventKind.UNRECOGNIZED:
         raise FormatError(path, entry, "kind unrecognized is reserved for records no event matches")
     entry = f"event[{i}] ({kind})"
@@ -320,7 +322,7 @@ def _sample(path: Path, i: int, raw: Any) -> Sample:
     if not isinstance(text, str) or not text:
         raise FormatError(path, entry, "line must be a non-empty string")
     kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in _KINDS:
+    if not isinstance(kind, str) or not is_event_kind(kind):
         raise FormatError(path, entry, f"kind {kind!r} is not an event kind")
     fields = raw.get("fields", {})
     if not isinstance(fields, dict):

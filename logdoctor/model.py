@@ -9,6 +9,7 @@ statistics, and the frozen dataclasses of a diagnostic finding.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,6 +195,16 @@ class EventKind(enum.StrEnum):
         "unrecognized",
         "A well-formed log record that no event pattern knows; kept with its message.",
     )
+
+
+DRAFT_KIND = re.compile(r"draft\.[1-9][0-9]*")
+"""Kinds ``draft.<n>``: events drafted by ``logdoctor formats suggest``, before an engineer
+renames them to kinds of :class:`EventKind`. A format file may use them; no rule reads them."""
+
+
+def is_event_kind(kind: str) -> bool:
+    """True for a kind a format's event may give: an :class:`EventKind` or ``draft.<n>``."""
+    return kind in EventKind._value2member_map_ or DRAFT_KIND.fullmatch(kind) is not None
 
 
 COLUMNS: tuple[str, ...] = (

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 # -- formats and kinds ---------------------------------------------------------------------------
 
 
-@main.command("formats")
+@main.group("formats", invoke_without_command=True)
 @click.option(
     "--check",
     "check_dir",
@@ -63,13 +63,24 @@ if TYPE_CHECKING:
 )
 @formats_dir_option
 @color_option
+@click.pass_context
 @handle_errors
 def formats_cmd(
-    check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path], color: str
+    ctx: click.Context,
+    check_dir: Path | None,
+    out_format: str,
+    formats_dirs: Sequence[Path],
+    color: str,
 ) -> None:
-    """List the log formats logdoctor reads (built-in and --formats-dir)."""
+    """List the log formats logdoctor reads (built-in and --formats-dir).
+
+    `formats suggest` drafts a format file from the records no format recognizes; `formats
+    export --lnav DIR` writes lnav format files.
+    """
     from logdoctor.formats import load_formats
 
+    if ctx.invoked_subcommand is not None:
+        return
     if check_dir is not None:
         if not check_dir.is_dir():
             raise CliError(f"{check_dir}: not a folder")

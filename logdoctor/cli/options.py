@@ -163,11 +163,10 @@ def event_filter(
 ) -> EventFilter:
     """Check the filter options (an unknown kind, a bad time: one-line errors); times
     without an offset are read in ``zone``."""
-    from logdoctor.model import EventKind
+    from logdoctor.model import is_event_kind
 
-    known = {k.value for k in EventKind}
     for k in kinds:
-        if not k.endswith("*") and k not in known:
+        if not k.endswith("*") and not is_event_kind(k):
             raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
     return EventFilter(
         tuple(kinds), _when(since, "--since", zone), _when(until, "--until", zone), failures

@@ -56,6 +56,8 @@ from logdoctor.report.views import (
     slug,
     subject_noun,
 )
+from logdoctor.shapes import Example, Template
+from logdoctor.suggest import suggest_command
 
 __all__ = [
     "bucket_label",
@@ -425,25 +427,26 @@ def _strays(rng: agg.TimeRange, paths: _Paths, limits: Limits) -> tuple[Stray, .
     )
 
 
-def _shapes(rows: Sequence[dict[str, Any]], limits: Limits) -> tuple[Shape, ...]:
+def _shapes(
+    templates: Sequence[Template], inputs: Sequence[str], limits: Limits
+) -> tuple[Shape, ...]:
+    def row(ex: Example) -> EvidenceRow:
+        ev = Evidence(ex.node, ex.file, ex.line, ex.time, "unrecognized", ex.message)
+        return _evidence_row(ev, limits)
+
     return tuple(
         Shape(
-            shape=neutral(s["shape"], 200),
-            count=int(s["count"]),
-            nodes=int(s["nodes"]),
-            example=_evidence_row(
-                Evidence(
-                    node=s["node"] or "",
-                    file=s["file"] or "",
-                    line=int(s["line"] or 0),
-                    time=s["time"],
-                    kind="unrecognized",
-                    excerpt=s["message"] or "",
-                ),
-                limits,
-            ),
+            shape=neutral(t.text, 200),
+            count=t.count,
+            nodes=len(t.nodes),
+            example=row(t.examples[0]),
+            second=row(t.examples[1]) if len(t.examples) > 1 else None,
+            family=neutral(t.family, limits.name_chars),
+            first=fmt_time(t.first),
+            last=fmt_time(t.last),
+            command=neutral(suggest_command(inputs or ["BUNDLE"], t.family, t.count), 2000),
         )
-        for s in rows
+        for t in templates
     )
 
 
@@ -497,7 +500,7 @@ def build_report(
     marks, marks_total = agg.markers(events, lim)
     ua = agg.users(events, lim)
     gaps, gaps_total = _gaps(corr, lim)
-    shape_rows, shapes_total, unrec_total = agg.shapes(events, lim)
+    templates, shapes_total, unrec_total = agg.shapes(events, lim)
     drill_count = min(len(ua.rows), lim.drill_users)
     row_of = {str(r["user"]): i for i, r in enumerate(ua.rows)}
     user_rows = tuple(
@@ -568,7 +571,7 @@ def build_report(
         strays=_strays(rng, paths, lim),
         stray_lines=rng.stray_lines,
         stray_groups=rng.stray_groups,
-        shapes=_shapes(shape_rows, lim),
+        shapes=_shapes(templates, inputs, lim),
         shapes_total=shapes_total,
         unrecognized_total=unrec_total,
         bucket_label=bucket_label(chart.bucket),

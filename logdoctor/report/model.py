@@ -317,12 +317,20 @@ class CoverageFile:
 
 @dataclass(frozen=True)
 class Shape:
-    """Unrecognized messages that look alike once ids and numbers are masked."""
+    """Unrecognized messages of one template (see :mod:`logdoctor.shapes`)."""
 
     shape: str
+    """The template: ``<*>`` where records differ, ``<uuid>``, ``<n>``... for masked values."""
     count: int
     nodes: int
     example: EvidenceRow
+    second: EvidenceRow | None = None
+    """Another record of the template (the last one, a different message if any)."""
+    family: str = ""
+    first: str = ""
+    last: str = ""
+    command: str = ""
+    """The ``logdoctor formats suggest`` command that drafts an event for the template."""
 
 
 @dataclass(frozen=True)

@@ -40,24 +40,39 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
     Why:
     Rules see only the records logdoctor recognizes: a file it mostly does not understand (a
     new UCM release writing other messages, a file of another product given by mistake) can
-    hide the very lines that show a fault.
+    hide the very lines that show a fault. No public document shows an ssosp OAuth line, so
+    the OAuth wording logdoctor knows is modelled: on a real bundle those lines may well be
+    the unrecognized ones.
 
     Detection:
-    Per file, the parse statistics' ``unrecognized`` / ``records``; the first unrecognized
-    records are shown. Subject: the node and the file name.
+    Per file, the parse statistics' ``unrecognized`` / ``records``. The unrecognized records
+    are mined into message templates (ids, numbers and ``key=value`` values masked, then
+    Drain); the message names the most frequent ones and the evidence shows one record of
+    each. Subject: the node and the file name.
 
     Example:
         2026-11-20 08:00:00,000 INFO  [http-bio-8443-exec-1] sso.SomethingNew - a message no format knows
 
     Fix:
-    1. Look at the unrecognized records (`logdoctor parse FILE --kind unrecognized`).
-    2. If they matter, add event patterns for them in a format file of your own
-       (`--formats-dir`, checked with `logdoctor formats --check DIR`), or report them so that
-       logdoctor's formats learn them.
+    1. Look at the templates: the report's "Unrecognized messages" section lists them all
+       with counts, nodes, first and last time and two examples
+       (`logdoctor parse FILE --kind unrecognized` shows every record).
+    2. If they matter, draft a format for them: `logdoctor formats suggest BUNDLE --family
+       FAMILY -o DIR/FAMILY.toml` writes the family's format file with one `[[event]]` of
+       kind `draft.<n>` per frequent template (fields named after their keys: `userId=` gives
+       `user`, `jti=` gives `token_id`...) and two verbatim samples each; it also mines the
+       lines only a generic detector caught (`oauth.error`, `oauth.request`).
+    3. Rename each `draft.<n>` to the kind it is (`logdoctor kinds`), in its event and its
+       samples, and check the field names; then `logdoctor formats --check DIR`.
+    4. Run again with `--formats-dir DIR` (the draft replaces the built-in format of the same
+       name); report the new wording so that logdoctor's formats learn it.
 
     References:
-    - logdoctor README, "Formats are data"
+    - logdoctor README, "Formats are data" and "Drafting a format from unrecognized lines"
     """  # noqa: E501
+    from logdoctor.shapes import mine
+    from logdoctor.suggest import suggest_command
+
     unrec = ctx.raw.of("unrecognized")
     for st in ctx.stats:
         if st.error is not None or st.records < UNRECOGNIZED_MIN_RECORDS:
@@ -65,14 +80,27 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
         ratio = st.unrecognized / st.records
         if ratio <= UNRECOGNIZED_RATIO:
             continue
+        mine_rows = unrec.filter(pl.col("file") == st.path)
+        templates = sorted(mine(mine_rows), key=lambda t: (-t.count, t.text))
+        top = "; ".join(f"{t.text[:120]!r} ({t.count})" for t in templates[:3])
+        more = f" and {len(templates) - 3} more" if len(templates) > 3 else ""
+        command = suggest_command([st.path.split("!")[0]], st.family or "")
+        shown = {(t.examples[0].file, t.examples[0].line) for t in templates[:_TEMPLATES_SHOWN]}
         yield Hit(
             subjects=(_short(st.node, st.path),),
             message=(
                 f"{st.unrecognized} of {st.records} records ({ratio:.0%}) of {st.path} match no"
-                " event pattern: findings may miss what they say."
+                f" event pattern: findings may miss what they say. {len(templates)} message"
+                f" template(s): {top}{more}. Draft a format for them: {command}"
             ),
-            rows=unrec.filter(pl.col("file") == st.path).head(50),
+            rows=mine_rows.filter(
+                pl.struct("file", "line").is_in([{"file": f, "line": n} for f, n in shown])
+            ),
         )
+
+
+_TEMPLATES_SHOWN = 10
+"""LD901 shows one record of each of this many templates (the most frequent)."""
 
 
 @rule("LD902", Severity.WARNING, "A node's logs have a gap")
