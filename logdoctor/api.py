@@ -7,7 +7,7 @@ files at once); results come back in input order, so a load is deterministic.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +19,7 @@ import polars as pl
 from logdoctor.detect import detect_format, is_binary, looks_like_log
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
+from logdoctor.nodes import NodeTable, file_statements, identify, statement_frame, statements
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
 from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
 from logdoctor.timestamps import Zone, resolve_zone
@@ -39,6 +40,9 @@ class LoadResult:
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     formats: list[Format] = field(default_factory=list)
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
+    statistics already use the canonical names)."""
 
     @cached_property
     def events(self) -> "pd.DataFrame":  # noqa: UP037
@@ -103,6 +107,17 @@ class Loader:
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
+    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Declared names and their addresses (a deployment file's), for node identity."""
+    forced: str | None = None
+    """The ``--set-node`` name: every file's node, and always the canonical name."""
+    resolve: bool = True
+    """Rewrite node names to canonical ones (off: layout names, for a caller that joins the
+    events of several loads and identifies the nodes of the whole itself)."""
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
+    _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
+    _known: NodeTable | None = field(default=None, repr=False)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
@@ -129,7 +144,27 @@ class Loader:
         self.stats.append(merge_stats(parts))
 
     def frames(self) -> Iterator[pl.DataFrame]:
-        """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
+        """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
+        is exhausted. Node names are the layout's, unless :meth:`identify_nodes` ran first:
+        then they are canonical from the first frame on."""
+        for frame in self._parsed():
+            self._said.append(statement_frame(frame))
+            yield frame if self._known is None else self._known.apply(frame)
+
+    def identify_nodes(self) -> NodeTable:
+        """Parse everything once to learn each node's names (nothing is kept but the lines that
+        state them), so that a stream of :meth:`frames` can use canonical names throughout."""
+        errors = list(self.errors)
+        for _ in self.frames():
+            pass
+        table = self.nodes
+        self.errors[:] = errors
+        self.stats.clear()
+        self._said.clear()
+        self._known = table if self.resolve else None
+        return table
+
+    def _parsed(self) -> Iterator[pl.DataFrame]:
         i = 0
         while i < len(self.files):
             if _is_big(self.files[i]):
@@ -163,17 +198,27 @@ class Loader:
         for err in self.errors:
             if not any(s.path == err.path for s in self.stats):
                 self.stats.append(ParseStats(path=err.path, error=err.message))
+        said = statements(pl.concat(self._said)) if self._said else []
+        said += file_statements((lf.node, lf.display) for lf in self.files)
+        self.nodes = identify(
+            [lf.node for lf in self.files], said, declared=self.aliases, forced=self.forced
+        )
+        if self.resolve:
+            self.stats[:] = self.nodes.apply_stats(self.stats)
 
     def result(self) -> LoadResult:
         """Parse everything and collect the events into one LoadResult."""
         frames = list(self.frames())
         frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        if self.resolve and self._known is None:
+            frame = self.nodes.apply(frame)
         return LoadResult(
             frame=frame,
             stats=self.stats,
             errors=self.errors,
             ignored=self.ignored,
             formats=self.formats,
+            nodes=self.nodes,
         )
 
 
@@ -205,6 +250,7 @@ def open_inputs(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
     if isinstance(paths, (str, Path)):
@@ -223,7 +269,17 @@ def open_inputs(
     files, errors, ignored = discover(
         path_list, formats_match=matches, sniff=sniff, node=node, limits=lim
     )
-    return Loader(files, formats, zone, jobs or os.cpu_count() or 1, lim, errors, ignored)
+    return Loader(
+        files,
+        formats,
+        zone,
+        jobs or os.cpu_count() or 1,
+        lim,
+        errors,
+        ignored,
+        aliases=dict(aliases or {}),
+        forced=node,
+    )
 
 
 def load(
@@ -234,14 +290,23 @@ def load(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
-    ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
+    Each node gets one canonical name (:mod:`logdoctor.nodes`): its host name where its files
+    state it, else its folder's; ``aliases`` adds names and the addresses declared for them
+    (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
     timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
     ``errors`` (and in ``stats`` with their ``error``), never skipped silently.
     """
     return open_inputs(
-        paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits
+        paths,
+        formats_dir=formats_dir,
+        node=node,
+        tz=tz,
+        jobs=jobs,
+        limits=limits,
+        aliases=aliases,
     ).result()

@@ -4,7 +4,8 @@ Archives (zip, tar, tar.gz/.bz2/.xz) are read in memory, member by member, never
 disk. Members with absolute paths or ``..`` components, links, devices, and members that
 expand beyond the size or ratio caps are refused with an error naming the member; the other
 members are still read. Each log file gets a node name from the bundle layout (the folder that
-holds ``platform/`` or ``tomcat/`` in an RTMT collection), unless ``--node`` overrides it.
+holds ``platform/`` or ``tomcat/`` in an RTMT collection, :func:`logdoctor.nodes.node_from_path`),
+unless ``--node`` overrides it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from logdoctor.nodes import archive_stem, default_node, node_from_path
+
 __all__ = [
     "Ignored",
     "InputError",
@@ -35,9 +38,6 @@ __all__ = [
     "node_from_path",
 ]
 
-# Path components that start the activelog tree of an RTMT / CLI collection; the component
-# before the first of them names the node.
-_ANCHORS = {"platform", "tomcat", "activelog", "active", "var", "usr", "log"}
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _TEXT_SUFFIXES = (".log", ".txt", ".out")
 _CHUNK = 1 << 20
@@ -112,22 +112,6 @@ class Ignored:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", text(self.path))
-
-
-def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str:
-    """The node a file belongs to, from its path inside a bundle.
-
-    ``cucm-pub/platform/log/ssoApp.log`` gives ``cucm-pub``; with no layout anchor, the first
-    folder of the relative path (unless ``anchors_only``); otherwise ``default``.
-    """
-    parts = [p for p in PurePosixPath(rel.replace("\\", "/")).parts if p not in ("", "/", ".")]
-    folders = parts[:-1]
-    for i, part in enumerate(folders):
-        if part.lower() in _ANCHORS:
-            return folders[i - 1] if i > 0 else default
-    if folders and not anchors_only:
-        return folders[0]
-    return default
 
 
 def _strip_compression(name: str) -> str:
@@ -422,7 +406,7 @@ class _Walk:
             except SourceError as exc:
                 self.errors.append(InputError(str(p), str(exc).split(": ", 1)[-1]))
                 return
-            self.archive(data, str(p), "", p.stem.split(".")[0] or "unknown", 1)
+            self.archive(data, str(p), "", default_node(archive_stem(p.name)), 1)
             return
         absparts = p.resolve().as_posix()
         self.add(str(p), absparts, "unknown", self._reader(p), explicit=explicit, local=_plain(p))
@@ -443,7 +427,7 @@ class _Walk:
                         self.errors.append(InputError(str(fp), str(exc).split(": ", 1)[-1]))
                         continue
                     rel_dir = posixpath.dirname(rel)
-                    self.archive(data, str(fp), rel_dir, root.name or "unknown", 1)
+                    self.archive(data, str(fp), rel_dir, default_node(archive_stem(fname)), 1)
                     continue
                 stripped = _strip_compression(fname)
                 wanted = self.formats_match(stripped, rel)
@@ -455,7 +439,7 @@ class _Walk:
                 self.add(
                     str(fp),
                     rel,
-                    root.resolve().name or "unknown",
+                    default_node(str(root.resolve())),
                     self._reader(fp),
                     local=_plain(fp),
                 )

@@ -141,19 +141,61 @@ def input_options(fn: F) -> F:
     return formats_dir_option(tz_option(set_node_option(fn)))
 
 
+def partial_options(fn: F) -> F:
+    """``--allow-partial`` and ``--one-cluster`` (``check`` and ``report``)."""
+    fn = click.option(
+        "--one-cluster",
+        is_flag=True,
+        help="Read all PATHS as one cluster even when they look like several bundles "
+        "(folders or archives each with their own nodes or deployment file).",
+    )(fn)
+    return click.option(
+        "--allow-partial",
+        is_flag=True,
+        help="Judge what could be read when some inputs cannot be (they are still named); "
+        "without it the verdict is incomplete and the exit status 2.",
+    )(fn)
+
+
+def _report_check_errors(report: Any) -> None:
+    """One stderr line per unread input and per rule that failed, and one when no log
+    record was read (a ``CheckReport``)."""
+    _report_input_errors(report)
+    for f in report.rule_errors:
+        click.echo(f"logdoctor: error: {_one_line(f.message)} (please report it)", err=True)
+    if report.read_nothing:
+        what = "no log was read: nothing was checked" if report.errors else report.not_read
+        click.echo(f"logdoctor: error: {_one_line(what)}", err=True)
+
+
 def _inputs(
     paths: Sequence[str],
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
+    *,
+    aliases: Any = None,
 ) -> Any:
-    """A Loader over the inputs (discovered, not parsed yet)."""
+    """A Loader over the inputs (discovered, not parsed yet); ``aliases``: declared node
+    names and their addresses (a deployment file's)."""
     from logdoctor.api import open_inputs
 
     if not paths:
         raise CliError("no input: give log files, folders or archives")
-    return open_inputs(paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs)
+    return open_inputs(
+        paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs, aliases=aliases
+    )
+
+
+def _require_log_files(loader: Any, paths: Sequence[str]) -> None:
+    """One line and exit 2 when discovery found no log file at all (nothing to show)."""
+    if not loader.files:
+        unread = "; ".join(f"{e.path}: {e.message}" for e in loader.errors)
+        raise CliError(
+            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
+            + (f"; not read: {unread}" if unread else "")
+        )
 
 
 def _load(

@@ -16,11 +16,14 @@ from logdoctor.cli._base import (
     _binary_out,
     _console,
     _ids,
-    _load,
+    _inputs,
+    _report_check_errors,
     _report_input_errors,
+    _require_log_files,
     handle_errors,
     input_options,
     main,
+    partial_options,
     warn,
 )
 
@@ -86,6 +89,7 @@ from logdoctor.cli._base import (
     is_flag=True,
     help="Shift each node's times by its clock offset before correlating.",
 )
+@partial_options
 @input_options
 @handle_errors
 def check_cmd(
@@ -99,6 +103,8 @@ def check_cmd(
     baseline: Path | None,
     write_baseline: Path | None,
     correct_skew: bool,
+    allow_partial: bool,
+    one_cluster: bool,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -106,8 +112,9 @@ def check_cmd(
 ) -> None:
     """Diagnose logs and / or a deployment file; exit 0 clean, 1 findings, 2 bad input.
 
-    PATHS are log files, folders or bundles; --config FILE adds (or alone checks) the
-    declared deployment.
+    PATHS are log files, folders or bundles of one cluster; --config FILE adds (or alone
+    checks) the declared deployment. Exit 2 also when no log record was read, when an input
+    could not be read (unless --allow-partial) or when a rule failed.
     """
     from dataclasses import replace
 
@@ -137,13 +144,11 @@ def check_cmd(
             node=set_node,
             tz=tz,
             jobs=jobs,
+            allow_partial=allow_partial,
+            one_cluster=one_cluster,
         )
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
-    if paths and report.files == 0 and not report.errors:
-        raise CliError(
-            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
-        )
     if write_baseline is not None:
         from logdoctor.baseline import Baseline
         from logdoctor.baseline import load_baseline as _reload
@@ -173,7 +178,7 @@ def check_cmd(
 
             color = output is None and sys.stdout.isatty()
             write_text(report, fh, width=_width(), color=color)
-    _report_input_errors(report)
+    _report_check_errors(report)
     sys.exit(report.exit_code)
 
 
@@ -301,7 +306,11 @@ def timeline_cmd(
 
     if not any((user, device, node, token)):
         raise CliError("give --user, --device, --node or --token (what the timeline is about)")
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    _require_log_files(loader, paths)
+    result = loader.result()
+    if node is not None:
+        node = result.nodes.resolve(node)  # an alias (IP address, FQDN, folder) works too
     events = Events(result.frame)
     note = ""
     if correct_skew:

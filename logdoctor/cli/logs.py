@@ -17,6 +17,7 @@ from logdoctor.cli._base import (
     _inputs,
     _parse_when,
     _report_input_errors,
+    _require_log_files,
     formats_dir_option,
     handle_errors,
     input_options,
@@ -199,8 +200,6 @@ def parse_cmd(
         conds.append(cond)
     if users:
         conds.append(pl.col("user").is_in(list(users)))
-    if nodes:
-        conds.append(pl.col("node").is_in(list(nodes)))
     if t_since is not None:
         conds.append(pl.col("time") >= t_since)
     if t_until is not None:
@@ -210,8 +209,13 @@ def parse_cmd(
         return frame.filter(*conds) if conds else frame
 
     loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    _require_log_files(loader, paths)
     if out_format in ("jsonl", "csv"):
-        # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
+        # Stream: each chunk is written as soon as it is parsed (memory stays bounded). A
+        # first pass learns each node's canonical name, so every row carries it.
+        loader.identify_nodes()
+        if nodes:
+            conds.append(pl.col("node").is_in([loader.nodes.resolve(n) for n in nodes]))
         with _binary_out(output) as fh:
             for i, chunk in enumerate(loader.frames()):
                 write_events(keep(chunk), out_format, fh, header=i == 0)
@@ -219,6 +223,8 @@ def parse_cmd(
             sys.exit(EXIT_USAGE)
         return
     result = loader.result()
+    if nodes:
+        conds.append(pl.col("node").is_in([result.nodes.resolve(n) for n in nodes]))
     frame = keep(result.frame)
     if out_format == "table":
         from logdoctor.outputs.terminal import events_table
@@ -261,18 +267,24 @@ def stats_cmd(
     jobs: int | None,
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
-    from logdoctor.outputs.stats import stats_document
+    from logdoctor.outputs.stats import node_lines, stats_document
 
     result = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    _require_log_files(result, paths)
     for _ in result.frames():  # count only: nothing is kept
         pass
     if out_format == "json":
-        click.echo(json.dumps(stats_document(result.stats, result.ignored), indent=2))
+        doc = stats_document(result.stats, result.ignored, result.nodes)
+        click.echo(json.dumps(doc, indent=2))
     else:
-        from logdoctor.outputs.terminal import stats_table
+        from rich.text import Text
+
+        from logdoctor.outputs.terminal import clean, stats_table
 
         console = _console()
         console.print(stats_table(result.stats))
+        for line in node_lines(result.nodes):
+            console.print(Text(clean(line, 2000)), highlight=False)
         doc = stats_document(result.stats, result.ignored)["totals"]
         console.print(
             f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "

@@ -11,11 +11,12 @@ import click
 from logdoctor.cli._base import (
     EXIT_USAGE,
     CliError,
-    _load,
+    _inputs,
     _report_input_errors,
     handle_errors,
     input_options,
     main,
+    partial_options,
     warn,
 )
 
@@ -50,6 +51,7 @@ from logdoctor.cli._base import (
     metavar="MINUTES",
     help="Report silences longer than MINUTES within a file or between rotated files.",
 )
+@partial_options
 @input_options
 @handle_errors
 def report_cmd(
@@ -58,6 +60,8 @@ def report_cmd(
     config: Path | None,
     title: str | None,
     gap_minutes: int,
+    allow_partial: bool,
+    one_cluster: bool,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -65,18 +69,41 @@ def report_cmd(
 ) -> None:
     """Write the HTML diagnostic report: one self-contained page to read, forward and print.
 
-    Prints the path it wrote. Inputs that cannot be read are listed in the report's coverage
-    section and on stderr (exit status 2); the report covers the rest.
+    Prints the path it wrote. When no log record can be read, no report is written (exit
+    status 2). Inputs that cannot be read are named in the report's verdict ("incomplete")
+    and coverage section and on stderr, with exit status 2 unless --allow-partial; the
+    report covers the rest. Exit 2 also when a rule failed.
     """
+    from logdoctor.bundleset import refuse_several_bundles
+    from logdoctor.check import unread_summary
+    from logdoctor.deployment import load_deployment
     from logdoctor.outputs.html import write_html
     from logdoctor.report import Limits, build_report, diagnose
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
-    if result.errors and all(st.error is not None for st in result.stats):
+    declared = None if config is None else load_deployment(config)
+    loader = _inputs(
+        paths,
+        formats_dirs,
+        tz,
+        set_node,
+        jobs,
+        aliases=None if declared is None else declared.aliases,
+    )
+    if not one_cluster:
+        refuse_several_bundles(loader, list(paths), "report")
+    result = loader.result()
+    if result.frame.height == 0:
         _report_input_errors(result)
-        raise CliError("no input could be read: no report written")
+        read = sum(1 for st in result.stats if st.error is None)
+        if result.errors:
+            why = unread_summary(result.errors)
+        elif read:
+            why = f"{read} file(s) read, none holds a record of the known formats"
+        else:
+            why = f"no log file found in {', '.join(paths)}"
+        raise CliError(f"no log was read ({why}): no report written")
     diagnosis = diagnose(result, config)
     for note in diagnosis.notes:
         warn(note)
@@ -93,5 +120,8 @@ def report_cmd(
     except OSError as exc:
         raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
     click.echo(str(output))
-    if _report_input_errors(result):
+    unread = _report_input_errors(result)
+    for failure in diagnosis.rule_errors:
+        click.echo(f"logdoctor: error: {failure} (please report it)", err=True)
+    if (unread and not allow_partial) or diagnosis.rule_errors:
         sys.exit(EXIT_USAGE)

@@ -284,7 +284,10 @@ def parse_part(bundle: Bundle, opts: Options, part: Part) -> Parsed:
         loader = _loader(bundle, opts)
         by_name = {lf.display: lf for lf in loader.files}
         files = [by_name[d] for d in part.files if d in by_name]
-        result = Loader(files, loader.formats, loader.zone, opts.jobs, loader.limits).result()
+        # Layout names: the nodes are identified on the whole bundle, in finish().
+        part_loader = Loader(files, loader.formats, loader.zone, opts.jobs, loader.limits)
+        part_loader.resolve = False
+        result = part_loader.result()
         frame = result.frame
         stats += result.stats
         errors += result.errors
@@ -350,7 +353,7 @@ def _check(
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    document, suffix = cluster_document(report, bundle, opts.report, frame)
+    document, suffix = cluster_document(report, bundle, opts.report, ctx.nodes.apply(frame))
     return _result(bundle, report, document, suffix, parts=parts)
 
 
@@ -362,10 +365,12 @@ def _result(
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         error = " ".join(f"{errors[0].path}: {errors[0].message}{more}".split())
+    elif report.rule_errors:  # a rule's internal error: the other rules' findings are kept
+        error = "; ".join(f.message for f in report.rule_errors)
     return BundleResult(
         cluster=bundle.cluster,
         path=bundle.path,
-        status="partial" if errors else "ok",
+        status="partial" if errors or report.rule_errors else "ok",
         error=error,
         config=bundle.config,
         findings=report.findings,

@@ -5,10 +5,17 @@ JSON (``logdoctor check --format json``)::
     {"findings": [{"rule", "severity", "title", "message", "evidence": [{"node", "file",
        "line", "time", "kind", "excerpt"}], "evidence_total", "subjects", "first_seen",
        "last_seen", "fix", "fingerprint", "baseline_state"}],
+     "errors": [{"type": "input", "path", "message"} | {"type": "rule", "rule", "message"}
+                | {"type": "no-logs", "message"}],
      "absent": [{"rule", "subjects", "fingerprint"}],
      "summary": {"total", "by_severity", "by_rule", "new", "unchanged", "absent", "failing",
-                 "fail_on", "passed", "rules_run", "events", "files", "first_time",
-                 "last_time", "config", "input_errors"}}
+                 "fail_on", "passed", "status", "complete", "not_read", "rules_run",
+                 "rule_errors", "events", "files", "first_time", "last_time", "config",
+                 "input_errors"}}
+
+``summary.passed`` is true exactly when the exit status is 0 (the text says "passed" then and
+only then); ``summary.status`` is one of ``logdoctor.check.STATUSES``; ``summary.complete``
+is false when an input was not read, a rule raised, or no record was read.
 
 Times are ISO 8601 UTC with milliseconds and a ``Z``. Log text is kept as written (JSON
 escapes control characters); lone surrogates, which no UTF-8 encoder accepts, are written as
@@ -33,6 +40,7 @@ from logdoctor.outputs.terminal import clean
 
 __all__ = [
     "TEXT_EVIDENCE",
+    "errors_list",
     "findings_document",
     "iso",
     "safe",
@@ -97,10 +105,15 @@ def findings_document(report: CheckReport) -> dict[str, Any]:
     summary["input_errors"] = [
         {"path": safe(e["path"]), "message": safe(e["message"])} for e in summary["input_errors"]
     ]
+    summary["not_read"] = safe(summary["not_read"])
+    summary["rule_errors"] = [
+        {"rule": e["rule"], "message": safe(e["message"])} for e in summary["rule_errors"]
+    ]
     if summary["config"] is not None:
         summary["config"] = safe(summary["config"])
     return {
         "findings": [finding_dict(f, report.state(f)) for f in report.findings],
+        "errors": errors_list(report),
         "absent": [
             {
                 "rule": e.rule,
@@ -113,6 +126,20 @@ def findings_document(report: CheckReport) -> dict[str, Any]:
     }
 
 
+def errors_list(report: CheckReport) -> list[dict[str, Any]]:
+    """What went wrong, for the JSON ``errors``: inputs not read (``type`` ``input``), rules
+    that raised (``rule``), and ``no-logs`` when not one log record was read."""
+    out: list[dict[str, Any]] = [
+        {"type": "input", "path": safe(e.path), "message": safe(e.message)} for e in report.errors
+    ]
+    out += [
+        {"type": "rule", "rule": f.rule, "message": safe(f.message)} for f in report.rule_errors
+    ]
+    if report.read_nothing:
+        out.append({"type": "no-logs", "message": safe(report.not_read)})
+    return out
+
+
 def write_json(report: CheckReport, out: BinaryIO) -> None:
     """Write the JSON document (UTF-8, indented, newline-terminated)."""
     text = json.dumps(findings_document(report), indent=2, ensure_ascii=False)
@@ -120,6 +147,13 @@ def write_json(report: CheckReport, out: BinaryIO) -> None:
 
 
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "incomplete": "bold yellow",
+    "not-checked": "bold yellow",
+    "internal-error": "bold red",
+}
 
 
 def _when(t: datetime | None) -> str:
@@ -178,14 +212,7 @@ def text_report(report: CheckReport) -> Group:
     verdict.append(
         f"; {s['rules_run']} rule(s) on {s['events']:,} event(s) from {s['files']} file(s)"
     )
-    if report.fail_on == "never":
-        verdict.append(" (--fail-on never)")
-    elif report.failing:
-        verdict.append(
-            f"; FAILED: {len(report.failing)} at or above {report.fail_on}", style="bold red"
-        )
-    else:
-        verdict.append(f"; passed (nothing new at or above {report.fail_on})", style="green")
+    verdict.append("; " + clean(report.verdict(), 2000), style=_STATUS_STYLE[report.status])
     parts.append(verdict)
     return Group(*parts)
 

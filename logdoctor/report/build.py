@@ -133,27 +133,50 @@ def _verdict(
         counts[f.severity] += 1
     notes = [neutral(n, 500) for n in diagnosis.notes]
     bad = [s for s in stats if s.error is not None]
+    gaps = []  # what keeps the verdict from covering everything, in words
     if bad:
-        notes.append(
-            f"{len(bad)} input(s) could not be read; see Log coverage. The report covers the rest."
-        )
+        named = ", ".join(neutral(s.path, 120) for s in bad[:3])
+        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+        gaps.append(f"{len(bad)} input(s) could not be read ({named}{more})")
+        notes.append("Log coverage lists every input that could not be read, with the reason.")
+    if diagnosis.rule_errors:
+        gaps.append(f"{len(diagnosis.rule_errors)} rule(s) failed with an internal error")
+        notes += [neutral(e, 500) for e in diagnosis.rule_errors]
     if events == 0:
-        notes.append("No log record was read: there is nothing to diagnose from the logs.")
+        return Verdict(
+            level="unknown",
+            headline="Not analysed: no log record was read"
+            + (f" ({'; '.join(gaps)})." if gaps else "."),
+            counts=counts,
+            first_step=None,
+            first_anchor=None,
+            notes=tuple(notes),
+        )
+    incomplete = f"Incomplete: {'; '.join(gaps)}. " if gaps else ""
     if findings:
         worst = findings[0]
         n_bad = counts["error"] + counts["warning"]
         if worst.severity == "info":
-            headline = f"No problem at warning or above; {counts['info']} note(s)."
+            headline = f"No problem at warning or above in what was read; {counts['info']} note(s)."
         else:
             what = "problem" if n_bad == 1 else "problems"
             headline = f"{n_bad} {what} to fix. Worst: {worst.title}"
         return Verdict(
-            level=worst.severity,
-            headline=headline,
+            level="incomplete" if gaps and worst.severity == "info" else worst.severity,
+            headline=incomplete + headline,
             counts=counts,
             first_step=worst.fix[0] if worst.fix else worst.title,
             first_anchor=worst.anchor,
             notes=tuple(notes),
+        )
+    if diagnosis.rules_ran and gaps:
+        return Verdict(
+            "incomplete",
+            incomplete + "No problem found in what was read.",
+            counts,
+            None,
+            None,
+            tuple(notes),
         )
     if diagnosis.rules_ran:
         return Verdict("ok", "No problem found in these logs.", counts, None, None, tuple(notes))

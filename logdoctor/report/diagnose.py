@@ -24,12 +24,12 @@ __all__ = ["diagnose", "diagnosis_of"]
 def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
     """Run the diagnostic rules on loaded logs (and a deployment file) for the report.
 
-    Returns the findings (all severities; the report sorts them), the configuration facts and
-    whether the rules ran. Raises ``DeploymentError`` (a ``ValueError`` naming the file, the
-    key and the allowed values) for a bad deployment file.
+    Returns the findings (all severities; the report sorts them), the configuration facts,
+    whether the rules ran and which of them failed. Raises ``DeploymentError`` (a
+    ``ValueError`` naming the file, the key and the allowed values) for a bad deployment file.
     """
     declared = None if config is None else load_deployment(config)
-    ctx = Context(result.frame, result.stats, declared)
+    ctx = Context(result.frame, result.stats, declared, nodes=result.nodes)
     return diagnosis_of(check_context(ctx, fail_on="never", errors=result.errors))
 
 
@@ -48,4 +48,9 @@ def diagnosis_of(report: CheckReport) -> Diagnosis:
         return getattr(ctx.cluster.parameters, path.split(".", 1)[1], None)
 
     facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared_value)
-    return Diagnosis(findings=report.findings, config=facts, rules_ran=True)
+    return Diagnosis(
+        findings=report.findings,
+        config=facts,
+        rules_ran=True,
+        rule_errors=tuple(f.message for f in report.rule_errors),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -12,7 +13,15 @@ from logdoctor.model import Evidence, Finding, Severity
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
 
-__all__ = ["EVIDENCE_CAP", "RuleError", "run", "select_rules", "sort_findings"]
+__all__ = [
+    "EVIDENCE_CAP",
+    "RuleError",
+    "RuleFailure",
+    "run",
+    "run_rules",
+    "select_rules",
+    "sort_findings",
+]
 
 EVIDENCE_CAP = 20
 """At most this many evidence lines are kept per finding (``evidence_total`` keeps the count)."""
@@ -20,6 +29,24 @@ EVIDENCE_CAP = 20
 
 class RuleError(RuntimeError):
     """A rule failed (a bug in logdoctor, not in the input)."""
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule that raised instead of returning its hits: an internal error of that rule.
+
+    The other rules of the run are not affected; this one's findings are unknown (none kept).
+    """
+
+    rule: str
+    title: str
+    error: str
+    """The exception's type and message, on one line (``ColumnNotFoundError: "_cur" ...``)."""
+
+    @property
+    def message(self) -> str:
+        """``internal error in rule LD202: ...`` (one line)."""
+        return f"internal error in rule {self.rule}: {self.error}"
 
 
 def select_rules(
@@ -103,13 +130,28 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-Severity(f.severity).rank, f.rule, f.subjects))
 
 
-def run(ctx: Context, rules: Sequence[Rule] | None = None) -> list[Finding]:
-    """Run ``rules`` (default: all) and return their findings, sorted."""
+def run_rules(
+    ctx: Context, rules: Sequence[Rule] | None = None
+) -> tuple[list[Finding], list[RuleFailure]]:
+    """Run ``rules`` (default: all), each on its own: the findings of those that ran (sorted)
+    and the rules that raised. A rule that raises never hides another rule's findings."""
     out: list[Finding] = []
+    failures: list[RuleFailure] = []
     for rule in all_rules() if rules is None else rules:
         try:
-            hits = _merge(rule.func(ctx))
-        except Exception as exc:  # a rule bug must name the rule, not hide the others' work
-            raise RuleError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
-        out.extend(_finding(rule, h) for h in hits)
-    return sort_findings(out)
+            found = [_finding(rule, h) for h in _merge(rule.func(ctx))]
+        except Exception as exc:  # a rule bug is that rule's error, not the run's
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())
+            failures.append(RuleFailure(rule.id, rule.title, text))
+            continue
+        out.extend(found)
+    return sort_findings(out), failures
+
+
+def run(ctx: Context, rules: Sequence[Rule] | None = None) -> list[Finding]:
+    """Run ``rules`` (default: all) and return their findings, sorted; raises RuleError
+    (naming every rule that failed) after all of them ran, if any failed."""
+    findings, failures = run_rules(ctx, rules)
+    if failures:
+        raise RuleError("; ".join(f"rule {f.rule} failed: {f.error}" for f in failures))
+    return findings
