@@ -75,7 +75,6 @@ def report_cmd(
     report covers the rest. Exit 2 also when a rule failed.
     """
     from logdoctor.bundleset import refuse_several_bundles
-    from logdoctor.check import unread_summary
     from logdoctor.deployment import load_deployment
     from logdoctor.outputs.html import write_html
     from logdoctor.report import Limits, build_report, diagnose
@@ -97,13 +96,16 @@ def report_cmd(
     if result.frame.height == 0:
         _report_input_errors(result)
         read = sum(1 for st in result.stats if st.error is None)
-        if result.errors:
-            why = unread_summary(result.errors)
-        elif read:
-            why = f"{read} file(s) read, none holds a record of the known formats"
-        else:
-            why = f"no log file found in {', '.join(paths)}"
-        raise CliError(f"no log was read ({why}): no report written")
+        if result.errors:  # each was named above
+            raise CliError("no log was read: no report written")
+        if read:
+            raise CliError(
+                f"no log record was read ({read} file(s) read, none holds a record of the "
+                "known formats): no report written"
+            )
+        raise CliError(
+            f"no log was read (no log file found in {', '.join(paths)}): no report written"
+        )
     diagnosis = diagnose(result, config)
     for note in diagnosis.notes:
         warn(note)
