@@ -243,3 +243,11 @@ def test_log_commands_on_partial_inputs_exit_2_and_name_what_was_not_read(
     res = run(command[0], *inputs, *command[1:])
     assert res.exit_code == 2
     assert "truncated.zip" in res.stderr and res.stdout  # the rest is still shown
+
+
+def test_fleet_fails_a_bundle_of_which_no_record_was_read(tmp_path: Path) -> None:
+    inputs, _what = _no_record(tmp_path)
+    res = run("fleet", *inputs, "--in-process", "-o", tmp_path / "out")
+    assert res.exit_code == 2, res.output
+    (c,) = json.loads((tmp_path / "out" / "clusters.json").read_text())
+    assert c["status"] == "failed" and "no log record was read" in c["error"]

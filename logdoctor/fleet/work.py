@@ -349,6 +349,14 @@ def _check(
         else:
             message = f"{bundle.path}: {NO_LOGS}"
         return failed(bundle, message, input_errors=tuple(errors), parts=parts)
+    if frame.height == 0:  # files read, not one record: nothing was checked
+        return failed(
+            bundle,
+            f"{bundle.path}: no log record was read ({len(read)} file(s) read, none holds a "
+            "record of the known formats)",
+            input_errors=tuple(errors),
+            parts=parts,
+        )
     ctx = Context(frame, stats, deployment, correct_skew=opts.correct_skew)
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
