@@ -6,6 +6,7 @@ files at once); results come back in input order, so a load is deterministic.
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,14 @@ import polars as pl
 from logdoctor.detect import detect_format, is_binary, looks_like_log
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
-from logdoctor.nodes import NodeTable, file_statements, identify, statement_frame, statements
+from logdoctor.nodes import (
+    NodeTable,
+    file_statements,
+    identify,
+    identity_literals,
+    statement_frame,
+    statements,
+)
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
 from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
 from logdoctor.timestamps import Zone, resolve_zone
@@ -81,6 +89,22 @@ def _open(lf: LogFile, limits: Limits) -> tuple[bytes | Path, bytes] | ParseStat
         st.error = "binary content (NUL or control bytes), not a text log"
         return st
     return data, head
+
+
+def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
+    """True when the file's text holds one of ``literals`` (or cannot be read: the parse then
+    reports it)."""
+    try:
+        if lf.local is not None:
+            with lf.local.open("rb") as fh:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    return False
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return any(data.find(lit) != -1 for lit in literals)
+        blob = lf.read()
+    except (SourceError, OSError, ValueError):
+        return True
+    return any(lit in blob for lit in literals)
 
 
 def _is_big(lf: LogFile) -> bool:
@@ -152,17 +176,27 @@ class Loader:
             yield frame if self._known is None else self._known.apply(frame)
 
     def identify_nodes(self) -> NodeTable:
-        """Parse everything once to learn each node's names (nothing is kept but the lines that
-        state them), so that a stream of :meth:`frames` can use canonical names throughout."""
-        errors = list(self.errors)
-        for _ in self.frames():
-            pass
-        table = self.nodes
-        self.errors[:] = errors
-        self.stats.clear()
+        """Learn each node's names before streaming, so that every frame of :meth:`frames`
+        carries canonical names: the files that may state a name (they hold one of
+        :func:`~logdoctor.nodes.identity_literals`) are parsed once and only their statements
+        kept; the others are not parsed twice."""
+        literals = identity_literals()
+        stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
+        pre = Loader(stating, self.formats, self.zone, self.jobs, self.limits)
+        pre.resolve = False
+        for frame in pre.frames():
+            self._said.append(statement_frame(frame))
+        self.nodes = self._identify()
         self._said.clear()
-        self._known = table if self.resolve else None
-        return table
+        self._known = self.nodes if self.resolve else None
+        return self.nodes
+
+    def _identify(self) -> NodeTable:
+        said = statements(pl.concat(self._said)) if self._said else []
+        said += file_statements((lf.node, lf.display) for lf in self.files)
+        return identify(
+            [lf.node for lf in self.files], said, declared=self.aliases, forced=self.forced
+        )
 
     def _parsed(self) -> Iterator[pl.DataFrame]:
         i = 0
@@ -198,11 +232,7 @@ class Loader:
         for err in self.errors:
             if not any(s.path == err.path for s in self.stats):
                 self.stats.append(ParseStats(path=err.path, error=err.message))
-        said = statements(pl.concat(self._said)) if self._said else []
-        said += file_statements((lf.node, lf.display) for lf in self.files)
-        self.nodes = identify(
-            [lf.node for lf in self.files], said, declared=self.aliases, forced=self.forced
-        )
+        self.nodes = self._identify()
         if self.resolve:
             self.stats[:] = self.nodes.apply_stats(self.stats)
 

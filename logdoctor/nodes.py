@@ -52,6 +52,7 @@ __all__ = [
     "host_of",
     "identify",
     "identify_events",
+    "identity_literals",
     "is_download_time",
     "is_fqdn",
     "is_ip",
@@ -193,36 +194,43 @@ class IdentitySource:
     """A kind of line in which a node states its own name.
 
     This is the hook for log families that carry host names (CiscoSyslog ``host`` and
-    ``NodeID``, an Expressway log's host): add an entry naming the family, the kinds and the
-    event-table column (or a regex on the message whose group 1 is the name).
+    ``NodeID``, an Expressway log's host): add an entry naming the family, a text every such
+    line holds, and where the name is: an event-table column (with the kinds that carry it)
+    or a regex on the message whose group 1 is the name.
     """
 
     label: str
     family: str
+    literal: str
+    """Text every such line holds (with ``column``: the message starts with it). A file
+    without it holds no such line: a streaming load skips it when it learns node names."""
     kinds: tuple[str, ...] = ()
     """Event kinds that carry it (empty: any kind of the family)."""
     column: str | None = None
     """Column of the event table holding the name."""
-    prefix: str | None = None
-    """The message must start with this (with ``column``)."""
     pattern: str | None = None
     """Regex on the message; group 1 is the name (instead of ``column``)."""
-    literal: str | None = None
-    """A text the message must contain (a fast filter before ``pattern``)."""
     weight: int = 1
     """How strongly it names the node (the strongest statement of a node wins)."""
 
 
 IDENTITY_SOURCES: tuple[IdentitySource, ...] = (
     # logdoctor's ssoApp line form: a service restart names the node it ran on (its own log).
-    IdentitySource("service restart", "ssoapp", ("service.restarted",), column="server", weight=2),
+    IdentitySource(
+        "service restart",
+        "ssoapp",
+        "Service restarted:",
+        ("service.restarted",),
+        column="server",
+        weight=2,
+    ),
     # logdoctor's validation line form: the validating server writes its own name.
     IdentitySource(
         "token validation",
         "ssosp",
+        "Token validat",
         ("token.validated", "token.rejected"),
         column="server",
-        prefix="Token validat",
     ),
     # Cisco's SPSSOFederate trace (TN-217268): the node's own SAML assertion consumer URL and
     # its SP entity id (the node's FQDN; in cluster-wide SSO it may be the publisher's, which
@@ -230,26 +238,32 @@ IDENTITY_SOURCES: tuple[IdentitySource, ...] = (
     IdentitySource(
         "SAML consumer URL",
         "ssosp",
+        "AssertionConsumerService",
         pattern=r"AssertionConsumerService\s*:\s*URL\s*:\s*https?://([A-Za-z0-9][A-Za-z0-9.-]*)",
-        literal="AssertionConsumerService",
         weight=3,
     ),
     IdentitySource(
         "SAML entity id",
         "ssosp",
+        "spEntityID",
         pattern=r"spEntityID is\s*:\s*([A-Za-z0-9][A-Za-z0-9.-]*)",
-        literal="spEntityID",
         weight=2,
     ),
     # Cisco's certificate trace (TN-210541): the address of the node whose certificate it is.
     IdentitySource(
         "certificate address",
         "certmgmt",
+        "ipAddress",
         pattern=r"ipAddress\s*:\s*(\d{1,3}(?:\.\d{1,3}){3})\b",
-        literal="ipAddress",
     ),
 )
-"""Lines in which a node states its own name, strongest last (see :class:`IdentitySource`)."""
+"""Lines in which a node states its own name (see :class:`IdentitySource`)."""
+
+
+def identity_literals() -> tuple[bytes, ...]:
+    """The texts a line must hold to state a node's name (UTF-8): a file with none of them
+    holds no statement."""
+    return tuple(dict.fromkeys(src.literal.encode("utf-8") for src in IDENTITY_SOURCES))
 
 
 @dataclass(frozen=True)
@@ -323,13 +337,11 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
             if src.kinds:
                 rows = rows.filter(pl.col("kind").is_in(list(src.kinds)))
             if src.column is not None:
-                if src.prefix is not None:
-                    rows = rows.filter(pl.col("message").str.starts_with(src.prefix))
+                rows = rows.filter(pl.col("message").str.starts_with(src.literal))
                 name = pl.col(src.column)
             else:
                 assert src.pattern is not None
-                if src.literal is not None:
-                    rows = rows.filter(pl.col("message").str.contains(src.literal, literal=True))
+                rows = rows.filter(pl.col("message").str.contains(src.literal, literal=True))
                 name = pl.col("message").str.extract(src.pattern, 1)
             if rows.height == 0:
                 continue
