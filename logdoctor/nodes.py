@@ -490,9 +490,13 @@ class NodeTable:
     index: Mapping[str, str] = field(default_factory=dict)
     """Every known name (without case) -> its canonical name."""
     layout: tuple[str, ...] = ()
+    """What it was built from: the layout's node names, ..."""
     said: tuple[Statement, ...] = ()
+    """... the statements, ..."""
     declared: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """... the declared names and their addresses ..."""
     forced: str | None = None
+    """... and the ``--set-node`` name (see :meth:`extend`)."""
 
     def resolve(self, name: str) -> str:
         """The canonical name of ``name``: its node's, else the host part of an FQDN, else
@@ -507,13 +511,6 @@ class NodeTable:
         """The node called ``name`` (or known by it as an alias)."""
         canon = self.resolve(name)
         return next((n for n in self.nodes if n.name == canon), None)
-
-    @property
-    def renames(self) -> bool:
-        """True when some folder or line name is not already canonical."""
-        return any(k != v.casefold() for k, v in self.index.items()) or any(
-            n.aliases for n in self.nodes
-        )
 
     def extend(self, declared: Mapping[str, Sequence[str]]) -> NodeTable:
         """The same identity with the names and addresses of a deployment file added."""
