@@ -217,14 +217,18 @@ def test_report_on_a_partly_unreadable_input_is_incomplete(tmp_path: Path) -> No
         ("parse",),
         ("parse", "--format", "jsonl"),
         ("parse", "--format", "csv"),
+        ("parse", "--format", "parquet", "-o", "OUT"),
         ("timeline", "--user", "x"),
+        ("timeline", "--node", "ucm-pub", "--format", "jsonl"),
     ],
 )
 def test_log_commands_on_inputs_without_a_log_file_exit_2_with_one_line(
     case: str, command: tuple[str, ...], tmp_path: Path
 ) -> None:
     inputs, what = NOTHING[case](tmp_path)
-    res = run(command[0], *inputs, *command[1:])
+    out = tmp_path / "out.parquet"
+    res = run(command[0], *inputs, *(str(out) if a == "OUT" else a for a in command[1:]))
+    assert not out.exists()
     assert res.exit_code == 2, res.output
     assert res.stdout == ""  # no empty table, no header
     lines = res.stderr.strip().splitlines()
