@@ -25,6 +25,7 @@ from logdoctor.nodes import (
     file_statements,
     identify,
     identity_literals,
+    named_files,
     statement_frame,
     statements,
 )
@@ -192,11 +193,11 @@ class Loader:
         return self.nodes
 
     def _identify(self) -> NodeTable:
+        layout = [lf.node for lf in self.files]
         said = statements(pl.concat(self._said)) if self._said else []
         said += file_statements((lf.node, lf.display) for lf in self.files)
-        return identify(
-            [lf.node for lf in self.files], said, declared=self.aliases, forced=self.forced
-        )
+        said += file_statements(named_files((i.path for i in self.ignored), layout))
+        return identify(layout, said, declared=self.aliases, forced=self.forced)
 
     def _parsed(self) -> Iterator[pl.DataFrame]:
         i = 0

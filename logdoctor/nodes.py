@@ -56,6 +56,7 @@ __all__ = [
     "is_download_time",
     "is_fqdn",
     "is_ip",
+    "named_files",
     "node_from_path",
     "statements",
 ]
@@ -390,6 +391,19 @@ def file_statements(files: Iterable[tuple[str, str]]) -> list[Statement]:
             name = _clean_name(m.group("node")) if m else None
             if name is not None:
                 out.append(Statement(node, name, src.weight, 1, src.label))
+    return out
+
+
+def named_files(paths: Iterable[str], layout: Iterable[str]) -> list[tuple[str, str]]:
+    """(node, path) for files that are not logs (``PerfMon_<node>_...csv`` among them): the
+    node is the last folder of the path that is a layout node name."""
+    known = set(layout)
+    out = []
+    for path in paths:
+        folders = path.replace("\\", "/").replace("!", "/").split("/")[:-1]
+        node = next((f for f in reversed(folders) if f in known), None)
+        if node is not None:
+            out.append((node, path))
     return out
 
 

@@ -297,3 +297,20 @@ def test_renamed_deployment_lists_a_node_once() -> None:
     )
     r = d.renamed(lambda n: {"10.0.0.1": "p", "e.example.com": "e"}.get(n, n))
     assert r.clusters[0].ucm_nodes == ("p", "s") and r.expressways[0].name == "e"
+
+
+def test_a_perfmon_file_name_names_its_folder(tmp_path: Path) -> None:
+    """RTMT's PerfMon_<node>_<date>.csv (not a log logdoctor parses) names the node whose
+    folder holds it: here an IP-named folder whose ssosp states no name."""
+    node = SAMPLES / "healthy" / "ucm-sub1"
+    folder = tmp_path / "b" / "10.48.36.12" / "2024-05-01_10-12-33"
+    shutil.copytree(node, folder)
+    csv = folder / "cm" / "log" / "ris" / "csv" / "PerfMon_ucm-sub1_05_01_2024_10_12.csv"
+    csv.parent.mkdir(parents=True)
+    csv.write_text('"(PDH-CSV 4.0)","\\\\ucm-sub1\\SAML Single Sign-On\\OAUTH_TOKENS_ISSUED"\n')
+    r = logdoctor.load(tmp_path / "b")
+    assert [(n.name, n.aliases, n.named_by) for n in r.nodes.nodes] == [
+        ("ucm-sub1", ("10.48.36.12",), "PerfMon file name")
+    ]
+    assert set(r.frame["node"].unique().to_list()) == {"ucm-sub1"}
+    assert any(i.path.endswith(csv.name) for i in r.ignored)
