@@ -67,9 +67,7 @@ def test_make_demo_tells_the_truth(tmp_path: Path) -> None:
         for rule, subjects in exp["subjects"].items():
             assert set(subjects) <= found[rule], (name, rule)
         cfg = SAMPLES / name / "deployment.toml"
-        assert clusters[name]["config"] == (
-            f"demo-configs/{name}.toml" if cfg.exists() else None
-        )
+        assert clusters[name]["config"] == (f"demo-configs/{name}.toml" if cfg.exists() else None)
         assert clusters[name]["status"] == "ok"
     summary = json.loads((out / "summary.json").read_text())
     text = " ".join(res.stdout.split())
