@@ -158,9 +158,13 @@ def partial_options(fn: F) -> F:
 
 
 def _report_check_errors(report: Any) -> None:
-    """One stderr line per unread input and per rule that failed, and one when no log
-    record was read (a ``CheckReport``)."""
-    _report_input_errors(report)
+    """One stderr line per unread input (a warning under --allow-partial) and per rule that
+    failed, and one when no log record was read (a ``CheckReport``)."""
+    if report.allow_partial and not report.read_nothing:
+        for err in report.errors:
+            warn(f"{err.path}: not read: {err.message}")
+    else:
+        _report_input_errors(report)
     for f in report.rule_errors:
         click.echo(f"logdoctor: error: {_one_line(f.message)} (please report it)", err=True)
     if report.read_nothing:

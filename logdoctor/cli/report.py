@@ -122,7 +122,12 @@ def report_cmd(
     except OSError as exc:
         raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
     click.echo(str(output))
-    unread = _report_input_errors(result)
+    unread = bool(result.errors)
+    if allow_partial:
+        for err in result.errors:
+            warn(f"{err.path}: not read: {err.message}")
+    else:
+        _report_input_errors(result)
     for failure in diagnosis.rule_errors:
         click.echo(f"logdoctor: error: {failure} (please report it)", err=True)
     if (unread and not allow_partial) or diagnosis.rule_errors:
