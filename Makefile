@@ -5,7 +5,10 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench samples clean venv wheel-test
+.PHONY: demo test test-slow test-all sysdeps lint typecheck pytest bench samples clean venv wheel-test
+
+# pytest workers: one per core (pytest-xdist); JOBS=0 runs the suite in one process.
+JOBS ?= auto
 
 $(STAMP): pyproject.toml
 	@./scripts/mkvenv "$(PYTHON)" "$(VENV)"
@@ -34,10 +37,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/pytest -q
+# Debian's chromium (report tests in a real browser) and lnav (lnav format tests, benchmarks):
+# installed when this machine allows it (root or password-less sudo), else one line says how.
+sysdeps:
+	@./scripts/sysdeps
 
-test: lint typecheck pytest
+# `make test`: lint, types and the fast suite (a few minutes on 2 cores). `make test-slow`: the
+# end-to-end set marked `slow` (wheels, Dask clusters, servers, browsers, every scenario's
+# precision and recall). CI (.ci/run) runs both.
+pytest: $(STAMP)
+	$(BIN)/pytest -q -m "not slow" -n $(JOBS)
+
+test: sysdeps lint typecheck pytest
+
+test-slow: sysdeps $(STAMP)
+	$(BIN)/pytest -q -m slow -n $(JOBS)
+
+test-all: test test-slow
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -80,7 +80,8 @@ def run_rate(rate: int, seconds: float, rotate_every: float) -> dict[str, object
             for raw in proc.stdout:
                 now = time.monotonic()
                 i = raw.find('"user": "u')
-                if i >= 0 and raw.startswith('{"type": "event"'):
+                # A line cut by a killed tailer (no closing brace) is skipped, as any reader must.
+                if i >= 0 and raw.startswith('{"type": "event"') and raw.endswith("}\n"):
                     j = raw.index('"', i + 10)
                     got.put((now, int(raw[i + 10 : j])))
 

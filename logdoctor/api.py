@@ -30,8 +30,21 @@ from logdoctor.nodes import (
     statements,
 )
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
-from logdoctor.sources import Ignored, InputError, Limits, LogFile, SourceError, discover
-from logdoctor.timestamps import Zone, resolve_zone
+from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.sources import (
+    UTF8_BOM,
+    Ignored,
+    InputError,
+    Limits,
+    LogFile,
+    PartialRead,
+    SourceError,
+    discover,
+    open_regular,
+    to_utf8,
+    wide_encoding,
+)
+from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
@@ -47,6 +60,7 @@ class LoadResult:
     """The event table as a polars DataFrame (the engine's own form)."""
     stats: list[ParseStats]
     errors: list[InputError] = field(default_factory=list)
+    """Inputs that could not be read, or only partly, each with the reason."""
     ignored: list[Ignored] = field(default_factory=list)
     formats: list[Format] = field(default_factory=list)
     nodes: NodeTable = field(default_factory=NodeTable)
@@ -65,31 +79,83 @@ def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
     return df.astype({c: DTYPES[c] for c in COLUMNS})
 
 
-def _open(lf: LogFile, limits: Limits) -> tuple[bytes | Path, bytes] | ParseStats:
-    """The file's data (bytes, or its path when the engine can read it directly) and its head;
-    a ParseStats carrying the error when it cannot be read or is not text."""
+@dataclass
+class _Opened:
+    """A file ready to parse: its data (bytes, or its path when the engine can read it
+    directly), its head (for format detection), and what reading it already counted."""
+
     data: bytes | Path
+    head: bytes
+    decode_errors: int = 0
+    partial: str | None = None
+
+    def account(self, st: ParseStats) -> ParseStats:
+        """Add what the reading counted to the parse statistics of the file."""
+        st.decode_errors += self.decode_errors
+        st.partial = self.partial
+        return st
+
+
+def _binary(head: bytes) -> bool:
+    """Not text: NUL runs (a hole a writer left after a truncation) are allowed between the
+    lines (the parser drops them and counts them), nothing but NULs or control bytes is not."""
+    if b"\x00" not in head:
+        return is_binary(head)
+    rest = head.replace(b"\x00", b"")
+    return not rest or is_binary(rest)
+
+
+def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
+    """The file's data and head; a ParseStats carrying the error when it cannot be read or is
+    not text. A truncated compressed file gives what could be read, counted as one decode
+    error and noted as ``partial``; UTF-16/32 with a byte order mark is decoded to UTF-8."""
+    data: bytes | Path
+    opened: _Opened
     try:
-        if lf.local is not None and lf.local.stat().st_size <= limits.max_file_bytes:
-            with lf.local.open("rb") as fh:
-                head = fh.read(1 << 16)
-            data = lf.local
+        local = lf.local
+        if local is not None:
+            with open_regular(local) as fh:
+                if os.fstat(fh.fileno()).st_size > limits.max_file_bytes:
+                    local = None
+                else:
+                    head = fh.read(1 << 16)
+        if local is not None:
+            opened = _Opened(local, head)
         else:
-            data = lf.read()
-            head = data[: 1 << 16]
+            try:
+                data = lf.read()
+                opened = _Opened(data, data[: 1 << 16])
+            except PartialRead as exc:
+                note = str(exc).removeprefix(f"{lf.display}: ")
+                opened = _Opened(exc.data, exc.data[: 1 << 16], 1, note)
+        if wide_encoding(opened.head) is not None:
+            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            text, bad = to_utf8(raw)
+            opened = _Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
-        st.error = str(exc).split(": ", 1)[-1] if str(exc).startswith(lf.display) else str(exc)
+        st.error = str(exc).removeprefix(f"{lf.display}: ")
         return st
     except OSError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = f"cannot read ({exc.strerror or exc})"
         return st
-    if is_binary(head):
-        st = ParseStats(path=lf.display, node=lf.node, bytes=len(head))
+    if _binary(opened.head):
+        st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
         st.error = "binary content (NUL or control bytes), not a text log"
         return st
-    return data, head
+    opened.head = opened.head.removeprefix(UTF8_BOM)
+    return opened
+
+
+def _read_all(path: Path) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
+
+
+def _zoneless(fmt: Format) -> bool:
+    """True when some of the format's timestamps carry no zone (read in the node's zone)."""
+    return any(not tf.has_zone for h in fmt.headers for tf in h.timestamps)
 
 
 def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
@@ -97,7 +163,7 @@ def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
     reports it)."""
     try:
         if lf.local is not None:
-            with lf.local.open("rb") as fh:
+            with open_regular(lf.local) as fh:
                 if os.fstat(fh.fileno()).st_size == 0:
                     return False
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -121,17 +187,20 @@ class Loader:
 
     ``frames()`` yields event frames in input order (a big file in chunks, small files on a
     thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
-    larger than memory; ``result()`` collects everything into a LoadResult.
+    larger than memory; ``result()`` collects everything into a LoadResult. Each file's
+    zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
+    parsed (stage ``parsing``, in files).
     """
 
     files: list[LogFile]
     formats: list[Format]
-    zone: Zone
+    zones: ZoneBook
     jobs: int
     limits: Limits
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
+    progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
     aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Declared names and their addresses (a deployment file's), for node identity."""
     forced: str | None = None
@@ -143,35 +212,70 @@ class Loader:
     """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
     _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _known: NodeTable | None = field(default=None, repr=False)
+    _early: NodeTable | None = field(default=None, repr=False)
+
+    def _zone(self, lf: LogFile, fmt: Format) -> Zone:
+        # The zone a file's zone-less times are read in: its node's, by the node's canonical
+        # name (the deployment file names nodes by host; the folder may be an IP address).
+        # A format whose records state the node's zone (CiscoSyslog's two clocks, a later
+        # issue) records it here, before the node's other files are read:
+        # self.zones.record_from_log(node, zone, lf.display).
+        table = self._known if self._known is not None else self._early
+        node = lf.node if table is None else table.resolve(lf.node)
+        if _zoneless(fmt):
+            self.zones.note_read(node, lf.display)
+        return self.zones.zone_of(node).zone
+
+    def _prepare(self) -> None:
+        """Before the first file is parsed: the names known without reading a line (folders,
+        file names, the deployment file's addresses), for the zones. When the deployment file
+        gives a zone to a node that none of those names reaches while some folder is not
+        placed, the lines' own names are learnt first (:meth:`identify_nodes`), so that no
+        node's times are read in a zone that is not its own."""
+        if self._known is not None or self._early is not None:
+            return
+        self._early = self._identify()
+        self.zones.rename(self._early.resolve)
+        declared = set(self.zones.declared_nodes())
+        if not declared or not self.resolve:
+            return
+        placed = {self._early.resolve(lf.node) for lf in self.files}
+        if declared - placed and placed - declared:
+            self.identify_nodes()
+            self.zones.rename(self.nodes.resolve)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
-        data, head = opened
-        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
-        return parse_bytes(data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1)
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone = self._zone(lf, fmt)
+        frame, st = parse_bytes(
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
+        )
+        return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             self.stats.append(opened)
             return
-        data, head = opened
-        fmt = detect_format(self.formats, lf.name, lf.relpath, head)
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone = self._zone(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
-            data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
         ):
             parts.append(st)
             if frame.height:
                 yield frame
-        self.stats.append(merge_stats(parts))
+        self.stats.append(opened.account(merge_stats(parts)))
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
         is exhausted. Node names are the layout's, unless :meth:`identify_nodes` ran first:
         then they are canonical from the first frame on."""
+        self._prepare()
         for frame in self._parsed():
             self._said.append(statement_frame(frame))
             yield frame if self._known is None else self._known.apply(frame)
@@ -183,7 +287,8 @@ class Loader:
         kept; the others are not parsed twice."""
         literals = identity_literals()
         stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
-        pre = Loader(stating, self.formats, self.zone, self.jobs, self.limits)
+        # Names only: the times of this pass are not kept, so no zone is noted for it.
+        pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.resolve = False
         for frame in pre.frames():
             self._said.append(statement_frame(frame))
@@ -200,10 +305,12 @@ class Loader:
         return identify(layout, said, declared=self.aliases, forced=self.forced)
 
     def _parsed(self) -> Iterator[pl.DataFrame]:
+        self.progress.stage("parsing", len(self.files), "files")
         i = 0
         while i < len(self.files):
             if _is_big(self.files[i]):
                 yield from self._streamed(self.files[i])
+                self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
             j = i
@@ -215,12 +322,14 @@ class Loader:
                 results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
                 for frame, st in results:
                     self.stats.append(st)
+                    self.progress.advance(1, st.path)
                     if frame.height:
                         yield frame
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for frame, st in pool.map(self._whole, batch):
                         self.stats.append(st)
+                        self.progress.advance(1, st.path)
                         if frame.height:
                             yield frame
             i = j
@@ -228,14 +337,16 @@ class Loader:
 
     def _finish(self) -> None:
         for st in self.stats:
-            if st.error is not None and not any(e.path == st.path for e in self.errors):
-                self.errors.append(InputError(st.path, st.error))
+            problem = st.error if st.error is not None else st.partial
+            if problem is not None and not any(e.path == st.path for e in self.errors):
+                self.errors.append(InputError(st.path, problem, partial=st.error is None))
         for err in self.errors:
             if not any(s.path == err.path for s in self.stats):
                 self.stats.append(ParseStats(path=err.path, error=err.message))
         self.nodes = self._identify()
         if self.resolve:
             self.stats[:] = self.nodes.apply_stats(self.stats)
+            self.zones.rename(self.nodes.resolve)
 
     def result(self) -> LoadResult:
         """Parse everything and collect the events into one LoadResult."""
@@ -265,7 +376,7 @@ def load_files(
     loader = Loader(
         list(files),
         list(formats),
-        zone or resolve_zone(None),
+        ZoneBook(zone),
         jobs or os.cpu_count() or 1,
         limits or Limits(),
     )
@@ -281,13 +392,15 @@ def open_inputs(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
     aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     path_list = [str(p) for p in paths]
-    zone = resolve_zone(tz)
+    book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
     formats = load_formats(formats_dir)
 
     def matches(name: str, rel: str) -> bool:
@@ -303,11 +416,12 @@ def open_inputs(
     return Loader(
         files,
         formats,
-        zone,
+        book,
         jobs or os.cpu_count() or 1,
         lim,
         errors,
         ignored,
+        progress=progress or NULL_PROGRESS,
         aliases=dict(aliases or {}),
         forced=node,
     )
@@ -321,6 +435,8 @@ def load(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
     aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
@@ -328,9 +444,14 @@ def load(
     Each node gets one canonical name (:mod:`logdoctor.nodes`): its host name where its files
     state it, else its folder's; ``aliases`` adds names and the addresses declared for them
     (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
-    timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
-    format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
-    ``errors`` (and in ``stats`` with their ``error``), never skipped silently.
+    timestamps without one were written in (default UTC); ``zones`` (a
+    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node, by its
+    canonical name, its zone and records which nodes' times were read in an assumed UTC.
+    ``progress`` hears of each file parsed. Raises ``FormatError`` for a bad format folder and
+    ``ValueError`` for a bad ``tz``; unreadable inputs are listed in ``errors`` (and in
+    ``stats`` with their ``error``), never skipped silently; so are inputs only partly read
+    (a truncated compressed file: its ``stats`` entry has the counts of what was read and
+    ``partial`` says where reading stopped).
     """
     return open_inputs(
         paths,
@@ -339,5 +460,7 @@ def load(
         tz=tz,
         jobs=jobs,
         limits=limits,
+        zones=zones,
+        progress=progress,
         aliases=aliases,
     ).result()

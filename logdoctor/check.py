@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,10 @@ from logdoctor.baseline import Baseline, BaselineEntry, finding_fingerprint
 from logdoctor.bundleset import refuse_several_bundles
 from logdoctor.deployment import Deployment, load_deployment
 from logdoctor.model import Finding, ParseStats, Severity
-from logdoctor.rules import Context, Rule, RuleFailure, run_rules, select_rules
+from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.rules import EVIDENCE_CAP, Context, Rule, RuleFailure, run_rules, select_rules
 from logdoctor.sources import InputError
+from logdoctor.timestamps import ZoneBook, zone_book
 
 __all__ = ["FAIL_ON", "STATUSES", "CheckReport", "check", "check_context", "unread_summary"]
 
@@ -32,7 +34,8 @@ STATUSES = ("passed", "failed", "incomplete", "not-checked", "internal-error")
 
 - ``not-checked``: logs were given but no log record was read (exit 2);
 - ``internal-error``: a rule raised; the other rules' findings are kept (exit 2);
-- ``incomplete``: some inputs could not be read and ``allow_partial`` is off (exit 2);
+- ``incomplete``: some inputs could not be read, or only partly (a truncated compressed
+  file), and ``allow_partial`` is off (exit 2);
 - ``failed`` / ``passed``: findings at or above ``fail_on`` (exit 1) or none (exit 0).
 """
 
@@ -73,6 +76,8 @@ class CheckReport:
     """Unreadable inputs do not by themselves make the exit status 2."""
     inputs: tuple[str, ...] = ()
     """The paths given (named when nothing could be read from them)."""
+    zones: ZoneBook | None = field(default=None, compare=False, repr=False)
+    """The zone each node's times were read in (and the nodes whose zone was assumed)."""
 
     @property
     def read_nothing(self) -> bool:
@@ -81,7 +86,7 @@ class CheckReport:
 
     @property
     def complete(self) -> bool:
-        """Every input was read and every rule ran."""
+        """Every input was read (wholly) and every rule ran."""
         return not (self.errors or self.rule_errors or self.read_nothing)
 
     def state(self, f: Finding) -> str:
@@ -135,7 +140,11 @@ class CheckReport:
             where = ", ".join(self.inputs) or "the inputs"
             return f"no log was read: no log file found in {where}"
         if self.errors:
-            return f"{len(self.errors)} input(s) not read: {unread_summary(self.errors)}"
+            partly = sum(e.partial for e in self.errors)
+            unread = len(self.errors) - partly
+            counts = [f"{unread} input(s) not read"] if unread else []
+            counts += [f"{partly} input(s) only partly read"] if partly else []
+            return f"{' and '.join(counts)}: {unread_summary(self.errors)}"
         return ""
 
     def verdict(self) -> str:
@@ -201,13 +210,16 @@ def check_context(
     logs: bool = True,
     allow_partial: bool = False,
     inputs: Sequence[str] = (),
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
 ) -> CheckReport:
     """Run the selected rules on a prepared context (each rule on its own: one that raises
-    is listed in ``rule_errors`` and the others still run)."""
+    is listed in ``rule_errors`` and the others still run; ``evidence_cap`` evidence lines at
+    most per finding, None for all; ``progress`` hears of each rule)."""
     if fail_on not in FAIL_ON:
         raise ValueError(f"--fail-on {fail_on!r}: allowed values are {', '.join(FAIL_ON)}")
     rules = select_rules(select, ignore)
-    findings, failures = run_rules(ctx, rules)
+    findings, failures = run_rules(ctx, rules, evidence_cap=evidence_cap, progress=progress)
     frame = ctx.raw.frame
     times = frame["time"].drop_nulls() if frame.height else pl.Series([], dtype=pl.Datetime)
     first = times.min() if times.len() else None
@@ -247,19 +259,26 @@ def check(
     jobs: int | None = None,
     allow_partial: bool = False,
     one_cluster: bool = False,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Check logs (``paths``), a deployment file (``config``), or both.
 
     Logs of which not one record can be read give the status ``not-checked``; inputs that
-    cannot be read make the check ``incomplete`` (exit 2) unless ``allow_partial``. Paths
-    that hold several bundles (each with its own nodes or deployment file) raise
-    :class:`~logdoctor.bundleset.SeveralBundles` unless ``one_cluster``.
+    cannot be read, or only partly, make the check ``incomplete`` (exit 2) unless
+    ``allow_partial``. Paths that hold several bundles (each with its own nodes or
+    deployment file) raise :class:`~logdoctor.bundleset.SeveralBundles` unless
+    ``one_cluster``. Each node's zone-less times are read in the zone the deployment file
+    declares for it, else in ``tz``, else in UTC (``report.zones`` says which nodes' zone
+    was assumed). ``progress`` hears of the stages (parsing, correlating, rules).
     """
     if not paths and config is None:
         raise ValueError("nothing to check: give log paths, --config FILE, or both")
     deployment = None if config is None else load_deployment(config)
     select_rules(select, ignore)  # validate the patterns before any long load
     nodes = None
+    zones = zone_book(tz, None if deployment is None else deployment.node_zones())
+    observer = progress or NULL_PROGRESS
     if paths:
         from logdoctor.api import open_inputs
 
@@ -267,8 +286,9 @@ def check(
             list(paths),
             formats_dir=formats_dir,
             node=node,
-            tz=tz,
             jobs=jobs,
+            zones=zones,
+            progress=observer,
             aliases=None if deployment is None else deployment.aliases,
         )
         if not one_cluster:
@@ -280,11 +300,12 @@ def check(
         from logdoctor.parse import empty_frame
 
         frame, stats, errors = empty_frame(), [], []
+    observer.stage("correlating")
     ctx = Context(frame, stats, deployment, correct_skew=correct_skew, nodes=nodes)
     del frame  # the context holds its own time-ordered copy; free the load order one
     if paths:
         del result
-    return check_context(
+    report = check_context(
         ctx,
         select=select,
         ignore=ignore,
@@ -294,7 +315,10 @@ def check(
         logs=bool(paths),
         allow_partial=allow_partial,
         inputs=[str(p) for p in paths],
+        evidence_cap=evidence_cap,
+        progress=observer,
     )
+    return replace(report, zones=zones)
 
 
 def fingerprints(report: CheckReport) -> list[str]:

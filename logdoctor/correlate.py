@@ -89,6 +89,7 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
     "first_use": "time of its first use",
     "last_use": "time of its last use",
     "validations": "successful validations",
+    "refreshes": "successful refresh grants with it (a refresh token)",
     "rejections": "refusals and failed validations",
     "reasons": "distinct rejection reasons",
     "servers": "distinct servers that validated or rejected it",
@@ -194,6 +195,7 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         pl.col("time").min().alias("first_use"),
         pl.col("time").max().alias("last_use"),
         (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
         (pl.col("kind") == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
         pl.col("reason")
         .filter(pl.col("kind") == "token.rejected")
@@ -207,7 +209,10 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         .alias("servers"),
         pl.col("time").filter(pl.col("kind") == "token.revoked").min().alias("revoked_at"),
         pl.col("reason").filter(pl.col("kind") == "token.revoked").first().alias("revoke_cause"),
-        pl.when(pl.col("kind").is_in(["token.refreshed", "token.revoked"]))
+        pl.when(
+            pl.col("kind").is_in(["token.refreshed", "token.revoked"])
+            | ((pl.col("kind") == "token.rejected") & (pl.col("grant") == "refresh_token"))
+        )
         .then(pl.lit("refresh"))
         .when(pl.col("kind") == "token.validated")
         .then(pl.lit("access"))
@@ -227,6 +232,7 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         pl.col("device").fill_null(pl.col("_device")),
         pl.col("uses").fill_null(0),
         pl.col("validations").fill_null(0),
+        pl.col("refreshes").fill_null(0),
         pl.col("rejections").fill_null(0),
     )
     return out.select(list(LINEAGE_COLUMNS))
@@ -449,16 +455,17 @@ def timeline(
     lin: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The lines about a user, a device, a node or a token, in time order
-    (columns: :data:`TIMELINE_COLUMNS`). Filters combine (all must hold).
+    (columns: :data:`TIMELINE_COLUMNS`). Filters combine (all must hold); users and devices
+    are compared without case, as UCM does.
 
     For a token, the timeline also holds its lineage: the refresh token it came from and the
     access tokens obtained with it.
     """
     cond = pl.lit(True)
-    if user is not None:
-        cond = cond & (pl.col("user") == user)
+    if user is not None:  # UCM user ids and device names are not case-sensitive
+        cond = cond & (pl.col("user").str.to_lowercase() == user.lower())
     if device is not None:
-        cond = cond & (pl.col("device") == device)
+        cond = cond & (pl.col("device").str.to_lowercase() == device.lower())
     if node is not None:
         cond = cond & (pl.col("node") == node)
     if token is not None:

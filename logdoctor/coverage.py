@@ -20,7 +20,7 @@ from logdoctor.events import Events
 from logdoctor.evidence import from_rows
 from logdoctor.model import Evidence, ParseStats
 
-__all__ = ["FileSpan", "Gap", "NodeCoverage", "coverage"]
+__all__ = ["FileSpan", "Gap", "NodeCoverage", "coverage", "gaps_per_file"]
 
 
 def _events(events: Events | pl.DataFrame) -> Events:
@@ -133,6 +133,18 @@ def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) ->
                 gaps=tuple(gaps),
             )
         )
+    return out
+
+
+def gaps_per_file(covs: Sequence[NodeCoverage]) -> dict[str, int]:
+    """How many gaps each file borders: a gap counts for the file where the log resumes (the
+    file of its ``after`` line, else of its ``before`` line)."""
+    out: dict[str, int] = {}
+    for cov in covs:
+        for g in cov.gaps:
+            edge = g.after or g.before
+            if edge is not None:
+                out[edge.file] = out.get(edge.file, 0) + 1
     return out
 
 

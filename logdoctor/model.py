@@ -297,11 +297,20 @@ class ParseStats:
     unrecognized: int = 0
     decode_errors: int = 0
     bad_timestamps: int = 0
+    nul_bytes: int = 0
+    """NUL bytes removed from lines (the hole a writer leaves after a truncation); a line of
+    nothing but NULs is dropped and not counted in ``lines``."""
+    truncated: int = 0
+    """Records (or malformed lines) whose text was cut to ``parse.MAX_RECORD_BYTES``."""
     first_time: datetime | None = None
     last_time: datetime | None = None
     kinds: dict[str, int] = field(default_factory=dict)
     malformed_lines: list[int] = field(default_factory=list)
     error: str | None = None
+    """Why nothing of the file could be read."""
+    partial: str | None = None
+    """Why only the first part of the file could be read (a truncated compressed file); the
+    counts are those of that part, and the file is also listed among the input errors."""
 
     MALFORMED_LINES_KEPT = 1000
     """At most this many malformed line numbers are listed (the count is always exact)."""
@@ -319,6 +328,8 @@ class ParseStats:
             "unrecognized": self.unrecognized,
             "decode_errors": self.decode_errors,
             "bad_timestamps": self.bad_timestamps,
+            "nul_bytes": self.nul_bytes,
+            "truncated": self.truncated,
             "first_time": _iso(self.first_time),
             "last_time": _iso(self.last_time),
             "kinds": dict(sorted(self.kinds.items())),
@@ -326,6 +337,8 @@ class ParseStats:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.partial is not None:
+            out["partial"] = self.partial
         return out
 
 
@@ -376,3 +389,6 @@ class Finding:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     fix: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    """Users the lines behind the finding name (all of them, not only the evidence shown;
+    sorted, at most ``rules.engine.USERS_CAP``), for the report's links to each user."""

@@ -7,6 +7,14 @@ that matches a header pattern starts a record; the lines after it that match non
 continuation (a Java stack trace, an XML block, a certMgmt info dump) and are folded into its
 message. Lines before the first header are *malformed*: counted, their numbers kept, never
 dropped silently. Invariant (tested): ``lines == record_lines + malformed`` for every file.
+
+Damaged content, as the live tail handles it: NUL bytes (the hole a writer without O_APPEND
+leaves after a copy-truncate) are removed from lines and counted in ``nul_bytes``, and a line
+that was nothing but NULs is dropped (line numbers still count it), so a header written after a
+hole still starts its record. Memory per line is bounded: a line keeps at most
+:data:`MAX_RECORD_BYTES` bytes and a record at most as many bytes of continuation lines; a
+record cut so is counted in ``truncated`` (it still counts as a line and a record). A UTF-8
+byte order mark is skipped.
 """
 
 from __future__ import annotations
@@ -22,15 +30,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote
 
 import polars as pl
 
 from logdoctor.formats import EventPattern, Format, HeaderPattern
 from logdoctor.model import COLUMNS, FIELD_COLUMNS, EventKind, ParseStats
+from logdoctor.sources import UTF8_BOM, open_regular
 from logdoctor.timestamps import Zone, resolve_zone
 
 __all__ = [
+    "MAX_RECORD_BYTES",
     "POLARS_SCHEMA",
     "LineParser",
     "Record",
@@ -57,6 +68,7 @@ POLARS_SCHEMA: dict[str, pl.DataType] = {
 assert tuple(POLARS_SCHEMA) == COLUMNS
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
+_T = TypeVar("_T")
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
@@ -360,6 +372,11 @@ def _clean_values(values: pl.Series) -> pl.Series:
 CHUNK_BYTES = 16 << 20
 """Files are parsed in chunks of about this size, cut at record starts (bounded memory)."""
 
+MAX_RECORD_BYTES = 4 << 20
+"""A line keeps at most this many bytes (cut at a character boundary), and a record at most
+this many bytes of continuation lines (the lines past it are counted, not kept); each record
+cut so is counted in ``ParseStats.truncated``."""
+
 
 def parse_bytes(
     data: bytes | Path,
@@ -406,7 +423,7 @@ def iter_parse(
     with contextlib.ExitStack() as stack:
         buf: bytes | mmap.mmap
         if isinstance(data, Path):
-            fh = stack.enter_context(data.open("rb"))
+            fh = stack.enter_context(open_regular(data))
             size = os.fstat(fh.fileno()).st_size
             buf = (
                 stack.enter_context(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ))
@@ -416,44 +433,85 @@ def iter_parse(
         else:
             buf = data
         size = len(buf)
-        if size == 0:
-            yield empty_frame(), ParseStats(path=file, family=fmt.family, node=node)
+        first = len(UTF8_BOM) if buf[: len(UTF8_BOM)] == UTF8_BOM else 0
+        if size <= first:
+            yield empty_frame(), ParseStats(path=file, family=fmt.family, node=node, bytes=size)
             return
-        bounds = _chunk_bounds(buf, fmt, chunk_bytes)
+        bounds = _chunk_bounds(buf, fmt, chunk_bytes, first)
         inner = workers if len(bounds) == 1 else 1
 
-        def work(k: int) -> tuple[pl.DataFrame, ParseStats]:
-            start, end = bounds[k]
-            return _parse_block(
-                bytes(buf[start:end]),
+        def work(k: int) -> tuple[pl.DataFrame, ParseStats, int]:
+            start, end, continues = bounds[k]
+            block, cut = _capped(buf, start, end, MAX_RECORD_BYTES)
+            frame, st = _parse_block(
+                block,
                 fmt,
                 file=file,
                 node=node,
                 zone=zone,
                 line_offset=0,
                 workers=inner,
+                cut=cut,
+                continues=continues,
             )
+            st.bytes = end - start + (first if k == 0 else 0)
+            # Lines of nothing but NULs are not in st.lines but count in the numbering.
+            return frame, st, _count_lines(block) if st.nul_bytes else st.lines
 
-        # Chunks number their lines from 1; shift them by the lines of the chunks before.
+        # Chunks number their lines from 1; shift them by the lines of the chunks before
+        # (every line of the file, those of nothing but NULs included).
         seen = 0
-        for frame, st in _in_order(work, len(bounds), 1 if len(bounds) == 1 else workers):
+        for frame, st, lines in _in_order(work, len(bounds), 1 if len(bounds) == 1 else workers):
             if seen:
                 frame = frame.with_columns(pl.col("line") + seen)
                 st.malformed_lines = [n + seen for n in st.malformed_lines]
-            seen += st.lines
+            seen += lines
             yield frame, st
 
 
-def _in_order(
-    work: Callable[[int], tuple[pl.DataFrame, ParseStats]], count: int, workers: int
-) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
+def _count_lines(data: bytes) -> int:
+    """Lines in ``data`` with the engine's semantics (a last line without ``\\n`` counts)."""
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def _capped(buf: bytes | mmap.mmap, start: int, end: int, cap: int) -> tuple[bytes, list[int]]:
+    """``buf[start:end]`` with every line longer than ``cap`` bytes cut to ``cap`` (at a UTF-8
+    character boundary), and the 0-based indexes of the lines cut.
+
+    Only the kept bytes are copied, so a 200 MB line costs ``cap`` bytes here. Lines shorter
+    than ``cap`` are skipped a window at a time (``rfind`` of the last newline in the next
+    ``cap + 1`` bytes), so the scan costs about one C call per ``cap`` bytes.
+    """
+    pieces: list[bytes] = []
+    cut: list[int] = []
+    newlines = 0
+    piece = pos = start
+    while end - pos > cap:
+        nl = buf.rfind(b"\n", pos, pos + cap + 1)
+        if nl != -1:
+            pos = nl + 1
+            continue
+        keep = pos + cap  # the line at pos is longer than cap
+        while keep > pos and buf[keep] & 0xC0 == 0x80:
+            keep -= 1  # do not split a character
+        kept = bytes(buf[piece:keep])
+        pieces.append(kept)
+        newlines += kept.count(b"\n")
+        cut.append(newlines)
+        nl = buf.find(b"\n", pos + cap, end)
+        piece = pos = end if nl == -1 else nl
+    pieces.append(bytes(buf[piece:end]))
+    return (pieces[0] if len(pieces) == 1 else b"".join(pieces)), cut
+
+
+def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_T]:
     """``work(0) .. work(count - 1)`` on threads, yielded in order, at most workers+1 queued."""
     if workers <= 1:
         for k in range(count):
             yield work(k)
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: collections.deque[Future[tuple[pl.DataFrame, ParseStats]]] = collections.deque()
+        pending: collections.deque[Future[_T]] = collections.deque()
         next_k = 0
         while next_k < count or pending:
             while next_k < count and len(pending) <= workers:
@@ -462,34 +520,65 @@ def _in_order(
             yield pending.popleft().result()
 
 
-def _chunk_bounds(buf: bytes | mmap.mmap, fmt: Format, chunk_bytes: int) -> list[tuple[int, int]]:
-    """Cut points about ``chunk_bytes`` apart, each at the start of a header line."""
-    bounds: list[tuple[int, int]] = []
-    start = 0
+def _chunk_bounds(
+    buf: bytes | mmap.mmap, fmt: Format, chunk_bytes: int, first: int = 0
+) -> list[tuple[int, int, bool]]:
+    """Chunks ``(start, end, continues)`` about ``chunk_bytes`` long, each cut at the start of a
+    header line, so no record spans two chunks.
+
+    In a run of continuation lines longer than ``max(chunk_bytes, 2 * MAX_RECORD_BYTES)`` with no
+    header (a runaway stack trace), the cut is forced at a line start so that a chunk stays
+    bounded; the next chunk then ``continues`` the record open at the cut. That record already
+    holds more than MAX_RECORD_BYTES of continuation lines, so the lines after the cut would
+    not be kept anyway: they are counted as its lines.
+    """
+    span = max(chunk_bytes, 2 * MAX_RECORD_BYTES)
+    bounds: list[tuple[int, int, bool]] = []
+    start = first
     size = len(buf)
+    continues = False
+    opened = False  # a header line was seen before ``start``
     while start < size:
-        cut = (
-            _next_record_start(buf, start + chunk_bytes, fmt)
-            if start + chunk_bytes < size
-            else size
-        )
-        bounds.append((start, cut))
-        start = cut
+        if start + chunk_bytes >= size:
+            bounds.append((start, size, continues))
+            break
+        cut = _next_record_start(buf, start + chunk_bytes, fmt, start + chunk_bytes + span)
+        bounds.append((start, abs(cut), continues))
+        if cut >= 0:  # at a header (or the end)
+            start, continues, opened = cut, False, True
+            continue
+        # Forced: a record is open at the cut if a header line came before it.
+        if not opened:
+            opened = _next_record_start(buf, start, fmt, -cut) >= 0
+        start, continues = -cut, opened
     return bounds
 
 
-def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
-    """The offset of the first line at or after ``pos`` (line-aligned) that is a header line."""
+def _next_record_start(
+    buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int | None = None
+) -> int:
+    """The offset of the first line at or after ``pos`` (line-aligned) that is a header line,
+    or the file's size; the search gives up at the first line that starts at or after ``stop``
+    (when given) and returns that line's offset negated."""
     size = len(buf)
-    nl = buf.find(b"\n", pos - 1) if pos > 0 else -1
-    while nl != -1 and nl + 1 < size:
+    if pos <= 0:
+        start = 0
+    else:
+        nl = buf.find(b"\n", pos - 1)
+        if nl == -1:
+            return size
         start = nl + 1
+    while start < size:
+        if stop is not None and start >= stop:
+            return -start
         end = buf.find(b"\n", start)
-        line = bytes(buf[start : (end if end != -1 else size)][: 1 << 16])
+        line = bytes(buf[start : min(end if end != -1 else size, start + (1 << 16))])
         text = line.decode("utf-8", errors="replace").removesuffix("\r")
         if any(h.regex.py.match(text) for h in fmt.headers):
             return start
-        nl = end
+        if end == -1:
+            break
+        start = end + 1
     return size
 
 
@@ -497,12 +586,15 @@ def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format) -> int:
 _COMPRESSED_LOOKING = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"(\xb5/\xfd")
 
 
-def _read_lines(data: bytes, first: int) -> tuple[pl.DataFrame, int]:
-    """Lines (column ``text``, numbered from ``first`` in ``n``) and the decode-error count."""
+def _read_lines(data: bytes, first: int) -> tuple[pl.DataFrame, int, int]:
+    """Lines (column ``text``, numbered from ``first`` in ``n``), the decode-error count and
+    the NUL bytes removed (a line of nothing but NULs is dropped; the numbering counts it)."""
+    if b"\x00" in data:
+        return _lines_without_nul(data, first)
     if not data.startswith(_COMPRESSED_LOOKING):
         try:
             lines = pl.read_lines(data, name="text", row_index_name="n", row_index_offset=first)
-            return lines, 0
+            return lines, 0, 0
         except (pl.exceptions.PolarsError, OSError):
             pass  # not valid UTF-8: decode below, replacing what does not decode
     text, errors = decode(data)
@@ -510,7 +602,31 @@ def _read_lines(data: bytes, first: int) -> tuple[pl.DataFrame, int]:
     lines = pl.DataFrame({"text": pl.Series("text", parts, dtype=pl.String)}).with_row_index(
         "n", offset=first
     )
-    return lines, errors
+    return lines, errors, 0
+
+
+def _lines_without_nul(data: bytes, first: int) -> tuple[pl.DataFrame, int, int]:
+    raw = data.split(b"\n")
+    if raw[-1] == b"":
+        raw.pop()
+    numbers: list[int] = []
+    kept: list[bytes] = []
+    for i, line in enumerate(raw):
+        if b"\x00" in line:
+            line = line.replace(b"\x00", b"")
+            if not line:
+                continue
+        numbers.append(first + i)
+        kept.append(line)
+    text, errors = decode(b"\n".join(kept))
+    parts = [ln.removesuffix("\r") for ln in text.split("\n")] if kept else []
+    lines = pl.DataFrame(
+        {
+            "n": pl.Series("n", numbers, dtype=pl.UInt32),
+            "text": pl.Series("text", parts, dtype=pl.String),
+        }
+    )
+    return lines, errors, data.count(b"\x00")
 
 
 def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
@@ -527,6 +643,8 @@ def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
         out.unrecognized += st.unrecognized
         out.decode_errors += st.decode_errors
         out.bad_timestamps += st.bad_timestamps
+        out.nul_bytes += st.nul_bytes
+        out.truncated += st.truncated
         room = ParseStats.MALFORMED_LINES_KEPT - len(out.malformed_lines)
         out.malformed_lines.extend(st.malformed_lines[: max(room, 0)])
         kinds.update(st.kinds)
@@ -536,6 +654,8 @@ def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
             out.last_time = st.last_time
         if st.error is not None and out.error is None:
             out.error = st.error
+        if st.partial is not None and out.partial is None:
+            out.partial = st.partial
     out.kinds = dict(kinds)
     return out
 
@@ -549,12 +669,19 @@ def _parse_block(
     zone: Zone,
     line_offset: int,
     workers: int,
+    cut: Sequence[int] = (),
+    continues: bool = False,
 ) -> tuple[pl.DataFrame, ParseStats]:
-    """Parse a block of whole records (a file, or a chunk of one starting at a record)."""
+    """Parse a block of whole records (a file, or a chunk of one starting at a record).
+
+    ``cut``: the 0-based indexes of the block's lines that were cut to MAX_RECORD_BYTES.
+    ``continues``: the lines before the block's first header are the continuation of a record
+    of the block before, past its MAX_RECORD_BYTES (counted as its lines, not kept).
+    """
     stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
     if not data:
         return empty_frame(), stats
-    lines, stats.decode_errors = _read_lines(data, line_offset + 1)
+    lines, stats.decode_errors, stats.nul_bytes = _read_lines(data, line_offset + 1)
     stats.lines = lines.height
     if stats.lines == 0:
         return empty_frame(), stats
@@ -562,10 +689,18 @@ def _parse_block(
     is_hdr = frame["hdr"].is_not_null()
     rec = is_hdr.cast(pl.Int64).cum_sum()
     frame = frame.with_columns(rec.alias("_rec"))
-    malformed = frame.filter(pl.col("_rec") == 0)["n"]
-    stats.malformed = malformed.len()
-    stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
+    if not continues:
+        malformed = frame.filter(pl.col("_rec") == 0)["n"]
+        stats.malformed = malformed.len()
+        stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
     stats.record_lines = stats.lines - stats.malformed
+    truncated: set[int] = set()
+    if cut:
+        numbers = [line_offset + 1 + i for i in cut]
+        hit = frame.filter(pl.col("n").is_in(numbers))["_rec"].to_list()
+        if not continues:
+            stats.truncated += sum(1 for r in hit if r == 0)  # malformed lines, cut
+        truncated.update(r for r in hit if r > 0)
     del lines
     records = frame.select("n", "hdr", "_rec", "ts", "level", "thread", "logger", "msg").filter(
         pl.col("hdr").is_not_null()
@@ -575,11 +710,17 @@ def _parse_block(
         return empty_frame(), stats
     folding = stats.record_lines > stats.records
     if folding:
-        cont = (
-            frame.filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0))
-            .group_by("_rec", maintain_order=True)
-            .agg(pl.col("text").str.join("\n").alias("_cont"))
+        cont = frame.filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0)).select("_rec", "text")
+        if int(cont["text"].str.len_bytes().sum()) + cont.height > MAX_RECORD_BYTES:
+            # Keep at most MAX_RECORD_BYTES of continuation lines per record.
+            size = (pl.col("text").str.len_bytes() + 1).cum_sum().over("_rec")
+            cont = cont.with_columns(size.alias("_size"))
+            truncated.update(cont.filter(pl.col("_size") > MAX_RECORD_BYTES)["_rec"].to_list())
+            cont = cont.filter(pl.col("_size") <= MAX_RECORD_BYTES)
+        cont = cont.group_by("_rec", maintain_order=True).agg(
+            pl.col("text").str.join("\n").alias("_cont")
         )
+    stats.truncated += len(truncated)
     del frame  # the raw lines are no longer needed; free them before classifying
     if folding:
         records = records.join(cont, on="_rec", how="left", maintain_order="left").with_columns(
@@ -685,12 +826,42 @@ class Record:
         return row
 
 
+class _OpenRecord:
+    """The record the line engine is folding lines into."""
+
+    __slots__ = ("cont", "cut", "header", "line", "match", "size")
+
+    def __init__(self, header: int, line: int, match: re.Match[str], cut: bool) -> None:
+        self.header = header
+        self.line = line
+        self.match = match
+        self.cont: list[str] = []
+        self.size = 0  # bytes of continuation kept (each line plus its newline)
+        self.cut = cut
+
+
+def _cap_line(text: str) -> tuple[str, bool]:
+    """``text`` cut to MAX_RECORD_BYTES bytes of UTF-8 (at a character boundary), as the bulk
+    engine cuts a line; and whether it was cut."""
+    if len(text) * 4 <= MAX_RECORD_BYTES:
+        return text, False
+    raw = text.encode("utf-8", "surrogateescape")
+    if len(raw) <= MAX_RECORD_BYTES:
+        return text, False
+    return raw[:MAX_RECORD_BYTES].decode("utf-8", "ignore"), True
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
+
+
 class LineParser:
     """Parse lines one at a time with the same compiled patterns as the bulk engine.
 
     ``feed`` returns the records that a new line completes (a header line completes the record
     before it); ``flush`` returns the last open record. Lines before the first header are
-    counted as malformed in ``stats``.
+    counted as malformed in ``stats``. NUL bytes and over-long lines and records are handled as
+    by the bulk engine (see the module's docstring).
     """
 
     def __init__(self, fmt: Format, *, file: str, node: str, zone: Zone | None = None) -> None:
@@ -702,38 +873,55 @@ class LineParser:
         self.stats = ParseStats(path=file, family=fmt.family, node=node)
         self._kinds: Counter[str] = Counter()
         self.stats.kinds = self._kinds  # the counter itself: no copy per record
-        self._open: tuple[int, int, re.Match[str], list[str]] | None = None
+        self._open: _OpenRecord | None = None
+        self._seen = 0  # lines fed, those of nothing but NULs included (the numbering)
 
     def feed(self, text: str, lineno: int | None = None) -> list[Record]:
         """Consume one line (without its ``\\n``); returns the records it completes."""
+        self._seen += 1
+        n = lineno if lineno is not None else self._seen
+        text, cut = _cap_line(text)
+        if "\x00" in text:
+            self.stats.nul_bytes += text.count("\x00")
+            text = text.replace("\x00", "")
+            if not text:
+                return []
         if text.endswith("\r"):
             text = text[:-1]
         self.stats.lines += 1
-        n = lineno if lineno is not None else self.stats.lines
         for hi, h in enumerate(self.fmt.headers):
             m = h.regex.py.match(text)
             if m is not None:
                 done = self.flush()
-                self._open = (hi, n, m, [])
+                self._open = _OpenRecord(hi, n, m, cut)
                 self.stats.records += 1
                 self.stats.record_lines += 1
+                self.stats.truncated += cut
                 return done
-        if self._open is None:
+        open_ = self._open
+        if open_ is None:
             self.stats.malformed += 1
+            self.stats.truncated += cut
             if len(self.stats.malformed_lines) < ParseStats.MALFORMED_LINES_KEPT:
                 self.stats.malformed_lines.append(n)
             return []
-        self._open[3].append(text)
         self.stats.record_lines += 1
+        open_.size += _utf8_len(text) + 1
+        if open_.size <= MAX_RECORD_BYTES:
+            open_.cont.append(text)
+        else:
+            cut = True
+        if cut and not open_.cut:
+            open_.cut = True
+            self.stats.truncated += 1
         return []
 
     def flush(self) -> list[Record]:
         """Emit the open record, if any."""
         if self._open is None:
             return []
-        hi, n, m, cont = self._open
-        self._open = None
-        return [self._build(self.fmt.headers[hi], n, m, cont)]
+        o, self._open = self._open, None
+        return [self._build(self.fmt.headers[o.header], o.line, o.match, o.cont)]
 
     def _build(self, h: HeaderPattern, n: int, m: re.Match[str], cont: list[str]) -> Record:
         g = m.groupdict()

@@ -1,4 +1,8 @@
-"""The lossless invariant, on random input: every line is in exactly one record or malformed."""
+"""The lossless invariant, on random input: every line is in exactly one record or malformed.
+
+NUL bytes are removed from lines and a line of nothing but NULs is dropped (its number is kept
+by the numbering), as the live tail does; everything else is a line.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ line = st.one_of(
     st.just(""),
     st.just("\tat com.example.Foo(Foo.java:1) ~[?:?]"),
     st.builds(lambda t: t + "\r", text),
+    st.builds(lambda h, t: "\x00" * 5 + h + t, st.sampled_from(HEADERS), text),
+    st.just("\x00\x00\x00"),
 )
 
 
@@ -49,21 +55,25 @@ def test_every_line_is_in_one_record_or_malformed(data: bytes, family: str) -> N
     fmt = FORMATS[family]
     frame, stats = parse_bytes(data, fmt, file="f", node="n")
     text, _ = decode(data)
-    lines = list(iter_lines(text))
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    numbered = {}  # line number -> the line as kept
+    for n, ln in enumerate(iter_lines(text), 1):
+        kept = ln.replace("\x00", "")
+        if kept or "\x00" not in ln:
+            numbered[n] = kept.removesuffix("\r")
+    assert stats.nul_bytes == data.count(b"\x00")
     # Totals reconcile.
-    assert stats.lines == len(lines)
+    assert stats.lines == len(numbered)
     assert stats.lines == stats.record_lines + stats.malformed
     assert stats.records == frame.height
     assert sum(1 + m.count("\n") for m in frame["message"].to_list()) == stats.record_lines
     # Malformed lines are exactly the lines before the first record.
-    first = frame["line"][0] if frame.height else len(lines) + 1
-    assert stats.malformed_lines == list(range(1, first))
+    first = frame["line"][0] if frame.height else max(numbered, default=0) + 1
+    assert stats.malformed_lines == [n for n in numbered if n < first]
     # Each record's continuation lines are the original lines, in order, none skipped.
     starts = frame["line"].to_list()
-    ends = [*starts[1:], len(lines) + 1] if starts else []
+    ends = [*starts[1:], max(numbered, default=0) + 1] if starts else []
     for start, end, msg in zip(starts, ends, frame["message"].to_list(), strict=True):
-        assert msg.split("\n")[1:] == lines[start : end - 1]
+        assert msg.split("\n")[1:] == [v for n, v in numbered.items() if start < n < end]
     # The line engine agrees on every record.
     lp = LineParser(fmt, file="f", node="n")
     recs = [r for ln in iter_lines(text) for r in lp.feed(ln)] + lp.flush()
@@ -71,10 +81,11 @@ def test_every_line_is_in_one_record_or_malformed(data: bytes, family: str) -> N
     assert [{k: v for k, v in r.as_row().items() if k not in linked} for r in recs] == [
         {k: v for k, v in d.items() if k not in linked} for d in frame.to_dicts()
     ]
-    assert (lp.stats.lines, lp.stats.malformed, lp.stats.record_lines) == (
+    assert (lp.stats.lines, lp.stats.malformed, lp.stats.record_lines, lp.stats.nul_bytes) == (
         stats.lines,
         stats.malformed,
         stats.record_lines,
+        stats.nul_bytes,
     )
 
 
@@ -132,6 +143,8 @@ def test_chunked_parsing_equals_whole_file(data: bytes, family: str, chunk: int,
         "unrecognized",
         "decode_errors",
         "bad_timestamps",
+        "nul_bytes",
+        "truncated",
         "kinds",
         "bytes",
         "first_time",

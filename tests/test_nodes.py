@@ -248,7 +248,7 @@ def test_stats_lists_each_nodes_aliases(runner, tmp_path: Path) -> None:  # type
     assert res.exit_code == 0, res.output
     assert f"node ucm-pub (named by service restart), also {ips['ucm-pub']}" in res.output
     res = runner.invoke(main, ["stats", str(tmp_path / name), "--format", "json"])
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     nodes = {n["name"]: n for n in doc["nodes"]}
     assert nodes["ucm-sub1"]["aliases"] == [ips["ucm-sub1"]]
     assert nodes["ucm-sub1"]["folders"] == [ips["ucm-sub1"]]
@@ -262,7 +262,7 @@ def test_parse_streams_canonical_names_and_filters_accept_aliases(runner, tmp_pa
         main, ["parse", str(tmp_path / name), "--format", "jsonl", "--node", ips["imp1"]]
     )
     assert res.exit_code == 0, res.output
-    rows = [json.loads(line) for line in res.output.splitlines()]
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert rows and {r["node"] for r in rows} == {"imp1"}
     res = runner.invoke(main, ["timeline", str(tmp_path / name), "--node", ips["imp1"]])
     assert res.exit_code == 0 and "imp1" in res.output

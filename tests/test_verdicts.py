@@ -7,6 +7,7 @@ JSON, SARIF and JUnit, in the HTML report, and in stats / parse / timeline; the 
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import shutil
@@ -209,6 +210,59 @@ def test_report_on_a_partly_unreadable_input_is_incomplete(tmp_path: Path) -> No
     assert _headline(out.read_text(encoding="utf-8")) == "No problem found in these logs."
 
 
+def _partly_read(tmp: Path) -> tuple[list[Path], Path]:
+    """A good bundle in which one ssosp file is a gzip cut in half (its first part is read)."""
+    good = tmp / "healthy"
+    shutil.copytree(SAMPLES / "healthy", good)
+    log = good / "ucm-pub" / "tomcat" / "logs" / "ssosp" / "log4j" / "ssosp00001.log"
+    packed = gzip.compress(log.read_bytes())
+    cut = log.with_name(log.name + ".gz")
+    cut.write_bytes(packed[: len(packed) // 2])
+    log.unlink()
+    return [good], cut
+
+
+def test_a_partly_read_input_makes_check_and_report_incomplete(tmp_path: Path) -> None:
+    """harden-ingest's partly read files (a truncated gzip: what it holds is parsed) are not
+    a complete read: incomplete, exit 2, named as partly read in every output."""
+    inputs, cut = _partly_read(tmp_path)
+    out = _outputs(inputs)
+    for fmt, res in out.items():
+        assert res.exit_code == 2, (fmt, res.output)
+        assert "ssosp00001.log.gz" in res.stdout.replace("\n", ""), fmt
+    text = " ".join(out["text"].stdout.split())
+    assert "INCOMPLETE: 1 input(s) only partly read: " in text and "passed" not in text
+    assert f"{cut}: partly read, " in out["text"].stderr
+    doc = json.loads(out["json"].stdout)
+    s = doc["summary"]
+    assert (s["passed"], s["status"], s["complete"]) == (False, "incomplete", False)
+    assert [(e["type"], e["path"], e["partial"]) for e in doc["errors"]] == [
+        ("input", str(cut), True)
+    ]
+    inv = json.loads(out["sarif"].stdout)["runs"][0]["invocations"][0]
+    ids = [n["descriptor"]["id"] for n in inv["toolExecutionNotifications"]]
+    assert ids == ["input-partly-read"] and inv["executionSuccessful"] is False
+    allowed = run("check", *inputs, "--allow-partial", "--format", "json")
+    assert allowed.exit_code == 1, allowed.output  # judged: LD905 names the undecodable cut
+    summary = json.loads(allowed.stdout)["summary"]
+    assert (summary["status"], summary["by_rule"], summary["complete"]) == (
+        "failed",
+        {"LD905": 1},
+        False,
+    )
+    assert f"logdoctor: warning: {cut}: partly read, " in allowed.stderr
+    assert "not read" not in allowed.stderr
+    page = tmp_path / "r.html"
+    res = run("report", *inputs, "-o", page)
+    assert res.exit_code == 2 and page.exists()
+    html = page.read_text(encoding="utf-8")
+    assert 'class="verdict level-warning"' in html  # LD905, worse than incomplete alone
+    head = _headline(html)
+    assert head.startswith("Incomplete: 1 input(s) were only partly read (") and cut.name in head
+    assert "1 problem to fix. Worst: Malformed lines or undecodable bytes" in head
+    assert '<div class="error">partly read, ' in html  # its coverage row says where it stopped
+
+
 @pytest.mark.parametrize("case", ["empty folder", "missing path", "corrupt zip"])
 @pytest.mark.parametrize(
     "command",
@@ -239,7 +293,7 @@ def test_log_commands_on_inputs_without_a_log_file_exit_2_with_one_line(
 
 @pytest.mark.parametrize(
     "command",
-    [("stats",), ("parse", "--format", "jsonl"), ("timeline", "--user", "x")],
+    [("stats",), ("parse", "--format", "jsonl"), ("timeline", "--user", "pmeyer")],
 )
 def test_log_commands_on_partial_inputs_exit_2_and_name_what_was_not_read(
     command: tuple[str, ...], tmp_path: Path
@@ -248,6 +302,26 @@ def test_log_commands_on_partial_inputs_exit_2_and_name_what_was_not_read(
     res = run(command[0], *inputs, *command[1:])
     assert res.exit_code == 2
     assert "truncated.zip" in res.stderr and res.stdout  # the rest is still shown
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("parse", "--format", "jsonl"),
+        ("parse", "--format", "jsonl", "--order", "file"),
+        ("timeline",),
+    ],
+)
+def test_a_user_not_found_in_partial_inputs_is_exit_2_not_1(
+    command: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Exit 1 says "not in the logs"; with an input not read, the user may be in it."""
+    inputs = _partial(tmp_path)
+    res = run(command[0], *inputs, *command[1:], "--user", "nobody-here")
+    assert res.exit_code == 2, res.output
+    assert "truncated.zip" in res.stderr and "no such user 'nobody-here'" in res.stderr
+    good = run(command[0], inputs[0], *command[1:], "--user", "nobody-here")
+    assert good.exit_code == 1, good.output
 
 
 def test_fleet_fails_a_bundle_of_which_no_record_was_read(tmp_path: Path) -> None:

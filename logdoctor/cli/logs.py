@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,9 +16,8 @@ from logdoctor.cli._base import (
     EXIT_USAGE,
     CliError,
     _binary_out,
-    _console,
     _inputs,
-    _parse_when,
+    _not_in_logs,
     _report_input_errors,
     _require_log_files,
     formats_dir_option,
@@ -23,6 +25,23 @@ from logdoctor.cli._base import (
     input_options,
     main,
 )
+from logdoctor.cli.options import (
+    color_option,
+    display_tz_option,
+    entry_zone,
+    event_filter,
+    event_filter_options,
+    machine_zone,
+    report_zones,
+    shown_zone,
+    zones,
+    zones_config_option,
+)
+from logdoctor.cli.progress import TermProgress
+from logdoctor.cli.term import terminal
+
+if TYPE_CHECKING:
+    from logdoctor.sources import Ignored
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -44,8 +63,11 @@ from logdoctor.cli._base import (
     show_default=True,
 )
 @formats_dir_option
+@color_option
 @handle_errors
-def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path]) -> None:
+def formats_cmd(
+    check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path], color: str
+) -> None:
     """List the log formats logdoctor reads (built-in and --formats-dir)."""
     from logdoctor.formats import load_formats
 
@@ -78,23 +100,31 @@ def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[
         ]
         click.echo(json.dumps(doc, indent=2))
         return
-    from rich.table import Table
-    from rich.text import Text
+    from logdoctor.outputs.sheet import Column, Sheet
+    from logdoctor.outputs.terminal import clean
 
-    t = Table(show_header=True, header_style="bold")
-    for col in ("name", "family", "title", "file patterns", "events", "samples", "source"):
-        t.add_column(col, overflow="fold")
+    sheet = Sheet(
+        (
+            Column("name"),
+            Column("family"),
+            Column("title", free=True),
+            Column("file patterns"),
+            Column("events", right=True),
+            Column("samples", right=True),
+            Column("source"),
+        )
+    )
     for f in formats:
-        t.add_row(
-            Text(f.name),
-            Text(f.family),
-            Text(f.title),
-            Text(" ".join(f.file_patterns)),
+        sheet.add(
+            clean(f.name),
+            clean(f.family),
+            clean(f.title),
+            clean(" ".join(f.file_patterns)),
             str(len(f.events)),
             str(len(f.samples)),
-            Text("built-in" if f.builtin else f.path),
+            "built-in" if f.builtin else clean(f.path),
         )
-    _console().print(t)
+    terminal(color).print_sheet(sheet)
 
 
 @main.command("kinds")
@@ -105,22 +135,20 @@ def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[
     default="table",
     show_default=True,
 )
+@color_option
 @handle_errors
-def kinds_cmd(out_format: str) -> None:
+def kinds_cmd(out_format: str, color: str) -> None:
     """List the event kinds (the `kind` column) and what each means."""
     from logdoctor.model import EventKind
+    from logdoctor.outputs.sheet import Column, Sheet
 
     if out_format == "json":
         click.echo(json.dumps({k.value: k.description for k in EventKind}, indent=2))
         return
-    from rich.table import Table
-
-    t = Table(show_header=True, header_style="bold")
-    t.add_column("kind", no_wrap=True)
-    t.add_column("meaning", overflow="fold")
+    sheet = Sheet((Column("kind"), Column("meaning", free=True)))
     for k in EventKind:
-        t.add_row(k.value, k.description)
-    _console().print(t)
+        sheet.add(k.value, k.description)
+    terminal(color).print_sheet(sheet)
 
 
 # -- parse and stats -----------------------------------------------------------------------------
@@ -131,10 +159,10 @@ def kinds_cmd(out_format: str) -> None:
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["table", "jsonl", "csv", "parquet"]),
+    type=click.Choice(["table", "jsonl", "csv", "tsv", "parquet"]),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format (tsv: one line per event, tab-separated, \\t \\n escaped).",
 )
 @click.option(
     "-o",
@@ -143,17 +171,21 @@ def kinds_cmd(out_format: str) -> None:
     default=None,
     help="Write to FILE instead of standard output.",
 )
+@event_filter_options
 @click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    metavar="K",
-    help="Only events of kind K (repeatable; a trailing * matches a prefix: token.*).",
+    "--user", "users", multiple=True, metavar="U", help="Only events of user U (any case)."
 )
-@click.option("--user", "users", multiple=True, metavar="U", help="Only events of user U.")
-@click.option("--node", "nodes", multiple=True, metavar="N", help="Only events of node N.")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601).")
-@click.option("--until", metavar="TIME", help="Only events before TIME (ISO 8601).")
+@click.option(
+    "--node", "nodes", multiple=True, metavar="N", help="Only events of node N (any case)."
+)
+@click.option(
+    "--order",
+    type=click.Choice(["time", "file"]),
+    default="time",
+    show_default=True,
+    help="time: the files merged by time (held in memory); file: file by file as read "
+    "(streamed, memory stays bounded).",
+)
 @click.option(
     "--limit",
     type=click.IntRange(1),
@@ -161,6 +193,9 @@ def kinds_cmd(out_format: str) -> None:
     show_default=True,
     help="Rows shown by --format table.",
 )
+@display_tz_option
+@zones_config_option
+@color_option
 @input_options
 @handle_errors
 def parse_cmd(
@@ -168,82 +203,115 @@ def parse_cmd(
     out_format: str,
     output: Path | None,
     kinds: Sequence[str],
-    users: Sequence[str],
-    nodes: Sequence[str],
     since: str | None,
     until: str | None,
+    failures: bool,
+    users: Sequence[str],
+    nodes: Sequence[str],
+    order: str,
     limit: int,
+    display_tz: str | None,
+    config: Path | None,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
 ) -> None:
-    """Parse logs into the event table and print or export it."""
+    """Parse logs into the event table and print or export it (merged by time)."""
     import polars as pl
 
-    from logdoctor.model import EventKind
     from logdoctor.outputs.events import write_events
+    from logdoctor.pivots import missing, time_ordered
 
-    known = {k.value for k in EventKind}
-    for k in kinds:
-        if not k.endswith("*") and k not in known:
-            raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
-    t_since = _parse_when(since, "--since", tz)
-    t_until = _parse_when(until, "--until", tz)
-    conds: list[pl.Expr] = []
-    if kinds:
-        cond = pl.lit(False)
-        for k in kinds:
-            cond = cond | (
-                pl.col("kind").str.starts_with(k[:-1]) if k.endswith("*") else pl.col("kind") == k
-            )
-        conds.append(cond)
+    book = zones(tz, config)
+    filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
+    conds = filt.conditions()
     if users:
-        conds.append(pl.col("user").is_in(list(users)))
-    if t_since is not None:
-        conds.append(pl.col("time") >= t_since)
-    if t_until is not None:
-        conds.append(pl.col("time") < t_until)
+        conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
+    if out_format == "table" and output is not None:
+        raise CliError("--output needs --format jsonl, csv, tsv or parquet")
+    if out_format == "parquet" and output is None and sys.stdout.isatty():
+        raise CliError("--format parquet is binary: give -o FILE")
+    seen_users: set[str] = set()
 
     def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        if users:
+            seen_users.update(frame["user"].drop_nulls().unique().to_list())
         return frame.filter(*conds) if conds else frame
 
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
     _require_log_files(loader, paths)
-    if out_format in ("jsonl", "csv"):
-        # Stream: each chunk is written as soon as it is parsed (memory stays bounded). A
-        # first pass learns each node's canonical name, so every row carries it.
-        loader.identify_nodes()
+    zone = machine_zone(display_tz, book)
+    with contextlib.ExitStack() as stack:
+        # A file that cannot be written fails before the parse, not after it.
+        fh = stack.enter_context(_binary_out(output)) if out_format != "table" else None
+        progress = stack.enter_context(TermProgress())
+        loader.progress = progress
+        one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
+        stream = fh is not None and out_format != "parquet" and (order == "file" or one_file)
+        if stream or nodes:
+            # A first pass learns each node's canonical name, so that every row carries it
+            # from the first chunk on and --node matches any of a node's names.
+            loader.identify_nodes()
         if nodes:
-            conds.append(pl.col("node").is_in([loader.nodes.resolve(n) for n in nodes]))
-        with _binary_out(output) as fh:
+            wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
+            conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
+        if stream:
+            assert fh is not None
+            # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
-                write_events(keep(chunk), out_format, fh, header=i == 0)
-        if _report_input_errors(loader):
-            sys.exit(EXIT_USAGE)
-        return
-    result = loader.result()
-    if nodes:
-        conds.append(pl.col("node").is_in([result.nodes.resolve(n) for n in nodes]))
-    frame = keep(result.frame)
-    if out_format == "table":
-        from logdoctor.outputs.terminal import events_table
+                write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
+            stack.close()
+            _after_load(loader, book, users, seen_users)
+            return
+        frames = [keep(f) for f in loader.frames()]
+        progress.stage("merging")
+        frame = pl.concat(frames, how="vertical") if frames else _empty()
+        frame = loader.nodes.apply(frame)  # canonical node names (once every file was read)
+        if order == "time":
+            frame = time_ordered(frame)
+        progress.close()  # the warnings and the output come after it
+        report_zones(book)
+        problem = missing(users, seen_users, "user") if users else None
+        if problem:
+            raise _not_in_logs(problem, loader)
+        if fh is not None:
+            write_events(frame, out_format, fh, zone=zone)
+        else:
+            from logdoctor.outputs.terminal import events_sheet
 
-        if output is not None:
-            raise CliError("--output needs --format jsonl, csv or parquet")
-        console = _console()
-        console.print(events_table(frame, limit=limit))
-        if frame.height > limit:
-            console.print(
-                f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
-                style="dim",
-            )
-    else:
-        if out_format == "parquet" and output is None and sys.stdout.isatty():
-            raise CliError("--format parquet is binary: give -o FILE")
-        with _binary_out(output) as fh:
-            write_events(frame, out_format, fh)
-    if _report_input_errors(result):
+            term = terminal(color)
+            console = term.console()
+            shown = frame["node"].drop_nulls().unique()
+            sheet = events_sheet(frame, shown_zone(display_tz, book, shown), limit=limit)
+            term.print_sheet(sheet, console)
+            if frame.height > limit:
+                term.note(
+                    f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
+                    console,
+                )
+    if _report_input_errors(loader):
+        sys.exit(EXIT_USAGE)
+
+
+def _empty() -> Any:
+    """An empty event table."""
+    from logdoctor.parse import empty_frame
+
+    return empty_frame()
+
+
+def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
+    """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
+    (exit 2, also when a user was not found: it may be in what was not read)."""
+    from logdoctor.pivots import missing
+
+    report_zones(book)
+    problem = missing(users, seen, "user") if users else None
+    if problem:
+        raise _not_in_logs(problem, loader)
+    if _report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 
 
@@ -252,49 +320,74 @@ def parse_cmd(
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "tsv", "csv"]),
     default="table",
     show_default=True,
+    help="table: paths relative to the input; json, tsv, csv: paths as found.",
 )
+@color_option
 @input_options
 @handle_errors
 def stats_cmd(
     paths: Sequence[str],
     out_format: str,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
+    from logdoctor.outputs.sheet import write_sheet
     from logdoctor.outputs.stats import node_lines, stats_document
+    from logdoctor.outputs.terminal import clean, relative_paths, stats_rows, stats_sheet
 
-    result = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
     _require_log_files(result, paths)
-    for _ in result.frames():  # count only: nothing is kept
-        pass
+    with TermProgress() as progress:
+        result.progress = progress
+        for _ in result.frames():  # count only: nothing is kept
+            pass
     if out_format == "json":
+        report_zones(result.zones)
         doc = stats_document(result.stats, result.ignored, result.nodes)
         click.echo(json.dumps(doc, indent=2))
+    elif out_format in ("tsv", "csv"):
+        with _binary_out(None) as fh:
+            write_sheet(stats_sheet(()), out_format, fh, raw=stats_rows(result.stats))
     else:
-        from rich.text import Text
-
-        from logdoctor.outputs.terminal import clean, stats_table
-
-        console = _console()
-        console.print(stats_table(result.stats))
+        term = terminal(color)
+        console = term.console()
+        term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
         for line in node_lines(result.nodes):
-            console.print(Text(clean(line, 2000)), highlight=False)
+            term.note(clean(line, 2000), console)
         doc = stats_document(result.stats, result.ignored)["totals"]
-        console.print(
+        damaged = [
+            f"{doc[key]:,} {what}"
+            for key, what in (("truncated", "record(s) truncated"), ("nul_bytes", "NUL byte(s)"))
+            if doc[key]
+        ]
+        term.note(
             f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "
             f"{doc['malformed']:,} malformed, {doc['unrecognized']:,} unrecognized"
-            + (
-                f", {len(result.ignored)} file(s) ignored (not these log families)"
-                if result.ignored
-                else ""
-            ),
-            highlight=False,
+            + "".join(f", {d}" for d in damaged)
+            + _ignored_summary(result.ignored)
+            + (f"; paths relative to {', '.join(paths)}" if len(paths) == 1 else ""),
+            console,
         )
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)
+
+
+def _ignored_summary(ignored: Sequence[Ignored]) -> str:
+    """ ", N file(s) ignored (why)" for the summary line, by reason."""
+    if not ignored:
+        return ""
+    reasons = Counter(
+        "not these log families" if i.reason.startswith("not a ssoApp") else i.reason
+        for i in ignored
+    )
+    if len(reasons) == 1:
+        return f", {len(ignored)} file(s) ignored ({next(iter(reasons))})"
+    why = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+    return f", {len(ignored)} file(s) ignored ({why})"

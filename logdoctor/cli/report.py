@@ -13,12 +13,15 @@ from logdoctor.cli._base import (
     CliError,
     _inputs,
     _report_input_errors,
+    _report_unread,
     handle_errors,
     input_options,
     main,
     partial_options,
     warn,
 )
+from logdoctor.cli.options import report_zones, zones
+from logdoctor.cli.progress import TermProgress
 
 # -- report --------------------------------------------------------------------------------------
 
@@ -41,15 +44,10 @@ from logdoctor.cli._base import (
     metavar="FILE",
     help="Deployment file (TOML) to check the logs against.",
 )
-@click.option("--title", default=None, help="Title of the report (default: logdoctor report).")
 @click.option(
-    "--gap",
-    "gap_minutes",
-    type=click.IntRange(1),
-    default=60,
-    show_default=True,
-    metavar="MINUTES",
-    help="Report silences longer than MINUTES within a file or between rotated files.",
+    "--title",
+    default=None,
+    help="What the report is about (default: the input's folder or archive name).",
 )
 @partial_options
 @input_options
@@ -59,7 +57,6 @@ def report_cmd(
     output: Path,
     config: Path | None,
     title: str | None,
-    gap_minutes: int,
     allow_partial: bool,
     one_cluster: bool,
     formats_dirs: Sequence[Path],
@@ -75,60 +72,49 @@ def report_cmd(
     report covers the rest. Exit 2 also when a rule failed.
     """
     from logdoctor.bundleset import refuse_several_bundles
-    from logdoctor.deployment import load_deployment
     from logdoctor.outputs.html import write_html
-    from logdoctor.report import Limits, build_report, diagnose
+    from logdoctor.report import build_report, diagnose
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
-    declared = None if config is None else load_deployment(config)
-    loader = _inputs(
-        paths,
-        formats_dirs,
-        tz,
-        set_node,
-        jobs,
-        aliases=None if declared is None else declared.aliases,
-    )
+    book = zones(tz, config)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
     if not one_cluster:
         refuse_several_bundles(loader, list(paths), "report")
-    result = loader.result()
-    if result.frame.height == 0:
-        _report_input_errors(result)
-        read = sum(1 for st in result.stats if st.error is None)
-        if result.errors:  # each was named above
-            raise CliError("no log was read: no report written")
-        if read:
+    with TermProgress() as progress:
+        loader.progress = progress
+        result = loader.result()
+        if result.frame.height == 0:
+            progress.close()
+            _report_input_errors(result)
+            read = sum(1 for st in result.stats if st.error is None)
+            if result.errors:  # each was named above
+                raise CliError("no log was read: no report written")
+            if read:
+                raise CliError(
+                    f"no log record was read ({read} file(s) read, none holds a record of the "
+                    "known formats): no report written"
+                )
             raise CliError(
-                f"no log record was read ({read} file(s) read, none holds a record of the "
-                "known formats): no report written"
+                f"no log was read (no log file found in {', '.join(paths)}): no report written"
             )
-        raise CliError(
-            f"no log was read (no log file found in {', '.join(paths)}): no report written"
+        diagnosis = diagnose(result, config, progress=progress)
+        progress.stage("rendering")
+        model = build_report(
+            result.frame,
+            result.stats,
+            diagnosis,
+            inputs=list(paths),
+            title=title,
         )
-    diagnosis = diagnose(result, config)
+        try:
+            write_html(model, output)
+        except OSError as exc:
+            raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    report_zones(book)
     for note in diagnosis.notes:
         warn(note)
-    model = build_report(
-        result.frame,
-        result.stats,
-        diagnosis,
-        inputs=list(paths),
-        title=title,
-        limits=Limits(gap_seconds=gap_minutes * 60),
-    )
-    try:
-        write_html(model, output)
-    except OSError as exc:
-        raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
     click.echo(str(output))
-    unread = bool(result.errors)
-    if allow_partial:
-        for err in result.errors:
-            warn(f"{err.path}: not read: {err.message}")
-    else:
-        _report_input_errors(result)
-    for failure in diagnosis.rule_errors:
-        click.echo(f"logdoctor: error: {failure} (please report it)", err=True)
-    if (unread and not allow_partial) or diagnosis.rule_errors:
+    _report_unread(result, diagnosis.rule_errors, allow_partial=allow_partial)
+    if (result.errors and not allow_partial) or diagnosis.rule_errors:
         sys.exit(EXIT_USAGE)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +22,10 @@ from logdoctor.cli._base import (
     set_node_option,
     tz_option,
 )
+
+if TYPE_CHECKING:
+    from logdoctor.tail.events import Notice
+    from logdoctor.tail.tailer import Batch, Tailer
 
 # -- tail ----------------------------------------------------------------------------------------
 
@@ -116,15 +124,17 @@ def tail_cmd(
     PATHS are folders (followed recursively: ssoApp.log, ssosp*.log, certMgmt*.log appearing in
     them are picked up) or single files. Ctrl-C stops with a summary (and the checkpoint saved).
     """
-    import signal
-
     from logdoctor.tail.tailer import Tailer
+    from logdoctor.tail.view import summary_line
 
     detector = None
     if not no_rules:
         from logdoctor.tail.rules import rules_detector
 
         detector = rules_detector(config)
+    sink: _JsonlSink | _LiveSink = (
+        _JsonlSink(sys.stdout) if out_format == "jsonl" else _LiveSink(_console())
+    )
     tailer = Tailer(
         paths,
         formats_dirs=formats_dirs,
@@ -138,85 +148,178 @@ def tail_cmd(
         idle_flush=idle_flush,
         window=window,
         detector=detector,
+        sink=sink,
     )
+    with _stop_signals() as stopping:
+        try:
+            sink.open(tailer.start())
+            if isinstance(sink, _LiveSink):
+                sink.run(tailer, stopping, rules=detector is not None)
+            else:
+                while not stopping():
+                    tailer.step(0.5)
+                tailer.close()
+        except BaseException:
+            tailer.abort()  # no checkpoint after a failure: it could cover lines not written
+            raise
+    sink.summary(summary_line(tailer.stats, state=tailer.state_path))
 
-    def _stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, _stop)
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[Callable[[], bool]]:
+    """SIGINT and SIGTERM ask for a clean stop, seen between two steps of the tailer.
+
+    The handler only sets a flag: an exception raised in the middle of a step could leave the
+    tailer's position ahead of its output. A second signal stops at once (KeyboardInterrupt,
+    exit 130); the checkpoint then still covers only what was written.
+    """
+    asked = [0]
+
+    def handler(signum: int, frame: object) -> None:
+        asked[0] += 1
+        if asked[0] > 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        notices = tailer.start()
-        if out_format == "jsonl":
-            _tail_jsonl(tailer, notices)
-        else:
-            _tail_live(tailer, notices, rules=detector is not None)
+        yield lambda: asked[0] > 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
-def _tail_jsonl(tailer: Any, notices: Sequence[Any]) -> None:
-    from logdoctor.tail.jsonl import event_json, finding_record, notice_record
-    from logdoctor.tail.view import summary_line
-
-    out = sys.stdout
-    enc = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per line
-
-    def write(batch: Any, extra: Sequence[Any] = ()) -> None:
-        lines = [enc(notice_record(n)) for n in extra]
-        lines += [event_json(r) for r in batch.events]
-        lines += [enc(finding_record(f)) for f in batch.findings]
-        lines += [enc(notice_record(n)) for n in batch.notices]
-        if lines:
-            out.write("\n".join(lines) + "\n")
-            out.flush()
-
-    closed = False
-    try:
-        first = list(notices)
-        while True:
-            write(tailer.step(0.5), first)
-            first = []
-    except KeyboardInterrupt:
-        write(tailer.close())
-        closed = True
-    finally:
-        if not closed:
-            tailer.close()
-    click.echo(summary_line(tailer.stats, state=tailer.state_path), err=True)
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
-def _tail_live(tailer: Any, notices: Sequence[Any], *, rules: bool) -> None:
-    from rich.live import Live
+class _JsonlSink:
+    """``--format jsonl``: each batch is one write of whole JSON lines to stdout.
 
-    from logdoctor.tail.tailer import Batch
-    from logdoctor.tail.view import LiveState, render, summary_line
+    A reader of the stream may find the last line torn (a SIGKILL in the middle of a write)
+    and must skip it; when stdout is a regular file that already ends in such a line (the
+    output of a killed run, appended to with ``>>``), a newline is written first, so the torn
+    line never fuses with the first line of this run. Before each checkpoint the file is
+    fsynced, so the checkpoint never covers lines a crash of the machine could lose.
+    """
 
-    console = _console()
-    view = LiveState()
-    view.add(Batch(notices=list(notices)))
+    def __init__(self, stream: IO[str]) -> None:
+        from logdoctor.tail.jsonl import event_json, finding_record, notice_record
 
-    def screen() -> Any:
-        return render(
-            view,
-            tailer.stats,
-            files=len(tailer.files()) or tailer.stats.files,
-            observer=tailer.follower.observer_kind,
-            rules=rules,
-            height=console.size.height,
-        )
+        self._event_json = event_json
+        self._finding = finding_record
+        self._notice = notice_record
+        self._enc = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for all lines
+        self._stream = stream
+        try:
+            stream.flush()
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None  # not a real file (a test runner's capture)
+        self._is_file = self._fd is not None and stat.S_ISREG(os.fstat(self._fd).st_mode)
 
-    closed = False
-    try:
-        with Live(console=console, get_renderable=screen, refresh_per_second=4, screen=False):
+    def open(self, notices: Sequence[Notice]) -> None:
+        if self._is_file:
+            self._end_torn_line()
+        self._put([self._enc(self._notice(n)) for n in notices])
+
+    def _end_torn_line(self) -> None:
+        assert self._fd is not None
+        fd = self._fd
+        try:
+            import fcntl  # POSIX; elsewhere the torn line is left as it is
+
+            end = (
+                os.fstat(fd).st_size
+                if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
+                else os.lseek(fd, 0, os.SEEK_CUR)
+            )
+            if end <= 0:
+                return
+            rfd = os.open(f"/proc/self/fd/{fd}", os.O_RDONLY)
             try:
-                while True:
-                    view.add(tailer.step(0.25))
-            except KeyboardInterrupt:
-                view.add(tailer.close())
-                closed = True
-    finally:
-        if not closed:
+                last = os.pread(rfd, 1, end - 1)
+            finally:
+                os.close(rfd)
+        except (ImportError, OSError):
+            return  # cannot look: nothing to do
+        if last != b"\n":
+            _write_all(fd, b"\n")
+
+    def write(self, batch: Batch) -> None:
+        lines = [self._event_json(r) for r in batch.events]
+        lines += [self._enc(self._finding(f)) for f in batch.findings]
+        lines += [self._enc(self._notice(n)) for n in batch.notices]
+        self._put(lines)
+        for n in batch.notices:
+            if n.kind in _WARN:
+                click.echo(f"logdoctor tail: {n.message}", err=True)
+
+    def _put(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        text = "\n".join(lines) + "\n"
+        if self._fd is None:
+            self._stream.write(text)
+            self._stream.flush()
+        else:
+            # A lone surrogate (a file name that is not UTF-8) becomes its JSON escape.
+            _write_all(self._fd, text.encode("utf-8", "backslashreplace"))
+
+    def sync(self) -> None:
+        if self._is_file and self._fd is not None:
+            os.fsync(self._fd)
+
+    def summary(self, line: str) -> None:
+        click.echo(line, err=True)
+
+
+_WARN = frozenset({"format", "unrecognized", "lost"})
+"""Notices that also go to stderr in jsonl mode: the stream's reader may not look at them."""
+
+
+class _LiveSink:
+    """``--format live``: batches go to the screen's state (nothing to make durable)."""
+
+    def __init__(self, console: Any) -> None:
+        from logdoctor.tail.view import LiveState
+
+        self.console = console
+        self.view = LiveState()
+
+    def open(self, notices: Sequence[Notice]) -> None:
+        from logdoctor.tail.tailer import Batch
+
+        self.view.add(Batch(notices=list(notices)))
+
+    def write(self, batch: Batch) -> None:
+        self.view.add(batch)
+
+    def sync(self) -> None:
+        return None
+
+    def run(self, tailer: Tailer, stopping: Callable[[], bool], *, rules: bool) -> None:
+        from rich.live import Live
+
+        from logdoctor.tail.view import render
+
+        def screen() -> Any:
+            return render(
+                self.view,
+                tailer.stats,
+                files=len(tailer.files()) or tailer.stats.files,
+                observer=tailer.follower.observer_kind,
+                rules=rules,
+                height=self.console.size.height,
+            )
+
+        with Live(console=self.console, get_renderable=screen, refresh_per_second=4, screen=False):
+            while not stopping():
+                tailer.step(0.25)
             tailer.close()
-    if not console.is_terminal:
-        console.line()
-    console.print(summary_line(tailer.stats, state=tailer.state_path), highlight=False)
+
+    def summary(self, line: str) -> None:
+        if not self.console.is_terminal:
+            self.console.line()
+        self.console.print(line, highlight=False)

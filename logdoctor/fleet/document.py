@@ -59,7 +59,7 @@ def cluster_document(
         ctx.stats,
         diagnosis_of(report),
         inputs=[bundle.path],
-        title=f"logdoctor report: {bundle.cluster}",
+        title=bundle.cluster,
     )
     # safe(): a path that is not UTF-8 (lone surrogates) is shown as \udXXX text.
     return safe(render_html(model)).encode("utf-8"), ".html"

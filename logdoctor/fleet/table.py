@@ -26,6 +26,7 @@ from logdoctor.baseline import finding_fingerprint
 from logdoctor.fleet.runner import FleetResult
 from logdoctor.fleet.work import BundleResult
 from logdoctor.model import Severity
+from logdoctor.outputs.events import csv_safe
 from logdoctor.outputs.findings import iso, safe
 
 __all__ = [
@@ -135,15 +136,6 @@ def clusters_frame(bundles: Sequence[BundleResult]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=CLUSTER_SCHEMA)
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _defuse(value: str | None) -> str | None:
-    if value is not None and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 def _for_text(frame: pl.DataFrame, *, csv: bool) -> pl.DataFrame:
     """Times as ISO text; for CSV, lists joined and formula-like cells defused."""
     out = frame.with_columns(
@@ -158,11 +150,7 @@ def _for_text(frame: pl.DataFrame, *, csv: bool) -> pl.DataFrame:
     out = out.with_columns(
         pl.col(c).list.join("; ") for c, dt in out.schema.items() if isinstance(dt, pl.List)
     )
-    return out.with_columns(
-        pl.col(c).map_elements(_defuse, return_dtype=pl.String)
-        for c, dt in out.schema.items()
-        if dt == pl.String
-    )
+    return csv_safe(out)
 
 
 def _write(frame: pl.DataFrame, path: Path, fmt: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from logdoctor.report.model import Report
 from logdoctor.report.text import INVISIBLE
@@ -119,6 +119,12 @@ def _num(value: int | float) -> str:
     return f"{value:,}"
 
 
+def _path_breaks(value: str) -> Markup:
+    """A path with a line-break opportunity after each ``/`` (each part escaped), so a narrow
+    column wraps it at folder boundaries, not letter by letter."""
+    return Markup("/<wbr>").join(escape(part) for part in str(value).split("/"))
+
+
 def environment(folder: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment: autoescape for every template, strict undefined names."""
     env = jinja2.Environment(
@@ -131,6 +137,7 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = _num
+    env.filters["path_breaks"] = _path_breaks
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "separators": (",", ":")}
     env.policies["json.dumps_function"] = _dumps
     return env

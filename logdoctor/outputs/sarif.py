@@ -84,9 +84,9 @@ def _invocation(report: CheckReport, index: dict[str, int]) -> dict[str, Any]:
         notes.append(
             {
                 "level": "error",
-                "message": {"text": safe(f"not read: {e.path}: {e.message}")},
+                "message": {"text": safe(e.line)},
                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)}}}],
-                "descriptor": {"id": "input-not-read"},
+                "descriptor": {"id": "input-partly-read" if e.partial else "input-not-read"},
             }
         )
     for f in report.rule_errors:

@@ -21,6 +21,8 @@ _SUMMED = (
     "unrecognized",
     "decode_errors",
     "bad_timestamps",
+    "nul_bytes",
+    "truncated",
 )
 
 
@@ -28,13 +30,14 @@ def stats_document(
     stats: Sequence[ParseStats], ignored: Sequence[Ignored] = (), nodes: NodeTable | None = None
 ) -> dict[str, Any]:
     """``{"files": [...], "totals": {...}, "ignored": [...], "nodes": [...]}``; unreadable
-    files carry "error"; ``nodes``: each node's name, aliases, folders and what named it."""
+    files carry "error", partly read ones "partial" (both count in ``totals.errors``);
+    ``nodes``: each node's name, aliases, folders and what named it."""
     totals: dict[str, Any] = {k: sum(getattr(s, k) for s in stats) for k in _SUMMED}
     kinds: Counter[str] = Counter()
     for s in stats:
         kinds.update(s.kinds)
     totals["files"] = len(stats)
-    totals["errors"] = sum(1 for s in stats if s.error is not None)
+    totals["errors"] = sum(1 for s in stats if s.error is not None or s.partial is not None)
     totals["kinds"] = dict(sorted(kinds.items()))
     return {
         "files": [s.to_dict() for s in stats],

@@ -3,6 +3,15 @@ and the seam to the check engine. Rendering lives in :mod:`logdoctor.outputs.htm
 
 from logdoctor.report.build import build_report
 from logdoctor.report.diagnose import diagnose
-from logdoctor.report.model import ConfigFact, Diagnosis, Limits, Report
+from logdoctor.report.model import ConfigFact, Correlation, Diagnosis, Limits, Report, Unchecked
 
-__all__ = ["ConfigFact", "Diagnosis", "Limits", "Report", "build_report", "diagnose"]
+__all__ = [
+    "ConfigFact",
+    "Correlation",
+    "Diagnosis",
+    "Limits",
+    "Report",
+    "Unchecked",
+    "build_report",
+    "diagnose",
+]

@@ -1,41 +1,42 @@
 """Aggregations of the event table for the report, done in polars before anything is drawn.
 
-A million events become a few thousand numbers: events per time bucket by level and by kind,
-one row per user, a capped set of drill-down events, token lineage per user and client,
-coverage and gaps per file, and unrecognized messages grouped by shape. Every function here
-returns plain Python data; neutralizing text is the builder's job.
+A million events become a few thousand numbers: the time range the bulk of the events covers
+(and the stray lines outside it), events per time bucket by level and by kind, failures per
+hour, one row per user, a capped set of drill-down events, the token lineage of those users
+(cut from :func:`logdoctor.correlate.lineage`), and unrecognized messages grouped by shape.
+The event table given here is already enriched (:func:`logdoctor.correlate.enrich`); nothing
+here re-derives what the correlation computes. Every function returns plain Python data;
+neutralizing text is the builder's job.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from logdoctor.model import ParseStats
+from logdoctor.report.colors import FAILURE_KINDS, kind_color, level_color
 from logdoctor.report.model import Limits
 
 __all__ = [
     "BUCKETS",
     "FAILURE_KINDS",
     "MARKER_KINDS",
+    "STRAY_GAP",
+    "STRAY_SHARE",
     "ChartData",
-    "FileGaps",
+    "TimeRange",
     "UserAgg",
     "choose_bucket",
-    "enrich_users",
-    "file_gaps",
     "markers",
-    "rotation_stem",
     "shape_expr",
     "shapes",
+    "time_range",
     "timeline",
+    "user_lineage",
     "users",
 ]
 
@@ -51,83 +52,91 @@ MARKER_KINDS: tuple[str, ...] = (
 )
 """Event kinds marked on the timeline, in priority order (revocations can be thousands)."""
 
-FAILURE_KINDS: tuple[str, ...] = (
-    "auth.failure",
-    "authorize.rejected",
-    "token.rejected",
-    "oauth.error",
-)
-"""Event kinds counted as a user's failures (grouped by their reason)."""
-
 LEVEL_ORDER: tuple[str, ...] = ("FATAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE")
 
-_TOKEN_KINDS = (
-    "token.access.issued",
-    "token.refresh.issued",
-    "token.refreshed",
-    "token.validated",
-    "token.rejected",
-    "token.revoked",
-)
-_REFRESH_KINDS = ("token.refresh.issued", "token.refreshed", "token.revoked")
-_ISSUE_KINDS = ("token.access.issued", "token.refresh.issued")
-_USE_KINDS = ("token.refreshed", "token.validated")
+STRAY_GAP = 7 * 86400
+"""Seconds without a single line that split the events into separate stretches of time."""
+STRAY_SHARE = 0.05
+"""A stretch holding less than this share of the timed events is stray: listed, not charted
+(one 2014 line in a 2026 bundle must not squash three days into a pixel)."""
 
 
-def _epoch(t: datetime | None) -> float | None:
-    return None if t is None else round(t.timestamp(), 3)
+# -- time range ----------------------------------------------------------------------------------
 
 
-# -- enrichment ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TimeRange:
+    """The time range the bulk of the events covers (epoch seconds, None without times) and
+    the lines outside it, grouped by node and file (at most ``limits.strays`` groups)."""
+
+    lo: int | None
+    hi: int | None
+    strays: list[dict[str, Any]] = field(default_factory=list)
+    stray_lines: int = 0
+    stray_groups: int = 0
 
 
-def enrich_users(frame: pl.DataFrame) -> pl.DataFrame:
-    """Fill ``user`` and ``client_id`` of token events that do not name them (a failed
-    validation names only the jti) from the line that issued that token."""
-    need = pl.col("kind").is_in(_TOKEN_KINDS) & pl.col("token_id").is_not_null()
-    missing = need & (pl.col("user").is_null() | pl.col("client_id").is_null())
-    if not frame.select(missing.any()).item():
-        return frame
-    issued = (
-        frame.filter(
-            pl.col("kind").is_in(_ISSUE_KINDS)
-            & pl.col("token_id").is_not_null()
-            & pl.col("user").is_not_null()
+def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
+    """Split the timed events at silences longer than :data:`STRAY_GAP`; the stretches that
+    hold at least :data:`STRAY_SHARE` of the events (and always the largest) make the range,
+    the others are stray lines."""
+    timed = frame.filter(pl.col("time").is_not_null())
+    if timed.height == 0:
+        return TimeRange(None, None)
+    t = np.sort(timed["time"].dt.epoch("s").to_numpy().astype(np.int64))
+    cuts = np.nonzero(np.diff(t) > STRAY_GAP)[0] + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [t.size]))
+    sizes = ends - starts
+    keep = (sizes >= STRAY_SHARE * t.size) | (sizes == sizes.max())
+    lo = int(t[starts[keep].min()])
+    hi = int(t[ends[keep].max() - 1])
+    if keep.all():
+        return TimeRange(lo, hi)
+    s = pl.col("time").dt.epoch("s")
+    out = timed.filter((s < lo) | (s > hi))
+    groups = (
+        out.sort(["time", "line"])
+        .group_by(["node", "file"], maintain_order=True)
+        .agg(
+            pl.len().alias("count"),
+            pl.col("time").min().alias("first"),
+            pl.col("time").max().alias("last"),
+            pl.col("line").first(),
+            pl.col("message").first().str.slice(0, limits.excerpt_chars * 4 + 16),
+            pl.col("kind").first(),
         )
-        .select(
-            "token_id",
-            pl.col("user").alias("_user"),
-            pl.col("client_id").alias("_client"),
-        )
-        .unique("token_id", keep="first", maintain_order=True)
+        .sort(["count", "first"], descending=[True, False])
     )
-    if issued.height == 0:
-        return frame
-    out = frame.join(issued, on="token_id", how="left", maintain_order="left")
-    return out.with_columns(
-        pl.when(need & pl.col("user").is_null())
-        .then(pl.col("_user"))
-        .otherwise(pl.col("user"))
-        .alias("user"),
-        pl.when(need & pl.col("client_id").is_null())
-        .then(pl.col("_client"))
-        .otherwise(pl.col("client_id"))
-        .alias("client_id"),
-    ).drop("_user", "_client")
+    return TimeRange(
+        lo,
+        hi,
+        strays=groups.head(limits.strays).to_dicts(),
+        stray_lines=out.height,
+        stray_groups=groups.height,
+    )
 
 
 # -- timeline ------------------------------------------------------------------------------------
 
+Series = tuple[str, str, list[int]]
+"""A chart series: name, colour, counts per bucket."""
+
 
 @dataclass(frozen=True)
 class ChartData:
-    """Counts per time bucket: ``start`` (epoch s), ``bucket`` (s), ``n`` buckets, series."""
+    """Counts per time bucket: ``start`` (epoch s), ``bucket`` (s), ``n`` buckets; the level
+    series (failures first, then the other lines by level) and the kind series, each with
+    its fixed colour; and failures per ``fail_bucket`` (an hour, or the bucket if coarser)."""
 
     start: int
     bucket: int
     n: int
-    levels: tuple[tuple[str, list[int]], ...]
-    kinds: tuple[tuple[str, list[int]], ...]
+    levels: tuple[Series, ...]
+    kinds: tuple[Series, ...]
+    fail_start: int = 0
+    fail_bucket: int = 3600
+    failures: list[int] = field(default_factory=list)
 
 
 def choose_bucket(lo: int, hi: int, max_buckets: int) -> int:
@@ -139,54 +148,78 @@ def choose_bucket(lo: int, hi: int, max_buckets: int) -> int:
     return max(BUCKETS[-1], -(-(hi - lo) // max(1, max_buckets - 2)))
 
 
-def _series(b: pl.DataFrame, key: str, names: Sequence[str], n: int) -> list[tuple[str, list[int]]]:
+def _counts(b: pl.DataFrame, key: str, names: Sequence[str], n: int) -> list[list[int]]:
     counts = b.group_by("b", key).len()
-    out: list[tuple[str, list[int]]] = []
+    out: list[list[int]] = []
     for name in names:
         arr = np.zeros(n, dtype=np.int64)
         sub = counts.filter(pl.col(key) == name)
         if sub.height:
             arr[sub["b"].to_numpy()] = sub["len"].to_numpy()
-        out.append((name, arr.tolist()))
+        out.append(arr.tolist())
     return out
 
 
-def timeline(frame: pl.DataFrame, limits: Limits) -> ChartData:
-    """Events per bucket by level and by kind (top kinds, the rest as ``other``)."""
-    t = frame.filter(pl.col("time").is_not_null()).select(
-        pl.col("time").dt.epoch("s").alias("s"),
+def timeline(frame: pl.DataFrame, limits: Limits, rng: TimeRange) -> ChartData:
+    """Events per bucket within ``rng``: failures and the other lines by level (stacked in
+    the page), the top kinds (every failure kind present among them; the rest as
+    ``other``), and failures per hour."""
+    if rng.lo is None or rng.hi is None:
+        return ChartData(start=0, bucket=60, n=0, levels=(), kinds=())
+    lo, hi = rng.lo, rng.hi
+    sec = pl.col("time").dt.epoch("s")
+    t = frame.filter(pl.col("time").is_not_null() & (sec >= lo) & (sec <= hi)).select(
+        sec.alias("s"),
         pl.col("level").fill_null("(none)"),
         pl.col("kind").fill_null("unrecognized"),
     )
-    if t.height == 0:
-        return ChartData(start=0, bucket=60, n=0, levels=(), kinds=())
-    lo = int(t["s"].min())  # type: ignore[arg-type]
-    hi = int(t["s"].max())  # type: ignore[arg-type]
     bucket = choose_bucket(lo, hi, limits.max_buckets)
     first = lo // bucket
     n = hi // bucket - first + 1
-    b = t.with_columns(((pl.col("s") // bucket) - first).cast(pl.Int64).alias("b"))
-    present = set(b["level"].unique().to_list())
-    levels = [lv for lv in LEVEL_ORDER if lv in present] + sorted(present - set(LEVEL_ORDER))
-    top = (
-        b.group_by("kind")
-        .len()
-        .sort(["len", "kind"], descending=[True, False])
-        .head(limits.kinds_charted)["kind"]
-        .to_list()
+    failed = pl.col("kind").is_in(FAILURE_KINDS)
+    b = t.with_columns(
+        ((pl.col("s") // bucket) - first).cast(pl.Int64).alias("b"),
+        pl.when(failed).then(pl.lit("failures")).otherwise(pl.col("level")).alias("series"),
     )
-    kinds = sorted(top)
+    present = set(b["series"].unique().to_list())
+    levels = [x for x in ("failures", *LEVEL_ORDER) if x in present]
+    levels += sorted(present - set(levels))
+    by_count = b.group_by("kind").len().sort(["len", "kind"], descending=[True, False])
+    names = by_count["kind"].to_list()
+    fails = [k for k in names if k in FAILURE_KINDS][: limits.kinds_charted]
+    rest = [k for k in names if k not in FAILURE_KINDS]
+    kinds = sorted(fails) + sorted(rest[: max(0, limits.kinds_charted - len(fails))])
     kb = b.with_columns(
         pl.when(pl.col("kind").is_in(kinds)).then(pl.col("kind")).otherwise(pl.lit("other"))
     )
-    if kb["kind"].eq("other").any():
+    if len(kinds) < len(names):
         kinds.append("other")
+    fb = max(bucket, 3600)
+    f_first = lo // fb
+    f_n = hi // fb - f_first + 1
+    per_fail = np.zeros(f_n, dtype=np.int64)
+    fc = (
+        b.filter(pl.col("series") == "failures")
+        .group_by(((pl.col("s") // fb) - f_first).cast(pl.Int64).alias("h"))
+        .len()
+    )
+    if fc.height:
+        per_fail[fc["h"].to_numpy()] = fc["len"].to_numpy()
     return ChartData(
         start=first * bucket,
         bucket=bucket,
         n=n,
-        levels=tuple(_series(b, "level", levels, n)),
-        kinds=tuple(_series(kb, "kind", kinds, n)),
+        levels=tuple(
+            (name, level_color(name), data)
+            for name, data in zip(levels, _counts(b, "series", levels, n), strict=True)
+        ),
+        kinds=tuple(
+            (name, kind_color(name), data)
+            for name, data in zip(kinds, _counts(kb, "kind", kinds, n), strict=True)
+        ),
+        fail_start=f_first * fb,
+        fail_bucket=fb,
+        failures=per_fail.tolist(),
     )
 
 
@@ -244,20 +277,21 @@ def markers(frame: pl.DataFrame, limits: Limits) -> tuple[list[dict[str, Any]], 
 
 @dataclass(frozen=True)
 class UserAgg:
-    """The per-user table (shown rows), the user count, and drill-down data for the rows."""
+    """The per-user table (shown rows), the user count, the users beyond the table (name,
+    events, failures; at most ``limits.users_indexed`` in all) and the drill-down events of
+    the first rows."""
 
     rows: list[dict[str, Any]]
     total: int
     drill_events: pl.DataFrame
-    lineage: pl.DataFrame
-    lineage_more: dict[tuple[str, str, str], int]
+    beyond: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
-    """Per-user counts, failures by reason, last seen; capped drill events and lineage."""
+    """Per-user counts, failures by reason, last seen; capped drill events."""
     ev = frame.filter(pl.col("user").is_not_null() & (pl.col("user") != ""))
     if ev.height == 0:
-        return UserAgg([], 0, ev, ev, {})
+        return UserAgg([], 0, ev)
     kind = pl.col("kind")
     agg = ev.group_by("user").agg(
         (kind == "auth.success").sum().alias("logins"),
@@ -268,9 +302,16 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
         pl.col("time").max().alias("last"),
     )
     total = agg.height
-    shown = agg.sort(
+    ranked = agg.sort(
         ["failures", "events", "user"], descending=[True, True, False], nulls_last=True
-    ).head(limits.users_shown)
+    )
+    shown = ranked.head(limits.users_shown)
+    beyond = [
+        (str(u), int(e), int(f))
+        for u, e, f in ranked.slice(limits.users_shown, max(0, limits.users_indexed))
+        .select("user", "events", "failures")
+        .iter_rows()
+    ]
     reasons = (
         ev.filter(kind.is_in(FAILURE_KINDS) & pl.col("user").is_in(shown["user"].implode()))
         .group_by("user", pl.col("reason").fill_null("(no reason)"))
@@ -298,132 +339,35 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
         .filter((pl.col("_i") < per_user - tail) | (pl.col("_i") >= pl.col("_n") - tail))
         .with_columns((pl.col("_n") - pl.col("_i").len().over("user")).alias("_more"))
     )
-    lin, more = _lineage(ev.filter(pl.col("user").is_in(drill_users.implode())), limits)
-    return UserAgg(rows, total, d, lin, more)
+    return UserAgg(rows, total, d, beyond)
 
 
-def _lineage(
-    ev: pl.DataFrame, limits: Limits
+def user_lineage(
+    lineage: pl.DataFrame, names: Sequence[str], limits: Limits
 ) -> tuple[pl.DataFrame, dict[tuple[str, str, str], int]]:
-    kind = pl.col("kind")
-    tok = ev.filter(kind.is_in(_TOKEN_KINDS) & pl.col("token_id").is_not_null()).with_columns(
-        pl.when(
-            kind.is_in(_REFRESH_KINDS)
-            | ((kind == "token.rejected") & pl.col("grant").is_not_null())
-        )
-        .then(pl.lit("refresh"))
-        .otherwise(pl.lit("access"))
-        .alias("typ"),
+    """The rows of :func:`logdoctor.correlate.lineage` (refresh and access tokens) of the
+    users ``names``, the most recent ``limits.lineage_tokens`` per user, client and type
+    first; and how many older ones each (user, client, type) has beyond that."""
+    if lineage.height == 0 or not names:
+        return lineage.clear(), {}
+    lin = lineage.filter(
+        pl.col("user").is_in(list(names)) & pl.col("type").is_in(["refresh", "access"])
+    ).with_columns(
         pl.col("client_id").fill_null("(unknown client)"),
+        pl.coalesce("issued_at", "first_use").alias("_t"),
     )
-    if tok.height == 0:
-        return tok, {}
-    g = tok.group_by(["user", "client_id", "typ", "token_id"]).agg(
-        pl.col("time").filter(kind.is_in(_ISSUE_KINDS)).min().alias("issued"),
-        pl.col("time").min().alias("first"),
-        pl.col("time").max().alias("last"),
-        pl.col("key").drop_nulls().first().alias("key"),
-        pl.col("device").drop_nulls().first().alias("device"),
-        pl.col("grant").filter(kind == "token.access.issued").first().alias("grant"),
-        pl.col("value").filter(kind.is_in(_ISSUE_KINDS)).first().alias("expires_in"),
-        kind.is_in(_USE_KINDS).sum().alias("used"),
-        pl.col("time").filter(kind == "token.revoked").min().alias("revoked"),
-        pl.col("reason").filter(kind == "token.revoked").first().alias("cause"),
-        (kind == "token.rejected").sum().alias("rejected"),
-        pl.col("reason")
-        .filter(kind == "token.rejected")
-        .drop_nulls()
-        .unique()
-        .sort()
-        .alias("reasons"),
-        pl.col("node").drop_nulls().unique().sort().alias("nodes"),
-    )
-    g = g.sort(["user", "client_id", "typ", "first"], descending=[False, False, False, True])
-    g = g.with_columns(pl.int_range(pl.len()).over(["user", "client_id", "typ"]).alias("_i"))
-    counts = g.group_by(["user", "client_id", "typ"]).len()
+    lin = lin.sort(
+        ["user", "client_id", "type", "_t"],
+        descending=[False, False, False, True],
+        nulls_last=True,
+    ).with_columns(pl.int_range(pl.len()).over(["user", "client_id", "type"]).alias("_i"))
+    counts = lin.group_by(["user", "client_id", "type"]).len()
     more = {
         (u, c, t): n - limits.lineage_tokens
         for u, c, t, n in counts.iter_rows()
         if n > limits.lineage_tokens
     }
-    return g.filter(pl.col("_i") < limits.lineage_tokens).drop("_i"), more
-
-
-# -- coverage ------------------------------------------------------------------------------------
-
-
-def rotation_stem(path: str) -> str:
-    """What the rotated files of one log share: the file name without digits and suffixes
-    (``ssosp00002.log.gz`` -> ``ssosp``; ``certCN00001.log`` -> ``certCN``)."""
-    name = re.split(r"[/\\!]", path)[-1]
-    return re.sub(r"[0-9]+", "", name.split(".", 1)[0]).rstrip("-_")
-
-
-@dataclass(frozen=True)
-class FileGaps:
-    """Gaps within files and between consecutive files of one node and family."""
-
-    gaps: list[dict[str, Any]]
-    per_file: dict[str, int]
-    total: int
-
-
-def file_gaps(frame: pl.DataFrame, stats: Sequence[ParseStats], limits: Limits) -> FileGaps:
-    """Silences longer than ``limits.gap_seconds``: between consecutive records of a file (in
-    line order), and between the last record of a file and the first of the next file of the
-    same node and family (in time order)."""
-    threshold = pl.duration(seconds=limits.gap_seconds)
-    inside = (
-        frame.filter(pl.col("time").is_not_null())
-        .select("node", "file", "line", "time")
-        .sort(["file", "line"])
-        .with_columns(pl.col("time").shift(1).over("file").alias("start"))
-        .filter((pl.col("time") - pl.col("start")) > threshold)
-        .select(
-            pl.col("node").fill_null(""),
-            pl.col("file").alias("where"),
-            pl.col("file"),
-            "start",
-            pl.col("time").alias("end"),
-        )
-    )
-    rows = inside.to_dicts()
-    groups: dict[tuple[str, str, str], list[ParseStats]] = {}
-    for st in stats:
-        if st.first_time is not None and st.last_time is not None and st.error is None:
-            groups.setdefault((st.node or "", st.family or "", rotation_stem(st.path)), []).append(
-                st
-            )
-    for (node, _family, _stem), files in groups.items():
-        files.sort(key=lambda s: (s.first_time, s.path))
-        last = files[0].last_time
-        for prev, cur in itertools.pairwise(files):
-            assert last is not None and cur.first_time is not None and cur.last_time is not None
-            if (cur.first_time - last).total_seconds() > limits.gap_seconds:
-                rows.append(
-                    {
-                        "node": node,
-                        "where": f"{prev.path} → {cur.path}",
-                        "file": cur.path,
-                        "start": last,
-                        "end": cur.first_time,
-                    }
-                )
-            last = max(last, cur.last_time)
-    per_file: dict[str, int] = {}
-    for r in rows:
-        r["seconds"] = (r["end"] - r["start"]).total_seconds()
-        per_file[r["file"]] = per_file.get(r["file"], 0) + 1
-    total = len(rows)
-    rows.sort(key=lambda r: (r["file"], -r["seconds"]))
-    kept: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for r in rows:
-        seen[r["file"]] = seen.get(r["file"], 0) + 1
-        if seen[r["file"]] <= limits.gaps_per_file:
-            kept.append(r)
-    kept.sort(key=lambda r: (r["node"], r["start"]))
-    return FileGaps(kept, per_file, total)
+    return lin.filter(pl.col("_i") < limits.lineage_tokens).drop("_i", "_t"), more
 
 
 # -- unrecognized shapes -------------------------------------------------------------------------

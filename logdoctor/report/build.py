@@ -3,35 +3,59 @@
 This is where log text crosses into the report: every string taken from a log (or from a
 finding, which quotes logs) goes through :func:`neutral` here, cut to a readable length; the
 JSON handed to the page's script is built only from such strings and numbers.
+
+The events, token lineage and gaps come from the rule context's correlation
+(:class:`~logdoctor.report.model.Correlation`), so the report and ``logdoctor check`` show one
+truth; without a diagnosis the same functions compute them here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
 from logdoctor import __version__
-from logdoctor.model import EventKind, Evidence, Finding, ParseStats, Severity
+from logdoctor.coverage import gaps_per_file
+from logdoctor.model import Evidence, Finding, ParseStats, Severity
 from logdoctor.report import aggregate as agg
+from logdoctor.report.colors import FAILURE_COLOR
+from logdoctor.report.drill import FILE_CHARS, drill_data, kind_meaning, user_index
 from logdoctor.report.model import (
     ConfigFact,
     ConfigView,
+    Correlation,
     CoverageFile,
     Diagnosis,
     EvidenceRow,
+    FindingGroup,
     FindingView,
     Gap,
     Limits,
     Marker,
     Report,
     Shape,
+    Stray,
+    UserLink,
     UserRow,
     Verdict,
 )
 from logdoctor.report.text import neutral
+from logdoctor.report.views import (
+    basename,
+    bundle_name,
+    code_parts,
+    fmt_duration,
+    fmt_minute,
+    fmt_time,
+    mark_parts,
+    plural,
+    rel_path,
+    slug,
+    subject_noun,
+)
 
 __all__ = [
     "bucket_label",
@@ -42,103 +66,158 @@ __all__ = [
     "sort_findings",
 ]
 
-_KIND_MEANING = {k.value: k.description for k in EventKind}
-_FILE_CHARS = 240
-
-
-def fmt_time(t: datetime | None) -> str:
-    """``2026-11-20 08:00:01.120`` in UTC (empty for None)."""
-    if t is None:
-        return ""
-    if t.tzinfo is not None:
-        t = t.astimezone(UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def fmt_duration(seconds: float) -> str:
-    """A short human duration: ``45 s``, ``12 min``, ``3 h 20 min``, ``2 d 4 h``."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m} min" + (f" {s} s" if s else "")
-    h, m = divmod(m, 60)
-    if h < 48:
-        return f"{h} h" + (f" {m} min" if m else "")
-    d, h = divmod(h, 24)
-    return f"{d} d" + (f" {h} h" if h else "")
-
-
-def kind_meaning(kind: str) -> str:
-    """What a line of this event kind means (empty for a kind outside the vocabulary)."""
-    return _KIND_MEANING.get(kind, "")
-
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Worst first, then by rule id and subjects."""
     return sorted(findings, key=lambda f: (-Severity(f.severity).rank, f.rule, f.subjects))
 
 
+class _Paths:
+    """Paths as shown: relative to the inputs, neutralized (the whole path kept for hovers)."""
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.inputs = list(inputs)
+
+    def rel(self, path: str) -> str:
+        return neutral(rel_path(path, self.inputs), FILE_CHARS)
+
+    def full(self, path: str) -> str:
+        return neutral(path, FILE_CHARS)
+
+
 def _evidence_row(e: Evidence, limits: Limits) -> EvidenceRow:
+    excerpt = neutral(e.excerpt, limits.excerpt_chars)
     return EvidenceRow(
         node=neutral(e.node, limits.name_chars),
-        file=neutral(e.file, _FILE_CHARS),
+        file=neutral(basename(e.file), FILE_CHARS),
         line=int(e.line),
         time=fmt_time(e.time),
         kind=neutral(e.kind, limits.name_chars),
         meaning=kind_meaning(e.kind),
-        excerpt=neutral(e.excerpt, limits.excerpt_chars),
+        excerpt=excerpt,
+        path=neutral(e.file, FILE_CHARS),
+        parts=mark_parts(excerpt),
     )
 
 
-def _finding_view(i: int, f: Finding, limits: Limits) -> FindingView:
+# -- findings ------------------------------------------------------------------------------------
+
+
+def _anchor(rule: str, subjects: Sequence[str], used: set[str]) -> str:
+    parts = [p for p in (slug(x) for x in (rule, *subjects)) if p]
+    base = "-".join(parts)[:80].rstrip("-") or "finding"
+    anchor, i = base, 1
+    while anchor in used:
+        i += 1
+        anchor = f"{base}-{i}"
+    used.add(anchor)
+    return anchor
+
+
+def _finding_view(f: Finding, anchor: str, rows: Mapping[str, int], limits: Limits) -> FindingView:
     shown = f.evidence[: limits.evidence_per_finding]
     total = max(f.evidence_total, len(f.evidence))
+    fix = tuple(neutral(s, 1000) for s in f.fix)
+    message = neutral(f.message, 2000)
+    users = tuple(
+        UserLink(neutral(u, limits.name_chars), rows.get(u))
+        for u in f.users[: limits.finding_users]
+    )
     return FindingView(
-        anchor=f"finding-{i + 1}",
+        anchor=anchor,
         rule=neutral(f.rule, 16),
         severity=Severity(f.severity).value,
         title=neutral(f.title, 200),
-        message=neutral(f.message, 2000),
+        message=message,
         subjects=tuple(neutral(s, limits.name_chars) for s in f.subjects[:50]),
         first_seen=fmt_time(f.first_seen),
         last_seen=fmt_time(f.last_seen),
-        fix=tuple(neutral(s, 1000) for s in f.fix),
+        fix=fix,
         evidence=tuple(_evidence_row(e, limits) for e in shown),
         evidence_more=max(0, total - len(shown)),
+        fix_parts=tuple(code_parts(s) for s in fix),
+        message_parts=code_parts(message),
+        users=users,
+        users_more=max(0, len(f.users) - len(users)),
     )
 
 
-def _config_view(c: ConfigFact, limits: Limits) -> ConfigView:
-    shown = c.evidence[: limits.evidence_per_fact]
-    return ConfigView(
-        name=neutral(c.name, 120),
-        subject=neutral(c.subject, limits.name_chars),
-        declared=neutral(c.declared, 200) if c.declared is not None else "",
-        inferred=neutral(c.inferred, 200) if c.inferred is not None else "",
-        status=c.status,
-        reason=neutral(c.reason, 500),
-        declared_at=neutral(c.declared_at, _FILE_CHARS) if c.declared_at else "",
-        evidence=tuple(_evidence_row(e, limits) for e in shown),
-        evidence_more=max(0, max(c.evidence_total, len(c.evidence)) - len(shown)),
-    )
+def _noun(rule: str) -> str:
+    from logdoctor.rules import get_rule
+
+    try:
+        doc = get_rule(rule).doc.sections.get("Detection")
+    except KeyError:
+        doc = None
+    return subject_noun(doc)
+
+
+def _groups(findings: Sequence[Finding], views: Sequence[FindingView]) -> list[FindingGroup]:
+    """Findings of one rule with the same severity, title and fix, in finding order."""
+    keyed: dict[tuple[str, str, str, tuple[str, ...]], list[int]] = {}
+    for i, f in enumerate(findings):
+        keyed.setdefault((f.rule, f.severity, f.title, f.fix), []).append(i)
+    used: set[str] = set()
+    out = []
+    for key, idx in keyed.items():
+        members = tuple(views[i] for i in idx)
+        first = members[0]
+        anchor = first.anchor if len(members) == 1 else _anchor("group", [first.rule], used)
+        noun = _noun(key[0])
+        out.append(
+            FindingGroup(
+                anchor=anchor,
+                rule=first.rule,
+                severity=first.severity,
+                title=first.title,
+                noun=plural(noun, len(members)),
+                members=members,
+                fix_parts=first.fix_parts,
+                users=len({u.name for m in members for u in m.users}),
+            )
+        )
+    return out
+
+
+def _short_verdict(level: str, counts: Mapping[str, int]) -> str:
+    n_bad = counts["error"] + counts["warning"]
+    if level in ("error", "warning"):
+        return f"{n_bad} problem{'s' if n_bad != 1 else ''} to fix"
+    if level == "info":
+        return f"no problem, {counts['info']} note{'s' if counts['info'] != 1 else ''}"
+    if level == "ok":
+        return "no problem found"
+    if level == "incomplete":
+        notes = (
+            f", {counts['info']} note{'s' if counts['info'] != 1 else ''}" if counts["info"] else ""
+        )
+        return f"incomplete, no problem in what was read{notes}"
+    return "logs only, no rule ran"
 
 
 def _verdict(
-    findings: Sequence[FindingView], diagnosis: Diagnosis, stats: Sequence[ParseStats], events: int
+    findings: Sequence[FindingView],
+    diagnosis: Diagnosis,
+    stats: Sequence[ParseStats],
+    events: int,
+    paths: _Paths,
 ) -> Verdict:
     counts = {s.value: 0 for s in Severity}
     for f in findings:
         counts[f.severity] += 1
     notes = [neutral(n, 500) for n in diagnosis.notes]
     bad = [s for s in stats if s.error is not None]
+    partly = [s for s in stats if s.error is None and s.partial is not None]
     gaps = []  # what keeps the verdict from covering everything, in words
-    if bad:
-        named = ", ".join(neutral(s.path, 120) for s in bad[:3])
-        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        gaps.append(f"{len(bad)} input(s) could not be read ({named}{more})")
-        notes.append("Log coverage lists every input that could not be read, with the reason.")
+    for files, what in ((bad, "could not be read"), (partly, "were only partly read")):
+        if files:
+            named = ", ".join(paths.rel(s.path) for s in files[:3])  # relative to the input
+            more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+            gaps.append(f"{len(files)} input(s) {what} ({named}{more})")
+    if bad or partly:
+        notes.append(
+            "Log coverage lists every input that could not be read in full, with the reason."
+        )
     if diagnosis.rule_errors:
         gaps.append(f"{len(diagnosis.rule_errors)} rule(s) failed with an internal error")
         notes += [neutral(e, 500) for e in diagnosis.rule_errors]
@@ -151,6 +230,14 @@ def _verdict(
             first_step=None,
             first_anchor=None,
             notes=tuple(notes),
+            short="not analysed, no log record read",
+        )
+    unchecked = [u for u in diagnosis.unchecked if u.state == "not checked"]
+    if unchecked:
+        ids = ", ".join(u.rule for u in unchecked[:8]) + (", …" if len(unchecked) > 8 else "")
+        notes.append(
+            f"{len(unchecked)} rule(s) could not be checked with these inputs ({ids}): "
+            "see What could not be checked."
         )
     incomplete = f"Incomplete: {'; '.join(gaps)}. " if gaps else ""
     if findings:
@@ -161,13 +248,17 @@ def _verdict(
         else:
             what = "problem" if n_bad == 1 else "problems"
             headline = f"{n_bad} {what} to fix. Worst: {worst.title}"
+        step = worst.fix[0] if worst.fix else worst.title
+        level = "incomplete" if gaps and worst.severity == "info" else worst.severity
         return Verdict(
-            level="incomplete" if gaps and worst.severity == "info" else worst.severity,
+            level=level,
             headline=incomplete + headline,
             counts=counts,
-            first_step=worst.fix[0] if worst.fix else worst.title,
+            first_step=step,
             first_anchor=worst.anchor,
             notes=tuple(notes),
+            first_step_parts=code_parts(step),
+            short=_short_verdict(level, counts),
         )
     if diagnosis.rules_ran and gaps:
         return Verdict(
@@ -177,9 +268,18 @@ def _verdict(
             None,
             None,
             tuple(notes),
+            short=_short_verdict("incomplete", counts),
         )
     if diagnosis.rules_ran:
-        return Verdict("ok", "No problem found in these logs.", counts, None, None, tuple(notes))
+        return Verdict(
+            "ok",
+            "No problem found in these logs.",
+            counts,
+            None,
+            None,
+            tuple(notes),
+            short=_short_verdict("ok", counts),
+        )
     return Verdict(
         level="unknown",
         headline="The diagnostic rules did not run: this report describes the logs only.",
@@ -187,115 +287,29 @@ def _verdict(
         first_step=None,
         first_anchor=None,
         notes=tuple(notes),
+        short=_short_verdict("unknown", counts),
     )
 
 
-class _Strings:
-    """A string table for the drill-down JSON: each distinct (neutralized) string once."""
-
-    def __init__(self, limit: int) -> None:
-        self.items: list[str] = [""]
-        self.index: dict[str | None, int] = {None: 0, "": 0}
-        self.limit = limit
-
-    def __call__(self, value: Any) -> int:
-        key = None if value is None else str(value)
-        i = self.index.get(key)
-        if i is None:
-            i = len(self.items)
-            self.items.append(neutral(key, self.limit))
-            self.index[key] = i
-        return i
+# -- configuration -------------------------------------------------------------------------------
 
 
-def _rel(t: datetime | None, t0: int) -> float | None:
-    return None if t is None else round(t.timestamp() - t0, 3)
+def _config_view(c: ConfigFact, limits: Limits) -> ConfigView:
+    shown = c.evidence[: limits.evidence_per_fact]
+    return ConfigView(
+        name=neutral(c.name, 120),
+        subject=neutral(c.subject, limits.name_chars),
+        declared=neutral(c.declared, 200) if c.declared is not None else "",
+        inferred=neutral(c.inferred, 200) if c.inferred is not None else "",
+        status=c.status,
+        reason=neutral(c.reason, 500),
+        declared_at=neutral(c.declared_at, FILE_CHARS) if c.declared_at else "",
+        evidence=tuple(_evidence_row(e, limits) for e in shown),
+        evidence_more=max(0, max(c.evidence_total, len(c.evidence)) - len(shown)),
+    )
 
 
-def _short_key(key: str | None) -> str:
-    if not key:
-        return ""
-    return key.rsplit(":", 1)[-1][:12]
-
-
-def _drill(ua: agg.UserAgg, rows: Sequence[dict[str, Any]], limits: Limits) -> dict[str, Any]:
-    """JSON-ready drill-down: per shown user (by row index) their capped events and lineage."""
-    ev = ua.drill_events
-    t_min = ev["time"].min() if ev.height else None
-    t0 = int(t_min.timestamp()) if isinstance(t_min, datetime) else 0
-    strings = _Strings(limits.name_chars)
-    files = _Strings(_FILE_CHARS)
-    index = {r["user"]: i for i, r in enumerate(rows)}
-    users: list[dict[str, Any] | None] = [None] * len(rows)
-    cols = ("user", "time", "kind", "node", "client_id", "device", "token_id", "grant")
-    cols2 = ("reason", "server", "file", "line", "_more")
-    for rec in ev.select(*cols, *cols2).iter_rows() if ev.height else ():
-        user, t, kind, node, client, device, token, grant, reason, server, file, line, more = rec
-        i = index.get(user)
-        if i is None:
-            continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": int(more), "lin": []}
-        slot["ev"].append(
-            [
-                _rel(t, t0),
-                strings(kind),
-                strings(node),
-                strings(client),
-                strings(device),
-                strings(token),
-                strings(grant),
-                strings(reason),
-                strings(server),
-                files(file),
-                int(line),
-            ]
-        )
-    clients: dict[tuple[int, str], dict[str, Any]] = {}
-    for r in ua.lineage.iter_rows(named=True):
-        i = index.get(r["user"])
-        if i is None:
-            continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": 0, "lin": []}
-        ck = (i, r["client_id"])
-        c = clients.get(ck)
-        if c is None:
-            c = clients[ck] = {
-                "c": neutral(r["client_id"], limits.name_chars),
-                "r": [],
-                "a": [],
-                "rm": ua.lineage_more.get((r["user"], r["client_id"], "refresh"), 0),
-                "am": ua.lineage_more.get((r["user"], r["client_id"], "access"), 0),
-            }
-            slot["lin"].append(c)
-        c["r" if r["typ"] == "refresh" else "a"].append(
-            [
-                neutral(r["token_id"], limits.name_chars),
-                _rel(r["issued"], t0),
-                _rel(r["last"], t0),
-                int(r["used"]),
-                int(r["rejected"]),
-                neutral(", ".join(r["reasons"]), 200),
-                _rel(r["revoked"], t0),
-                neutral(r["cause"], 60),
-                neutral(r["grant"], 40),
-                neutral(r["expires_in"], 20),
-                neutral(_short_key(r["key"]), 12),
-                neutral(r["device"], limits.name_chars),
-                neutral(", ".join(r["nodes"]), 200),
-            ]
-        )
-    kinds = {strings.items[i]: kind_meaning(k or "") for k, i in strings.index.items() if k}
-    return {
-        "t0": t0,
-        "s": strings.items,
-        "f": files.items,
-        "meaning": {k: v for k, v in kinds.items() if v},
-        "users": users,
-    }
+# -- chart ---------------------------------------------------------------------------------------
 
 
 def _encode(data: Sequence[int]) -> tuple[str, list[int]]:
@@ -307,13 +321,26 @@ def _encode(data: Sequence[int]) -> tuple[str, list[int]]:
     return "d", list(data)
 
 
-def _chart(chart: agg.ChartData, marks: Sequence[dict[str, Any]], limits: Limits) -> dict[str, Any]:
+def _chart(
+    chart: agg.ChartData, marks: Sequence[dict[str, Any]], rng: agg.TimeRange
+) -> dict[str, Any]:
+    lo = rng.lo if rng.lo is not None else 0
+    hi = rng.hi if rng.hi is not None else 0
     return {
         "start": chart.start,
         "bucket": chart.bucket,
         "n": chart.n,
-        "levels": [[neutral(name, 40), *_encode(data)] for name, data in chart.levels],
-        "kinds": [[neutral(name, 40), *_encode(data)] for name, data in chart.kinds],
+        "levels": [
+            [neutral(name, 40), color, *_encode(data)] for name, color, data in chart.levels
+        ],
+        "kinds": [[neutral(name, 40), color, *_encode(data)] for name, color, data in chart.kinds],
+        "fail": {
+            "start": chart.fail_start,
+            "bucket": chart.fail_bucket,
+            "n": len(chart.failures),
+            "data": _encode(chart.failures),
+            "color": FAILURE_COLOR,
+        },
         "markers": [
             [
                 int(m["time"].timestamp()),
@@ -322,6 +349,7 @@ def _chart(chart: agg.ChartData, marks: Sequence[dict[str, Any]], limits: Limits
                 int(m["count"]),
             ]
             for m in marks
+            if lo <= m["time"].timestamp() <= hi + 60
         ],
     }
 
@@ -339,49 +367,48 @@ def bucket_label(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def build_report(
-    frame: pl.DataFrame,
-    stats: Sequence[ParseStats],
-    diagnosis: Diagnosis | None = None,
-    *,
-    inputs: Sequence[str] = (),
-    title: str | None = None,
-    limits: Limits | None = None,
-    now: datetime | None = None,
-) -> Report:
-    """The report model for an event table (``LoadResult.frame``), its per-file statistics
-    and what the check engine concluded (``diagnosis``; None when no rule ran)."""
-    lim = limits or Limits()
-    diag = diagnosis or Diagnosis()
-    frame = agg.enrich_users(frame)
-    findings = tuple(_finding_view(i, f, lim) for i, f in enumerate(sort_findings(diag.findings)))
-    timed = frame["time"].drop_nulls()
-    first = timed.min() if timed.len() else None
-    last = timed.max() if timed.len() else None
-    chart = agg.timeline(frame, lim)
-    marks, marks_total = agg.markers(frame, lim)
-    ua = agg.users(frame, lim)
-    gaps = agg.file_gaps(frame, stats, lim)
-    shape_rows, shapes_total, unrec_total = agg.shapes(frame, lim)
-    drill_count = min(len(ua.rows), lim.drill_users)
-    user_rows = tuple(
-        UserRow(
-            user=neutral(r["user"], lim.name_chars),
-            logins=int(r["logins"]),
-            access=int(r["access"]),
-            refreshes=int(r["refreshes"]),
-            failures=int(r["failures"]),
-            failures_by_reason=tuple((neutral(k, 60), int(n)) for k, n in r["reasons"]),
-            last_seen=fmt_time(r["last"]),
-            events=int(r["events"]),
-            drill=i < drill_count,
+# -- coverage ------------------------------------------------------------------------------------
+
+
+def _gaps(corr: Correlation, limits: Limits) -> tuple[list[Gap], int]:
+    """LD902's gaps (:func:`logdoctor.coverage.coverage`), the longest first when capped."""
+    gaps = [g for cov in corr.coverage for g in cov.gaps]
+    kept = sorted(gaps, key=lambda g: -g.seconds)[: limits.gaps]
+    kept.sort(key=lambda g: (g.node, g.family, g.start or datetime.min.replace(tzinfo=UTC)))
+    out = []
+    for g in kept:
+        before = basename(g.before.file) if g.before else ""
+        after = basename(g.after.file) if g.after else ""
+        where = before if before == after else " → ".join(x for x in (before, after) if x)
+        if g.missing:
+            names = ", ".join(g.missing[:5]) + (
+                f" and {len(g.missing) - 5} more" if len(g.missing) > 5 else ""
+            )
+            where = f"{where} (missing {names})" if where else f"missing {names}"
+        out.append(
+            Gap(
+                node=neutral(g.node, limits.name_chars),
+                family=neutral(g.family, 20),
+                kind=g.kind,
+                where=neutral(where, 2 * FILE_CHARS),
+                start=fmt_time(g.start),
+                end=fmt_time(g.end),
+                duration=fmt_duration(g.seconds),
+                seconds=float(g.seconds),
+                expected=int(g.expected),
+            )
         )
-        for i, r in enumerate(ua.rows)
-    )
-    coverage = tuple(
+    return out, len(gaps)
+
+
+def _coverage(
+    stats: Sequence[ParseStats], corr: Correlation, paths: _Paths, limits: Limits
+) -> tuple[CoverageFile, ...]:
+    per_file = gaps_per_file(corr.coverage)
+    return tuple(
         CoverageFile(
-            node=neutral(st.node or "", lim.name_chars),
-            file=neutral(st.path, _FILE_CHARS),
+            node=neutral(st.node or "", limits.name_chars),
+            file=paths.rel(st.path),
             family=neutral(st.family or "", 20),
             first=fmt_time(st.first_time),
             last=fmt_time(st.last_time),
@@ -394,7 +421,9 @@ def build_report(
             malformed=st.malformed,
             decode_errors=st.decode_errors,
             error=neutral(st.error, 500) if st.error is not None else None,
-            gaps=gaps.per_file.get(st.path, 0),
+            gaps=per_file.get(st.path, 0),
+            path=paths.full(st.path),
+            partial=neutral(st.partial, 500) if st.partial is not None else None,
         )
         for st in sorted(
             stats,
@@ -407,18 +436,154 @@ def build_report(
             ),
         )
     )
+
+
+def _strays(rng: agg.TimeRange, paths: _Paths, limits: Limits) -> tuple[Stray, ...]:
+    return tuple(
+        Stray(
+            node=neutral(s["node"] or "", limits.name_chars),
+            file=paths.rel(s["file"] or ""),
+            path=paths.full(s["file"] or ""),
+            count=int(s["count"]),
+            first=fmt_time(s["first"]),
+            last=fmt_time(s["last"]),
+            example=_evidence_row(
+                Evidence(
+                    node=s["node"] or "",
+                    file=s["file"] or "",
+                    line=int(s["line"] or 0),
+                    time=s["first"],
+                    kind=s["kind"] or "",
+                    excerpt=s["message"] or "",
+                ),
+                limits,
+            ),
+        )
+        for s in rng.strays
+    )
+
+
+def _shapes(rows: Sequence[dict[str, Any]], limits: Limits) -> tuple[Shape, ...]:
+    return tuple(
+        Shape(
+            shape=neutral(s["shape"], 200),
+            count=int(s["count"]),
+            nodes=int(s["nodes"]),
+            example=_evidence_row(
+                Evidence(
+                    node=s["node"] or "",
+                    file=s["file"] or "",
+                    line=int(s["line"] or 0),
+                    time=s["time"],
+                    kind="unrecognized",
+                    excerpt=s["message"] or "",
+                ),
+                limits,
+            ),
+        )
+        for s in rows
+    )
+
+
+def _correlation(frame: pl.DataFrame, stats: Sequence[ParseStats]) -> Correlation:
+    """The rule context's correlation, computed here when no diagnosis brought it."""
+    from logdoctor.report.diagnose import correlation_of
+    from logdoctor.rules import Context
+
+    return correlation_of(Context(frame, stats))
+
+
+def _header(
+    events: int, nodes: Sequence[str], first: str, last: str, generated: str
+) -> tuple[str, ...]:
+    what = f"{events:,} event{'s' if events != 1 else ''}"
+    if nodes:
+        what += f" from {len(nodes)} node{'s' if len(nodes) != 1 else ''} ({', '.join(nodes)})"
+    parts = [what]
+    if first:
+        parts.append(f"{first} to {last} UTC" if last != first else f"{first} UTC")
+    parts.append(f"generated {generated} UTC by logdoctor {__version__}")
+    return tuple(parts)
+
+
+def _when(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def build_report(
+    frame: pl.DataFrame,
+    stats: Sequence[ParseStats],
+    diagnosis: Diagnosis | None = None,
+    *,
+    inputs: Sequence[str] = (),
+    title: str | None = None,
+    limits: Limits | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The report model for an event table (``LoadResult.frame``), its per-file statistics
+    and what the check engine concluded (``diagnosis``; None when no rule ran).
+
+    The events, lineage and gaps are the diagnosis's correlation when it has one (``frame``
+    is then only counted), else computed from ``frame`` as the rule context does."""
+    lim = limits or Limits()
+    diag = diagnosis or Diagnosis()
+    corr = diag.correlation or _correlation(frame, stats)
+    events = corr.events
+    paths = _Paths(inputs)
+    rng = agg.time_range(events, lim)
+    chart = agg.timeline(events, lim, rng)
+    marks, marks_total = agg.markers(events, lim)
+    ua = agg.users(events, lim)
+    gaps, gaps_total = _gaps(corr, lim)
+    shape_rows, shapes_total, unrec_total = agg.shapes(events, lim)
+    drill_count = min(len(ua.rows), lim.drill_users)
+    row_of = {str(r["user"]): i for i, r in enumerate(ua.rows)}
+    user_rows = tuple(
+        UserRow(
+            user=neutral(r["user"], lim.name_chars),
+            logins=int(r["logins"]),
+            access=int(r["access"]),
+            refreshes=int(r["refreshes"]),
+            failures=int(r["failures"]),
+            failures_by_reason=tuple((neutral(k, 60), int(n)) for k, n in r["reasons"]),
+            last_seen=fmt_time(r["last"]),
+            events=int(r["events"]),
+            drill=i < drill_count,
+            anchor=f"user-{i}",
+        )
+        for i, r in enumerate(ua.rows)
+    )
+    ordered = sort_findings(diag.findings)
+    used: set[str] = set()
+    findings = tuple(
+        _finding_view(f, _anchor(f.rule, f.subjects, used), row_of, lim) for f in ordered
+    )
+    groups = tuple(_groups(ordered, findings))
     nodes = sorted({st.node for st in stats if st.node})
-    report = Report(
-        title=neutral(title or "logdoctor report", 200),
-        generated=fmt_time(now or datetime.now(UTC))[:-4],
+    first = _when(events["time"].min()) if events.height else None
+    last = _when(events["time"].max()) if events.height else None
+    if rng.lo is not None and rng.hi is not None:
+        first = datetime.fromtimestamp(rng.lo, UTC)
+        last = datetime.fromtimestamp(rng.hi, UTC)
+    verdict = _verdict(findings, diag, stats, frame.height, paths)
+    name = neutral(title or bundle_name(inputs), 200)
+    shown_nodes = tuple(neutral(n, lim.name_chars) for n in nodes)
+    generated = fmt_time(now or datetime.now(UTC))[:-4]
+    return Report(
+        title=name,
+        page_title=f"{name}: {verdict.short} · logdoctor",
+        header=_header(frame.height, shown_nodes, fmt_minute(first), fmt_minute(last), generated),
+        generated=generated,
         version=__version__,
-        inputs=tuple(neutral(p, _FILE_CHARS) for p in inputs),
+        inputs=tuple(neutral(p, FILE_CHARS) for p in inputs),
         events=frame.height,
-        nodes=tuple(neutral(n, lim.name_chars) for n in nodes),
-        first=fmt_time(first if isinstance(first, datetime) else None),
-        last=fmt_time(last if isinstance(last, datetime) else None),
-        verdict=_verdict(findings, diag, stats, frame.height),
+        nodes=shown_nodes,
+        first=fmt_minute(first),
+        last=fmt_minute(last),
+        verdict=verdict,
         findings=findings,
+        groups=groups,
+        unchecked=tuple(diag.unchecked),
         rules_ran=diag.rules_ran or bool(diag.findings),
         config=tuple(_config_view(c, lim) for c in diag.config),
         users=user_rows,
@@ -430,49 +595,23 @@ def build_report(
                 node=neutral(m["node"], lim.name_chars),
                 detail=neutral(m["detail"], 200),
                 count=int(m["count"]),
-                where=f"{neutral(m['file'], _FILE_CHARS)}:{m['line']}",
+                where=f"{neutral(basename(m['file'] or ''), FILE_CHARS)}:{m['line']}",
             )
             for m in marks
         ),
         markers_total=marks_total,
-        coverage=coverage,
-        gaps=tuple(
-            Gap(
-                node=neutral(g["node"], lim.name_chars),
-                where=neutral(g["where"], 2 * _FILE_CHARS),
-                start=fmt_time(g["start"]),
-                end=fmt_time(g["end"]),
-                duration=fmt_duration(g["seconds"]),
-                seconds=float(g["seconds"]),
-            )
-            for g in gaps.gaps
-        ),
-        gaps_total=gaps.total,
-        gap_threshold=fmt_duration(lim.gap_seconds),
-        shapes=tuple(
-            Shape(
-                shape=neutral(s["shape"], 200),
-                count=int(s["count"]),
-                nodes=int(s["nodes"]),
-                example=_evidence_row(
-                    Evidence(
-                        node=s["node"] or "",
-                        file=s["file"] or "",
-                        line=int(s["line"] or 0),
-                        time=s["time"],
-                        kind="unrecognized",
-                        excerpt=s["message"] or "",
-                    ),
-                    lim,
-                ),
-            )
-            for s in shape_rows
-        ),
+        coverage=_coverage(stats, corr, paths, lim),
+        gaps=tuple(gaps),
+        gaps_total=gaps_total,
+        strays=_strays(rng, paths, lim),
+        stray_lines=rng.stray_lines,
+        stray_groups=rng.stray_groups,
+        shapes=_shapes(shape_rows, lim),
         shapes_total=shapes_total,
         unrecognized_total=unrec_total,
         bucket_label=bucket_label(chart.bucket),
-        chart=_chart(chart, marks, lim),
-        drill=_drill(ua, ua.rows[:drill_count], lim),
+        chart=_chart(chart, marks, rng),
+        drill=drill_data(ua, ua.rows[:drill_count], corr.lineage, lim),
+        user_index=user_index(ua, inputs, lim),
         limits=lim,
     )
-    return report

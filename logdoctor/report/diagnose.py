@@ -1,56 +1,75 @@
 """The seam between the report and the check engine: one function, :func:`diagnose`.
 
 The report renders the :class:`~logdoctor.report.model.Diagnosis` it is given: findings
-(``logdoctor.model.Finding``) and configuration facts (declared against inferred, with the
-lines each inference came from), both taken from the same rule context ``logdoctor check``
-uses, so the report and the CI check never disagree.
+(``logdoctor.model.Finding``), configuration facts (declared beside inferred, with the lines
+each inference came from), the rules that could not be evaluated, and the correlation the
+rules used (enriched events, token lineage, coverage with LD902's gaps), all taken from the
+same rule context ``logdoctor check`` uses, so the report and the CI check never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from logdoctor.api import LoadResult
 from logdoctor.check import CheckReport, check_context
 from logdoctor.deployment import load_deployment
-from logdoctor.report.facts import config_facts
-from logdoctor.report.model import Diagnosis
-from logdoctor.rules import Context
+from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.report.facts import config_facts, declared_facts
+from logdoctor.report.model import Correlation, Diagnosis, Unchecked
+from logdoctor.rules import Context, Rule
 
-__all__ = ["diagnose", "diagnosis_of"]
+__all__ = ["correlation_of", "diagnose", "diagnosis_of", "unchecked_of"]
 
 
-def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
+def diagnose(
+    result: LoadResult, config: Path | None = None, *, progress: Progress = NULL_PROGRESS
+) -> Diagnosis:
     """Run the diagnostic rules on loaded logs (and a deployment file) for the report.
 
     Returns the findings (all severities; the report sorts them), the configuration facts,
-    whether the rules ran and which of them failed. Raises ``DeploymentError`` (a
+    the rules that could not be evaluated, the correlation, whether the rules ran and which
+    of them failed (``progress`` hears of each rule). Raises ``DeploymentError`` (a
     ``ValueError`` naming the file, the key and the allowed values) for a bad deployment file.
     """
     declared = None if config is None else load_deployment(config)
     ctx = Context(result.frame, result.stats, declared, nodes=result.nodes)
-    return diagnosis_of(check_context(ctx, fail_on="never", errors=result.errors))
+    report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
+    return diagnosis_of(report)
+
+
+def correlation_of(ctx: Context) -> Correlation:
+    """What the report shows of a rule context's correlation (computed once, there)."""
+    return Correlation(events=ctx.events.frame, lineage=ctx.lineage, coverage=tuple(ctx.coverage))
+
+
+def unchecked_of(ctx: Context, rules: Sequence[Rule]) -> tuple[Unchecked, ...]:
+    """The rules of ``rules`` these inputs cannot evaluate (or only in the deployment file),
+    from each rule's declared needs (:class:`logdoctor.rules.registry.Needs`)."""
+    out = []
+    for r in rules:
+        reach = ctx.reach(r.needs)
+        if reach.state != "checked":
+            out.append(Unchecked(r.id, r.title, reach.state, reach.reason))
+    return tuple(out)
 
 
 def diagnosis_of(report: CheckReport) -> Diagnosis:
     """The diagnosis of a check that already ran (``report.context`` must be set): its
-    findings and the configuration facts of its rule context (``logdoctor fleet`` renders a
-    cluster's report this way, on the worker that checked it, without running the rules
-    again)."""
+    findings, the configuration facts and correlation of its rule context, and the rules it
+    could not evaluate (``logdoctor fleet`` renders a cluster's report this way, on the
+    worker that checked it, without running the rules again)."""
     ctx = report.context
     if ctx is None:
         raise ValueError("diagnosis_of: the check report has no rule context")
-
-    def declared_value(path: str, subject: str) -> Any:
-        if ctx.cluster is None or not path.startswith("parameters."):
-            return None
-        return getattr(ctx.cluster.parameters, path.split(".", 1)[1], None)
-
-    facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared_value)
+    declared = [] if ctx.declared is None else declared_facts(ctx.declared, ctx.cluster)
+    facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared)
     return Diagnosis(
         findings=report.findings,
         config=facts,
         rules_ran=True,
         rule_errors=tuple(f.message for f in report.rule_errors),
+        unchecked=unchecked_of(ctx, report.rules),
+        correlation=correlation_of(ctx),
     )

@@ -11,25 +11,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logdoctor.model import Evidence, Finding
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logdoctor.coverage import NodeCoverage
 
 __all__ = [
     "ConfigFact",
     "ConfigView",
+    "Correlation",
     "CoverageFile",
     "Diagnosis",
     "EvidenceRow",
+    "FindingGroup",
     "FindingView",
     "Gap",
     "Limits",
     "Marker",
     "Report",
+    "Rich",
     "Shape",
+    "Stray",
+    "Unchecked",
+    "UserLink",
     "UserRow",
     "Verdict",
 ]
+
+Rich = tuple[tuple[str, bool], ...]
+"""Text in pieces: ``(text, marked)``; the template prints a marked piece as ``<code>`` (a
+fix step's `command`) or ``<mark>`` (a decisive field of a log line), and escapes all of it."""
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -52,12 +67,17 @@ class ConfigFact:
     evidence: tuple[Evidence, ...] = ()
     evidence_total: int = 0
     declared_at: str | None = None
+    same: bool | None = None
+    """Whether the two values agree, when that is not plain equality (a Jabber group seen
+    on fewer devices than it declares agrees); None: compare the values."""
 
     @property
     def status(self) -> str:
         """``agree``, ``differ``, ``declared only``, ``inferred only`` or ``unknown``."""
         if self.declared is not None and self.inferred is not None:
-            same = self.declared.strip().lower() == self.inferred.strip().lower()
+            same = self.same
+            if same is None:
+                same = self.declared.strip().lower() == self.inferred.strip().lower()
             return "agree" if same else "differ"
         if self.declared is not None:
             return "declared only"
@@ -67,11 +87,34 @@ class ConfigFact:
 
 
 @dataclass(frozen=True)
+class Unchecked:
+    """A rule that could not be evaluated on these inputs (``state`` ``not checked``), or
+    only against the deployment file (``config only``), and what it lacked."""
+
+    rule: str
+    title: str
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """What the rule context computed that the report shows as well (one computation):
+    the enriched events (:attr:`logdoctor.rules.Context.events`), the token lineage and
+    the coverage with LD902's gaps."""
+
+    events: pl.DataFrame = field(repr=False)
+    lineage: pl.DataFrame = field(repr=False)
+    coverage: tuple[NodeCoverage, ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     """What the check engine concluded about a set of logs (and a deployment file).
 
     ``rules_ran`` is False when no rule engine ran: the report then says that it shows the
-    logs only, instead of claiming that nothing is wrong.
+    logs only, instead of claiming that nothing is wrong. ``correlation`` is the rule
+    context's correlation (None: the report computes it with the same functions).
     """
 
     findings: tuple[Finding, ...] = ()
@@ -80,6 +123,8 @@ class Diagnosis:
     notes: tuple[str, ...] = ()
     rule_errors: tuple[str, ...] = ()
     """Rules that raised (one line each): their findings are unknown, the others' shown."""
+    unchecked: tuple[Unchecked, ...] = ()
+    correlation: Correlation | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -92,6 +137,8 @@ class Limits:
     """Evidence lines shown per configuration fact."""
     users_shown: int = 1000
     """Rows of the per-user table (most failures first, then most events)."""
+    users_indexed: int = 100_000
+    """Users beyond the table that the page's filter can still find (name and counts)."""
     drill_users: int = 100
     """Users (the first rows of the table) whose events and token lineage are kept for the
     drill-down."""
@@ -110,10 +157,12 @@ class Limits:
     """Markers (configuration changes, key regenerations, restarts, revocations) kept."""
     shapes: int = 60
     """Unrecognized message shapes listed."""
-    gaps_per_file: int = 20
-    """Gaps listed per file (the longest ones)."""
-    gap_seconds: int = 3600
-    """A silence longer than this between two records (or two rotated files) is a gap."""
+    gaps: int = 200
+    """Gaps listed (LD902's, the longest ones first when the cap bites)."""
+    strays: int = 20
+    """Groups (node and file) of stray lines listed (lines far outside the charted range)."""
+    finding_users: int = 50
+    """Affected users linked per finding."""
     excerpt_chars: int = 300
     """Characters of a log message shown in an evidence line or an example."""
     name_chars: int = 80
@@ -125,15 +174,29 @@ class Limits:
 
 @dataclass(frozen=True)
 class EvidenceRow:
-    """One evidence line as shown: where, when, the excerpt and what such a line means."""
+    """One evidence line as shown: where, when, the excerpt (its decisive fields marked)
+    and what such a line means (shown once per table, not on each row)."""
 
     node: str
     file: str
+    """The file's name (``ssosp00001.log.gz``); ``path`` is the whole path."""
     line: int
     time: str
     kind: str
     meaning: str
     excerpt: str
+    path: str = ""
+    parts: Rich = ()
+    """The excerpt in pieces, decisive fields (``reason=``, ``via=``...) marked."""
+
+
+@dataclass(frozen=True)
+class UserLink:
+    """A user a finding concerns; ``row`` is the user's row in the users table (None when the
+    table was cut before it)."""
+
+    name: str
+    row: int | None
 
 
 @dataclass(frozen=True)
@@ -141,6 +204,7 @@ class FindingView:
     """A finding as shown."""
 
     anchor: str
+    """``LD101-expc1``: the rule and the subjects, stable across runs."""
     rule: str
     severity: str
     title: str
@@ -151,6 +215,33 @@ class FindingView:
     fix: tuple[str, ...]
     evidence: tuple[EvidenceRow, ...]
     evidence_more: int
+    fix_parts: tuple[Rich, ...] = ()
+    message_parts: Rich = ()
+    users: tuple[UserLink, ...] = ()
+    users_more: int = 0
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """Findings of one rule with the same title and fix (``LD403 × 19 device names``): one
+    card, one line of the summary table, each member with its own anchor."""
+
+    anchor: str
+    """The rule id (``LD403``), or the member's anchor when the group has one member."""
+    rule: str
+    severity: str
+    title: str
+    noun: str
+    """What the subjects are, plural (``device names``)."""
+    members: tuple[FindingView, ...]
+    fix_parts: tuple[Rich, ...]
+    users: int
+    """Distinct users named by the members' lines (as far as kept)."""
+
+    @property
+    def count(self) -> int:
+        """Number of findings in the group."""
+        return len(self.members)
 
 
 @dataclass(frozen=True)
@@ -166,6 +257,9 @@ class Verdict:
     first_step: str | None
     first_anchor: str | None
     notes: tuple[str, ...] = ()
+    first_step_parts: Rich = ()
+    short: str = ""
+    """The verdict in a few words, for the page title (``1 problem to fix``)."""
 
 
 @dataclass(frozen=True)
@@ -182,19 +276,26 @@ class UserRow:
     events: int
     drill: bool
     """True when the drill-down data holds this user's events."""
+    anchor: str = ""
+    """Id of the user's row (``user-3``), the target of a finding's link."""
 
 
 @dataclass(frozen=True)
 class Gap:
-    """A silence in the logs longer than the threshold."""
+    """A gap LD902 reports: a rotated file missing, or a silence in hours busy on other days."""
 
     node: str
+    family: str
+    kind: str
+    """``missing file`` or ``silence``."""
     where: str
-    """The file (within a file) or ``file A → file B`` (between rotated files)."""
+    """``file A → file B`` (the file names the gap lies between), and the missing names."""
     start: str
     end: str
     duration: str
     seconds: float
+    expected: int
+    """Records the same hours held on another day (silences; 0 if unknown)."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +304,7 @@ class CoverageFile:
 
     node: str
     file: str
+    """The path relative to the input it came from (``path`` is the whole path)."""
     family: str
     first: str
     last: str
@@ -214,6 +316,9 @@ class CoverageFile:
     decode_errors: int
     error: str | None
     gaps: int
+    path: str = ""
+    partial: str | None = None
+    """Where reading stopped when the file was only partly read (a truncated gzip)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +328,19 @@ class Shape:
     shape: str
     count: int
     nodes: int
+    example: EvidenceRow
+
+
+@dataclass(frozen=True)
+class Stray:
+    """Lines of one file far outside the time range the other lines cover (not charted)."""
+
+    node: str
+    file: str
+    path: str
+    count: int
+    first: str
+    last: str
     example: EvidenceRow
 
 
@@ -258,6 +376,11 @@ class Report:
     """Everything the template shows."""
 
     title: str
+    """What the report is about: ``--title``, else the bundle's name."""
+    page_title: str
+    """The browser tab's title: the bundle and the verdict."""
+    header: tuple[str, ...]
+    """The header's facts (events and nodes, time range, generated), shown joined by ``·``."""
     generated: str
     version: str
     inputs: tuple[str, ...]
@@ -267,6 +390,8 @@ class Report:
     last: str
     verdict: Verdict
     findings: tuple[FindingView, ...]
+    groups: tuple[FindingGroup, ...]
+    unchecked: tuple[Unchecked, ...]
     rules_ran: bool
     config: tuple[ConfigView, ...]
     users: tuple[UserRow, ...]
@@ -276,7 +401,9 @@ class Report:
     coverage: tuple[CoverageFile, ...]
     gaps: tuple[Gap, ...]
     gaps_total: int
-    gap_threshold: str
+    strays: tuple[Stray, ...]
+    stray_lines: int
+    stray_groups: int
     shapes: tuple[Shape, ...]
     shapes_total: int
     unrecognized_total: int
@@ -285,4 +412,7 @@ class Report:
     """JSON-ready chart data (buckets, series by level and by kind, markers)."""
     drill: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready per-user drill-down data (events and token lineage)."""
+    user_index: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-ready users beyond the table, for the filter (names and counts), and the
+    inputs for the ``logdoctor timeline --user`` command it suggests."""
     limits: Limits = field(default_factory=Limits)

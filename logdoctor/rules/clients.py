@@ -8,7 +8,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.registry import rule
+from logdoctor.rules.registry import Needs, rule
 
 FLAP_RETURNS = 2
 """A device name flaps when its lines go back to an earlier client at least this often."""
@@ -27,7 +27,12 @@ def _agent_rows(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
     return rows.select(ctx.events.frame.columns)
 
 
-@rule("LD401", Severity.WARNING, "Jabber older than 11.9 on the implicit grant")
+@rule(
+    "LD401",
+    Severity.WARNING,
+    "Jabber older than 11.9 on the implicit grant",
+    needs=Needs(roles=("ucm",), config="or"),
+)
 def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     """What:
     The refresh login flow is on, but Jabber clients older than 11.9 sign in with the implicit
@@ -92,7 +97,12 @@ def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD402", Severity.WARNING, "Jabber on iPhone or iPad without push notifications")
+@rule(
+    "LD402",
+    Severity.WARNING,
+    "Jabber on iPhone or iPad without push notifications",
+    needs=Needs(roles=("ucm",), config="or"),
+)
 def ios_without_push(ctx: Context) -> Iterator[Hit]:
     """What:
     Jabber on an iPhone or iPad signs in without push notifications.
@@ -154,7 +164,12 @@ def ios_without_push(ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("LD403", Severity.WARNING, "Two MRA clients share one device name (registration flapping)")
+@rule(
+    "LD403",
+    Severity.WARNING,
+    "Two MRA clients share one device name (registration flapping)",
+    needs=Needs(roles=("ucm",), families=("ssosp",)),
+)
 def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     """What:
     Two Jabber clients use the same device name over Mobile and Remote Access (for example

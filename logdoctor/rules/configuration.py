@@ -9,7 +9,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.registry import rule
+from logdoctor.rules.registry import Needs, rule
 
 SYSCFG = (
     "Cisco Unified CM System Configuration Guide 12.5(1), Configure Cisco Jabber: "
@@ -33,7 +33,12 @@ def _clients(rows: pl.DataFrame) -> int:
     return int(rows.select(key.n_unique()).item()) if rows.height else 0
 
 
-@rule("LD101", Severity.ERROR, "Expressway refreshes while UCM's refresh login flow is off")
+@rule(
+    "LD101",
+    Severity.ERROR,
+    "Expressway refreshes while UCM's refresh login flow is off",
+    needs=Needs(roles=("ucm",), families=("ssosp",), config="or"),
+)
 def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
     """What:
     An Expressway-C authorizes Jabber by OAuth token *with refresh* while UCM's enterprise
@@ -120,7 +125,12 @@ def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD102", Severity.WARNING, "Remote Jabber kept off refresh logins: Expressway refresh off")
+@rule(
+    "LD102",
+    Severity.WARNING,
+    "Remote Jabber kept off refresh logins: Expressway refresh off",
+    needs=Needs(roles=("ucm",), families=("ssosp",), config="or"),
+)
 def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     """What:
     UCM's refresh login flow is enabled, but an Expressway-C does not authorize by OAuth token
@@ -220,7 +230,12 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD103", Severity.ERROR, "Unity Connection out of step with UCM (refresh flow or keys)")
+@rule(
+    "LD103",
+    Severity.ERROR,
+    "Unity Connection out of step with UCM (refresh flow or keys)",
+    needs=Needs(roles=("unity",), config="or"),
+)
 def unity_mismatch(ctx: Context) -> Iterator[Hit]:
     """What:
     Unity Connection does not accept the tokens UCM issues now: it holds other authz keys than
@@ -307,7 +322,12 @@ def unity_mismatch(ctx: Context) -> Iterator[Hit]:
                 )
 
 
-@rule("LD104", Severity.WARNING, "The deployment file disagrees with the logs")
+@rule(
+    "LD104",
+    Severity.WARNING,
+    "The deployment file disagrees with the logs",
+    needs=Needs(config="required"),
+)
 def declared_vs_inferred(ctx: Context) -> Iterator[Hit]:
     """What:
     A value in the deployment file (an enterprise parameter, a key checksum, an Expressway's
@@ -354,19 +374,43 @@ def declared_vs_inferred(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD105", Severity.WARNING, "An enterprise parameter change was refused (out of range)")
+_ON_OFF = {
+    "refresh_login_flow": '"OAuth with Refresh Login Flow"',
+    "implicit_grant": "the implicit grant parameter",
+}
+"""The on / off enterprise parameters, as the fix names them."""
+
+
+def _stays(value: object) -> str:
+    """What a parameter keeps, as UCM shows it (on / off, not True / False)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f"; it stays {'on' if value else 'off'}"
+    return f"; it stays at {value}"
+
+
+@rule(
+    "LD105",
+    Severity.WARNING,
+    "An enterprise parameter change was refused",
+    needs=Needs(roles=("ucm",)),
+)
 def parameter_refused(ctx: Context) -> Iterator[Hit]:
     """What:
-    An administrator tried to set an OAuth enterprise parameter to a value outside its range
-    (access-token expiry 1-1440 minutes, refresh-token expiry 1-365 days) and UCM refused it.
+    An administrator tried to set an OAuth enterprise parameter to a value UCM does not
+    accept: a timer outside its range (access-token expiry 1-1440 minutes, refresh-token
+    expiry 1-365 days), or an on / off setting to anything but on or off. UCM refused it.
 
     Why:
-    The timer keeps its old value, although the administrator may believe it changed (for
-    example a one-day access token meant to spare users a login is still 60 minutes).
+    The parameter keeps its old value, although the administrator may believe it changed
+    (for example a one-day access token meant to spare users a login is still 60 minutes, or
+    the refresh login flow is still off).
 
     Detection:
     Lines of kind ``config.rejected`` (``Enterprise parameter change refused``), one finding
-    per parameter. Subject: the parameter.
+    per parameter. Subject: the parameter. The fix shown is the one for that parameter: the
+    timer's range, or the on / off choice.
 
     Example:
         2026-11-20 07:00:00,000 WARN  [http-bio-8443-exec-1] oauth.OAuthConfigManager - Enterprise parameter change refused: name=access_token_expiry_minutes value=2000 reason=out_of_range%201-1440
@@ -387,18 +431,31 @@ def parameter_refused(ctx: Context) -> Iterator[Hit]:
         values = ", ".join(dict.fromkeys(str(v) for v in mine["value"].to_list()))
         reason = mine["reason"].drop_nulls()
         why = f" ({reason[-1]})" if reason.len() else ""
-        now = ctx.parameter(param)
-        stays = f"; it stays at {now}" if now is not None else ""
+        stays = _stays(ctx.parameter(param))
+        fix: tuple[str, ...] = ()
+        label = _ON_OFF.get(param)
+        if label is not None:
+            fix = (
+                "In Cisco Unified CM Administration choose System > Enterprise Parameters and set "
+                f"{label} to Enabled or Disabled (the only values it takes), then click Save.",
+                "If it was meant to change, check afterwards that the page shows the new value.",
+            )
         yield Hit(
             subjects=(param,),
             message=(
                 f"{mine.height} attempt(s) to set {param} to {values} were refused{why}{stays}."
             ),
             rows=mine,
+            fix=fix,
         )
 
 
-@rule("LD106", Severity.WARNING, "Refresh tokens so short-lived that users sign in every day")
+@rule(
+    "LD106",
+    Severity.WARNING,
+    "Refresh tokens so short-lived that users sign in every day",
+    needs=Needs(roles=("ucm",), config="or"),
+)
 def refresh_timer_too_short(ctx: Context) -> Iterator[Hit]:
     """What:
     The OAuth Refresh Token Expiry Timer is 1 day (or less): Jabber users have to enter
@@ -465,7 +522,12 @@ def refresh_timer_too_short(ctx: Context) -> Iterator[Hit]:
             )
 
 
-@rule("LD107", Severity.INFO, "Refresh-token timer changed: every refresh token was revoked")
+@rule(
+    "LD107",
+    Severity.INFO,
+    "Refresh-token timer changed: every refresh token was revoked",
+    needs=Needs(roles=("ucm",)),
+)
 def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
     """What:
     The OAuth Refresh Token Expiry Timer was changed. UCM revokes every refresh token when it
@@ -514,7 +576,12 @@ def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
     )
 
 
-@rule("LD108", Severity.ERROR, "Implicit grant disabled while clients need it")
+@rule(
+    "LD108",
+    Severity.ERROR,
+    "Implicit grant disabled while clients need it",
+    needs=Needs(roles=("ucm",), config="or"),
+)
 def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
     """What:
     The implicit grant is disabled, but clients sign in with it: Jabber older than 11.9,
@@ -580,7 +647,12 @@ def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD109", Severity.WARNING, "Jabber clients not reset after the refresh-flow change")
+@rule(
+    "LD109",
+    Severity.WARNING,
+    "Jabber clients not reset after the refresh-flow change",
+    needs=Needs(roles=("ucm",), families=("ssosp",)),
+)
 def clients_not_reset(ctx: Context) -> Iterator[Hit]:
     """What:
     The refresh login flow was disabled, but Jabber clients still present the refresh tokens

@@ -21,8 +21,9 @@ from logdoctor.inference import Inferred, compare, infer, logs_cluster
 from logdoctor.jabber import parse_agent
 from logdoctor.model import Evidence, ParseStats, Severity
 from logdoctor.nodes import NodeTable, identify_events
+from logdoctor.rules.registry import Needs
 
-__all__ = ["KEY_FAILURE_MARKS", "KEY_REASONS", "Context", "Hit", "when"]
+__all__ = ["KEY_FAILURE_MARKS", "KEY_REASONS", "Context", "Hit", "Reach", "when"]
 
 
 def when(value: object) -> datetime | None:
@@ -33,7 +34,7 @@ def when(value: object) -> datetime | None:
 KEY_REASONS = ("signature", "decrypt")
 """Validation failures that mean the server holds other keys than the token was made with."""
 
-KEY_FAILURE_MARKS = ("_stale", "_cur")
+KEY_FAILURE_MARKS = ("_cur", "_stale")
 """Columns :attr:`Context.key_failures` adds to the event table's (always both, in this order)."""
 
 KEY_MARGIN = timedelta(minutes=10)
@@ -55,6 +56,18 @@ class Hit:
     """Other evidence shown first: deployment-file lines, computed pairs of lines."""
     severity: Severity | None = None
     """Overrides the rule's severity for this finding."""
+    fix: tuple[str, ...] = ()
+    """Overrides the rule's fix steps when they do not apply to this finding."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whether a rule could be evaluated on a context: ``state`` is ``checked``,
+    ``config only`` (no logs it reads, but the deployment file was checked) or ``not
+    checked``; ``reason`` says what was missing (empty when checked)."""
+
+    state: str
+    reason: str = ""
 
 
 class Context:
@@ -122,6 +135,49 @@ class Context:
     def disagreements(self) -> list[Any]:
         """Where the declared deployment and the logs disagree."""
         return [] if self.declared is None else compare(self.declared, self.inferred)
+
+    @cached_property
+    def coverage(self) -> list[correlate.NodeCoverage]:
+        """Per node and log family: files, span, records and gaps
+        (:func:`logdoctor.correlate.coverage`; the gaps LD902 reports)."""
+        return correlate.coverage(self.raw, self.stats)
+
+    @cached_property
+    def logged(self) -> dict[str, set[str]]:
+        """Node -> the log families it wrote records in (from the parse statistics, else the
+        events)."""
+        out: dict[str, set[str]] = {}
+        for st in self.stats:
+            if st.error is None and st.records > 0 and st.node:
+                out.setdefault(st.node, set()).add(st.family or "")
+        if not out and self.raw.frame.height:
+            pairs = self.raw.frame.select("node", "family").unique().iter_rows()
+            for node, family in pairs:
+                if node:
+                    out.setdefault(str(node), set()).add(str(family or ""))
+        return out
+
+    def reach(self, needs: Needs) -> Reach:
+        """Whether a rule with these needs can be evaluated on these logs (and deployment)."""
+        have_config = self.declared is not None
+        if needs.config == "required" and not have_config:
+            return Reach("not checked", "it compares the logs with a deployment file (--config)")
+        nodes = [
+            n
+            for n, fams in self.logged.items()
+            if (not needs.roles or self.role(n) in needs.roles)
+            and (not needs.families or fams & set(needs.families))
+        ]
+        if len(nodes) >= needs.nodes:
+            return Reach("checked")
+        what = needs.logs_text()
+        found = f"{len(nodes)} such node" + ("" if len(nodes) == 1 else "s")
+        missing = f"no {what}" if not nodes else f"it needs {what}; these logs have {found}"
+        if needs.config == "or" and have_config:
+            return Reach("config only", f"{missing}: checked in the deployment file only")
+        if needs.config == "or":
+            return Reach("not checked", f"{missing} and no deployment file (--config)")
+        return Reach("not checked", missing)
 
     @cached_property
     def has_logs(self) -> bool:
@@ -224,9 +280,10 @@ class Context:
         """
         fails = self.events.validation_failures.filter(pl.col("reason").is_in(KEY_REASONS))
         if fails.height == 0:
-            # The same columns as below: rules drop them without asking whether any failed.
+            # The same columns, in the same order, as below: rules drop them without asking
+            # whether any failed (LD202 crashed on a regeneration without any failure).
             return fails.with_columns(
-                pl.lit(True).alias("_stale"), pl.lit(None, dtype=pl.String).alias("_cur")
+                pl.lit(None, dtype=pl.String).alias("_cur"), pl.lit(True).alias("_stale")
             )
         ucm = set(self.names("ucm"))
         keys = (

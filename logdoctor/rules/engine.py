@@ -10,11 +10,13 @@ import polars as pl
 
 from logdoctor.evidence import from_rows
 from logdoctor.model import Evidence, Finding, Severity
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
 
 __all__ = [
     "EVIDENCE_CAP",
+    "USERS_CAP",
     "RuleError",
     "RuleFailure",
     "run",
@@ -25,6 +27,8 @@ __all__ = [
 
 EVIDENCE_CAP = 20
 """At most this many evidence lines are kept per finding (``evidence_total`` keeps the count)."""
+USERS_CAP = 1000
+"""At most this many user names are kept per finding."""
 
 
 class RuleError(RuntimeError):
@@ -89,19 +93,21 @@ def _merge(hits: Iterable[Hit]) -> list[Hit]:
             rows=rows,
             extra=old.extra + tuple(e for e in h.extra if e not in old.extra),
             severity=sev,
+            fix=old.fix or h.fix,
         )
     return list(merged.values())
 
 
-def _finding(rule: Rule, hit: Hit) -> Finding:
+def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
     extra = hit.extra
     rows = hit.rows
     if rows is not None and rows.height:
         rows = rows.unique(["node", "file", "line"], keep="first", maintain_order=True)
         rows = rows.sort("time", nulls_last=True, maintain_order=True)
     n_rows = 0 if rows is None else rows.height
-    room = max(0, EVIDENCE_CAP - min(len(extra), EVIDENCE_CAP))
-    evidence: tuple[Evidence, ...] = extra[:EVIDENCE_CAP]
+    limit = len(extra) + n_rows if cap is None else cap
+    room = max(0, limit - min(len(extra), limit))
+    evidence: tuple[Evidence, ...] = extra[:limit]
     if rows is not None and n_rows and room:
         evidence += from_rows(rows, room)
     times: list[datetime] = [e.time for e in extra if e.time is not None]
@@ -111,6 +117,10 @@ def _finding(rule: Rule, hit: Hit) -> Finding:
             lo, hi = t.min(), t.max()
             if isinstance(lo, datetime) and isinstance(hi, datetime):
                 times += [lo, hi]
+    users: tuple[str, ...] = ()
+    if rows is not None and n_rows and "user" in rows.columns:
+        names = rows["user"].drop_nulls().unique().sort()
+        users = tuple(str(u) for u in names.head(USERS_CAP).to_list() if u)
     return Finding(
         rule=rule.id,
         severity=hit.severity or rule.severity,
@@ -121,7 +131,8 @@ def _finding(rule: Rule, hit: Hit) -> Finding:
         subjects=hit.subjects,
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
-        fix=rule.doc.fix,
+        fix=hit.fix or rule.doc.fix,
+        users=users,
     )
 
 
@@ -131,27 +142,44 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def run_rules(
-    ctx: Context, rules: Sequence[Rule] | None = None
+    ctx: Context,
+    rules: Sequence[Rule] | None = None,
+    *,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
 ) -> tuple[list[Finding], list[RuleFailure]]:
     """Run ``rules`` (default: all), each on its own: the findings of those that ran (sorted)
-    and the rules that raised. A rule that raises never hides another rule's findings."""
+    and the rules that raised. A rule that raises never hides another rule's findings.
+
+    A finding keeps at most ``evidence_cap`` evidence lines (None: all); ``progress`` hears
+    of each rule run (stage ``rules``), whether it raised or not."""
     out: list[Finding] = []
     failures: list[RuleFailure] = []
-    for rule in all_rules() if rules is None else rules:
+    pool = all_rules() if rules is None else rules
+    progress.stage("rules", len(pool), "rules")
+    for rule in pool:
         try:
-            found = [_finding(rule, h) for h in _merge(rule.func(ctx))]
+            found = [_finding(rule, h, evidence_cap) for h in _merge(rule.func(ctx))]
         except Exception as exc:  # a rule bug is that rule's error, not the run's
             text = " ".join(f"{type(exc).__name__}: {exc}".split())
             failures.append(RuleFailure(rule.id, rule.title, text))
-            continue
+            found = []
+        progress.advance(1, rule.id)
         out.extend(found)
     return sort_findings(out), failures
 
 
-def run(ctx: Context, rules: Sequence[Rule] | None = None) -> list[Finding]:
+def run(
+    ctx: Context,
+    rules: Sequence[Rule] | None = None,
+    *,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
+) -> list[Finding]:
     """Run ``rules`` (default: all) and return their findings, sorted; raises RuleError
-    (naming every rule that failed) after all of them ran, if any failed."""
-    findings, failures = run_rules(ctx, rules)
+    (naming every rule that failed) after all of them ran, if any failed. ``evidence_cap``
+    and ``progress`` as in :func:`run_rules`."""
+    findings, failures = run_rules(ctx, rules, evidence_cap=evidence_cap, progress=progress)
     if failures:
         raise RuleError("; ".join(f"rule {f.rule} failed: {f.error}" for f in failures))
     return findings

@@ -11,7 +11,7 @@ import polars as pl
 from logdoctor.deployment import KEY_USES
 from logdoctor.model import Severity
 from logdoctor.rules.context import KEY_FAILURE_MARKS, Context, Hit, when
-from logdoctor.rules.registry import rule
+from logdoctor.rules.registry import Needs, rule
 
 RESTART_GRACE = timedelta(minutes=30)
 """A missing restart is judged only when the logs go on this long after the regeneration."""
@@ -56,7 +56,12 @@ def _restart_rule(ctx: Context, nodes: list[str], service: str, label: str) -> I
         )
 
 
-@rule("LD201", Severity.ERROR, "IM and Presence central cluster not given the regenerated keys")
+@rule(
+    "LD201",
+    Severity.ERROR,
+    "IM and Presence central cluster not given the regenerated keys",
+    needs=Needs(roles=("imp_central",), config="or"),
+)
 def imp_central_keys(ctx: Context) -> Iterator[Hit]:
     """What:
     The authz keys were regenerated on the telephony cluster, but the IM and Presence central
@@ -146,7 +151,12 @@ def _cluster_nodes(ctx: Context, role: str) -> list[str]:
     return sorted(n for n in seen if ctx.role(n) == role)
 
 
-@rule("LD202", Severity.ERROR, "Keys regenerated but Cisco CallManager not restarted")
+@rule(
+    "LD202",
+    Severity.ERROR,
+    "Keys regenerated but Cisco CallManager not restarted",
+    needs=Needs(roles=("ucm",)),
+)
 def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
     """What:
     The authz signing or encryption key was regenerated, but the Cisco CallManager service was
@@ -179,7 +189,12 @@ def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
     yield from _restart_rule(ctx, _cluster_nodes(ctx, "ucm"), "callmanager", "Cisco CallManager")
 
 
-@rule("LD203", Severity.ERROR, "Keys regenerated but Cisco XCP Authentication not restarted")
+@rule(
+    "LD203",
+    Severity.ERROR,
+    "Keys regenerated but Cisco XCP Authentication not restarted",
+    needs=Needs(roles=("imp",)),
+)
 def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
     """What:
     The authz keys were regenerated, but the Cisco XCP Authentication Service was not
@@ -215,7 +230,12 @@ def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
     )
 
 
-@rule("LD204", Severity.INFO, "Authz key regenerated: every user signs in again")
+@rule(
+    "LD204",
+    Severity.INFO,
+    "Authz key regenerated: every user signs in again",
+    needs=Needs(roles=("ucm",)),
+)
 def key_regenerated(ctx: Context) -> Iterator[Hit]:
     """What:
     An authz key (signing or encryption) was regenerated. Every access and refresh token made
@@ -272,7 +292,12 @@ def key_regenerated(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD205", Severity.ERROR, "Expressway still validates with the old keys")
+@rule(
+    "LD205",
+    Severity.ERROR,
+    "Expressway still validates with the old keys",
+    needs=Needs(roles=("expressway",), config="or"),
+)
 def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
     """What:
     An Expressway-C (or another server that validates Jabber's tokens and is neither UCM, IM
@@ -340,7 +365,12 @@ def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
                 )
 
 
-@rule("LD206", Severity.ERROR, "Nodes of one cluster hold different key checksums")
+@rule(
+    "LD206",
+    Severity.ERROR,
+    "Nodes of one cluster hold different key checksums",
+    needs=Needs(roles=("ucm", "imp"), nodes=2),
+)
 def key_checksums_differ(ctx: Context) -> Iterator[Hit]:
     """What:
     The nodes of one cluster do not hold the same authz key: `show key authz signing` (or
@@ -419,7 +449,12 @@ def _saml(ctx: Context, kind: str, text: str) -> Iterator[Hit]:
         yield Hit(subjects=(node,), message=f"{node}: {mine.height} time(s) {text}", rows=mine)
 
 
-@rule("LD211", Severity.ERROR, "SAML: the IdP signs with a certificate not in its metadata")
+@rule(
+    "LD211",
+    Severity.ERROR,
+    "SAML: the IdP signs with a certificate not in its metadata",
+    needs=Needs(families=("ssosp",)),
+)
 def saml_cert_mismatch(ctx: Context) -> Iterator[Hit]:
     """What:
     UCM refused SAML responses because the identity provider signed them with a certificate
@@ -452,7 +487,12 @@ def saml_cert_mismatch(ctx: Context) -> Iterator[Hit]:
     )
 
 
-@rule("LD212", Severity.ERROR, "SAML: failed to decrypt the secret key (SP certificate changed)")
+@rule(
+    "LD212",
+    Severity.ERROR,
+    "SAML: failed to decrypt the secret key (SP certificate changed)",
+    needs=Needs(families=("ssosp",)),
+)
 def saml_decrypt_failed(ctx: Context) -> Iterator[Hit]:
     """What:
     UCM could not decrypt the assertion's secret key: the IdP encrypts assertions for an SP
@@ -488,7 +528,12 @@ def saml_decrypt_failed(ctx: Context) -> Iterator[Hit]:
     )
 
 
-@rule("LD213", Severity.ERROR, "SAML: assertion outside its validity time (clock skew with IdP)")
+@rule(
+    "LD213",
+    Severity.ERROR,
+    "SAML: assertion outside its validity time (clock skew with IdP)",
+    needs=Needs(families=("ssosp",)),
+)
 def saml_time_invalid(ctx: Context) -> Iterator[Hit]:
     """What:
     UCM refused SAML assertions whose validity window did not include UCM's current time:
@@ -521,7 +566,12 @@ def saml_time_invalid(ctx: Context) -> Iterator[Hit]:
     )
 
 
-@rule("LD214", Severity.ERROR, "SAML: the IdP answered with an error status")
+@rule(
+    "LD214",
+    Severity.ERROR,
+    "SAML: the IdP answered with an error status",
+    needs=Needs(families=("ssosp",)),
+)
 def saml_status_invalid(ctx: Context) -> Iterator[Hit]:
     """What:
     The identity provider answered UCM's authentication request with a non-success status.

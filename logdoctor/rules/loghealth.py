@@ -8,10 +8,9 @@ from pathlib import PurePosixPath
 
 import polars as pl
 
-from logdoctor import correlate
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import rule
+from logdoctor.rules.registry import Needs, rule
 
 UNRECOGNIZED_RATIO = 0.2
 """A file whose share of unrecognized records exceeds this..."""
@@ -108,7 +107,7 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
     References:
     - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/211351-Collect-Communication-Manager-Logs-via-t.html
     """  # noqa: E501
-    for cov in correlate.coverage(ctx.raw, ctx.stats):
+    for cov in ctx.coverage:
         if not cov.gaps:
             continue
         parts = []
@@ -131,7 +130,7 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD903", Severity.WARNING, "Clocks of two nodes disagree")
+@rule("LD903", Severity.WARNING, "Clocks of two nodes disagree", needs=Needs(nodes=2))
 def clock_skew(ctx: Context) -> Iterator[Hit]:
     """What:
     One node's clock is off against another's: a token used on one node appears in its log
@@ -179,7 +178,7 @@ def clock_skew(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD904", Severity.WARNING, "samltrace debug level left on")
+@rule("LD904", Severity.WARNING, "samltrace debug level left on", needs=Needs(families=("ssosp",)))
 def debug_left_on(ctx: Context) -> Iterator[Hit]:
     """What:
     A node's ssosp trace level was set to DEBUG (`set samltrace level debug`) and left there

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORIES",
+    "ROLE_NAMES",
     "SECTIONS",
+    "Needs",
     "Rule",
     "RuleDoc",
     "all_rules",
@@ -69,6 +71,49 @@ RuleFunc = Callable[["Context"], Iterable["Hit"]]
 F = TypeVar("F", bound=RuleFunc)
 
 
+ROLE_NAMES = {
+    "ucm": "UCM",
+    "imp": "IM and Presence",
+    "imp_central": "IM and Presence central cluster",
+    "expressway": "Expressway",
+    "unity": "Unity Connection",
+}
+"""How the roles a rule may need logs of are named to a reader."""
+
+NEEDS_CONFIG = ("", "or", "required")
+"""Values of :attr:`Needs.config`."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a rule needs to be evaluated at all (a rule whose needs are not met can find
+    nothing, which is not the same as finding that all is well).
+
+    ``roles``: logs written by a node of one of these roles (any node when empty).
+    ``families``: logs of one of these families (``ssosp``...; any when empty).
+    ``nodes``: logs of at least this many nodes.
+    ``config``: ``"or"`` when a deployment file can stand in for the logs (the rule also
+    checks what it declares), ``"required"`` when the rule compares against one, ``""`` when
+    a deployment file does not help.
+    """
+
+    roles: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()
+    nodes: int = 1
+    config: str = ""
+
+    def logs_text(self) -> str:
+        """The logs this rule reads, for a reader: ``ssosp logs of a UCM node``."""
+        fam = " or ".join(self.families)
+        who = " or ".join(ROLE_NAMES.get(r, r) for r in self.roles)
+        text = f"{fam} logs" if fam else "logs"
+        if self.nodes > 1:
+            text += f" of {self.nodes} {who + ' ' if who else ''}nodes or more"
+        elif who:
+            text += f" of {'an' if who[0] in 'IE' else 'a'} {who} node"
+        return text
+
+
 @dataclass(frozen=True)
 class RuleDoc:
     """A rule's documentation page, parsed from its docstring."""
@@ -92,6 +137,7 @@ class Rule:
     title: str
     func: RuleFunc
     doc: RuleDoc
+    needs: Needs = Needs()
 
     @property
     def category(self) -> str:
@@ -157,12 +203,17 @@ def parse_doc(rule_id: str, doc: str | None) -> RuleDoc:
     return RuleDoc(text=text, sections=body, fix=tuple(steps), references=refs)
 
 
-def rule(rule_id: str, severity: Severity, title: str) -> Callable[[F], F]:
-    """Register the decorated function as rule ``rule_id``."""
+def rule(
+    rule_id: str, severity: Severity, title: str, needs: Needs | None = None
+) -> Callable[[F], F]:
+    """Register the decorated function as rule ``rule_id`` (``needs``: what it must have to be
+    evaluated; default: any log)."""
     if not _ID.match(rule_id):
         raise ValueError(f"{rule_id!r}: rule ids are LD followed by three digits")
     if rule_id[2] not in CATEGORIES:
         raise ValueError(f"{rule_id}: no category for the hundreds digit {rule_id[2]}")
+    if needs is not None and needs.config not in NEEDS_CONFIG:
+        raise ValueError(f"{rule_id}: needs.config must be one of {NEEDS_CONFIG}")
 
     def register(func: F) -> F:
         if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not func:
@@ -173,6 +224,7 @@ def rule(rule_id: str, severity: Severity, title: str) -> Callable[[F], F]:
             title=title,
             func=func,
             doc=parse_doc(rule_id, func.__doc__),
+            needs=needs or Needs(),
         )
         return func
 

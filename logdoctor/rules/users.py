@@ -8,7 +8,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import rule
+from logdoctor.rules.registry import Needs, rule
 
 KEEPS_TRYING = 3
 """A revoked user "keeps trying" after this many refusals following the revocation."""
@@ -32,7 +32,9 @@ def _revocations(ctx: Context) -> pl.DataFrame:
     return pl.concat([req, revoked], how="vertical").sort("time")
 
 
-@rule("LD301", Severity.WARNING, "A revoked user keeps trying to refresh")
+@rule(
+    "LD301", Severity.WARNING, "A revoked user keeps trying to refresh", needs=Needs(roles=("ucm",))
+)
 def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
     """What:
     A user's refresh tokens were revoked (revoke API), and their Jabber keeps presenting them:
@@ -95,7 +97,7 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD302", Severity.INFO, "A user's refresh tokens were revoked")
+@rule("LD302", Severity.INFO, "A user's refresh tokens were revoked", needs=Needs(roles=("ucm",)))
 def user_revoked(ctx: Context) -> Iterator[Hit]:
     """What:
     An administrator revoked a user's refresh tokens with the revoke API
@@ -145,7 +147,12 @@ def _by_user(ctx: Context, reasons: tuple[str, ...]) -> dict[str, pl.DataFrame]:
     return {u: rows.filter(pl.col("user") == u) for u in sorted(rows["user"].unique().to_list())}
 
 
-@rule("LD303", Severity.WARNING, "An inactive (LDAP-removed) user is still trying to sign in")
+@rule(
+    "LD303",
+    Severity.WARNING,
+    "An inactive (LDAP-removed) user is still trying to sign in",
+    needs=Needs(roles=("ucm",)),
+)
 def inactive_user(ctx: Context) -> Iterator[Hit]:
     """What:
     Sign-ins or tokens of a user who is inactive in UCM (typically removed from the LDAP
@@ -185,7 +192,12 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD304", Severity.WARNING, "A user lacks the role or access control group Jabber needs")
+@rule(
+    "LD304",
+    Severity.WARNING,
+    "A user lacks the role or access control group Jabber needs",
+    needs=Needs(roles=("ucm",)),
+)
 def user_without_access(ctx: Context) -> Iterator[Hit]:
     """What:
     A user's token was refused at the last of UCM's four checks: the user has no access by

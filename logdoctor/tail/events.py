@@ -16,7 +16,19 @@ __all__ = [
     "Opened",
 ]
 
-NoticeKind = Literal["rotated", "truncated", "copy", "lost", "skipped", "observer", "detector"]
+NoticeKind = Literal[
+    "rotated",
+    "truncated",
+    "copy",
+    "lost",
+    "skipped",
+    "observer",
+    "detector",
+    "format",
+    "unrecognized",
+]
+"""``format``: no known format fits a file's lines; ``unrecognized``: many of a file's records
+match no event pattern (both from the tailer); the others come from the follower."""
 
 
 class FollowError(ValueError):
@@ -33,10 +45,15 @@ class Opened:
     """The followed folder or file it was found under."""
     root_is_dir: bool
     head: bytes
-    """Its first bytes (up to FP_LEN), for format detection."""
+    """Its first bytes (up to FP_LEN): its fingerprint."""
     resumed: bool
     dev: int
     ino: int
+    sample: bytes = b""
+    """Whole lines from the file's start (up to 64 KiB, cut after the last newline), for format
+    detection whatever the position reading starts at; empty if the file has no whole line yet."""
+    rotated: bool = False
+    """The file is a rotated one (renamed, deleted, or named ``x.log.N``): it gets no new lines."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,11 +36,16 @@ Checkpoints
 -----------
 The consumer *acknowledges* lines with :meth:`Follower.ack` (or ``auto_ack=True``); a
 checkpoint (:mod:`logdoctor.tail.checkpoint`) stores, per file, the position after the last
-acknowledged line. On restart each checkpointed file is found again by inode and content (or,
-if it was copy-truncated while the tailer was down, by its copy) and resumed exactly there;
-files that appeared under a checkpointed folder while the tailer was down are read from their
-start, oldest first (by modification time, then the rotation suffix: ``x.log.2`` before
-``x.log.1`` before ``x.log``).
+acknowledged line. :meth:`Follower.snapshot` takes those positions and :meth:`Follower.save`
+writes them, so a consumer can save a snapshot only once the lines it covers are written
+(the tailer does: a checkpoint never runs ahead of its output). On restart each checkpointed
+file is found again by inode and content (or, if it was copy-truncated while the tailer was
+down, by its copy) and resumed exactly there; files that appeared under a checkpointed folder
+while the tailer was down are read from their start, oldest first (by modification time, then
+the rotation suffix: ``x.log.2`` before ``x.log.1`` before ``x.log``). A resumed file that was
+rotated meanwhile is drained to its end before any file newer than it is read, and
+:class:`Opened` says it is rotated, so the consumer can complete its last record before the
+next file's lines.
 
 The one race no reader can close: with copy-truncate, lines written to the file after the
 copy was taken and before the truncation are in neither file. They are lost unless a pass read
@@ -105,6 +110,8 @@ MAX_LINE = 1 << 20
 PASS_BYTES = 1 << 20
 """Bytes read from one file in one pass; the rest is read by the next pass, at once."""
 RETIRED_KEPT = 256
+SAMPLE_LEN = 1 << 16
+"""Bytes of a file's start whose whole lines are handed out for format detection."""
 
 
 @dataclass(slots=True, eq=False)
@@ -167,7 +174,23 @@ class FollowStats:
 
 
 def _opened(s: _Stream, *, resumed: bool) -> Opened:
-    return Opened(s.seq, s.path, s.root.path, s.root.is_dir, s.head, resumed, s.dev, s.ino)
+    sample = b""
+    if s.fd is not None:
+        with contextlib.suppress(OSError):
+            data = os.pread(s.fd, SAMPLE_LEN, 0)
+            sample = data[: data.rfind(b"\n") + 1]
+    return Opened(
+        s.seq,
+        s.path,
+        s.root.path,
+        s.root.is_dir,
+        s.head,
+        resumed,
+        s.dev,
+        s.ino,
+        sample=sample,
+        rotated=s.rotated_at is not None,
+    )
 
 
 class Follower:
@@ -432,10 +455,14 @@ class Follower:
         self._purge()
         return out
 
-    def save(self) -> None:
-        """Write the checkpoint (no-op without ``state``, or once stopped: it would be empty)."""
-        if self._state is None or not self._started:
-            return
+    def snapshot(self) -> tuple[ckpt.Entry, ...]:
+        """The checkpoint entries of now: each held file at its last acknowledged position.
+
+        Taken when the consumer has everything acknowledged so far in hand, and saved with
+        :meth:`save` once that is written (so a checkpoint never runs ahead of the output).
+        """
+        if not self._started:
+            return ()
         entries: list[ckpt.Entry] = []
         for s in self._streams:
             if s.fd is None or s.dropped:
@@ -447,6 +474,7 @@ class Follower:
             tl = min(TAIL_LEN, off)
             try:
                 tail = os.pread(s.fd, tl, off - tl) if tl else b""
+                size = os.fstat(s.fd).st_size
             except OSError:
                 continue
             entries.append(
@@ -462,12 +490,25 @@ class Follower:
                     tail_hash=ckpt.digest(tail),
                     root=s.root.path,
                     rotated=s.rotated_at is not None or s.finished,
-                    size=os.fstat(s.fd).st_size,
+                    size=size,
                 )
             )
         # Checkpointed files that were not found (yet) are kept: they may still turn up.
         for g in self._ghosts:
             entries.append(g.entry)
+        return tuple(entries)
+
+    def save(self, entries: Sequence[ckpt.Entry] | None = None) -> None:
+        """Write the checkpoint: ``entries`` from an earlier :meth:`snapshot`, or a new one.
+
+        No-op without ``state``; without ``entries``, also once stopped (it would be empty).
+        """
+        if self._state is None:
+            return
+        if entries is None:
+            if not self._started:
+                return
+            entries = self.snapshot()
         ckpt.save(self._state, [r.path for r in self._roots], entries)
 
     # -- passes --------------------------------------------------------------------------------

@@ -3,11 +3,18 @@
 Events have ``"type": "event"`` and the event table's columns (times in UTC with a ``Z``,
 milliseconds, or microseconds when the record has them); findings have ``"type": "finding"``
 and the fields of :class:`logdoctor.model.Finding`; notices (a rotation, a truncation, data
-that could not be read) have ``"type": "notice"``.
+that could not be read, a file no format fits) have ``"type": "notice"``.
+
+The tail writes whole lines, a batch of them with one write, but a process killed in the
+middle of a write (SIGKILL, a crash of the machine) leaves its last line cut. A reader skips
+such a *torn* line: :func:`read_records` does. The next run with the same ``--state`` emits the
+cut line again, whole; when its output is appended to the same file it first ends the torn
+line with a newline, so a torn line may also be followed by more lines.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any
@@ -16,7 +23,14 @@ from logdoctor.model import FIELD_COLUMNS, Finding
 from logdoctor.parse import Record
 from logdoctor.tail.events import Notice
 
-__all__ = ["event_json", "event_record", "finding_record", "iso", "notice_record"]
+__all__ = [
+    "event_json",
+    "event_record",
+    "finding_record",
+    "iso",
+    "notice_record",
+    "read_records",
+]
 
 
 def iso(t: datetime | None) -> str | None:
@@ -136,3 +150,23 @@ def finding_record(f: Finding) -> dict[str, Any]:
 def notice_record(n: Notice) -> dict[str, Any]:
     """The JSON object of one notice."""
     return {"type": "notice", "kind": n.kind, "path": n.path, "message": n.message}
+
+
+def read_records(data: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The objects of ``logdoctor tail --format jsonl`` output, and how many torn lines
+    (lines cut by a killed run: not JSON objects) were skipped."""
+    out: list[dict[str, Any]] = []
+    torn = 0
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            torn += 1
+            continue
+        if isinstance(doc, dict):
+            out.append(doc)
+        else:
+            torn += 1
+    return out, torn

@@ -1,9 +1,11 @@
 """The tailer: lines from the follower become events (line engine) and findings (detector).
 
 Each followed file gets its own :class:`~logdoctor.parse.LineParser` (the same compiled
-patterns as the bulk engine), with the format :func:`~logdoctor.detect.detect_format` picks
-from the file's name, path and first bytes, and the node
-:func:`~logdoctor.sources.node_from_path` reads from the bundle layout.
+patterns as the bulk engine), with the format :func:`~logdoctor.detect.detect` picks from the
+file's name, path and whole lines (those of its first 64 KiB, wherever reading starts; a file
+with no whole line yet is decided on its first lines as they arrive), and the node
+:func:`~logdoctor.sources.node_from_path` reads from the bundle layout. A file that no format
+fits, or whose records mostly match no event pattern (LD901's thresholds), gets a notice.
 
 A record (a header line plus its continuation lines) is complete when the next header line
 arrives. So that the last event of a quiet file is not held back forever, an open record is
@@ -14,7 +16,12 @@ arrives after the idle delay is rare; it is then counted as a malformed line of 
 
 Checkpoints are acknowledged per record: the position saved for a file is the start of its
 open record (or the end of its last line when no record is open), so a restart re-reads an
-incomplete record whole instead of losing or splitting it.
+incomplete record whole instead of losing or splitting it. A checkpoint is saved only once the
+batches it covers are written: the tailer hands each batch to a :class:`BatchSink` (the CLI's
+output), asks it to make them durable, and only then saves (at most every
+``checkpoint_interval`` seconds, and at :meth:`Tailer.close`). Without a sink, the caller
+writes each batch and then calls :meth:`Tailer.commit` with it. A crash therefore re-emits at
+most the batches written since the last save, and never loses one.
 
 Findings come from a pluggable *detector*: any ``Callable[[polars.DataFrame], list[Finding]]``
 over a sliding window of the most recent events (at most ``window`` events, and none older
@@ -29,25 +36,41 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
+from typing import Protocol
 
 import polars as pl
 
-from logdoctor.detect import detect_format
+from logdoctor.detect import detect, sniff_lines
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import Finding
 from logdoctor.parse import POLARS_SCHEMA, LineParser, Record
+from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO
 from logdoctor.sources import node_from_path
-from logdoctor.tail.events import Closed, FileState, Line, Notice, Opened
+from logdoctor.tail.checkpoint import Entry
+from logdoctor.tail.events import Closed, FileState, FollowEvent, Line, Notice, Opened
 from logdoctor.tail.follow import Follower
 from logdoctor.timestamps import Zone, resolve_zone
 
-__all__ = ["Batch", "Detector", "TailStats", "Tailer"]
+__all__ = ["Batch", "BatchSink", "Detector", "Mark", "TailStats", "Tailer"]
+
+_SNIFF_LINES = 200
+_UNRECOGNIZED_FLOOR = UNRECOGNIZED_MIN_RECORDS * UNRECOGNIZED_RATIO
+"""Fewer unrecognized records than this cannot make the share LD901 reports."""
 
 Detector = Callable[[pl.DataFrame], list[Finding]]
 """A rule runner: findings over a frame of recent events (columns of the event table)."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The checkpoint that covers a batch and every batch before it (saved by a commit)."""
+
+    serial: int
+    entries: tuple[Entry, ...]
 
 
 @dataclass(frozen=True)
@@ -57,6 +80,18 @@ class Batch:
     events: list[Record] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    mark: Mark | None = None
+    """Set when a checkpoint is due: it is saved once the batch is written (a commit)."""
+
+
+class BatchSink(Protocol):
+    """Where a tailer's batches go (the CLI's output: the library never prints)."""
+
+    def write(self, batch: Batch) -> None:
+        """Write the batch, whole lines only; return once the OS has it (flushed)."""
+
+    def sync(self) -> None:
+        """Make everything written so far durable (fsync a file): a checkpoint follows."""
 
 
 @dataclass
@@ -82,6 +117,18 @@ class _Source:
     """(offset, lines before) of the open record's header line; None when no record is open."""
     last_end: tuple[int, int] = (0, 0)
     last_at: float = 0.0
+    warned: bool = False
+    """The unrecognized-records notice was given."""
+
+
+@dataclass(frozen=True)
+class _Undecided:
+    """A file opened with no whole line yet: its format is picked from its first lines."""
+
+    path: str
+    name: str
+    rel: str
+    node: str
 
 
 def finding_key(f: Finding) -> tuple[str, str, tuple[str, ...]]:
@@ -93,7 +140,9 @@ class Tailer:
     """Follow UCM logs and turn them into events and findings; never prints.
 
     Call :meth:`start`, then :meth:`step` in a loop, then :meth:`close` (also a context
-    manager). Options are those of ``logdoctor tail`` (see the README).
+    manager). Options are those of ``logdoctor tail`` (see the README). With ``state``, give a
+    ``sink``: each batch is written to it before the checkpoint that covers the batch is saved
+    (without one, call :meth:`commit` with each batch once it is written).
     """
 
     def __init__(
@@ -115,6 +164,7 @@ class Tailer:
         window_seconds: float | None = 3600.0,
         detect_interval: float = 1.0,
         checkpoint_interval: float = 1.0,
+        sink: BatchSink | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.formats: list[Format] = (
@@ -148,10 +198,17 @@ class Tailer:
         self._clock = clock
         self.state_path = str(state) if state is not None else None
         """The checkpoint file, if any."""
+        self._sink = sink
         self._sources: dict[int, _Source] = {}
+        self._undecided: dict[int, _Undecided] = {}
         self._seen: set[tuple[str, str, tuple[str, ...]]] = set()
         self._rotated: set[int] = set()
+        self._last_stream = -1
         self._closed = False
+        self._broken = False
+        """Something failed mid-step or in the sink: no checkpoint may be saved any more."""
+        self._serial = 0
+        self._committed = 0
         self._pending_detect = False
         self._next_detect = 0.0
         self._next_save = 0.0
@@ -176,56 +233,118 @@ class Tailer:
         return self.follower.files()
 
     def step(self, timeout: float = 0.25) -> Batch:
-        """Wait (at most ``timeout`` s) for new lines; parse them; run the detector if due."""
-        now = self._clock()
-        due = self._next_idle_deadline()
-        if due is not None:
-            timeout = min(timeout, max(0.0, due - now))
-        if self._detector is not None and self._pending_detect:
-            timeout = min(timeout, max(0.0, self._next_detect - now))
-        batch = Batch()
-        self._take(self.follower.read(timeout), batch)
-        now = self._clock()
-        self._flush_idle(now, batch)
-        self._detect(now, batch, force=False)
-        if now >= self._next_save:
-            self.follower.save()
-            self._next_save = now + self._ckpt_interval
+        """Wait (at most ``timeout`` s) for new lines; parse them; run the detector if due.
+
+        The batch goes to the sink (if any), then the checkpoint is saved if one is due; it is
+        also returned. An exception (from the sink or anywhere in the step) stops all further
+        checkpoints: the tailer's position may then be ahead of what was written.
+        """
+        if self._closed:
+            raise RuntimeError("Tailer.step() after close()")
+        try:
+            now = self._clock()
+            due = self._next_idle_deadline()
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - now))
+            if self._detector is not None and self._pending_detect:
+                timeout = min(timeout, max(0.0, self._next_detect - now))
+            batch = Batch()
+            self._take(self.follower.read(timeout), batch)
+            now = self._clock()
+            self._flush_idle(now, batch)
+            self._detect(now, batch, force=False)
+            batch = self._seal(batch, force=now >= self._next_save)
+            self._deliver(batch)
+        except BaseException:
+            self._broken = True
+            raise
         return batch
 
-    def close(self) -> Batch:
-        """Read what is left, emit complete records, run the detector, save, stop watching.
+    def commit(self, batch: Batch) -> None:
+        """Save the checkpoint that covers ``batch`` (and every batch before it), if it has one.
 
-        A second call does nothing.
+        Call it only once ``batch`` is written: a checkpoint saved before would let a crash lose
+        the batch. With a sink the tailer does it itself. Older marks, and anything after a
+        failure, are ignored.
+        """
+        mark = batch.mark
+        if mark is None or self._broken or mark.serial <= self._committed:
+            return
+        self.follower.save(mark.entries)
+        self._committed = mark.serial
+        self._next_save = self._clock() + self._ckpt_interval
+
+    def close(self) -> Batch:
+        """Read what is left, emit complete records, run the detector, stop watching.
+
+        The last batch goes to the sink, then the checkpoint is saved (without a sink: call
+        :meth:`commit` with the returned batch once it is written). A second call, or a call
+        after a failure, only stops watching.
         """
         batch = Batch()
         if self._closed:
             return batch
         self._closed = True
-        try:
-            self._take(self.follower.wind_down(), batch)
-            for src in list(self._sources.values()):
-                if not self.follower.has_partial(src.stream):
-                    self._flush(src, batch)
-            self._detect(self._clock(), batch, force=True)
-            self.follower.save()
-        finally:
+        if self._broken:
             self.follower.stop()
+            return batch
+        try:
+            try:
+                self._take(self.follower.wind_down(), batch)
+                for src in list(self._sources.values()):
+                    if not self.follower.has_partial(src.stream):
+                        self._flush(src, batch)
+                self._detect(self._clock(), batch, force=True)
+                batch = self._seal(batch, force=True)
+            finally:
+                self.follower.stop()
+            self._deliver(batch)
+        except BaseException:
+            self._broken = True
+            raise
         return batch
+
+    def abort(self) -> None:
+        """Stop watching at once: nothing more is emitted and no checkpoint is saved."""
+        self._broken = True
+        self._closed = True
+        self.follower.stop()
+
+    def _seal(self, batch: Batch, *, force: bool) -> Batch:
+        """Attach the checkpoint of now to ``batch`` when one is due (and a state file set)."""
+        if self.state_path is None or not force:
+            return batch
+        self._serial += 1
+        return replace(batch, mark=Mark(self._serial, self.follower.snapshot()))
+
+    def _deliver(self, batch: Batch) -> None:
+        if self._sink is None:
+            return
+        self._sink.write(batch)
+        if batch.mark is not None:
+            self._sink.sync()
+            self.commit(batch)
 
     # -- lines to records ----------------------------------------------------------------------
 
-    def _take(self, events: list[Opened | Line | Closed | Notice], batch: Batch) -> None:
+    def _take(self, events: list[FollowEvent], batch: Batch) -> None:
         now = self._clock()
+        undecided = self._undecided
         for e in events:
             if isinstance(e, Line):
-                if self._rotated and e.stream not in self._rotated:
-                    self._settle_rotated(e.stream, batch)
+                if e.stream != self._last_stream:
+                    self._last_stream = e.stream
+                    if self._rotated:
+                        self._settle_rotated(e.stream, batch)
+                if undecided and e.stream in undecided:
+                    self._decide(e.stream, events, events.index(e), batch)
                 self._line(e, now, batch)
             elif isinstance(e, Opened):
-                self._open(e)
+                self._open(e, batch)
             elif isinstance(e, Closed):
                 self._rotated.discard(e.stream)
+                if e.gone:
+                    self._undecided.pop(e.stream, None)
                 src = self._sources.get(e.stream)
                 if src is not None:
                     self._flush(src, batch)
@@ -237,25 +356,24 @@ class Tailer:
                 batch.notices.append(e)
 
     def _settle_rotated(self, stream: int, batch: Batch) -> None:
-        """A newer file has a line: emit the last record of rotated files before it.
+        """Lines of another file come: emit the last record of rotated files opened before it.
 
         A rotated file gets no new records (late writes in its grace period aside), so its last
         record is complete once the file was drained, and it comes before the lines of the
-        files that replaced it. Not while a partial line is pending there (its grace period
-        decides).
+        files that replaced it (the newer rotated files among them, after a restart that found
+        several). Not while a partial line is pending there (its grace period decides).
         """
         for s in sorted(self._rotated):
+            if s >= stream:
+                break
             src = self._sources.get(s)
-            if (
-                s < stream
-                and src is not None
-                and src.open_start is not None
-                and not self.follower.has_partial(s)
-            ):
+            if src is not None and src.open_start is not None and not self.follower.has_partial(s):
                 self._flush(src, batch)
 
-    def _open(self, e: Opened) -> None:
-        if e.stream in self._sources:
+    def _open(self, e: Opened, batch: Batch) -> None:
+        if e.rotated:
+            self._rotated.add(e.stream)
+        if e.stream in self._sources or e.stream in self._undecided:
             return  # a stream that moved to a copy of its file keeps its parser
         name = os.path.basename(e.path)
         if e.root_is_dir:
@@ -264,10 +382,36 @@ class Tailer:
         else:
             rel = e.path
             node = self._node or node_from_path(e.path, "unknown", anchors_only=True)
-        fmt = detect_format(self.formats, name, rel, e.head)
-        parser = LineParser(fmt, file=e.path, node=node, zone=self.zone)
-        self._sources[e.stream] = _Source(e.stream, parser, node)
         self.stats.files += 1
+        file = _Undecided(e.path, name, rel, node)
+        lines = sniff_lines(e.sample)
+        if lines:
+            self._use(e.stream, file, lines, batch)
+        else:
+            self._undecided[e.stream] = file  # no whole line yet: decided on its first ones
+
+    def _decide(self, stream: int, events: list[FollowEvent], i: int, batch: Batch) -> None:
+        """Pick the format of an undecided file from its lines in this read (from ``i`` on)."""
+        file = self._undecided.pop(stream)
+        mine = (x.text for x in events[i:] if isinstance(x, Line) and x.stream == stream)
+        self._use(stream, file, list(islice(mine, _SNIFF_LINES)), batch)
+
+    def _use(self, stream: int, file: _Undecided, lines: list[str], batch: Batch) -> None:
+        found = detect(self.formats, file.name, file.rel, lines)
+        fmt = found.format
+        if found.lines and found.ratio == 0.0:
+            batch.notices.append(
+                Notice(
+                    "format",
+                    file.path,
+                    f"{file.path}: none of its first {found.lines} line(s) fits a known log "
+                    f"format; read as {fmt.name} (by its name), its lines count as malformed "
+                    "(add a format with --formats-dir)",
+                    stream,
+                )
+            )
+        parser = LineParser(fmt, file=file.path, node=file.node, zone=self.zone)
+        self._sources[stream] = _Source(stream, parser, file.node)
 
     def _line(self, e: Line, now: float, batch: Batch) -> None:
         src = self._sources.get(e.stream)
@@ -285,7 +429,10 @@ class Tailer:
             self.follower.ack(e.stream, e.end, e.lineno)
         src.last_end = (e.end, e.lineno)
         src.last_at = now
-        self._emit(done, batch)
+        if done:
+            self._emit(done, batch)
+            if not src.warned and st.unrecognized > _UNRECOGNIZED_FLOOR:
+                self._check_unrecognized(src, batch)
 
     def _flush(self, src: _Source, batch: Batch) -> None:
         if src.open_start is None:
@@ -294,6 +441,27 @@ class Tailer:
         self._emit(src.parser.flush(), batch)
         src.open_start = None
         self.follower.ack(src.stream, *src.last_end)
+        self._check_unrecognized(src, batch)
+
+    def _check_unrecognized(self, src: _Source, batch: Batch) -> None:
+        """A notice, once per file, when its records mostly match no event pattern (LD901)."""
+        st = src.parser.stats
+        if src.warned or st.unrecognized <= _UNRECOGNIZED_FLOOR:
+            return
+        built = sum(st.kinds.values())
+        if built < UNRECOGNIZED_MIN_RECORDS or st.unrecognized <= built * UNRECOGNIZED_RATIO:
+            return
+        src.warned = True
+        batch.notices.append(
+            Notice(
+                "unrecognized",
+                src.parser.file,
+                f"{src.parser.file}: {st.unrecognized} of its first {built} records match no "
+                f"event pattern of the {src.parser.fmt.name} format it is read with: findings "
+                "may miss what they say (logdoctor check reports it as LD901)",
+                src.stream,
+            )
+        )
 
     def _next_idle_deadline(self) -> float | None:
         due = [s.last_at + self._idle for s in self._sources.values() if s.open_start is not None]

@@ -20,32 +20,60 @@ from logdoctor.parse import Record
 from logdoctor.tail.events import Notice
 from logdoctor.tail.tailer import Batch, TailStats
 
-__all__ = ["LiveState", "render", "summary_line"]
+__all__ = ["LiveState", "is_failure", "render", "summary_line", "top_kinds"]
 
 _LEVEL_STYLE = {"ERROR": "bold red", "FATAL": "bold red", "WARN": "yellow", "DEBUG": "dim"}
 _BAD_WORDS = ("rejected", "failure", "invalid", "mismatch", "failed", "error")
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
+def is_failure(kind: str) -> bool:
+    """A kind that says something failed or was refused (shown in red, never left out)."""
+    return any(w in kind for w in _BAD_WORDS)
+
+
 def event_style(r: Record) -> str:
     """The style of an event row: its level, or red for a failure kind at any level."""
-    if any(w in r.kind for w in _BAD_WORDS):
+    if is_failure(r.kind):
         return "bold red"
     return _LEVEL_STYLE.get(r.level or "", "")
 
 
+def top_kinds(counts: dict[str, int], limit: int) -> tuple[list[tuple[str, int]], int]:
+    """The kinds to show: the ``limit`` most frequent, then every failure kind and
+    ``unrecognized`` left out by the cut; and how many kinds are not shown.
+
+    Ties are broken by name, so the same counts always give the same list.
+    """
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ranked[:limit]
+    shown += [kv for kv in ranked[limit:] if is_failure(kv[0]) or kv[0] == "unrecognized"]
+    return shown, len(ranked) - len(shown)
+
+
+_WARNINGS = frozenset({"format", "unrecognized", "lost", "detector"})
+"""Notices that stay on the screen (the others scroll away as new ones come)."""
+
+
 class LiveState:
-    """What the live view shows: the latest events, findings and notices."""
+    """What the live view shows: the latest events, findings and notices.
+
+    Warnings (a file no format fits, a file mostly unrecognized, lines lost while the tailer
+    was down, a detector failure) are kept apart from the passing notices (rotations), so that
+    a rotation every second cannot push them off the screen.
+    """
 
     def __init__(self, keep: int = 500) -> None:
         self.events: deque[Record] = deque(maxlen=keep)
         self.notices: deque[Notice] = deque(maxlen=4)
+        self.warnings: deque[Notice] = deque(maxlen=4)
         self.findings: list[Finding] = []
 
     def add(self, batch: Batch) -> None:
         """Take what one step produced."""
         self.events.extend(batch.events)
-        self.notices.extend(batch.notices)
+        for n in batch.notices:
+            (self.warnings if n.kind in _WARNINGS else self.notices).append(n)
         self.findings.extend(batch.findings)
 
 
@@ -71,15 +99,27 @@ def _events_table(events: list[Record]) -> Table:
     return t
 
 
-def _counts(title: str, counts: dict[str, int], limit: int) -> Table:
-    t = Table(title=title, show_header=False, box=None, title_justify="left", pad_edge=False)
+def _counts(title: str, counts: dict[str, int], limit: int, *, kinds: bool = False) -> Table:
+    t = Table(
+        title=title,
+        show_header=False,
+        box=None,
+        title_justify="left",
+        pad_edge=False,
+        min_width=len(title),  # short names must not wrap the title ("events by / node")
+    )
     t.add_column(no_wrap=True, max_width=26)
     t.add_column(justify="right")
-    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    for k, v in top[:limit]:
-        t.add_row(Text(clean(k, 26)), f"{v:,}")
-    if len(top) > limit:
-        t.add_row(Text(f"… {len(top) - limit} more", style="dim"), "")
+    if kinds:
+        top, more = top_kinds(counts, limit)
+    else:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        top, more = ranked[:limit], max(0, len(ranked) - limit)
+    for k, v in top:
+        style = "bold red" if kinds and is_failure(k) else ""
+        t.add_row(Text(clean(k, 26), style=style), f"{v:,}")
+    if more:
+        t.add_row(Text(f"… {more} more", style="dim"), "")
     return t
 
 
@@ -126,7 +166,7 @@ def render(
     counters.add_column()
     counters.add_column()
     counters.add_row(
-        _counts("events by kind", dict(stats.kinds), counters_h - 2),
+        _counts("events by kind", dict(stats.kinds), counters_h - 2, kinds=True),
         _counts("events by node", dict(stats.nodes), counters_h - 2),
     )
     parts: list[RenderableType] = [
@@ -135,14 +175,17 @@ def render(
         counters,
         Panel(_findings(state.findings, rules, 6), title="findings", title_align="left"),
     ]
+    for n in state.warnings:
+        parts.append(Text("! " + clean(n.message, 300), style="bold yellow"))
     for n in state.notices:
         parts.append(Text(clean(n.message, 200), style="dim yellow"))
     return Group(*parts)
 
 
 def summary_line(stats: TailStats, *, state: str | None) -> str:
-    """One line for the end of a session."""
-    top = ", ".join(f"{k} {v:,}" for k, v in stats.kinds.most_common(4))
+    """One line for the end of a session: the top kinds, and every failure kind."""
+    shown, _ = top_kinds(dict(stats.kinds), 4)
+    top = ", ".join(f"{k} {v:,}" for k, v in shown)
     out = (
         f"logdoctor tail: {stats.files} file(s), {stats.lines:,} lines, {stats.events:,} events"
         f"{' (' + top + ')' if top else ''}, {stats.findings} finding(s)"

@@ -19,6 +19,8 @@ from logdoctor.fleet.dask_runner import Connection, run_dask
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "benchmarks"))
 from bench_fleet import RULES, rules_bundle
 
+pytestmark = pytest.mark.slow
+
 LIMIT = 450 << 20
 """Worker memory limit: idle workers use about 180 MiB; the big bundle needs over 1 GiB."""
 

@@ -116,7 +116,7 @@ def test_a_bundle_parsed_file_by_file_gives_what_check_gives(tmp_path: Path) -> 
         )
     assert [b.status for b in result.bundles] == ["ok", "ok", "ok", "partial"]
     assert result.bundles[3].error is not None
-    assert result.bundles[3].error.startswith(f"{nested}: not a readable archive")
+    assert result.bundles[3].error.startswith(f"{nested}: not a zip archive")
     assert [e.path for e in result.bundles[3].input_errors] == [str(nested), str(bad)]
 
 

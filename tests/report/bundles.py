@@ -247,3 +247,41 @@ def hostile_bundle(root: Path) -> Path:
     s.config(t + timedelta(minutes=22), q("<i>param</i>"), "off", q("</script>"))
     s.write(ssosp_path(root, HOSTILE_NODE, 1))
     return root
+
+
+MONDAY = datetime(2026, 11, 16)
+
+
+def busy_bundle(
+    root: Path, *, days: int = 3, silence_day: int | None = None, skip_file: bool = False
+) -> Path:
+    """ucm-pub busy every weekday from 08:00 to 18:00 (a login every 2 minutes), quiet every
+    night; one ssosp file per day.
+
+    ``silence_day``: that day is silent from 11:00 to 14:00 (busy hours on the other days: a
+    gap for LD902). ``skip_file``: the second day's file is missing from the bundle (rotation
+    numbers 1, 3, 4...).
+    """
+    for d in range(days):
+        day = Ssosp()
+        start = MONDAY + timedelta(days=d, hours=8)
+        for i in range(300):
+            t = start + timedelta(minutes=2 * i)
+            if d == silence_day and 11 <= t.hour < 14:
+                continue
+            day.login(t, f"user{i % 7}")
+        if skip_file and d == 1:
+            continue
+        day.write(ssosp_path(root, "ucm-pub", d + 1))
+    return root
+
+
+def stray_bundle(root: Path) -> Path:
+    """The normal bundle, and ucm-sub1 writing one line dated 2014 (a stray clock or an old
+    rotated file) among its lines of 2026."""
+    normal_bundle(root)
+    sub = Ssosp()
+    sub.validated(T0 + timedelta(minutes=50), "alice", CLIENT_A, "jti-a2")
+    sub.refresh_refused(datetime(2014, 8, 2, 23, 36, 40), "dave", CLIENT_B, "tid-old", "expired")
+    sub.write(ssosp_path(root, "ucm-sub1", 1))
+    return root

@@ -7,117 +7,23 @@ itself is recorded and aborted). A screenshot of the top of the page is kept in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Page
 
 import logdoctor
 from logdoctor.cli import main
 from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.html import write_html
 from logdoctor.report import Diagnosis, build_report
-from tests.conftest import ROOT
 from tests.report.bundles import HOSTILE_NODE, HOSTILE_USERS, hostile_bundle, normal_bundle
+from tests.report.conftest import ARTIFACTS, assert_layout_holds
 from tests.report.test_report_model import findings
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = ROOT / "artifacts"
-
-RECORD_CSP = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium"
-    with sync_playwright() as p:
-        # launch() gives the browser a fresh temporary user-data-dir, removed on close.
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@dataclass
-class Opened:
-    page: Page
-    url: str
-    console: list[tuple[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    def csp(self) -> list[str]:
-        return list(self.page.evaluate("window.__csp || []"))
-
-    def assert_clean(self) -> None:
-        assert [m for m in self.console if m[0] in ("error", "warning")] == []
-        assert self.errors == []
-        assert self.requests == [self.url]
-        assert self.dialogs == []
-        assert self.csp() == []
-
-
-@pytest.fixture
-def open_report(browser: Browser) -> Iterator[Any]:
-    contexts = []
-
-    def _open(path: Path, *, js: bool = True, scheme: str = "light", width: int = 1280) -> Opened:
-        ctx = browser.new_context(
-            java_script_enabled=js,
-            color_scheme=scheme,  # type: ignore[arg-type]
-            viewport={"width": width, "height": 900},
-        )
-        contexts.append(ctx)
-        ctx.add_init_script(RECORD_CSP)
-        page = ctx.new_page()
-        url = path.resolve().as_uri()
-        o = Opened(page, url)
-        page.on("console", lambda m: o.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: o.errors.append(str(e)))
-
-        def on_dialog(d: Any) -> None:
-            o.dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("dialog", on_dialog)
-
-        def route(r: Route) -> None:
-            o.requests.append(r.request.url)
-            if r.request.url == url:
-                r.continue_()
-            else:
-                r.abort()
-
-        page.route("**/*", route)
-        page.goto(url)
-        page.wait_for_load_state("load")
-        if js:
-            page.wait_for_function("window.logdoctorReport !== undefined")
-        return o
-
-    yield _open
-    for ctx in contexts:
-        ctx.close()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +83,7 @@ MARKER_PIXELS = """
 def test_page_is_clean_offline_and_the_chart_draws(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
     page = o.page
-    page.wait_for_function("window.logdoctorReport.charts.length === 2")
+    page.wait_for_function("window.logdoctorReport.charts.length === 3")
     o.assert_clean()
     for idx in (0, 1):
         px = page.evaluate(PIXELS, [idx])
@@ -208,7 +114,7 @@ def test_csp_is_enforced_on_the_page(open_report: Any, normal: Path) -> None:
 
 def test_a_findings_evidence_expands(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
-    finding = o.page.locator("#finding-1")
+    finding = o.page.locator("#LD201-imp1")
     table = finding.locator("details.evidence table")
     assert not table.is_visible()
     finding.locator("details.evidence summary").click()
@@ -216,7 +122,10 @@ def test_a_findings_evidence_expands(open_report: Any, normal: Path) -> None:
     rows = table.locator("tbody tr")
     assert rows.count() == 2
     assert "Token validation failed" in rows.nth(0).inner_text()
-    assert "A token or grant was refused" in rows.nth(0).inner_text()
+    # what the kind means is said once, under the table, not on each row
+    assert "A token or grant was refused" not in rows.nth(0).inner_text()
+    legend = finding.locator("dl.kinds")
+    assert legend.is_visible() and "A token or grant was refused" in legend.inner_text()
     o.assert_clean()
 
 
@@ -282,7 +191,7 @@ def test_drill_down_shows_a_users_timeline_and_token_lineage(
 def test_zoom_by_dragging_and_reset(open_report: Any, normal: Path) -> None:
     o = open_report(normal)
     page = o.page
-    page.wait_for_function("window.logdoctorReport.charts.length === 2")
+    page.wait_for_function("window.logdoctorReport.charts.length === 3")
     scale = (
         "([i]) => { const x = window.logdoctorReport.charts[i].scales.x; return [x.min, x.max]; }"
     )
@@ -308,7 +217,7 @@ def test_zoom_by_dragging_and_reset(open_report: Any, normal: Path) -> None:
 def test_readable_without_javascript(open_report: Any, normal: Path) -> None:
     o = open_report(normal, js=False)
     page = o.page
-    assert page.locator("#finding-1 h3").inner_text().startswith("ERROR")  # badge, uppercased
+    assert page.locator("#LD201-imp1 h3").inner_text().startswith("ERROR")  # badge, uppercased
     assert page.locator("tr.user-row").count() == 3 and visible_users(page) == [
         "bob",
         "alice",
@@ -317,10 +226,10 @@ def test_readable_without_javascript(open_report: Any, normal: Path) -> None:
     for hidden in ("#user-filter", "#chart-levels", "#reset-zoom", "button.drill"):
         assert not page.locator(hidden).first.is_visible(), hidden
     assert "Cache refresh took <n> ms for id <hex>" in page.locator("#unrecognized").inner_text()
-    assert "3 h 45 min" in page.locator("#coverage").inner_text()
-    table = page.locator("#finding-1 details.evidence table")
+    assert "2 h 15 min" in page.locator("#coverage").inner_text()
+    table = page.locator("#LD201-imp1 details.evidence table")
     assert not table.is_visible()
-    page.locator("#finding-1 details.evidence summary").click()  # native, no script
+    page.locator("#LD201-imp1 details.evidence summary").click()  # native, no script
     assert table.is_visible()
     assert o.requests == [o.url] and o.errors == []
 
@@ -349,38 +258,10 @@ def test_printable(open_report: Any, normal: Path) -> None:
 
 # -- layout --------------------------------------------------------------------------------------
 
-OVERFLOW = """
-() => {
-  const vw = document.documentElement.clientWidth;
-  // an element may reach past the viewport only inside a scroll (or clip) container that
-  // itself ends within the viewport; containers nested in wider ones are looked through
-  const clipped = (el) => {
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const ox = getComputedStyle(p).overflowX;
-      const clips = ox === 'auto' || ox === 'scroll' || ox === 'hidden' || ox === 'clip';
-      if (clips && p.getBoundingClientRect().right <= vw + 1) return true;
-    }
-    return false;
-  };
-  const out = [];
-  for (const el of document.body.querySelectorAll('*')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    if (r.right > vw + 1 && !clipped(el)) out.push(el.tagName + '.' + el.className + ' ' + r.right);
-  }
-  return {vw, scroll: document.documentElement.scrollWidth, out: out.slice(0, 10)};
-}
-"""
-
-
-def assert_layout_holds(page: Page) -> None:
-    got = page.evaluate(OVERFLOW)
-    assert got["out"] == [] and got["scroll"] <= got["vw"], got
-
 
 def test_layout_holds_on_a_phone(open_report: Any, normal: Path) -> None:
     o = open_report(normal, width=390)
-    o.page.locator("#finding-1 details.evidence summary").click()
+    o.page.locator("#LD201-imp1 details.evidence summary").click()
     assert_layout_holds(o.page)
 
 
@@ -462,7 +343,7 @@ def test_hostile_bundle_is_inert_and_the_layout_holds(
             )
             == 0
         )
-        assert page.evaluate("[...document.querySelectorAll('script')].length") == 4
+        assert page.evaluate("[...document.querySelectorAll('script')].length") == 5
         text = page.locator("body").inner_text()
         assert "<script>window.__pwned=1</script>" in text  # shown, as text
         assert '"><img src=x onerror="window.__pwned=2">' in text

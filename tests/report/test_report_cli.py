@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,24 +15,35 @@ def test_report_writes_the_page_and_prints_its_path(runner: CliRunner, tmp_path:
     root = normal_bundle(tmp_path / "b")
     out = tmp_path / "out" / "r.html"
     out.parent.mkdir()
-    res = runner.invoke(main, ["report", str(root), "-o", str(out), "--title", "Site <A>"])
+    res = runner.invoke(
+        main, ["report", str(root), "-o", str(out), "--title", "Site <A>", "--tz", "UTC"]
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout == f"{out}\n" and res.stderr == ""
     html = out.read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and "<title>Site &lt;A&gt;</title>" in html
-    assert '<td class="name">bob</td>' in html and "3 h 45 min" in html
+    assert html.startswith("<!DOCTYPE html>")
+    # the tab says what and how bad: the title (here --title) and the verdict
+    assert re.search(r"<title>Site &lt;A&gt;: \d+ problems? to fix · logdoctor</title>", html)
+    assert "<h1>Site &lt;A&gt;</h1>" in html
+    assert '<td class="name">bob</td>' in html and "2 h 15 min" in html
     assert '<section id="verdict" class="verdict level-' in html
 
 
-def test_gap_option_sets_the_threshold(runner: CliRunner, tmp_path: Path) -> None:
-    root = normal_bundle(tmp_path / "b")
+def test_the_title_names_the_bundle_and_the_verdict(runner: CliRunner, tmp_path: Path) -> None:
+    root = normal_bundle(tmp_path / "site-b")
     out = tmp_path / "r.html"
-    assert runner.invoke(main, ["report", str(root), "-o", str(out), "--gap", "30"]).exit_code == 0
+    assert runner.invoke(main, ["report", str(root), "-o", str(out)]).exit_code == 0
     html = out.read_text(encoding="utf-8")
-    assert "silences longer than 30 min" in html
-    assert html.count("<td>31 min</td>") == 1 and html.count("<td>45 min</td>") == 1
-    res = runner.invoke(main, ["report", str(root), "-o", str(out), "--gap", "0"])
-    assert res.exit_code == 2 and "--gap" in res.stderr
+    m = re.search(r"<title>site-b: (\d+) problems? to fix · logdoctor</title>", html)
+    assert m is not None, html[:600]
+    assert f'class="headline">{m.group(1)} problem' in html  # the verdict's own count
+    assert "<h1>site-b</h1>" in html
+
+
+def test_gap_option_is_gone_gaps_follow_ld902(runner: CliRunner, tmp_path: Path) -> None:
+    root = normal_bundle(tmp_path / "b")
+    res = runner.invoke(main, ["report", str(root), "-o", str(tmp_path / "r.html"), "--gap", "30"])
+    assert res.exit_code == 2 and "No such option '--gap'" in res.stderr
 
 
 def test_unreadable_input_still_gives_a_report_and_exit_2(
@@ -41,7 +53,7 @@ def test_unreadable_input_still_gives_a_report_and_exit_2(
     bad = root / "ucm-pub" / "platform" / "log" / "certMgmt00001.log"
     bad.write_bytes(b"\x00\x00\x00\x01binary")
     out = tmp_path / "r.html"
-    res = runner.invoke(main, ["report", str(root), "-o", str(out)])
+    res = runner.invoke(main, ["report", str(root), "-o", str(out), "--tz", "UTC"])
     assert res.exit_code == 2
     assert res.stdout == f"{out}\n"
     (line,) = res.stderr.splitlines()
@@ -78,5 +90,6 @@ def test_missing_config_file_is_a_usage_error(runner: CliRunner, tmp_path: Path)
 def test_report_help_names_the_options(runner: CliRunner) -> None:
     res = runner.invoke(main, ["report", "--help"])
     assert res.exit_code == 0
-    for opt in ("--output", "--config", "--title", "--gap", "--tz", "--set-node", "--jobs"):
+    for opt in ("--output", "--config", "--title", "--tz", "--set-node", "--jobs"):
         assert opt in res.output
+    assert "--gap" not in res.output

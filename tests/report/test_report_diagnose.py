@@ -18,7 +18,7 @@ import logdoctor
 from logdoctor.cli import main
 from logdoctor.model import Evidence
 from logdoctor.report import build_report, diagnose
-from logdoctor.report.facts import config_facts
+from logdoctor.report.facts import Declared, config_facts
 from tests.conftest import ASSETS
 from tests.report.bundles import normal_bundle
 
@@ -123,17 +123,42 @@ def test_config_facts_pair_declared_and_inferred_values() -> None:
         key,
         Evidence("", "deployment.toml", 20, None, "", "signing = 'ffff'"),
     )
-    declared = {("parameters.implicit_grant", ""): False}
-    facts = config_facts(
-        [flow, implicit, role], [differ, orphan], lambda p, s: declared.get((p, s))
-    )
+    declared = [
+        Declared("parameters.implicit_grant", "", False, "deployment.toml:14"),
+        Declared("parameters.refresh_token_expiry_days", "", 60, "deployment.toml:16"),
+        Declared("role", "cuc1", "unity", "deployment.toml:30"),
+        Declared("keys.signing", "imp2", "ffff", "deployment.toml:20", backs_only=True),
+    ]
+    facts = config_facts([flow, implicit, role], [differ, orphan], declared)
     assert [(c.name, c.subject, c.declared, c.inferred, c.status) for c in facts] == [
+        ("role", "expc1", None, "expressway", "inferred only"),
+        ("role", "cuc1", "unity", None, "declared only"),
         ("parameters.refresh_login_flow", "", "off", "on", "differ"),
         ("parameters.implicit_grant", "", "off", "off", "agree"),
-        ("role", "expc1", None, "expressway", "inferred only"),
+        ("parameters.refresh_token_expiry_days", "", "60", None, "declared only"),
         ("keys.signing", "imp1", "ffff", "ab12", "differ"),
     ]
-    assert facts[0].declared_at == "deployment.toml:12" and facts[0].evidence_total == 40
-    assert [e.line for e in facts[0].evidence] == [3, 9]
-    assert facts[3].declared_at == "deployment.toml:20" and facts[1].declared_at is None
+    rows = {(c.name, c.subject): c for c in facts}
+    flow_row = rows[("parameters.refresh_login_flow", "")]
+    assert flow_row.declared_at == "deployment.toml:12" and flow_row.evidence_total == 40
+    assert [e.line for e in flow_row.evidence] == [3, 9]
+    assert rows[("keys.signing", "imp1")].declared_at == "deployment.toml:20"
+    assert rows[("parameters.implicit_grant", "")].declared_at == "deployment.toml:14"
     assert config_facts([flow, flow]) == config_facts([flow])  # one row per fact
+
+
+def test_a_role_the_logs_only_guess_is_not_shown_as_inferred() -> None:
+    guess = Fact("role", "cuc9", "unknown", "guessed from its name")
+    (row,) = config_facts([guess], [], [Declared("role", "cuc9", "unity", "d.toml:3")])
+    assert (row.declared, row.inferred, row.status) == ("unity", None, "declared only")
+
+
+def test_a_jabber_group_seen_on_fewer_devices_than_declared_agrees() -> None:
+    seen = Fact("jabber", "Jabber 14.1.3 Windows", 3, "devices whose last request declared it")
+    more = Fact("jabber", "Jabber 14.2.0 Mac", 5, "devices whose last request declared it")
+    declared = [
+        Declared("jabber", "Jabber 14.1.3 Windows", 4, "d.toml:40"),
+        Declared("jabber", "Jabber 14.2.0 Mac", 2, "d.toml:46"),
+    ]
+    rows = {c.subject: c.status for c in config_facts([seen, more], [], declared)}
+    assert rows == {"Jabber 14.1.3 Windows": "agree", "Jabber 14.2.0 Mac": "differ"}

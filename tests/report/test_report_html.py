@@ -121,7 +121,7 @@ def test_nothing_is_loaded_from_anywhere(normal_html: str) -> None:
 def test_data_blocks_are_json_and_cannot_close_their_script(hostile_html: str) -> None:
     doc = parse(hostile_html)
     blocks = {a["id"]: text for t, a, text in doc.raw if a.get("type") == "application/json"}
-    assert set(blocks) == {"ld-chart", "ld-drill"}
+    assert set(blocks) == {"ld-chart", "ld-drill", "ld-users"}
     for text in blocks.values():
         assert "<" not in text and ">" not in text and "&" not in text
         json.loads(text)
@@ -140,7 +140,7 @@ def test_hostile_text_is_escaped_and_invisible_characters_neutralized(hostile_ht
         and "a" not in [t for t, a in doc.tags if a.get("href", "#").startswith("javascript")]
     )
     assert not any(a.startswith("on") for _, attrs in doc.tags for a in attrs)
-    assert len([n for n in names if n == "script"]) == 4  # 2 data blocks, uPlot, the report's
+    assert len([n for n in names if n == "script"]) == 5  # 3 data blocks, uPlot, the report's
     # the hostile text is on the page, escaped
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in hostile_html
     assert "&#34;&gt;&lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in hostile_html
@@ -241,12 +241,24 @@ def test_finalize_strips_invisible_characters_from_any_printed_value() -> None:
 
 
 def test_findings_render_in_order_with_evidence_and_fix(normal_html: str) -> None:
-    order = [normal_html.index(f'id="finding-{i}"') for i in (1, 2, 3)]
+    order = [normal_html.index(f'id="{a}"') for a in ("LD201-imp1", "LD301-bob", "LD901")]
     assert order == sorted(order)
     first = normal_html[order[0] : order[1]]
     assert "LD201" in first and "badge sev-error" in first
     assert first.count("<tr>") == 1 + 2  # header and the two token.rejected lines
     assert "38 more not shown" in first
-    assert "A token or grant was refused" in first  # what a token.rejected line means
-    assert "<li>Run `set key regen authz signing` on the publisher.</li>" in first
+    # what a token.rejected line means: shown once under the table (on each row only as the
+    # kind's hover title), not repeated on every row
+    assert first.count(">A token or grant was refused") == 1
+    assert first.count('title="A token or grant was refused') == 2
+    assert first.count("<dt><code>token.rejected</code></dt>") == 1
+    # a fix step's backticks are rendered as code, escaped
+    assert "<li>Run <code>set key regen authz signing</code> on the publisher.</li>" in first
+    assert "`" not in first.split("<h4>Fix</h4>", 1)[1].split("</ol>", 1)[0]
     assert '<details class="evidence">' in first  # closed until asked
+
+
+def test_path_breaks_escape_every_part() -> None:
+    env = environment()
+    out = env.from_string("{{ p|path_breaks }}").render(p='a/"><svg onload=x>/b.log')
+    assert out == "a/<wbr>&#34;&gt;&lt;svg onload=x&gt;/<wbr>b.log"

@@ -1,5 +1,5 @@
 """The report model built from a real bundle: users, lineage, markers, coverage, shapes, chart,
-verdict and findings (built here, as the check engine will hand them over)."""
+verdict and findings (built here, as the check engine hands them over)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,19 @@ import logdoctor
 from logdoctor.api import LoadResult
 from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.report import ConfigFact, Diagnosis, Limits, build_report
-from logdoctor.report.aggregate import choose_bucket, rotation_stem
+from logdoctor.report.aggregate import choose_bucket
 from logdoctor.report.build import bucket_label, fmt_duration
 from tests.report.bundles import CLIENT_A, CLIENT_B, T0, normal_bundle
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> LoadResult:
-    return logdoctor.load(normal_bundle(tmp_path_factory.mktemp("bundle")))
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return normal_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture(scope="module")
+def loaded(root: Path) -> LoadResult:
+    return logdoctor.load(root)
 
 
 def utc(t: datetime) -> datetime:
@@ -120,7 +125,9 @@ def test_token_lineage_per_user_and_client(loaded: LoadResult) -> None:
     access = {a[0]: a for a in alice[CLIENT_A]["a"]}
     assert set(access) == {"jti-a1", "jti-a2", "jti-a3", "jti-a4"}
     assert access["jti-a1"][8] == "authorization_code" and access["jti-a2"][8] == "refresh_token"
-    assert access["jti-a2"][3] == 1 and access["jti-a2"][12] == "ucm-pub, ucm-sub1"
+    # issued on ucm-pub, validated by imp1 (the line is in ucm-sub1's log)
+    assert access["jti-a2"][3] == 1 and access["jti-a2"][12] == "ucm-pub → imp1"
+    assert access["jti-a2"][9] == "3600"  # lifetime: expires_at - issued_at
     assert access["jti-a3"][3] == 0
     bob = _lineage(r, "bob")[CLIENT_B]
     assert {a[0]: (a[4], a[5]) for a in bob["a"]} == {"jti-b1": (1, "signature")}
@@ -156,21 +163,17 @@ def test_markers_for_configuration_keys_restarts_and_revocations(loaded: LoadRes
     assert capped.markers_total == 5
 
 
-def test_coverage_per_file_and_gap_between_rotated_files(loaded: LoadResult) -> None:
-    r = build_report(loaded.frame, loaded.stats)
-    files = {c.file.rsplit("/", 1)[-1] + "@" + c.node: c for c in r.coverage}
-    first = files["ssosp00001.log@ucm-pub"]
+def test_coverage_per_file_relative_to_the_input(loaded: LoadResult, root: Path) -> None:
+    r = build_report(loaded.frame, loaded.stats, inputs=[str(root)])
+    files = {c.file + "@" + c.node: c for c in r.coverage}
+    first = files["ucm-pub/tomcat/logs/ssosp/log4j/ssosp00001.log@ucm-pub"]
+    assert first.path == f"{root}/{first.file}"
     assert (first.lines, first.records, first.unrecognized, first.malformed) == (26, 26, 4, 0)
     assert first.first == show(T0) and first.last == show(T0 + timedelta(minutes=135))
     assert first.span == "2 h 15 min"
-    (gap,) = r.gaps
-    assert gap.node == "ucm-pub" and "ssosp00001.log → " in gap.where
-    assert gap.where.endswith("ssosp00002.log")
-    assert gap.duration == "3 h 45 min" and r.gaps_total == 1
-    assert files["ssosp00002.log@ucm-pub"].gaps == 1 and first.gaps == 0
-    finer = build_report(loaded.frame, loaded.stats, limits=Limits(gap_seconds=30 * 60))
-    within = sorted(g.duration for g in finer.gaps if "→" not in g.where)
-    assert within == ["31 min", "45 min"]  # 08:45 -> 09:30 and 09:44 -> 10:15 in file 1
+    # one day of traffic: the 3 h 45 min between the two files is no gap for LD902 (no other
+    # day says those hours are busy), and the report's gap table follows LD902
+    assert r.gaps == () and r.gaps_total == 0 and all(c.gaps == 0 for c in r.coverage)
 
 
 def test_unreadable_input_is_in_coverage_and_the_verdict(tmp_path: Path) -> None:
@@ -199,7 +202,7 @@ def test_unrecognized_messages_grouped_by_shape(loaded: LoadResult) -> None:
 
 def _series_total(series: list[Any], n: int) -> int:
     total = 0
-    for _name, enc, data in series:
+    for _name, _color, enc, data in series:
         total += sum(data) if enc == "d" else sum(data[1::2])
         if enc == "d":
             assert len(data) == n
@@ -213,10 +216,15 @@ def test_chart_counts_every_timed_event_once_by_level_and_by_kind(loaded: LoadRe
     assert c["start"] == int(utc(T0).timestamp()) and c["n"] == 6 * 60 + 1
     assert _series_total(c["levels"], c["n"]) == loaded.frame.height == 30
     assert _series_total(c["kinds"], c["n"]) == 30
-    assert [name for name, *_ in c["levels"]] == ["ERROR", "WARN", "INFO", "DEBUG"]
+    # failures (3 failed logins, 2 refusals: WARN lines) first, then the other lines by level
+    assert [name for name, *_ in c["levels"]] == ["failures", "ERROR", "INFO", "DEBUG"]
+    fail = c["levels"][0]
+    assert fail[1] == "#d62728" and _series_total([fail], c["n"]) == 5
     few = build_report(loaded.frame, loaded.stats, limits=Limits(kinds_charted=3))
     names = [name for name, *_ in few.chart["kinds"]]
     assert len(names) == 4 and names[-1] == "other"
+    # the failure kinds are charted before the most frequent others
+    assert names[:2] == ["auth.failure", "token.rejected"]
     assert _series_total(few.chart["kinds"], few.chart["n"]) == 30
 
 
@@ -246,7 +254,7 @@ def test_durations(seconds: int, text: str) -> None:
     assert fmt_duration(seconds) == text
 
 
-def test_bucket_labels_and_rotation_stems() -> None:
+def test_bucket_labels() -> None:
     assert [bucket_label(b) for b in (60, 300, 3600, 7200, 86400)] == [
         "minute",
         "5 minutes",
@@ -254,9 +262,6 @@ def test_bucket_labels_and_rotation_stems() -> None:
         "2 hours",
         "day",
     ]
-    assert rotation_stem("n/tomcat/logs/ssosp/log4j/ssosp00002.log.gz") == "ssosp"
-    assert rotation_stem("a.zip!n/platform/log/certMgmt00003.log") == "certMgmt"
-    assert rotation_stem("n/platform/log/certCN00001.log") == "certCN"
 
 
 # -- findings and verdict ------------------------------------------------------------------------
@@ -326,14 +331,15 @@ def test_findings_sorted_by_severity_with_capped_evidence(loaded: LoadResult) ->
     assert len(err.evidence) == 1 and err.evidence_more == 39
     ev = err.evidence[0]
     assert ev.kind == "token.rejected" and ev.meaning == EventKind.TOKEN_REJECTED.description
-    assert ev.node == "ucm-pub" and ev.line == 10 and ev.file.endswith("ssosp00001.log")
+    assert ev.node == "ucm-pub" and ev.line == 10 and ev.file == "ssosp00001.log"
+    assert ev.path.endswith("ucm-pub/tomcat/logs/ssosp/log4j/ssosp00001.log")
     assert ev.excerpt.startswith("Token validation failed: server=imp1 check=signature")
     assert err.first_seen == show(T0 + timedelta(minutes=9))
     assert r.findings[1].evidence_more == 2  # 3 lines, 1 shown
     v = r.verdict
     assert v.level == "error" and dict(v.counts) == {"error": 1, "warning": 1, "info": 1}
     assert v.first_step == "Run `set key regen authz signing` on the publisher."
-    assert v.first_anchor == err.anchor == "finding-1"
+    assert v.first_anchor == err.anchor == "LD201-imp1"
     assert v.headline == "2 problems to fix. Worst: IM&P holds an old signing key"
 
 

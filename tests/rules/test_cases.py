@@ -82,6 +82,7 @@ def test_scenario(folder: Path) -> None:
     assert outcome.problems == [], outcome.problems
 
 
+@pytest.mark.slow
 def test_precision_and_recall_over_all_scenarios() -> None:
     expected = fired = correct = 0
     rows = []

@@ -22,6 +22,7 @@ from logdoctor.check import check
 from logdoctor.cli import main
 from logdoctor.model import Severity
 from logdoctor.rules import Context, Hit, RuleError, all_rules, registry, rule, run, run_rules
+from logdoctor.rules.context import KEY_FAILURE_MARKS
 from tests.conftest import ASSETS, ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
@@ -154,8 +155,12 @@ def test_a_fleet_bundle_with_a_failing_rule_is_partial(failing_rule: str, tmp_pa
 
 
 def test_key_failures_have_the_same_columns_with_or_without_failures() -> None:
-    """The root of LD202's crash: with no validation failure, ``_cur`` was missing."""
+    """The root of LD202's crash: with no validation failure, ``_cur`` was missing. Both
+    tables end with the same marks, in the same order (what rules drop)."""
     frame = check([str(ROOT / "sample_logs" / "healthy")]).context.raw.frame  # type: ignore[union-attr]
-    ctx = Context(frame)
-    assert ctx.key_failures.height == 0
-    assert ctx.key_failures.columns[-2:] == ["_stale", "_cur"]
+    empty = Context(frame).key_failures
+    assert empty.height == 0
+    assert tuple(empty.columns[-2:]) == KEY_FAILURE_MARKS
+    stale = check([str(ROOT / "sample_logs" / "expressway-old-keys")]).context
+    assert stale is not None and stale.key_failures.height > 0
+    assert stale.key_failures.columns == empty.columns

@@ -70,6 +70,7 @@ def test_other_seed_other_people_times_and_devices(small: Path, tmp_path: Path) 
     assert not set(ids_a) & set(ids_b)
 
 
+@pytest.mark.slow
 def test_bundle_zip_holds_the_folder(small: Path, tmp_path: Path) -> None:
     z = tmp_path / "b.zip"
     simulate("healthy", bundle=z, seed=3, users=8, days=2)
@@ -85,6 +86,7 @@ def test_bundle_zip_holds_the_folder(small: Path, tmp_path: Path) -> None:
     assert set(from_zip["node"].unique()) == {"ucm-pub", "ucm-sub1", "ucm-sub2"}
 
 
+@pytest.mark.slow
 def test_big_files_are_gzipped_reproducibly(tmp_path: Path) -> None:
     out = tmp_path / "gz"
     simulate("healthy", out=out, seed=3, users=8, days=2, gzip_over=20_000)
@@ -140,6 +142,7 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
         simulate("healthy")
 
 
+@pytest.mark.slow
 def test_output_folder_is_never_clobbered(tmp_path: Path) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()

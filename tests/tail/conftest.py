@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from logdoctor.tail import Follower, FollowEvent, Line
+from logdoctor.tail.tailer import Tailer
 
 
 def texts(events: list[FollowEvent]) -> list[str]:
@@ -57,3 +58,12 @@ def follow(tmp_path: Path) -> Iterator[Callable[..., Follower]]:
 def append(path: Path, text: str) -> None:
     with path.open("a", encoding="utf-8") as fh:
         fh.write(text)
+
+
+@pytest.fixture
+def tailers() -> Iterator[list[Tailer]]:
+    """Tailers a test started (their followers are stopped at the end)."""
+    made: list[Tailer] = []
+    yield made
+    for t in made:
+        t.follower.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import gzip
 import json
 import os
 import queue
@@ -22,9 +24,12 @@ from rich.console import Console
 from logdoctor.cli import main
 from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.parse import Record
+from logdoctor.tail.events import Notice
+from logdoctor.tail.jsonl import read_records
 from logdoctor.tail.tailer import Batch, TailStats
 from logdoctor.tail.view import LiveState, render, summary_line
 
+from .conftest import append
 from .test_tailer import debug, node_dir, refused
 
 
@@ -216,3 +221,122 @@ def test_summary_line() -> None:
         "logdoctor tail: 1 file(s), 3 lines, 2 events (token.rejected 2), 1 finding(s); "
         "checkpoint saved to s.json"
     )
+
+
+UCM_OFF = (
+    Path(__file__).resolve().parents[2]
+    / "sample_logs/expressway-refresh-ucm-off/ucm-sub1/tomcat/logs/ssosp/log4j/ssosp00001.log.gz"
+)
+"""An ssosp log whose first 1 KiB is cut in a line only the ssoApp header fits (the first-hour
+review's case: read from that head, every event was ``unrecognized`` and LD101 never fired)."""
+
+
+@pytest.mark.slow
+def test_existing_file_at_its_end_then_resumed_keeps_its_format_and_findings(
+    tmp_path: Path, procs: list[Proc]
+) -> None:
+    lines = gzip.decompress(UCM_OFF.read_bytes()).decode().splitlines(keepends=True)
+    log = tmp_path / "tt/ucm-sub1/tomcat/logs/ssosp/log4j/ssosp00001.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("".join(lines[:5]), encoding="utf-8")  # already there, as on a real node
+    state = tmp_path / "state.json"
+    args = [
+        "--format",
+        "jsonl",
+        "--state",
+        str(state),
+        "--idle-flush",
+        "0.05",
+        str(tmp_path / "tt"),
+    ]
+    p = Proc(*args)
+    procs.append(p)
+    deadline = time.monotonic() + 20
+    while not state.exists():  # its first checkpoint: it has taken its first look
+        assert time.monotonic() < deadline, "the tailer did not start"
+        time.sleep(0.05)
+    append(log, "".join(lines[5:60]))
+    recs = p.records(56)  # 55 events and the finding (in some order)
+    events = events_only(recs)
+    assert {r["family"] for r in events} == {"ssosp"}
+    kinds = collections.Counter(r["kind"] for r in events)
+    assert "unrecognized" not in kinds and kinds["token.rejected"] == 8
+    assert [r["rule"] for r in recs if r["type"] == "finding"] == ["LD101"]
+    code, err = p.interrupt(signal.SIGTERM)
+    assert code == 0
+    summary = err.strip().splitlines()[-1]
+    assert "token.rejected 8" in summary  # a failure kind is never left out of the summary
+    # A clean restart with --state: the resumed file is read with the same format.
+    append(log, "".join(lines[60:160]))
+    q = Proc(*args)
+    procs.append(q)
+    again = events_only([r for r in q.records(100) if r["type"] == "event"])
+    assert {r["family"] for r in again} == {"ssosp"}
+    assert "unrecognized" not in {r["kind"] for r in again}
+    assert [r["line"] for r in again][:1] == [61]
+    code, err = q.interrupt()
+    assert code == 0 and "format" not in err
+
+
+@pytest.mark.slow
+def test_a_torn_last_line_left_by_a_killed_run_is_ended_before_new_lines(tmp_path: Path) -> None:
+    """stdout appended to a file (``>>``) whose last line a SIGKILL cut: this run starts on a
+    new line, so every line it writes is whole JSON; only the torn line is not."""
+    log = node_dir(tmp_path / "logs") / "ssosp00001.log"
+    log.write_text(refused(1) + debug(2, "x"), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"type": "event", "time": "2026-11-20T08:45:01.500Z", "no')
+    with out.open("ab") as fh:
+        p = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "logdoctor.cli", "tail", "--format", "jsonl"),
+                *("--from-start", "--idle-flush", "0.05", "--no-rules", str(tmp_path / "logs")),
+            ],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while out.read_bytes().count(b"\n") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=20)
+    torn, *rest = out.read_bytes().decode().splitlines()
+    assert torn.endswith('"no')
+    assert [json.loads(r)["line"] for r in rest] == [1, 2]
+    records, skipped = read_records(out.read_bytes())
+    assert ([r["line"] for r in records], skipped) == ([1, 2], 1)
+
+
+def test_summary_lists_the_top_kinds_by_count_then_name_and_every_failure_kind() -> None:
+    stats = TailStats(lines=90, events=90, files=1)
+    # Ties in any insertion order give one order (by name); failures are never cut.
+    for order in (["c.x", "a.x", "b.x", "d.x", "e.x"], ["e.x", "d.x", "b.x", "a.x", "c.x"]):
+        stats.kinds.clear()
+        for k in order:
+            stats.kinds[k] = 15
+        stats.kinds.update({"token.rejected": 9, "auth.failure": 1, "unrecognized": 2, "z.ok": 3})
+        assert summary_line(stats, state=None) == (
+            "logdoctor tail: 1 file(s), 90 lines, 90 events (a.x 15, b.x 15, c.x 15, d.x 15, "
+            "token.rejected 9, unrecognized 2, auth.failure 1), 0 finding(s)"
+        )
+
+
+def test_live_view_keeps_warnings_when_rotations_scroll_by() -> None:
+    state = LiveState()
+    warn = Notice("format", "/l/ssosp00001.log", "/l/ssosp00001.log: none of its first 3 ...")
+    rotations = [Notice("rotated", f"/l/x{i}", f"/l/x{i} rotated to /l/x{i}.1") for i in range(9)]
+    state.add(Batch(notices=[warn, *rotations]))
+    stats = TailStats()
+    stats.kinds.update({f"k{i}": 10 for i in range(9)} | {"token.rejected": 1})
+    console = Console(record=True, width=140)
+    console.print(render(state, stats, files=1, observer="inotify", rules=True, height=30))
+    text = console.export_text()
+    assert "! /l/ssosp00001.log: none of its first 3" in text
+    assert "x8 rotated" in text and "x4 rotated" not in text  # passing notices: the last 4
+    assert "token.rejected" in text  # below the top 6 kinds, shown all the same
+    stats.nodes.update({"p": 3})
+    console = Console(record=True, width=160)
+    console.print(render(state, stats, files=1, observer="inotify", rules=True, height=30))
+    assert "events by node" in console.export_text()  # a title never wraps over short names

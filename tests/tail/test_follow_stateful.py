@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -49,6 +50,8 @@ from hypothesis.stateful import (
 )
 
 from logdoctor.tail import FileState, Follower, Line
+
+pytestmark = pytest.mark.slow
 
 GRACE = 0.1
 POLL = 0.2

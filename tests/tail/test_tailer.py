@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import polars as pl
 import pytest
 
 from logdoctor.model import COLUMNS, Evidence, Finding, RuleId, Severity
+from logdoctor.parse import Record
 from logdoctor.tail.tailer import Batch, Tailer
 
 from .conftest import append
@@ -34,14 +37,6 @@ def node_dir(root: Path, node: str = "cucm-pub") -> Path:
     d = root / node / "tomcat" / "logs" / "ssosp" / "log4j"
     d.mkdir(parents=True, exist_ok=True)
     return d
-
-
-@pytest.fixture
-def tailers() -> Iterator[list[Tailer]]:
-    made: list[Tailer] = []
-    yield made
-    for t in made:
-        t.follower.stop()
 
 
 def start(made: list[Tailer], *paths: Path, **kw: object) -> Tailer:
@@ -167,13 +162,13 @@ def test_clean_close_emits_open_records_and_resumes_after_them(
     log = node_dir(tmp_path) / "ssosp00001.log"
     log.touch()
     state = tmp_path / "state.json"
-    t = start(tailers, log, idle_flush=30.0, state=state)
+    t = start(tailers, log, idle_flush=30.0, state=state, sink=Sink(state, log))
     append(log, debug(1, "one") + debug(2, "two"))
     run(t, n_events(1))
     closing = t.close()
     assert [e.message for e in closing.events] == ["two"]
     append(log, debug(3, "three"))
-    u = start(tailers, log, idle_flush=0.05, state=state)
+    u = start(tailers, log, idle_flush=0.05, state=state, sink=Sink(state, log))
     assert [e.message for e in run(u, n_events(1)).events] == ["three"]
     u.close()
     assert u.stats.events == 1
@@ -281,3 +276,155 @@ def test_window_keeps_recent_events_by_count_and_event_time(
     )
     run(u, n_events(6))
     assert u.window_frame()["message"].to_list() == ["m30", "m31", "m32", "m40"]
+
+
+# -- checkpoints never run ahead of the output ----------------------------------------------------
+
+
+class Sink:
+    """A sink that checks, at every write and sync, that the checkpoint on disk does not cover
+    the batch being written yet (what a kill at that moment would leave behind)."""
+
+    def __init__(self, state: Path, log: Path, fail_on_write: int | None = None) -> None:
+        self.state, self.log = state, log
+        self.batches: list[Batch] = []
+        self.syncs = 0
+        self.fail_on_write = fail_on_write
+
+    def saved_line(self) -> int:
+        if not self.state.exists():
+            return 0
+        doc = json.loads(self.state.read_text())
+        return max((f["line"] for f in doc["files"] if f["path"] == str(self.log)), default=0)
+
+    def write(self, batch: Batch) -> None:
+        if batch.events:
+            assert self.saved_line() < batch.events[0].line, "checkpoint saved before the write"
+        if self.fail_on_write is not None and len(self.batches) + 1 == self.fail_on_write:
+            raise OSError(28, "No space left on device")
+        self.batches.append(batch)
+
+    def sync(self) -> None:
+        last = self.batches[-1]
+        if last.events:
+            assert self.saved_line() < last.events[0].line, "checkpoint saved before the sync"
+        self.syncs += 1
+
+    def events(self) -> list[Record]:
+        return [e for b in self.batches for e in b.events]
+
+
+def numbered(lo: int, hi: int) -> str:
+    return "".join(debug(s % 60, f"n{s}") for s in range(lo, hi + 1))
+
+
+def test_checkpoint_is_saved_only_after_its_batch_is_written_and_synced(
+    tmp_path: Path, tailers: list[Tailer]
+) -> None:
+    log = node_dir(tmp_path) / "ssosp00001.log"
+    log.write_text(numbered(1, 40), encoding="utf-8")
+    state = tmp_path / "state.json"
+    sink = Sink(state, log)
+    t = start(tailers, log, state=state, from_start=True, sink=sink, checkpoint_interval=0)
+    deadline = time.monotonic() + 10
+    while len(sink.events()) < 39 and time.monotonic() < deadline:
+        t.step(0.05)
+    assert [e.message for e in sink.events()] == [f"n{s}" for s in range(1, 40)]
+    # Every batch that carried a checkpoint was synced first, then the checkpoint covers it.
+    assert sink.syncs == sum(1 for b in sink.batches if b.mark is not None) > 0
+    assert sink.saved_line() == 39  # the 40th record is still open (no line after it yet)
+    append(log, numbered(41, 45))
+    while len(sink.events()) < 44 and time.monotonic() < deadline:
+        t.step(0.05)
+    t.close()
+    assert [e.message for e in sink.events()][-6:] == [f"n{s}" for s in range(40, 46)]
+    assert sink.saved_line() == 45
+
+
+def test_a_failed_write_saves_no_checkpoint_and_a_restart_emits_the_batch(
+    tmp_path: Path, tailers: list[Tailer]
+) -> None:
+    """A write that fails (or a process killed in the middle of one) must not be covered by a
+    checkpoint: the batch is emitted again by the next run."""
+    log = node_dir(tmp_path) / "ssosp00001.log"
+    log.write_text(numbered(1, 10), encoding="utf-8")
+    state = tmp_path / "state.json"
+    ok = Sink(state, log)
+    t = start(tailers, log, state=state, from_start=True, sink=ok, idle_flush=0.05)
+    run(t, n_events(10))
+    t.close()
+    assert ok.saved_line() == 10
+    append(log, numbered(11, 20))
+    bad = Sink(state, log, fail_on_write=1)
+    u = start(tailers, log, state=state, sink=bad, idle_flush=0.05, checkpoint_interval=0)
+    with pytest.raises(OSError, match="No space"):
+        run(u, n_events(10))
+    assert u.close().events == []  # after a failure, close only stops watching
+    assert bad.saved_line() == 10
+    again = Sink(state, log)
+    v = start(tailers, log, state=state, sink=again, idle_flush=0.05)
+    run(v, n_events(10))
+    assert [e.message for e in again.events()] == [f"n{s}" for s in range(11, 21)]
+
+
+def test_without_a_sink_only_a_commit_saves_the_checkpoint(
+    tmp_path: Path, tailers: list[Tailer]
+) -> None:
+    """A batch handed out but never committed (the process died before writing it) is emitted
+    again after a restart."""
+    log = node_dir(tmp_path) / "ssosp00001.log"
+    log.write_text(numbered(1, 10), encoding="utf-8")
+    state = tmp_path / "state.json"
+    t = start(tailers, log, state=state, from_start=True, idle_flush=0.05, checkpoint_interval=0)
+    first = run(t, n_events(10))
+    assert not state.exists()  # handed out, not committed: nothing saved
+    t.follower.stop()  # the crash
+    u = start(tailers, log, state=state, from_start=True, idle_flush=0.05, checkpoint_interval=0)
+    again = run(u, n_events(10))
+    assert [e.message for e in again.events] == [e.message for e in first.events]
+    assert again.mark is None  # run() merges batches; the marks are on each step's batch
+    b = u.step(0.05)
+    assert b.mark is not None
+    u.commit(b)
+    doc = json.loads(state.read_text())
+    assert [f["line"] for f in doc["files"]] == [10]
+    closing = u.close()
+    assert closing.mark is not None  # the last checkpoint, saved by the caller's commit
+    u.commit(closing)
+    u.commit(b)  # an older mark after a newer one changes nothing
+    assert json.loads(state.read_text())["files"][0]["line"] == 10
+
+
+# -- the last record of a rotated file comes before the next file's lines -------------------------
+
+
+def test_after_a_restart_rotated_files_come_oldest_first_and_whole(
+    tmp_path: Path, tailers: list[Tailer]
+) -> None:
+    """Rotations while the tailer is down (logrotate numbering: .1 is the newest): the resumed
+    file, now .2, is read to its end and its open record emitted before the lines of .1, then
+    the live file."""
+    folder = node_dir(tmp_path)
+    log = folder / "ssosp00001.log"
+    log.write_text(numbered(1, 10), encoding="utf-8")
+    state = tmp_path / "state.json"
+    sink = Sink(state, log)
+    t = start(tailers, tmp_path, state=state, from_start=True, sink=sink, idle_flush=30.0)
+    run(t, n_events(9))
+    t.step(0.05)  # a step with nothing new: its checkpoint covers the 9 records written
+    assert sink.saved_line() == 9  # record 10 is open: it is read again after a restart
+    t.follower.stop()  # killed
+    append(log, numbered(11, 12))
+    log.rename(folder / "ssosp00001.log.1")
+    log.write_text(numbered(13, 20), encoding="utf-8")
+    (folder / "ssosp00001.log.1").rename(folder / "ssosp00001.log.2")
+    log.rename(folder / "ssosp00001.log.1")
+    log.write_text(numbered(21, 25), encoding="utf-8")
+    for i, name in enumerate(["ssosp00001.log.2", "ssosp00001.log.1", "ssosp00001.log"]):
+        os.utime(folder / name, ns=(10**18 + i * 10**9,) * 2)
+    again = Sink(state, log)
+    u = start(tailers, tmp_path, state=state, sink=again, idle_flush=30.0, rotate_grace=5.0)
+    deadline = time.monotonic() + 10
+    while len(again.events()) < 15 and time.monotonic() < deadline:
+        u.step(0.05)
+    assert [e.message for e in again.events()] == [f"n{s}" for s in range(10, 25)]

@@ -381,6 +381,7 @@ def test_a_second_process_sees_changes(svc: Service, tmp_path: Path) -> None:
     assert login(svc).expires_in == 420
 
 
+@pytest.mark.slow
 def test_same_seeds_give_identical_logs(tmp_path: Path) -> None:
     def run(d: Path) -> dict[str, bytes]:
         clock = VirtualClock(START)
