@@ -36,6 +36,7 @@ from typing import NamedTuple
 import polars as pl
 
 from logdoctor.model import ParseStats
+from logdoctor.regexes import to_rust
 
 __all__ = [
     "FILE_NAME_SOURCES",
@@ -343,7 +344,8 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
             else:
                 assert src.pattern is not None
                 rows = rows.filter(pl.col("message").str.contains(src.literal, literal=True))
-                name = pl.col("message").str.extract(src.pattern, 1)
+                # The formats' dialect: ASCII digits, spaces and word boundaries.
+                name = pl.col("message").str.extract(to_rust(src.pattern), 1)
             if rows.height == 0:
                 continue
             parts.append(
