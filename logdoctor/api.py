@@ -242,7 +242,6 @@ class Loader:
         placed = {self._early.resolve(lf.node) for lf in self.files}
         if declared - placed and placed - declared:
             self.identify_nodes()
-            self.zones.rename(self.nodes.resolve)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
@@ -294,7 +293,9 @@ class Loader:
             self._said.append(statement_frame(frame))
         self.nodes = self._identify()
         self._said.clear()
-        self._known = self.nodes if self.resolve else None
+        if self.resolve:
+            self._known = self.nodes
+            self.zones.rename(self.nodes.resolve)  # zones go by canonical names from now on
         return self.nodes
 
     def _identify(self) -> NodeTable:

@@ -155,6 +155,9 @@ def test_a_folder_named_by_address_gets_the_zone_of_the_node_it_is(
     imp1 = [r["time"] for r in rows if r["node"] == "imp1"]
     assert utc and len(imp1) == len(utc)
     assert int(imp1[0][11:13]) - int(utc[0][11:13]) == 5  # read in New York (UTC-5)
+    # The same when the names are learnt first because --node asks for one.
+    only = run("parse", root, "--config", conf, "--format", "jsonl", "--node", "10.0.0.3")
+    assert [json.loads(ln)["time"] for ln in only.stdout.splitlines()] == imp1
     check = run("check", root, "--config", conf, "--format", "json", "--select", "LD101")
     doc = json.loads(check.stdout)
     times = [e["time"] for f in doc["findings"] for e in f["evidence"] if e["node"] == "ucm-sub1"]
