@@ -100,7 +100,8 @@ def test_golden_json_with_config_evidence(config_report: CheckReport) -> None:
 
 def test_json_shape(report: CheckReport) -> None:
     doc = json.loads(render(report, write_json))
-    assert set(doc) == {"findings", "absent", "summary"}
+    assert set(doc) == {"findings", "errors", "absent", "summary"}
+    assert doc["errors"] == []
     f = doc["findings"][0]
     assert list(f) == [
         "rule",

@@ -312,7 +312,7 @@ def test_use_color_on_a_terminal() -> None:
         ("parse",),
         ("stats",),
         ("timeline", "--failures"),
-        ("check", "--evidence", "all"),
+        ("check", "--evidence", "all", "--one-cluster"),  # every sample: a long output
     ],
 )
 def test_a_reader_that_leaves_early_ends_the_command_quietly(args: tuple[str, ...]) -> None:

@@ -12,17 +12,20 @@ from typing import Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
     _broken_pipe,
     _ids,
-    _load,
+    _inputs,
+    _not_in_logs,
+    _report_check_errors,
     _report_input_errors,
+    _require_log_files,
     handle_errors,
     input_options,
     main,
+    partial_options,
 )
 from logdoctor.cli.options import (
     color_option,
@@ -132,6 +135,7 @@ def _evidence_count(ctx: click.Context, param: click.Parameter, value: str | Non
 )
 @display_tz_option
 @color_option
+@partial_options
 @input_options
 @handle_errors
 def check_cmd(
@@ -149,6 +153,8 @@ def check_cmd(
     correct_skew: bool,
     display_tz: str | None,
     color: str,
+    allow_partial: bool,
+    one_cluster: bool,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -156,8 +162,9 @@ def check_cmd(
 ) -> None:
     """Diagnose logs and / or a deployment file; exit 0 clean, 1 findings, 2 bad input.
 
-    PATHS are log files, folders or bundles; --config FILE adds (or alone checks) the
-    declared deployment.
+    PATHS are log files, folders or bundles of one cluster; --config FILE adds (or alone
+    checks) the declared deployment. Exit 2 also when no log record was read, when an input
+    could not be read (unless --allow-partial) or when a rule failed.
     """
     from dataclasses import replace
 
@@ -191,15 +198,13 @@ def check_cmd(
                 node=set_node,
                 tz=tz,
                 jobs=jobs,
+                allow_partial=allow_partial,
+                one_cluster=one_cluster,
                 evidence_cap=cap,
                 progress=progress,
             )
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
-    if paths and report.files == 0 and not report.errors:
-        raise CliError(
-            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
-        )
     report_zones(report.zones)
     if write_baseline is not None:
         from logdoctor.baseline import Baseline
@@ -236,7 +241,7 @@ def check_cmd(
         line = verdict(report, opts)
         line.append(f"; wrote {output}")
         term.print_lines([line])
-    _report_input_errors(report)
+    _report_check_errors(report)
     sys.exit(report.exit_code)
 
 
@@ -454,7 +459,11 @@ def timeline_cmd(
     book = zones(tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     with TermProgress() as progress:
-        result = _load(paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress)
+        loader = _inputs(
+            paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress, config=config
+        )
+        _require_log_files(loader, paths)
+        result = loader.result()
         progress.stage("correlating")
         events = Events(result.frame)
         note = ""
@@ -471,12 +480,12 @@ def timeline_cmd(
     for value, column, what in ((user, "user", "user"), (device, "device", "device")):
         problem = missing([value], enriched[column].drop_nulls().unique(), what) if value else None
         if problem:
-            _report_input_errors(result)
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, result)
     if node is not None:
+        node = result.nodes.resolve(node)  # an alias (IP address, FQDN, folder) works too
         problem = missing([node], enriched["node"].drop_nulls().unique(), "node")
         if problem:
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, result)
         node = next(n for n in enriched["node"].unique() if n and n.lower() == node.lower())
     if token is not None:
         try:
@@ -484,7 +493,7 @@ def timeline_cmd(
         except AmbiguousPrefix as exc:
             raise CliError(str(exc)) from None
         except UnknownValue as exc:
-            raise CliError(str(exc.args[0]), EXIT_FINDINGS) from None
+            raise _not_in_logs(str(exc.args[0]), result) from None
     frame = correlate.timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:

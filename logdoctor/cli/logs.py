@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
     _inputs,
+    _not_in_logs,
     _report_input_errors,
+    _require_log_files,
     formats_dir_option,
     handle_errors,
     input_options,
@@ -239,8 +240,6 @@ def parse_cmd(
     conds = filt.conditions()
     if users:
         conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
-    if nodes:
-        conds.append(pl.col("node").str.to_lowercase().is_in([n.lower() for n in nodes]))
     if out_format == "table" and output is not None:
         raise CliError("--output needs --format jsonl, csv, tsv or parquet")
     if out_format == "parquet" and output is None and sys.stdout.isatty():
@@ -252,7 +251,8 @@ def parse_cmd(
             seen_users.update(frame["user"].drop_nulls().unique().to_list())
         return frame.filter(*conds) if conds else frame
 
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
+    _require_log_files(loader, paths)
     zone = machine_zone(display_tz, book)
     with contextlib.ExitStack() as stack:
         # A file that cannot be written fails before the parse, not after it.
@@ -260,7 +260,16 @@ def parse_cmd(
         progress = stack.enter_context(TermProgress())
         loader.progress = progress
         one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
-        if fh is not None and out_format != "parquet" and (order == "file" or one_file):
+        stream = fh is not None and out_format != "parquet" and (order == "file" or one_file)
+        if stream or nodes:
+            # A first pass learns each node's canonical name, so that every row carries it
+            # from the first chunk on and --node matches any of a node's names.
+            loader.identify_nodes()
+        if nodes:
+            wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
+            conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
+        if stream:
+            assert fh is not None
             # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
                 write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
@@ -270,14 +279,14 @@ def parse_cmd(
         frames = [keep(f) for f in loader.frames()]
         progress.stage("merging")
         frame = pl.concat(frames, how="vertical") if frames else _empty()
+        frame = loader.nodes.apply(frame)  # canonical node names (once every file was read)
         if order == "time":
             frame = time_ordered(frame)
         progress.close()  # the warnings and the output come after it
         report_zones(book)
         problem = missing(users, seen_users, "user") if users else None
         if problem:
-            _report_input_errors(loader)
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, loader)
         if fh is not None:
             write_events(frame, out_format, fh, zone=zone)
         else:
@@ -306,15 +315,14 @@ def _empty() -> Any:
 
 def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
     """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
-    (exit 2)."""
+    (exit 2, also when a user was not found: it may be in what was not read)."""
     from logdoctor.pivots import missing
 
     report_zones(book)
-    errors = _report_input_errors(loader)
     problem = missing(users, seen, "user") if users else None
     if problem:
-        raise CliError(problem, EXIT_FINDINGS)
-    if errors:
+        raise _not_in_logs(problem, loader)
+    if _report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 
 
@@ -342,17 +350,19 @@ def stats_cmd(
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
     from logdoctor.outputs.sheet import write_sheet
-    from logdoctor.outputs.stats import stats_document
-    from logdoctor.outputs.terminal import relative_paths, stats_rows, stats_sheet
+    from logdoctor.outputs.stats import node_lines, stats_document
+    from logdoctor.outputs.terminal import clean, relative_paths, stats_rows, stats_sheet
 
     result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
+    _require_log_files(result, paths)
     with TermProgress() as progress:
         result.progress = progress
         for _ in result.frames():  # count only: nothing is kept
             pass
     if out_format == "json":
         report_zones(result.zones)
-        click.echo(json.dumps(stats_document(result.stats, result.ignored), indent=2))
+        doc = stats_document(result.stats, result.ignored, result.nodes)
+        click.echo(json.dumps(doc, indent=2))
     elif out_format in ("tsv", "csv"):
         with _binary_out(None) as fh:
             write_sheet(stats_sheet(()), out_format, fh, raw=stats_rows(result.stats))
@@ -360,6 +370,8 @@ def stats_cmd(
         term = terminal(color)
         console = term.console()
         term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
+        for line in node_lines(result.nodes):
+            term.note(clean(line, 2000), console)
         doc = stats_document(result.stats, result.ignored)["totals"]
         damaged = [
             f"{doc[key]:,} {what}"

@@ -49,6 +49,14 @@ SUMMARY_SUBJECTS = 3
 """Subjects named per rule in the short summary (the rest are counted)."""
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "incomplete": "bold yellow",
+    "not-checked": "bold yellow",
+    "internal-error": "bold red",
+}
+"""The verdict's style by :attr:`~logdoctor.check.CheckReport.status`."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,8 @@ def summary_lines(findings: Sequence[Finding], width: int | None) -> list[Text]:
 
 
 def verdict(report: CheckReport, opts: TextOptions | None = None) -> Text:
-    """The one-line verdict: counts, what was read, passed or FAILED."""
+    """The one-line verdict: counts, what was read, passed or FAILED, and what was not read
+    or failed to run (:meth:`~logdoctor.check.CheckReport.verdict`)."""
     opts = opts or TextOptions()
     s = report.summary()
     by = s["by_severity"]
@@ -178,14 +187,9 @@ def verdict(report: CheckReport, opts: TextOptions | None = None) -> Text:
         hidden = "" if opts.show_unchanged else " (not shown; --show-unchanged shows them)"
         out.append(f"; {s['unchanged']} in the baseline{hidden}, {s['absent']} fixed since")
     out.append(f"; {s['rules_run']} rule(s) on {s['events']:,} event(s) from {s['files']} file(s)")
-    if report.fail_on == "never":
-        out.append(" (--fail-on never)")
-    elif report.failing:
-        out.append(
-            f"; FAILED: {len(report.failing)} at or above {report.fail_on}", style="bold red"
-        )
-    else:
-        out.append(f"; passed (nothing new at or above {report.fail_on})", style="green")
+    # passed / FAILED, and what keeps the verdict from covering everything (nothing read,
+    # inputs not read or only partly, a rule's internal error): "passed" exactly at exit 0.
+    out.append("; " + clean(report.verdict(), 2000), style=STATUS_STYLE[report.status])
     return out
 
 

@@ -9,6 +9,11 @@ the check (at or above ``--fail-on``, not baselined) is a ``<failure>``; a basel
 Log text may hold characters XML 1.0 cannot carry (control characters, lone surrogates,
 U+FFFE): they are written as visible ``\\xNN`` / ``\\uNNNN`` escapes, so the file always
 parses.
+
+What kept the check from its work is an ``<error>``: a rule that raised is its test case's
+``<error type="internal-error">`` (no finding of it is known), and the test case
+``logdoctor.inputs`` has an ``<error>`` naming what was not read (unread inputs, or no log
+record at all); it passes when everything was read.
 """
 
 from __future__ import annotations
@@ -55,9 +60,43 @@ def junit_xml(report: CheckReport) -> bytes:
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     cases: list[ET.Element] = []
-    failures = skipped = 0
+    failures = skipped = errors = 0
+    if report.logs:
+        inputs = ET.Element(
+            "testcase", {"classname": "logdoctor.inputs", "name": "inputs read", "time": "0"}
+        )
+        if report.not_read:
+            err = ET.SubElement(
+                inputs,
+                "error",
+                {"message": xml_text(report.not_read), "type": "input-not-read"},
+            )
+            err.text = xml_text(
+                "\n".join(f"{e.path}: {e.message}" for e in report.errors) or report.not_read
+            )
+            errors += 1
+        cases.append(inputs)
+    crashed = {f.rule: f for f in report.rule_errors}
     for r in report.rules:
         found = by_rule.get(r.id, [])
+        if r.id in crashed:
+            case = ET.Element(
+                "testcase",
+                {
+                    "classname": f"logdoctor.{r.id}",
+                    "name": xml_text(f"{r.id} {r.title}"),
+                    "time": "0",
+                },
+            )
+            err = ET.SubElement(
+                case,
+                "error",
+                {"message": xml_text(crashed[r.id].message), "type": "internal-error"},
+            )
+            err.text = xml_text(crashed[r.id].message)
+            errors += 1
+            cases.append(case)
+            continue
         if not found:
             cases.append(
                 ET.Element(
@@ -100,7 +139,7 @@ def junit_xml(report: CheckReport) -> bytes:
             "name": "logdoctor check",
             "tests": str(len(cases)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(errors),
             "skipped": str(skipped),
             "time": "0",
         },
@@ -112,7 +151,7 @@ def junit_xml(report: CheckReport) -> bytes:
             "name": "logdoctor",
             "tests": str(len(cases)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(errors),
             "skipped": str(skipped),
             "time": "0",
         },

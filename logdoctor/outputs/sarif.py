@@ -6,6 +6,11 @@ first evidence line as location and the others as related locations, the stable
 ``partialFingerprints`` (``logdoctorFinding/v1``: rule + subjects) and ``baselineState``
 (``new`` / ``unchanged``; baseline entries that no longer occur are listed as ``absent``
 results). Levels: error -> error, warning -> warning, info -> note.
+
+The run's ``invocations[0]`` says whether the check could do its work:
+``executionSuccessful`` is false when an input was not read, a rule raised or no log record
+was read, and ``toolExecutionNotifications`` names each of them (an unread input with its
+path as location, a rule's internal error with ``associatedRule``).
 """
 
 from __future__ import annotations
@@ -72,6 +77,43 @@ def _result(f: Finding, index: int, state: str) -> dict[str, Any]:
     return res
 
 
+def _invocation(report: CheckReport, index: dict[str, int]) -> dict[str, Any]:
+    """Whether the run did its work, and what kept it from it (unread inputs, rule errors)."""
+    notes: list[dict[str, Any]] = []
+    for e in report.errors:
+        notes.append(
+            {
+                "level": "error",
+                "message": {"text": safe(e.line)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)}}}],
+                "descriptor": {"id": "input-partly-read" if e.partial else "input-not-read"},
+            }
+        )
+    for f in report.rule_errors:
+        note: dict[str, Any] = {
+            "level": "error",
+            "message": {"text": safe(f.message)},
+            "descriptor": {"id": "rule-internal-error"},
+            "associatedRule": {"id": f.rule},
+        }
+        if f.rule in index:
+            note["associatedRule"]["index"] = index[f.rule]
+        notes.append(note)
+    if report.read_nothing:
+        notes.append(
+            {
+                "level": "error",
+                "message": {"text": safe(report.not_read)},
+                "descriptor": {"id": "no-logs"},
+            }
+        )
+    return {
+        "executionSuccessful": report.complete,
+        "exitCode": report.exit_code,
+        "toolExecutionNotifications": notes,
+    }
+
+
 def sarif_document(report: CheckReport) -> dict[str, Any]:
     """The SARIF log of a check."""
     rules = list(report.rules)
@@ -119,6 +161,7 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                         "rules": driver_rules,
                     }
                 },
+                "invocations": [_invocation(report, index)],
                 "results": results,
                 "columnKind": "unicodeCodePoints",
             }

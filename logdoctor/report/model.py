@@ -121,6 +121,8 @@ class Diagnosis:
     config: tuple[ConfigFact, ...] = ()
     rules_ran: bool = False
     notes: tuple[str, ...] = ()
+    rule_errors: tuple[str, ...] = ()
+    """Rules that raised (one line each): their findings are unknown, the others' shown."""
     unchecked: tuple[Unchecked, ...] = ()
     correlation: Correlation | None = field(default=None, compare=False, repr=False)
 
@@ -247,7 +249,9 @@ class Verdict:
     """The top of the report: how bad, how many of each severity, and what to do first."""
 
     level: str
-    """``error``, ``warning``, ``info``, ``ok`` or ``unknown`` (no rule ran)."""
+    """``error``, ``warning``, ``info``, ``ok``, ``incomplete`` (an input was not read or a
+    rule failed, and nothing worse was found) or ``unknown`` (no rule ran, or no record was
+    read)."""
     headline: str
     counts: Mapping[str, int]
     first_step: str | None
@@ -313,6 +317,8 @@ class CoverageFile:
     error: str | None
     gaps: int
     path: str = ""
+    partial: str | None = None
+    """Where reading stopped when the file was only partly read (a truncated gzip)."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import polars as pl
 
 from logdoctor.deployment import KEY_USES
 from logdoctor.model import Severity
-from logdoctor.rules.context import Context, Hit, when
+from logdoctor.rules.context import KEY_FAILURE_MARKS, Context, Hit, when
 from logdoctor.rules.registry import Needs, rule
 
 RESTART_GRACE = timedelta(minutes=30)
@@ -40,7 +40,7 @@ def _restart_rule(ctx: Context, nodes: list[str], service: str, label: str) -> I
     for node in nodes:
         if node in done:
             continue
-        mine = fails.filter(pl.col("server") == node).drop("_stale", "_cur")
+        mine = fails.filter(pl.col("server") == node).drop(KEY_FAILURE_MARKS)
         tail = (
             f"; {mine.height} token(s) made with the new keys were rejected there since"
             if mine.height
