@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.detect import detect_format, is_binary, looks_like_log
+from logdoctor.clocks import zone_from_head
+from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
@@ -153,6 +154,10 @@ class Loader:
     ``frames()`` yields event frames in input order (a big file in chunks, small files on a
     thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
     larger than memory; ``result()`` collects everything into a LoadResult.
+
+    Unless ``zone_given`` (``--tz``), the zone-less times of a node are read in the UTC offset
+    that the node's own CiscoSyslog states (its two clocks, see :mod:`logdoctor.clocks`): the
+    heads of the files that may state one are read before anything is parsed.
     """
 
     files: list[LogFile]
@@ -163,15 +168,47 @@ class Loader:
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
+    zone_given: bool = False
+    _stated: dict[str, tuple[Zone, str]] | None = field(default=None, repr=False)
+
+    def stated_zones(self) -> dict[str, tuple[Zone, str]]:
+        """Node -> the zone a file of the node states and that file (read from the heads of
+        the files whose name fits a format with two clocks); empty with ``zone_given``."""
+        if self._stated is not None:
+            return self._stated
+        stated: dict[str, tuple[Zone, str]] = {}
+        stating = [f for f in self.formats if f.states_zone]
+        for lf in self.files if stating and not self.zone_given else ():
+            if lf.node in stated or not any(
+                f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating
+            ):
+                continue
+            opened = _open(lf, self.limits)
+            if isinstance(opened, ParseStats):
+                continue  # reported when the file is parsed
+            lines = sniff_lines(opened.head)
+            zone = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
+            if zone is not None:
+                stated[lf.node] = (zone, lf.display)
+        self._stated = stated
+        return stated
+
+    def _zone_of(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
+        """The zone to read a file's zone-less times in, and the file that states it (None:
+        ``--tz`` or the UTC default)."""
+        known = self.stated_zones().get(lf.node) if fmt.zoneless else None
+        return (self.zone, None) if known is None else known
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone, source = self._zone_of(lf, fmt)
         frame, st = parse_bytes(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=1
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
+        st.zone_from = source
         return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
@@ -180,17 +217,21 @@ class Loader:
             self.stats.append(opened)
             return
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone, source = self._zone_of(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=self.zone, workers=self.jobs
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
         ):
             parts.append(st)
             if frame.height:
                 yield frame
-        self.stats.append(opened.account(merge_stats(parts)))
+        st = opened.account(merge_stats(parts))
+        st.zone_from = source
+        self.stats.append(st)
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
+        self.stated_zones()
         i = 0
         while i < len(self.files):
             if _is_big(self.files[i]):
@@ -285,7 +326,16 @@ def open_inputs(
     files, errors, ignored = discover(
         path_list, formats_match=matches, sniff=sniff, node=node, limits=lim
     )
-    return Loader(files, formats, zone, jobs or os.cpu_count() or 1, lim, errors, ignored)
+    return Loader(
+        files,
+        formats,
+        zone,
+        jobs or os.cpu_count() or 1,
+        lim,
+        errors,
+        ignored,
+        zone_given=tz is not None,
+    )
 
 
 def load(
@@ -300,7 +350,8 @@ def load(
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
-    timestamps without one were written in (default UTC). Raises ``FormatError`` for a bad
+    timestamps without one were written in (default: the UTC offset the node's CiscoSyslog
+    states, else UTC). Raises ``FormatError`` for a bad
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
     ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
     only partly read (a truncated compressed file: its ``stats`` entry has the counts of what
