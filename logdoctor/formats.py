@@ -38,6 +38,7 @@ __all__ = [
     "Link",
     "Sample",
     "builtin_formats_dir",
+    "kind_bases",
     "load_format",
     "load_formats",
 ]
@@ -496,6 +497,19 @@ def load_format(path: str | Path, *, builtin: bool = False) -> Format:
         builtin=builtin,
         fields=extractors,
     )
+
+
+def kind_bases(formats: Iterable[Format]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Kind -> family -> the bases of the kind's event patterns in that family's formats
+    (weakest first): what ``logdoctor kinds`` shows and a rule's basis is made of."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for f in formats:
+        for kind, values in f.bases().items():
+            out.setdefault(kind, {}).setdefault(f.family, set()).update(values)
+    return {
+        kind: {fam: tuple(sorted(v, key=lambda b: Basis(b).rank)) for fam, v in sorted(by.items())}
+        for kind, by in out.items()
+    }
 
 
 def _order_by_specificity(formats: Sequence[Format]) -> list[Format]:

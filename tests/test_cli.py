@@ -106,9 +106,30 @@ def test_stats_lists_unreadable_inputs_and_exits_2(runner, write) -> None:
 
 def test_kinds_and_formats_listing(runner) -> None:
     res = runner.invoke(main, ["kinds", "--format", "json"])
-    assert json.loads(res.output) == {k.value: k.description for k in EventKind}
+    doc = json.loads(res.output)
+    assert {k: v["description"] for k, v in doc.items()} == {
+        k.value: k.description for k in EventKind
+    }
+    # Each kind's basis per family that writes it: real alarms published, emulator lines not.
+    assert doc["service.started"]["basis"] == {"ciscosyslog": ["documented", "published"]}
+    assert doc["service.restarted"]["basis"] == {"ssoapp": ["modelled"]}
+    assert doc["auth.failure"]["basis"] == {
+        "ciscosyslog": ["documented"],
+        "ssosp": ["documented"],
+    }
+    assert doc["unrecognized"]["basis"] == {}
+    table = runner.invoke(main, ["kinds"])
+    assert table.exit_code == 0 and "ciscosyslog: published" in table.output
     res = runner.invoke(main, ["formats", "--format", "json"])
-    assert sorted(f["name"] for f in json.loads(res.output)) == ["certmgmt", "ssoapp", "ssosp"]
+    assert sorted(f["name"] for f in json.loads(res.output)) == [
+        "auditapp",
+        "certmgmt",
+        "ciscosyslog",
+        "expressway",
+        "jabber",
+        "ssoapp",
+        "ssosp",
+    ]
 
 
 def test_formats_check(runner, tmp_path: Path) -> None:

@@ -118,7 +118,7 @@ def test_user_format_replaces_a_builtin_of_the_same_name(tmp_path: Path) -> None
         ),
         (
             "[[sample]]",
-            "[[event]]\nkind = \"auth.failure\"\nbasis = \"modelled\"\nregex = '^never'\n\n"
+            '[[event]]\nkind = "auth.failure"\nbasis = "modelled"\nregex = \'^never\'\n\n'
             "[[sample]]",
             r"event\[1\] \(auth.failure\): no \[\[sample\]\] exercises this pattern",
         ),

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +24,9 @@ from logdoctor.cli._base import (
     main,
     warn,
 )
+
+if TYPE_CHECKING:
+    from logdoctor.rules import Rule
 
 # -- check, rules, timeline (diagnosis) ---------------------------------------------------------
 
@@ -195,19 +199,27 @@ def _width() -> int:
 @handle_errors
 def rules_cmd(rule_id: str | None, out_format: str) -> None:
     """List the diagnostic rules, or print the documentation page of rule ID."""
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.rules import all_rules, get_rule
 
+    bases = kind_bases(load_formats())
     if rule_id is not None:
         try:
             r = get_rule(rule_id)
         except KeyError as exc:
             raise CliError(str(exc.args[0])) from None
+        basis = r.basis(bases)
         if out_format == "json":
             doc = {
                 "id": r.id,
                 "severity": str(r.severity),
                 "title": r.title,
                 "category": r.category,
+                "basis": None if basis is None else basis.value,
+                "kinds": [
+                    {"kind": k.kind, "family": k.family, "basis": k.basis.value}
+                    for k in r.kind_bases(bases)
+                ],
                 "sections": r.doc.sections,
                 "fix": list(r.doc.fix),
                 "references": list(r.doc.references),
@@ -215,6 +227,7 @@ def rules_cmd(rule_id: str | None, out_format: str) -> None:
             click.echo(json.dumps(doc, indent=2))
             return
         click.echo(f"{r.id} ({r.severity}, {r.category}): {r.title}\n")
+        click.echo(_basis_page(r, bases) + "\n")
         click.echo(r.doc.text)
         return
     rules = all_rules()
@@ -227,6 +240,7 @@ def rules_cmd(rule_id: str | None, out_format: str) -> None:
                         "severity": str(r.severity),
                         "title": r.title,
                         "category": r.category,
+                        "basis": _basis_value(r, bases),
                     }
                     for r in rules
                 ],
@@ -240,10 +254,40 @@ def rules_cmd(rule_id: str | None, out_format: str) -> None:
     t.add_column("id", no_wrap=True)
     t.add_column("severity", no_wrap=True)
     t.add_column("category", no_wrap=True)
+    t.add_column("basis", no_wrap=True)
     t.add_column("title", overflow="fold")
     for r in rules:
-        t.add_row(r.id, str(r.severity), r.category, r.title)
+        t.add_row(r.id, str(r.severity), r.category, _basis_value(r, bases) or "-", r.title)
     _console().print(t)
+
+
+def _basis_value(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str | None:
+    basis = r.basis(bases)
+    return None if basis is None else basis.value
+
+
+def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
+    """The ``Basis:`` section of a rule's page: its basis and the kinds it reads, by basis."""
+    from logdoctor.rules.registry import ANY_KIND
+
+    if ANY_KIND in r.needs.kinds:
+        return "Basis: none (it reads every record: the health of the logs themselves)"
+    basis = r.basis(bases)
+    lines = [
+        f"Basis: {basis.value if basis is not None else 'none'} (the weakest basis of the "
+        "kinds it reads)"
+    ]
+    by: dict[str, list[str]] = {}
+    for k in r.kind_bases(bases):
+        by.setdefault(k.basis.value, []).append(f"{k.kind} ({k.family})")
+    for name in ("published", "documented", "modelled"):
+        if name in by:
+            lines.append(f"  {name}: {', '.join(by[name])}")
+    lines.append(
+        "  (published: a verbatim public Cisco line backs the form; documented: Cisco "
+        "documents that the log records it, the wording is modelled; modelled: neither)"
+    )
+    return "\n".join(lines)
 
 
 @main.command("timeline")

@@ -109,21 +109,36 @@ def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[
     default="table",
     show_default=True,
 )
+@formats_dir_option
 @handle_errors
-def kinds_cmd(out_format: str) -> None:
-    """List the event kinds (the `kind` column) and what each means."""
+def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
+    """List the event kinds (the `kind` column), what each means and, per log family, the
+    basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
+    behaviour is documented, the wording modelled) or modelled."""
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.model import EventKind
 
+    bases = kind_bases(load_formats(formats_dirs))
     if out_format == "json":
-        click.echo(json.dumps({k.value: k.description for k in EventKind}, indent=2))
+        doc = {
+            k.value: {
+                "description": k.description,
+                "basis": {fam: list(v) for fam, v in bases.get(k.value, {}).items()},
+            }
+            for k in EventKind
+        }
+        click.echo(json.dumps(doc, indent=2))
         return
     from rich.table import Table
 
     t = Table(show_header=True, header_style="bold")
     t.add_column("kind", no_wrap=True)
+    t.add_column("basis (family: basis)", overflow="fold")
     t.add_column("meaning", overflow="fold")
     for k in EventKind:
-        t.add_row(k.value, k.description)
+        per = bases.get(k.value, {})
+        text = "; ".join(f"{fam}: {', '.join(v)}" for fam, v in per.items()) or "-"
+        t.add_row(k.value, text, k.description)
     _console().print(t)
 
 

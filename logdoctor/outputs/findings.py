@@ -2,9 +2,9 @@
 
 JSON (``logdoctor check --format json``)::
 
-    {"findings": [{"rule", "severity", "title", "message", "evidence": [{"node", "file",
-       "line", "time", "kind", "excerpt"}], "evidence_total", "subjects", "first_seen",
-       "last_seen", "fix", "fingerprint", "baseline_state"}],
+    {"findings": [{"rule", "severity", "title", "message", "basis", "evidence": [{"node",
+       "file", "line", "time", "kind", "basis", "excerpt"}], "evidence_total", "subjects",
+       "first_seen", "last_seen", "fix", "fingerprint", "baseline_state"}],
      "absent": [{"rule", "subjects", "fingerprint"}],
      "summary": {"total", "by_severity", "by_rule", "new", "unchanged", "absent", "failing",
                  "fail_on", "passed", "rules_run", "events", "files", "first_time",
@@ -33,6 +33,7 @@ from logdoctor.outputs.terminal import clean
 
 __all__ = [
     "TEXT_EVIDENCE",
+    "basis_text",
     "findings_document",
     "iso",
     "safe",
@@ -67,6 +68,7 @@ def evidence_dict(e: Evidence) -> dict[str, Any]:
         "line": e.line,
         "time": iso(e.time),
         "kind": e.kind,
+        "basis": e.basis,
         "excerpt": safe(e.excerpt),
     }
 
@@ -78,6 +80,7 @@ def finding_dict(f: Finding, state: str = "new") -> dict[str, Any]:
         "severity": str(f.severity),
         "title": f.title,
         "message": safe(f.message),
+        "basis": f.basis,
         "evidence": [evidence_dict(e) for e in f.evidence],
         "evidence_total": f.evidence_total,
         "subjects": [safe(s) for s in f.subjects],
@@ -122,6 +125,18 @@ def write_json(report: CheckReport, out: BinaryIO) -> None:
 _SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+def basis_text(basis: str | None) -> str:
+    """What a finding's basis means, in a few words (``basis: published (...)``)."""
+    what = {
+        "published": "published Cisco log lines back its evidence",
+        "documented": "weakest evidence: documented behaviour, wording modelled",
+        "modelled": "weakest evidence: lines modelled by logdoctor, no public Cisco form",
+    }
+    if basis is None:
+        return "basis: no recognized log line"
+    return f"basis: {basis} ({what.get(basis, basis)})"
+
+
 def _when(t: datetime | None) -> str:
     return "?" if t is None else t.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -149,7 +164,7 @@ def text_report(report: CheckReport) -> Group:
         indent(
             Text(
                 f"seen {_when(f.first_seen)} .. {_when(f.last_seen)} UTC,"
-                f" {f.evidence_total} evidence line(s)",
+                f" {f.evidence_total} evidence line(s); {basis_text(f.basis)}",
                 style="dim",
             ),
             2,
@@ -157,6 +172,8 @@ def text_report(report: CheckReport) -> Group:
         for e in f.evidence[:TEXT_EVIDENCE]:
             where = f"{e.node} {e.file.rsplit('/', 1)[-1]}:{e.line}"
             line = Text(clean(where, 60), style="dim")
+            if e.basis is not None:
+                line.append(f" [{e.basis}]", style="dim")
             line.append("  " + clean(e.excerpt, 160), style="")
             indent(line, 4)
         more = f.evidence_total - min(TEXT_EVIDENCE, len(f.evidence))
