@@ -386,11 +386,16 @@ COLUMN_DOC: Mapping[str, str] = {
     "device": "Device name (CSF..., TCT..., BOT..., TAB...).",
     "token_id": "Token identifier: access-token jti, refresh-token tid or its index.",
     "grant": "OAuth grant or response type: authorization_code, refresh_token, implicit, code.",
-    "reason": "Why something failed or happened (error code or check name).",
-    "key": "Key checksum or kid that signed / encrypted / validated the token.",
+    "reason": "Why something failed or happened: error code, check name, an alarm's "
+    "Reason / ErrorDetails / Message, an HTTP status (Jabber, Expressway response).",
+    "key": "Key checksum or kid that signed / encrypted / validated the token; what names the "
+    "record otherwise: a CiscoSyslog alarm's name, an Expressway Txn-id or alarm Id, Allowed or "
+    "Denied for MRA access, an audit EventType.",
     "server": "Server that validated or proxied: IM&P, Unity Connection, Expressway, UCM node.",
-    "param": "Parameter, key use, certificate unit or service name the record is about.",
-    "value": "New value of param, or a count.",
+    "param": "Parameter, key use, certificate unit or service name the record is about; an "
+    "HTTP method (Expressway), the function that logged (Jabber).",
+    "value": "New value of param, or a count; an HTTP path (Expressway), an alarm's state "
+    "(Raised, Lowered), an audit event's status.",
     "agent": "Client software as declared by the client (e.g. Jabber/14.1 Windows).",
     "message": "The record's message text, continuation lines included.",
 }

@@ -315,7 +315,7 @@ def _ignored_summary(ignored: Sequence[Ignored]) -> str:
     if not ignored:
         return ""
     reasons = Counter(
-        "not these log families" if i.reason.startswith("not a ssoApp") else i.reason
+        "not these log families" if i.reason.startswith("not a log of a family") else i.reason
         for i in ignored
     )
     if len(reasons) == 1:
