@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -155,9 +155,12 @@ class Loader:
     thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
     larger than memory; ``result()`` collects everything into a LoadResult.
 
-    Unless ``zone_given`` (``--tz``), the zone-less times of a node are read in the UTC offset
-    that the node's own CiscoSyslog states (its two clocks, see :mod:`logdoctor.clocks`): the
-    heads of the files that may state one are read before anything is parsed.
+    The zone-less times of a node are read in the UTC offset that the node's own CiscoSyslog
+    states (its two clocks, see :mod:`logdoctor.clocks`), else in ``zone`` (``--tz``, default
+    UTC): the heads of the files that may state one are read before anything is parsed. A
+    file states its node's zone when it sits in the node's tree (``<node>/syslog/``) or when
+    the records name that node (a loose CiscoSyslog in a folder of other nodes' files does
+    not).
     """
 
     files: list[LogFile]
@@ -168,17 +171,16 @@ class Loader:
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
-    zone_given: bool = False
     _stated: dict[str, tuple[Zone, str]] | None = field(default=None, repr=False)
 
     def stated_zones(self) -> dict[str, tuple[Zone, str]]:
-        """Node -> the zone a file of the node states and that file (read from the heads of
-        the files whose name fits a format with two clocks); empty with ``zone_given``."""
+        """Node -> the zone a file of the node states, and that file (read from the heads of
+        the files whose name fits a format with two clocks)."""
         if self._stated is not None:
             return self._stated
         stated: dict[str, tuple[Zone, str]] = {}
         stating = [f for f in self.formats if f.states_zone]
-        for lf in self.files if stating and not self.zone_given else ():
+        for lf in self.files if stating else ():
             if lf.node in stated or not any(
                 f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating
             ):
@@ -187,9 +189,11 @@ class Loader:
             if isinstance(opened, ParseStats):
                 continue  # reported when the file is parsed
             lines = sniff_lines(opened.head)
-            zone = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
-            if zone is not None:
-                stated[lf.node] = (zone, lf.display)
+            head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
+            folders = {p.lower() for p in PurePosixPath(lf.relpath).parts[:-1]}
+            own = "syslog" in folders or {n.lower() for n in head.nodes} == {lf.node.lower()}
+            if head.zone is not None and own:
+                stated[lf.node] = (head.zone, lf.display)
         self._stated = stated
         return stated
 
@@ -334,7 +338,6 @@ def open_inputs(
         lim,
         errors,
         ignored,
-        zone_given=tz is not None,
     )
 
 
@@ -350,8 +353,8 @@ def load(
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
-    timestamps without one were written in (default: the UTC offset the node's CiscoSyslog
-    states, else UTC). Raises ``FormatError`` for a bad
+    timestamps without one were written in (default UTC) for the nodes whose own CiscoSyslog
+    states no UTC offset (one that does is read in it). Raises ``FormatError`` for a bad
     format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
     ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
     only partly read (a truncated compressed file: its ``stats`` entry has the counts of what

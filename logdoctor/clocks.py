@@ -7,8 +7,8 @@ need. A format says which header group holds the local time (``local``, see
 :data:`logdoctor.model.HEADER_FIELDS`); the parse engines count the offsets each file's
 records show (``ParseStats.utc_offsets``, ``utc_offset`` the most frequent), and
 :func:`zone_from_head` reads it from a file's first lines before the node's other files are
-parsed, so that their zone-less times are read in it (``logdoctor.api.Loader`` does this
-unless ``--tz`` is given; a node's own statement is better evidence than a guess).
+parsed, so that their zone-less times are read in it (``logdoctor.api.Loader`` does this: a
+node's own statement is better evidence than ``--tz``, a guess for every node at once).
 
 An offset is rounded to a quarter of an hour (zones are whole quarters); a record whose two
 clocks are more than two minutes off that, or more than 14 hours apart, states none. The year
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HEAD_LINES",
+    "HeadClocks",
     "offset_minutes",
     "offset_text",
     "stated_zone",
@@ -135,15 +137,26 @@ def stated_zone(stats: ParseStats) -> Zone | None:
     return None if off is None else zone_of_offset(off)
 
 
-def zone_from_head(fmt: Format, lines: Sequence[str]) -> Zone | None:
-    """The node's zone that the first records of a file (its whole first ``lines``) state,
-    for a format whose records carry two clocks; None when they state none."""
+@dataclass(frozen=True)
+class HeadClocks:
+    """What the first records of a file say about their node's clocks."""
+
+    zone: Zone | None
+    """The zone their two clocks state (None: they state none)."""
+    nodes: frozenset[str]
+    """The nodes the records name (CiscoSyslog NodeID, else the header's host)."""
+
+
+def zone_from_head(fmt: Format, lines: Sequence[str]) -> HeadClocks:
+    """The zone that the first records of a file (its whole first ``lines``) state, for a
+    format whose records carry two clocks, and the nodes they name."""
     if not fmt.states_zone:
-        return None
+        return HeadClocks(None, frozenset())
     from logdoctor.parse import LineParser
 
-    lp = LineParser(fmt, file="head", node="head")
+    lp = LineParser(fmt, file="head", node="")
+    records = []
     for line in lines[:HEAD_LINES]:
-        lp.feed(line)
-    lp.flush()
-    return stated_zone(lp.stats)
+        records += lp.feed(line)
+    records += lp.flush()
+    return HeadClocks(stated_zone(lp.stats), frozenset(r.node for r in records if r.node))

@@ -211,9 +211,10 @@ def test_the_nodes_utc_offset_from_the_two_clocks(formats) -> None:
     lp.flush()
     assert stats.utc_offsets == dict(lp.stats.utc_offsets) == {"+02:00": 3}
     assert stats.utc_offset == "+02:00" and stats.to_dict()["utc_offset"] == "+02:00"
-    zone = zone_from_head(formats["ciscosyslog"], text.splitlines())
-    assert zone is not None and zone.offset == timedelta(hours=2)
-    assert zone_from_head(formats["ssosp"], text.splitlines()) is None
+    head = zone_from_head(formats["ciscosyslog"], text.splitlines())
+    assert head.zone is not None and head.zone.offset == timedelta(hours=2)
+    assert head.nodes == {"hcs862-hcm-f"}
+    assert zone_from_head(formats["ssosp"], text.splitlines()).zone is None
 
 
 def test_offsets_across_new_year_and_odd_zones() -> None:
@@ -460,11 +461,31 @@ def test_stats_on_a_collection_gives_every_file_its_family(runner, tmp_path: Pat
     assert files["current"]["first_time"] == "2019-06-17T16:20:00.000Z"
 
 
-def test_an_explicit_zone_wins_over_the_one_a_node_states(tmp_path: Path) -> None:
+def test_a_zone_a_node_states_outranks_tz_for_that_node_only(tmp_path: Path) -> None:
     b = _collection(tmp_path)
-    r = logdoctor.load(b, tz="UTC")
-    st = next(s for s in r.stats if s.path.endswith("ssosp00001.log"))
-    assert st.zone_from is None and st.first_time == datetime(2019, 6, 17, 16, 20, tzinfo=UTC)
+    r = logdoctor.load(b, tz="-05:00")
+    st = {Path(s.path).name: s for s in r.stats}
+    assert st["ssosp00001.log"].zone_from is not None
+    assert st["ssosp00001.log"].first_time == datetime(2019, 6, 17, 14, 20, tzinfo=UTC)
+    assert st["current"].first_time == datetime(2019, 6, 17, 21, 20, tzinfo=UTC)  # --tz
+    # A loose CiscoSyslog of another node (it names hcs862-hcm-f) in a folder of files does
+    # not give its zone to the folder's other files.
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "CiscoSyslog").write_bytes(
+        (ASSETS / "verbatim" / "ciscosyslog-214607.log").read_bytes()
+    )
+    (loose / "ssosp00001.log").write_text(SSOSP_LOCAL)
+    r = logdoctor.load(loose)
+    st = {Path(s.path).name: s for s in r.stats}
+    assert st["CiscoSyslog"].utc_offset == "+02:00" and st["ssosp00001.log"].zone_from is None
+    assert st["ssosp00001.log"].first_time == datetime(2019, 6, 17, 16, 20, tzinfo=UTC)
+    # One that names the folder's node does.
+    named = tmp_path / "hcs862-hcm-f"
+    loose.rename(named)
+    r = logdoctor.load(named)
+    st = {Path(s.path).name: s for s in r.stats}
+    assert st["ssosp00001.log"].first_time == datetime(2019, 6, 17, 14, 20, tzinfo=UTC)
     r = logdoctor.load(b)
     rows = r.frame.filter(pl.col("family") == "ciscosyslog")
     # The node column is the node the alarm names (NodeID), for node identity to join.
