@@ -21,6 +21,7 @@ from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, s
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.sources import (
     UTF8_BOM,
     Ignored,
@@ -34,7 +35,7 @@ from logdoctor.sources import (
     to_utf8,
     wide_encoding,
 )
-from logdoctor.timestamps import Zone, resolve_zone
+from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
@@ -153,37 +154,38 @@ class Loader:
 
     ``frames()`` yields event frames in input order (a big file in chunks, small files on a
     thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
-    larger than memory; ``result()`` collects everything into a LoadResult.
+    larger than memory; ``result()`` collects everything into a LoadResult. Each file's
+    zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
+    parsed (stage ``parsing``, in files).
 
-    The zone-less times of a node are read in the UTC offset that the node's own CiscoSyslog
-    states (its two clocks, see :mod:`logdoctor.clocks`), else in ``zone`` (``--tz``, default
-    UTC): the heads of the files that may state one are read before anything is parsed. A
-    file states its node's zone when it sits in the node's tree (``<node>/syslog/``) or when
-    the records name that node (a loose CiscoSyslog in a folder of other nodes' files does
-    not).
+    A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
+    records, see :mod:`logdoctor.clocks`): the heads of the files that may state one are read
+    before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
+    outranks the deployment file and ``--tz``). A file states its node's zone when it sits in
+    the node's tree (``<node>/syslog/``) or when its records name that node (a loose
+    CiscoSyslog in a folder of other nodes' files does not).
     """
 
     files: list[LogFile]
     formats: list[Format]
-    zone: Zone
+    zones: ZoneBook
     jobs: int
     limits: Limits
     errors: list[InputError] = field(default_factory=list)
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
-    _stated: dict[str, tuple[Zone, str]] | None = field(default=None, repr=False)
+    progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
+    _stated: bool = field(default=False, repr=False, compare=False)
 
-    def stated_zones(self) -> dict[str, tuple[Zone, str]]:
-        """Node -> the zone a file of the node states, and that file (read from the heads of
-        the files whose name fits a format with two clocks)."""
-        if self._stated is not None:
-            return self._stated
-        stated: dict[str, tuple[Zone, str]] = {}
+    def record_stated_zones(self) -> None:
+        """Record in ``zones`` the zone each node's own CiscoSyslog states (read from the
+        heads of the files whose name fits a format with two clocks); once per load."""
+        if self._stated:
+            return
+        self._stated = True
         stating = [f for f in self.formats if f.states_zone]
         for lf in self.files if stating else ():
-            if lf.node in stated or not any(
-                f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating
-            ):
+            if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
                 continue
             opened = _open(lf, self.limits)
             if isinstance(opened, ParseStats):
@@ -193,22 +195,24 @@ class Loader:
             folders = {p.lower() for p in PurePosixPath(lf.relpath).parts[:-1]}
             own = "syslog" in folders or {n.lower() for n in head.nodes} == {lf.node.lower()}
             if head.zone is not None and own:
-                stated[lf.node] = (head.zone, lf.display)
-        self._stated = stated
-        return stated
+                self.zones.record_from_log(lf.node, head.zone, lf.display)
 
-    def _zone_of(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
-        """The zone to read a file's zone-less times in, and the file that states it (None:
-        ``--tz`` or the UTC default)."""
-        known = self.stated_zones().get(lf.node) if fmt.zoneless else None
-        return (self.zone, None) if known is None else known
+    def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
+        """The zone a file's zone-less times are read in, and the file that stated it (None
+        when the zone comes from the deployment file, ``--tz`` or the UTC default)."""
+        self.record_stated_zones()
+        nz = self.zones.zone_of(lf.node)
+        if not fmt.zoneless:
+            return nz.zone, None
+        self.zones.note_read(lf.node, lf.display)
+        return nz.zone, (nz.where if nz.source == "log" else None)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone, source = self._zone_of(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         frame, st = parse_bytes(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
@@ -221,7 +225,7 @@ class Loader:
             self.stats.append(opened)
             return
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone, source = self._zone_of(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
@@ -235,11 +239,13 @@ class Loader:
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
-        self.stated_zones()
+        self.record_stated_zones()
+        self.progress.stage("parsing", len(self.files), "files")
         i = 0
         while i < len(self.files):
             if _is_big(self.files[i]):
                 yield from self._streamed(self.files[i])
+                self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
             j = i
@@ -251,12 +257,14 @@ class Loader:
                 results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
                 for frame, st in results:
                     self.stats.append(st)
+                    self.progress.advance(1, st.path)
                     if frame.height:
                         yield frame
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     for frame, st in pool.map(self._whole, batch):
                         self.stats.append(st)
+                        self.progress.advance(1, st.path)
                         if frame.height:
                             yield frame
             i = j
@@ -296,7 +304,7 @@ def load_files(
     loader = Loader(
         list(files),
         list(formats),
-        zone or resolve_zone(None),
+        ZoneBook(zone),
         jobs or os.cpu_count() or 1,
         limits or Limits(),
     )
@@ -312,12 +320,14 @@ def open_inputs(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
 ) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     path_list = [str(p) for p in paths]
-    zone = resolve_zone(tz)
+    book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
     formats = load_formats(formats_dir)
 
     def matches(name: str, rel: str) -> bool:
@@ -333,11 +343,12 @@ def open_inputs(
     return Loader(
         files,
         formats,
-        zone,
+        book,
         jobs or os.cpu_count() or 1,
         lim,
         errors,
         ignored,
+        progress=progress or NULL_PROGRESS,
     )
 
 
@@ -349,17 +360,28 @@ def load(
     tz: str | None = None,
     jobs: int | None = None,
     limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
     ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
-    timestamps without one were written in (default UTC) for the nodes whose own CiscoSyslog
-    states no UTC offset (one that does is read in it). Raises ``FormatError`` for a bad
-    format folder and ``ValueError`` for a bad ``tz``; unreadable inputs are listed in
-    ``errors`` (and in ``stats`` with their ``error``), never skipped silently; so are inputs
-    only partly read (a truncated compressed file: its ``stats`` entry has the counts of what
-    was read and ``partial`` says where reading stopped).
+    timestamps without one were written in (default UTC); ``zones`` (a
+    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node its zone
+    and records which nodes' times were read in an assumed UTC; a node whose own CiscoSyslog
+    states its UTC offset is read in it. ``progress`` hears of each file parsed. Raises
+    ``FormatError`` for a bad format folder and ``ValueError`` for a bad ``tz``; unreadable
+    inputs are listed in ``errors`` (and in ``stats`` with their ``error``), never skipped
+    silently; so are inputs only partly read (a truncated compressed file: its ``stats`` entry
+    has the counts of what was read and ``partial`` says where reading stopped).
     """
     return open_inputs(
-        paths, formats_dir=formats_dir, node=node, tz=tz, jobs=jobs, limits=limits
+        paths,
+        formats_dir=formats_dir,
+        node=node,
+        tz=tz,
+        jobs=jobs,
+        limits=limits,
+        zones=zones,
+        progress=progress,
     ).result()

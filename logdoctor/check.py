@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ import polars as pl
 from logdoctor.baseline import Baseline, BaselineEntry, finding_fingerprint
 from logdoctor.deployment import Deployment, load_deployment
 from logdoctor.model import Finding, ParseStats, Severity
-from logdoctor.rules import Context, Rule, run, select_rules
+from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.rules import EVIDENCE_CAP, Context, Rule, run, select_rules
 from logdoctor.sources import InputError
+from logdoctor.timestamps import ZoneBook, zone_book
 
 __all__ = ["FAIL_ON", "CheckReport", "check", "check_context"]
 
@@ -44,6 +46,8 @@ class CheckReport:
     stats: tuple[ParseStats, ...] = ()
     context: Context | None = field(default=None, compare=False, repr=False)
     """The rule context (events, correlation, inference), for reports built on the check."""
+    zones: ZoneBook | None = field(default=None, compare=False, repr=False)
+    """The zone each node's times were read in (and the nodes whose zone was assumed)."""
 
     def state(self, f: Finding) -> str:
         """SARIF baselineState: ``new`` or ``unchanged`` (``new`` without a baseline)."""
@@ -104,12 +108,15 @@ def check_context(
     fail_on: str = "warning",
     baseline: Baseline | None = None,
     errors: Sequence[InputError] = (),
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
 ) -> CheckReport:
-    """Run the selected rules on a prepared context."""
+    """Run the selected rules on a prepared context (``evidence_cap`` evidence lines at most
+    per finding, None for all; ``progress`` hears of each rule)."""
     if fail_on not in FAIL_ON:
         raise ValueError(f"--fail-on {fail_on!r}: allowed values are {', '.join(FAIL_ON)}")
     rules = select_rules(select, ignore)
-    findings = run(ctx, rules)
+    findings = run(ctx, rules, evidence_cap=evidence_cap, progress=progress)
     frame = ctx.raw.frame
     times = frame["time"].drop_nulls() if frame.height else pl.Series([], dtype=pl.Datetime)
     first = times.min() if times.len() else None
@@ -143,28 +150,53 @@ def check(
     node: str | None = None,
     tz: str | None = None,
     jobs: int | None = None,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress | None = None,
 ) -> CheckReport:
-    """Check logs (``paths``), a deployment file (``config``), or both."""
+    """Check logs (``paths``), a deployment file (``config``), or both.
+
+    Each node's zone-less times are read in the zone the deployment file declares for it,
+    else in ``tz``, else in UTC (``report.zones`` says which nodes' zone was assumed).
+    ``progress`` hears of the stages (parsing, correlating, rules).
+    """
     if not paths and config is None:
         raise ValueError("nothing to check: give log paths, --config FILE, or both")
     deployment = None if config is None else load_deployment(config)
     select_rules(select, ignore)  # validate the patterns before any long load
+    zones = zone_book(tz, None if deployment is None else deployment.node_zones())
+    observer = progress or NULL_PROGRESS
     if paths:
         from logdoctor.api import load
 
-        result = load(list(paths), formats_dir=formats_dir, node=node, tz=tz, jobs=jobs)
+        result = load(
+            list(paths),
+            formats_dir=formats_dir,
+            node=node,
+            jobs=jobs,
+            zones=zones,
+            progress=observer,
+        )
         frame, stats, errors = result.frame, result.stats, result.errors
     else:
         from logdoctor.parse import empty_frame
 
         frame, stats, errors = empty_frame(), [], []
+    observer.stage("correlating")
     ctx = Context(frame, stats, deployment, correct_skew=correct_skew)
     del frame  # the context holds its own time-ordered copy; free the load order one
     if paths:
         del result
-    return check_context(
-        ctx, select=select, ignore=ignore, fail_on=fail_on, baseline=baseline, errors=errors
+    report = check_context(
+        ctx,
+        select=select,
+        ignore=ignore,
+        fail_on=fail_on,
+        baseline=baseline,
+        errors=errors,
+        evidence_cap=evidence_cap,
+        progress=observer,
     )
+    return replace(report, zones=zones)
 
 
 def fingerprints(report: CheckReport) -> list[str]:

@@ -455,16 +455,17 @@ def timeline(
     lin: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The lines about a user, a device, a node or a token, in time order
-    (columns: :data:`TIMELINE_COLUMNS`). Filters combine (all must hold).
+    (columns: :data:`TIMELINE_COLUMNS`). Filters combine (all must hold); users and devices
+    are compared without case, as UCM does.
 
     For a token, the timeline also holds its lineage: the refresh token it came from and the
     access tokens obtained with it.
     """
     cond = pl.lit(True)
-    if user is not None:
-        cond = cond & (pl.col("user") == user)
+    if user is not None:  # UCM user ids and device names are not case-sensitive
+        cond = cond & (pl.col("user").str.to_lowercase() == user.lower())
     if device is not None:
-        cond = cond & (pl.col("device") == device)
+        cond = cond & (pl.col("device").str.to_lowercase() == device.lower())
     if node is not None:
         cond = cond & (pl.col("node") == node)
     if token is not None:

@@ -12,6 +12,8 @@ can judge it alone. The schema (every key optional unless marked)::
     imp = ["imp1"]                       # IM and Presence nodes of this cluster
     uuid = "8d0d5324-..."                # the cluster id (the prefix of token kids)
     serves = "ucm"                       # imp_central: the telephony cluster it serves
+    timezone = "America/New_York"        # zone of the nodes' log times (IANA name or -05:00)
+    node_timezones = { "ucm-sub2" = "Europe/London" }   # a node in another zone
 
     [cluster.parameters]                 # enterprise parameters
     refresh_login_flow = "on"            # on | off           (UCM default: off)
@@ -122,6 +124,14 @@ class Cluster:
     serves: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
     keys: Mapping[str, KeyInfo] = field(default_factory=dict)
+    timezone: str | None = None
+    """The zone the cluster's nodes write their log times in (IANA name or offset)."""
+    node_timezones: Mapping[str, str] = field(default_factory=dict)
+    """Nodes whose zone differs from ``timezone``."""
+
+    def timezone_of(self, node: str) -> str | None:
+        """The zone ``node`` writes its log times in, when declared."""
+        return self.node_timezones.get(node, self.timezone)
 
     @property
     def ucm_nodes(self) -> tuple[str, ...]:
@@ -227,6 +237,23 @@ class Deployment:
         return Evidence(
             node="config", file=self.path, line=line, time=None, kind="config", excerpt=text
         )
+
+    def node_zones(self) -> dict[str, tuple[str, str]]:
+        """Node -> (declared zone, ``file:line`` where it is declared), for every node of a
+        cluster that declares ``timezone`` or ``node_timezones``."""
+        out: dict[str, tuple[str, str]] = {}
+        for i, c in enumerate(self.clusters):
+            for node in c.nodes:
+                zone = c.timezone_of(node)
+                if zone is None:
+                    continue
+                key = (
+                    f"cluster[{i}].node_timezones.{node}"
+                    if node in c.node_timezones
+                    else f"cluster[{i}].timezone"
+                )
+                out[node] = (zone, f"{self.path}:{self.line_of(key)}")
+        return out
 
     def cluster_index(self, name: str) -> int:
         """The index of a cluster in the file (for key paths)."""
@@ -340,6 +367,22 @@ class _Validator:
             self.fail(f"{at}.{key}", f"{value!r} must be a non-empty string")
         return value.strip()
 
+    def zone(self, t: Mapping[str, Any], key: str, at: str) -> str | None:
+        value = self.string(t, key, at)
+        if value is None:
+            return None
+        from logdoctor.timestamps import resolve_zone
+
+        try:
+            resolve_zone(value)
+        except ValueError:
+            self.fail(
+                f"{at}.{key}",
+                f"{value!r} is not a time zone (an IANA name such as America/New_York, UTC, "
+                "or an offset such as -05:00)",
+            )
+        return str(value)
+
     def strings(self, t: Mapping[str, Any], key: str, at: str) -> tuple[str, ...]:
         value = t.get(key, [])
         if not isinstance(value, list) or not all(isinstance(x, str) and x for x in value):
@@ -411,7 +454,19 @@ def _cluster(v: _Validator, t: Mapping[str, Any], at: str) -> Cluster:
     v.keys(
         t,
         at,
-        {"name", "role", "publisher", "subscribers", "imp", "uuid", "serves", "parameters", "keys"},
+        {
+            "name",
+            "role",
+            "publisher",
+            "subscribers",
+            "imp",
+            "uuid",
+            "serves",
+            "parameters",
+            "keys",
+            "timezone",
+            "node_timezones",
+        },
     )
     name = v.string(t, "name", at, required=True)
     role = v.string(t, "role", at) or "telephony"
@@ -440,16 +495,34 @@ def _cluster(v: _Validator, t: Mapping[str, Any], at: str) -> Cluster:
     serves = v.string(t, "serves", at)
     if serves is not None and role != "imp_central":
         v.fail(f"{at}.serves", "only an imp_central cluster serves another cluster")
+    publisher = v.string(t, "publisher", at, required=True)
+    subscribers = v.strings(t, "subscribers", at)
+    imp = v.strings(t, "imp", at)
+    timezone = v.zone(t, "timezone", at)
+    zones = t.get("node_timezones", {})
+    if not isinstance(zones, dict):
+        v.fail(f"{at}.node_timezones", 'must be a table ({ "node" = "Europe/London" })')
+    nodes = (publisher, *subscribers, *imp)
+    node_timezones: dict[str, str] = {}
+    for node in zones:
+        if node not in nodes:
+            v.fail(
+                f"{at}.node_timezones.{node}",
+                f"not a node of this cluster (allowed: {', '.join(nodes)})",
+            )
+        node_timezones[node] = str(v.zone(zones, node, f"{at}.node_timezones"))
     return Cluster(
         name=name,
-        publisher=v.string(t, "publisher", at, required=True),
+        publisher=publisher,
         role=role,
-        subscribers=v.strings(t, "subscribers", at),
-        imp=v.strings(t, "imp", at),
+        subscribers=subscribers,
+        imp=imp,
         uuid=v.string(t, "uuid", at),
         serves=serves,
         parameters=parameters,
         keys=v.key_table(t, at),
+        timezone=timezone,
+        node_timezones=node_timezones,
     )
 
 

@@ -100,6 +100,11 @@ class EventKind(enum.StrEnum):
         "A user or administrator failed to authenticate (wrong password, unknown or inactive "
         "user, bad admin credentials; CiscoSyslog UC_IMS auth and UC_LOGIN alarms).",
     )
+    AUTH_LOCKED = (
+        "auth.locked",
+        "Failed logons locked an account (end user or administrator) or a client address "
+        "out for a while (a line logdoctor's token service writes; UCM raises a syslog alarm).",
+    )
     CODE_ISSUED = ("code.issued", "An authorization code was issued to a client.")
     # OAuth: tokens
     TOKEN_ACCESS_ISSUED = (

@@ -3,18 +3,36 @@
 A format file writes timestamp formats in chrono's strftime dialect, restricted to the
 directives listed in ``DIRECTIVES``; polars parses them natively and this module compiles the
 same format into a regex plus a builder for the line engine. Timestamps without a zone are
-local time of the node; :func:`resolve_zone` turns ``--tz`` into a zone (UTC by default).
+local time of the node; :func:`resolve_zone` turns ``--tz`` into a zone (UTC by default), and a
+:class:`ZoneBook` says which zone each node's times are read in and where that was learned
+(a zone a node's log states, a deployment file's ``timezone``, ``--tz``, else UTC assumed).
+:func:`display_zone` resolves ``--display-tz`` (``utc``, ``local`` or a zone).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["DIRECTIVES", "TimestampFormat", "TimestampFormatError", "resolve_zone"]
+__all__ = [
+    "DIRECTIVES",
+    "UTC_ZONE",
+    "NodeZone",
+    "TimestampFormat",
+    "TimestampFormatError",
+    "Zone",
+    "ZoneBook",
+    "display_zone",
+    "local_zone",
+    "offset_text",
+    "resolve_zone",
+    "zone_book",
+]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
@@ -150,13 +168,17 @@ class Zone:
         return convert
 
 
-def resolve_zone(spec: str | None) -> Zone:
+UTC_ZONE = Zone("UTC", UTC, "UTC", timedelta(0))
+"""Coordinated Universal Time."""
+
+
+def resolve_zone(spec: str | None, option: str = "--tz") -> Zone:
     """Resolve ``--tz``: an IANA name (Europe/Paris), UTC, or a fixed offset (+02:00, -0400).
 
-    Raises ValueError naming the value when it is none of these.
+    Raises ValueError naming ``option`` and the value when it is none of these.
     """
     if spec is None or spec.strip().upper() in ("", "UTC", "Z", "GMT"):
-        return Zone("UTC", UTC, "UTC", timedelta(0))
+        return UTC_ZONE
     spec = spec.strip()
     m = _FIXED.match(spec)
     if m:
@@ -164,14 +186,170 @@ def resolve_zone(spec: str | None) -> Zone:
         hours = int(m.group(2))
         minutes = int(m.group(3) or 0)
         if hours > 23 or minutes > 59:
-            raise ValueError(f"--tz {spec!r}: offset out of range")
+            raise ValueError(f"{option} {spec!r}: offset out of range")
         off = sign * timedelta(hours=hours, minutes=minutes)
         return Zone(spec, timezone(off), None, off)
     try:
         zi = ZoneInfo(spec)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"--tz {spec!r}: unknown time zone (use an IANA name such as America/New_York, "
+            f"{option} {spec!r}: unknown time zone (use an IANA name such as America/New_York, "
             "UTC, or an offset such as -04:00)"
         ) from None
     return Zone(spec, zi, spec, None)
+
+
+def local_zone() -> Zone:
+    """This machine's zone: ``TZ`` when set, else ``/etc/localtime``, else its current offset."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return resolve_zone(name)
+        except ValueError:
+            pass
+    try:
+        link = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in link:
+            return resolve_zone(link.split("zoneinfo/", 1)[1])
+    except (OSError, ValueError):
+        pass
+    off = datetime.now().astimezone().utcoffset() or timedelta(0)
+    if not off:
+        return UTC_ZONE
+    return Zone(offset_text(off), timezone(off), None, off)
+
+
+def offset_text(off: timedelta | None) -> str:
+    """``-05:00`` (``+00:00`` for UTC or None)."""
+    minutes = int(off.total_seconds()) // 60 if off is not None else 0
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def display_zone(spec: str | None, logs: Zone | None = None) -> Zone:
+    """Resolve ``--display-tz``: ``utc``, ``local`` (this machine's zone) or a zone; without
+    one, the logs' zone ``logs`` when known, else UTC."""
+    if spec is None:
+        return logs or UTC_ZONE
+    if spec.strip().lower() == "local":
+        return local_zone()
+    return resolve_zone(spec, "--display-tz")
+
+
+# -- which zone each node's times are in --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeZone:
+    """The zone a node's zone-less timestamps are read in, and where it was learned."""
+
+    zone: Zone
+    source: str
+    """``log`` (the node's own log states it), ``deployment``, ``option`` (``--tz``) or
+    ``assumed`` (nothing said: UTC)."""
+    where: str = ""
+    """The file (and line) that said so: ``deployment.toml:7``, a log file; empty for the
+    option and the assumption."""
+
+
+_RANK = {"log": 3, "deployment": 2, "option": 1, "assumed": 0}
+
+
+class ZoneBook:
+    """Which zone each node's zone-less timestamps are read in.
+
+    Precedence: a zone the node's own log states (:meth:`record_from_log`), then the
+    deployment file's ``timezone`` (``declared``), then ``--tz`` (``default``), else UTC is
+    assumed. The loader asks :meth:`zone_of` for each file and reports with :meth:`note_read`
+    the files whose zone-less times it read, so that a caller can warn about the assumption
+    (:meth:`assumed`) and show times in the logs' zone (:meth:`logs_zone`). Thread-safe: files
+    are parsed on a thread pool.
+    """
+
+    def __init__(
+        self,
+        default: Zone | None = None,
+        declared: Mapping[str, tuple[Zone, str]] | None = None,
+    ) -> None:
+        self.default = default
+        """``--tz``; None when not given."""
+        self._nodes: dict[str, NodeZone] = {
+            node: NodeZone(zone, "deployment", where)
+            for node, (zone, where) in (declared or {}).items()
+        }
+        self._read: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def zone_of(self, node: str) -> NodeZone:
+        """The zone of ``node``'s zone-less times and where it comes from."""
+        with self._lock:
+            known = self._nodes.get(node)
+        if known is not None:
+            return known
+        if self.default is not None:
+            return NodeZone(self.default, "option")
+        return NodeZone(UTC_ZONE, "assumed")
+
+    def record_from_log(self, node: str, zone: Zone, where: str) -> None:
+        """Record a zone that a node's log states (the hook for formats that carry it, such as
+        CiscoSyslog's two clocks, a local and a UTC one). It outranks the deployment file and
+        ``--tz`` for the node's files parsed after this call; a zone from a log already
+        recorded for the node is kept (the first statement wins)."""
+        with self._lock:
+            old = self._nodes.get(node)
+            if old is None or _RANK[old.source] < _RANK["log"]:
+                self._nodes[node] = NodeZone(zone, "log", where)
+
+    def note_read(self, node: str, file: str) -> None:
+        """The loader read zone-less times of ``node`` from ``file``."""
+        with self._lock:
+            self._read.setdefault(node, []).append(file)
+
+    def conflicts(self) -> list[tuple[str, NodeZone]]:
+        """Nodes read whose zone (from the deployment file or a log) overrode a different
+        ``--tz``."""
+        if self.default is None:
+            return []
+        out = []
+        for node in sorted(self._read):
+            nz = self.zone_of(node)
+            if nz.source in ("deployment", "log") and nz.zone.name != self.default.name:
+                out.append((node, nz))
+        return out
+
+    def assumed(self) -> dict[str, list[str]]:
+        """Node -> files whose zone-less times were read as UTC because nothing said a zone."""
+        with self._lock:
+            read = {n: list(f) for n, f in self._read.items()}
+        return {n: f for n, f in sorted(read.items()) if self.zone_of(n).source == "assumed"}
+
+    def expected_zone(self) -> Zone | None:
+        """Before anything is read: the one zone ``--tz`` and the deployment file agree on
+        (None when they name several, or none)."""
+        with self._lock:
+            zones = {nz.zone.name: nz.zone for nz in self._nodes.values()}
+        if self.default is not None:
+            zones.setdefault(self.default.name, self.default)
+        return next(iter(zones.values())) if len(zones) == 1 else None
+
+    def logs_zone(self, nodes: Iterable[str] | None = None) -> Zone | None:
+        """The one known zone of the nodes read (or of ``nodes``): None when a node's zone was
+        assumed or when the nodes' zones differ."""
+        names = sorted(self._read) if nodes is None else sorted(set(nodes))
+        zones = {self.zone_of(n) for n in names}
+        if not zones and self.default is not None:
+            return self.default
+        if len({z.zone.name for z in zones}) != 1 or any(z.source == "assumed" for z in zones):
+            return None
+        return next(iter(zones)).zone
+
+
+def zone_book(tz: str | None, declared: Mapping[str, tuple[str, str]] | None = None) -> ZoneBook:
+    """A ZoneBook from ``--tz`` and the deployment file's node -> (zone, where) map."""
+    return ZoneBook(
+        None if tz is None else resolve_zone(tz),
+        {
+            node: (resolve_zone(spec, f"{where}: timezone"), where)
+            for node, (spec, where) in (declared or {}).items()
+        },
+    )

@@ -20,7 +20,7 @@ VERBATIM = str(ASSETS / "verbatim")
 def test_parse_jsonl_has_the_schema_and_iso_utc_times(runner) -> None:
     res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl"])
     assert res.exit_code == 0, res.output
-    rows = [json.loads(ln) for ln in res.output.splitlines()]
+    rows = [json.loads(ln) for ln in res.stdout.splitlines()]
     # ssosp, certMgmt, then CiscoSyslog, Jabber, Expressway and AuditApp records.
     assert len(rows) == 21 + 1 + 1 + 3 + 17 + 1 + 6 + 8 + 6 + 1
     assert all(list(r) == list(COLUMNS) for r in rows)
@@ -46,11 +46,11 @@ def test_parse_filters(runner) -> None:
             "2021-04-30T09:01:04.09",
         ],
     )
-    rows = [json.loads(ln) for ln in res.output.splitlines()]
+    rows = [json.loads(ln) for ln in res.stdout.splitlines()]
     assert rows and all(r["kind"].startswith("saml.") for r in rows)
     assert all("2021-04-30T09:01:00" <= r["time"] < "2021-04-30T09:01:04.090" for r in rows)
     res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl", "--user", "admin"])
-    assert [json.loads(ln)["kind"] for ln in res.output.splitlines()] == ["saml.user"]
+    assert [json.loads(ln)["kind"] for ln in res.stdout.splitlines()] == ["saml.user"]
 
 
 def test_parse_to_csv_and_parquet(runner, tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_parse_table_escapes_control_characters(runner, write) -> None:
 
 def test_stats_json_document(runner, write) -> None:
     res = runner.invoke(main, ["stats", VERBATIM, "--format", "json"])
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     assert doc["totals"]["lines"] == sum(f["lines"] for f in doc["files"]) == 77
     for f in doc["files"]:
         assert {

@@ -421,7 +421,7 @@ def test_stats_on_a_collection_gives_every_file_its_family(runner, tmp_path: Pat
     b = _collection(tmp_path)
     res = runner.invoke(main, ["stats", "--format", "json", str(b)])
     assert res.exit_code == 0, res.output
-    doc = json.loads(res.output)
+    doc = json.loads(res.stdout)
     files = {Path(f["path"].split("!")[-1]).name: f for f in doc["files"]}
     assert doc["ignored"] == []
     families = {name: f["family"] for name, f in files.items()}

@@ -18,7 +18,8 @@ import pytest
 from logdoctor.baseline import Baseline, BaselineEntry, fingerprint
 from logdoctor.check import CheckReport, check
 from logdoctor.model import Evidence, Finding, RuleId, Severity
-from logdoctor.outputs.findings import write_json, write_text
+from logdoctor.outputs.checktext import TextOptions, write_text
+from logdoctor.outputs.findings import write_json
 from logdoctor.outputs.junit import junit_xml, write_junit, xml_text
 from logdoctor.outputs.sarif import sarif_document, write_sarif
 from logdoctor.rules import get_rule
@@ -68,7 +69,7 @@ def config_report(monkeypatch: pytest.MonkeyPatch) -> CheckReport:
 
 
 def text80(report: CheckReport, out: BinaryIO) -> None:
-    write_text(report, out, width=100)
+    write_text(report, out, TextOptions(width=100))
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,6 @@ def test_golden(runner, tmp_path: Path, monkeypatch, name: str, args: list[str])
     assert res.exit_code == 0, res.output
     golden = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(res.output)
+        golden.write_text(res.stdout)
     assert root.exists()
-    assert res.output == golden.read_text()
+    assert res.stdout == golden.read_text()

@@ -8,11 +8,11 @@ field and exit status 2, never a traceback. Set LOGDOCTOR_DEBUG=1 to see traceba
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO, NoReturn, TypeVar
 
@@ -28,13 +28,18 @@ EXIT_USAGE = 2
 
 
 class CliError(Exception):
-    """An error to report as one line and exit status 2."""
+    """An error to report as one line and exit status ``code`` (2: bad usage or input; 1:
+    nothing matched, as ``grep``)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-def fail(message: str) -> NoReturn:
-    """Print ``logdoctor: error: message`` to stderr and exit 2."""
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``logdoctor: error: message`` to stderr and exit ``code`` (2 by default)."""
     click.echo(f"logdoctor: error: {_one_line(message)}", err=True)
-    sys.exit(EXIT_USAGE)
+    sys.exit(code)
 
 
 def warn(message: str) -> None:
@@ -47,9 +52,18 @@ def _one_line(message: str) -> str:
 
 
 def _console(stream: IO[str] | None = None) -> Any:
-    from rich.console import Console
+    from logdoctor.cli.term import terminal
 
-    return Console(file=stream or sys.stdout, soft_wrap=False, highlight=False)
+    return terminal("auto", stream).console()
+
+
+def _broken_pipe(exc: BaseException) -> bool:
+    """True for a write to a reader that left (also as polars reports it)."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    return isinstance(exc, OSError) and (
+        exc.errno == errno.EPIPE or "Broken pipe" in str(exc) or "os error 32" in str(exc)
+    )
 
 
 def handle_errors(fn: F) -> F:
@@ -64,16 +78,20 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except (CliError, FormatError, SourceError, ValueError) as exc:
+        except CliError as exc:
+            if os.environ.get("LOGDOCTOR_DEBUG"):
+                raise
+            fail(str(exc), exc.code)
+        except (FormatError, SourceError, ValueError) as exc:
             if os.environ.get("LOGDOCTOR_DEBUG"):
                 raise
             fail(str(exc))
-        except BrokenPipeError:
-            # `logdoctor parse ... | head`: the reader left; that is not an error.
-            with contextlib.suppress(OSError):
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-            sys.exit(EXIT_OK)
         except OSError as exc:
+            if _broken_pipe(exc):
+                # `logdoctor parse ... | head`: the reader left; that is not an error.
+                from logdoctor.cli.term import quiet_exit
+
+                quiet_exit()
             if os.environ.get("LOGDOCTOR_DEBUG"):
                 raise
             where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
@@ -114,7 +132,8 @@ def tz_option(fn: F) -> F:
         metavar="ZONE",
         default=None,
         help="Zone the logs' timestamps were written in (they carry none): an IANA name "
-        "such as America/New_York, or an offset such as -04:00. Default: UTC.",
+        "such as America/New_York, or an offset such as -04:00. A deployment file's timezone "
+        "wins for its nodes. Default: UTC, with a warning.",
     )(fn)
 
 
@@ -147,13 +166,24 @@ def _inputs(
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
+    *,
+    zones: Any = None,
+    progress: Any = None,
 ) -> Any:
     """A Loader over the inputs (discovered, not parsed yet)."""
     from logdoctor.api import open_inputs
 
     if not paths:
         raise CliError("no input: give log files, folders or archives")
-    return open_inputs(paths, formats_dir=formats_dirs, node=set_node, tz=tz, jobs=jobs)
+    return open_inputs(
+        paths,
+        formats_dir=formats_dirs,
+        node=set_node,
+        tz=tz,
+        jobs=jobs,
+        zones=zones,
+        progress=progress,
+    )
 
 
 def _load(
@@ -162,9 +192,12 @@ def _load(
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
+    *,
+    zones: Any = None,
+    progress: Any = None,
 ) -> Any:
     """Parse the inputs into a LoadResult."""
-    return _inputs(paths, formats_dirs, tz, set_node, jobs).result()
+    return _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones, progress=progress).result()
 
 
 def _report_input_errors(result: Any) -> bool:
@@ -186,22 +219,6 @@ def _binary_out(output: Path | None) -> Iterator[BinaryIO]:
         raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
     with fh:
         yield fh
-
-
-def _parse_when(value: str | None, option: str, tz: str | None) -> datetime | None:
-    if value is None:
-        return None
-    from datetime import UTC
-
-    from logdoctor.timestamps import resolve_zone
-
-    try:
-        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise CliError(f"{option} {value!r}: not an ISO 8601 time (2026-11-20T08:00:00)") from None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=resolve_zone(tz).tz)
-    return t.astimezone(UTC)
 
 
 def _ids(values: Sequence[str]) -> list[str]:

@@ -3,32 +3,58 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from logdoctor.cli._base import (
+    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
-    _console,
+    _broken_pipe,
     _ids,
     _load,
     _report_input_errors,
     handle_errors,
     input_options,
     main,
-    warn,
 )
+from logdoctor.cli.options import (
+    color_option,
+    display_tz_option,
+    entry_zone,
+    event_filter,
+    event_filter_options,
+    machine_zone,
+    report_zones,
+    shown_zone,
+    zones,
+    zones_config_option,
+)
+from logdoctor.cli.progress import TermProgress
+from logdoctor.cli.term import quiet_exit, terminal
 
 if TYPE_CHECKING:
     from logdoctor.rules import Rule
 
 # -- check, rules, timeline (diagnosis) ---------------------------------------------------------
+
+
+def _evidence_count(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--evidence N|all``: a count, ``all`` (-1), or None when not given."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text == "all":
+        return -1
+    if not text.isdigit():
+        raise click.BadParameter(f"{value!r} is not a number or 'all'")
+    return int(text)
 
 
 @main.command("check")
@@ -39,21 +65,24 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="Deployment file (TOML) declaring what the deployment is meant to be.",
+    help="Deployment file (TOML) declaring what the deployment is meant to be (and the "
+    "nodes' time zones).",
 )
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["text", "json", "sarif", "junit"]),
+    type=click.Choice(["text", "concise", "json", "sarif", "junit"]),
     default="text",
     show_default=True,
+    help="text: findings with evidence and fix steps, a short summary by rule, the verdict; "
+    "concise: one line per finding (path:line: LD101 error message).",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE instead of standard output.",
+    help="Write to FILE instead of standard output (the verdict line is still printed).",
 )
 @click.option(
     "--select",
@@ -76,7 +105,8 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     metavar="FILE",
-    help="Known findings (rule + subject) that do not fail the check.",
+    help="Known findings (rule + subject) that do not fail the check; text and concise hide "
+    "them (see --show-unchanged).",
 )
 @click.option(
     "--write-baseline",
@@ -86,10 +116,25 @@ if TYPE_CHECKING:
     help="Write the current findings to FILE as the new baseline (they then pass).",
 )
 @click.option(
+    "--show-unchanged",
+    is_flag=True,
+    help="text, concise: also show the findings that are in the baseline.",
+)
+@click.option(
+    "--evidence",
+    "evidence",
+    metavar="N|all",
+    callback=_evidence_count,
+    default=None,
+    help="Evidence lines per finding, or all (default: text 3, json / sarif / junit 20).",
+)
+@click.option(
     "--correct-skew",
     is_flag=True,
     help="Shift each node's times by its clock offset before correlating.",
 )
+@display_tz_option
+@color_option
 @input_options
 @handle_errors
 def check_cmd(
@@ -102,7 +147,11 @@ def check_cmd(
     fail_on: str,
     baseline: Path | None,
     write_baseline: Path | None,
+    show_unchanged: bool,
+    evidence: int | None,
     correct_skew: bool,
+    display_tz: str | None,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -118,6 +167,7 @@ def check_cmd(
     from logdoctor.baseline import dump_baseline, load_baseline
     from logdoctor.check import check
     from logdoctor.deployment import DeploymentError
+    from logdoctor.rules import EVIDENCE_CAP
 
     if not paths and config is None:
         raise CliError("nothing to check: give log paths, --config FILE, or both")
@@ -127,27 +177,33 @@ def check_cmd(
                 f"{p}: a TOML file among the log paths; give a deployment file with --config "
                 "(one per run)"
             )
+    all_evidence = evidence == -1
+    cap = None if all_evidence else (EVIDENCE_CAP if evidence is None else evidence)
     try:
         known = None if baseline is None else load_baseline(baseline)
-        report = check(
-            list(paths),
-            config=config,
-            select=_ids(select),
-            ignore=_ids(ignore),
-            fail_on=fail_on,
-            baseline=known,
-            correct_skew=correct_skew,
-            formats_dir=formats_dirs,
-            node=set_node,
-            tz=tz,
-            jobs=jobs,
-        )
+        with TermProgress() as progress:
+            report = check(
+                list(paths),
+                config=config,
+                select=_ids(select),
+                ignore=_ids(ignore),
+                fail_on=fail_on,
+                baseline=known,
+                correct_skew=correct_skew,
+                formats_dir=formats_dirs,
+                node=set_node,
+                tz=tz,
+                jobs=jobs,
+                evidence_cap=cap,
+                progress=progress,
+            )
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
     if paths and report.files == 0 and not report.errors:
         raise CliError(
             f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
         )
+    report_zones(report.zones)
     if write_baseline is not None:
         from logdoctor.baseline import Baseline
         from logdoctor.baseline import load_baseline as _reload
@@ -158,12 +214,44 @@ def check_cmd(
             raise CliError(f"{write_baseline}: cannot write ({exc.strerror or exc})") from None
         fresh: Baseline = _reload(write_baseline)
         report = replace(report, baseline=fresh)
-        warn(f"wrote {len(fresh.entries)} finding(s) to the baseline {write_baseline}")
+        click.echo(
+            f"logdoctor: wrote {len(fresh.entries)} finding(s) to the baseline {write_baseline}",
+            err=True,
+        )
+    from logdoctor.outputs.checktext import TEXT_EVIDENCE, TextOptions, cwd_relative, verdict
+
+    term = terminal(color)
+    opts = TextOptions(
+        zone=shown_zone(display_tz, report.zones),
+        evidence=(None if all_evidence else TEXT_EVIDENCE if evidence is None else evidence),
+        show_unchanged=show_unchanged,
+        width=term.text_width if output is None else None,
+        followup=_followup(paths, config, tz, set_node, formats_dirs),
+        path=cwd_relative,
+    )
+    try:
+        _write_check(report, out_format, output, opts, term, display_tz)
+    except OSError as exc:
+        if not _broken_pipe(exc):
+            raise
+        quiet_exit(report.exit_code)  # the reader left; the verdict still decides the status
+    if output is not None and str(output) != "-":
+        line = verdict(report, opts)
+        line.append(f"; wrote {output}")
+        term.print_lines([line])
+    _report_input_errors(report)
+    sys.exit(report.exit_code)
+
+
+def _write_check(
+    report: Any, out_format: str, output: Path | None, opts: Any, term: Any, display_tz: str | None
+) -> None:
+    """Write the check in its format to ``output`` (standard output when None)."""
     with _binary_out(output) as fh:
         if out_format == "json":
             from logdoctor.outputs.findings import write_json
 
-            write_json(report, fh)
+            write_json(report, fh, machine_zone(display_tz, report.zones))
         elif out_format == "sarif":
             from logdoctor.outputs.sarif import write_sarif
 
@@ -172,19 +260,50 @@ def check_cmd(
             from logdoctor.outputs.junit import write_junit
 
             write_junit(report, fh)
+        elif out_format == "concise":
+            from logdoctor.outputs.checktext import write_concise
+
+            write_concise(report, fh, opts, color=term.color and output is None)
         else:
-            from logdoctor.outputs.findings import write_text
+            from logdoctor.outputs.checktext import write_text
 
-            color = output is None and sys.stdout.isatty()
-            write_text(report, fh, width=_width(), color=color)
-    _report_input_errors(report)
-    sys.exit(report.exit_code)
+            write_text(report, fh, opts, color=term.color and output is None)
 
 
-def _width() -> int:
-    import shutil
+def _followup(
+    paths: Sequence[str],
+    config: Path | None,
+    tz: str | None,
+    set_node: str | None,
+    formats_dirs: Sequence[Path],
+) -> Any:
+    """The commands that show a finding's evidence lines left out of the text view."""
+    common: list[str] = []
+    if tz is not None:
+        common += ["--tz", tz]
+    if set_node is not None:
+        common += ["--set-node", set_node]
+    for d in formats_dirs:
+        common += ["--formats-dir", str(d)]
 
-    return max(60, min(160, shutil.get_terminal_size((100, 24)).columns))
+    def commands(f: Any) -> list[str]:
+        if not paths:
+            return []
+        conf = ["--config", str(config)] if config is not None else []
+        every = ["--select", f.rule, "--evidence", "all"]
+        out = ["all: " + shlex.join(["logdoctor", "check", *paths, *conf, *every, *common])]
+        kinds = sorted({e.kind for e in f.evidence if e.kind and e.kind != "config"})
+        if kinds:
+            args = [a for k in kinds for a in ("--kind", k)]
+            out.append(
+                "lines of "
+                + ("this kind" if len(kinds) == 1 else "these kinds")
+                + ": "
+                + shlex.join(["logdoctor", "parse", *paths, *args, "--format", "jsonl", *common])
+            )
+        return out
+
+    return commands
 
 
 @main.command("rules")
@@ -196,26 +315,34 @@ def _width() -> int:
     default="table",
     show_default=True,
 )
+@color_option
 @handle_errors
-def rules_cmd(rule_id: str | None, out_format: str) -> None:
-    """List the diagnostic rules, or print the documentation page of rule ID."""
+def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
+    """List the diagnostic rules with their basis, or print the documentation page of rule ID
+    (its basis first: the weakest of the kinds it reads).
+
+    A prefix (LD1, LD20) lists the rules it matches, as --select reads it.
+    """
+    import re
+
     from logdoctor.formats import kind_bases, load_formats
-    from logdoctor.rules import all_rules, get_rule
+    from logdoctor.outputs.sheet import Column, Sheet
+    from logdoctor.outputs.terminal import plain_markup
+    from logdoctor.rules import all_rules, get_rule, select_rules
 
     bases = kind_bases(load_formats())
-    if rule_id is not None:
+    if rule_id is not None and re.fullmatch(r"(?i)\s*LD\d{3}\s*", rule_id):
         try:
             r = get_rule(rule_id)
         except KeyError as exc:
             raise CliError(str(exc.args[0])) from None
-        basis = r.basis(bases)
         if out_format == "json":
             doc = {
                 "id": r.id,
                 "severity": str(r.severity),
                 "title": r.title,
                 "category": r.category,
-                "basis": None if basis is None else basis.value,
+                "basis": _basis_value(r, bases),
                 "kinds": [
                     {"kind": k.kind, "family": k.family, "basis": k.basis.value}
                     for k in r.kind_bases(bases)
@@ -228,9 +355,9 @@ def rules_cmd(rule_id: str | None, out_format: str) -> None:
             return
         click.echo(f"{r.id} ({r.severity}, {r.category}): {r.title}\n")
         click.echo(_basis_page(r, bases) + "\n")
-        click.echo(r.doc.text)
+        click.echo(plain_markup(r.doc.text))
         return
-    rules = all_rules()
+    rules = all_rules() if rule_id is None else select_rules([rule_id])
     if out_format == "json":
         click.echo(
             json.dumps(
@@ -248,17 +375,18 @@ def rules_cmd(rule_id: str | None, out_format: str) -> None:
             )
         )
         return
-    from rich.table import Table
-
-    t = Table(show_header=True, header_style="bold")
-    t.add_column("id", no_wrap=True)
-    t.add_column("severity", no_wrap=True)
-    t.add_column("category", no_wrap=True)
-    t.add_column("basis", no_wrap=True)
-    t.add_column("title", overflow="fold")
+    sheet = Sheet(
+        (
+            Column("id"),
+            Column("severity"),
+            Column("category"),
+            Column("basis"),
+            Column("title", free=True),
+        )
+    )
     for r in rules:
-        t.add_row(r.id, str(r.severity), r.category, _basis_value(r, bases) or "-", r.title)
-    _console().print(t)
+        sheet.add(r.id, str(r.severity), r.category, _basis_value(r, bases) or "-", r.title)
+    terminal(color).print_sheet(sheet)
 
 
 def _basis_value(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str | None:
@@ -292,23 +420,29 @@ def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
 
 @main.command("timeline")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--user", metavar="U", help="Lines about user U.")
-@click.option("--device", metavar="D", help="Lines about device D (CSF..., TCT...).")
+@click.option("--user", metavar="U", help="Lines about user U (any case).")
+@click.option("--device", metavar="D", help="Lines about device D (CSF..., TCT...; any case).")
 @click.option("--node", metavar="N", help="Lines written by node N.")
-@click.option("--token", metavar="JTI", help="Lines about token JTI (or tid), with its lineage.")
+@click.option(
+    "--token",
+    metavar="ID",
+    help="Lines about token ID, with its lineage; the start of an id is enough (id=5d8e8baf…).",
+)
+@event_filter_options
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(["text", "tsv", "csv", "jsonl"]),
     default="text",
     show_default=True,
+    help="text: a table (ids cut to 8 characters); tsv, csv, jsonl: every column whole.",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write to FILE instead of standard output (jsonl).",
+    help="Write to FILE instead of standard output (tsv, csv, jsonl).",
 )
 @click.option(
     "--limit",
@@ -322,6 +456,9 @@ def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
     is_flag=True,
     help="Shift each node's times by its clock offset (see rule LD903) before merging.",
 )
+@display_tz_option
+@zones_config_option
+@color_option
 @input_options
 @handle_errors
 def timeline_cmd(
@@ -330,46 +467,102 @@ def timeline_cmd(
     device: str | None,
     node: str | None,
     token: str | None,
+    kinds: Sequence[str],
+    since: str | None,
+    until: str | None,
+    failures: bool,
     out_format: str,
     output: Path | None,
     limit: int,
     correct_skew: bool,
+    display_tz: str | None,
+    config: Path | None,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
 ) -> None:
-    """The merged, time-ordered lines of several nodes about a user, device, node or token."""
+    """The merged, time-ordered lines of several nodes about a user, device, node or token
+    (and / or of some kinds, failures, a time window).
+
+    Exit 1 (with the closest names) when the user, device, node or token is not in the logs.
+    """
     from logdoctor import correlate
     from logdoctor.events import Events
+    from logdoctor.pivots import AmbiguousPrefix, UnknownValue, missing, resolve_prefix
 
-    if not any((user, device, node, token)):
-        raise CliError("give --user, --device, --node or --token (what the timeline is about)")
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
-    events = Events(result.frame)
-    note = ""
-    if correct_skew:
-        report = correlate.clock_skew(events)
-        if report.skewed():
-            events = Events(correlate.correct_skew(events.frame, report))
-            note = "times corrected for clock skew: " + ", ".join(
-                f"{n} {o:+.1f} s" for n, o in report.skewed()
-            )
-    lin = correlate.lineage(events)
-    enriched = correlate.enrich(events, lin)
+    if not any((user, device, node, token, kinds, failures, since, until)):
+        raise CliError(
+            "give --user, --device, --node, --token, --kind, --failures, --since or --until "
+            "(what the timeline is about)"
+        )
+    if output is not None and out_format == "text":
+        raise CliError("--output needs --format tsv, csv or jsonl")
+    book = zones(tz, config)
+    filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
+    with TermProgress() as progress:
+        result = _load(paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress)
+        progress.stage("correlating")
+        events = Events(result.frame)
+        note = ""
+        if correct_skew:
+            report = correlate.clock_skew(events)
+            if report.skewed():
+                events = Events(correlate.correct_skew(events.frame, report))
+                note = "times corrected for clock skew: " + ", ".join(
+                    f"{n} {o:+.1f} s" for n, o in report.skewed()
+                )
+        lin = correlate.lineage(events)
+        enriched = correlate.enrich(events, lin)
+    report_zones(book)
+    for value, column, what in ((user, "user", "user"), (device, "device", "device")):
+        problem = missing([value], enriched[column].drop_nulls().unique(), what) if value else None
+        if problem:
+            _report_input_errors(result)
+            raise CliError(problem, EXIT_FINDINGS)
+    if node is not None:
+        problem = missing([node], enriched["node"].drop_nulls().unique(), "node")
+        if problem:
+            raise CliError(problem, EXIT_FINDINGS)
+        node = next(n for n in enriched["node"].unique() if n and n.lower() == node.lower())
+    if token is not None:
+        try:
+            token = resolve_prefix(token, enriched["token_id"].drop_nulls().unique(), "token")
+        except AmbiguousPrefix as exc:
+            raise CliError(str(exc)) from None
+        except UnknownValue as exc:
+            raise CliError(str(exc.args[0]), EXIT_FINDINGS) from None
     frame = correlate.timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
+    conds = filt.conditions()
+    if conds:
+        frame = frame.filter(*conds)
     if out_format == "jsonl":
         from logdoctor.outputs.timeline import write_timeline_jsonl
 
         with _binary_out(output) as fh:
-            write_timeline_jsonl(frame, fh)
-    else:
-        from logdoctor.outputs.timeline import timeline_table
+            write_timeline_jsonl(frame, fh, machine_zone(display_tz, book))
+    elif out_format in ("tsv", "csv"):
+        from logdoctor.outputs.sheet import Column, Sheet, write_sheet
+        from logdoctor.outputs.timeline import timeline_rows
 
-        if output is not None:
-            raise CliError("--output needs --format jsonl")
-        console = _console()
-        console.print(timeline_table(frame, limit=limit))
+        nodes = frame["node"].drop_nulls().unique()
+        names, rows = timeline_rows(
+            frame,
+            shown_zone(display_tz, book, nodes)
+            if out_format == "tsv"
+            else machine_zone(display_tz, book),
+        )
+        with _binary_out(output) as fh:
+            write_sheet(Sheet(tuple(Column(n) for n in names)), out_format, fh, raw=rows)
+    else:
+        from logdoctor.outputs.terminal import when
+        from logdoctor.outputs.timeline import timeline_sheet
+
+        zone = shown_zone(display_tz, book, frame["node"].drop_nulls().unique())
+        term = terminal(color)
+        console = term.console()
+        term.print_sheet(timeline_sheet(frame, zone, limit=limit), console)
         more = (
             f"; {frame.height - limit:,} more (use --limit or --format jsonl)"
             if (frame.height > limit)
@@ -378,10 +571,9 @@ def timeline_cmd(
         span = ""
         if frame.height:
             lo, hi = frame["time"].min(), frame["time"].max()
-            if isinstance(lo, datetime) and isinstance(hi, datetime):
-                span = f" from {lo:%Y-%m-%d %H:%M:%S} to {hi:%Y-%m-%d %H:%M:%S} UTC"
-        console.print(f"{frame.height:,} line(s){span}{more}", style="dim")
+            span = f" from {when(lo, zone, ms=False)} to {when(hi, zone, ms=False)}"  # type: ignore[arg-type]
+        term.note(f"{frame.height:,} line(s){span}{more}", console)
         if note:
-            console.print(note, style="dim")
+            term.note(note, console)
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)

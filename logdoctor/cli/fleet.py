@@ -19,59 +19,9 @@ from logdoctor.cli._base import (
     tz_option,
     warn,
 )
+from logdoctor.cli.progress import FleetProgress
 
 # -- fleet ---------------------------------------------------------------------------------------
-
-
-class _FleetProgress:
-    """Progress of a fleet run on stderr with rich (done / failed / running); silent when
-    stderr is not a terminal."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        console = Console(stderr=True, highlight=False)
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("done"),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TextColumn("{task.fields[running]} running"),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not console.is_terminal,
-        )
-        self.task: Any = None
-        self.active: set[str] = set()
-        self.failed = 0
-
-    def __enter__(self) -> _FleetProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def begin(self, total: int, where: str) -> None:
-
-        self.task = self.progress.add_task("checking", total=total, failed=0, running=0)
-
-    def running(self, cluster: str) -> None:
-        self.active.add(cluster)
-        self.progress.update(self.task, running=len(self.active))
-
-    def done(self, result: Any) -> None:
-        self.active.discard(result.cluster)
-        self.failed += 0 if result.ok else 1
-        self.progress.update(self.task, advance=1, running=len(self.active), failed=self.failed)
 
 
 @main.command("fleet")
@@ -111,7 +61,14 @@ class _FleetProgress:
 @click.option(
     "--in-process",
     is_flag=True,
-    help="No Dask: check the bundles one after the other in this process.",
+    help="No Dask: check the bundles one after the other in this process (the default for "
+    "a small fleet, whose Dask start-up would cost more than it saves).",
+)
+@click.option(
+    "--dask",
+    "force_dask",
+    is_flag=True,
+    help="Start a local Dask cluster even for a small fleet.",
 )
 @click.option(
     "-o",
@@ -169,6 +126,7 @@ def fleet_cmd(
     workers: int | None,
     connect_timeout: float,
     in_process: bool,
+    force_dask: bool,
     out: Path,
     out_format: str,
     fail_on: str,
@@ -184,20 +142,30 @@ def fleet_cmd(
     """Check many clusters at once: one bundle (folder or archive) per cluster.
 
     Each bundle is parsed, correlated and checked as one task on a Dask cluster (a local one
-    sized to this machine, or --scheduler's); the results are gathered into fleet tables,
-    a summary page (DIR/index.html) and one report per cluster (DIR/clusters/). The cluster
-    of a bundle is its name without the archive suffix. Exit 0 clean, 1 findings at or
-    above --fail-on, 2 a bundle could not be read (the others are still checked).
+    sized to this machine, or --scheduler's), or in this process for a small fleet (see
+    --dask); the results are gathered into fleet tables, a summary page (DIR/index.html) and
+    one report per cluster (DIR/clusters/). The cluster of a bundle is its name without the
+    archive suffix. Exit 0 clean, 1 findings at or above --fail-on, 2 a bundle could not be
+    read (the others are still checked).
     """
     from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
     from logdoctor.fleet.runner import run_in_process, validate
+    from logdoctor.fleet.sizing import choose
+    from logdoctor.outputs.findings import safe
     from logdoctor.outputs.terminal import clean
 
-    if in_process and (scheduler is not None or workers is not None):
-        raise CliError("--in-process runs without Dask: it takes neither --scheduler nor --workers")
+    if in_process and (scheduler is not None or workers is not None or force_dask):
+        raise CliError(
+            "--in-process runs without Dask: it takes neither --dask, --scheduler nor --workers"
+        )
     if scheduler is not None and workers is not None:
         raise CliError("--workers sizes a local cluster; with --scheduler the cluster has its own")
     found = find_bundles(list(bundles), config_dir)
+    why = ""
+    if not (in_process or force_dask or scheduler is not None or workers is not None):
+        sizing = choose(found)
+        in_process = sizing.in_process
+        why = sizing.reason if in_process else ""
     if config_dir is not None:
         for path in unmatched_configs(config_dir, found):
             warn(f"{path}: no bundle of this cluster among the inputs (not used)")
@@ -224,14 +192,15 @@ def fleet_cmd(
             ) from None
     output = FleetOutput(out, out_format)
     if in_process:
-        with _FleetProgress() as progress:
+        with FleetProgress() as progress:
             result = run_in_process(found, opts, observer=progress, on_result=output.document)
     else:
-        with (
-            connect(scheduler, workers, timeout=connect_timeout) as conn,
-            _FleetProgress() as progress,
-        ):
-            result = run_dask(found, opts, conn, observer=progress, on_result=output.document)
+        with FleetProgress() as progress:
+            progress.starting(
+                f"connecting to {scheduler}" if scheduler else "starting Dask workers"
+            )
+            with connect(scheduler, workers, timeout=connect_timeout) as conn:
+                result = run_dask(found, opts, conn, observer=progress, on_result=output.document)
     written = output.finish(result, title=title)
     for b in result.bundles:
         if not b.ok:
@@ -241,10 +210,19 @@ def fleet_cmd(
     s = result.summary()
     st, sev = s["status"], s["by_severity"]
     start = f" (+{result.startup_seconds:.1f} s start-up)" if result.startup_seconds else ""
+    where = f"this process (no Dask; {why})" if why else result.where
     click.echo(
-        f"{s['clusters']} cluster(s) on {result.where} in {result.seconds:.1f} s{start}: "
+        f"{s['clusters']} cluster(s) on {where} in {result.seconds:.1f} s{start}: "
         f"{st['ok']} checked, {st['partial']} partial, {st['failed']} failed"
     )
+    assumed = [b.cluster for b in result.bundles if b.utc_assumed]
+    if assumed and tz is None:
+        names = ", ".join(safe(clean(c)) for c in assumed[:5])
+        names += " ..." if len(assumed) > 5 else ""
+        warn(
+            f"times without a zone were read as UTC in {len(assumed)} cluster(s) ({names}); "
+            "give --tz ZONE or a timezone in their deployment files"
+        )
     verdict = (
         f"{s['failing_clusters']} cluster(s) FAILED at or above {fail_on}"
         if s["failing_clusters"]
@@ -252,10 +230,36 @@ def fleet_cmd(
     )
     click.echo(
         f"{s['findings']} finding(s): {sev['error']} error, {sev['warning']} warning, "
-        f"{sev['info']} info; {verdict}"
+        f"{sev['info']} info; {verdict}" + (":" if s["failing_clusters"] else "")
     )
+    for line in failing_lines(result):
+        click.echo(line)
     click.echo(
         f"wrote {', '.join(str(p) for p in written)} and {output.reports} cluster "
         f"report(s) in {output.clusters}"
     )
     sys.exit(result.exit_code)
+
+
+def failing_lines(result: Any, shown: int = 20) -> list[str]:
+    """One line per failing cluster, worst first: its name and its failing rules, with the
+    severity and how many findings (``acme-east: LD101 error, LD403 warning x19``)."""
+    from logdoctor.fleet.summary import cluster_order
+    from logdoctor.outputs.findings import safe
+    from logdoctor.outputs.terminal import clean
+
+    lines = []
+    failing = sorted((b for b in result.bundles if b.failing_count), key=cluster_order)
+    for b in failing[:shown]:
+        rules: dict[str, list[str]] = {}
+        for f, fails in zip(b.findings, b.failing, strict=True):
+            if fails:
+                rules.setdefault(f.rule, []).append(str(f.severity))
+        parts = [
+            f"{rule} {sevs[0]}" + (f" x{len(sevs)}" if len(sevs) > 1 else "")
+            for rule, sevs in rules.items()
+        ]
+        lines.append(f"  {safe(clean(b.cluster))}: {', '.join(parts)}")
+    if len(failing) > shown:
+        lines.append(f"  ... and {len(failing) - shown} more cluster(s) (see index.html)")
+    return lines

@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from logdoctor.cli._base import (
+    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
-    _console,
     _inputs,
-    _parse_when,
     _report_input_errors,
     formats_dir_option,
     handle_errors,
     input_options,
     main,
 )
+from logdoctor.cli.options import (
+    color_option,
+    display_tz_option,
+    entry_zone,
+    event_filter,
+    event_filter_options,
+    machine_zone,
+    report_zones,
+    shown_zone,
+    zones,
+    zones_config_option,
+)
+from logdoctor.cli.progress import TermProgress
+from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
     from logdoctor.sources import Ignored
@@ -48,8 +62,11 @@ if TYPE_CHECKING:
     show_default=True,
 )
 @formats_dir_option
+@color_option
 @handle_errors
-def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path]) -> None:
+def formats_cmd(
+    check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path], color: str
+) -> None:
     """List the log formats logdoctor reads (built-in and --formats-dir)."""
     from logdoctor.formats import load_formats
 
@@ -82,23 +99,31 @@ def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[
         ]
         click.echo(json.dumps(doc, indent=2))
         return
-    from rich.table import Table
-    from rich.text import Text
+    from logdoctor.outputs.sheet import Column, Sheet
+    from logdoctor.outputs.terminal import clean
 
-    t = Table(show_header=True, header_style="bold")
-    for col in ("name", "family", "title", "file patterns", "events", "samples", "source"):
-        t.add_column(col, overflow="fold")
+    sheet = Sheet(
+        (
+            Column("name"),
+            Column("family"),
+            Column("title", free=True),
+            Column("file patterns"),
+            Column("events", right=True),
+            Column("samples", right=True),
+            Column("source"),
+        )
+    )
     for f in formats:
-        t.add_row(
-            Text(f.name),
-            Text(f.family),
-            Text(f.title),
-            Text(" ".join(f.file_patterns)),
+        sheet.add(
+            clean(f.name),
+            clean(f.family),
+            clean(f.title),
+            clean(" ".join(f.file_patterns)),
             str(len(f.events)),
             str(len(f.samples)),
-            Text("built-in" if f.builtin else f.path),
+            "built-in" if f.builtin else clean(f.path),
         )
-    _console().print(t)
+    terminal(color).print_sheet(sheet)
 
 
 @main.command("kinds")
@@ -110,13 +135,15 @@ def formats_cmd(check_dir: Path | None, out_format: str, formats_dirs: Sequence[
     show_default=True,
 )
 @formats_dir_option
+@color_option
 @handle_errors
-def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
+def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None:
     """List the event kinds (the `kind` column), what each means and, per log family, the
     basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
     behaviour is documented, the wording modelled) or modelled."""
     from logdoctor.formats import kind_bases, load_formats
     from logdoctor.model import EventKind
+    from logdoctor.outputs.sheet import Column, Sheet
 
     bases = kind_bases(load_formats(formats_dirs))
     if out_format == "json":
@@ -129,17 +156,12 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
         }
         click.echo(json.dumps(doc, indent=2))
         return
-    from rich.table import Table
-
-    t = Table(show_header=True, header_style="bold")
-    t.add_column("kind", no_wrap=True)
-    t.add_column("basis (family: basis)", overflow="fold")
-    t.add_column("meaning", overflow="fold")
+    sheet = Sheet((Column("kind"), Column("basis (family: basis)"), Column("meaning", free=True)))
     for k in EventKind:
         per = bases.get(k.value, {})
         text = "; ".join(f"{fam}: {', '.join(v)}" for fam, v in per.items()) or "-"
-        t.add_row(k.value, text, k.description)
-    _console().print(t)
+        sheet.add(k.value, text, k.description)
+    terminal(color).print_sheet(sheet)
 
 
 # -- parse and stats -----------------------------------------------------------------------------
@@ -150,10 +172,10 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["table", "jsonl", "csv", "parquet"]),
+    type=click.Choice(["table", "jsonl", "csv", "tsv", "parquet"]),
     default="table",
     show_default=True,
-    help="Output format.",
+    help="Output format (tsv: one line per event, tab-separated, \\t \\n escaped).",
 )
 @click.option(
     "-o",
@@ -162,17 +184,21 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
     default=None,
     help="Write to FILE instead of standard output.",
 )
+@event_filter_options
 @click.option(
-    "--kind",
-    "kinds",
-    multiple=True,
-    metavar="K",
-    help="Only events of kind K (repeatable; a trailing * matches a prefix: token.*).",
+    "--user", "users", multiple=True, metavar="U", help="Only events of user U (any case)."
 )
-@click.option("--user", "users", multiple=True, metavar="U", help="Only events of user U.")
-@click.option("--node", "nodes", multiple=True, metavar="N", help="Only events of node N.")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME (ISO 8601).")
-@click.option("--until", metavar="TIME", help="Only events before TIME (ISO 8601).")
+@click.option(
+    "--node", "nodes", multiple=True, metavar="N", help="Only events of node N (any case)."
+)
+@click.option(
+    "--order",
+    type=click.Choice(["time", "file"]),
+    default="time",
+    show_default=True,
+    help="time: the files merged by time (held in memory); file: file by file as read "
+    "(streamed, memory stays bounded).",
+)
 @click.option(
     "--limit",
     type=click.IntRange(1),
@@ -180,6 +206,9 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path]) -> None:
     show_default=True,
     help="Rows shown by --format table.",
 )
+@display_tz_option
+@zones_config_option
+@color_option
 @input_options
 @handle_errors
 def parse_cmd(
@@ -187,77 +216,108 @@ def parse_cmd(
     out_format: str,
     output: Path | None,
     kinds: Sequence[str],
-    users: Sequence[str],
-    nodes: Sequence[str],
     since: str | None,
     until: str | None,
+    failures: bool,
+    users: Sequence[str],
+    nodes: Sequence[str],
+    order: str,
     limit: int,
+    display_tz: str | None,
+    config: Path | None,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
 ) -> None:
-    """Parse logs into the event table and print or export it."""
+    """Parse logs into the event table and print or export it (merged by time)."""
     import polars as pl
 
-    from logdoctor.model import EventKind
     from logdoctor.outputs.events import write_events
+    from logdoctor.pivots import missing, time_ordered
 
-    known = {k.value for k in EventKind}
-    for k in kinds:
-        if not k.endswith("*") and k not in known:
-            raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
-    t_since = _parse_when(since, "--since", tz)
-    t_until = _parse_when(until, "--until", tz)
-    conds: list[pl.Expr] = []
-    if kinds:
-        cond = pl.lit(False)
-        for k in kinds:
-            cond = cond | (
-                pl.col("kind").str.starts_with(k[:-1]) if k.endswith("*") else pl.col("kind") == k
-            )
-        conds.append(cond)
+    book = zones(tz, config)
+    filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
+    conds = filt.conditions()
     if users:
-        conds.append(pl.col("user").is_in(list(users)))
+        conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
     if nodes:
-        conds.append(pl.col("node").is_in(list(nodes)))
-    if t_since is not None:
-        conds.append(pl.col("time") >= t_since)
-    if t_until is not None:
-        conds.append(pl.col("time") < t_until)
+        conds.append(pl.col("node").str.to_lowercase().is_in([n.lower() for n in nodes]))
+    if out_format == "table" and output is not None:
+        raise CliError("--output needs --format jsonl, csv, tsv or parquet")
+    if out_format == "parquet" and output is None and sys.stdout.isatty():
+        raise CliError("--format parquet is binary: give -o FILE")
+    seen_users: set[str] = set()
 
     def keep(frame: pl.DataFrame) -> pl.DataFrame:
+        if users:
+            seen_users.update(frame["user"].drop_nulls().unique().to_list())
         return frame.filter(*conds) if conds else frame
 
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
-    if out_format in ("jsonl", "csv"):
-        # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
-        with _binary_out(output) as fh:
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book)
+    zone = machine_zone(display_tz, book)
+    with contextlib.ExitStack() as stack:
+        # A file that cannot be written fails before the parse, not after it.
+        fh = stack.enter_context(_binary_out(output)) if out_format != "table" else None
+        progress = stack.enter_context(TermProgress())
+        loader.progress = progress
+        one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
+        if fh is not None and out_format != "parquet" and (order == "file" or one_file):
+            # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
-                write_events(keep(chunk), out_format, fh, header=i == 0)
-        if _report_input_errors(loader):
-            sys.exit(EXIT_USAGE)
-        return
-    result = loader.result()
-    frame = keep(result.frame)
-    if out_format == "table":
-        from logdoctor.outputs.terminal import events_table
+                write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
+            stack.close()
+            _after_load(loader, book, users, seen_users)
+            return
+        frames = [keep(f) for f in loader.frames()]
+        progress.stage("merging")
+        frame = pl.concat(frames, how="vertical") if frames else _empty()
+        if order == "time":
+            frame = time_ordered(frame)
+        progress.close()  # the warnings and the output come after it
+        report_zones(book)
+        problem = missing(users, seen_users, "user") if users else None
+        if problem:
+            _report_input_errors(loader)
+            raise CliError(problem, EXIT_FINDINGS)
+        if fh is not None:
+            write_events(frame, out_format, fh, zone=zone)
+        else:
+            from logdoctor.outputs.terminal import events_sheet
 
-        if output is not None:
-            raise CliError("--output needs --format jsonl, csv or parquet")
-        console = _console()
-        console.print(events_table(frame, limit=limit))
-        if frame.height > limit:
-            console.print(
-                f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
-                style="dim",
-            )
-    else:
-        if out_format == "parquet" and output is None and sys.stdout.isatty():
-            raise CliError("--format parquet is binary: give -o FILE")
-        with _binary_out(output) as fh:
-            write_events(frame, out_format, fh)
-    if _report_input_errors(result):
+            term = terminal(color)
+            console = term.console()
+            shown = frame["node"].drop_nulls().unique()
+            sheet = events_sheet(frame, shown_zone(display_tz, book, shown), limit=limit)
+            term.print_sheet(sheet, console)
+            if frame.height > limit:
+                term.note(
+                    f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
+                    console,
+                )
+    if _report_input_errors(loader):
+        sys.exit(EXIT_USAGE)
+
+
+def _empty() -> Any:
+    """An empty event table."""
+    from logdoctor.parse import empty_frame
+
+    return empty_frame()
+
+
+def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
+    """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
+    (exit 2)."""
+    from logdoctor.pivots import missing
+
+    report_zones(book)
+    errors = _report_input_errors(loader)
+    problem = missing(users, seen, "user") if users else None
+    if problem:
+        raise CliError(problem, EXIT_FINDINGS)
+    if errors:
         sys.exit(EXIT_USAGE)
 
 
@@ -266,45 +326,56 @@ def parse_cmd(
 @click.option(
     "--format",
     "out_format",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "tsv", "csv"]),
     default="table",
     show_default=True,
+    help="table: paths relative to the input; json, tsv, csv: paths as found.",
 )
+@color_option
 @input_options
 @handle_errors
 def stats_cmd(
     paths: Sequence[str],
     out_format: str,
+    color: str,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
     jobs: int | None,
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
+    from logdoctor.outputs.sheet import write_sheet
     from logdoctor.outputs.stats import stats_document
+    from logdoctor.outputs.terminal import relative_paths, stats_rows, stats_sheet
 
-    result = _inputs(paths, formats_dirs, tz, set_node, jobs)
-    for _ in result.frames():  # count only: nothing is kept
-        pass
+    result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
+    with TermProgress() as progress:
+        result.progress = progress
+        for _ in result.frames():  # count only: nothing is kept
+            pass
     if out_format == "json":
+        report_zones(result.zones)
         click.echo(json.dumps(stats_document(result.stats, result.ignored), indent=2))
+    elif out_format in ("tsv", "csv"):
+        with _binary_out(None) as fh:
+            write_sheet(stats_sheet(()), out_format, fh, raw=stats_rows(result.stats))
     else:
-        from logdoctor.outputs.terminal import stats_table
-
-        console = _console()
-        console.print(stats_table(result.stats))
+        term = terminal(color)
+        console = term.console()
+        term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
         doc = stats_document(result.stats, result.ignored)["totals"]
         damaged = [
             f"{doc[key]:,} {what}"
             for key, what in (("truncated", "record(s) truncated"), ("nul_bytes", "NUL byte(s)"))
             if doc[key]
         ]
-        console.print(
+        term.note(
             f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "
             f"{doc['malformed']:,} malformed, {doc['unrecognized']:,} unrecognized"
             + "".join(f", {d}" for d in damaged)
-            + _ignored_summary(result.ignored),
-            highlight=False,
+            + _ignored_summary(result.ignored)
+            + (f"; paths relative to {', '.join(paths)}" if len(paths) == 1 else ""),
+            console,
         )
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)

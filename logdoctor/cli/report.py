@@ -18,6 +18,8 @@ from logdoctor.cli._base import (
     main,
     warn,
 )
+from logdoctor.cli.options import report_zones, zones
+from logdoctor.cli.progress import TermProgress
 
 # -- report --------------------------------------------------------------------------------------
 
@@ -67,24 +69,29 @@ def report_cmd(
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
-    result = _load(paths, formats_dirs, tz, set_node, jobs)
-    if result.errors and all(st.error is not None for st in result.stats):
-        _report_input_errors(result)
-        raise CliError("no input could be read: no report written")
-    diagnosis = diagnose(result, config)
+    book = zones(tz, config)
+    with TermProgress() as progress:
+        result = _load(paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress)
+        if result.errors and all(st.error is not None for st in result.stats):
+            progress.close()
+            _report_input_errors(result)
+            raise CliError("no input could be read: no report written")
+        diagnosis = diagnose(result, config, progress=progress)
+        progress.stage("rendering")
+        model = build_report(
+            result.frame,
+            result.stats,
+            diagnosis,
+            inputs=list(paths),
+            title=title,
+        )
+        try:
+            write_html(model, output)
+        except OSError as exc:
+            raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    report_zones(book)
     for note in diagnosis.notes:
         warn(note)
-    model = build_report(
-        result.frame,
-        result.stats,
-        diagnosis,
-        inputs=list(paths),
-        title=title,
-    )
-    try:
-        write_html(model, output)
-    except OSError as exc:
-        raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
     click.echo(str(output))
     if _report_input_errors(result):
         sys.exit(EXIT_USAGE)

@@ -78,6 +78,14 @@ def _read_secret_file(path: Path, what: str) -> str:
     show_default=True,
     help="Server processes sharing the port and the data dir (the work is CPU-bound).",
 )
+@click.option(
+    "--log-backups",
+    type=click.IntRange(0, 10000),
+    default=10,
+    show_default=True,
+    help="Rotated files kept per log (ssosp, ssoApp.log, certMgmt) besides the current one; "
+    "older ones are deleted when a log rotates (at 10 MB).",
+)
 @handle_errors
 def serve_cmd(
     host: str,
@@ -90,6 +98,7 @@ def serve_cmd(
     tls_cert: Path | None,
     tls_key: Path | None,
     workers: int,
+    log_backups: int,
 ) -> None:
     """Run the token service (UCM's ssosp OAuth endpoints) over HTTP."""
     from logdoctor.tokenservice import server
@@ -132,7 +141,7 @@ def serve_cmd(
         sys.stdout.flush()
 
     server.run_workers(
-        lambda: Service(data_dir, admin=admin),
+        lambda: Service(data_dir, admin=admin, log_backups=log_backups),
         sock,
         workers,
         node=node,
@@ -262,8 +271,10 @@ def users_list_cmd(ctx: click.Context) -> None:
 @click.pass_context
 @handle_errors
 def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) -> None:
-    """Show or set enterprise parameters (refresh_login_flow, access_token_expiry_minutes,
-    refresh_token_expiry_days, implicit_grant, redirect_uris)."""
+    """Show or set the service's parameters: enterprise parameters (refresh_login_flow,
+    access_token_expiry_minutes, refresh_token_expiry_days, implicit_grant, redirect_uris) and
+    the credential policy (failed_logon, reset_failed_logon_minutes, lockout_duration_minutes,
+    failed_logon_per_address)."""
     from logdoctor.tokenservice.params import PARAMS
 
     pairs = []
@@ -283,7 +294,65 @@ def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) 
         click.echo(json.dumps(values, indent=2))
         return
     for name, spec in PARAMS.items():
-        click.echo(f"{name} = {values[name] or '-'}\t({spec.label}; {spec.range_text})")
+        click.echo(
+            f"{name} = {values[name] or '-'}\t({spec.group} > {spec.label}; {spec.range_text})"
+        )
+
+
+@service_group.command("lockouts")
+@click.option(
+    "--reset",
+    "resets",
+    multiple=True,
+    metavar="SCOPE:NAME",
+    help="Clear a failed-logon count and its lockout: user:NAME, admin:NAME, address:ADDR, or "
+    "SCOPE:* for all of a scope (repeatable; UCM's Reset Hack Count).",
+)
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+@handle_errors
+def lockouts_cmd(ctx: click.Context, resets: Sequence[str], out_format: str) -> None:
+    """List failed-logon counts and lockouts (end users, the administrator, client addresses),
+    or reset them."""
+    from logdoctor.outputs.terminal import clean
+    from logdoctor.tokenservice.lockout import SCOPES
+
+    pairs: list[tuple[str, str | None]] = []
+    for item in resets:
+        scope, sep, name = item.partition(":")
+        if not sep or scope not in SCOPES or not name:
+            raise CliError(
+                f"--reset {item!r}: write SCOPE:NAME with SCOPE one of {', '.join(SCOPES)}"
+            )
+        pairs.append((scope, None if name == "*" else name))
+    svc = _service(ctx)
+    for scope, key in pairs:
+        n = svc.reset_lockouts(scope, key)
+        click.echo(f"{scope}:{key or '*'}: {n} count(s) cleared")
+    if pairs:
+        return
+    rows = svc.lockout_list()
+    if out_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        if r["locked"]:
+            state = (
+                "locked until reset" if r["until"] is None else f"locked until {_iso(r['until'])}"
+            )
+        else:
+            state = "not locked"
+        name = clean(r["name"])  # names tried by anyone: never raw to the terminal
+        click.echo(
+            f"{r['scope']}:{name}\t{r['failures']} failure(s), last {_iso(r['last_failure'])}"
+            f"\t{state}"
+        )
+
+
+def _iso(t: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _use_argument(fn: F) -> F:

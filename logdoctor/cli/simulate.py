@@ -13,6 +13,8 @@ from logdoctor.cli._base import (
     handle_errors,
     main,
 )
+from logdoctor.cli.progress import TermProgress
+from logdoctor.cli.term import terminal
 
 # -- simulate ------------------------------------------------------------------------------------
 
@@ -118,32 +120,46 @@ def simulate_cmd(
             raise CliError("--all needs --out DIR (a folder per scenario is written in it)")
         for sc_name in SCENARIOS:
             dest = out / sc_name
-            summary = simulate(
-                sc_name,
-                out=dest,
-                seed=seed,
-                start=start,
-                days=days,
-                users=users,
-                gzip_over=gzip_over,
-                replace=force,
-            )
-            click.echo(_sim_line(summary, str(dest)))
+            with TermProgress() as progress:
+                summary = simulate(
+                    sc_name,
+                    out=dest,
+                    seed=seed,
+                    start=start,
+                    days=days,
+                    users=users,
+                    gzip_over=gzip_over,
+                    replace=force,
+                    progress=progress,
+                )
+            _print(_sim_line(summary, str(dest)))
         return
     if name is None:
         raise CliError("give a scenario NAME (see --list), or --list, or --all")
     if out is None and bundle is None:
         raise CliError("give --out DIR and/or --bundle FILE.zip")
-    summary = simulate(
-        name,
-        out=out,
-        bundle=bundle,
-        seed=seed,
-        start=start,
-        days=days,
-        users=users,
-        gzip_over=gzip_over,
-        replace=force,
-    )
+    with TermProgress() as progress:
+        summary = simulate(
+            name,
+            out=out,
+            bundle=bundle,
+            seed=seed,
+            start=start,
+            days=days,
+            users=users,
+            gzip_over=gzip_over,
+            replace=force,
+            progress=progress,
+        )
     dests = [str(p) for p in (out, bundle) if p is not None]
-    click.echo(_sim_line(summary, " and ".join(dests)))
+    _print(_sim_line(summary, " and ".join(dests)))
+
+
+def _print(line: str) -> None:
+    """One line; on a terminal, wrapped at spaces (never inside a number or a path)."""
+    from rich.text import Text
+
+    from logdoctor.outputs.terminal import hang
+
+    term = terminal()
+    term.print_lines(hang(0, Text(line), 2, term.text_width))

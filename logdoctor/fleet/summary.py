@@ -33,7 +33,14 @@ from logdoctor.outputs.findings import safe
 from logdoctor.outputs.html import builtin_reports_dir
 from logdoctor.outputs.html import environment as report_environment
 
-__all__ = ["FINDINGS_SHOWN", "TEMPLATE", "render_summary", "reports_dir", "write_summary"]
+__all__ = [
+    "FINDINGS_SHOWN",
+    "TEMPLATE",
+    "cluster_order",
+    "render_summary",
+    "reports_dir",
+    "write_summary",
+]
 
 TEMPLATE = "fleet.html.j2"
 STYLESHEET = "fleet.css"
@@ -100,7 +107,8 @@ def _href(b: BundleResult) -> str | None:
     return "/".join(quote(os.fsencode(part), safe="") for part in b.report.split("/"))
 
 
-def _cluster_order(b: BundleResult) -> tuple[int, int, int, int, str]:
+def cluster_order(b: BundleResult) -> tuple[int, int, int, int, str]:
+    """Worst first: unreadable, partial, then by failing, error and warning findings."""
     status = {"failed": 0, "partial": 1}.get(b.status, 2)
     return (
         status,
@@ -142,7 +150,7 @@ def render_summary(
     """The summary page as one HTML document."""
     base = folder or reports_dir()
     css = _stylesheet(base)
-    bundles = sorted(result.bundles, key=_cluster_order)
+    bundles = sorted(result.bundles, key=cluster_order)
     findings = [
         (b, f, fails) for b in bundles for f, fails in zip(b.findings, b.failing, strict=True)
     ]

@@ -38,7 +38,7 @@ from logdoctor.model import Finding, ParseStats, Severity
 from logdoctor.parse import empty_frame
 from logdoctor.rules import Context, select_rules
 from logdoctor.sources import InputError, Limits, LogFile, discover
-from logdoctor.timestamps import resolve_zone
+from logdoctor.timestamps import ZoneBook, zone_book
 
 __all__ = [
     "BundleResult",
@@ -107,6 +107,8 @@ class Parsed:
     errors: tuple[InputError, ...]
     worker: str = ""
     seconds: float = 0.0
+    utc_assumed: tuple[str, ...] = ()
+    """Nodes whose zone-less times were read as UTC (no zone declared, no ``--tz``)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class BundleResult:
     """Workers that parsed (or checked) this bundle."""
     seconds: float = 0.0
     """Time spent on it by workers (the sum over its tasks)."""
+    utc_assumed: tuple[str, ...] = ()
+    """Nodes whose zone-less times were read as UTC (no zone declared, no ``--tz``)."""
 
     @property
     def ok(self) -> bool:
@@ -152,6 +156,17 @@ class BundleResult:
     def count(self, severity: Severity) -> int:
         """Findings of one severity."""
         return sum(1 for f in self.findings if str(f.severity) == severity.value)
+
+    @property
+    def verdict(self) -> str:
+        """What a badge says: ``failed`` (not checked), else the worst severity found
+        (``error``, ``warning``, ``info``), else ``clean``; a partial read is in ``status``."""
+        if self.status == "failed":
+            return "failed"
+        for sev in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+            if self.count(sev):
+                return sev.value
+        return "clean"
 
 
 def failed(bundle: Bundle, error: str, **kw: object) -> BundleResult:
@@ -188,7 +203,12 @@ def _deployment(bundle: Bundle) -> Deployment | None:
     return parse_deployment(bundle.config_text, bundle.config or "deployment.toml")
 
 
-def _loader(bundle: Bundle, opts: Options) -> Loader:
+def _zones(opts: Options, deployment: Deployment | None) -> ZoneBook:
+    """Each node's zone: the deployment file's ``timezone``, else ``--tz``."""
+    return zone_book(opts.tz, None if deployment is None else deployment.node_zones())
+
+
+def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loader:
     """``logdoctor.api.open_inputs`` of one bundle, with the formats loaded once a process."""
     formats = _formats(opts.formats_dir)
 
@@ -202,7 +222,7 @@ def _loader(bundle: Bundle, opts: Options) -> Loader:
     files, errors, ignored = discover(
         [bundle.path], formats_match=matches, sniff=sniff, limits=limits
     )
-    return Loader(files, formats, resolve_zone(opts.tz), opts.jobs, limits, errors, ignored)
+    return Loader(files, formats, _zones(opts, deployment), opts.jobs, limits, errors, ignored)
 
 
 def _sizes(path: str, files: Sequence[LogFile]) -> list[int] | None:
@@ -262,7 +282,7 @@ def prepare(bundle: Bundle, opts: Options) -> BundleResult | Plan:
     try:
         deployment = _deployment(bundle)
         select_rules(opts.select, opts.ignore)
-        loader = _loader(bundle, opts)
+        loader = _loader(bundle, opts, deployment)
         plan = _plan(bundle, loader, opts)
         if plan is not None:
             return replace(plan, seconds=time.perf_counter() - t0)
@@ -270,6 +290,7 @@ def prepare(bundle: Bundle, opts: Options) -> BundleResult | Plan:
         checked = _check(
             bundle, opts, deployment, result.frame, result.stats, result.errors, parts=1
         )
+        checked = replace(checked, utc_assumed=tuple(loader.zones.assumed()))
     except Exception as exc:
         checked = failed(bundle, _describe(exc))
     return replace(checked, seconds=time.perf_counter() - t0)
@@ -280,11 +301,13 @@ def parse_part(bundle: Bundle, opts: Options, part: Part) -> Parsed:
     t0 = time.perf_counter()
     stats: list[ParseStats] = []
     errors: list[InputError] = []
+    assumed: tuple[str, ...] = ()
     try:
-        loader = _loader(bundle, opts)
+        loader = _loader(bundle, opts, _deployment(bundle))
         by_name = {lf.display: lf for lf in loader.files}
         files = [by_name[d] for d in part.files if d in by_name]
-        result = Loader(files, loader.formats, loader.zone, opts.jobs, loader.limits).result()
+        result = Loader(files, loader.formats, loader.zones, opts.jobs, loader.limits).result()
+        assumed = tuple(loader.zones.assumed())
         frame = result.frame
         stats += result.stats
         errors += result.errors
@@ -298,7 +321,14 @@ def parse_part(bundle: Bundle, opts: Options, part: Part) -> Parsed:
     for d in gone:
         stats.append(ParseStats(path=d, error=reason))
         errors.append(InputError(d, reason))
-    return Parsed(part.index, frame, tuple(stats), tuple(errors), seconds=time.perf_counter() - t0)
+    return Parsed(
+        part.index,
+        frame,
+        tuple(stats),
+        tuple(errors),
+        seconds=time.perf_counter() - t0,
+        utc_assumed=assumed,
+    )
 
 
 def finish(bundle: Bundle, opts: Options, plan: Plan, parsed: Sequence[Parsed]) -> BundleResult:
@@ -321,6 +351,8 @@ def finish(bundle: Bundle, opts: Options, plan: Plan, parsed: Sequence[Parsed]) 
             if not any(s.path == e.path for s in stats):
                 stats.append(ParseStats(path=e.path, error=e.message))
         result = _check(bundle, opts, deployment, frame, stats, errors, parts=len(ordered))
+        assumed = sorted({n for p in ordered for n in p.utc_assumed})
+        result = replace(result, utc_assumed=tuple(assumed))
     except Exception as exc:
         result = failed(bundle, _describe(exc), parts=len(ordered))
     return replace(result, workers=workers, seconds=spent + time.perf_counter() - t0)

@@ -1,7 +1,9 @@
-"""Export the event table: JSON lines, CSV, Parquet (columns and names of the schema).
+"""Export the event table: JSON lines, CSV, TSV, Parquet (columns and names of the schema).
 
 Times are ISO 8601 in UTC with a ``Z`` (milliseconds, or microseconds when a record has them)
-in text formats and stay timestamps in Parquet. Writes go straight from polars, so a million
+in text formats, or in a zone the caller gives with its offset, and stay timestamps in
+Parquet. TSV escapes backslash, tab, newline, carriage return and other control characters
+(as ``\\\\ \\t \\n \\r \\xNN``) and never quotes. Writes go straight from polars, so a million
 events do not pass through Python objects.
 
 Log text is attacker-controlled: in CSV, a cell that a spreadsheet would read as a formula
@@ -12,18 +14,24 @@ Parquet keep the text as it is.
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import polars as pl
 
 from logdoctor.model import COLUMNS
+from logdoctor.outputs.sheet import FORMULA_STARTS, TSV_ESCAPES
+from logdoctor.timestamps import Zone
 
 __all__ = ["EVENT_FORMATS", "csv_safe", "write_events"]
 
-EVENT_FORMATS = ("jsonl", "csv", "parquet")
+EVENT_FORMATS = ("jsonl", "csv", "tsv", "parquet")
 
-_FORMULA = "^[=+\\-@\t\r\n\uff1d\uff0b\uff0d\uff20]"
-"""What a spreadsheet may take for the start of a formula (full-width forms included)."""
+_TSV_FROM = list(TSV_ESCAPES)
+_TSV_TO = list(TSV_ESCAPES.values())
+
+_FORMULA = "^[" + re.escape(FORMULA_STARTS) + "]"
+"""A cell a spreadsheet may take for a formula (``outputs.sheet.FORMULA_STARTS``)."""
 
 
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
@@ -38,29 +46,51 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _text_times(frame: pl.DataFrame) -> pl.DataFrame:
+def _text_times(frame: pl.DataFrame, zone: Zone | None = None) -> pl.DataFrame:
     """Times as text: milliseconds, or microseconds for a record that has them (per row, so
-    the result does not depend on how the events were chunked)."""
+    the result does not depend on how the events were chunked); UTC with ``Z``, or in
+    ``zone`` with its offset."""
     t = pl.col("time")
+    end = "Z"
+    if zone is not None:
+        t = t.dt.convert_time_zone(zone.polars_name or zone.name)
+        end = "%:z"
     return frame.with_columns(
         pl.when(t.dt.microsecond() % 1000 == 0)
-        .then(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
-        .otherwise(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        .then(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f" + end))
+        .otherwise(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f" + end))
         .alias("time")
     )
 
 
-def write_events(frame: pl.DataFrame, fmt: str, out: BinaryIO, *, header: bool = True) -> None:
-    """Write ``frame`` to the binary stream ``out`` as ``fmt`` (one of EVENT_FORMATS).
+def _tsv(frame: pl.DataFrame) -> pl.DataFrame:
+    text = [c for c, dt in frame.schema.items() if dt == pl.String]
+    return frame.with_columns(pl.col(text).str.replace_many(_TSV_FROM, _TSV_TO))
+
+
+def write_events(
+    frame: pl.DataFrame,
+    fmt: str,
+    out: BinaryIO,
+    *,
+    header: bool = True,
+    zone: Zone | None = None,
+) -> None:
+    """Write ``frame`` to the binary stream ``out`` as ``fmt`` (one of EVENT_FORMATS); text
+    formats give times in ``zone`` (with its offset) when one is given, else UTC.
 
     Text formats may be written in several calls (a stream of chunks): pass ``header=False``
-    after the first CSV chunk. Parquet is written whole.
+    after the first CSV or TSV chunk. Parquet is written whole.
     """
     frame = frame.select(COLUMNS)
     if fmt == "jsonl":
-        _text_times(frame).write_ndjson(out)
+        _text_times(frame, zone).write_ndjson(out)
     elif fmt == "csv":
-        csv_safe(_text_times(frame)).write_csv(out, include_header=header)
+        csv_safe(_text_times(frame, zone)).write_csv(out, include_header=header)
+    elif fmt == "tsv":
+        _tsv(_text_times(frame, zone)).write_csv(
+            out, include_header=header, separator="\t", quote_style="never"
+        )
     elif fmt == "parquet":
         frame.write_parquet(out)
     else:

@@ -1,25 +1,44 @@
-"""Terminal views of the event table and of parse statistics (rich renderables).
+"""Text for people: the commands' tables (as :class:`~logdoctor.outputs.sheet.Sheet`), times
+in the logs' zone, paths relative to the input, rule text without its markup, lines wrapped at
+spaces with a hanging indent.
 
 Log text is attacker-controlled: it is shown through ``rich.text.Text`` (never parsed as
 markup) and stripped of control characters (an ANSI escape in a log must not drive the
-terminal).
+terminal). rich is imported only by the functions that build rich objects.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
-from rich.table import Table
-from rich.text import Text
 
 from logdoctor.model import ParseStats
+from logdoctor.outputs.sheet import Cell, Column, Sheet
+from logdoctor.timestamps import Zone, offset_text
 
-__all__ = ["clean", "events_table", "stats_table"]
+if TYPE_CHECKING:
+    from rich.text import Text
+
+__all__ = [
+    "LEVEL_STYLE",
+    "clean",
+    "events_sheet",
+    "hang",
+    "plain_markup",
+    "relative_paths",
+    "stats_rows",
+    "stats_sheet",
+    "top_kinds",
+    "when",
+]
 
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_LEVEL_STYLE = {"ERROR": "bold red", "FATAL": "bold red", "WARN": "yellow", "DEBUG": "dim"}
+LEVEL_STYLE = {"ERROR": "bold red", "FATAL": "bold red", "WARN": "yellow", "DEBUG": "dim"}
 
 
 def clean(value: object, limit: int | None = None) -> str:
@@ -37,76 +56,196 @@ def clean(value: object, limit: int | None = None) -> str:
     return s
 
 
-def events_table(frame: pl.DataFrame, *, limit: int) -> Table:
-    """A table of the first ``limit`` events."""
-    t = Table(show_header=True, header_style="bold", expand=True, show_lines=False)
-    t.add_column("time", no_wrap=True, min_width=23)
-    t.add_column("node", no_wrap=True, max_width=16, overflow="ellipsis")
-    t.add_column("line", no_wrap=True, justify="right")
-    t.add_column("level", no_wrap=True)
-    t.add_column("kind", no_wrap=True, max_width=22, overflow="ellipsis")
-    t.add_column("user", no_wrap=True, max_width=16, overflow="ellipsis")
-    t.add_column("message", overflow="fold", ratio=1, min_width=30)
-    for row in frame.head(limit).iter_rows(named=True):
-        time = row["time"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
-        level = row["level"] or ""
-        t.add_row(
-            Text(time),
-            Text(clean(row["node"], 24)),
-            Text(str(row["line"])),
-            Text(clean(level, 6), style=_LEVEL_STYLE.get(level, "")),
-            Text(clean(row["kind"], 24), style="dim" if row["kind"] == "unrecognized" else ""),
-            Text(clean(row["user"], 24)),
-            Text(clean(row["message"], 300)),
-        )
-    return t
+# -- rule text -----------------------------------------------------------------------------------
+
+_LITERAL = re.compile(r"``(.+?)``|(?<![`\w])`([^`\n]+?)`(?![`\w])")
+_STRONG = re.compile(r"(?<![\w*])\*\*(\S(?:.*?\S)?)\*\*(?![\w*])")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*?\S)?)\*(?![\w*])")
 
 
-def stats_table(stats: Sequence[ParseStats]) -> Table:
-    """One row per file: family, node, lines, records, malformed, unrecognized, errors."""
-    t = Table(show_header=True, header_style="bold")
-    for col in (
-        "file",
-        "family",
-        "node",
-        "lines",
-        "records",
-        "malformed",
-        "unrecognized",
-        "decode errors",
-        "top kinds",
-    ):
-        t.add_column(
-            col,
-            overflow="fold",
-            justify="right"
-            if col in ("lines", "records", "malformed", "unrecognized", "decode errors")
-            else "left",
-        )
+def plain_markup(text: str) -> str:
+    """Rule documentation (reST / Markdown) as terminal text: ````code````, ```code```,
+    ``*emphasis*`` and ``**strong**`` lose their marks; ``token.*`` and ``a * b`` are kept."""
+    text = _LITERAL.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), text)
+    text = _STRONG.sub(r"\1", text)
+    return _EMPHASIS.sub(r"\1", text)
+
+
+# -- wrapping ------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"\S+")
+
+
+def _breaks(plain: str, first: int, rest: int) -> list[int]:
+    """Where to cut ``plain`` into a line of at most ``first`` columns, then lines of at most
+    ``rest``, at spaces only (a word longer than a line gets a line of its own, whole: an id
+    is never split)."""
+    offsets: list[int] = []
+    start, room = 0, first
+    for m in _WORD.finditer(plain):
+        if m.end() - start > room and m.start() > start:
+            offsets.append(m.start())
+            start, room = m.start(), rest
+    return offsets
+
+
+def hang(first: int, body: Text, rest: int, width: int | None) -> list[Text]:
+    """``body`` indented by ``first`` columns, its wrapped lines by ``rest`` (a hanging
+    indent when ``rest`` is larger), cut at spaces only; one line when ``width`` is None."""
+    from rich.text import Text
+
+    if width is None:
+        return [Text(" " * first) + body]
+    offsets = _breaks(body.plain, max(20, width - first), max(20, width - rest))
+    out = []
+    for i, line in enumerate(body.divide(offsets)):
+        line.rstrip()
+        out.append(Text(" " * (rest if i else first)) + line)
+    return out
+
+
+# -- times and paths -----------------------------------------------------------------------------
+
+
+def when(
+    t: datetime | None, zone: Zone, *, date: str = "%Y-%m-%d ", ms: bool = True, offset: bool = True
+) -> str:
+    """``2026-11-16 02:16:47.942 -05:00``: ``t`` in ``zone``; ``?`` when unknown. ``date`` is
+    the date part's format (``%m-%d `` for a compact column, empty for none)."""
+    if t is None:
+        return "?"
+    local = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(zone.tz)
+    text = local.strftime(date + "%H:%M:%S")
+    if ms:
+        text += f".{local.microsecond // 1000:03d}"
+    if offset:
+        text += " " + offset_text(local.utcoffset())
+    return text
+
+
+def relative_paths(inputs: Sequence[str]) -> Callable[[str], str]:
+    """A function that shows a file's path relative to the input it was found in: with one
+    folder or archive given, the path inside it (``ucm-pub/tomcat/logs/...``); with several,
+    the path below their common parent folder. A path outside every input is kept."""
+    bases = _bases(inputs)
+
+    def rel(path: str) -> str:
+        for base in bases:
+            if path.startswith(base) and len(path) > len(base):
+                return path[len(base) :]
+        return path
+
+    return rel
+
+
+def _bases(inputs: Sequence[str]) -> list[str]:
+    norm = [os.path.normpath(p) for p in inputs if p not in ("", "-")]
+    if len(norm) == 1:
+        p = norm[0]
+        return [p.rstrip("/") + "/", p + "!"] if p not in (".", "/") else [p + "/"]
+    if not norm:
+        return []
+    try:
+        common = os.path.commonpath(norm)
+    except ValueError:  # absolute and relative inputs mixed
+        return []
+    if common in ("", "."):
+        return []
+    if common in norm:  # one input holds the others: keep its name
+        common = os.path.dirname(common)
+        if not common:
+            return []
+    return [common.rstrip("/") + "/"]
+
+
+# -- the sheets of the commands ------------------------------------------------------------------
+
+
+def top_kinds(kinds: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
+    """The ``n`` most frequent kinds, ties by name (the same order on every run)."""
+    return sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
+def stats_sheet(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -> Sheet:
+    """One row per file: path (``path`` shortens it), family, node, lines, records,
+    malformed, unrecognized, decode errors, top kinds (or the error)."""
+    cols = (
+        Column("file"),
+        Column("family"),
+        Column("node"),
+        Column("lines", right=True),
+        Column("records", right=True),
+        Column("malformed", right=True),
+        Column("unrecognized", right=True),
+        Column("decode errors", right=True),
+        Column("top kinds", free=True),
+    )
+    sheet = Sheet(cols)
     for st in stats:
+        name = Cell(clean(path(st.path)))
+        node = Cell(clean(st.node or "-"))
         if st.error is not None:
-            t.add_row(
-                Text(clean(st.path)),
-                Text("-"),
-                Text(clean(st.node or "-")),
-                "",
-                "",
-                "",
-                "",
-                "",
-                Text("error: " + clean(st.error), style="red"),
-            )
+            sheet.add(name, "-", node, "", "", "", "", "", Cell("error: " + clean(st.error), "red"))
             continue
-        top = sorted(st.kinds.items(), key=lambda kv: -kv[1])[:3]
-        t.add_row(
-            Text(clean(st.path)),
-            Text(st.family or "-"),
-            Text(clean(st.node or "-")),
+        sheet.add(
+            name,
+            st.family or "-",
+            node,
             f"{st.lines:,}",
             f"{st.records:,}",
-            Text(f"{st.malformed:,}", style="yellow" if st.malformed else ""),
-            Text(f"{st.unrecognized:,}", style="yellow" if st.unrecognized else ""),
+            Cell(f"{st.malformed:,}", "yellow" if st.malformed else ""),
+            Cell(f"{st.unrecognized:,}", "yellow" if st.unrecognized else ""),
             f"{st.decode_errors:,}",
-            Text(", ".join(f"{k} {v:,}" for k, v in top)),
+            ", ".join(f"{k} {v:,}" for k, v in top_kinds(st.kinds)),
         )
-    return t
+    return sheet
+
+
+def stats_rows(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -> list[list[str]]:
+    """The stats as TSV / CSV rows: plain numbers, the kinds as ``kind=count`` (all of them,
+    by count then name), the error in the last column."""
+    rows = []
+    for st in stats:
+        kinds = " ".join(f"{k}={v}" for k, v in top_kinds(st.kinds, len(st.kinds)))
+        rows.append(
+            [
+                path(st.path),
+                st.family or "",
+                st.node or "",
+                str(st.lines),
+                str(st.records),
+                str(st.malformed),
+                str(st.unrecognized),
+                str(st.decode_errors),
+                kinds if st.error is None else "error: " + st.error,
+            ]
+        )
+    return rows
+
+
+def events_sheet(frame: pl.DataFrame, zone: Zone, *, limit: int) -> Sheet:
+    """The first ``limit`` events: time (in ``zone``), node, line, level, kind, user,
+    message (free text)."""
+    sheet = Sheet(
+        (
+            Column("time"),
+            Column("node"),
+            Column("line", right=True),
+            Column("level"),
+            Column("kind"),
+            Column("user"),
+            Column("message", free=True),
+        )
+    )
+    for row in frame.head(limit).iter_rows(named=True):
+        level = row["level"] or ""
+        sheet.add(
+            when(row["time"], zone),
+            clean(row["node"]),
+            str(row["line"]),
+            Cell(clean(level), LEVEL_STYLE.get(level, "")),
+            Cell(clean(row["kind"]), "dim" if row["kind"] == "unrecognized" else ""),
+            clean(row["user"]),
+            clean(row["message"], 2000),
+        )
+    return sheet

@@ -1,4 +1,9 @@
-"""A timeline (:func:`logdoctor.correlate.timeline`) for a terminal (rich) or as JSON lines."""
+"""A timeline (:func:`logdoctor.correlate.timeline`) for a terminal, as TSV / CSV, or as JSON
+lines.
+
+The terminal view shows ids cut to 8 characters (``id=5d8e8baf…``): every ``--token`` option
+takes such a prefix. TSV, CSV and JSON lines keep every column whole.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,15 @@ import json
 from typing import BinaryIO
 
 import polars as pl
-from rich import box
-from rich.table import Table
-from rich.text import Text
 
 from logdoctor.outputs.findings import iso, safe
-from logdoctor.outputs.terminal import clean
+from logdoctor.outputs.sheet import Cell, Column, Sheet
+from logdoctor.outputs.terminal import clean, when
+from logdoctor.timestamps import Zone
 
-__all__ = ["timeline_table", "write_timeline_jsonl"]
+__all__ = ["KIND_STYLE", "detail", "timeline_rows", "timeline_sheet", "write_timeline_jsonl"]
 
-_KIND_STYLE = {
+KIND_STYLE = {
     "token.rejected": "red",
     "authorize.rejected": "red",
     "auth.failure": "red",
@@ -24,20 +28,14 @@ _KIND_STYLE = {
     "config.changed": "bold",
     "config.rejected": "yellow",
 }
+"""Colours of event kinds on a terminal (failures in red)."""
+
+_DETAIL = ("grant", "reason", "server", "param", "value")
 
 
 def detail(row: dict[str, object]) -> str:
     """The fields of a timeline row that say what happened (the message when it has none)."""
-    parts = []
-    for key, label in (
-        ("grant", "grant"),
-        ("reason", "reason"),
-        ("server", "server"),
-        ("param", "param"),
-        ("value", "value"),
-    ):
-        if row.get(key):
-            parts.append(f"{label}={row[key]}")
+    parts = [f"{key}={row[key]}" for key in _DETAIL if row.get(key)]
     token = row.get("token_id")
     if token:
         text = str(token)
@@ -45,33 +43,50 @@ def detail(row: dict[str, object]) -> str:
     return " ".join(parts) if parts else str(row.get("summary") or "")
 
 
-def timeline_table(frame: pl.DataFrame, *, limit: int) -> Table:
-    """A table of the first ``limit`` timeline rows (times as MM-DD HH:MM:SS.mmm UTC; the
-    caller prints the date range with the year)."""
-    t = Table(
-        show_header=True, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False
-    )
-    t.add_column("UTC", no_wrap=True)
-    t.add_column("node", no_wrap=True, overflow="ellipsis", max_width=16)
-    t.add_column("kind", no_wrap=True, overflow="ellipsis", max_width=20)
-    t.add_column("user / device", overflow="fold", max_width=22)
-    t.add_column("detail", overflow="fold")
-    for row in frame.head(limit).iter_rows(named=True):
-        time = row["time"].strftime("%m-%d %H:%M:%S.%f")[:-3] if row["time"] else "?"
-        who = " ".join(x for x in (row["user"], row["device"]) if x)
-        t.add_row(
-            Text(time),
-            Text(clean(row["node"], 20)),
-            Text(clean(row["kind"], 22), style=_KIND_STYLE.get(row["kind"] or "", "")),
-            Text(clean(who, 40)),
-            Text(clean(detail(row), 300)),
+def timeline_sheet(frame: pl.DataFrame, zone: Zone, *, limit: int) -> Sheet:
+    """The first ``limit`` timeline rows: time in ``zone`` (``MM-DD HH:MM:SS.mmm -05:00``;
+    the caller prints the date range with the year), node, kind, user, device, detail."""
+    sheet = Sheet(
+        (
+            Column("time"),
+            Column("node"),
+            Column("kind"),
+            Column("user"),
+            Column("device"),
+            Column("detail", free=True),
         )
-    return t
+    )
+    for row in frame.head(limit).iter_rows(named=True):
+        sheet.add(
+            when(row["time"], zone, date="%m-%d "),
+            clean(row["node"]),
+            Cell(clean(row["kind"]), KIND_STYLE.get(row["kind"] or "", "")),
+            clean(row["user"]),
+            clean(row["device"]),
+            clean(detail(row), 2000),
+        )
+    return sheet
 
 
-def write_timeline_jsonl(frame: pl.DataFrame, out: BinaryIO) -> None:
-    """One JSON object per timeline row (times ISO 8601 UTC with ``Z``)."""
+def timeline_rows(frame: pl.DataFrame, zone: Zone | None) -> tuple[list[str], list[list[str]]]:
+    """Headings and rows of text for TSV / CSV: every column whole, times ISO 8601 (UTC with
+    ``Z``, or in ``zone`` with its offset)."""
+    names = list(frame.columns)
+    rows = []
     for row in frame.iter_rows(named=True):
-        row["time"] = iso(row["time"])
+        rows.append(
+            [
+                (iso(v, zone) or "") if k == "time" else ("" if v is None else safe(str(v)))
+                for k, v in row.items()
+            ]
+        )
+    return names, rows
+
+
+def write_timeline_jsonl(frame: pl.DataFrame, out: BinaryIO, zone: Zone | None = None) -> None:
+    """One JSON object per timeline row (times ISO 8601: UTC with ``Z``, or in ``zone`` with
+    its offset)."""
+    for row in frame.iter_rows(named=True):
+        row["time"] = iso(row["time"], zone)
         doc = {k: safe(v) if isinstance(v, str) else v for k, v in row.items()}
         out.write((json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))

@@ -28,6 +28,7 @@ OTHER_COLOR = "#aaaaaa"
 
 FAILURE_KINDS: tuple[str, ...] = (
     "auth.failure",
+    "auth.locked",
     "authorize.rejected",
     "token.rejected",
     "oauth.error",
@@ -48,6 +49,7 @@ KIND_COLORS: Mapping[str, str] = {
     # failures: reds
     "token.rejected": FAILURE_COLOR,
     "auth.failure": "#b91c1c",
+    "auth.locked": "#9f1239",
     "authorize.rejected": "#ef4444",
     "oauth.error": "#f87171",
     "config.rejected": "#991b1b",
@@ -57,7 +59,7 @@ KIND_COLORS: Mapping[str, str] = {
     "saml.status.invalid": "#fb7185",
     "saml.error": "#be123c",
     "service.failed": "#f43f5e",
-    "authz.keys.mismatch": "#9f1239",
+    "authz.keys.mismatch": "#e53935",
     "client.refresh.failed": "#ff4d4d",
     "client.auth.failed": "#c81e1e",
     # sign-in: blues

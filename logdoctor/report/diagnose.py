@@ -15,6 +15,7 @@ from pathlib import Path
 from logdoctor.api import LoadResult
 from logdoctor.check import CheckReport, check_context
 from logdoctor.deployment import load_deployment
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.report.facts import config_facts, declared_facts
 from logdoctor.report.model import Correlation, Diagnosis, Unchecked
 from logdoctor.rules import Context, Rule
@@ -22,17 +23,20 @@ from logdoctor.rules import Context, Rule
 __all__ = ["correlation_of", "diagnose", "diagnosis_of", "unchecked_of"]
 
 
-def diagnose(result: LoadResult, config: Path | None = None) -> Diagnosis:
+def diagnose(
+    result: LoadResult, config: Path | None = None, *, progress: Progress = NULL_PROGRESS
+) -> Diagnosis:
     """Run the diagnostic rules on loaded logs (and a deployment file) for the report.
 
     Returns the findings (all severities; the report sorts them), the configuration facts,
-    the rules that could not be evaluated, the correlation, and whether the rules ran.
-    Raises ``DeploymentError`` (a ``ValueError`` naming the file, the key and the allowed
-    values) for a bad deployment file.
+    the rules that could not be evaluated, the correlation, and whether the rules ran
+    (``progress`` hears of each rule). Raises ``DeploymentError`` (a ``ValueError`` naming
+    the file, the key and the allowed values) for a bad deployment file.
     """
     declared = None if config is None else load_deployment(config)
     ctx = Context(result.frame, result.stats, declared)
-    return diagnosis_of(check_context(ctx, fail_on="never", errors=result.errors))
+    report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
+    return diagnosis_of(report)
 
 
 def correlation_of(ctx: Context) -> Correlation:

@@ -374,24 +374,43 @@ def declared_vs_inferred(ctx: Context) -> Iterator[Hit]:
         )
 
 
+_ON_OFF = {
+    "refresh_login_flow": '"OAuth with Refresh Login Flow"',
+    "implicit_grant": "the implicit grant parameter",
+}
+"""The on / off enterprise parameters, as the fix names them."""
+
+
+def _stays(value: object) -> str:
+    """What a parameter keeps, as UCM shows it (on / off, not True / False)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f"; it stays {'on' if value else 'off'}"
+    return f"; it stays at {value}"
+
+
 @rule(
     "LD105",
     Severity.WARNING,
-    "An enterprise parameter change was refused (out of range)",
+    "An enterprise parameter change was refused",
     needs=Needs(kinds=INFERRED, roles=("ucm",)),
 )
 def parameter_refused(ctx: Context) -> Iterator[Hit]:
     """What:
-    An administrator tried to set an OAuth enterprise parameter to a value outside its range
-    (access-token expiry 1-1440 minutes, refresh-token expiry 1-365 days) and UCM refused it.
+    An administrator tried to set an OAuth enterprise parameter to a value UCM does not
+    accept: a timer outside its range (access-token expiry 1-1440 minutes, refresh-token
+    expiry 1-365 days), or an on / off setting to anything but on or off. UCM refused it.
 
     Why:
-    The timer keeps its old value, although the administrator may believe it changed (for
-    example a one-day access token meant to spare users a login is still 60 minutes).
+    The parameter keeps its old value, although the administrator may believe it changed
+    (for example a one-day access token meant to spare users a login is still 60 minutes, or
+    the refresh login flow is still off).
 
     Detection:
     Lines of kind ``config.rejected`` (``Enterprise parameter change refused``), one finding
-    per parameter. Subject: the parameter.
+    per parameter. Subject: the parameter. The fix shown is the one for that parameter: the
+    timer's range, or the on / off choice.
 
     Example:
         2026-11-20 07:00:00,000 WARN  [http-bio-8443-exec-1] oauth.OAuthConfigManager - Enterprise parameter change refused: name=access_token_expiry_minutes value=2000 reason=out_of_range%201-1440
@@ -412,14 +431,22 @@ def parameter_refused(ctx: Context) -> Iterator[Hit]:
         values = ", ".join(dict.fromkeys(str(v) for v in mine["value"].to_list()))
         reason = mine["reason"].drop_nulls()
         why = f" ({reason[-1]})" if reason.len() else ""
-        now = ctx.parameter(param)
-        stays = f"; it stays at {now}" if now is not None else ""
+        stays = _stays(ctx.parameter(param))
+        fix: tuple[str, ...] = ()
+        label = _ON_OFF.get(param)
+        if label is not None:
+            fix = (
+                "In Cisco Unified CM Administration choose System > Enterprise Parameters and set "
+                f"{label} to Enabled or Disabled (the only values it takes), then click Save.",
+                "If it was meant to change, check afterwards that the page shows the new value.",
+            )
         yield Hit(
             subjects=(param,),
             message=(
                 f"{mine.height} attempt(s) to set {param} to {values} were refused{why}{stays}."
             ),
             rows=mine,
+            fix=fix,
         )
 
 

@@ -52,6 +52,8 @@ class Hit:
     """Other evidence shown first: deployment-file lines, computed pairs of lines."""
     severity: Severity | None = None
     """Overrides the rule's severity for this finding."""
+    fix: tuple[str, ...] = ()
+    """Overrides the rule's fix steps when they do not apply to this finding."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import polars as pl
 
 from logdoctor.evidence import from_rows
 from logdoctor.model import Evidence, Finding, Severity, weakest_basis
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
 
@@ -64,19 +65,21 @@ def _merge(hits: Iterable[Hit]) -> list[Hit]:
             rows=rows,
             extra=old.extra + tuple(e for e in h.extra if e not in old.extra),
             severity=sev,
+            fix=old.fix or h.fix,
         )
     return list(merged.values())
 
 
-def _finding(rule: Rule, hit: Hit) -> Finding:
+def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
     extra = hit.extra
     rows = hit.rows
     if rows is not None and rows.height:
         rows = rows.unique(["node", "file", "line"], keep="first", maintain_order=True)
         rows = rows.sort("time", nulls_last=True, maintain_order=True)
     n_rows = 0 if rows is None else rows.height
-    room = max(0, EVIDENCE_CAP - min(len(extra), EVIDENCE_CAP))
-    evidence: tuple[Evidence, ...] = extra[:EVIDENCE_CAP]
+    limit = len(extra) + n_rows if cap is None else cap
+    room = max(0, limit - min(len(extra), limit))
+    evidence: tuple[Evidence, ...] = extra[:limit]
     if rows is not None and n_rows and room:
         evidence += from_rows(rows, room)
     times: list[datetime] = [e.time for e in extra if e.time is not None]
@@ -104,7 +107,7 @@ def _finding(rule: Rule, hit: Hit) -> Finding:
         subjects=hit.subjects,
         first_seen=min(times) if times else None,
         last_seen=max(times) if times else None,
-        fix=rule.doc.fix,
+        fix=hit.fix or rule.doc.fix,
         users=users,
         basis=None if basis is None else basis.value,
     )
@@ -115,13 +118,24 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (-Severity(f.severity).rank, f.rule, f.subjects))
 
 
-def run(ctx: Context, rules: Sequence[Rule] | None = None) -> list[Finding]:
-    """Run ``rules`` (default: all) and return their findings, sorted."""
+def run(
+    ctx: Context,
+    rules: Sequence[Rule] | None = None,
+    *,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
+) -> list[Finding]:
+    """Run ``rules`` (default: all) and return their findings, sorted. A finding keeps at
+    most ``evidence_cap`` evidence lines (None: all); ``progress`` hears of each rule run
+    (stage ``rules``)."""
     out: list[Finding] = []
-    for rule in all_rules() if rules is None else rules:
+    pool = all_rules() if rules is None else rules
+    progress.stage("rules", len(pool), "rules")
+    for rule in pool:
         try:
             hits = _merge(rule.func(ctx))
         except Exception as exc:  # a rule bug must name the rule, not hide the others' work
             raise RuleError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
-        out.extend(_finding(rule, h) for h in hits)
+        out.extend(_finding(rule, h, evidence_cap) for h in hits)
+        progress.advance(1, rule.id)
     return sort_findings(out)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.simulate.engine import Expectation, Sim, SimulationError
 from logdoctor.simulate.output import OutputError, expected_json, prepare_dir, write_tree, write_zip
 from logdoctor.simulate.scenarios import SCENARIOS, Scenario, get
@@ -82,10 +83,12 @@ def simulate(
     gzip_over: int | None = None,
     replace: bool = False,
     password_cost: int = 1 << 10,
+    progress: Progress = NULL_PROGRESS,
 ) -> RunSummary:
     """Run scenario ``name`` and write its bundle to the folder ``out`` and/or the zip file
     ``bundle``. ``days`` and ``users`` default to the scenario's; ``start`` (ISO 8601, UTC
-    when no zone) to :data:`DEFAULT_START`."""
+    when no zone) to :data:`DEFAULT_START`. ``progress`` hears of each simulated day (stage
+    ``simulating``), then of the writing."""
     sc = get(name)
     if out is None and bundle is None:
         raise SimulationError("nothing to write: give an output folder or a bundle file")
@@ -106,7 +109,7 @@ def simulate(
             password_cost=password_cost,
         )
         try:
-            sim.run()
+            sim.run(progress)
             exp = sim.expectation()
             header = (
                 f"Declared deployment of the simulated scenario {name} (seed {seed}).\n"
@@ -119,6 +122,7 @@ def simulate(
             }
         finally:
             sim.close()
+        progress.stage("writing")
         tree = out if out is not None else work / "bundle"
         tree.mkdir(parents=True, exist_ok=True)
         written = write_tree(sim.logs_root, tree, extra, gzip_over=gzip_over, move=True)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.simulate import activity
 from logdoctor.simulate.clients import Client, Mode, Profile
 from logdoctor.simulate.population import (
@@ -320,8 +321,8 @@ class Sim:
 
     # -- running -------------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Run the warm-up and the window."""
+    def run(self, progress: Progress = NULL_PROGRESS) -> None:
+        """Run the warm-up and the window (``progress`` hears of each simulated day)."""
         sc = self.scenario
         sc.plan(self)
         self._schedule_warmup()
@@ -334,10 +335,17 @@ class Sim:
         pop = heapq.heappop
         clock = self.clock
         end = self.end
+        progress.stage("simulating", self.days, "days")
+        day_end = self.start + DAY
         while heap and heap[0][0] < end:
             t, _seq, fn, args = pop(heap)
+            if t >= day_end:  # a cheap test per event; the report is once a simulated day
+                done = int((t - day_end) // DAY) + 1
+                progress.advance(done, _iso(t)[:10])
+                day_end += done * DAY
             clock.set(t)
             fn(*args)
+        progress.advance(max(0, self.days - int((day_end - self.start) // DAY) + 1))
         clock.set(max(clock.time(), end))
         self.svc.tick()
         self.svc.flush()

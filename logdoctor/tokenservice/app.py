@@ -14,8 +14,11 @@ The node that serves a request is the one the ``Host`` header names (a client th
 ``ucm-sub1:8443`` reaches that subscriber), else the app's default node. The last hop of a
 ``Via`` header (``Via: 1.1 expc1``) names the Expressway that relayed it. Request bodies are
 capped (64 KiB); a parameter given twice is refused, as RFC 6749 asks. Calls that wait for the
-disk or for scrypt (authorize, code exchange, revoke) run in worker threads; refresh grants and
-introspection run on the event loop. More throughput comes from more processes
+disk (authorize, code exchange, revoke) run in worker threads; refresh grants and introspection
+run on the event loop. A password is checked by scrypt in the service's own low-priority
+threads while neither the event loop nor the service lock waits for it, one attempt per user
+name at a time; a name or client address locked out after failed logons gets 429 with
+``Retry-After``, and a full password queue 503. More throughput comes from more processes
 (``logdoctor serve --workers N``), not threads: the work is bound by the GIL.
 """
 
@@ -23,18 +26,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
-from logdoctor.tokenservice.service import Service
+from logdoctor.tokenservice.passwords import Busy
+from logdoctor.tokenservice.service import MAX_NAME, LoginAttempt, Service
 
 __all__ = ["MAX_BODY", "create_app"]
 
@@ -111,7 +117,14 @@ def _error(exc: OAuthError) -> JSONResponse:
     headers = dict(_NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="ssosp"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+
+def _address(request: Request) -> str | None:
+    """The client's address as the socket sees it (no forwarding header is trusted)."""
+    return request.client.host if request.client else None
 
 
 def create_app(service: Service, *, default_node: str | None = None) -> Starlette:
@@ -123,6 +136,11 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
 
     async def call(fn: Callable[[], T]) -> T:
         return await run_in_threadpool(fn)
+
+    def gate(name: str) -> AbstractAsyncContextManager[None]:
+        if not name:
+            return contextlib.nullcontext()
+        return service.one_at_a_time.hold_async(name)
 
     def guarded(
         handler: Callable[[Request], Awaitable[Response]],
@@ -138,11 +156,21 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
             except ServiceError as exc:
                 body = {"error": "invalid_request", "error_description": str(exc)}
                 return JSONResponse(body, status_code=400, headers=_NO_STORE)
+            except ClientDisconnect:
+                return Response(status_code=400)  # nobody to answer (read timed out, or gone)
+            except Busy:
+                body = {
+                    "error": "temporarily_unavailable",
+                    "error_description": "too many logons in progress; retry shortly",
+                }
+                headers = {**_NO_STORE, "Retry-After": "1"}
+                return JSONResponse(body, status_code=503, headers=headers)
 
         return wrapper
 
     async def health(request: Request) -> Response:
-        info = await call(service.info)
+        # On the event loop, like refresh grants: its answer time is the loop's.
+        info = service.info()
         node = node_of(request) or info["publisher"]
         return JSONResponse({"status": "ok", "cluster": info["cluster"], "node": node})
 
@@ -156,8 +184,8 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
         user, password = _basic(request)
         node = node_of(request)
 
-        def run() -> str:
-            result = service.authorize(
+        def start() -> LoginAttempt:
+            return service.authorize_start(
                 response_type=params.get("response_type"),
                 client_id=params.get("client_id"),
                 redirect_uri=params.get("redirect_uri"),
@@ -171,10 +199,16 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
                 node=node,
                 code_challenge=params.get("code_challenge"),
                 code_challenge_method=params.get("code_challenge_method"),
+                address=_address(request),
             )
-            return result.location()
 
-        location = await call(run)
+        # Start (request checks, lockouts), password (scrypt, awaited), finish (count the
+        # failure, or issue): the service lock is held in the first and last steps only.
+        name = (user or "")[:MAX_NAME]
+        async with gate(name):
+            attempt = await call(start)
+            ok = await service.passwords.check_async(attempt.check)
+            location = await call(lambda: service.authorize_finish(attempt, ok).location())
         return RedirectResponse(location, status_code=302, headers=_NO_STORE)
 
     async def token(request: Request) -> Response:
@@ -211,6 +245,7 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
                 user_id=params.get("user_id"),
                 client_id=params.get("client_id"),
                 node=node,
+                address=_address(request),
             ).to_json()
 
         return JSONResponse(await call(run), headers=_NO_STORE)

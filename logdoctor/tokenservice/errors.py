@@ -14,12 +14,22 @@ class ServiceError(ValueError):
 class OAuthError(Exception):
     """An OAuth refusal: HTTP ``status``, RFC 6749 ``error``, and logdoctor's ``reason``."""
 
-    def __init__(self, status: int, error: str, description: str, reason: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        description: str,
+        reason: str,
+        *,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.status = status
         self.error = error
         self.description = description
         self.reason = reason
+        self.retry_after = retry_after
+        """Seconds after which a retry may succeed (a lockout's end), for ``Retry-After``."""
 
     def to_json(self) -> dict[str, Any]:
         """The RFC 6749 error body."""

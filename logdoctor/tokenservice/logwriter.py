@@ -8,7 +8,13 @@
 
 A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
 current one would pass ``ssosp_max_bytes`` (size-based rotation, like log4j's
-RollingFileAppender); a new certMgmt file is written for each key regeneration. Timestamps are
+RollingFileAppender); ssoApp.log rotates at the same size to ``ssoApp.log.1`` (the newest),
+``ssoApp.log.2``, ...; a new certMgmt file is written for each key regeneration. With
+``backups`` set, each rotation keeps that many older files of the log besides the current one
+(log4j's MaxBackupIndex) and deletes the rest, oldest first: ssosp and certMgmt files by their
+number, ssoApp.log.N beyond N = backups. Several processes may write the same logs: numbered
+files are shared by name and size, and the rename of ssoApp.log happens under an exclusive
+``flock`` of its folder, after which the other writers reopen the file by name. Timestamps are
 the node's local time without a zone, as UCM writes them; the lab writes UTC (plus the node's
 configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding.
 
@@ -20,9 +26,12 @@ to files opened in append mode.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -67,15 +76,59 @@ _NUMBERED = {
 }
 
 
-def _highest(folder: Path, stem: str) -> int:
+def _numbers(folder: Path, stem: str) -> list[int]:
     pat = _NUMBERED[stem]
-    best = 0
+    found = []
     if folder.is_dir():
         for name in os.listdir(folder):
             m = pat.match(name)
             if m:
-                best = max(best, int(m.group(1)))
-    return best
+                found.append(int(m.group(1)))
+    return sorted(found)
+
+
+def _highest(folder: Path, stem: str) -> int:
+    return max(_numbers(folder, stem), default=0)
+
+
+def _unlink(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _drop_numbered(folder: Path, stem: str, keep_from: int) -> None:
+    """Delete ``<stem>NNNNN.log`` files numbered below ``keep_from``."""
+    for n in _numbers(folder, stem):
+        if n < keep_from:
+            _unlink(folder / f"{stem}{n:05d}.log")
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` of a folder (Linux allows it on a directory's descriptor)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _shift(path: Path, backups: int | None) -> None:
+    """Rotate ``path`` to ``path.1``, ``path.1`` to ``path.2``, ...; keep ``backups`` of them."""
+    pat = re.compile(re.escape(path.name) + r"\.(\d+)$")
+    nums = sorted(int(m.group(1)) for n in os.listdir(path.parent) if (m := pat.match(n)))
+    if backups is not None:
+        for i in nums:
+            if i >= backups:
+                _unlink(path.with_name(f"{path.name}.{i}"))
+        nums = [i for i in nums if i < backups]
+    for i in reversed(nums):
+        os.replace(path.with_name(f"{path.name}.{i}"), path.with_name(f"{path.name}.{i + 1}"))
+    if backups == 0:
+        _unlink(path)
+    else:
+        os.replace(path, path.with_name(f"{path.name}.1"))
 
 
 @dataclass
@@ -112,15 +165,36 @@ class _Sink:
             os.close(self.fd)
             self.fd = None
 
+    def moved(self) -> bool:
+        """Whether the open file is no longer the one at :attr:`path` (another process rotated
+        it)."""
+        if self.fd is None:
+            return False
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return st.st_ino != os.fstat(self.fd).st_ino
+
 
 class LogWriter:
     """Writes log lines for many nodes; call :meth:`flush` when an operation is complete."""
 
-    def __init__(self, root: Path, *, ssosp_max_bytes: int = 10 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        ssosp_max_bytes: int = 10 * 1024 * 1024,
+        backups: int | None = None,
+    ) -> None:
         if ssosp_max_bytes < 1024:
             raise ValueError("ssosp_max_bytes must be at least 1024")
+        if backups is not None and backups < 0:
+            raise ValueError("backups must be 0 or more")
         self.root = root
         self.ssosp_max_bytes = ssosp_max_bytes
+        self.backups = backups
+        """Rotated files kept per log besides the current one (None: all)."""
         self._ssosp: dict[str, _Sink] = {}
         self._ssoapp: dict[str, _Sink] = {}
         self._sec = -1
@@ -171,6 +245,8 @@ class LogWriter:
         sink = _Sink(folder / f"ssosp{n:05d}.log", 0)
         sink.open()  # the file exists from now on, even before its first line
         self._ssosp[node] = sink
+        if self.backups is not None:
+            _drop_numbered(folder, "ssosp", n - self.backups)
         return sink
 
     def new_ssosp_file(self, node: str) -> Path:
@@ -193,13 +269,28 @@ class LogWriter:
     # -- ssoApp ----------------------------------------------------------------------------------
 
     def ssoapp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
-        """Append one ssoApp.log line (log4j layout)."""
+        """Append one ssoApp.log line (log4j layout); rotate it first if it would pass the
+        size limit."""
         sink = self._ssoapp.get(node)
+        if sink is not None and sink.moved():
+            sink.close()
+            sink = None
+        path = ssoapp_path(self.root, node)
         if sink is None:
-            path = ssoapp_path(self.root, node)
             sink = _Sink(path, path.stat().st_size if path.exists() else 0)
             self._ssoapp[node] = sink
         line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        if sink.size and sink.size + len(line) > self.ssosp_max_bytes:
+            sink.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with _folder_lock(path.parent):
+                # Another process may have rotated it already: decide on the file's real size.
+                size = path.stat().st_size if path.exists() else 0
+                if size and size + len(line) > self.ssosp_max_bytes:
+                    _shift(path, self.backups)
+                    size = 0
+            sink = _Sink(path, size)
+            self._ssoapp[node] = sink
         self._append(sink, line, len(line))
 
     # -- certMgmt --------------------------------------------------------------------------------
@@ -213,6 +304,8 @@ class LogWriter:
         for t, level, msg in lines:
             sink.buf.append(f"{self.stamp(t)} {level} [main] - {msg}\n")
         sink.close()
+        if self.backups is not None:
+            _drop_numbered(folder, "certMgmt", n - self.backups)
         return path
 
     # -- buffering -------------------------------------------------------------------------------

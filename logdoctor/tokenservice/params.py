@@ -1,7 +1,13 @@
-"""Enterprise parameters: names, UCM labels, ranges and defaults.
+"""The service's parameters: names, UCM labels, ranges and defaults.
 
 The names are logdoctor's (``refresh_login_flow``, ...); ``label`` is the UCM administration
-page's. Out-of-range values are refused with the range in the message.
+page's and ``group`` the page it is on: the OAuth enterprise parameters (System > Enterprise
+Parameters) and the credential policy that locks an account after failed logons (User
+Management > User Settings > Credential Policy: Failed Logon 1-100 or 0 for no limit, default 3;
+Reset Failed Logon Attempts Every 1-120 minutes, default 30; Lockout Duration 0-1440 minutes,
+0 meaning an administrator must unlock, default 30). ``failed_logon_per_address`` is
+logdoctor's own: UCM counts failures per account only. Out-of-range values are refused with the
+range in the message.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class ParamSpec:
     low: int = 0
     high: int = 0
     help: str = ""
+    group: str = "Enterprise Parameters"
 
     @property
     def range_text(self) -> str:
@@ -85,6 +92,50 @@ PARAMS: dict[str, ParamSpec] = {
             "list",
             "",
             help="Extra redirect URIs allowed besides loopback ones.",
+        ),
+        ParamSpec(
+            "failed_logon",
+            "Failed Logon",
+            "int",
+            "3",
+            0,
+            100,
+            help="Failed logons (wrong password or unknown user) that lock an account: end "
+            "users at the authorization endpoint, the administrator at the revoke API; "
+            "0 = no limit.",
+            group="Credential Policy",
+        ),
+        ParamSpec(
+            "reset_failed_logon_minutes",
+            "Reset Failed Logon Attempts Every (minutes)",
+            "int",
+            "30",
+            1,
+            120,
+            help="Minutes without a failed logon after which the failure count starts again.",
+            group="Credential Policy",
+        ),
+        ParamSpec(
+            "lockout_duration_minutes",
+            "Lockout Duration (minutes)",
+            "int",
+            "30",
+            0,
+            1440,
+            help="How long a lockout lasts; 0 = until an administrator resets it "
+            "(`service lockouts --reset`).",
+            group="Credential Policy",
+        ),
+        ParamSpec(
+            "failed_logon_per_address",
+            "Failed Logon per client address (logdoctor's; UCM has none)",
+            "int",
+            "20",
+            0,
+            10000,
+            help="Failed logons from one client address (any user, and the administrator) "
+            "that lock the address out; same reset and duration; 0 = no limit.",
+            group="Credential Policy",
         ),
     )
 }

@@ -13,9 +13,10 @@ from pathlib import Path
 import uvicorn
 
 from logdoctor.tokenservice.app import create_app
+from logdoctor.tokenservice.httpguard import HttpLimits, protocol_class
 from logdoctor.tokenservice.service import Service
 
-__all__ = ["bind", "make_server", "run", "run_workers"]
+__all__ = ["HttpLimits", "bind", "make_server", "run", "run_workers"]
 
 TICK_SECONDS = 30.0
 
@@ -44,18 +45,25 @@ def make_server(
     node: str | None = None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    limits: HttpLimits | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs)."""
+    """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs)
+    with the head-size, read-time and connection limits of ``limits`` (see
+    :mod:`~logdoctor.tokenservice.httpguard`; uvicorn's own ``limit_concurrency`` is off: it
+    would answer every request 503 while idle connections fill it)."""
+    limits = limits or HttpLimits()
+    service.passwords.dummy(service.state.pw_cost)  # made now, not by the first unknown name
     config = uvicorn.Config(
         create_app(service, default_node=node),
+        http=protocol_class(limits),
         log_level="warning",
         access_log=False,
         lifespan="off",
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         server_header=False,
-        limit_concurrency=1024,
-        timeout_keep_alive=30,
+        limit_concurrency=None,
+        timeout_keep_alive=limits.keep_alive,
     )
     return uvicorn.Server(config)
 

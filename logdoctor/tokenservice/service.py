@@ -17,6 +17,7 @@ reads :attr:`~logdoctor.tokenservice.tokens.AccessToken.compact`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import math
@@ -45,15 +46,16 @@ from logdoctor.tokenservice.keys import (
     load_encryption_key,
     load_signing_key,
 )
+from logdoctor.tokenservice.lockout import SCOPES, Key, Lockout, Lockouts, OneAtATime, Policy
 from logdoctor.tokenservice.logwriter import LogWriter, enc
 from logdoctor.tokenservice.params import PARAMS, ParamError, defaults, normalize
+from logdoctor.tokenservice.passwords import Check, PasswordChecker, typical_cost
 from logdoctor.tokenservice.store import (
     CodeRow,
     RefreshRow,
     Store,
     User,
     hash_password,
-    verify_password,
 )
 from logdoctor.tokenservice.tokens import (
     SCOPE,
@@ -76,6 +78,7 @@ __all__ = [
     "AdminCredentials",
     "AuthorizeResult",
     "Introspection",
+    "LoginAttempt",
     "RevokeResult",
     "Service",
     "TokenResponse",
@@ -98,6 +101,7 @@ CODE_LIFETIME = 120.0
 PURGE_HOUR = 2
 CLIENT_ID_RE = re.compile(r"^C[0-9a-f]{64}$")
 MAX_FIELD = 256
+MAX_NAME = 128
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 _AUTHZ = "oauth.AuthorizeServlet"
@@ -240,6 +244,8 @@ class _State:
     users: dict[str, User]
     next_purge: float
     sso_enabled: bool
+    pw_cost: int
+    """The scrypt cost most users' hashes have: what checking an unknown name costs."""
 
     @property
     def publisher(self) -> Node:
@@ -292,6 +298,23 @@ class _Req:
         return OAuthError(status, error, text, reason)
 
 
+@dataclass
+class LoginAttempt:
+    """An authorization request that passed :meth:`Service.authorize_start`: its password is
+    still to be checked (outside the service lock), then :meth:`Service.authorize_finish`."""
+
+    req: _Req
+    check: Check
+    response_type: str
+    redirect_uri: str
+    state: str | None
+    code_challenge: str | None
+    keys: tuple[Key, ...]
+    """What a failure counts against: the name tried, and the client address if known."""
+    counted: frozenset[Key] = frozenset()
+    """Those of ``keys`` that had a failure count when the attempt started."""
+
+
 class Service:
     """One emulated UCM cluster (and the servers around it) over one data dir."""
 
@@ -305,6 +328,7 @@ class Service:
         durable: bool = True,
         autoflush: bool = True,
         ssosp_max_bytes: int = 10 * 1024 * 1024,
+        log_backups: int | None = None,
         admin: AdminCredentials | None = None,
         cluster: str | None = None,
         publisher: str | None = None,
@@ -317,6 +341,8 @@ class Service:
         deployment (defaults StandAloneCluster / ucm-pub) and must match an existing one.
         ``autoflush`` writes log lines at the end of every call (else call :meth:`flush`).
         ``password_cost`` is scrypt's N for passwords set through this object.
+        ``ssosp_max_bytes`` is the size at which an ssosp file (and ssoApp.log) rotates, and
+        ``log_backups`` how many rotated files of each log are kept (None: all).
         """
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -328,12 +354,17 @@ class Service:
         self.admin = admin
         self.password_cost = password_cost
         self.store = Store(data_dir / "state.db", durable=durable)
-        self.logs = LogWriter(data_dir / "logs", ssosp_max_bytes=ssosp_max_bytes)
+        self.logs = LogWriter(
+            data_dir / "logs", ssosp_max_bytes=ssosp_max_bytes, backups=log_backups
+        )
         self.verifier = TokenVerifier()
+        self.passwords = PasswordChecker()
+        """Checks passwords (scrypt) outside the service lock; the HTTP layer awaits it."""
+        self.lockouts = Lockouts(self.store)
+        self.one_at_a_time = OneAtATime()
+        """Logon attempts on one name, one at a time (so failure counts are exact)."""
         self._lock = threading.RLock()
         self._rings: dict[tuple[int, int], Keyring] = {}
-        self._pw_cache: dict[str, tuple[str, bytes]] = {}
-        self._pw_key = secrets.token_bytes(32)
         self._s: _State | None = None
         if not self.store.clusters():
             self._init_deployment(cluster or DEFAULT_CLUSTER, publisher or DEFAULT_PUBLISHER)
@@ -353,15 +384,17 @@ class Service:
         return self._s
 
     def close(self) -> None:
-        """Flush logs and close the database."""
+        """Flush logs, stop the password threads and close the database."""
+        self.passwords.close()
         with self._lock:
             self.logs.close()
             self.store.close()
 
     def tick(self) -> None:
-        """Pick up other processes' changes and run due jobs (the nightly purge)."""
-        with self._op():
-            pass
+        """Pick up other processes' changes, run due jobs (the nightly purge) and forget
+        failed-logon counts that no longer matter."""
+        with self._op() as now, self.store.tx() as db:
+            self.lockouts.prune(db, now, self._policy())
 
     def flush(self) -> None:
         """Write buffered log lines."""
@@ -407,6 +440,7 @@ class Service:
                 encryption[version] = ek or load_encryption_key(version, material)
         params = defaults()
         params.update(st.params(name))
+        users = st.users()
         nodes = {n.name: n for n in st.nodes()}
         pub = next(n for n in nodes.values() if n.role is Role.PUBLISHER)
         last = st.job_last("purge") or self.clock.time()
@@ -419,9 +453,10 @@ class Service:
             node_keys=st.node_keys(),
             service_keys=st.service_keys(),
             params=params,
-            users=st.users(),
+            users=users,
             next_purge=_next_purge_after(last, pub.clock_offset),
             sso_enabled=st.meta("sso_enabled") == "1",
+            pw_cost=typical_cost((u.pw_hash for u in users.values()), self.password_cost),
         )
 
     def _reload(self) -> None:
@@ -621,13 +656,15 @@ class Service:
         password: str | None = None,
     ) -> User:
         """Change a user (inactive: removed from LDAP; roles, groups, rank, password)."""
+        # scrypt before taking the lock: the lock is the one every request waits for.
+        pw_hash = hash_password(password, n=self.password_cost) if password else None
         with self._op():
             old = self.state.users.get(name)
             if old is None:
                 raise ServiceError(f"unknown user {name!r}")
             new = User(
                 name,
-                hash_password(password, n=self.password_cost) if password else old.pw_hash,
+                pw_hash or old.pw_hash,
                 old.active if active is None else active,
                 old.roles if roles is None else tuple(roles),
                 old.groups if groups is None else tuple(groups),
@@ -653,18 +690,6 @@ class Service:
             roles, max_rank = ACCESS_GROUPS.get(g, ((), 0))
             if REQUIRED_ROLE in roles and user.rank <= max_rank:
                 return True
-        return False
-
-    def _password_ok(self, user: User, password: str) -> bool:
-        # scrypt is slow on purpose; a verified (user, password) is remembered as an HMAC under
-        # a per-process key, so the repeated logins of a simulation cost one HMAC each.
-        mac = hmac.new(self._pw_key, password.encode("utf-8", "surrogatepass"), "sha256").digest()
-        hit = self._pw_cache.get(user.name)
-        if hit is not None and hit[0] == user.pw_hash:
-            return hmac.compare_digest(hit[1], mac)
-        if verify_password(password, user.pw_hash):
-            self._pw_cache[user.name] = (user.pw_hash, mac)
-            return True
         return False
 
     # -- parameters ------------------------------------------------------------------------------
@@ -744,17 +769,60 @@ class Service:
         node: str | None = None,
         code_challenge: str | None = None,
         code_challenge_method: str | None = None,
+        address: str | None = None,
     ) -> AuthorizeResult:
         """``/ssosp/oauth/authorize``: authenticate the user, then a code or an implicit token.
 
         Errors in the request itself are answered (400) without redirecting to an unchecked
         URI; authentication failures answer 401 (403 for an inactive user or one without
-        access).
+        access, 429 while the name or the client ``address`` is locked out). The password is
+        checked in the calling thread, outside the service lock; the HTTP layer does the same
+        in three steps (:meth:`authorize_start`, :attr:`passwords`, :meth:`authorize_finish`).
         """
+        name = _clip(username, MAX_NAME)
+        with self.one_at_a_time.hold(name) if name else contextlib.nullcontext():
+            attempt = self.authorize_start(
+                response_type=response_type,
+                client_id=client_id,
+                redirect_uri=redirect_uri,
+                state=state,
+                scope=scope,
+                username=username,
+                password=password,
+                device=device,
+                agent=agent,
+                via=via,
+                node=node,
+                code_challenge=code_challenge,
+                code_challenge_method=code_challenge_method,
+                address=address,
+            )
+            return self.authorize_finish(attempt, self.passwords.check(attempt.check))
+
+    def authorize_start(
+        self,
+        *,
+        response_type: str | None,
+        client_id: str | None,
+        redirect_uri: str | None,
+        state: str | None = None,
+        scope: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        device: str | None = None,
+        agent: str | None = None,
+        via: str | None = None,
+        node: str | None = None,
+        code_challenge: str | None = None,
+        code_challenge_method: str | None = None,
+        address: str | None = None,
+    ) -> LoginAttempt:
+        """The checks of :meth:`authorize` up to the password: the request, the credentials'
+        presence and the lockouts. Returns the password check still to be made."""
         with self._op() as now:
             n = self._node(node, issuing=True)
             rt, cid = _clip(response_type, 64), _clip(client_id)
-            r = self._req(n, now, grant=rt, client_id=cid, user=_clip(username, 128))
+            r = self._req(n, now, grant=rt, client_id=cid, user=_clip(username, MAX_NAME))
             r.via = _clip(via, 128)
             r.device = _clip(device, 64)
             r.log("DEBUG", _FILTER, "servlet path :/ssosp/oauth/authorize")
@@ -801,28 +869,68 @@ class Service:
                 f"user={enc(r.user)} device={enc(r.device)} agent={enc(_clip(agent, 200))} "
                 f"via={enc(r.via)}",
             )
-            user = self._authenticate(r, username, password)
+            if not r.user or password is None:
+                raise self._auth_failed(r, "no_credentials")
+            addr = _clip(address, 64)
+            keys = _logon_keys("user", r.user, addr)
+            lock, counted = self.lockouts.blocking(now, self._policy(), keys)
+            if lock is not None:
+                raise self._auth_failed(r, _locked_reason(lock), lock=lock)
+            user = self.state.users.get(r.user)
+            cost = self.state.pw_cost
+        # Outside the lock: the first unknown name of a cost makes its dummy hash (scrypt).
+        check = self.passwords.prepare(
+            user.name if user else None, user.pw_hash if user else None, password, cost
+        )
+        return LoginAttempt(r, check, rt, redirect_uri, state, code_challenge, keys, counted)
+
+    def authorize_finish(self, attempt: LoginAttempt, password_ok: bool) -> AuthorizeResult:
+        """The rest of :meth:`authorize` once the password was checked: count a failure (and
+        a lockout) or issue the code or implicit token."""
+        with self._op() as now:
+            r = attempt.req
+            r.now = now
+            check = attempt.check
+            user = self.state.users.get(check.user) if check.user is not None else None
+            if user is None or user.pw_hash != check.stored:
+                password_ok = False  # unknown, or removed or given a new password meanwhile
+            if not password_ok or user is None:
+                reason = "bad_password" if check.user is not None else "unknown_user"
+                error = self._auth_failed(r, reason)
+                self._logon_failed(r, _AUTHZ, attempt.keys, now)
+                raise error
+            if ("user", user.name) in attempt.counted:
+                self._logon_succeeded("user", user.name)
+            if not user.active:
+                raise self._auth_failed(r, "inactive_user", 403)
+            r.log(
+                "INFO",
+                _AUTHZ,
+                f"User authenticated: user={enc(user.name)} method=password via={enc(r.via)}",
+            )
             if not self.has_access(user):
                 raise r.authorize_refused(
                     403, "access_denied", "no_access", "the user has no access to this resource"
                 )
-            with self.store.tx() as db:
-                self.store.touch_client(db, cid, now)
-            if rt == "token":
+            cid = r.client_id or ""
+            if attempt.response_type == "token":
+                with self.store.tx() as db:
+                    self.store.touch_client(db, cid, now)
                 resp = self._issue(r, user.name, "implicit", with_refresh=False)
-                return AuthorizeResult(redirect_uri, state, token=resp)
+                return AuthorizeResult(attempt.redirect_uri, attempt.state, token=resp)
             code = self._secret()
             row = CodeRow(
                 user.name,
                 cid,
-                redirect_uri,
+                attempt.redirect_uri,
                 r.device or "",
                 now + CODE_LIFETIME,
-                code_challenge or "",
+                attempt.code_challenge or "",
                 False,
-                n.name,
+                r.node.name,
             )
             with self.store.tx() as db:
+                self.store.touch_client(db, cid, now)
                 self.store.add_code(db, _sha(code), row)
             r.log(
                 "INFO",
@@ -830,38 +938,81 @@ class Service:
                 f"Authorization code issued: user={enc(user.name)} client_id={enc(cid)} "
                 f"device={enc(r.device)} code={fingerprint(code)} via={enc(r.via)}",
             )
-            return AuthorizeResult(redirect_uri, state, code=code)
+            return AuthorizeResult(attempt.redirect_uri, attempt.state, code=code)
 
-    def _authenticate(self, r: _Req, username: str | None, password: str | None) -> User:
-        def fail(reason: str, status: int = 401) -> OAuthError:
+    # -- failed logons ---------------------------------------------------------------------------
+
+    def _policy(self) -> Policy:
+        return Policy.from_params(self.state.params)
+
+    @staticmethod
+    def _auth_failed(
+        r: _Req, reason: str, status: int = 401, *, lock: Lockout | None = None
+    ) -> OAuthError:
+        r.log(
+            "WARN",
+            _AUTHZ,
+            f"Authentication failed: user={enc(r.user)} method=password reason={reason} "
+            f"via={enc(r.via)}",
+        )
+        if lock is not None:
+            return _lockout_error(lock, r.now)
+        return OAuthError(status, "access_denied", "user authentication failed", reason)
+
+    def _logon_failed(self, r: _Req, logger: str, keys: tuple[Key, ...], now: float) -> None:
+        """Count a failed logon against ``keys``; log each lockout it causes."""
+        policy = self._policy()
+        if not any(policy.limit(scope) for scope, _ in keys):
+            return
+        with self.store.tx() as db:
+            locks = self.lockouts.failed(db, now, policy, keys)
+        address = next((k for scope, k in keys if scope == "address"), None)
+        for lock in locks:
             r.log(
                 "WARN",
-                _AUTHZ,
-                f"Authentication failed: user={enc(r.user)} method=password reason={reason} "
-                f"via={enc(r.via)}",
+                logger,
+                f"Logon locked out: user={enc(r.user)} scope={lock.scope} "
+                f"address={enc(address)} failures={lock.failures} "
+                f"lock_minutes={policy.lock_minutes} via={enc(r.via)}",
             )
-            return OAuthError(status, "access_denied", "user authentication failed", reason)
 
-        if not username or password is None:
-            raise fail("no_credentials")
-        user = self.state.users.get(username)
-        if user is None:
-            verify_password(password, _DUMMY_HASH)  # as slow as for a known user
-            raise fail("unknown_user")
-        if not self._password_ok(user, password):
-            raise fail("bad_password")
-        if not user.active:
-            raise fail("inactive_user", 403)
-        r.log(
-            "INFO",
-            _AUTHZ,
-            f"User authenticated: user={enc(user.name)} method=password via={enc(r.via)}",
-        )
-        return user
+    def _logon_succeeded(self, scope: str, name: str) -> None:
+        with self.store.tx() as db:
+            self.lockouts.succeeded(db, scope, name)
+
+    def reset_lockouts(self, scope: str, key: str | None = None) -> int:
+        """Clear the failed-logon count (and lockout) of one name or address, or of every one of
+        ``scope`` (``user``, ``admin`` or ``address``); how many were cleared. What UCM's
+        administrator does with "Reset Hack Count"."""
+        if scope not in SCOPES:
+            raise ServiceError(f"scope {scope!r}: use one of {', '.join(SCOPES)}")
+        with self._op(), self.store.tx() as db:
+            return self.store.delete_failures(db, scope, key)
+
+    def lockout_list(self) -> list[dict[str, Any]]:
+        """The failed-logon counts that still matter (locked out, or a failure within the reset
+        time): scope, name, failures, last failure, locked (now), until when (None: until
+        reset)."""
+        with self._op() as now:
+            return [
+                {
+                    "scope": row.scope,
+                    "name": row.key,
+                    "failures": row.count,
+                    "last_failure": row.last,
+                    "locked": locked,
+                    "until": row.until if locked else None,
+                }
+                for row, locked in self.lockouts.current(now, self._policy())
+            ]
 
     # -- token endpoint --------------------------------------------------------------------------
 
-    def _issue(self, r: _Req, user: str, grant: str, *, with_refresh: bool) -> TokenResponse:
+    def _issue(
+        self, r: _Req, user: str, grant: str, *, with_refresh: bool, code: str | None = None
+    ) -> TokenResponse:
+        """Issue an access token (and a refresh token, with the refresh flow on); ``code`` is
+        the hash of the authorization code being exchanged, if any."""
         s = self.state
         ring = self._node_ring(r.node)
         t = int(r.now + r.node.clock_offset)
@@ -893,9 +1044,14 @@ class Service:
             tid = self._uuid()
             rc = RefreshClaims(exp=t + days * 86400, iss=s.uuid, tid=tid, ccid=cid)
             token = issue_refresh(rc, ring.signing)
-            row = RefreshRow(_sha(token), tid, user, cid, device, t, rc.exp, "active", None)
+            row = RefreshRow(_sha(token), tid, user, cid, device, t, rc.exp, "active", None, code)
             with self.store.tx() as db:
                 self.store.add_refresh(db, row)
+                # Another process may have seen this code used again since we took it.
+                reused = code is not None and self.store.code_reused(db, code)
+                revoked = (
+                    self.store.revoke_refresh(db, r.now, "code_reused", code=code) if reused else []
+                )
             resp.refresh_token = token
             r.log(
                 "INFO",
@@ -903,6 +1059,8 @@ class Service:
                 f"Refresh token issued: {who} tid={tid} kid={enc(access.kid)} "
                 f"expires_in={days * 86400} via={enc(r.via)}",
             )
+            for gone in revoked:
+                self._log_revoked(r, gone, "code_reused")
         return resp
 
     def token_request(
@@ -956,13 +1114,22 @@ class Service:
                     "missing_parameter",
                     "code, client_id and redirect_uri are required",
                 )
+            ch = _sha(code)
             with self.store.tx() as db:
-                row = self.store.take_code(db, _sha(code))
+                row = self.store.take_code(db, ch)
+                # RFC 6749 4.1.2: a code used twice revokes what it was exchanged for.
+                reused = row is not None and row.used
+                revoked = (
+                    self.store.revoke_refresh(db, now, "code_reused", code=ch) if reused else []
+                )
             if row is None:
                 raise r.token_refused("invalid_grant", "invalid_code", "unknown code")
             r.user, r.device = row.user, row.device
             if row.used:
-                raise r.token_refused("invalid_grant", "code_reused", "code already used")
+                error = r.token_refused("invalid_grant", "code_reused", "code already used")
+                for gone in revoked:
+                    self._log_revoked(r, gone, "code_reused")
+                raise error
             if now >= row.expires:
                 raise r.token_refused("invalid_grant", "code_expired", "code expired")
             if row.client_id != r.client_id:
@@ -975,7 +1142,7 @@ class Service:
             ):
                 raise r.token_refused("invalid_grant", "pkce_failed", "code_verifier is wrong")
             user = self._user_refusal(r)
-            return self._issue(r, user.name, "authorization_code", with_refresh=True)
+            return self._issue(r, user.name, "authorization_code", with_refresh=True, code=ch)
 
     def _user_refusal(self, r: _Req) -> User:
         user = self.state.users.get(r.user or "")
@@ -1105,26 +1272,42 @@ class Service:
         user_id: str | None,
         client_id: str | None = None,
         node: str | None = None,
+        address: str | None = None,
     ) -> RevokeResult:
         """``/ssosp/token/revoke``: revoke a user's refresh tokens (or one client's).
 
         The administrator's credentials are compared in constant time; without valid ones the
-        call is refused (401) and logged.
+        call is refused (401) and logged, and counted like an end user's failed logon (against
+        the name tried and the client ``address``): a locked name or address is refused (429)
+        before its password is compared.
         """
         with self._op() as now:
             r = self._req(self._node(node, issuing=True), now)
             r.log("DEBUG", _FILTER, "servlet path :/ssosp/token/revoke")
-            who = _clip(admin_user, 128)
+            who = _clip(admin_user, MAX_NAME)
+            r.user = who
+            keys = _logon_keys("admin", who or "", _clip(address, 64))
+            lock: Lockout | None = None
             if admin_user is None or admin_password is None:
                 reason = "no_credentials"
             elif self.admin is None:
                 reason = "no_admin_configured"
-            elif not self.admin.check(admin_user, admin_password):
-                reason = "bad_credentials"
             else:
-                reason = ""
+                lock, counted = self.lockouts.blocking(now, self._policy(), keys)
+                if lock is not None:
+                    reason = _locked_reason(lock)
+                elif not self.admin.check(admin_user, admin_password):
+                    reason = "bad_credentials"
+                else:
+                    reason = ""
+                    if ("admin", who or "") in counted:
+                        self._logon_succeeded("admin", who or "")
             if reason:
                 r.log("WARN", _REVOKE, f"Revoke request refused: admin={enc(who)} reason={reason}")
+                if reason == "bad_credentials":
+                    self._logon_failed(r, _REVOKE, keys, now)
+                if lock is not None:
+                    raise _lockout_error(lock, now)
                 raise OAuthError(
                     401, "invalid_client", "administrator authentication failed", reason
                 )
@@ -1401,7 +1584,25 @@ def _next_purge_after(t: float, offset: float) -> float:
     return due - offset
 
 
-_DUMMY_HASH = hash_password("logdoctor-dummy", n=1 << 14, salt=b"\0" * 16)
+def _logon_keys(scope: str, name: str, address: str | None) -> tuple[Key, ...]:
+    return ((scope, name),) if address is None else ((scope, name), ("address", address))
+
+
+def _locked_reason(lock: Lockout) -> str:
+    return "address_locked_out" if lock.scope == "address" else "locked_out"
+
+
+def _lockout_error(lock: Lockout, now: float) -> OAuthError:
+    who = "this client address" if lock.scope == "address" else "this account"
+    retry = lock.retry_after(now)
+    when = f"retry in {retry} s" if retry is not None else "until an administrator resets it"
+    return OAuthError(
+        429,
+        "access_denied",
+        f"{who} is locked after {lock.failures} failed logons ({when})",
+        _locked_reason(lock),
+        retry_after=retry,
+    )
 
 
 def _sha(text: str) -> str:

@@ -1,7 +1,11 @@
-"""State in one SQLite file (WAL): deployment, keys, parameters, users, codes, refresh tokens.
+"""State in one SQLite file (WAL): deployment, keys, parameters, users, codes, refresh tokens,
+failed-logon counts.
 
 Refresh tokens are kept as their SHA-256 (the 64-hex ``index`` the revoke API answers with),
-never as tokens; authorization codes likewise. Passwords are scrypt hashes. Every change is one
+never as tokens, with the hash of the authorization code they were issued for; authorization
+codes likewise (``used``: 0 fresh, 1 exchanged, 2 presented again). Passwords are scrypt
+hashes. Columns added since schema version 1 are added to an older file when it is opened
+(older logdoctor versions read such a file as before). Every change is one
 transaction; with ``durable=True`` (the default) a commit is on disk before the call returns
 (WAL + ``synchronous=FULL``), so a crash loses nothing acknowledged. A simulation that throws
 its database away may pass ``durable=False``.
@@ -27,7 +31,15 @@ from typing import Any
 
 from logdoctor.tokenservice.cluster import Node, Role
 
-__all__ = ["CodeRow", "RefreshRow", "Store", "StoreError", "User", "hash_password"]
+__all__ = [
+    "CodeRow",
+    "FailureRow",
+    "RefreshRow",
+    "Store",
+    "StoreError",
+    "User",
+    "hash_password",
+]
 
 SCHEMA_VERSION = 1
 
@@ -60,14 +72,23 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   idx TEXT PRIMARY KEY, tid TEXT NOT NULL UNIQUE, user TEXT NOT NULL, client_id TEXT NOT NULL,
   device TEXT NOT NULL, issued REAL NOT NULL, expires REAL NOT NULL, state TEXT NOT NULL,
-  revoked_at REAL, cause TEXT);
+  revoked_at REAL, cause TEXT, code TEXT);
 CREATE INDEX IF NOT EXISTS refresh_user ON refresh_tokens (user, client_id);
 CREATE INDEX IF NOT EXISTS refresh_expires ON refresh_tokens (expires);
 CREATE TABLE IF NOT EXISTS revocations (
   id INTEGER PRIMARY KEY, time REAL NOT NULL, admin TEXT NOT NULL, user TEXT NOT NULL,
   client_id TEXT NOT NULL, count INTEGER NOT NULL, cause TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, last_run REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS logon_failures (
+  scope TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL,
+  locked INTEGER NOT NULL DEFAULT 0, until REAL, PRIMARY KEY (scope, key));
 """
+
+_MIGRATIONS = (
+    # (table, column, its definition): columns added after schema version 1 first shipped.
+    ("refresh_tokens", "code", "TEXT"),
+)
+_INDEXES = "CREATE INDEX IF NOT EXISTS refresh_code ON refresh_tokens (code);"
 
 
 class StoreError(ValueError):
@@ -113,6 +134,21 @@ class RefreshRow:
     expires: float
     state: str
     cause: str | None
+    code: str | None = None
+    """Hash of the authorization code the token was issued for (None: not from a code)."""
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    """Failed logons counted for one account or client address."""
+
+    scope: str
+    key: str
+    count: int
+    last: float
+    locked: bool
+    until: float | None
+    """End of the lockout (None while ``locked``: until an administrator resets it)."""
 
 
 def hash_password(password: str, *, n: int = 1 << 14, salt: bytes | None = None) -> str:
@@ -144,6 +180,11 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, want)
 
 
+def _failure(r: tuple[Any, ...]) -> FailureRow:
+    until = None if r[5] is None else float(r[5])
+    return FailureRow(str(r[0]), str(r[1]), int(r[2]), float(r[3]), bool(r[4]), until)
+
+
 def _join(items: tuple[str, ...]) -> str:
     return "\n".join(items)
 
@@ -170,6 +211,7 @@ class Store:
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._migrate()
             version = self.meta("schema_version")
             if version is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
@@ -177,6 +219,13 @@ class Store:
                 raise StoreError(f"{path}: schema version {version} is newer than this logdoctor")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: not a logdoctor token-service database ({exc})") from None
+
+    def _migrate(self) -> None:
+        for table, column, decl in _MIGRATIONS:
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        self._db.executescript(_INDEXES)
 
     def close(self) -> None:
         """Close the connection."""
@@ -368,7 +417,8 @@ class Store:
         )
 
     def take_code(self, db: sqlite3.Connection, code_hash: str) -> CodeRow | None:
-        """The code's row (``used`` as it was) and mark it used; None if unknown."""
+        """The code's row (``used`` as it was) and mark it used (1), or reused (2) if it was
+        used already; None if unknown."""
         r = db.execute(
             "SELECT user, client_id, redirect_uri, device, expires, challenge, used, node "
             "FROM codes WHERE code_hash = ?",
@@ -376,8 +426,13 @@ class Store:
         ).fetchone()
         if r is None:
             return None
-        db.execute("UPDATE codes SET used = 1 WHERE code_hash = ?", (code_hash,))
+        db.execute("UPDATE codes SET used = ? WHERE code_hash = ?", (2 if r[6] else 1, code_hash))
         return CodeRow(r[0], r[1], r[2], r[3], float(r[4]), r[5], bool(r[6]), r[7])
+
+    def code_reused(self, db: sqlite3.Connection, code_hash: str) -> bool:
+        """Whether a second use of the code has been seen (see :meth:`take_code`)."""
+        r = db.execute("SELECT used FROM codes WHERE code_hash = ?", (code_hash,)).fetchone()
+        return r is not None and int(r[0]) >= 2
 
     def delete_codes_before(self, db: sqlite3.Connection, t: float) -> None:
         """Forget codes that expired before ``t``."""
@@ -395,8 +450,17 @@ class Store:
         """Store a refresh token by its index (SHA-256 of the token)."""
         db.execute(
             "INSERT INTO refresh_tokens (idx, tid, user, client_id, device, issued, expires, "
-            "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'active')",
-            (row.idx, row.tid, row.user, row.client_id, row.device, row.issued, row.expires),
+            "state, code) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+            (
+                row.idx,
+                row.tid,
+                row.user,
+                row.client_id,
+                row.device,
+                row.issued,
+                row.expires,
+                row.code,
+            ),
         )
 
     def refresh_by_index(self, idx: str) -> RefreshRow | None:
@@ -411,9 +475,15 @@ class Store:
         cause: str,
         user: str | None = None,
         client_id: str | None = None,
+        *,
+        code: str | None = None,
     ) -> list[RefreshRow]:
-        """Revoke active tokens (of ``user`` / ``client_id``, or all); return them."""
+        """Revoke active tokens (of ``user`` / ``client_id`` / issued for the authorization
+        code with hash ``code``, or all); return them."""
         where, args = "state = 'active'", []
+        if code is not None:
+            where += " AND code = ?"
+            args.append(code)
         if user is not None:
             where += " AND user = ?"
             args.append(user)
@@ -455,6 +525,60 @@ class Store:
         else:
             row = self._one("SELECT COUNT(*) FROM refresh_tokens WHERE state = ?", (state,))
         return 0 if row is None else int(row[0])
+
+    # -- failed logons ---------------------------------------------------------------------------
+
+    def failure(self, scope: str, key: str) -> FailureRow | None:
+        """The failed-logon count of one account or address."""
+        r = self._one(
+            "SELECT scope, key, count, last, locked, until FROM logon_failures "
+            "WHERE scope = ? AND key = ?",
+            (scope, key),
+        )
+        return None if r is None else _failure(r)
+
+    def failures(self) -> list[FailureRow]:
+        """Every failed-logon count, locked ones first."""
+        rows = self._all(
+            "SELECT scope, key, count, last, locked, until FROM logon_failures "
+            "ORDER BY locked DESC, scope, key"
+        )
+        return [_failure(r) for r in rows]
+
+    def failure_in(self, db: sqlite3.Connection, scope: str, key: str) -> FailureRow | None:
+        """:meth:`failure` inside a transaction (read, then write, atomically)."""
+        r = db.execute(
+            "SELECT scope, key, count, last, locked, until FROM logon_failures "
+            "WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        return None if r is None else _failure(r)
+
+    def put_failure(self, db: sqlite3.Connection, row: FailureRow) -> None:
+        """Store a failed-logon count."""
+        db.execute(
+            "INSERT OR REPLACE INTO logon_failures (scope, key, count, last, locked, until) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (row.scope, row.key, row.count, row.last, int(row.locked), row.until),
+        )
+
+    def delete_failures(self, db: sqlite3.Connection, scope: str, key: str | None = None) -> int:
+        """Forget the count of one account or address (every one of ``scope`` if no key)."""
+        if key is None:
+            cur = db.execute("DELETE FROM logon_failures WHERE scope = ?", (scope,))
+        else:
+            cur = db.execute("DELETE FROM logon_failures WHERE scope = ? AND key = ?", (scope, key))
+        return int(cur.rowcount)
+
+    def prune_failures(self, db: sqlite3.Connection, now: float, quiet_before: float) -> int:
+        """Forget counts that are not locked (or whose lockout ended) and saw no failure since
+        ``quiet_before``."""
+        cur = db.execute(
+            "DELETE FROM logon_failures WHERE (locked = 0 OR (until IS NOT NULL AND until <= ?)) "
+            "AND last < ?",
+            (now, quiet_before),
+        )
+        return int(cur.rowcount)
 
     # -- jobs ------------------------------------------------------------------------------------
 

@@ -73,7 +73,8 @@ def test_fleet_in_process_runs_without_dask(tmp_path: Path) -> None:
 
 def test_fleet_on_dask_says_what_to_install(tmp_path: Path) -> None:
     paths, _ = write_fleet(tmp_path, (TEN[0],))
-    proc = logdoctor_without_dask("fleet", *paths, "-o", "out", cwd=tmp_path)
+    # A fleet this small runs in process by default; --dask asks for Dask.
+    proc = logdoctor_without_dask("fleet", *paths, "-o", "out", "--dask", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith("logdoctor: error: logdoctor fleet needs Dask")
     assert "pip install 'logdoctor[fleet]'" in proc.stderr

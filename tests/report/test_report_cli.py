@@ -15,7 +15,9 @@ def test_report_writes_the_page_and_prints_its_path(runner: CliRunner, tmp_path:
     root = normal_bundle(tmp_path / "b")
     out = tmp_path / "out" / "r.html"
     out.parent.mkdir()
-    res = runner.invoke(main, ["report", str(root), "-o", str(out), "--title", "Site <A>"])
+    res = runner.invoke(
+        main, ["report", str(root), "-o", str(out), "--title", "Site <A>", "--tz", "UTC"]
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout == f"{out}\n" and res.stderr == ""
     html = out.read_text(encoding="utf-8")
@@ -51,7 +53,7 @@ def test_unreadable_input_still_gives_a_report_and_exit_2(
     bad = root / "ucm-pub" / "platform" / "log" / "certMgmt00001.log"
     bad.write_bytes(b"\x00\x00\x00\x01binary")
     out = tmp_path / "r.html"
-    res = runner.invoke(main, ["report", str(root), "-o", str(out)])
+    res = runner.invoke(main, ["report", str(root), "-o", str(out), "--tz", "UTC"])
     assert res.exit_code == 2
     assert res.stdout == f"{out}\n"
     (line,) = res.stderr.splitlines()

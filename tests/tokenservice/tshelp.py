@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from logdoctor.tokenservice.clock import from_iso
-from logdoctor.tokenservice.server import bind, make_server
+from logdoctor.tokenservice.server import HttpLimits, bind, make_server
 from logdoctor.tokenservice.service import AdminCredentials, Service
 
 START = from_iso("2026-11-20T08:00:00")
@@ -18,11 +18,13 @@ ADMIN = AdminCredentials("admin", "axl-Secret-1")
 
 
 @contextmanager
-def running(service: Service, node: str | None = None) -> Iterator[str]:
+def running(
+    service: Service, node: str | None = None, limits: HttpLimits | None = None
+) -> Iterator[str]:
     """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = make_server(service, node=node)
+    server = make_server(service, node=node, **({"limits": limits} if limits else {}))
     th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     th.start()
     deadline = time.monotonic() + 10

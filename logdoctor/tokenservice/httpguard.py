@@ -1,0 +1,195 @@
+"""HTTP/1.1 limits uvicorn does not enforce by itself: head size, request read time, and a
+connection cap that evicts idle connections instead of refusing requests.
+
+uvicorn (0.30 and later) runs the app over httptools, which accepts a request head of any size
+(reading it in time quadratic in its size, on the event loop), never times out a connection that
+sends nothing or half a head (its keep-alive timer starts only after a first response), and its
+``limit_concurrency`` answers *every* new request 503 once that many connections are open, idle
+ones included. h11 has a head-size limit (``h11_max_incomplete_event_size``) but no read
+timeout either. So :func:`protocol_class` wraps uvicorn's httptools protocol:
+
+* **Head size**: more than :attr:`HttpLimits.max_head_bytes` of request line and headers gets
+  ``431 Request Header Fields Too Large`` and the connection is closed (at most one read
+  buffer, 256 KiB, past the limit is ever parsed).
+* **Read time**: a request (head and body) must arrive within
+  :attr:`HttpLimits.request_timeout` seconds of its first byte, and a new connection must
+  deliver its first request within as long; else ``408 Request Timeout`` (or, if it sent
+  nothing, a plain close). Between requests uvicorn's keep-alive timeout
+  (:attr:`HttpLimits.keep_alive`) applies.
+* **Connections**: at most :attr:`HttpLimits.max_connections` are kept. A new connection over
+  the cap closes the connection that has waited longest for a request (a fresh or idle one, or
+  one still sending its head); connections whose request the app is serving are never closed.
+  Slow or silent clients thus cannot keep a fast client out: its connection would have to wait
+  longer than theirs to be chosen. Only when every connection is busy is the new one closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["HttpLimits", "protocol_class"]
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Limits of the token service's HTTP server."""
+
+    max_head_bytes: int = 64 * 1024
+    """Request line and headers, in bytes."""
+    request_timeout: float = 10.0
+    """Seconds from a request's first byte (or a new connection) to its last byte."""
+    keep_alive: int = 15
+    """Seconds an idle connection is kept between requests (uvicorn's ``timeout_keep_alive``)."""
+    max_connections: int = 1024
+    """Open connections; a new one beyond evicts the one waiting longest for a request."""
+
+    def __post_init__(self) -> None:
+        if self.max_head_bytes < 1024 or self.request_timeout <= 0 or self.keep_alive < 1:
+            raise ValueError("max_head_bytes >= 1024, request_timeout > 0, keep_alive >= 1")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+
+
+def _response(status: int, reason: str) -> bytes:
+    body = reason.encode("ascii")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+_TOO_LARGE = _response(431, "Request Header Fields Too Large")
+_TIMEOUT = _response(408, "Request Timeout")
+
+
+class _Waiting:
+    """The connections of one server that wait for a request, longest-waiting first."""
+
+    def __init__(self) -> None:
+        self.order: dict[Any, None] = {}
+        self.closing: set[Any] = set()
+
+    def wait(self, conn: Any) -> None:
+        self.order.pop(conn, None)
+        self.order[conn] = None
+
+    def busy(self, conn: Any) -> None:
+        self.order.pop(conn, None)
+
+    def forget(self, conn: Any) -> None:
+        self.order.pop(conn, None)
+        self.closing.discard(conn)
+
+    def oldest(self, but: Any) -> Any | None:
+        for conn in self.order:
+            if conn is not but and conn not in self.closing:
+                return conn
+        return None
+
+
+def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
+    """An httptools protocol class for ``uvicorn.Config(http=...)`` that enforces ``limits``
+    (one class per server: the connection cap counts that server's connections)."""
+    waiting = _Waiting()
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        """uvicorn's httptools protocol with the limits of :class:`HttpLimits`."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._in_head = True
+            self._head_bytes = 0
+            self._in_request = False
+            self._completed = False
+            self._deadline: asyncio.TimerHandle | None = None
+
+        # -- timers and eviction -----------------------------------------------------------------
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(limits.request_timeout, self._timed_out)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _timed_out(self) -> None:
+            self._deadline = None
+            if self.transport.is_closing():
+                return
+            if self._in_request or self._head_bytes:
+                self.transport.write(_TIMEOUT)
+            self._drop()
+
+        def _drop(self) -> None:
+            waiting.closing.add(self)
+            waiting.busy(self)
+            self.transport.close()
+
+        # -- asyncio.Protocol --------------------------------------------------------------------
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            waiting.wait(self)
+            self._arm()
+            if len(self.connections) - len(waiting.closing) > limits.max_connections:
+                victim = waiting.oldest(but=self)
+                (victim if victim is not None else self)._drop()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            waiting.forget(self)
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return
+            self._completed = False
+            super().data_received(data)
+            if self.transport.is_closing():
+                return
+            if self._completed:
+                # A request ended in this chunk: what follows it (a pipelined head) is not
+                # counted, which undercounts that head by less than one read.
+                self._head_bytes = 0
+            elif self._in_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > limits.max_head_bytes:
+                    self.transport.write(_TOO_LARGE)
+                    self._drop()
+                    return
+            if self._in_request:
+                self._arm()
+
+        # -- httptools callbacks -----------------------------------------------------------------
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_request = True
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._head_bytes = 0
+            waiting.busy(self)
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._in_request = False
+            self._in_head = True
+            self._completed = True
+            self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            idle = self.cycle is None or self.cycle.response_complete  # no pipelined request
+            if idle and not self.transport.is_closing():
+                waiting.wait(self)
+
+    return GuardedHttpToolsProtocol
