@@ -7,6 +7,7 @@ files at once); results come back in input order, so a load is deterministic.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,6 +142,22 @@ def _read_all(path: Path) -> bytes:
         return fh.read()
 
 
+_DOWNLOAD_TIME = re.compile(r"^(?:\d{4}[-_.]?\d{2}[-_.]?\d{2}(?:\D.*)?|\d{9,13})$")
+
+
+def _syslog_owner(relpath: str) -> str | None:
+    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
+    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
+    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
+    low = [f.lower() for f in folders]
+    if "syslog" not in low:
+        return None
+    i = low.index("syslog") - 1
+    while i >= 0 and _DOWNLOAD_TIME.match(folders[i]):
+        i -= 1
+    return folders[i] if i >= 0 else None
+
+
 def _is_big(lf: LogFile) -> bool:
     try:
         return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
@@ -161,9 +178,9 @@ class Loader:
     A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
     records, see :mod:`logdoctor.clocks`): the heads of the files that may state one are read
     before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
-    outranks the deployment file and ``--tz``). A file states its node's zone when it sits in
-    the node's tree (``<node>/syslog/``) or when its records name that node (a loose
-    CiscoSyslog in a folder of other nodes' files does not).
+    outranks the deployment file and ``--tz``). A file states its node's zone when the folder
+    that holds its ``syslog/`` folder is the node's (``<node>/syslog/CiscoSyslog``) or when its
+    records name that node (a loose CiscoSyslog among other nodes' files does not).
     """
 
     files: list[LogFile]
@@ -192,9 +209,11 @@ class Loader:
                 continue  # reported when the file is parsed
             lines = sniff_lines(opened.head)
             head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
-            folders = {p.lower() for p in PurePosixPath(lf.relpath).parts[:-1]}
-            own = "syslog" in folders or {n.lower() for n in head.nodes} == {lf.node.lower()}
-            if head.zone is not None and own:
+            folder = _syslog_owner(lf.relpath)
+            own = folder is not None and folder.lower() == lf.node.lower()
+            if head.zone is not None and (
+                own or {n.lower() for n in head.nodes} == {lf.node.lower()}
+            ):
                 self.zones.record_from_log(lf.node, head.zone, lf.display)
 
     def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
