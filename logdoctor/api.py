@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.detect import detect_format, is_binary, looks_like_log
+from logdoctor.clocks import zone_from_head
+from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.nodes import (
@@ -25,6 +26,7 @@ from logdoctor.nodes import (
     file_statements,
     identify,
     identity_literals,
+    is_download_time,
     named_files,
     statement_frame,
     statements,
@@ -153,9 +155,17 @@ def _read_all(path: Path) -> bytes:
         return fh.read()
 
 
-def _zoneless(fmt: Format) -> bool:
-    """True when some of the format's timestamps carry no zone (read in the node's zone)."""
-    return any(not tf.has_zone for h in fmt.headers for tf in h.timestamps)
+def _syslog_owner(relpath: str) -> str | None:
+    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
+    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
+    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
+    low = [f.lower() for f in folders]
+    if "syslog" not in low:
+        return None
+    i = low.index("syslog") - 1
+    while i >= 0 and is_download_time(folders[i]):
+        i -= 1
+    return folders[i] if i >= 0 else None
 
 
 def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
@@ -190,6 +200,13 @@ class Loader:
     larger than memory; ``result()`` collects everything into a LoadResult. Each file's
     zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
     parsed (stage ``parsing``, in files).
+
+    A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
+    records, see :mod:`logdoctor.clocks`): the heads of the files that may state one are read
+    before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
+    outranks the deployment file and ``--tz``). A file states its node's zone when the folder
+    that holds its ``syslog/`` folder is the node's (``<node>/syslog/CiscoSyslog``) or when its
+    records name that node (a loose CiscoSyslog among other nodes' files does not).
     """
 
     files: list[LogFile]
@@ -214,18 +231,6 @@ class Loader:
     _known: NodeTable | None = field(default=None, repr=False)
     _early: NodeTable | None = field(default=None, repr=False)
 
-    def _zone(self, lf: LogFile, fmt: Format) -> Zone:
-        # The zone a file's zone-less times are read in: its node's, by the node's canonical
-        # name (the deployment file names nodes by host; the folder may be an IP address).
-        # A format whose records state the node's zone (CiscoSyslog's two clocks, a later
-        # issue) records it here, before the node's other files are read:
-        # self.zones.record_from_log(node, zone, lf.display).
-        table = self._known if self._known is not None else self._early
-        node = lf.node if table is None else table.resolve(lf.node)
-        if _zoneless(fmt):
-            self.zones.note_read(node, lf.display)
-        return self.zones.zone_of(node).zone
-
     def _prepare(self) -> None:
         """Before the first file is parsed: the names known without reading a line (folders,
         file names, the deployment file's addresses), for the zones. When the deployment file
@@ -243,15 +248,60 @@ class Loader:
         if declared - placed and placed - declared:
             self.identify_nodes()
 
+    _stated: bool = field(default=False, repr=False, compare=False)
+
+    def _canonical(self, name: str) -> str:
+        """A layout node name as the node table known so far names it."""
+        table = self._known if self._known is not None else self._early
+        return name if table is None else table.resolve(name)
+
+    def record_stated_zones(self) -> None:
+        """Record in ``zones`` the zone each node's own CiscoSyslog states (read from the
+        heads of the files whose name fits a format with two clocks); once per load, under
+        the node's canonical name."""
+        if self._stated:
+            return
+        self._stated = True
+        stating = [f for f in self.formats if f.states_zone]
+        for lf in self.files if stating else ():
+            if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
+                continue
+            opened = _open(lf, self.limits)
+            if isinstance(opened, ParseStats):
+                continue  # reported when the file is parsed
+            lines = sniff_lines(opened.head)
+            head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
+            folder = _syslog_owner(lf.relpath)
+            node = self._canonical(lf.node)
+            names = {lf.node.lower(), node.lower()}
+            own = folder is not None and folder.lower() in names
+            stated = {n.lower() for n in head.nodes}
+            if head.zone is not None and (own or (stated and stated <= names)):
+                self.zones.record_from_log(node, head.zone, lf.display)
+
+    def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
+        """The zone a file's zone-less times are read in (its node's, by the node's canonical
+        name: the deployment file names nodes by host, the folder may be an IP address), and
+        the file that stated it (None when the zone comes from the deployment file, ``--tz``
+        or the UTC default)."""
+        self.record_stated_zones()
+        node = self._canonical(lf.node)
+        nz = self.zones.zone_of(node)
+        if not fmt.zoneless:
+            return nz.zone, None
+        self.zones.note_read(node, lf.display)
+        return nz.zone, (nz.where if nz.source == "log" else None)
+
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone = self._zone(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         frame, st = parse_bytes(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
+        st.zone_from = source
         return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
@@ -260,7 +310,7 @@ class Loader:
             self.stats.append(opened)
             return
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone = self._zone(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
@@ -268,13 +318,16 @@ class Loader:
             parts.append(st)
             if frame.height:
                 yield frame
-        self.stats.append(opened.account(merge_stats(parts)))
+        st = opened.account(merge_stats(parts))
+        st.zone_from = source
+        self.stats.append(st)
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
         is exhausted. Node names are the layout's, unless :meth:`identify_nodes` ran first:
         then they are canonical from the first frame on."""
         self._prepare()
+        self.record_stated_zones()
         for frame in self._parsed():
             self._said.append(statement_frame(frame))
             yield frame if self._known is None else self._known.apply(frame)
@@ -447,7 +500,8 @@ def load(
     (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
     timestamps without one were written in (default UTC); ``zones`` (a
     :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node, by its
-    canonical name, its zone and records which nodes' times were read in an assumed UTC.
+    canonical name, its zone and records which nodes' times were read in an assumed UTC; a
+    node whose own CiscoSyslog states its UTC offset is read in it.
     ``progress`` hears of each file parsed. Raises ``FormatError`` for a bad format folder and
     ``ValueError`` for a bad ``tz``; unreadable inputs are listed in ``errors`` (and in
     ``stats`` with their ``error``), never skipped silently; so are inputs only partly read

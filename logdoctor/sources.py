@@ -574,7 +574,7 @@ class _Walk:
                 head = b""
             wanted = self._sniff(head)
         if not wanted:
-            self.ignored.append(Ignored(mlabel, "not a ssoApp, ssosp or certMgmt log"))
+            self.ignored.append(Ignored(mlabel, "not a log of a family logdoctor reads"))
             return
         limits = self.limits
         if not eager:
@@ -858,7 +858,7 @@ class _Walk:
         if not wanted and stripped.lower().endswith(_TEXT_SUFFIXES):
             wanted = self._sniff(_head(fp))
         if not wanted:
-            self.ignored.append(Ignored(str(fp), "not a ssoApp, ssosp or certMgmt log"))
+            self.ignored.append(Ignored(str(fp), "not a log of a family logdoctor reads"))
             return
         self.add(str(fp), rel, folder_node, self._reader(fp), local=_plain(fp))
 

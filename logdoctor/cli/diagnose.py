@@ -7,7 +7,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,6 +41,9 @@ from logdoctor.cli.options import (
 )
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import quiet_exit, terminal
+
+if TYPE_CHECKING:
+    from logdoctor.rules import Rule
 
 # -- check, rules, timeline (diagnosis) ---------------------------------------------------------
 
@@ -320,16 +323,19 @@ def _followup(
 @color_option
 @handle_errors
 def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
-    """List the diagnostic rules, or print the documentation page of rule ID.
+    """List the diagnostic rules with their basis, or print the documentation page of rule ID
+    (its basis first: the weakest of the kinds it reads).
 
     A prefix (LD1, LD20) lists the rules it matches, as --select reads it.
     """
     import re
 
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.outputs.sheet import Column, Sheet
     from logdoctor.outputs.terminal import plain_markup
     from logdoctor.rules import all_rules, get_rule, select_rules
 
+    bases = kind_bases(load_formats())
     if rule_id is not None and re.fullmatch(r"(?i)\s*LD\d{3}\s*", rule_id):
         try:
             r = get_rule(rule_id)
@@ -341,6 +347,11 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
                 "severity": str(r.severity),
                 "title": r.title,
                 "category": r.category,
+                "basis": _basis_value(r, bases),
+                "kinds": [
+                    {"kind": k.kind, "family": k.family, "basis": k.basis.value}
+                    for k in r.kind_bases(bases)
+                ],
                 "sections": r.doc.sections,
                 "fix": list(r.doc.fix),
                 "references": list(r.doc.references),
@@ -348,6 +359,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
             click.echo(json.dumps(doc, indent=2))
             return
         click.echo(f"{r.id} ({r.severity}, {r.category}): {r.title}\n")
+        click.echo(_basis_page(r, bases) + "\n")
         click.echo(plain_markup(r.doc.text))
         return
     rules = all_rules() if rule_id is None else select_rules([rule_id])
@@ -360,6 +372,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
                         "severity": str(r.severity),
                         "title": r.title,
                         "category": r.category,
+                        "basis": _basis_value(r, bases),
                     }
                     for r in rules
                 ],
@@ -368,11 +381,46 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
         )
         return
     sheet = Sheet(
-        (Column("id"), Column("severity"), Column("category"), Column("title", free=True))
+        (
+            Column("id"),
+            Column("severity"),
+            Column("category"),
+            Column("basis"),
+            Column("title", free=True),
+        )
     )
     for r in rules:
-        sheet.add(r.id, str(r.severity), r.category, r.title)
+        sheet.add(r.id, str(r.severity), r.category, _basis_value(r, bases) or "-", r.title)
     terminal(color).print_sheet(sheet)
+
+
+def _basis_value(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str | None:
+    basis = r.basis(bases)
+    return None if basis is None else basis.value
+
+
+def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
+    """The ``Basis:`` section of a rule's page: its basis and the kinds it reads, by basis."""
+    from logdoctor.rules.registry import ANY_KIND
+
+    if ANY_KIND in r.needs.kinds:
+        return "Basis: none (it reads every record: the health of the logs themselves)"
+    basis = r.basis(bases)
+    lines = [
+        f"Basis: {basis.value if basis is not None else 'none'} (the weakest basis of the "
+        "kinds it reads)"
+    ]
+    by: dict[str, list[str]] = {}
+    for k in r.kind_bases(bases):
+        by.setdefault(k.basis.value, []).append(f"{k.kind} ({k.family})")
+    for name in ("published", "documented", "modelled"):
+        if name in by:
+            lines.append(f"  {name}: {', '.join(by[name])}")
+    lines.append(
+        "  (published: a verbatim public Cisco line backs the form; documented: Cisco "
+        "documents that the log records it, the wording is modelled; modelled: neither)"
+    )
+    return "\n".join(lines)
 
 
 @main.command("timeline")

@@ -146,19 +146,33 @@ def formats_cmd(
     default="table",
     show_default=True,
 )
+@formats_dir_option
 @color_option
 @handle_errors
-def kinds_cmd(out_format: str, color: str) -> None:
-    """List the event kinds (the `kind` column) and what each means."""
+def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None:
+    """List the event kinds (the `kind` column), what each means and, per log family, the
+    basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
+    behaviour is documented, the wording modelled) or modelled."""
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.model import EventKind
     from logdoctor.outputs.sheet import Column, Sheet
 
+    bases = kind_bases(load_formats(formats_dirs))
     if out_format == "json":
-        click.echo(json.dumps({k.value: k.description for k in EventKind}, indent=2))
+        doc = {
+            k.value: {
+                "description": k.description,
+                "basis": {fam: list(v) for fam, v in bases.get(k.value, {}).items()},
+            }
+            for k in EventKind
+        }
+        click.echo(json.dumps(doc, indent=2))
         return
-    sheet = Sheet((Column("kind"), Column("meaning", free=True)))
+    sheet = Sheet((Column("kind"), Column("basis (family: basis)"), Column("meaning", free=True)))
     for k in EventKind:
-        sheet.add(k.value, k.description)
+        per = bases.get(k.value, {})
+        text = "; ".join(f"{fam}: {', '.join(v)}" for fam, v in per.items()) or "-"
+        sheet.add(k.value, text, k.description)
     terminal(color).print_sheet(sheet)
 
 
@@ -395,7 +409,7 @@ def _ignored_summary(ignored: Sequence[Ignored]) -> str:
     if not ignored:
         return ""
     reasons = Counter(
-        "not these log families" if i.reason.startswith("not a ssoApp") else i.reason
+        "not these log families" if i.reason.startswith("not a log of a family") else i.reason
         for i in ignored
     )
     if len(reasons) == 1:

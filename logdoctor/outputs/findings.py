@@ -2,9 +2,9 @@
 
 JSON (``logdoctor check --format json``)::
 
-    {"findings": [{"rule", "severity", "title", "message", "evidence": [{"node", "file",
-       "line", "time", "kind", "excerpt"}], "evidence_total", "subjects", "first_seen",
-       "last_seen", "fix", "fingerprint", "baseline_state"}],
+    {"findings": [{"rule", "severity", "title", "message", "basis", "evidence": [{"node",
+       "file", "line", "time", "kind", "basis", "excerpt"}], "evidence_total", "subjects",
+       "first_seen", "last_seen", "fix", "fingerprint", "baseline_state"}],
      "errors": [{"type": "input", "path", "message", "partial"}
                 | {"type": "rule", "rule", "message"} | {"type": "no-logs", "message"}],
      "absent": [{"rule", "subjects", "fingerprint"}],
@@ -66,6 +66,7 @@ def evidence_dict(e: Evidence, zone: Zone | None = None) -> dict[str, Any]:
         "line": e.line,
         "time": iso(e.time, zone),
         "kind": e.kind,
+        "basis": e.basis,
         "excerpt": safe(e.excerpt),
     }
 
@@ -77,6 +78,7 @@ def finding_dict(f: Finding, state: str = "new", zone: Zone | None = None) -> di
         "severity": str(f.severity),
         "title": f.title,
         "message": safe(f.message),
+        "basis": f.basis,
         "evidence": [evidence_dict(e, zone) for e in f.evidence],
         "evidence_total": f.evidence_total,
         "subjects": [safe(s) for s in f.subjects],

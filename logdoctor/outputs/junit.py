@@ -4,7 +4,9 @@ One ``<testsuite name="logdoctor check">``; every rule that ran is a test: a rul
 findings is one passing test case, a rule with findings has one test case per finding
 (``classname`` = ``logdoctor.LD101``, ``name`` = rule id and subjects). A finding that fails
 the check (at or above ``--fail-on``, not baselined) is a ``<failure>``; a baselined one is
-``<skipped>``; one below the threshold passes with its text in ``<system-out>``.
+``<skipped>``; one below the threshold passes with its text in ``<system-out>``. Each
+finding's test case has a ``basis`` property: the weakest basis of its evidence (published,
+documented, modelled, or none), also written next to each evidence line of its text.
 
 Log text may hold characters XML 1.0 cannot carry (control characters, lone surrogates,
 U+FFFE): they are written as visible ``\\xNN`` / ``\\uNNNN`` escapes, so the file always
@@ -46,8 +48,14 @@ def _details(f: Finding) -> str:
     lines = [f.message, ""]
     lines.append(f"subjects: {', '.join(f.subjects)}")
     lines.append(f"seen: {iso(f.first_seen)} .. {iso(f.last_seen)}")
+    lines.append(f"basis: {f.basis or 'no recognized log line'}")
     lines.append(f"evidence ({f.evidence_total} line(s), {len(f.evidence)} shown):")
-    lines += [f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''} {e.excerpt}" for e in f.evidence]
+    lines += [
+        f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''}"
+        + (f" [{e.basis}]" if e.basis else "")
+        + f" {e.excerpt}"
+        for e in f.evidence
+    ]
     if f.fix:
         lines.append("fix:")
         lines += [f"  {i}. {s}" for i, s in enumerate(f.fix, 1)]
@@ -118,6 +126,8 @@ def junit_xml(report: CheckReport) -> bytes:
                     "time": "0",
                 },
             )
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", {"name": "basis", "value": f.basis or "none"})
             if report.state(f) != "new":
                 ET.SubElement(case, "skipped", {"message": "known finding (in the baseline)"})
                 skipped += 1

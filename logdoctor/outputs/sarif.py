@@ -45,6 +45,8 @@ def _location(e: Evidence, index: int | None = None) -> dict[str, Any]:
         },
         "message": {"text": safe(f"{e.node} {e.kind}: {e.excerpt}")},
     }
+    if e.basis is not None:
+        loc["properties"] = {"basis": e.basis}
     if index is not None:
         loc["id"] = index
     return loc
@@ -66,6 +68,7 @@ def _result(f: Finding, index: int, state: str) -> dict[str, Any]:
             "firstSeen": iso(f.first_seen),
             "lastSeen": iso(f.last_seen),
             "evidenceTotal": f.evidence_total,
+            "basis": f.basis,
         },
     }
     if f.evidence:

@@ -99,6 +99,7 @@ def _evidence_row(e: Evidence, limits: Limits) -> EvidenceRow:
         excerpt=excerpt,
         path=neutral(e.file, FILE_CHARS),
         parts=mark_parts(excerpt),
+        basis=e.basis or "",
     )
 
 
@@ -141,6 +142,7 @@ def _finding_view(f: Finding, anchor: str, rows: Mapping[str, int], limits: Limi
         message_parts=code_parts(message),
         users=users,
         users_more=max(0, len(f.users) - len(users)),
+        basis=f.basis or "",
     )
 
 

@@ -188,6 +188,9 @@ class EvidenceRow:
     path: str = ""
     parts: Rich = ()
     """The excerpt in pieces, decisive fields (``reason=``, ``via=``...) marked."""
+    basis: str = ""
+    """published, documented or modelled: how well-founded the pattern that recognized the
+    line is (empty for a line no pattern recognized, a deployment-file line)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,8 @@ class FindingView:
     message_parts: Rich = ()
     users: tuple[UserLink, ...] = ()
     users_more: int = 0
+    basis: str = ""
+    """The weakest basis of the finding's log lines (empty: no recognized log line)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 import polars as pl
 
 from logdoctor.evidence import from_rows
-from logdoctor.model import Evidence, Finding, Severity
+from logdoctor.model import Evidence, Finding, Severity, weakest_basis
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
@@ -117,6 +117,10 @@ def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
             lo, hi = t.min(), t.max()
             if isinstance(lo, datetime) and isinstance(hi, datetime):
                 times += [lo, hi]
+    bases: list[str | None] = [e.basis for e in extra]
+    if rows is not None and n_rows and "basis" in rows.columns:
+        bases += rows["basis"].drop_nulls().unique().to_list()
+    basis = weakest_basis(bases)
     users: tuple[str, ...] = ()
     if rows is not None and n_rows and "user" in rows.columns:
         names = rows["user"].drop_nulls().unique().sort()
@@ -133,6 +137,7 @@ def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
         last_seen=max(times) if times else None,
         fix=hit.fix or rule.doc.fix,
         users=users,
+        basis=None if basis is None else basis.value,
     )
 
 

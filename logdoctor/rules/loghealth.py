@@ -10,7 +10,7 @@ import polars as pl
 
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.registry import ANY_KIND, INFERRED, Needs, rule
 
 UNRECOGNIZED_RATIO = 0.2
 """A file whose share of unrecognized records exceeds this..."""
@@ -32,7 +32,12 @@ def _short(node: str | None, path: str) -> str:
     return f"{node}:{name}" if node else name
 
 
-@rule("LD901", Severity.WARNING, "Many records of a file are not recognized")
+@rule(
+    "LD901",
+    Severity.WARNING,
+    "Many records of a file are not recognized",
+    needs=Needs(kinds=("unrecognized",)),
+)
 def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
     """What:
     More than 20 % of a log file's records (at least 20 records) match no event pattern.
@@ -103,7 +108,7 @@ _TEMPLATES_SHOWN = 10
 """LD901 shows one record of each of this many templates (the most frequent)."""
 
 
-@rule("LD902", Severity.WARNING, "A node's logs have a gap")
+@rule("LD902", Severity.WARNING, "A node's logs have a gap", needs=Needs(kinds=(ANY_KIND,)))
 def log_gap(ctx: Context) -> Iterator[Hit]:
     """What:
     Part of a node's log is missing from the bundle: a rotated ssosp file between two that
@@ -158,7 +163,9 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD903", Severity.WARNING, "Clocks of two nodes disagree", needs=Needs(nodes=2))
+@rule(
+    "LD903", Severity.WARNING, "Clocks of two nodes disagree", needs=Needs(kinds=INFERRED, nodes=2)
+)
 def clock_skew(ctx: Context) -> Iterator[Hit]:
     """What:
     One node's clock is off against another's: a token used on one node appears in its log
@@ -206,7 +213,12 @@ def clock_skew(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD904", Severity.WARNING, "samltrace debug level left on", needs=Needs(families=("ssosp",)))
+@rule(
+    "LD904",
+    Severity.WARNING,
+    "samltrace debug level left on",
+    needs=Needs(kinds=(ANY_KIND,), families=("ssosp",)),
+)
 def debug_left_on(ctx: Context) -> Iterator[Hit]:
     """What:
     A node's ssosp trace level was set to DEBUG (`set samltrace level debug`) and left there
@@ -275,7 +287,12 @@ def debug_left_on(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD905", Severity.WARNING, "Malformed lines or undecodable bytes in a log file")
+@rule(
+    "LD905",
+    Severity.WARNING,
+    "Malformed lines or undecodable bytes in a log file",
+    needs=Needs(kinds=(ANY_KIND,)),
+)
 def malformed_lines(ctx: Context) -> Iterator[Hit]:
     """What:
     A log file has more than 10 lines outside any record (before its first timestamped line),
@@ -334,7 +351,12 @@ def malformed_lines(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD906", Severity.INFO, "Push-notification token traffic is not Jabber OAuth")
+@rule(
+    "LD906",
+    Severity.INFO,
+    "Push-notification token traffic is not Jabber OAuth",
+    needs=Needs(kinds=("push.token",)),
+)
 def push_tokens(ctx: Context) -> Iterator[Hit]:
     """What:
     The logs hold push-notification and cloud-onboarding token traffic (XCPConfigMgr,
