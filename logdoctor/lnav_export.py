@@ -124,7 +124,19 @@ def _body_check(e: EventPattern, *, capture: bool) -> str:
     if rest.startswith("^"):
         inner = _pcre(rest[1:], capture=capture)
     else:
-        inner = ".*?(?:" + _pcre(rest, capture=capture) + ")"
+        src = _pcre(rest, capture=capture)
+        at_start = _anchors(src, start="")
+        if at_start == src:
+            inner = ".*?(?:" + src + ")"
+        else:
+            # a ``^`` inside a searched pattern (``(?:^|\s)Event=``) is the start of the
+            # message, which in lnav's line is where the header ends: one branch tries the
+            # pattern there with ``^`` true, the other further on with ``^`` false; a branch
+            # reset lets both branches hold the same capture groups
+            later = _anchors(src, start="(?!)")
+            inner = (
+                f"(?|{at_start}|.*?(?:{later}))" if capture else f"(?:{at_start}|.*?(?:{later}))"
+            )
     return f"(?={opts}{inner})"
 
 
@@ -133,12 +145,14 @@ def _logger_check(e: EventPattern) -> str:
     assert e.logger is not None
     flags, rest = _split_flags(e.logger.source)
     opts = f"(?{flags})" if flags else ""
-    anchored = _anchors(_pcre(rest, capture=False))
+    anchored = _anchors(
+        _pcre(rest, capture=False), start=f"(?<!{_LOGGER_CHARS})", end=f"(?!{_LOGGER_CHARS})"
+    )
     return f"(?={opts}{_LOGGER_CHARS}*?(?:{anchored}))"
 
 
-def _anchors(src: str) -> str:
-    """``^`` and ``$`` outside classes become the start and end of the logger."""
+def _anchors(src: str, *, start: str, end: str = "$") -> str:
+    """``^`` and ``$`` outside classes replaced by ``start`` and ``end``."""
     out: list[str] = []
     i, in_class = 0, False
     while i < len(src):
@@ -152,9 +166,9 @@ def _anchors(src: str) -> str:
         elif c == "[":
             in_class = True
         elif c == "^":
-            c = f"(?<!{_LOGGER_CHARS})"
+            c = start
         elif c == "$":
-            c = f"(?!{_LOGGER_CHARS})"
+            c = end
         out.append(c)
         i += 1
     return "".join(out)
@@ -184,6 +198,8 @@ def _logger_ok(h: HeaderPattern, e: EventPattern) -> bool:
 def _regexes(fmt: Format) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for hi, h in enumerate(fmt.headers):
+        if _untimed(h):
+            continue
         has_logger = "logger" in h.prefix.groups
         # checks at the start of the line: not an earlier header's line, not a line of an
         # earlier event that needs its logger; at the start of the body: not an earlier event's
@@ -314,7 +330,7 @@ def lnav_format(fmt: Format) -> dict[str, Any]:
     for e in fmt.events:
         for g in e.regex.groups:
             values.setdefault(g, {"kind": "string", "identifier": True})
-    used = {g for h in fmt.headers for g in h.prefix.groups}
+    used = {g for h in fmt.headers if not _untimed(h) for g in h.prefix.groups}
     values = {k: v for k, v in values.items() if k not in ("thread", "logger") or k in used}
     return {
         "title": f"logdoctor: {fmt.title}",
@@ -327,8 +343,34 @@ def lnav_format(fmt: Format) -> dict[str, Any]:
         "level": {k: "(?i)^(?:" + "|".join(v) + ")$" for k, v in levels.items()},
         "body-field": "body",
         "value": values,
-        "sample": [{"line": s.text} for s in fmt.samples],
+        "sample": [{"line": s.text} for s in fmt.samples if lnav_reads_alike(fmt, s.text)],
     }
+
+
+def lnav_reads_alike(fmt: Format, text: str) -> bool:
+    """False for a sample lnav cannot read the way logdoctor does.
+
+    That is a sample whose header has no time (lnav needs one on every message), or a
+    multi-line sample whose first line is a header with nothing after it: lnav picks a line's
+    regex from the first line alone, so CiscoSyslog's console form (the alarm on the next
+    line) is one lnav cannot classify. lnav rejects the whole format when such a sample is
+    listed, so the export leaves it out; logdoctor's own format check still runs it.
+    """
+    first, nl, _ = text.partition("\n")
+    for h in fmt.headers:
+        m = h.prefix.py.match(first)
+        if m is not None:
+            if _untimed(h):
+                return False
+            return not nl or bool(first[m.end() :].strip())
+    return True
+
+
+def _untimed(h: HeaderPattern) -> bool:
+    """True for a header without a time (AuditApp's bare alarm form): lnav needs one on every
+    line it reads as a message, so the export leaves such headers (and their samples) out and
+    lnav shows their lines as continuations of the line before."""
+    return "(?P<ts>)" in h.prefix.source
 
 
 def kinds_sql(formats: Sequence[Format]) -> str:

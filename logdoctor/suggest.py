@@ -314,7 +314,12 @@ def _event_block(e: DraftEvent) -> str:
             "# varying, not captured (no column name fits; name one to capture it): "
             + ", ".join(_comment(k) + "=" for k in e.unnamed)
         )
-    lines += ["[[event]]", f"kind = {_toml_str(e.kind)}", f"regex = {_toml_str(e.regex)}"]
+    lines += [
+        "[[event]]",
+        f"kind = {_toml_str(e.kind)}",
+        'basis = "modelled"  # drafted from your logs: "published" if Cisco shows it verbatim',
+        f"regex = {_toml_str(e.regex)}",
+    ]
     return "\n".join(lines) + "\n"
 
 
