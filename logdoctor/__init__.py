@@ -1,7 +1,8 @@
 """logdoctor: troubleshoot Cisco UCM OAuth / SSO refresh logins for Jabber from UCM's logs.
 
-``logdoctor.load(paths)`` parses ssoApp.log, ssosp log4j and certMgmt logs (files, folders,
-gzip files, RTMT-style bundles) into one event table::
+``logdoctor.load(paths)`` parses ssoApp.log, ssosp log4j, certMgmt, CiscoSyslog and audit logs,
+Jabber PRT logs and Expressway diagnostic logs (files, folders, gzip files, RTMT-style bundles)
+into one event table::
 
     import logdoctor
     result = logdoctor.load("bundle.zip")

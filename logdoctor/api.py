@@ -6,19 +6,31 @@ files at once); results come back in input order, so a load is deterministic.
 
 from __future__ import annotations
 
+import mmap
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.detect import detect_format, is_binary, looks_like_log
+from logdoctor.clocks import zone_from_head
+from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import COLUMNS, DTYPES, ParseStats
+from logdoctor.nodes import (
+    NodeTable,
+    file_statements,
+    identify,
+    identity_literals,
+    is_download_time,
+    named_files,
+    statement_frame,
+    statements,
+)
 from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.sources import (
@@ -53,6 +65,9 @@ class LoadResult:
     """Inputs that could not be read, or only partly, each with the reason."""
     ignored: list[Ignored] = field(default_factory=list)
     formats: list[Format] = field(default_factory=list)
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
+    statistics already use the canonical names)."""
 
     @cached_property
     def events(self) -> "pd.DataFrame":  # noqa: UP037
@@ -140,9 +155,33 @@ def _read_all(path: Path) -> bytes:
         return fh.read()
 
 
-def _zoneless(fmt: Format) -> bool:
-    """True when some of the format's timestamps carry no zone (read in the node's zone)."""
-    return any(not tf.has_zone for h in fmt.headers for tf in h.timestamps)
+def _syslog_owner(relpath: str) -> str | None:
+    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
+    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
+    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
+    low = [f.lower() for f in folders]
+    if "syslog" not in low:
+        return None
+    i = low.index("syslog") - 1
+    while i >= 0 and is_download_time(folders[i]):
+        i -= 1
+    return folders[i] if i >= 0 else None
+
+
+def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
+    """True when the file's text holds one of ``literals`` (or cannot be read: the parse then
+    reports it)."""
+    try:
+        if lf.local is not None:
+            with open_regular(lf.local) as fh:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    return False
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return any(data.find(lit) != -1 for lit in literals)
+        blob = lf.read()
+    except (SourceError, OSError, ValueError):
+        return True
+    return any(lit in blob for lit in literals)
 
 
 def _is_big(lf: LogFile) -> bool:
@@ -161,6 +200,13 @@ class Loader:
     larger than memory; ``result()`` collects everything into a LoadResult. Each file's
     zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
     parsed (stage ``parsing``, in files).
+
+    A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
+    records, see :mod:`logdoctor.clocks`): the heads of the files that may state one are read
+    before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
+    outranks the deployment file and ``--tz``). A file states its node's zone when the folder
+    that holds its ``syslog/`` folder is the node's (``<node>/syslog/CiscoSyslog``) or when its
+    records name that node (a loose CiscoSyslog among other nodes' files does not).
     """
 
     files: list[LogFile]
@@ -172,24 +218,90 @@ class Loader:
     ignored: list[Ignored] = field(default_factory=list)
     stats: list[ParseStats] = field(default_factory=list)
     progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
+    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Declared names and their addresses (a deployment file's), for node identity."""
+    forced: str | None = None
+    """The ``--set-node`` name: every file's node, and always the canonical name."""
+    resolve: bool = True
+    """Rewrite node names to canonical ones (off: layout names, for a caller that joins the
+    events of several loads and identifies the nodes of the whole itself)."""
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
+    _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
+    _known: NodeTable | None = field(default=None, repr=False)
+    _early: NodeTable | None = field(default=None, repr=False)
 
-    def _zone(self, lf: LogFile, fmt: Format) -> Zone:
-        # The zone a file's zone-less times are read in. A format whose records state the
-        # node's zone (CiscoSyslog's two clocks, a later issue) records it here, before the
-        # node's other files are read: self.zones.record_from_log(lf.node, zone, lf.display).
-        if _zoneless(fmt):
-            self.zones.note_read(lf.node, lf.display)
-        return self.zones.zone_of(lf.node).zone
+    def _prepare(self) -> None:
+        """Before the first file is parsed: the names known without reading a line (folders,
+        file names, the deployment file's addresses), for the zones. When the deployment file
+        gives a zone to a node that none of those names reaches while some folder is not
+        placed, the lines' own names are learnt first (:meth:`identify_nodes`), so that no
+        node's times are read in a zone that is not its own."""
+        if self._known is not None or self._early is not None:
+            return
+        self._early = self._identify()
+        self.zones.rename(self._early.resolve)
+        declared = set(self.zones.declared_nodes())
+        if not declared or not self.resolve:
+            return
+        placed = {self._early.resolve(lf.node) for lf in self.files}
+        if declared - placed and placed - declared:
+            self.identify_nodes()
+
+    _stated: bool = field(default=False, repr=False, compare=False)
+
+    def _canonical(self, name: str) -> str:
+        """A layout node name as the node table known so far names it."""
+        table = self._known if self._known is not None else self._early
+        return name if table is None else table.resolve(name)
+
+    def record_stated_zones(self) -> None:
+        """Record in ``zones`` the zone each node's own CiscoSyslog states (read from the
+        heads of the files whose name fits a format with two clocks); once per load, under
+        the node's canonical name."""
+        if self._stated:
+            return
+        self._stated = True
+        stating = [f for f in self.formats if f.states_zone]
+        for lf in self.files if stating else ():
+            if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
+                continue
+            opened = _open(lf, self.limits)
+            if isinstance(opened, ParseStats):
+                continue  # reported when the file is parsed
+            lines = sniff_lines(opened.head)
+            head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
+            folder = _syslog_owner(lf.relpath)
+            node = self._canonical(lf.node)
+            names = {lf.node.lower(), node.lower()}
+            own = folder is not None and folder.lower() in names
+            stated = {n.lower() for n in head.nodes}
+            if head.zone is not None and (own or (stated and stated <= names)):
+                self.zones.record_from_log(node, head.zone, lf.display)
+
+    def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
+        """The zone a file's zone-less times are read in (its node's, by the node's canonical
+        name: the deployment file names nodes by host, the folder may be an IP address), and
+        the file that stated it (None when the zone comes from the deployment file, ``--tz``
+        or the UTC default)."""
+        self.record_stated_zones()
+        node = self._canonical(lf.node)
+        nz = self.zones.zone_of(node)
+        if not fmt.zoneless:
+            return nz.zone, None
+        self.zones.note_read(node, lf.display)
+        return nz.zone, (nz.where if nz.source == "log" else None)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone = self._zone(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         frame, st = parse_bytes(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
+        st.zone_from = source
         return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
@@ -198,7 +310,7 @@ class Loader:
             self.stats.append(opened)
             return
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-        zone = self._zone(lf, fmt)
+        zone, source = self._zone(lf, fmt)
         parts: list[ParseStats] = []
         for frame, st in iter_parse(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
@@ -206,10 +318,47 @@ class Loader:
             parts.append(st)
             if frame.height:
                 yield frame
-        self.stats.append(opened.account(merge_stats(parts)))
+        st = opened.account(merge_stats(parts))
+        st.zone_from = source
+        self.stats.append(st)
 
     def frames(self) -> Iterator[pl.DataFrame]:
-        """Event frames in input order; ``stats`` is complete once the iterator is exhausted."""
+        """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
+        is exhausted. Node names are the layout's, unless :meth:`identify_nodes` ran first:
+        then they are canonical from the first frame on."""
+        self._prepare()
+        self.record_stated_zones()
+        for frame in self._parsed():
+            self._said.append(statement_frame(frame))
+            yield frame if self._known is None else self._known.apply(frame)
+
+    def identify_nodes(self) -> NodeTable:
+        """Learn each node's names before streaming, so that every frame of :meth:`frames`
+        carries canonical names: the files that may state a name (they hold one of
+        :func:`~logdoctor.nodes.identity_literals`) are parsed once and only their statements
+        kept; the others are not parsed twice."""
+        literals = identity_literals()
+        stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
+        # Names only: the times of this pass are not kept, so no zone is noted for it.
+        pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
+        pre.resolve = False
+        for frame in pre.frames():
+            self._said.append(statement_frame(frame))
+        self.nodes = self._identify()
+        self._said.clear()
+        if self.resolve:
+            self._known = self.nodes
+            self.zones.rename(self.nodes.resolve)  # zones go by canonical names from now on
+        return self.nodes
+
+    def _identify(self) -> NodeTable:
+        layout = [lf.node for lf in self.files]
+        said = statements(pl.concat(self._said)) if self._said else []
+        said += file_statements((lf.node, lf.display) for lf in self.files)
+        said += file_statements(named_files((i.path for i in self.ignored), layout))
+        return identify(layout, said, declared=self.aliases, forced=self.forced)
+
+    def _parsed(self) -> Iterator[pl.DataFrame]:
         self.progress.stage("parsing", len(self.files), "files")
         i = 0
         while i < len(self.files):
@@ -244,21 +393,28 @@ class Loader:
         for st in self.stats:
             problem = st.error if st.error is not None else st.partial
             if problem is not None and not any(e.path == st.path for e in self.errors):
-                self.errors.append(InputError(st.path, problem))
+                self.errors.append(InputError(st.path, problem, partial=st.error is None))
         for err in self.errors:
             if not any(s.path == err.path for s in self.stats):
                 self.stats.append(ParseStats(path=err.path, error=err.message))
+        self.nodes = self._identify()
+        if self.resolve:
+            self.stats[:] = self.nodes.apply_stats(self.stats)
+            self.zones.rename(self.nodes.resolve)
 
     def result(self) -> LoadResult:
         """Parse everything and collect the events into one LoadResult."""
         frames = list(self.frames())
         frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        if self.resolve and self._known is None:
+            frame = self.nodes.apply(frame)
         return LoadResult(
             frame=frame,
             stats=self.stats,
             errors=self.errors,
             ignored=self.ignored,
             formats=self.formats,
+            nodes=self.nodes,
         )
 
 
@@ -292,6 +448,7 @@ def open_inputs(
     limits: Limits | None = None,
     zones: ZoneBook | None = None,
     progress: Progress | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
     if isinstance(paths, (str, Path)):
@@ -319,6 +476,8 @@ def open_inputs(
         errors,
         ignored,
         progress=progress or NULL_PROGRESS,
+        aliases=dict(aliases or {}),
+        forced=node,
     )
 
 
@@ -332,18 +491,22 @@ def load(
     limits: Limits | None = None,
     zones: ZoneBook | None = None,
     progress: Progress | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
-    ``node`` overrides the node name taken from the bundle layout; ``tz`` is the zone that
+    Each node gets one canonical name (:mod:`logdoctor.nodes`): its host name where its files
+    state it, else its folder's; ``aliases`` adds names and the addresses declared for them
+    (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
     timestamps without one were written in (default UTC); ``zones`` (a
-    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node its zone
-    and records which nodes' times were read in an assumed UTC. ``progress`` hears of each
-    file parsed. Raises ``FormatError`` for a bad format folder and ``ValueError`` for a bad
-    ``tz``; unreadable inputs are listed in ``errors`` (and in ``stats`` with their
-    ``error``), never skipped silently; so are inputs only partly read (a truncated
-    compressed file: its ``stats`` entry has the counts of what was read and ``partial`` says
-    where reading stopped).
+    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node, by its
+    canonical name, its zone and records which nodes' times were read in an assumed UTC; a
+    node whose own CiscoSyslog states its UTC offset is read in it.
+    ``progress`` hears of each file parsed. Raises ``FormatError`` for a bad format folder and
+    ``ValueError`` for a bad ``tz``; unreadable inputs are listed in ``errors`` (and in
+    ``stats`` with their ``error``), never skipped silently; so are inputs only partly read
+    (a truncated compressed file: its ``stats`` entry has the counts of what was read and
+    ``partial`` says where reading stopped).
     """
     return open_inputs(
         paths,
@@ -354,4 +517,5 @@ def load(
         limits=limits,
         zones=zones,
         progress=progress,
+        aliases=aliases,
     ).result()

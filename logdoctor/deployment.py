@@ -25,17 +25,22 @@ can judge it alone. The schema (every key optional unless marked)::
     signing = { version = 2, checksum = "c2770c97..." }
     encryption = { version = 1, checksum = "e0fdfcc3..." }
 
+    [cluster.addresses]                  # other names of the cluster's nodes
+    ucm-pub = ["10.48.36.11", "ucm-pub.example.com"]   # IP addresses, FQDNs
+
     [[expressway]]
     name = "expc1"                       # required: the name it has in the logs (via=)
     cluster = "ucm"                      # default: the first telephony cluster
     authorize_by_oauth_token_with_refresh = "on"   # on | off (Expressway default: on)
     keys = { signing = "c2770c97..." }   # checksums it holds (after "Refresh servers")
+    addresses = ["10.48.36.20"]          # its other names (IP addresses, FQDNs)
 
     [[unity]]                            # Unity Connection
     name = "cuc1"                        # required
     cluster = "ucm"
     refresh_login_flow = "on"            # on | off (Unity default: off)
     keys = { signing = "...", encryption = "..." }   # after "Sync Keys"
+    addresses = ["10.48.36.30"]
 
     [[jabber]]                           # the Jabber inventory, one entry per group
     platform = "iPhone"                  # Windows | Mac | iPhone | iPad | Android | VDI
@@ -44,6 +49,9 @@ can judge it alone. The schema (every key optional unless marked)::
     mra = true                           # signs in over Mobile and Remote Access
     push = false                         # push notifications (iPhone / iPad)
 
+Nodes may be named by host name, FQDN or IP address; ``addresses`` lists a node's other
+names, so that a collection whose folders are named by IP address (RTMT with servers defined
+by IP) and logs that name hosts all meet under one name (see :mod:`logdoctor.nodes`).
 ``on`` / ``off`` may also be written ``true`` / ``false``. A bad file raises
 :class:`DeploymentError` with a message that names the file, the line, the key and the
 allowed values.
@@ -53,8 +61,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +132,8 @@ class Cluster:
     serves: str | None = None
     parameters: Parameters = field(default_factory=Parameters)
     keys: Mapping[str, KeyInfo] = field(default_factory=dict)
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Node -> its other names (IP addresses, FQDNs)."""
     timezone: str | None = None
     """The zone the cluster's nodes write their log times in (IANA name or offset)."""
     node_timezones: Mapping[str, str] = field(default_factory=dict)
@@ -152,6 +162,8 @@ class Expressway:
     cluster: str
     refresh: bool | None = None
     keys: Mapping[str, KeyInfo] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()
+    """Its other names (IP addresses, FQDNs)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,8 @@ class Unity:
     cluster: str
     refresh_login_flow: bool | None = None
     keys: Mapping[str, KeyInfo] = field(default_factory=dict)
+    addresses: tuple[str, ...] = ()
+    """Its other names (IP addresses, FQDNs)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,56 @@ class Deployment:
     lines: Mapping[str, int] = field(default_factory=dict)
     """Key path (``cluster[0].parameters.implicit_grant``) -> 1-based line in the file."""
     text_lines: tuple[str, ...] = ()
+
+    @property
+    def aliases(self) -> dict[str, tuple[str, ...]]:
+        """Every declared node and server name -> the addresses listed for it (for
+        :func:`logdoctor.nodes.identify`)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for c in self.clusters:
+            for n in c.nodes:
+                out[n] = c.addresses.get(n, ())
+        for e in self.expressways:
+            out[e.name] = e.addresses
+        for u in self.unity:
+            out[u.name] = u.addresses
+        return out
+
+    def renamed(self, resolve: Callable[[str], str]) -> Deployment:
+        """The same deployment with every node and server name replaced by ``resolve(name)``
+        (the canonical names of :class:`logdoctor.nodes.NodeTable`); a node named twice
+        (its host name and its address) is listed once."""
+
+        def many(names: Iterable[str]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(resolve(n) for n in names))
+
+        def addr(table: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+            out: dict[str, tuple[str, ...]] = {}
+            for n, a in table.items():
+                out[resolve(n)] = tuple(dict.fromkeys((*out.get(resolve(n), ()), *a)))
+            return out
+
+        clusters = []
+        for c in self.clusters:
+            pub = resolve(c.publisher)
+            subs = tuple(n for n in many(c.subscribers) if n != pub)
+            imp = tuple(n for n in many(c.imp) if n != pub and n not in subs)
+            clusters.append(
+                replace(
+                    c,
+                    publisher=pub,
+                    subscribers=subs,
+                    imp=imp,
+                    addresses=addr(c.addresses),
+                    node_timezones={resolve(n): z for n, z in c.node_timezones.items()},
+                )
+            )
+        return replace(
+            self,
+            clusters=tuple(clusters),
+            expressways=tuple(replace(e, name=resolve(e.name)) for e in self.expressways),
+            unity=tuple(replace(u, name=resolve(u.name)) for u in self.unity),
+        )
 
     def cluster(self, name: str) -> Cluster | None:
         """The cluster called ``name``."""
@@ -318,6 +382,7 @@ def parse_deployment(text: str, path: str = "deployment.toml") -> Deployment:
         _unity(v, u, f"unity[{i}]", names, default) for i, u in enumerate(v.array(doc, "unity"))
     )
     jabber = tuple(_jabber(v, j, f"jabber[{i}]") for i, j in enumerate(v.array(doc, "jabber")))
+    _check_addresses(v, clusters, expressways, unity)
     return Deployment(
         path=path,
         clusters=clusters,
@@ -327,6 +392,32 @@ def parse_deployment(text: str, path: str = "deployment.toml") -> Deployment:
         lines=lines,
         text_lines=tuple(text.splitlines()),
     )
+
+
+def _check_addresses(
+    v: _Validator,
+    clusters: tuple[Cluster, ...],
+    expressways: tuple[Expressway, ...],
+    unity: tuple[Unity, ...],
+) -> None:
+    """An address names one node: not two, and not another declared node."""
+    entries: list[tuple[str, str, tuple[str, ...]]] = []
+    for i, c in enumerate(clusters):
+        entries += [(f"cluster[{i}].addresses.{n}", n, a) for n, a in c.addresses.items()]
+    entries += [
+        (f"expressway[{i}].addresses", e.name, e.addresses) for i, e in enumerate(expressways)
+    ]
+    entries += [(f"unity[{i}].addresses", u.name, u.addresses) for i, u in enumerate(unity)]
+    names = {n.casefold() for c in clusters for n in c.nodes}
+    names |= {e.name.casefold() for e in expressways} | {u.name.casefold() for u in unity}
+    owner: dict[str, str] = {}
+    for path, node, addresses in entries:
+        for a in addresses:
+            key = a.casefold()
+            if key in names and key != node.casefold():
+                v.fail(path, f"{a!r} is the name of another declared node")
+            if owner.setdefault(key, node) != node:
+                v.fail(path, f"{a!r} is already an address of {owner[key]!r}")
 
 
 class _Validator:
@@ -464,6 +555,7 @@ def _cluster(v: _Validator, t: Mapping[str, Any], at: str) -> Cluster:
             "serves",
             "parameters",
             "keys",
+            "addresses",
             "timezone",
             "node_timezones",
         },
@@ -498,11 +590,16 @@ def _cluster(v: _Validator, t: Mapping[str, Any], at: str) -> Cluster:
     publisher = v.string(t, "publisher", at, required=True)
     subscribers = v.strings(t, "subscribers", at)
     imp = v.strings(t, "imp", at)
+    nodes = (publisher, *subscribers, *imp)
+    table = t.get("addresses", {})
+    if not isinstance(table, dict):
+        v.fail(f"{at}.addresses", 'must be a table (node = ["10.0.0.1", "node.example.com"])')
+    v.keys(table, f"{at}.addresses", set(nodes))
+    addresses = {n: v.strings(table, n, f"{at}.addresses") for n in table}
     timezone = v.zone(t, "timezone", at)
     zones = t.get("node_timezones", {})
     if not isinstance(zones, dict):
         v.fail(f"{at}.node_timezones", 'must be a table ({ "node" = "Europe/London" })')
-    nodes = (publisher, *subscribers, *imp)
     node_timezones: dict[str, str] = {}
     for node in zones:
         if node not in nodes:
@@ -521,6 +618,7 @@ def _cluster(v: _Validator, t: Mapping[str, Any], at: str) -> Cluster:
         serves=serves,
         parameters=parameters,
         keys=v.key_table(t, at),
+        addresses=addresses,
         timezone=timezone,
         node_timezones=node_timezones,
     )
@@ -542,24 +640,26 @@ def _cluster_ref(
 def _expressway(
     v: _Validator, t: Mapping[str, Any], at: str, names: list[str], default: str | None
 ) -> Expressway:
-    v.keys(t, at, {"name", "cluster", "authorize_by_oauth_token_with_refresh", "keys"})
+    v.keys(t, at, {"name", "cluster", "authorize_by_oauth_token_with_refresh", "keys", "addresses"})
     return Expressway(
         name=v.string(t, "name", at, required=True),
         cluster=_cluster_ref(v, t, at, names, default),
         refresh=v.onoff(t, "authorize_by_oauth_token_with_refresh", at),
         keys=v.key_table(t, at),
+        addresses=v.strings(t, "addresses", at),
     )
 
 
 def _unity(
     v: _Validator, t: Mapping[str, Any], at: str, names: list[str], default: str | None
 ) -> Unity:
-    v.keys(t, at, {"name", "cluster", "refresh_login_flow", "keys"})
+    v.keys(t, at, {"name", "cluster", "refresh_login_flow", "keys", "addresses"})
     return Unity(
         name=v.string(t, "name", at, required=True),
         cluster=_cluster_ref(v, t, at, names, default),
         refresh_login_flow=v.onoff(t, "refresh_login_flow", at),
         keys=v.key_table(t, at),
+        addresses=v.strings(t, "addresses", at),
     )
 
 

@@ -18,7 +18,7 @@ __all__ = ["EXCERPT_CHARS", "excerpt", "from_rows", "spread"]
 EXCERPT_CHARS = 300
 """At most this many characters of a record's message are kept in an excerpt."""
 
-_COLS = ("node", "file", "line", "time", "kind", "message")
+_COLS = ("node", "file", "line", "time", "kind", "message", "basis")
 
 
 def excerpt(message: str | None, limit: int = EXCERPT_CHARS) -> str:
@@ -49,7 +49,9 @@ def from_rows(frame: pl.DataFrame, limit: int | None = None) -> tuple[Evidence, 
     if limit is not None:
         frame = spread(frame, limit)
     out: list[Evidence] = []
-    for node, file, line, time, kind, message in frame.select(_COLS).iter_rows():
+    if "basis" not in frame.columns:  # a frame built without the parser's columns
+        frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("basis"))
+    for node, file, line, time, kind, message, basis in frame.select(_COLS).iter_rows():
         out.append(
             Evidence(
                 node=node or "",
@@ -58,6 +60,7 @@ def from_rows(frame: pl.DataFrame, limit: int | None = None) -> tuple[Evidence, 
                 time=time if isinstance(time, datetime) else None,
                 kind=kind or "",
                 excerpt=excerpt(message),
+                basis=basis or None,
             )
         )
     return tuple(out)

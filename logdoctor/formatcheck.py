@@ -2,8 +2,9 @@
 
 Each ``[[sample]]`` is parsed as a file of its own by the bulk engine and by the line engine.
 It must give exactly one record, of the declared kind, with the declared fields, and both
-engines must agree on every column. Every ``[[event]]`` must be exercised by a sample, so a
-pattern cannot rot unnoticed.
+engines must agree on every column. Every ``[[event]]`` and every ``[[field]]`` extractor must
+be exercised by a sample, so a pattern cannot rot unnoticed. A record must have a time,
+unless its sample declares ``time = ""`` (a published line whose source cut the date off).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 
 from logdoctor.formats import Format, FormatError
 from logdoctor.model import COLUMNS
-from logdoctor.parse import LineParser, iter_lines, match_event, parse_bytes
+from logdoctor.parse import LineParser, classify_message, iter_lines, match_event, parse_bytes
 
 __all__ = ["check_format"]
 
@@ -28,6 +29,7 @@ def _norm(value: object) -> object:
 def check_format(fmt: Format) -> None:
     """Raise FormatError naming the file, sample and field at the first sample that fails."""
     used: set[int] = set()
+    filled: list[int] = []
     for s in fmt.samples:
         entry = f"sample[{s.index}] ({s.kind})"
         frame, stats = parse_bytes(s.text.encode("utf-8"), fmt, file="sample", node=_NODE)
@@ -61,23 +63,32 @@ def check_format(fmt: Format) -> None:
             raise FormatError(
                 fmt.path, entry, f"field kind: expected {s.kind!r}, parsed {bulk['kind']!r}"
             )
-        if bulk["time"] is None:
+        if bulk["time"] is None and s.fields.get("time") != "":
             raise FormatError(
                 fmt.path, entry, "field time: no timestamp format of the header parses it"
             )
         for k, want in s.fields.items():
             got = bulk[k]
             if k == "time":
-                got = bulk["time"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                got = "" if got is None else got.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
             if got != want:
                 raise FormatError(fmt.path, entry, f"field {k}: expected {want!r}, parsed {got!r}")
-        hit = match_event(fmt, line_row["message"], line_row["logger"])  # type: ignore[arg-type]
+        msg, logger = str(line_row["message"]), line_row["logger"]
+        hit = match_event(fmt, msg, logger if isinstance(logger, str) else None)
         if hit is not None:
             used.add(hit[0].index)
+            classify_message(fmt, msg, logger if isinstance(logger, str) else None, filled)
     for e in fmt.events:
         if e.index not in used:
             raise FormatError(
                 fmt.path,
                 f"event[{e.index}] ({e.kind})",
                 "no [[sample]] exercises this pattern; add one",
+            )
+    for x in fmt.fields:
+        if x.index not in filled:
+            raise FormatError(
+                fmt.path,
+                f"field[{x.index}] ({x.column})",
+                "no [[sample]] gets its column from this extractor; add one",
             )

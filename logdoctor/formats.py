@@ -2,10 +2,12 @@
 
 A format file describes one log family the way lnav's format files do: title, description,
 sources, file-name patterns, header regex(es) with named groups, timestamp formats, the level
-map, then ``[[event]]`` patterns that map message bodies onto event kinds and columns, and
-``[[sample]]`` lines with the kind and fields they must give. :func:`load_formats` refuses a
-file whose samples do not parse as declared (see :mod:`logdoctor.formatcheck`), naming the
-file, the entry and the field.
+map, then ``[[event]]`` patterns that map message bodies onto event kinds and columns (each
+with the ``basis`` of its form: published, documented or modelled), ``[[field]]`` extractors
+that fill a column wherever its value sits in the message (the parameters of a Cisco alarm
+come in any order and subset), and ``[[sample]]`` lines with the kind and fields they must
+give. :func:`load_formats` refuses a file whose samples do not parse as declared (see
+:mod:`logdoctor.formatcheck`), naming the file, the entry and the field.
 """
 
 from __future__ import annotations
@@ -23,24 +25,37 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor.model import FIELD_COLUMNS, HEADER_FIELDS, EventKind, Level
+from logdoctor.model import (
+    FIELD_COLUMNS,
+    HEADER_FIELDS,
+    NODE_FIELD,
+    Basis,
+    EventKind,
+    Level,
+    is_event_kind,
+)
 from logdoctor.regexes import literal_prefix, to_python, to_rust
-from logdoctor.timestamps import TimestampFormat, TimestampFormatError
+from logdoctor.timestamps import TimestampFormat, TimestampFormatError, Zone, resolve_zone
 
 __all__ = [
     "EventPattern",
+    "FieldPattern",
     "Format",
     "FormatError",
     "HeaderPattern",
     "Link",
     "Sample",
     "builtin_formats_dir",
+    "kind_bases",
     "load_format",
     "load_formats",
 ]
 
 _KINDS = {k.value for k in EventKind}
 _LEVELS = {lv.value for lv in Level}
+_BASES = tuple(b.value for b in Basis)
+EXTRACT_COLUMNS: tuple[str, ...] = (*FIELD_COLUMNS, NODE_FIELD)
+"""Columns an event pattern's groups or a ``[[field]]`` extractor may fill."""
 
 
 class FormatError(ValueError):
@@ -71,6 +86,15 @@ class HeaderPattern:
     timestamps: tuple[TimestampFormat, ...]
     prefix: Regex
     """The regex without its trailing ``(?P<msg>.*)``: the bulk engine slices the message off."""
+    zone: Zone | None = None
+    """The zone of this header's timestamps when they carry no offset themselves (``zone =
+    "UTC"`` for a stamp written as UTC); None: the node's zone (``--tz``, a deployment file,
+    a zone a log of the node states)."""
+
+    @property
+    def zoneless(self) -> bool:
+        """True when some of this header's timestamps are read in the node's zone."""
+        return self.zone is None and any(not tf.has_zone for tf in self.timestamps)
 
 
 @dataclass(frozen=True)
@@ -133,6 +157,20 @@ class EventPattern:
     literal: str
     description: str
     split: SplitPlan | None = None
+    basis: str = Basis.MODELLED.value
+    """published, documented or modelled (see :class:`logdoctor.model.Basis`)."""
+
+
+@dataclass(frozen=True)
+class FieldPattern:
+    """Fill ``column`` from a regex's one named group, on records whose column is still empty
+    after their event pattern (of ``kinds``, or of any recognized kind)."""
+
+    index: int
+    column: str
+    regex: Regex
+    kinds: tuple[str, ...] = ()
+    """Kinds it applies to (empty: every kind but unrecognized)."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +211,25 @@ class Format:
     links: tuple[Link, ...] = ()
     builtin: bool = True
     specificity: int = field(default=0, compare=False)
+    fields: tuple[FieldPattern, ...] = ()
+
+    @property
+    def states_zone(self) -> bool:
+        """True when its records state the node's local time next to UTC (a ``local`` header
+        group): such a file gives its node's UTC offset (see :mod:`logdoctor.clocks`)."""
+        return any("local" in h.regex.groups for h in self.headers)
+
+    @property
+    def zoneless(self) -> bool:
+        """True when some of its timestamps carry no zone (read in the node's zone)."""
+        return any(h.zoneless for h in self.headers)
+
+    def bases(self) -> dict[str, tuple[str, ...]]:
+        """Kind -> the bases of its event patterns in this format (weakest first)."""
+        out: dict[str, set[str]] = {}
+        for e in self.events:
+            out.setdefault(e.kind, set()).add(e.basis)
+        return {k: tuple(sorted(v, key=lambda b: Basis(b).rank)) for k, v in sorted(out.items())}
 
     def matches_name(self, name: str) -> bool:
         """True if a file's base name fits one of the format's file patterns."""
@@ -254,6 +311,17 @@ def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
     if tail is None:
         raise FormatError(path, entry, "regex must end with (?P<msg>.*) (the rest of the line)")
     prefix = _regex(path, entry, "regex", rx.source[: tail.start()])
+    unknown = set(raw) - {"regex", "timestamp", "zone"}
+    if unknown:
+        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    zone = None
+    if "zone" in raw:
+        if not isinstance(raw["zone"], str):
+            raise FormatError(path, entry, "zone must be a string (UTC, an IANA name, +02:00)")
+        try:
+            zone = resolve_zone(raw["zone"])
+        except ValueError as exc:
+            raise FormatError(path, entry, f"zone: {exc}") from None
     stamps = _str_list(path, entry, "timestamp", raw.get("timestamp"))
     if not stamps:
         raise FormatError(path, entry, "timestamp must list at least one format")
@@ -263,7 +331,7 @@ def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
             compiled.append(TimestampFormat.compile(s))
         except TimestampFormatError as exc:
             raise FormatError(path, entry, f"timestamp: {exc}") from None
-    return HeaderPattern(regex=rx, timestamps=tuple(compiled), prefix=prefix)
+    return HeaderPattern(regex=rx, timestamps=tuple(compiled), prefix=prefix, zone=zone)
 
 
 def _event(path: Path, i: int, raw: Any) -> EventPattern:
@@ -271,19 +339,30 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     if not isinstance(raw, dict):
         raise FormatError(path, entry, "must be a table")
     kind = raw.get("kind")
-    if kind not in _KINDS:
-        raise FormatError(path, entry, f"kind {kind!r} is not an event kind (see logdoctor kinds)")
+    if not isinstance(kind, str) or not is_event_kind(kind):
+        raise FormatError(
+            path, entry, f"kind {kind!r} is not an event kind (see logdoctor kinds) nor draft.<n>"
+        )
     if kind == EventKind.UNRECOGNIZED:
         raise FormatError(path, entry, "kind unrecognized is reserved for records no event matches")
     entry = f"event[{i}] ({kind})"
     rx = _regex(path, entry, "regex", raw.get("regex"))
     for g in rx.groups:
-        if g not in FIELD_COLUMNS:
+        if g not in EXTRACT_COLUMNS:
             raise FormatError(
                 path,
                 entry,
-                f"regex group {g!r} is not an event column (allowed: {', '.join(FIELD_COLUMNS)})",
+                f"regex group {g!r} is not an event column (allowed: {', '.join(EXTRACT_COLUMNS)})",
             )
+    basis = raw.get("basis")
+    if basis not in _BASES:
+        raise FormatError(
+            path,
+            entry,
+            f"basis {basis!r}: every [[event]] must say basis = "
+            '"published" (a verbatim public line backs it), "documented" (the behaviour is '
+            'documented, the wording modelled) or "modelled"',
+        )
     logger = None
     if "logger" in raw:
         logger = _regex(path, entry, "logger", raw["logger"])
@@ -293,11 +372,11 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     if not isinstance(consts, dict) or not all(isinstance(v, str) for v in consts.values()):
         raise FormatError(path, entry, "set must be a table of strings")
     for k in consts:
-        if k not in FIELD_COLUMNS:
+        if k not in EXTRACT_COLUMNS:
             raise FormatError(path, entry, f"set.{k} is not an event column")
         if k in rx.groups:
             raise FormatError(path, entry, f"set.{k} is also a regex group; keep one")
-    unknown = set(raw) - {"kind", "regex", "logger", "set", "description"}
+    unknown = set(raw) - {"kind", "regex", "logger", "set", "description", "basis"}
     if unknown:
         raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
     return EventPattern(
@@ -309,6 +388,34 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
         literal=literal_prefix(rx.source),
         description=str(raw.get("description", "")),
         split=split_plan(rx.source),
+        basis=str(basis),
+    )
+
+
+def _field(path: Path, i: int, raw: Any) -> FieldPattern:
+    entry = f"field[{i}]"
+    if not isinstance(raw, dict):
+        raise FormatError(path, entry, "must be a table with regex (and optional kinds)")
+    unknown = set(raw) - {"regex", "kinds", "description"}
+    if unknown:
+        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    rx = _regex(path, entry, "regex", raw.get("regex"))
+    if len(rx.groups) != 1 or rx.groups[0] not in EXTRACT_COLUMNS:
+        raise FormatError(
+            path,
+            entry,
+            "regex must have exactly one named group, the column it fills (one of "
+            f"{', '.join(EXTRACT_COLUMNS)})",
+        )
+    kinds = _str_list(path, entry, "kinds", raw.get("kinds", []))
+    for k in kinds:
+        if k not in _KINDS or k == EventKind.UNRECOGNIZED:
+            raise FormatError(path, entry, f"kinds: {k!r} is not a recognized event kind")
+    return FieldPattern(
+        index=i,
+        column=rx.groups[0],
+        regex=rx,
+        kinds=kinds,
     )
 
 
@@ -320,12 +427,12 @@ def _sample(path: Path, i: int, raw: Any) -> Sample:
     if not isinstance(text, str) or not text:
         raise FormatError(path, entry, "line must be a non-empty string")
     kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in _KINDS:
+    if not isinstance(kind, str) or not is_event_kind(kind):
         raise FormatError(path, entry, f"kind {kind!r} is not an event kind")
     fields = raw.get("fields", {})
     if not isinstance(fields, dict):
         raise FormatError(path, entry, "fields must be a table")
-    allowed = set(FIELD_COLUMNS) | {"level", "thread", "logger", "time", "message"}
+    allowed = set(EXTRACT_COLUMNS) | {"level", "thread", "logger", "time", "message"}
     for k, v in fields.items():
         if k not in allowed:
             raise FormatError(path, entry, f"fields.{k} is not a column")
@@ -363,6 +470,10 @@ def load_format(path: str | Path, *, builtin: bool = False) -> Format:
             raise FormatError(p, f"levels.{k}", f"{v!r} is not one of {', '.join(sorted(_LEVELS))}")
         levels[k.upper()] = v
     events = tuple(_event(p, i, e) for i, e in enumerate(raw.get("event", [])))
+    fields_raw = raw.get("field", [])
+    if not isinstance(fields_raw, list):
+        raise FormatError(p, "field", "must be an array of tables ([[field]])")
+    extractors = tuple(_field(p, i, x) for i, x in enumerate(fields_raw))
     samples_raw = raw.get("sample", [])
     if not isinstance(samples_raw, list) or not samples_raw:
         raise FormatError(p, "sample", "at least one [[sample]] is required")
@@ -394,7 +505,21 @@ def load_format(path: str | Path, *, builtin: bool = False) -> Format:
         samples=samples,
         links=tuple(links),
         builtin=builtin,
+        fields=extractors,
     )
+
+
+def kind_bases(formats: Iterable[Format]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Kind -> family -> the bases of the kind's event patterns in that family's formats
+    (weakest first): what ``logdoctor kinds`` shows and a rule's basis is made of."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for f in formats:
+        for kind, values in f.bases().items():
+            out.setdefault(kind, {}).setdefault(f.family, set()).update(values)
+    return {
+        kind: {fam: tuple(sorted(v, key=lambda b: Basis(b).rank)) for fam, v in sorted(by.items())}
+        for kind, by in out.items()
+    }
 
 
 def _order_by_specificity(formats: Sequence[Format]) -> list[Format]:

@@ -9,7 +9,8 @@ statistics, and the frozen dataclasses of a diagnostic finding.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NewType
@@ -19,11 +20,46 @@ RuleId = NewType("RuleId", str)
 
 
 class Family(enum.StrEnum):
-    """The UCM log families logdoctor reads."""
+    """The log families of logdoctor's built-in formats (``parsers/*.toml``)."""
 
     SSOAPP = "ssoapp"
     SSOSP = "ssosp"
     CERTMGMT = "certmgmt"
+    CISCOSYSLOG = "ciscosyslog"
+    JABBER = "jabber"
+    EXPRESSWAY = "expressway"
+    AUDITAPP = "auditapp"
+
+
+class Basis(enum.StrEnum):
+    """How well-founded an event pattern is (every ``[[event]]`` of a format declares one).
+
+    ``published``: a verbatim public line (a Cisco document) backs the pattern's form.
+    ``documented``: the behaviour is documented (that the log records it), the wording is
+    modelled. ``modelled``: neither; the form is logdoctor's own (its token service writes it).
+    """
+
+    PUBLISHED = "published"
+    DOCUMENTED = "documented"
+    MODELLED = "modelled"
+
+    @property
+    def rank(self) -> int:
+        """2 for published, 1 for documented, 0 for modelled (higher is better founded)."""
+        return {"published": 2, "documented": 1, "modelled": 0}[self.value]
+
+
+def weakest_basis(values: Iterable[str | None]) -> Basis | None:
+    """The weakest basis among ``values`` (None values, e.g. unrecognized lines, are skipped);
+    None when there is none."""
+    out: Basis | None = None
+    for v in values:
+        if v is None:
+            continue
+        b = Basis(v)
+        if out is None or b.rank < out.rank:
+            out = b
+    return out
 
 
 class Level(enum.StrEnum):
@@ -63,7 +99,7 @@ class EventKind(enum.StrEnum):
     AUTH_FAILURE = (
         "auth.failure",
         "A user or administrator failed to authenticate (wrong password, unknown or inactive "
-        "user, bad admin credentials).",
+        "user, bad admin credentials; CiscoSyslog UC_IMS auth and UC_LOGIN alarms).",
     )
     AUTH_LOCKED = (
         "auth.locked",
@@ -134,13 +170,51 @@ class EventKind(enum.StrEnum):
         "cert.trace",
         "Certificate management method tracing (IN/OUT of a CertMgr method) or run detail.",
     )
+    CERT_EXPIRY = (
+        "cert.expiry",
+        "A certificate validity alarm (CiscoSyslog UC_CERT: expiry approaching, valid less "
+        "than a month, 7 days or a day, expired); reason holds the alarm's message.",
+    )
+    AUTHZ_KEYS_MISMATCH = (
+        "authz.keys.mismatch",
+        "Unity Connection's EvtAuthzKeyRotation alarm: its authz keys differ from its Authz "
+        "Server's (UCM), so Jabber logins through it fail until Sync Keys.",
+    )
+    ALARM = (
+        "alarm",
+        "Any other CiscoSyslog alarm (%APP-severity-Name); key names the alarm.",
+    )
     SERVICE_RESTARTED = (
         "service.restarted",
         "A service (Cisco CallManager, Cisco Tomcat, Cisco XCP Authentication Service...) "
-        "restarted.",
+        "restarted, as logdoctor's emulator writes it to ssoApp.log (real UCM records service "
+        "starts and stops in CiscoSyslog: service.started, service.stopped).",
     )
-    SSO_ENABLED = ("sso.enabled", "SAML SSO was enabled (a new ssosp log file starts).")
-    SSO_DISABLED = ("sso.disabled", "SAML SSO was disabled.")
+    SERVICE_STARTED = (
+        "service.started",
+        "A service started or was activated (CiscoSyslog ServiceStarted, ServiceActivated, "
+        "CallManagerOnline); param names the service.",
+    )
+    SERVICE_STOPPED = (
+        "service.stopped",
+        "A service stopped or was deactivated (CiscoSyslog ServiceStopped, "
+        "ServiceDeactivated); param names the service.",
+    )
+    SERVICE_FAILED = (
+        "service.failed",
+        "A service terminated, or failed to start, stop or restart, or exceeded its restarts "
+        "(CiscoSyslog Service Manager alarms); param names the service, reason says why.",
+    )
+    SSO_ENABLED = (
+        "sso.enabled",
+        "A SAML SSO enable operation (CiscoSyslog UC_SAMLSSO alarm); reason says whether it "
+        "succeeded.",
+    )
+    SSO_DISABLED = (
+        "sso.disabled",
+        "A SAML SSO disable operation (CiscoSyslog UC_SAMLSSO alarm); reason says whether it "
+        "succeeded.",
+    )
     SSO_TEST = ("sso.test", "The SAML SSO test ran (passed or failed).")
     SSO_METADATA = ("sso.metadata", "SP or IdP metadata was exported, imported or pushed.")
     TRACE_LEVEL = ("trace.level", "The samltrace (ssosp) log level of a node changed.")
@@ -189,11 +263,74 @@ class EventKind(enum.StrEnum):
         "Push-notification or cloud-onboarding token traffic (XCPConfigMgr, CCMPNServer): not "
         "Jabber OAuth.",
     )
+    # Jabber client (PRT jabber.log / csf-unified.log)
+    CLIENT_REFRESH_FAILED = (
+        "client.refresh.failed",
+        "Jabber could not get an access token from its refresh token "
+        "(handleRefreshTokenFailure): keys differ between nodes, or a server issue.",
+    )
+    CLIENT_AUTH_FAILED = (
+        "client.auth.failed",
+        "Jabber failed to authenticate with UCM (HOME_UDS_AUTHENTICATION_FAILED, "
+        "FAILED_TO_AUTHENTICATE_WITH_CALL_MANAGER); reason holds the code.",
+    )
+    CLIENT_HTTP = (
+        "client.http",
+        "Jabber logged the HTTP status of a request (reason: the status, server: the host).",
+    )
+    CLIENT_SSO = ("client.sso", "A step of Jabber's single sign-on (Single-Sign-On-Logger).")
+    CLIENT_TRACE = (
+        "client.trace",
+        "A routine Jabber client line (recognized, with no diagnostic meaning of its own).",
+    )
+    # Expressway (diagnostic log, loggingsnapshot)
+    EDGE_REQUEST = (
+        "edge.request",
+        "Expressway received an HTTP request (traffic_server, MRA); key: Txn-id, value: path.",
+    )
+    EDGE_RESPONSE = (
+        "edge.response",
+        "Expressway received the HTTP response to a request; key: Txn-id, reason: status.",
+    )
+    EDGE_ACCESS = (
+        "edge.access",
+        "Expressway allowed or denied an MRA request (key: Allowed or Denied, reason: why).",
+    )
+    EDGE_ALARM = (
+        "edge.alarm",
+        "An Expressway alarm (key: its Id, e.g. 40054 Token decryption failure; value: Raised "
+        "or Lowered).",
+    )
+    EDGE_CONFIG_CHANGED = (
+        "edge.config.changed",
+        "Expressway's configuration changed (System Configuration Changed).",
+    )
+    EDGE_TRACE = ("edge.trace", "Any other Expressway log line.")
+    # Application audit log (audit/AuditApp)
+    AUDIT_SERVICE = (
+        "audit.service",
+        "An administrator changed a service's status (audit EventType ServiceStatusUpdated); "
+        "param: the service, reason: what happened.",
+    )
+    AUDIT_EVENT = (
+        "audit.event",
+        "Another administrative audit event (key: its EventType, user: who).",
+    )
     LOG_INFO = ("log.info", "Logging infrastructure or startup detail with no diagnostic meaning.")
     UNRECOGNIZED = (
         "unrecognized",
         "A well-formed log record that no event pattern knows; kept with its message.",
     )
+
+
+DRAFT_KIND = re.compile(r"draft\.[1-9][0-9]*")
+"""Kinds ``draft.<n>``: events drafted by ``logdoctor formats suggest``, before an engineer
+renames them to kinds of :class:`EventKind`. A format file may use them; no rule reads them."""
+
+
+def is_event_kind(kind: str) -> bool:
+    """True for a kind a format's event may give: an :class:`EventKind` or ``draft.<n>``."""
+    return kind in EventKind._value2member_map_ or DRAFT_KIND.fullmatch(kind) is not None
 
 
 COLUMNS: tuple[str, ...] = (
@@ -206,6 +343,7 @@ COLUMNS: tuple[str, ...] = (
     "thread",
     "logger",
     "kind",
+    "basis",
     "user",
     "client_id",
     "device",
@@ -236,29 +374,44 @@ FIELD_COLUMNS: tuple[str, ...] = (
 )
 """Columns an event pattern may fill from its named groups."""
 
-HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg")
-"""Named groups a header regex may use (``ts`` and ``msg`` are required)."""
+HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg", "node", "local")
+"""Named groups a header regex may use (``ts`` and ``msg`` are required). ``node``: the host
+the line names (it replaces the node of the bundle layout); ``local``: the same moment as
+``ts`` in the node's local time, without a year (gives the node's UTC offset)."""
+
+NODE_FIELD = "node"
+"""The one column besides FIELD_COLUMNS that a ``[[field]]`` extractor may fill: the node a
+line names (CiscoSyslog ``NodeID``, an Expressway host) replaces the bundle layout's."""
 
 COLUMN_DOC: Mapping[str, str] = {
     "time": "When the record was written, converted to UTC (tz-aware).",
-    "node": "The UCM node the file came from (bundle layout, or --node).",
-    "family": "Log family: ssoapp, ssosp or certmgmt.",
+    "node": "The node that wrote the record: the one the line names (CiscoSyslog NodeID, an "
+    "Expressway host), else the one of the bundle layout (or --node).",
+    "family": "Log family: ssoapp, ssosp, certmgmt, ciscosyslog, jabber, expressway, auditapp.",
     "file": "The file the record came from (archive members as archive!member).",
     "line": "1-based line number of the record's first line in its file.",
     "level": "Normalized level: TRACE, DEBUG, INFO, WARN, ERROR, FATAL.",
     "thread": "Thread name, e.g. http-bio-8443-exec-12.",
     "logger": "Logger (category) as written, e.g. authentication.SAMLAuthenticator.",
     "kind": "Event kind (see `logdoctor kinds`), or unrecognized.",
+    "basis": "How well-founded the pattern that recognized the record is: published (a "
+    "verbatim public line backs it), documented (the behaviour is, the wording is modelled) "
+    "or modelled; empty for unrecognized records.",
     "user": "End user (or admin) the record concerns.",
     "client_id": "OAuth client id (C + 64 hex for Jabber).",
     "device": "Device name (CSF..., TCT..., BOT..., TAB...).",
     "token_id": "Token identifier: access-token jti, refresh-token tid or its index.",
     "grant": "OAuth grant or response type: authorization_code, refresh_token, implicit, code.",
-    "reason": "Why something failed or happened (error code or check name).",
-    "key": "Key checksum or kid that signed / encrypted / validated the token.",
+    "reason": "Why something failed or happened: error code, check name, an alarm's "
+    "Reason / ErrorDetails / Message, an HTTP status (Jabber, Expressway response).",
+    "key": "Key checksum or kid that signed / encrypted / validated the token; what names the "
+    "record otherwise: a CiscoSyslog alarm's name, an Expressway Txn-id or alarm Id, Allowed or "
+    "Denied for MRA access, an audit EventType.",
     "server": "Server that validated or proxied: IM&P, Unity Connection, Expressway, UCM node.",
-    "param": "Parameter, key use, certificate unit or service name the record is about.",
-    "value": "New value of param, or a count.",
+    "param": "Parameter, key use, certificate unit or service name the record is about; an "
+    "HTTP method (Expressway), the function that logged (Jabber).",
+    "value": "New value of param, or a count; an HTTP path (Expressway), an alarm's state "
+    "(Raised, Lowered), an audit event's status.",
     "agent": "Client software as declared by the client (e.g. Jabber/14.1 Windows).",
     "message": "The record's message text, continuation lines included.",
 }
@@ -277,6 +430,7 @@ DTYPES: Mapping[str, str] = {
     "thread": STRING_DTYPE,
     "logger": STRING_DTYPE,
     "kind": CATEGORY_DTYPE,
+    "basis": CATEGORY_DTYPE,
     **{c: STRING_DTYPE for c in FIELD_COLUMNS},
     "message": STRING_DTYPE,
 }
@@ -311,6 +465,12 @@ class ParseStats:
     last_time: datetime | None = None
     kinds: dict[str, int] = field(default_factory=dict)
     malformed_lines: list[int] = field(default_factory=list)
+    utc_offsets: dict[str, int] = field(default_factory=dict)
+    """For a file whose records state two clocks (CiscoSyslog: the node's local time and UTC):
+    the node's UTC offsets they show (``+02:00``), with how many records show each."""
+    zone_from: str | None = None
+    """For a file whose times carry no zone, read in the zone another file of its node states
+    (see :mod:`logdoctor.clocks`): that file."""
     error: str | None = None
     """Why nothing of the file could be read."""
     partial: str | None = None
@@ -319,6 +479,13 @@ class ParseStats:
 
     MALFORMED_LINES_KEPT = 1000
     """At most this many malformed line numbers are listed (the count is always exact)."""
+
+    @property
+    def utc_offset(self) -> str | None:
+        """The node's UTC offset most of the file's records state (None: they state none)."""
+        if not self.utc_offsets:
+            return None
+        return max(sorted(self.utc_offsets), key=lambda k: self.utc_offsets[k])
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by ``logdoctor stats``."""
@@ -339,7 +506,12 @@ class ParseStats:
             "last_time": _iso(self.last_time),
             "kinds": dict(sorted(self.kinds.items())),
             "malformed_lines": list(self.malformed_lines),
+            "utc_offset": self.utc_offset,
         }
+        if len(self.utc_offsets) > 1:
+            out["utc_offsets"] = dict(sorted(self.utc_offsets.items()))
+        if self.zone_from is not None:
+            out["zone_from"] = self.zone_from
         if self.error is not None:
             out["error"] = self.error
         if self.partial is not None:
@@ -378,6 +550,9 @@ class Evidence:
     time: datetime | None
     kind: str
     excerpt: str
+    basis: str | None = None
+    """The basis of the pattern that recognized the line (see :class:`Basis`); None for a
+    line that is not a recognized log record (a deployment-file line, an unrecognized one)."""
 
 
 @dataclass(frozen=True)
@@ -397,3 +572,7 @@ class Finding:
     users: tuple[str, ...] = ()
     """Users the lines behind the finding name (all of them, not only the evidence shown;
     sorted, at most ``rules.engine.USERS_CAP``), for the report's links to each user."""
+    basis: str | None = None
+    """The weakest basis (see :class:`Basis`) of the log records behind the finding (all of
+    them, not only the evidence shown); None when no recognized log record backs it (a
+    deployment file alone, unrecognized lines)."""

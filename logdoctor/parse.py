@@ -35,8 +35,9 @@ from urllib.parse import unquote
 
 import polars as pl
 
-from logdoctor.formats import EventPattern, Format, HeaderPattern
-from logdoctor.model import COLUMNS, FIELD_COLUMNS, EventKind, ParseStats
+from logdoctor.clocks import offset_minutes, offset_text, utc_offsets
+from logdoctor.formats import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format, HeaderPattern
+from logdoctor.model import COLUMNS, FIELD_COLUMNS, NODE_FIELD, EventKind, ParseStats
 from logdoctor.sources import UTF8_BOM, open_regular
 from logdoctor.timestamps import Zone, resolve_zone
 
@@ -60,6 +61,7 @@ POLARS_SCHEMA: dict[str, pl.DataType] = {
     "thread": pl.String(),
     "logger": pl.String(),
     "kind": pl.String(),
+    "basis": pl.String(),
     **{c: pl.String() for c in FIELD_COLUMNS},
     "message": pl.String(),
 }
@@ -150,7 +152,7 @@ def _header_frame(lines: pl.DataFrame, headers: Sequence[HeaderPattern]) -> pl.D
     return lines.with_columns(hdr, msg, *cols.values())
 
 
-_HEADER_COLS = ("ts", "level", "thread", "logger")
+_HEADER_COLS = ("ts", "level", "thread", "logger", "node", "local")
 
 
 def _parse_times(frame: pl.DataFrame, headers: Sequence[HeaderPattern], zone: Zone) -> pl.Series:
@@ -161,7 +163,9 @@ def _parse_times(frame: pl.DataFrame, headers: Sequence[HeaderPattern], zone: Zo
     ts = frame["ts"]
     hdr = frame["hdr"]
     out = _nulls("time", ts.len(), pl.Datetime("us", "UTC"))
+    default = zone
     for hi, h in enumerate(headers):
+        zone = h.zone or default
         rows = (
             (hdr == hi).arg_true()
             if len(headers) > 1
@@ -190,7 +194,8 @@ def _parse_times(frame: pl.DataFrame, headers: Sequence[HeaderPattern], zone: Zo
 
 
 def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFrame:
-    """Add ``kind`` and the field columns: the first event pattern (in file order) that matches.
+    """Add ``kind``, ``basis`` and the field columns (the node a pattern names as ``_node``):
+    the first event pattern (in file order) that matches.
 
     Same result as trying every pattern on every row in order, with far less work:
     - rows are grouped by the literal their message starts with; a pattern with a literal
@@ -212,8 +217,9 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
             groups.append((value, (lit == value).arg_true()))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
-    fields = {c: _nulls(c, n, pl.String()) for c in FIELD_COLUMNS}
+    fields = {c: _nulls(_col(c), n, pl.String()) for c in EXTRACT_COLUMNS}
     kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+    bases = _nulls("basis", n, pl.String())
     for value, rows in groups:
         cands = [
             e
@@ -238,6 +244,9 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
             kind_names.scatter(
                 taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
             )
+            bases.scatter(
+                taken_rows, pl.repeat(e.basis, taken_rows.len(), dtype=pl.String, eager=True)
+            )
             if e.regex.groups:
                 if parts is not None and not everything:
                     parts = parts.gather(took)
@@ -255,7 +264,37 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
                 left_msg.gather(rest),
                 left_logger.gather(rest),
             )
-    return records.with_columns(kind_names, *fields.values())
+    return records.with_columns(kind_names, bases, *fields.values())
+
+
+def _col(name: str) -> str:
+    """The frame column of an extracted field: the node a line names is ``_node`` until it
+    replaces the layout's node."""
+    return "_node" if name == NODE_FIELD else name
+
+
+def _fill_fields(records: pl.DataFrame, extractors: Sequence[FieldPattern]) -> pl.DataFrame:
+    """Fill empty field columns from the ``[[field]]`` extractors, in file order: on rows of
+    their kinds (any recognized kind by default) where the column is still empty."""
+    if not extractors or records.height == 0:
+        return records
+    kind = records["kind"]
+    msg = records["msg"]
+    cols = {x.column: records[_col(x.column)] for x in extractors}
+    for x in extractors:
+        target = cols[x.column]
+        want = kind.is_in(list(x.kinds)) if x.kinds else kind != _UNRECOGNIZED
+        rows = (want & target.is_null()).arg_true()
+        if rows.len() == 0:
+            continue
+        got = msg.gather(rows).str.extract_groups(x.regex.rust).struct.field(x.column)
+        got = _clean_values(got)
+        hit = got.is_not_null().arg_true()
+        if hit.len():
+            target = target.clone()
+            target.scatter(rows.gather(hit), got.gather(hit))
+            cols[x.column] = target
+    return records.with_columns(*(v.alias(_col(c)) for c, v in cols.items()))
 
 
 _OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
@@ -648,6 +687,8 @@ def merge_stats(parts: Sequence[ParseStats]) -> ParseStats:
         room = ParseStats.MALFORMED_LINES_KEPT - len(out.malformed_lines)
         out.malformed_lines.extend(st.malformed_lines[: max(room, 0)])
         kinds.update(st.kinds)
+        for off, count in st.utc_offsets.items():
+            out.utc_offsets[off] = out.utc_offsets.get(off, 0) + count
         if st.first_time is not None and (out.first_time is None or st.first_time < out.first_time):
             out.first_time = st.first_time
         if st.last_time is not None and (out.last_time is None or st.last_time > out.last_time):
@@ -702,7 +743,7 @@ def _parse_block(
             stats.truncated += sum(1 for r in hit if r == 0)  # malformed lines, cut
         truncated.update(r for r in hit if r > 0)
     del lines
-    records = frame.select("n", "hdr", "_rec", "ts", "level", "thread", "logger", "msg").filter(
+    records = frame.select("n", "hdr", "_rec", *_HEADER_COLS, "msg").filter(
         pl.col("hdr").is_not_null()
     )
     stats.records = records.height
@@ -732,7 +773,8 @@ def _parse_block(
 
     def per_slice(part: pl.DataFrame) -> pl.DataFrame:
         time = _parse_times(part, fmt.headers, zone)
-        return _classify(part.with_columns(time.alias("time")), fmt.events)
+        part = _classify(part.with_columns(time.alias("time")), fmt.events)
+        return _fill_fields(part, fmt.fields)
 
     records = _concat(_map_slices(records, workers, per_slice))
     stats.bad_timestamps = records["time"].null_count()
@@ -741,9 +783,15 @@ def _parse_block(
         pl.col("level").str.to_uppercase().replace(level_map).alias("level")
     )
     records = _apply_links(records, fmt)
+    if fmt.states_zone:
+        stats.utc_offsets = utc_offsets(records["local"], records["time"])
     out = records.select(
         pl.col("time"),
-        pl.lit(node, dtype=pl.String).alias("node"),
+        pl.coalesce(
+            pl.when(pl.col("_node") != "").then(pl.col("_node")),
+            pl.when(pl.col("node") != "").then(pl.col("node")),
+            pl.lit(node, dtype=pl.String),
+        ).alias("node"),
         pl.lit(fmt.family, dtype=pl.String).alias("family"),
         pl.lit(file, dtype=pl.String).alias("file"),
         pl.col("n").cast(pl.Int64).alias("line"),
@@ -751,6 +799,7 @@ def _parse_block(
         pl.col("thread"),
         pl.col("logger"),
         pl.col("kind"),
+        pl.col("basis"),
         *[pl.col(c) for c in FIELD_COLUMNS],
         pl.col("msg").alias("message"),
     )
@@ -806,6 +855,7 @@ class Record:
     kind: str
     fields: dict[str, str | None]
     message: str
+    basis: str | None = None
 
     def as_row(self) -> dict[str, object]:
         """The record as a dict keyed by the event table's column names."""
@@ -819,6 +869,7 @@ class Record:
             "thread": self.thread,
             "logger": self.logger,
             "kind": self.kind,
+            "basis": self.basis,
         }
         for c in FIELD_COLUMNS:
             row[c] = self.fields.get(c)
@@ -875,6 +926,9 @@ class LineParser:
         self.stats.kinds = self._kinds  # the counter itself: no copy per record
         self._open: _OpenRecord | None = None
         self._seen = 0  # lines fed, those of nothing but NULs included (the numbering)
+        self._zones = [h.zone.to_utc() if h.zone is not None else self._to_utc for h in fmt.headers]
+        self._offsets: Counter[str] = Counter()
+        self.stats.utc_offsets = self._offsets  # the counter itself, as for kinds
 
     def feed(self, text: str, lineno: int | None = None) -> list[Record]:
         """Consume one line (without its ``\\n``); returns the records it completes."""
@@ -921,9 +975,10 @@ class LineParser:
         if self._open is None:
             return []
         o, self._open = self._open, None
-        return [self._build(self.fmt.headers[o.header], o.line, o.match, o.cont)]
+        return [self._build(o.header, o.line, o.match, o.cont)]
 
-    def _build(self, h: HeaderPattern, n: int, m: re.Match[str], cont: list[str]) -> Record:
+    def _build(self, hi: int, n: int, m: re.Match[str], cont: list[str]) -> Record:
+        h: HeaderPattern = self.fmt.headers[hi]
         g = m.groupdict()
         msg = g.get("msg") or ""
         if cont:
@@ -934,19 +989,24 @@ class LineParser:
             for tf in h.timestamps:
                 parsed = tf.parse(ts)
                 if parsed is not None:
-                    time = parsed if parsed.tzinfo is not None else self._to_utc(parsed)
+                    time = parsed if parsed.tzinfo is not None else self._zones[hi](parsed)
                     if time.tzinfo is not None:
                         time = time.astimezone(UTC)
                     break
         if time is None:
             self.stats.bad_timestamps += 1
         logger = g.get("logger")
-        kind, fields = classify_message(self.fmt, msg, logger)
+        kind, basis, fields = classify_message(self.fmt, msg, logger)
         self._kinds[kind] += 1
         self.stats.unrecognized = self._kinds.get(_UNRECOGNIZED, 0)
+        local = g.get("local")
+        if local is not None and time is not None:
+            minutes = offset_minutes(local, time)
+            if minutes is not None:
+                self._offsets[offset_text(minutes)] += 1
         return Record(
             time=time,
-            node=self.node,
+            node=fields.pop(NODE_FIELD, None) or g.get("node") or self.node,
             family=self.fmt.family,
             file=self.file,
             line=n,
@@ -956,6 +1016,7 @@ class LineParser:
             kind=kind,
             fields=fields,
             message=msg,
+            basis=basis,
         )
 
 
@@ -976,18 +1037,31 @@ def match_event(
 
 
 def classify_message(
-    fmt: Format, msg: str, logger: str | None
-) -> tuple[str, dict[str, str | None]]:
-    """The event kind and fields of one message: the first matching pattern wins."""
-    fields: dict[str, str | None] = {c: None for c in FIELD_COLUMNS}
+    fmt: Format, msg: str, logger: str | None, used: list[int] | None = None
+) -> tuple[str, str | None, dict[str, str | None]]:
+    """The event kind, its basis and the fields of one message: the first matching pattern
+    wins, then the ``[[field]]`` extractors fill what it left empty (``used`` collects the
+    indexes of those that did). ``fields`` holds the node the line names under ``node``
+    (None when it names none)."""
+    fields: dict[str, str | None] = {c: None for c in EXTRACT_COLUMNS}
     hit = match_event(fmt, msg, logger)
     if hit is None:
-        return _UNRECOGNIZED, fields
+        return _UNRECOGNIZED, None, fields
     e, m = hit
     fields.update(e.set)
     for k, v in m.groupdict().items():
         fields[k] = None if v == "-" else _pct_decode(v)
-    return e.kind, fields
+    for x in fmt.fields:
+        if fields[x.column] is not None or (x.kinds and e.kind not in x.kinds):
+            continue
+        found = x.regex.py.search(msg)
+        if found is not None:
+            v = found.group(x.column)
+            if v is not None and v != "-":
+                fields[x.column] = _pct_decode(v)
+                if used is not None:
+                    used.append(x.index)
+    return e.kind, e.basis, fields
 
 
 def iter_lines(text: str) -> Iterator[str]:

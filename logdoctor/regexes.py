@@ -2,7 +2,8 @@
 
 Format files are written once and run by both engines, so logdoctor fixes their common
 meaning: ``\\d``, ``\\w`` and ``\\s`` are ASCII classes in both (Python gets ``re.ASCII``;
-for Rust they are rewritten to POSIX classes, which are ASCII there), ``.`` is any character
+for Rust they are rewritten to POSIX classes, which are ASCII there), ``\\b`` and ``\\B`` are
+ASCII word boundaries in both (``(?-u:\\b)`` for Rust), ``.`` is any character
 but newline, and constructs only one engine knows (look-around, back-references, possessive
 quantifiers) are refused when the format loads, because Rust's compiler rejects them.
 """
@@ -21,6 +22,9 @@ _OUTSIDE = {
     "s": "[[:space:]]",
     "S": "[[:^space:]]",
 }
+_BOUNDARY = {"b": "(?-u:\\b)", "B": "(?-u:\\B)"}
+"""Word boundaries outside a class: ASCII in Rust as ``re.ASCII`` makes them in Python (Rust's
+own ``\\b`` is Unicode-aware: ``DEBUGÀ`` has no boundary after ``G`` there, one in Python)."""
 _INSIDE = {
     "d": "[:digit:]",
     "D": "[:^digit:]",
@@ -28,6 +32,7 @@ _INSIDE = {
     "W": "[:^word:]",
     "s": "[:space:]",
     "S": "[:^space:]",
+    "b": "\\x08",  # backspace in a class, as in Python (Rust has no \b there)
 }
 
 
@@ -39,8 +44,9 @@ def to_python(pattern: str) -> re.Pattern[str]:
 def to_rust(pattern: str) -> str:
     """Rewrite ``pattern`` so that Rust's ``regex`` gives it the meaning Python gives it.
 
-    Shorthand classes become ASCII POSIX classes; a literal ``[`` inside a character class is
-    escaped (Rust would read it as a nested class); ``\\Z`` becomes ``\\z``.
+    Shorthand classes become ASCII POSIX classes and word boundaries ASCII ones; a literal
+    ``[`` inside a character class is escaped (Rust would read it as a nested class); ``\\Z``
+    becomes ``\\z``.
     """
     out: list[str] = []
     i = 0
@@ -54,6 +60,8 @@ def to_rust(pattern: str) -> str:
             table = _INSIDE if in_class else _OUTSIDE
             if nxt in table:
                 out.append(table[nxt])
+            elif nxt in _BOUNDARY and not in_class:
+                out.append(_BOUNDARY[nxt])
             elif nxt == "Z" and not in_class:
                 out.append("\\z")
             else:

@@ -9,7 +9,7 @@ with an error naming the member; the other members are still read. Every decompr
 the caps of :class:`Limits`. A truncated compressed file keeps what could be read
 (:class:`PartialRead`). FIFOs, sockets and devices are never opened. Each log file gets a node
 name from the bundle layout (the folder that holds ``platform/`` or ``tomcat/`` in an RTMT
-collection), unless ``--node`` overrides it.
+collection, :func:`logdoctor.nodes.node_from_path`), unless ``--node`` overrides it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol, cast
 
+from logdoctor.nodes import archive_stem, default_node, node_from_path
+
 __all__ = [
     "Ignored",
     "InputError",
@@ -44,9 +46,6 @@ __all__ = [
     "wide_encoding",
 ]
 
-# Path components that start the activelog tree of an RTMT / CLI collection; the component
-# before the first of them names the node.
-_ANCHORS = {"platform", "tomcat", "activelog", "active", "var", "usr", "log"}
 _ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _TEXT_SUFFIXES = (".log", ".txt", ".out")
 _CHUNK = 1 << 20
@@ -122,10 +121,21 @@ class InputError:
 
     path: str
     message: str
+    partial: bool = False
+    """Only partly read: what could be read was parsed (``message`` says where it stopped)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", text(self.path))
         object.__setattr__(self, "message", text(self.message))
+
+    @property
+    def line(self) -> str:
+        """``path: not read: why`` or, when partly read, ``path: partly read, where ...``."""
+        return (
+            f"{self.path}: {self.message}"
+            if self.partial
+            else f"{self.path}: not read: {self.message}"
+        )
 
 
 @dataclass(frozen=True)
@@ -138,22 +148,6 @@ class Ignored:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", text(self.path))
-
-
-def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str:
-    """The node a file belongs to, from its path inside a bundle.
-
-    ``cucm-pub/platform/log/ssoApp.log`` gives ``cucm-pub``; with no layout anchor, the first
-    folder of the relative path (unless ``anchors_only``); otherwise ``default``.
-    """
-    parts = [p for p in PurePosixPath(rel.replace("\\", "/")).parts if p not in ("", "/", ".")]
-    folders = parts[:-1]
-    for i, part in enumerate(folders):
-        if part.lower() in _ANCHORS:
-            return folders[i - 1] if i > 0 else default
-    if folders and not anchors_only:
-        return folders[0]
-    return default
 
 
 def _strip_compression(name: str) -> str:
@@ -580,7 +574,7 @@ class _Walk:
                 head = b""
             wanted = self._sniff(head)
         if not wanted:
-            self.ignored.append(Ignored(mlabel, "not a ssoApp, ssosp or certMgmt log"))
+            self.ignored.append(Ignored(mlabel, "not a log of a family logdoctor reads"))
             return
         limits = self.limits
         if not eager:
@@ -816,7 +810,7 @@ class _Walk:
                 self.errors.append(InputError(str(p), _not_regular(mode)))
             return
         if _is_archive_name(p.name) or _looks_like_zip(p):
-            self.archive_file(p, "", p.stem.split(".")[0] or "unknown")
+            self.archive_file(p, "", default_node(archive_stem(p.name)))
             return
         absparts = p.resolve().as_posix()
         self.add(str(p), absparts, "unknown", self._reader(p), explicit=True, local=_plain(p))
@@ -824,7 +818,7 @@ class _Walk:
     def folder(self, root: Path) -> None:
         """Every file under ``root`` (sorted, depth first); links and special files are listed as
         ignored and never followed or opened; a folder that cannot be listed is an error."""
-        default = root.resolve().name or "unknown"
+        default = default_node(str(root.resolve()))
         stack = [root]
         while stack:
             d = stack.pop()
@@ -854,19 +848,19 @@ class _Walk:
                     self._folder_file(root, fp, default)
             stack.extend(reversed(subdirs))
 
-    def _folder_file(self, root: Path, fp: Path, default_node: str) -> None:
+    def _folder_file(self, root: Path, fp: Path, folder_node: str) -> None:
         rel = fp.relative_to(root).as_posix()
         if _is_archive_name(fp.name):
-            self.archive_file(fp, posixpath.dirname(rel), root.name or "unknown")
+            self.archive_file(fp, posixpath.dirname(rel), default_node(archive_stem(fp.name)))
             return
         stripped = _strip_compression(fp.name)
         wanted = self.formats_match(stripped, rel)
         if not wanted and stripped.lower().endswith(_TEXT_SUFFIXES):
             wanted = self._sniff(_head(fp))
         if not wanted:
-            self.ignored.append(Ignored(str(fp), "not a ssoApp, ssosp or certMgmt log"))
+            self.ignored.append(Ignored(str(fp), "not a log of a family logdoctor reads"))
             return
-        self.add(str(fp), rel, default_node, self._reader(fp), local=_plain(fp))
+        self.add(str(fp), rel, folder_node, self._reader(fp), local=_plain(fp))
 
 
 def _plain(p: Path) -> Path | None:

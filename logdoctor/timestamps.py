@@ -300,6 +300,27 @@ class ZoneBook:
             if old is None or _RANK[old.source] < _RANK["log"]:
                 self._nodes[node] = NodeZone(zone, "log", where)
 
+    def declared_nodes(self) -> list[str]:
+        """The nodes whose zone is known before anything is read (the deployment file's)."""
+        with self._lock:
+            return sorted(n for n, nz in self._nodes.items() if nz.source == "deployment")
+
+    def rename(self, resolve: Callable[[str], str]) -> None:
+        """Key every node by the name ``resolve`` gives it (its canonical name once node
+        identity is known, :mod:`logdoctor.nodes`). Where two names become one node, the
+        zone of the stronger source is kept and the files read are joined."""
+        with self._lock:
+            nodes: dict[str, NodeZone] = {}
+            for name, nz in self._nodes.items():
+                new = resolve(name)
+                old = nodes.get(new)
+                if old is None or _RANK[nz.source] > _RANK[old.source]:
+                    nodes[new] = nz
+            read: dict[str, list[str]] = {}
+            for name, files in self._read.items():
+                read.setdefault(resolve(name), []).extend(files)
+            self._nodes, self._read = nodes, read
+
     def note_read(self, node: str, file: str) -> None:
         """The loader read zone-less times of ``node`` from ``file``."""
         with self._lock:

@@ -21,9 +21,13 @@ def test_parse_jsonl_has_the_schema_and_iso_utc_times(runner) -> None:
     res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl"])
     assert res.exit_code == 0, res.output
     rows = [json.loads(ln) for ln in res.stdout.splitlines()]
-    assert len(rows) == 21 + 1 + 1 + 3 + 17 + 1
+    # ssosp, certMgmt, then CiscoSyslog, Jabber, Expressway and AuditApp records.
+    assert len(rows) == 21 + 1 + 1 + 3 + 17 + 1 + 6 + 8 + 6 + 1
     assert all(list(r) == list(COLUMNS) for r in rows)
-    assert rows[0]["time"].endswith("Z") and "T" in rows[0]["time"]
+    times = [r["time"] for r in rows if r["time"] is not None]
+    assert all(t.endswith("Z") and "T" in t for t in times)
+    # Only the published lines whose source cut the date have no time.
+    assert len(rows) - len(times) == 4 + 1
 
 
 def test_parse_filters(runner) -> None:
@@ -56,12 +60,12 @@ def test_parse_to_csv_and_parquet(runner, tmp_path: Path) -> None:
         == 0
     )
     df = pl.read_parquet(out)
-    assert df.columns == list(COLUMNS) and df.height == 44
+    assert df.columns == list(COLUMNS) and df.height == 65
     csv = tmp_path / "e.csv"
     assert (
         runner.invoke(main, ["parse", VERBATIM, "--format", "csv", "-o", str(csv)]).exit_code == 0
     )
-    assert pl.read_csv(csv).height == 44
+    assert pl.read_csv(csv).height == 65
 
 
 def test_parse_table_escapes_control_characters(runner, write) -> None:
@@ -78,7 +82,7 @@ def test_parse_table_escapes_control_characters(runner, write) -> None:
 def test_stats_json_document(runner, write) -> None:
     res = runner.invoke(main, ["stats", VERBATIM, "--format", "json"])
     doc = json.loads(res.stdout)
-    assert doc["totals"]["lines"] == sum(f["lines"] for f in doc["files"]) == 49
+    assert doc["totals"]["lines"] == sum(f["lines"] for f in doc["files"]) == 77
     for f in doc["files"]:
         assert {
             "path",
@@ -91,7 +95,8 @@ def test_stats_json_document(runner, write) -> None:
             "decode_errors",
             "kinds",
         } <= set(f)
-    assert doc["totals"]["malformed"] == 0
+    # The first half of a CiscoSyslog record a web page split at its second clock.
+    assert doc["totals"]["malformed"] == 1
 
 
 def test_stats_lists_unreadable_inputs_and_exits_2(runner, write) -> None:
@@ -106,9 +111,30 @@ def test_stats_lists_unreadable_inputs_and_exits_2(runner, write) -> None:
 
 def test_kinds_and_formats_listing(runner) -> None:
     res = runner.invoke(main, ["kinds", "--format", "json"])
-    assert json.loads(res.output) == {k.value: k.description for k in EventKind}
+    doc = json.loads(res.output)
+    assert {k: v["description"] for k, v in doc.items()} == {
+        k.value: k.description for k in EventKind
+    }
+    # Each kind's basis per family that writes it: real alarms published, emulator lines not.
+    assert doc["service.started"]["basis"] == {"ciscosyslog": ["documented", "published"]}
+    assert doc["service.restarted"]["basis"] == {"ssoapp": ["modelled"]}
+    assert doc["auth.failure"]["basis"] == {
+        "ciscosyslog": ["documented"],
+        "ssosp": ["documented"],
+    }
+    assert doc["unrecognized"]["basis"] == {}
+    table = runner.invoke(main, ["kinds"])
+    assert table.exit_code == 0 and "ciscosyslog: published" in table.output
     res = runner.invoke(main, ["formats", "--format", "json"])
-    assert sorted(f["name"] for f in json.loads(res.output)) == ["certmgmt", "ssoapp", "ssosp"]
+    assert sorted(f["name"] for f in json.loads(res.output)) == [
+        "auditapp",
+        "certmgmt",
+        "ciscosyslog",
+        "expressway",
+        "jabber",
+        "ssoapp",
+        "ssosp",
+    ]
 
 
 def test_formats_check(runner, tmp_path: Path) -> None:

@@ -100,13 +100,15 @@ def test_golden_json_with_config_evidence(config_report: CheckReport) -> None:
 
 def test_json_shape(report: CheckReport) -> None:
     doc = json.loads(render(report, write_json))
-    assert set(doc) == {"findings", "absent", "summary"}
+    assert set(doc) == {"findings", "errors", "absent", "summary"}
+    assert doc["errors"] == []
     f = doc["findings"][0]
     assert list(f) == [
         "rule",
         "severity",
         "title",
         "message",
+        "basis",
         "evidence",
         "evidence_total",
         "subjects",
@@ -119,7 +121,10 @@ def test_json_shape(report: CheckReport) -> None:
     assert (f["rule"], f["severity"], f["subjects"]) == ("LD202", "error", ["ucm-sub1"])
     assert f["fix"] == list(get_rule("LD202").doc.fix)
     assert f["evidence_total"] == len(f["evidence"]) == 6
-    assert set(f["evidence"][0]) == {"node", "file", "line", "time", "kind", "excerpt"}
+    assert set(f["evidence"][0]) == {"node", "file", "line", "time", "kind", "basis", "excerpt"}
+    # The weakest basis of the lines behind it: a documented certMgmt line and modelled ssosp.
+    assert [e["basis"] for e in f["evidence"][:2]] == ["documented", "modelled"]
+    assert f["basis"] == "modelled"
     states = {(x["rule"], tuple(x["subjects"])): x["baseline_state"] for x in doc["findings"]}
     assert states[("LD204", ("ucm-pub", "signing"))] == "unchanged"
     assert states[("LD204", ("ucm-pub", "encryption"))] == "new"
@@ -236,3 +241,22 @@ def test_json_sarif_and_text_survive_hostile_text() -> None:
     text = render(rep, text80).decode("utf-8")
     assert "\x1b" not in text and "\x07" not in text and "\x00" not in text
     assert "\\x1b[31m" in text and "\\u202e" in text
+
+
+def test_every_output_carries_the_basis(report: CheckReport) -> None:
+    """The finding's weakest basis and each evidence line's, in SARIF, JUnit and text."""
+    sarif = json.loads(render(report, write_sarif))
+    res = {r["ruleId"]: r for r in sarif["runs"][0]["results"]}["LD202"]
+    assert res["properties"]["basis"] == "modelled"
+    assert res["locations"][0]["properties"] == {"basis": "documented"}
+    assert {loc["properties"]["basis"] for loc in res["relatedLocations"]} == {"modelled"}
+    root = ET.fromstring(junit_xml(report))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "LD202 ucm-sub1")
+    prop = case.find("./properties/property[@name='basis']")
+    assert prop is not None and prop.get("value") == "modelled"
+    failure = case.find("failure")
+    assert failure is not None and "basis: modelled" in (failure.text or "")
+    assert "[documented] Authz key regenerated" in (failure.text or "")
+    text = render(report, write_text).decode()
+    assert "6 evidence line(s); basis: modelled" in text
+    assert "certMgmt00001.log:4 [documented]  Authz key regenerated" in text

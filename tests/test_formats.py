@@ -21,6 +21,7 @@ timestamp = ["%Y-%m-%d %H:%M:%S"]
 
 [[event]]
 kind = "auth.success"
+basis = "modelled"
 regex = '^login ok user=(?P<user>\S+)'
 
 [[sample]]
@@ -39,9 +40,19 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_builtin_formats_load_and_are_ordered_specific_first() -> None:
     names = [f.name for f in load_formats()]
-    assert set(names) == {"ssosp", "ssoapp", "certmgmt"}
-    # ssoApp's tolerant headers match the others' samples: it is the most generic.
-    assert names[-1] == "ssoapp"
+    assert set(names) == {
+        "ssosp",
+        "ssoapp",
+        "certmgmt",
+        "ciscosyslog",
+        "jabber",
+        "expressway",
+        "auditapp",
+    }
+    # The tolerant headers of ssoApp and AuditApp (layouts nobody has published) match the
+    # others' samples: they are the most generic, after every format with a known layout.
+    assert set(names[-2:]) == {"ssoapp", "auditapp"}
+    assert names.index("ssosp") < names.index("ssoapp")
     assert {p.stem for p in builtin_formats_dir().glob("*.toml")} == set(names)
 
 
@@ -73,8 +84,8 @@ def test_user_format_replaces_a_builtin_of_the_same_name(tmp_path: Path) -> None
             r"'auth.success'",
         ),
         (
-            'kind = "auth.success"\nregex',
-            'kind = "no.such"\nregex',
+            'kind = "auth.success"\nbasis',
+            'kind = "no.such"\nbasis',
             r"event\[0\]: kind 'no.such' is not an event kind",
         ),
         (
@@ -107,10 +118,42 @@ def test_user_format_replaces_a_builtin_of_the_same_name(tmp_path: Path) -> None
         ),
         (
             "[[sample]]",
-            "[[event]]\nkind = \"auth.failure\"\nregex = '^never'\n\n[[sample]]",
+            '[[event]]\nkind = "auth.failure"\nbasis = "modelled"\nregex = \'^never\'\n\n'
+            "[[sample]]",
             r"event\[1\] \(auth.failure\): no \[\[sample\]\] exercises this pattern",
         ),
         ('title = "My log"', "title = [", r"mylog\.toml: file: not valid TOML"),
+        (
+            'basis = "modelled"\n',
+            "",
+            r"mylog\.toml: event\[0\] \(auth.success\): basis None: every \[\[event\]\] must "
+            r'say basis = "published"',
+        ),
+        (
+            'basis = "modelled"',
+            'basis = "real"',
+            r"mylog\.toml: event\[0\] \(auth.success\): basis 'real': every \[\[event\]\]",
+        ),
+        (
+            "[[sample]]",
+            "[[field]]\nregex = '(?P<user>a)(?P<device>b)'\n\n[[sample]]",
+            r"field\[0\]: regex must have exactly one named group, the column it fills",
+        ),
+        (
+            "[[sample]]",
+            "[[field]]\nregex = 'x(?P<agent>never)'\n\n[[sample]]",
+            r"field\[0\] \(agent\): no \[\[sample\]\] gets its column from this extractor",
+        ),
+        (
+            "[[sample]]",
+            "[[field]]\nregex = 'ok (?P<device>\\S+)'\nkinds = [\"no.such\"]\n\n[[sample]]",
+            r"field\[0\]: kinds: 'no.such' is not a recognized event kind",
+        ),
+        (
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]',
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]\nzone = "Mars/Olympus"',
+            r"header\[0\]: zone: .*unknown time zone",
+        ),
     ],
 )
 def test_bad_formats_are_refused_naming_file_entry_field(

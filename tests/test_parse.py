@@ -183,7 +183,7 @@ def test_ssoapp_is_tolerant_of_three_layouts(formats) -> None:
     data = (
         b"2026-11-20 06:00:00,000 INFO  [main] sso.SSOApp - SAML SSO enable operation successful\n"
         b"2026-11-20 06:00:01,000 INFO [main] - samltrace level set to DEBUG\n"
-        b"2026-11-20T06:00:02.250-05:00 SAMLSSODisableSuccess AppID=Cisco SSO\n"
+        b"2026-11-20T06:00:02.250-05:00 SAML SSO disable operation successful\n"
         b"no timestamp: continues the record above\n"
     )
     frame, stats = both(formats["ssoapp"], data)

@@ -21,6 +21,11 @@ from logdoctor.regexes import literal_prefix, to_python, to_rust
         (r"[a[b]", "["),
         (r"[a&&b]", "&"),
         (r"\S+", "tok"),
+        # Word boundaries are ASCII in both: a letter with an accent is no word character.
+        (r"DEBUG\b", "DEBUGÀ [main]"),
+        (r"\bé", " é"),
+        (r"a\B", "aé"),
+        (r"[\b]", "\x08"),
     ],
 )
 def test_both_engines_agree(pattern: str, subject: str) -> None:

@@ -108,7 +108,9 @@ def test_archives_are_read_in_memory(tmp_path: Path, suffix: str) -> None:
     assert set(tmp_path.rglob("*")) == before  # nothing extracted
     assert not r.errors
     assert sorted(s.family for s in r.stats) == ["certmgmt", "ssosp"]
-    assert {s.node for s in r.stats} == {"cucm-pub"}
+    # The folder names the node; the ssosp file's SAML trace states its host name, which wins.
+    assert [(n.name, n.folders) for n in r.nodes.nodes] == [("1cucm1251", ("cucm-pub",))]
+    assert {s.node for s in r.stats} == {"1cucm1251"}
     assert any(s.path.endswith("!cucm-pub/" + SSOSP_REL) for s in r.stats)
 
 
@@ -118,7 +120,8 @@ def test_nested_archive(tmp_path: Path) -> None:
         zf.writestr(f"ucm-b/{SSOSP_REL}", SSOSP)
     outer = _zip(tmp_path / "outer.zip", {"bundles/inner.zip": inner.getvalue()})
     r = logdoctor.load(outer)
-    assert not r.errors and r.stats[0].node == "ucm-b" and r.stats[0].records == 21
+    assert not r.errors and r.stats[0].records == 21
+    assert r.nodes.node("ucm-b") is not None and r.nodes.node("ucm-b").folders == ("ucm-b",)
 
 
 def test_zip_slip_and_absolute_members_are_refused_by_name(tmp_path: Path) -> None:
@@ -183,5 +186,7 @@ def test_a_file_name_that_is_not_utf8_is_read_and_shown(tmp_path: Path) -> None:
     (folder / "ssosp00001.log").write_bytes(SSOSP)
     r = logdoctor.load(tmp_path / "b")
     assert not r.errors and r.stats[0].records == 21
-    assert r.stats[0].node == "n\ufffdode" and r.frame["node"][0] == "n\ufffdode"
+    (node,) = r.nodes.nodes  # its host name (SAML trace) names it; the folder is an alias
+    assert node.folders == ("n\ufffdode",) and "n\ufffdode" in node.aliases
+    assert r.stats[0].node == node.name and r.frame["node"][0] == node.name
     r.stats[0].path.encode("utf-8")  # printable

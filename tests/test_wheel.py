@@ -68,7 +68,15 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         timeout=120,
     )
     formats = json.loads(out.stdout)
-    assert sorted(f["name"] for f in formats) == ["certmgmt", "ssoapp", "ssosp"]
+    assert sorted(f["name"] for f in formats) == [
+        "auditapp",
+        "certmgmt",
+        "ciscosyslog",
+        "expressway",
+        "jabber",
+        "ssoapp",
+        "ssosp",
+    ]
     assert all("/_data/parsers/" in f["path"] for f in formats)
     out = subprocess.run(
         [str(exe), "stats", str(asset("verbatim/ssosp-ucm15.log")), "--format", "json"],

@@ -129,6 +129,41 @@ def test_the_deployment_file_wins_over_tz_and_says_so(config: Path) -> None:
     assert first["ucm-sub1"] == "2026-11-16T08:52:09.967Z"
 
 
+def test_a_folder_named_by_address_gets_the_zone_of_the_node_it_is(
+    config: Path, tmp_path: Path
+) -> None:
+    """Zones go by canonical node names: ucm-sub1's folder is named by the address the
+    deployment file lists for it, imp1's by one only its lines tie to it (learnt in a first
+    pass, before any time is read), ucm-pub's by an address nothing places (UTC assumed)."""
+    root = tmp_path / "by-ip"
+    for node, ip in (("ucm-pub", "10.0.0.1"), ("ucm-sub1", "10.0.0.2"), ("imp1", "10.0.0.3")):
+        shutil.copytree(CASE / node, root / ip)
+    conf = tmp_path / "addresses.toml"
+    conf.write_text(
+        DEPLOYMENT + '\n[cluster.addresses]\n"ucm-sub1" = ["10.0.0.2"]\n', encoding="utf-8"
+    )
+    res = run("parse", root, "--config", conf, "--format", "jsonl")
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(ln) for ln in res.stdout.splitlines()]
+    assert {r["node"] for r in rows} == {"10.0.0.1", "ucm-sub1", "imp1"}
+    first = {r["node"]: r["time"] for r in reversed(refusals(res))}
+    assert first["ucm-sub1"] == "2026-11-16T08:52:09.967Z"  # read in Paris
+    (line,) = warnings(res)
+    assert "read as UTC (10.0.0.1: 1 file(s))" in line
+    plain = run("parse", root, "--tz", "UTC", "--format", "jsonl", "--node", "imp1")
+    utc = [json.loads(ln)["time"] for ln in plain.stdout.splitlines()]
+    imp1 = [r["time"] for r in rows if r["node"] == "imp1"]
+    assert utc and len(imp1) == len(utc)
+    assert int(imp1[0][11:13]) - int(utc[0][11:13]) == 5  # read in New York (UTC-5)
+    # The same when the names are learnt first because --node asks for one.
+    only = run("parse", root, "--config", conf, "--format", "jsonl", "--node", "10.0.0.3")
+    assert [json.loads(ln)["time"] for ln in only.stdout.splitlines()] == imp1
+    check = run("check", root, "--config", conf, "--format", "json", "--select", "LD101")
+    doc = json.loads(check.stdout)
+    times = [e["time"] for f in doc["findings"] for e in f["evidence"] if e["node"] == "ucm-sub1"]
+    assert "2026-11-16T08:52:09.967Z" in times
+
+
 # -- which zone the times are shown in ---------------------------------------------------------
 
 
@@ -144,7 +179,8 @@ def test_text_shows_the_logs_zone_so_times_match_the_raw_lines() -> None:
     assert "11-16 09:52:09.967 -05:00" in tl.stdout
     check = run("check", CASE, "--tz", "America/New_York", "--select", "LD101")
     assert "seen 2026-11-16 08:56:48 -05:00 .. 2026-11-16 11:43:34 -05:00" in check.stdout
-    assert "11-16 09:52:09.967  ucm-sub1 ssosp00001.log:3  Token request refused" in check.stdout
+    line = "11-16 09:52:09.967  ucm-sub1 ssosp00001.log:3 [documented]  Token request refused"
+    assert line in check.stdout
 
 
 def test_display_tz_local_follows_the_machines_zone() -> None:

@@ -9,9 +9,18 @@ tracebacks.
 
 from __future__ import annotations
 
-from logdoctor.cli import diagnose, fleet, logs, report, service, simulate, tail
+from logdoctor.cli import diagnose, fleet, formats, logs, report, service, simulate, tail
 from logdoctor.cli._base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CliError, main
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "CliError", "main"]
 
-_COMMANDS = (diagnose, fleet, logs, report, service, simulate, tail)  # imported to register
+_COMMANDS = (
+    diagnose,
+    fleet,
+    formats,
+    logs,
+    report,
+    service,
+    simulate,
+    tail,
+)  # imported to register

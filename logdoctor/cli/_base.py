@@ -160,6 +160,47 @@ def input_options(fn: F) -> F:
     return formats_dir_option(tz_option(set_node_option(fn)))
 
 
+def partial_options(fn: F) -> F:
+    """``--allow-partial`` and ``--one-cluster`` (``check`` and ``report``)."""
+    fn = click.option(
+        "--one-cluster",
+        is_flag=True,
+        help="Read all PATHS as one cluster even when they look like several bundles "
+        "(folders or archives each with their own nodes or deployment file).",
+    )(fn)
+    return click.option(
+        "--allow-partial",
+        is_flag=True,
+        help="Judge what could be read when some inputs cannot be (they are still named); "
+        "without it the verdict is incomplete and the exit status 2.",
+    )(fn)
+
+
+def _report_unread(result: Any, rule_errors: Sequence[str], *, allow_partial: bool) -> None:
+    """One stderr line per input not read, or only partly (a warning under --allow-partial,
+    else an error), and one per rule that failed with an internal error."""
+    if allow_partial:
+        for err in result.errors:
+            warn(err.line)
+    else:
+        _report_input_errors(result)
+    for message in rule_errors:
+        click.echo(f"logdoctor: error: {_one_line(message)} (please report it)", err=True)
+
+
+def _report_check_errors(report: Any) -> None:
+    """:func:`_report_unread` for a ``CheckReport``, and one line when no log record was
+    read."""
+    _report_unread(
+        report,
+        [f.message for f in report.rule_errors],
+        allow_partial=report.allow_partial and not report.read_nothing,
+    )
+    if report.read_nothing:
+        what = "no log was read: nothing was checked" if report.errors else report.not_read
+        click.echo(f"logdoctor: error: {_one_line(what)}", err=True)
+
+
 def _inputs(
     paths: Sequence[str],
     formats_dirs: Sequence[Path],
@@ -167,11 +208,14 @@ def _inputs(
     set_node: str | None,
     jobs: int | None,
     *,
+    config: Path | None = None,
     zones: Any = None,
     progress: Any = None,
 ) -> Any:
-    """A Loader over the inputs (discovered, not parsed yet)."""
+    """A Loader over the inputs (discovered, not parsed yet); ``config``: a deployment file,
+    whose node names and addresses join node identity."""
     from logdoctor.api import open_inputs
+    from logdoctor.cli.options import node_aliases
 
     if not paths:
         raise CliError("no input: give log files, folders or archives")
@@ -183,7 +227,18 @@ def _inputs(
         jobs=jobs,
         zones=zones,
         progress=progress,
+        aliases=node_aliases(config),
     )
+
+
+def _require_log_files(loader: Any, paths: Sequence[str]) -> None:
+    """One line and exit 2 when discovery found no log file at all (nothing to show)."""
+    if not loader.files:
+        unread = "; ".join(f"{e.path}: {e.message}" for e in loader.errors)
+        raise CliError(
+            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
+            + (f"; not read: {unread}" if unread else "")
+        )
 
 
 def _load(
@@ -198,6 +253,13 @@ def _load(
 ) -> Any:
     """Parse the inputs into a LoadResult."""
     return _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones, progress=progress).result()
+
+
+def _not_in_logs(problem: str, result: Any) -> CliError:
+    """The error for a user, device, node or token the logs do not hold: exit 1, or 2 when
+    some input could not be read (it may be there; each such input is named first)."""
+    unread = _report_input_errors(result)
+    return CliError(problem, EXIT_USAGE if unread else EXIT_FINDINGS)
 
 
 def _report_input_errors(result: Any) -> bool:

@@ -7,22 +7,25 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from logdoctor.cli._base import (
-    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
     _broken_pipe,
     _ids,
-    _load,
+    _inputs,
+    _not_in_logs,
+    _report_check_errors,
     _report_input_errors,
+    _require_log_files,
     handle_errors,
     input_options,
     main,
+    partial_options,
 )
 from logdoctor.cli.options import (
     color_option,
@@ -38,6 +41,9 @@ from logdoctor.cli.options import (
 )
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import quiet_exit, terminal
+
+if TYPE_CHECKING:
+    from logdoctor.rules import Rule
 
 # -- check, rules, timeline (diagnosis) ---------------------------------------------------------
 
@@ -132,6 +138,7 @@ def _evidence_count(ctx: click.Context, param: click.Parameter, value: str | Non
 )
 @display_tz_option
 @color_option
+@partial_options
 @input_options
 @handle_errors
 def check_cmd(
@@ -149,6 +156,8 @@ def check_cmd(
     correct_skew: bool,
     display_tz: str | None,
     color: str,
+    allow_partial: bool,
+    one_cluster: bool,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -156,8 +165,9 @@ def check_cmd(
 ) -> None:
     """Diagnose logs and / or a deployment file; exit 0 clean, 1 findings, 2 bad input.
 
-    PATHS are log files, folders or bundles; --config FILE adds (or alone checks) the
-    declared deployment.
+    PATHS are log files, folders or bundles of one cluster; --config FILE adds (or alone
+    checks) the declared deployment. Exit 2 also when no log record was read, when an input
+    could not be read (unless --allow-partial) or when a rule failed.
     """
     from dataclasses import replace
 
@@ -191,15 +201,13 @@ def check_cmd(
                 node=set_node,
                 tz=tz,
                 jobs=jobs,
+                allow_partial=allow_partial,
+                one_cluster=one_cluster,
                 evidence_cap=cap,
                 progress=progress,
             )
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
-    if paths and report.files == 0 and not report.errors:
-        raise CliError(
-            f"no log file found in {', '.join(paths)} (ssoApp.log, ssosp*.log, certMgmt*.log)"
-        )
     report_zones(report.zones)
     if write_baseline is not None:
         from logdoctor.baseline import Baseline
@@ -236,7 +244,7 @@ def check_cmd(
         line = verdict(report, opts)
         line.append(f"; wrote {output}")
         term.print_lines([line])
-    _report_input_errors(report)
+    _report_check_errors(report)
     sys.exit(report.exit_code)
 
 
@@ -315,16 +323,19 @@ def _followup(
 @color_option
 @handle_errors
 def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
-    """List the diagnostic rules, or print the documentation page of rule ID.
+    """List the diagnostic rules with their basis, or print the documentation page of rule ID
+    (its basis first: the weakest of the kinds it reads).
 
     A prefix (LD1, LD20) lists the rules it matches, as --select reads it.
     """
     import re
 
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.outputs.sheet import Column, Sheet
     from logdoctor.outputs.terminal import plain_markup
     from logdoctor.rules import all_rules, get_rule, select_rules
 
+    bases = kind_bases(load_formats())
     if rule_id is not None and re.fullmatch(r"(?i)\s*LD\d{3}\s*", rule_id):
         try:
             r = get_rule(rule_id)
@@ -336,6 +347,11 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
                 "severity": str(r.severity),
                 "title": r.title,
                 "category": r.category,
+                "basis": _basis_value(r, bases),
+                "kinds": [
+                    {"kind": k.kind, "family": k.family, "basis": k.basis.value}
+                    for k in r.kind_bases(bases)
+                ],
                 "sections": r.doc.sections,
                 "fix": list(r.doc.fix),
                 "references": list(r.doc.references),
@@ -343,6 +359,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
             click.echo(json.dumps(doc, indent=2))
             return
         click.echo(f"{r.id} ({r.severity}, {r.category}): {r.title}\n")
+        click.echo(_basis_page(r, bases) + "\n")
         click.echo(plain_markup(r.doc.text))
         return
     rules = all_rules() if rule_id is None else select_rules([rule_id])
@@ -355,6 +372,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
                         "severity": str(r.severity),
                         "title": r.title,
                         "category": r.category,
+                        "basis": _basis_value(r, bases),
                     }
                     for r in rules
                 ],
@@ -363,11 +381,46 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
         )
         return
     sheet = Sheet(
-        (Column("id"), Column("severity"), Column("category"), Column("title", free=True))
+        (
+            Column("id"),
+            Column("severity"),
+            Column("category"),
+            Column("basis"),
+            Column("title", free=True),
+        )
     )
     for r in rules:
-        sheet.add(r.id, str(r.severity), r.category, r.title)
+        sheet.add(r.id, str(r.severity), r.category, _basis_value(r, bases) or "-", r.title)
     terminal(color).print_sheet(sheet)
+
+
+def _basis_value(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str | None:
+    basis = r.basis(bases)
+    return None if basis is None else basis.value
+
+
+def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
+    """The ``Basis:`` section of a rule's page: its basis and the kinds it reads, by basis."""
+    from logdoctor.rules.registry import ANY_KIND
+
+    if ANY_KIND in r.needs.kinds:
+        return "Basis: none (it reads every record: the health of the logs themselves)"
+    basis = r.basis(bases)
+    lines = [
+        f"Basis: {basis.value if basis is not None else 'none'} (the weakest basis of the "
+        "kinds it reads)"
+    ]
+    by: dict[str, list[str]] = {}
+    for k in r.kind_bases(bases):
+        by.setdefault(k.basis.value, []).append(f"{k.kind} ({k.family})")
+    for name in ("published", "documented", "modelled"):
+        if name in by:
+            lines.append(f"  {name}: {', '.join(by[name])}")
+    lines.append(
+        "  (published: a verbatim public Cisco line backs the form; documented: Cisco "
+        "documents that the log records it, the wording is modelled; modelled: neither)"
+    )
+    return "\n".join(lines)
 
 
 @main.command("timeline")
@@ -454,7 +507,11 @@ def timeline_cmd(
     book = zones(tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     with TermProgress() as progress:
-        result = _load(paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress)
+        loader = _inputs(
+            paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress, config=config
+        )
+        _require_log_files(loader, paths)
+        result = loader.result()
         progress.stage("correlating")
         events = Events(result.frame)
         note = ""
@@ -471,12 +528,12 @@ def timeline_cmd(
     for value, column, what in ((user, "user", "user"), (device, "device", "device")):
         problem = missing([value], enriched[column].drop_nulls().unique(), what) if value else None
         if problem:
-            _report_input_errors(result)
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, result)
     if node is not None:
+        node = result.nodes.resolve(node)  # an alias (IP address, FQDN, folder) works too
         problem = missing([node], enriched["node"].drop_nulls().unique(), "node")
         if problem:
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, result)
         node = next(n for n in enriched["node"].unique() if n and n.lower() == node.lower())
     if token is not None:
         try:
@@ -484,7 +541,7 @@ def timeline_cmd(
         except AmbiguousPrefix as exc:
             raise CliError(str(exc)) from None
         except UnknownValue as exc:
-            raise CliError(str(exc.args[0]), EXIT_FINDINGS) from None
+            raise _not_in_logs(str(exc.args[0]), result) from None
     frame = correlate.timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_FINDINGS,
     EXIT_USAGE,
     CliError,
     _binary_out,
     _inputs,
+    _not_in_logs,
     _report_input_errors,
+    _require_log_files,
     formats_dir_option,
     handle_errors,
     input_options,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 # -- formats and kinds ---------------------------------------------------------------------------
 
 
-@main.command("formats")
+@main.group("formats", invoke_without_command=True)
 @click.option(
     "--check",
     "check_dir",
@@ -63,13 +64,24 @@ if TYPE_CHECKING:
 )
 @formats_dir_option
 @color_option
+@click.pass_context
 @handle_errors
 def formats_cmd(
-    check_dir: Path | None, out_format: str, formats_dirs: Sequence[Path], color: str
+    ctx: click.Context,
+    check_dir: Path | None,
+    out_format: str,
+    formats_dirs: Sequence[Path],
+    color: str,
 ) -> None:
-    """List the log formats logdoctor reads (built-in and --formats-dir)."""
+    """List the log formats logdoctor reads (built-in and --formats-dir).
+
+    `formats suggest` drafts a format file from the records no format recognizes; `formats
+    export --lnav DIR` writes lnav format files.
+    """
     from logdoctor.formats import load_formats
 
+    if ctx.invoked_subcommand is not None:
+        return
     if check_dir is not None:
         if not check_dir.is_dir():
             raise CliError(f"{check_dir}: not a folder")
@@ -134,19 +146,33 @@ def formats_cmd(
     default="table",
     show_default=True,
 )
+@formats_dir_option
 @color_option
 @handle_errors
-def kinds_cmd(out_format: str, color: str) -> None:
-    """List the event kinds (the `kind` column) and what each means."""
+def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None:
+    """List the event kinds (the `kind` column), what each means and, per log family, the
+    basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
+    behaviour is documented, the wording modelled) or modelled."""
+    from logdoctor.formats import kind_bases, load_formats
     from logdoctor.model import EventKind
     from logdoctor.outputs.sheet import Column, Sheet
 
+    bases = kind_bases(load_formats(formats_dirs))
     if out_format == "json":
-        click.echo(json.dumps({k.value: k.description for k in EventKind}, indent=2))
+        doc = {
+            k.value: {
+                "description": k.description,
+                "basis": {fam: list(v) for fam, v in bases.get(k.value, {}).items()},
+            }
+            for k in EventKind
+        }
+        click.echo(json.dumps(doc, indent=2))
         return
-    sheet = Sheet((Column("kind"), Column("meaning", free=True)))
+    sheet = Sheet((Column("kind"), Column("basis (family: basis)"), Column("meaning", free=True)))
     for k in EventKind:
-        sheet.add(k.value, k.description)
+        per = bases.get(k.value, {})
+        text = "; ".join(f"{fam}: {', '.join(v)}" for fam, v in per.items()) or "-"
+        sheet.add(k.value, text, k.description)
     terminal(color).print_sheet(sheet)
 
 
@@ -228,8 +254,6 @@ def parse_cmd(
     conds = filt.conditions()
     if users:
         conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
-    if nodes:
-        conds.append(pl.col("node").str.to_lowercase().is_in([n.lower() for n in nodes]))
     if out_format == "table" and output is not None:
         raise CliError("--output needs --format jsonl, csv, tsv or parquet")
     if out_format == "parquet" and output is None and sys.stdout.isatty():
@@ -241,7 +265,8 @@ def parse_cmd(
             seen_users.update(frame["user"].drop_nulls().unique().to_list())
         return frame.filter(*conds) if conds else frame
 
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
+    _require_log_files(loader, paths)
     zone = machine_zone(display_tz, book)
     with contextlib.ExitStack() as stack:
         # A file that cannot be written fails before the parse, not after it.
@@ -249,7 +274,16 @@ def parse_cmd(
         progress = stack.enter_context(TermProgress())
         loader.progress = progress
         one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
-        if fh is not None and out_format != "parquet" and (order == "file" or one_file):
+        stream = fh is not None and out_format != "parquet" and (order == "file" or one_file)
+        if stream or nodes:
+            # A first pass learns each node's canonical name, so that every row carries it
+            # from the first chunk on and --node matches any of a node's names.
+            loader.identify_nodes()
+        if nodes:
+            wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
+            conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
+        if stream:
+            assert fh is not None
             # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
                 write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
@@ -259,14 +293,14 @@ def parse_cmd(
         frames = [keep(f) for f in loader.frames()]
         progress.stage("merging")
         frame = pl.concat(frames, how="vertical") if frames else _empty()
+        frame = loader.nodes.apply(frame)  # canonical node names (once every file was read)
         if order == "time":
             frame = time_ordered(frame)
         progress.close()  # the warnings and the output come after it
         report_zones(book)
         problem = missing(users, seen_users, "user") if users else None
         if problem:
-            _report_input_errors(loader)
-            raise CliError(problem, EXIT_FINDINGS)
+            raise _not_in_logs(problem, loader)
         if fh is not None:
             write_events(frame, out_format, fh, zone=zone)
         else:
@@ -295,15 +329,14 @@ def _empty() -> Any:
 
 def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
     """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
-    (exit 2)."""
+    (exit 2, also when a user was not found: it may be in what was not read)."""
     from logdoctor.pivots import missing
 
     report_zones(book)
-    errors = _report_input_errors(loader)
     problem = missing(users, seen, "user") if users else None
     if problem:
-        raise CliError(problem, EXIT_FINDINGS)
-    if errors:
+        raise _not_in_logs(problem, loader)
+    if _report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 
 
@@ -331,17 +364,19 @@ def stats_cmd(
 ) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
     from logdoctor.outputs.sheet import write_sheet
-    from logdoctor.outputs.stats import stats_document
-    from logdoctor.outputs.terminal import relative_paths, stats_rows, stats_sheet
+    from logdoctor.outputs.stats import node_lines, stats_document
+    from logdoctor.outputs.terminal import clean, relative_paths, stats_rows, stats_sheet
 
     result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
+    _require_log_files(result, paths)
     with TermProgress() as progress:
         result.progress = progress
         for _ in result.frames():  # count only: nothing is kept
             pass
     if out_format == "json":
         report_zones(result.zones)
-        click.echo(json.dumps(stats_document(result.stats, result.ignored), indent=2))
+        doc = stats_document(result.stats, result.ignored, result.nodes)
+        click.echo(json.dumps(doc, indent=2))
     elif out_format in ("tsv", "csv"):
         with _binary_out(None) as fh:
             write_sheet(stats_sheet(()), out_format, fh, raw=stats_rows(result.stats))
@@ -349,6 +384,8 @@ def stats_cmd(
         term = terminal(color)
         console = term.console()
         term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
+        for line in node_lines(result.nodes):
+            term.note(clean(line, 2000), console)
         doc = stats_document(result.stats, result.ignored)["totals"]
         damaged = [
             f"{doc[key]:,} {what}"
@@ -372,7 +409,7 @@ def _ignored_summary(ignored: Sequence[Ignored]) -> str:
     if not ignored:
         return ""
     reasons = Counter(
-        "not these log families" if i.reason.startswith("not a ssoApp") else i.reason
+        "not these log families" if i.reason.startswith("not a log of a family") else i.reason
         for i in ignored
     )
     if len(reasons) == 1:

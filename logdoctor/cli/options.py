@@ -163,11 +163,10 @@ def event_filter(
 ) -> EventFilter:
     """Check the filter options (an unknown kind, a bad time: one-line errors); times
     without an offset are read in ``zone``."""
-    from logdoctor.model import EventKind
+    from logdoctor.model import is_event_kind
 
-    known = {k.value for k in EventKind}
     for k in kinds:
-        if not k.endswith("*") and k not in known:
+        if not k.endswith("*") and not is_event_kind(k):
             raise CliError(f"--kind {k!r}: not an event kind (see `logdoctor kinds`)")
     return EventFilter(
         tuple(kinds), _when(since, "--since", zone), _when(until, "--until", zone), failures
@@ -176,15 +175,26 @@ def event_filter(
 
 def zones(tz: str | None, config: Path | None) -> ZoneBook:
     """The zone of each node: the deployment file's ``timezone`` keys, else ``--tz``."""
-    declared = None
-    if config is not None:
-        from logdoctor.deployment import DeploymentError, load_deployment
+    return zone_book(tz, None if config is None else _deployment(config).node_zones())
 
-        try:
-            declared = load_deployment(config).node_zones()
-        except DeploymentError as exc:
-            raise CliError(str(exc)) from None
-    return zone_book(tz, declared)
+
+def _deployment(config: Path) -> Any:
+    """The deployment file, or one line and exit 2."""
+    from logdoctor.deployment import DeploymentError, load_deployment
+
+    try:
+        return load_deployment(config)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None
+
+
+def node_aliases(config: Path | None) -> dict[str, tuple[str, ...]] | None:
+    """The deployment file's node names and the addresses listed for them (so that a node
+    whose folder is named by IP address takes the declared name, and its declared zone)."""
+    if config is None:
+        return None
+    aliases: dict[str, tuple[str, ...]] = _deployment(config).aliases
+    return aliases
 
 
 def entry_zone(display_tz: str | None, book: ZoneBook) -> Zone:

@@ -11,11 +11,13 @@ import click
 from logdoctor.cli._base import (
     EXIT_USAGE,
     CliError,
-    _load,
+    _inputs,
     _report_input_errors,
+    _report_unread,
     handle_errors,
     input_options,
     main,
+    partial_options,
     warn,
 )
 from logdoctor.cli.options import report_zones, zones
@@ -47,6 +49,7 @@ from logdoctor.cli.progress import TermProgress
     default=None,
     help="What the report is about (default: the input's folder or archive name).",
 )
+@partial_options
 @input_options
 @handle_errors
 def report_cmd(
@@ -54,6 +57,8 @@ def report_cmd(
     output: Path,
     config: Path | None,
     title: str | None,
+    allow_partial: bool,
+    one_cluster: bool,
     formats_dirs: Sequence[Path],
     tz: str | None,
     set_node: str | None,
@@ -61,21 +66,38 @@ def report_cmd(
 ) -> None:
     """Write the HTML diagnostic report: one self-contained page to read, forward and print.
 
-    Prints the path it wrote. Inputs that cannot be read are listed in the report's coverage
-    section and on stderr (exit status 2); the report covers the rest.
+    Prints the path it wrote. When no log record can be read, no report is written (exit
+    status 2). Inputs that cannot be read are named in the report's verdict ("incomplete")
+    and coverage section and on stderr, with exit status 2 unless --allow-partial; the
+    report covers the rest. Exit 2 also when a rule failed.
     """
+    from logdoctor.bundleset import refuse_several_bundles
     from logdoctor.outputs.html import write_html
     from logdoctor.report import build_report, diagnose
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
     book = zones(tz, config)
+    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
+    if not one_cluster:
+        refuse_several_bundles(loader, list(paths), "report")
     with TermProgress() as progress:
-        result = _load(paths, formats_dirs, tz, set_node, jobs, zones=book, progress=progress)
-        if result.errors and all(st.error is not None for st in result.stats):
+        loader.progress = progress
+        result = loader.result()
+        if result.frame.height == 0:
             progress.close()
             _report_input_errors(result)
-            raise CliError("no input could be read: no report written")
+            read = sum(1 for st in result.stats if st.error is None)
+            if result.errors:  # each was named above
+                raise CliError("no log was read: no report written")
+            if read:
+                raise CliError(
+                    f"no log record was read ({read} file(s) read, none holds a record of the "
+                    "known formats): no report written"
+                )
+            raise CliError(
+                f"no log was read (no log file found in {', '.join(paths)}): no report written"
+            )
         diagnosis = diagnose(result, config, progress=progress)
         progress.stage("rendering")
         model = build_report(
@@ -93,5 +115,6 @@ def report_cmd(
     for note in diagnosis.notes:
         warn(note)
     click.echo(str(output))
-    if _report_input_errors(result):
+    _report_unread(result, diagnosis.rule_errors, allow_partial=allow_partial)
+    if (result.errors and not allow_partial) or diagnosis.rule_errors:
         sys.exit(EXIT_USAGE)

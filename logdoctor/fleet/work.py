@@ -222,7 +222,16 @@ def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loa
     files, errors, ignored = discover(
         [bundle.path], formats_match=matches, sniff=sniff, limits=limits
     )
-    return Loader(files, formats, _zones(opts, deployment), opts.jobs, limits, errors, ignored)
+    return Loader(
+        files,
+        formats,
+        _zones(opts, deployment),
+        opts.jobs,
+        limits,
+        errors,
+        ignored,
+        aliases={} if deployment is None else deployment.aliases,
+    )
 
 
 def _sizes(path: str, files: Sequence[LogFile]) -> list[int] | None:
@@ -306,7 +315,12 @@ def parse_part(bundle: Bundle, opts: Options, part: Part) -> Parsed:
         loader = _loader(bundle, opts, _deployment(bundle))
         by_name = {lf.display: lf for lf in loader.files}
         files = [by_name[d] for d in part.files if d in by_name]
-        result = Loader(files, loader.formats, loader.zones, opts.jobs, loader.limits).result()
+        # Layout names: the nodes are identified on the whole bundle, in finish().
+        part_loader = Loader(
+            files, loader.formats, loader.zones, opts.jobs, loader.limits, aliases=loader.aliases
+        )
+        part_loader.resolve = False
+        result = part_loader.result()
         assumed = tuple(loader.zones.assumed())
         frame = result.frame
         stats += result.stats
@@ -378,11 +392,19 @@ def _check(
         else:
             message = f"{bundle.path}: {NO_LOGS}"
         return failed(bundle, message, input_errors=tuple(errors), parts=parts)
+    if frame.height == 0:  # files read, not one record: nothing was checked
+        return failed(
+            bundle,
+            f"{bundle.path}: no log record was read ({len(read)} file(s) read, none holds a "
+            "record of the known formats)",
+            input_errors=tuple(errors),
+            parts=parts,
+        )
     ctx = Context(frame, stats, deployment, correct_skew=opts.correct_skew)
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    document, suffix = cluster_document(report, bundle, opts.report, frame)
+    document, suffix = cluster_document(report, bundle, opts.report, ctx.nodes.apply(frame))
     return _result(bundle, report, document, suffix, parts=parts)
 
 
@@ -394,10 +416,12 @@ def _result(
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         error = " ".join(f"{errors[0].path}: {errors[0].message}{more}".split())
+    elif report.rule_errors:  # a rule's internal error: the other rules' findings are kept
+        error = "; ".join(f.message for f in report.rule_errors)
     return BundleResult(
         cluster=bundle.cluster,
         path=bundle.path,
-        status="partial" if errors else "ok",
+        status="partial" if errors or report.rule_errors else "ok",
         error=error,
         config=bundle.config,
         findings=report.findings,

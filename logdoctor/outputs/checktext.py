@@ -2,7 +2,8 @@
 (``check --format concise``, one line per finding, as ruff prints them).
 
 Text view, per finding: a heading (rule, severity, title, subjects), the message, when it was
-seen (times in the display zone, with the offset), the first evidence lines with their times,
+seen (times in the display zone, with the offset) and the basis of its evidence (the weakest
+of its lines'), the first evidence lines with their times and each line's basis,
 the exact commands that show the rest, the numbered fix steps; wrapped lines hang under their
 first line. Then a short summary grouped by rule (as pytest's "short test summary info") and
 the verdict. Findings in the baseline are hidden unless asked for. Nothing is wrapped when no
@@ -33,9 +34,11 @@ from logdoctor.outputs.terminal import clean, hang, plain_markup, when
 from logdoctor.timestamps import UTC_ZONE, Zone
 
 __all__ = [
+    "BASIS_TEXT",
     "SUMMARY_SUBJECTS",
     "TEXT_EVIDENCE",
     "TextOptions",
+    "basis_text",
     "concise_lines",
     "text_lines",
     "verdict",
@@ -49,6 +52,14 @@ SUMMARY_SUBJECTS = 3
 """Subjects named per rule in the short summary (the rest are counted)."""
 
 SEV_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "incomplete": "bold yellow",
+    "not-checked": "bold yellow",
+    "internal-error": "bold red",
+}
+"""The verdict's style by :attr:`~logdoctor.check.CheckReport.status`."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +101,23 @@ def _heading(f: Finding, state: str) -> Text:
     return head
 
 
+BASIS_TEXT = {
+    "published": "published Cisco log lines back its evidence",
+    "documented": "weakest evidence: documented behaviour, wording modelled",
+    "modelled": "weakest evidence: lines modelled by logdoctor, no public Cisco form",
+}
+"""What a finding's basis means, in a few words."""
+
+
+def basis_text(basis: str | None) -> str:
+    """``basis: modelled (weakest evidence: ...)``; ``basis: no recognized log line``."""
+    if basis is None:
+        return "basis: no recognized log line"
+    return f"basis: {basis} ({BASIS_TEXT.get(basis, basis)})"
+
+
 def _seen(f: Finding, zone: Zone) -> Text:
-    total = f"{f.evidence_total} evidence line(s)"
+    total = f"{f.evidence_total} evidence line(s); {basis_text(f.basis)}"
     if f.first_seen is None:
         return Text(f"{total}; no time (from the deployment file or a file's head)", style="dim")
     lo = when(f.first_seen, zone, ms=False)
@@ -109,6 +135,8 @@ def _evidence(f: Finding, opts: TextOptions) -> list[Text]:
         where = f"{e.node} {e.file.rsplit('/', 1)[-1]}:{e.line}" if e.node != "config" else ""
         where = where or f"{e.file.rsplit('/', 1)[-1]}:{e.line}"
         line.append(clean(where, 120), style="dim")
+        if e.basis is not None:
+            line.append(f" [{e.basis}]", style="dim")
         line.append("  " + clean(e.excerpt or "(no text)", 1000))
         lines += hang(4, line, 8, opts.width)
     more = f.evidence_total - n
@@ -166,7 +194,8 @@ def summary_lines(findings: Sequence[Finding], width: int | None) -> list[Text]:
 
 
 def verdict(report: CheckReport, opts: TextOptions | None = None) -> Text:
-    """The one-line verdict: counts, what was read, passed or FAILED."""
+    """The one-line verdict: counts, what was read, passed or FAILED, and what was not read
+    or failed to run (:meth:`~logdoctor.check.CheckReport.verdict`)."""
     opts = opts or TextOptions()
     s = report.summary()
     by = s["by_severity"]
@@ -178,14 +207,9 @@ def verdict(report: CheckReport, opts: TextOptions | None = None) -> Text:
         hidden = "" if opts.show_unchanged else " (not shown; --show-unchanged shows them)"
         out.append(f"; {s['unchanged']} in the baseline{hidden}, {s['absent']} fixed since")
     out.append(f"; {s['rules_run']} rule(s) on {s['events']:,} event(s) from {s['files']} file(s)")
-    if report.fail_on == "never":
-        out.append(" (--fail-on never)")
-    elif report.failing:
-        out.append(
-            f"; FAILED: {len(report.failing)} at or above {report.fail_on}", style="bold red"
-        )
-    else:
-        out.append(f"; passed (nothing new at or above {report.fail_on})", style="green")
+    # passed / FAILED, and what keeps the verdict from covering everything (nothing read,
+    # inputs not read or only partly, a rule's internal error): "passed" exactly at exit 0.
+    out.append("; " + clean(report.verdict(), 2000), style=STATUS_STYLE[report.status])
     return out
 
 

@@ -4,11 +4,18 @@ One ``<testsuite name="logdoctor check">``; every rule that ran is a test: a rul
 findings is one passing test case, a rule with findings has one test case per finding
 (``classname`` = ``logdoctor.LD101``, ``name`` = rule id and subjects). A finding that fails
 the check (at or above ``--fail-on``, not baselined) is a ``<failure>``; a baselined one is
-``<skipped>``; one below the threshold passes with its text in ``<system-out>``.
+``<skipped>``; one below the threshold passes with its text in ``<system-out>``. Each
+finding's test case has a ``basis`` property: the weakest basis of its evidence (published,
+documented, modelled, or none), also written next to each evidence line of its text.
 
 Log text may hold characters XML 1.0 cannot carry (control characters, lone surrogates,
 U+FFFE): they are written as visible ``\\xNN`` / ``\\uNNNN`` escapes, so the file always
 parses.
+
+What kept the check from its work is an ``<error>``: a rule that raised is its test case's
+``<error type="internal-error">`` (no finding of it is known), and the test case
+``logdoctor.inputs`` has an ``<error>`` naming what was not read (unread inputs, or no log
+record at all); it passes when everything was read.
 """
 
 from __future__ import annotations
@@ -41,8 +48,14 @@ def _details(f: Finding) -> str:
     lines = [f.message, ""]
     lines.append(f"subjects: {', '.join(f.subjects)}")
     lines.append(f"seen: {iso(f.first_seen)} .. {iso(f.last_seen)}")
+    lines.append(f"basis: {f.basis or 'no recognized log line'}")
     lines.append(f"evidence ({f.evidence_total} line(s), {len(f.evidence)} shown):")
-    lines += [f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''} {e.excerpt}" for e in f.evidence]
+    lines += [
+        f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''}"
+        + (f" [{e.basis}]" if e.basis else "")
+        + f" {e.excerpt}"
+        for e in f.evidence
+    ]
     if f.fix:
         lines.append("fix:")
         lines += [f"  {i}. {s}" for i, s in enumerate(f.fix, 1)]
@@ -55,9 +68,43 @@ def junit_xml(report: CheckReport) -> bytes:
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     cases: list[ET.Element] = []
-    failures = skipped = 0
+    failures = skipped = errors = 0
+    if report.logs:
+        inputs = ET.Element(
+            "testcase", {"classname": "logdoctor.inputs", "name": "inputs read", "time": "0"}
+        )
+        if report.not_read:
+            err = ET.SubElement(
+                inputs,
+                "error",
+                {"message": xml_text(report.not_read), "type": "input-not-read"},
+            )
+            err.text = xml_text(
+                "\n".join(f"{e.path}: {e.message}" for e in report.errors) or report.not_read
+            )
+            errors += 1
+        cases.append(inputs)
+    crashed = {f.rule: f for f in report.rule_errors}
     for r in report.rules:
         found = by_rule.get(r.id, [])
+        if r.id in crashed:
+            case = ET.Element(
+                "testcase",
+                {
+                    "classname": f"logdoctor.{r.id}",
+                    "name": xml_text(f"{r.id} {r.title}"),
+                    "time": "0",
+                },
+            )
+            err = ET.SubElement(
+                case,
+                "error",
+                {"message": xml_text(crashed[r.id].message), "type": "internal-error"},
+            )
+            err.text = xml_text(crashed[r.id].message)
+            errors += 1
+            cases.append(case)
+            continue
         if not found:
             cases.append(
                 ET.Element(
@@ -79,6 +126,8 @@ def junit_xml(report: CheckReport) -> bytes:
                     "time": "0",
                 },
             )
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", {"name": "basis", "value": f.basis or "none"})
             if report.state(f) != "new":
                 ET.SubElement(case, "skipped", {"message": "known finding (in the baseline)"})
                 skipped += 1
@@ -100,7 +149,7 @@ def junit_xml(report: CheckReport) -> bytes:
             "name": "logdoctor check",
             "tests": str(len(cases)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(errors),
             "skipped": str(skipped),
             "time": "0",
         },
@@ -112,7 +161,7 @@ def junit_xml(report: CheckReport) -> bytes:
             "name": "logdoctor",
             "tests": str(len(cases)),
             "failures": str(failures),
-            "errors": "0",
+            "errors": str(errors),
             "skipped": str(skipped),
             "time": "0",
         },

@@ -6,6 +6,11 @@ first evidence line as location and the others as related locations, the stable
 ``partialFingerprints`` (``logdoctorFinding/v1``: rule + subjects) and ``baselineState``
 (``new`` / ``unchanged``; baseline entries that no longer occur are listed as ``absent``
 results). Levels: error -> error, warning -> warning, info -> note.
+
+The run's ``invocations[0]`` says whether the check could do its work:
+``executionSuccessful`` is false when an input was not read, a rule raised or no log record
+was read, and ``toolExecutionNotifications`` names each of them (an unread input with its
+path as location, a rule's internal error with ``associatedRule``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ def _location(e: Evidence, index: int | None = None) -> dict[str, Any]:
         },
         "message": {"text": safe(f"{e.node} {e.kind}: {e.excerpt}")},
     }
+    if e.basis is not None:
+        loc["properties"] = {"basis": e.basis}
     if index is not None:
         loc["id"] = index
     return loc
@@ -61,6 +68,7 @@ def _result(f: Finding, index: int, state: str) -> dict[str, Any]:
             "firstSeen": iso(f.first_seen),
             "lastSeen": iso(f.last_seen),
             "evidenceTotal": f.evidence_total,
+            "basis": f.basis,
         },
     }
     if f.evidence:
@@ -70,6 +78,43 @@ def _result(f: Finding, index: int, state: str) -> dict[str, Any]:
                 _location(e, i) for i, e in enumerate(f.evidence[1:], start=1)
             ]
     return res
+
+
+def _invocation(report: CheckReport, index: dict[str, int]) -> dict[str, Any]:
+    """Whether the run did its work, and what kept it from it (unread inputs, rule errors)."""
+    notes: list[dict[str, Any]] = []
+    for e in report.errors:
+        notes.append(
+            {
+                "level": "error",
+                "message": {"text": safe(e.line)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)}}}],
+                "descriptor": {"id": "input-partly-read" if e.partial else "input-not-read"},
+            }
+        )
+    for f in report.rule_errors:
+        note: dict[str, Any] = {
+            "level": "error",
+            "message": {"text": safe(f.message)},
+            "descriptor": {"id": "rule-internal-error"},
+            "associatedRule": {"id": f.rule},
+        }
+        if f.rule in index:
+            note["associatedRule"]["index"] = index[f.rule]
+        notes.append(note)
+    if report.read_nothing:
+        notes.append(
+            {
+                "level": "error",
+                "message": {"text": safe(report.not_read)},
+                "descriptor": {"id": "no-logs"},
+            }
+        )
+    return {
+        "executionSuccessful": report.complete,
+        "exitCode": report.exit_code,
+        "toolExecutionNotifications": notes,
+    }
 
 
 def sarif_document(report: CheckReport) -> dict[str, Any]:
@@ -119,6 +164,7 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                         "rules": driver_rules,
                     }
                 },
+                "invocations": [_invocation(report, index)],
                 "results": results,
                 "columnKind": "unicodeCodePoints",
             }

@@ -1,4 +1,5 @@
-"""The JSON document of ``logdoctor stats``: one entry per file plus totals."""
+"""The JSON document of ``logdoctor stats``: one entry per file plus totals and the nodes
+(each with its aliases); and the nodes as lines of text."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from logdoctor.model import ParseStats
+from logdoctor.nodes import NodeTable
 from logdoctor.sources import Ignored
 
-__all__ = ["stats_document"]
+__all__ = ["node_lines", "stats_document"]
 
 _SUMMED = (
     "bytes",
@@ -24,9 +26,12 @@ _SUMMED = (
 )
 
 
-def stats_document(stats: Sequence[ParseStats], ignored: Sequence[Ignored] = ()) -> dict[str, Any]:
-    """``{"files": [...], "totals": {...}, "ignored": [...]}``; unreadable files carry "error",
-    partly read ones "partial" (both count in ``totals.errors``)."""
+def stats_document(
+    stats: Sequence[ParseStats], ignored: Sequence[Ignored] = (), nodes: NodeTable | None = None
+) -> dict[str, Any]:
+    """``{"files": [...], "totals": {...}, "ignored": [...], "nodes": [...]}``; unreadable
+    files carry "error", partly read ones "partial" (both count in ``totals.errors``);
+    ``nodes``: each node's name, aliases, folders and what named it."""
     totals: dict[str, Any] = {k: sum(getattr(s, k) for s in stats) for k in _SUMMED}
     kinds: Counter[str] = Counter()
     for s in stats:
@@ -38,4 +43,16 @@ def stats_document(stats: Sequence[ParseStats], ignored: Sequence[Ignored] = ())
         "files": [s.to_dict() for s in stats],
         "totals": totals,
         "ignored": [{"path": i.path, "reason": i.reason} for i in ignored],
+        "nodes": [] if nodes is None else nodes.to_dict(),
     }
+
+
+def node_lines(nodes: NodeTable) -> list[str]:
+    """``node ucm-pub (named by service restart), also 10.1.1.10, ucm-pub.example.com``:
+    one line per node that has another name, then one per note."""
+    out = []
+    for n in nodes.nodes:
+        if n.aliases:
+            out.append(f"node {n.name} (named by {n.named_by}), also {', '.join(n.aliases)}")
+    out += [f"node names: {note}" for note in nodes.notes]
+    return out

@@ -3,7 +3,7 @@
 A million events become a few thousand numbers: the time range the bulk of the events covers
 (and the stray lines outside it), events per time bucket by level and by kind, failures per
 hour, one row per user, a capped set of drill-down events, the token lineage of those users
-(cut from :func:`logdoctor.correlate.lineage`), and unrecognized messages grouped by shape.
+(cut from :func:`logdoctor.correlate.lineage`), and unrecognized messages mined into templates.
 The event table given here is already enriched (:func:`logdoctor.correlate.enrich`); nothing
 here re-derives what the correlation computes. Every function returns plain Python data;
 neutralizing text is the builder's job.
@@ -20,6 +20,7 @@ import polars as pl
 
 from logdoctor.report.colors import FAILURE_KINDS, kind_color, level_color
 from logdoctor.report.model import Limits
+from logdoctor.shapes import Template, mine
 
 __all__ = [
     "BUCKETS",
@@ -32,7 +33,6 @@ __all__ = [
     "UserAgg",
     "choose_bucket",
     "markers",
-    "shape_expr",
     "shapes",
     "time_range",
     "timeline",
@@ -372,50 +372,12 @@ def user_lineage(
 
 # -- unrecognized shapes -------------------------------------------------------------------------
 
-_SHAPE_RULES: tuple[tuple[str, str], ...] = (
-    (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "<uuid>"),
-    (r"\bC[0-9a-fA-F]{64}\b", "<client>"),
-    (r"\b(?:0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b", "<hex>"),
-    (r"\b(?:0x)?[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b", "<hex>"),
-    (r"[0-9]+", "<n>"),
-)
-SHAPE_CHARS = 400
-"""Characters of a message's first line that its shape is taken from."""
 
-
-def shape_expr(col: pl.Expr) -> pl.Expr:
-    """The shape of a message: its first line (cut) with uuids, client ids, hex strings and
-    numbers masked, so that messages that differ only in ids group together."""
-    e = col.fill_null("").str.extract(r"^([^\n]*)", 1).str.slice(0, SHAPE_CHARS)
-    for pattern, repl in _SHAPE_RULES:
-        e = e.str.replace_all(pattern, repl)
-    return e.str.strip_chars()
-
-
-def shapes(frame: pl.DataFrame, limits: Limits) -> tuple[list[dict[str, Any]], int, int]:
-    """Unrecognized records grouped by shape, most frequent first: (shown, shapes, records)."""
+def shapes(frame: pl.DataFrame, limits: Limits) -> tuple[list[Template], int, int]:
+    """Unrecognized records mined into templates (:func:`logdoctor.shapes.mine`), most
+    frequent first: (shown, templates, records)."""
     u = frame.filter(pl.col("kind") == "unrecognized")
     if u.height == 0:
         return [], 0, 0
-    g = (
-        u.select(
-            "node",
-            "file",
-            "line",
-            "time",
-            pl.col("message").str.slice(0, limits.excerpt_chars * 4 + 16),
-            shape_expr(pl.col("message")).alias("shape"),
-        )
-        .group_by("shape", maintain_order=True)
-        .agg(
-            pl.len().alias("count"),
-            pl.col("node").n_unique().alias("nodes"),
-            pl.col("node").first(),
-            pl.col("file").first(),
-            pl.col("line").first(),
-            pl.col("time").first(),
-            pl.col("message").first(),
-        )
-        .sort(["count", "shape"], descending=[True, False])
-    )
-    return g.head(limits.shapes).to_dicts(), g.height, u.height
+    templates = sorted(mine(u), key=lambda t: (-t.count, t.family, t.text))
+    return templates[: limits.shapes], len(templates), u.height

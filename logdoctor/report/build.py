@@ -56,6 +56,8 @@ from logdoctor.report.views import (
     slug,
     subject_noun,
 )
+from logdoctor.shapes import Example, Template
+from logdoctor.suggest import suggest_command
 
 __all__ = [
     "bucket_label",
@@ -97,6 +99,7 @@ def _evidence_row(e: Evidence, limits: Limits) -> EvidenceRow:
         excerpt=excerpt,
         path=neutral(e.file, FILE_CHARS),
         parts=mark_parts(excerpt),
+        basis=e.basis or "",
     )
 
 
@@ -139,6 +142,7 @@ def _finding_view(f: Finding, anchor: str, rows: Mapping[str, int], limits: Limi
         message_parts=code_parts(message),
         users=users,
         users_more=max(0, len(f.users) - len(users)),
+        basis=f.basis or "",
     )
 
 
@@ -187,6 +191,11 @@ def _short_verdict(level: str, counts: Mapping[str, int]) -> str:
         return f"no problem, {counts['info']} note{'s' if counts['info'] != 1 else ''}"
     if level == "ok":
         return "no problem found"
+    if level == "incomplete":
+        notes = (
+            f", {counts['info']} note{'s' if counts['info'] != 1 else ''}" if counts["info"] else ""
+        )
+        return f"incomplete, no problem in what was read{notes}"
     return "logs only, no rule ran"
 
 
@@ -195,43 +204,75 @@ def _verdict(
     diagnosis: Diagnosis,
     stats: Sequence[ParseStats],
     events: int,
+    paths: _Paths,
 ) -> Verdict:
     counts = {s.value: 0 for s in Severity}
     for f in findings:
         counts[f.severity] += 1
     notes = [neutral(n, 500) for n in diagnosis.notes]
     bad = [s for s in stats if s.error is not None]
-    if bad:
+    partly = [s for s in stats if s.error is None and s.partial is not None]
+    gaps = []  # what keeps the verdict from covering everything, in words
+    for files, what in ((bad, "could not be read"), (partly, "were only partly read")):
+        if files:
+            named = ", ".join(paths.rel(s.path) for s in files[:3])  # relative to the input
+            more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+            gaps.append(f"{len(files)} input(s) {what} ({named}{more})")
+    if bad or partly:
         notes.append(
-            f"{len(bad)} input(s) could not be read; see Log coverage. The report covers the rest."
+            "Log coverage lists every input that could not be read in full, with the reason."
         )
+    if diagnosis.rule_errors:
+        gaps.append(f"{len(diagnosis.rule_errors)} rule(s) failed with an internal error")
+        notes += [neutral(e, 500) for e in diagnosis.rule_errors]
     if events == 0:
-        notes.append("No log record was read: there is nothing to diagnose from the logs.")
+        return Verdict(
+            level="unknown",
+            headline="Not analysed: no log record was read"
+            + (f" ({'; '.join(gaps)})." if gaps else "."),
+            counts=counts,
+            first_step=None,
+            first_anchor=None,
+            notes=tuple(notes),
+            short="not analysed, no log record read",
+        )
     unchecked = [u for u in diagnosis.unchecked if u.state == "not checked"]
-    if unchecked and events:
+    if unchecked:
         ids = ", ".join(u.rule for u in unchecked[:8]) + (", …" if len(unchecked) > 8 else "")
         notes.append(
             f"{len(unchecked)} rule(s) could not be checked with these inputs ({ids}): "
             "see What could not be checked."
         )
+    incomplete = f"Incomplete: {'; '.join(gaps)}. " if gaps else ""
     if findings:
         worst = findings[0]
         n_bad = counts["error"] + counts["warning"]
         if worst.severity == "info":
-            headline = f"No problem at warning or above; {counts['info']} note(s)."
+            headline = f"No problem at warning or above in what was read; {counts['info']} note(s)."
         else:
             what = "problem" if n_bad == 1 else "problems"
             headline = f"{n_bad} {what} to fix. Worst: {worst.title}"
         step = worst.fix[0] if worst.fix else worst.title
+        level = "incomplete" if gaps and worst.severity == "info" else worst.severity
         return Verdict(
-            level=worst.severity,
-            headline=headline,
+            level=level,
+            headline=incomplete + headline,
             counts=counts,
             first_step=step,
             first_anchor=worst.anchor,
             notes=tuple(notes),
             first_step_parts=code_parts(step),
-            short=_short_verdict(worst.severity, counts),
+            short=_short_verdict(level, counts),
+        )
+    if diagnosis.rules_ran and gaps:
+        return Verdict(
+            "incomplete",
+            incomplete + "No problem found in what was read.",
+            counts,
+            None,
+            None,
+            tuple(notes),
+            short=_short_verdict("incomplete", counts),
         )
     if diagnosis.rules_ran:
         return Verdict(
@@ -386,6 +427,7 @@ def _coverage(
             error=neutral(st.error, 500) if st.error is not None else None,
             gaps=per_file.get(st.path, 0),
             path=paths.full(st.path),
+            partial=neutral(st.partial, 500) if st.partial is not None else None,
         )
         for st in sorted(
             stats,
@@ -425,25 +467,26 @@ def _strays(rng: agg.TimeRange, paths: _Paths, limits: Limits) -> tuple[Stray, .
     )
 
 
-def _shapes(rows: Sequence[dict[str, Any]], limits: Limits) -> tuple[Shape, ...]:
+def _shapes(
+    templates: Sequence[Template], inputs: Sequence[str], limits: Limits
+) -> tuple[Shape, ...]:
+    def row(ex: Example) -> EvidenceRow:
+        ev = Evidence(ex.node, ex.file, ex.line, ex.time, "unrecognized", ex.message)
+        return _evidence_row(ev, limits)
+
     return tuple(
         Shape(
-            shape=neutral(s["shape"], 200),
-            count=int(s["count"]),
-            nodes=int(s["nodes"]),
-            example=_evidence_row(
-                Evidence(
-                    node=s["node"] or "",
-                    file=s["file"] or "",
-                    line=int(s["line"] or 0),
-                    time=s["time"],
-                    kind="unrecognized",
-                    excerpt=s["message"] or "",
-                ),
-                limits,
-            ),
+            shape=neutral(t.text, 200),
+            count=t.count,
+            nodes=len(t.nodes),
+            example=row(t.examples[0]),
+            second=row(t.examples[1]) if len(t.examples) > 1 else None,
+            family=neutral(t.family, limits.name_chars),
+            first=fmt_time(t.first),
+            last=fmt_time(t.last),
+            command=neutral(suggest_command(inputs or ["BUNDLE"], t.family, t.count), 2000),
         )
-        for s in rows
+        for t in templates
     )
 
 
@@ -497,7 +540,7 @@ def build_report(
     marks, marks_total = agg.markers(events, lim)
     ua = agg.users(events, lim)
     gaps, gaps_total = _gaps(corr, lim)
-    shape_rows, shapes_total, unrec_total = agg.shapes(events, lim)
+    templates, shapes_total, unrec_total = agg.shapes(events, lim)
     drill_count = min(len(ua.rows), lim.drill_users)
     row_of = {str(r["user"]): i for i, r in enumerate(ua.rows)}
     user_rows = tuple(
@@ -527,7 +570,7 @@ def build_report(
     if rng.lo is not None and rng.hi is not None:
         first = datetime.fromtimestamp(rng.lo, UTC)
         last = datetime.fromtimestamp(rng.hi, UTC)
-    verdict = _verdict(findings, diag, stats, frame.height)
+    verdict = _verdict(findings, diag, stats, frame.height, paths)
     name = neutral(title or bundle_name(inputs), 200)
     shown_nodes = tuple(neutral(n, lim.name_chars) for n in nodes)
     generated = fmt_time(now or datetime.now(UTC))[:-4]
@@ -568,7 +611,7 @@ def build_report(
         strays=_strays(rng, paths, lim),
         stray_lines=rng.stray_lines,
         stray_groups=rng.stray_groups,
-        shapes=_shapes(shape_rows, lim),
+        shapes=_shapes(templates, inputs, lim),
         shapes_total=shapes_total,
         unrecognized_total=unrec_total,
         bucket_label=bucket_label(chart.bucket),

@@ -28,6 +28,7 @@ OTHER_COLOR = "#aaaaaa"
 
 FAILURE_KINDS: tuple[str, ...] = (
     "auth.failure",
+    "auth.locked",
     "authorize.rejected",
     "token.rejected",
     "oauth.error",
@@ -37,6 +38,10 @@ FAILURE_KINDS: tuple[str, ...] = (
     "saml.decrypt.failed",
     "saml.status.invalid",
     "saml.error",
+    "service.failed",
+    "authz.keys.mismatch",
+    "client.refresh.failed",
+    "client.auth.failed",
 )
 """Event kinds that record a refusal or a failure (charted in red, counted as failures)."""
 
@@ -44,6 +49,7 @@ KIND_COLORS: Mapping[str, str] = {
     # failures: reds
     "token.rejected": FAILURE_COLOR,
     "auth.failure": "#b91c1c",
+    "auth.locked": "#9f1239",
     "authorize.rejected": "#ef4444",
     "oauth.error": "#f87171",
     "config.rejected": "#991b1b",
@@ -52,6 +58,10 @@ KIND_COLORS: Mapping[str, str] = {
     "saml.decrypt.failed": "#e11d48",
     "saml.status.invalid": "#fb7185",
     "saml.error": "#be123c",
+    "service.failed": "#f43f5e",
+    "authz.keys.mismatch": "#e53935",
+    "client.refresh.failed": "#ff4d4d",
+    "client.auth.failed": "#c81e1e",
     # sign-in: blues
     "authorize.request": "#1f77b4",
     "auth.success": "#3b82f6",
@@ -78,6 +88,12 @@ KIND_COLORS: Mapping[str, str] = {
     "cert.unit": "#a16207",
     "cert.trace": "#ca8a04",
     "service.restarted": "#0e7490",
+    "service.started": "#0891b2",
+    "service.stopped": "#155e75",
+    "cert.expiry": "#78350f",
+    "alarm": "#64748b",
+    "audit.service": "#0369a1",
+    "audit.event": "#5b21b6",
     # SSO and SAML (not failures): olives
     "sso.enabled": "#65a30d",
     "sso.disabled": "#4d7c0f",
@@ -92,6 +108,17 @@ KIND_COLORS: Mapping[str, str] = {
     "saml.time.valid": "#9e9d24",
     "saml.user": "#c0ca33",
     "saml.relay": "#afb42b",
+    # the Jabber client: indigos
+    "client.http": "#4f46e5",
+    "client.sso": "#818cf8",
+    "client.trace": "#c7d2fe",
+    # Expressway: teals and slate
+    "edge.request": "#14b8a6",
+    "edge.response": "#5eead4",
+    "edge.access": "#0f766e",
+    "edge.alarm": "#f97316",
+    "edge.config.changed": "#8b5cf6",
+    "edge.trace": "#94a3b8",
     # the rest: browns and greys
     "push.token": "#8c564b",
     "log.info": "#9ca3af",

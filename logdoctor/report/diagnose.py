@@ -29,12 +29,12 @@ def diagnose(
     """Run the diagnostic rules on loaded logs (and a deployment file) for the report.
 
     Returns the findings (all severities; the report sorts them), the configuration facts,
-    the rules that could not be evaluated, the correlation, and whether the rules ran
-    (``progress`` hears of each rule). Raises ``DeploymentError`` (a ``ValueError`` naming
-    the file, the key and the allowed values) for a bad deployment file.
+    the rules that could not be evaluated, the correlation, whether the rules ran and which
+    of them failed (``progress`` hears of each rule). Raises ``DeploymentError`` (a
+    ``ValueError`` naming the file, the key and the allowed values) for a bad deployment file.
     """
     declared = None if config is None else load_deployment(config)
-    ctx = Context(result.frame, result.stats, declared)
+    ctx = Context(result.frame, result.stats, declared, nodes=result.nodes)
     report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
     return diagnosis_of(report)
 
@@ -69,6 +69,7 @@ def diagnosis_of(report: CheckReport) -> Diagnosis:
         findings=report.findings,
         config=facts,
         rules_ran=True,
+        rule_errors=tuple(f.message for f in report.rule_errors),
         unchecked=unchecked_of(ctx, report.rules),
         correlation=correlation_of(ctx),
     )

@@ -121,6 +121,8 @@ class Diagnosis:
     config: tuple[ConfigFact, ...] = ()
     rules_ran: bool = False
     notes: tuple[str, ...] = ()
+    rule_errors: tuple[str, ...] = ()
+    """Rules that raised (one line each): their findings are unknown, the others' shown."""
     unchecked: tuple[Unchecked, ...] = ()
     correlation: Correlation | None = field(default=None, compare=False, repr=False)
 
@@ -186,6 +188,9 @@ class EvidenceRow:
     path: str = ""
     parts: Rich = ()
     """The excerpt in pieces, decisive fields (``reason=``, ``via=``...) marked."""
+    basis: str = ""
+    """published, documented or modelled: how well-founded the pattern that recognized the
+    line is (empty for a line no pattern recognized, a deployment-file line)."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,8 @@ class FindingView:
     message_parts: Rich = ()
     users: tuple[UserLink, ...] = ()
     users_more: int = 0
+    basis: str = ""
+    """The weakest basis of the finding's log lines (empty: no recognized log line)."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,9 @@ class Verdict:
     """The top of the report: how bad, how many of each severity, and what to do first."""
 
     level: str
-    """``error``, ``warning``, ``info``, ``ok`` or ``unknown`` (no rule ran)."""
+    """``error``, ``warning``, ``info``, ``ok``, ``incomplete`` (an input was not read or a
+    rule failed, and nothing worse was found) or ``unknown`` (no rule ran, or no record was
+    read)."""
     headline: str
     counts: Mapping[str, int]
     first_step: str | None
@@ -313,16 +322,26 @@ class CoverageFile:
     error: str | None
     gaps: int
     path: str = ""
+    partial: str | None = None
+    """Where reading stopped when the file was only partly read (a truncated gzip)."""
 
 
 @dataclass(frozen=True)
 class Shape:
-    """Unrecognized messages that look alike once ids and numbers are masked."""
+    """Unrecognized messages of one template (see :mod:`logdoctor.shapes`)."""
 
     shape: str
+    """The template: ``<*>`` where records differ, ``<uuid>``, ``<n>``... for masked values."""
     count: int
     nodes: int
     example: EvidenceRow
+    second: EvidenceRow | None = None
+    """Another record of the template (the last one, a different message if any)."""
+    family: str = ""
+    first: str = ""
+    last: str = ""
+    command: str = ""
+    """The ``logdoctor formats suggest`` command that drafts an event for the template."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,15 @@ tokens (:mod:`.users`), 4xx clients (:mod:`.clients`), 9xx log health (:mod:`.lo
 from __future__ import annotations
 
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.engine import EVIDENCE_CAP, RuleError, run, select_rules, sort_findings
+from logdoctor.rules.engine import (
+    EVIDENCE_CAP,
+    RuleError,
+    RuleFailure,
+    run,
+    run_rules,
+    select_rules,
+    sort_findings,
+)
 from logdoctor.rules.registry import Rule, RuleDoc, all_rules, get_rule, rule
 
 __all__ = [
@@ -19,10 +27,12 @@ __all__ = [
     "Rule",
     "RuleDoc",
     "RuleError",
+    "RuleFailure",
     "all_rules",
     "get_rule",
     "rule",
     "run",
+    "run_rules",
     "select_rules",
     "sort_findings",
 ]

@@ -8,7 +8,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.registry import INFERRED, TOKEN_FLOW, Needs, rule
 
 FLAP_RETURNS = 2
 """A device name flaps when its lines go back to an earlier client at least this often."""
@@ -31,7 +31,7 @@ def _agent_rows(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
     "LD401",
     Severity.WARNING,
     "Jabber older than 11.9 on the implicit grant",
-    needs=Needs(roles=("ucm",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
 )
 def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -101,7 +101,7 @@ def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     "LD402",
     Severity.WARNING,
     "Jabber on iPhone or iPad without push notifications",
-    needs=Needs(roles=("ucm",), config="or"),
+    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",), config="or"),
 )
 def ios_without_push(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -168,7 +168,7 @@ def ios_without_push(ctx: Context) -> Iterator[Hit]:
     "LD403",
     Severity.WARNING,
     "Two MRA clients share one device name (registration flapping)",
-    needs=Needs(roles=("ucm",), families=("ssosp",)),
+    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",), families=("ssosp",)),
 )
 def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     """What:

@@ -9,7 +9,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.registry import INFERRED, TOKEN_FLOW, Needs, rule
 
 SYSCFG = (
     "Cisco Unified CM System Configuration Guide 12.5(1), Configure Cisco Jabber: "
@@ -37,7 +37,7 @@ def _clients(rows: pl.DataFrame) -> int:
     "LD101",
     Severity.ERROR,
     "Expressway refreshes while UCM's refresh login flow is off",
-    needs=Needs(roles=("ucm",), families=("ssosp",), config="or"),
+    needs=Needs(kinds=(*TOKEN_FLOW,), roles=("ucm",), families=("ssosp",), config="or"),
 )
 def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -129,7 +129,7 @@ def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
     "LD102",
     Severity.WARNING,
     "Remote Jabber kept off refresh logins: Expressway refresh off",
-    needs=Needs(roles=("ucm",), families=("ssosp",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("ucm",), families=("ssosp",), config="or"),
 )
 def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -234,7 +234,7 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     "LD103",
     Severity.ERROR,
     "Unity Connection out of step with UCM (refresh flow or keys)",
-    needs=Needs(roles=("unity",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("unity",), config="or"),
 )
 def unity_mismatch(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -326,7 +326,7 @@ def unity_mismatch(ctx: Context) -> Iterator[Hit]:
     "LD104",
     Severity.WARNING,
     "The deployment file disagrees with the logs",
-    needs=Needs(config="required"),
+    needs=Needs(kinds=INFERRED, config="required"),
 )
 def declared_vs_inferred(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -394,7 +394,7 @@ def _stays(value: object) -> str:
     "LD105",
     Severity.WARNING,
     "An enterprise parameter change was refused",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=INFERRED, roles=("ucm",)),
 )
 def parameter_refused(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -454,7 +454,7 @@ def parameter_refused(ctx: Context) -> Iterator[Hit]:
     "LD106",
     Severity.WARNING,
     "Refresh tokens so short-lived that users sign in every day",
-    needs=Needs(roles=("ucm",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
 )
 def refresh_timer_too_short(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -526,7 +526,7 @@ def refresh_timer_too_short(ctx: Context) -> Iterator[Hit]:
     "LD107",
     Severity.INFO,
     "Refresh-token timer changed: every refresh token was revoked",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=INFERRED, roles=("ucm",)),
 )
 def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -580,7 +580,7 @@ def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
     "LD108",
     Severity.ERROR,
     "Implicit grant disabled while clients need it",
-    needs=Needs(roles=("ucm",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
 )
 def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -651,7 +651,7 @@ def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
     "LD109",
     Severity.WARNING,
     "Jabber clients not reset after the refresh-flow change",
-    needs=Needs(roles=("ucm",), families=("ssosp",)),
+    needs=Needs(kinds=INFERRED, roles=("ucm",), families=("ssosp",)),
 )
 def clients_not_reset(ctx: Context) -> Iterator[Hit]:
     """What:

@@ -20,9 +20,10 @@ from logdoctor.events import Events
 from logdoctor.inference import Inferred, compare, infer, logs_cluster
 from logdoctor.jabber import parse_agent
 from logdoctor.model import Evidence, ParseStats, Severity
+from logdoctor.nodes import NodeTable, identify_events
 from logdoctor.rules.registry import Needs
 
-__all__ = ["KEY_REASONS", "Context", "Hit", "Reach", "when"]
+__all__ = ["KEY_FAILURE_MARKS", "KEY_REASONS", "Context", "Hit", "Reach", "when"]
 
 
 def when(value: object) -> datetime | None:
@@ -32,6 +33,9 @@ def when(value: object) -> datetime | None:
 
 KEY_REASONS = ("signature", "decrypt")
 """Validation failures that mean the server holds other keys than the token was made with."""
+
+KEY_FAILURE_MARKS = ("_cur", "_stale")
+"""Columns :attr:`Context.key_failures` adds to the event table's (always both, in this order)."""
 
 KEY_MARGIN = timedelta(minutes=10)
 """After a key regeneration, tokens made with the old key may still be presented until they
@@ -76,10 +80,22 @@ class Context:
         declared: Deployment | None = None,
         *,
         correct_skew: bool = False,
+        nodes: NodeTable | None = None,
     ) -> None:
+        # One name per node for every rule: the load's identity (or the events' own) with the
+        # deployment file's names and addresses added; the declared names become canonical.
+        aliases = declared.aliases if declared is not None else {}
+        table = (
+            nodes.extend(aliases)
+            if nodes is not None
+            else identify_events(frame, stats, declared=aliases)
+        )
+        self.nodes = table
+        """Each node's canonical name and aliases (:mod:`logdoctor.nodes`)."""
+        frame = table.apply(frame)
         self.raw = Events(frame)
-        self.stats = list(stats)
-        self.declared = declared
+        self.stats = table.apply_stats(stats)
+        self.declared = None if declared is None else declared.renamed(table.resolve)
         self.skew_corrected = False
         if correct_skew and frame.height:
             report = correlate.clock_skew(self.raw, reference=self.reference_node)
@@ -263,7 +279,9 @@ class Context:
         in the logs every such failure is stale.
         """
         fails = self.events.validation_failures.filter(pl.col("reason").is_in(KEY_REASONS))
-        if fails.height == 0:  # the same columns as below, so callers can drop them
+        if fails.height == 0:
+            # The same columns, in the same order, as below: rules drop them without asking
+            # whether any failed (LD202 crashed on a regeneration without any failure).
             return fails.with_columns(
                 pl.lit(None, dtype=pl.String).alias("_cur"), pl.lit(True).alias("_stale")
             )
@@ -317,7 +335,7 @@ class Context:
                 continue
             if self._accepted_current_after(server, rows["time"].max(), last_regen):
                 continue
-            out.append((server, rows.drop("_stale", "_cur")))
+            out.append((server, rows.drop(KEY_FAILURE_MARKS)))
         return out
 
     def _accepted_current_after(self, server: str, t: Any, last_regen: Any) -> bool:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 
 from logdoctor.evidence import from_rows
-from logdoctor.model import Evidence, Finding, Severity
+from logdoctor.model import Evidence, Finding, Severity, weakest_basis
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.registry import Rule, all_rules
 
-__all__ = ["EVIDENCE_CAP", "USERS_CAP", "RuleError", "run", "select_rules", "sort_findings"]
+__all__ = [
+    "EVIDENCE_CAP",
+    "USERS_CAP",
+    "RuleError",
+    "RuleFailure",
+    "run",
+    "run_rules",
+    "select_rules",
+    "sort_findings",
+]
 
 EVIDENCE_CAP = 20
 """At most this many evidence lines are kept per finding (``evidence_total`` keeps the count)."""
@@ -23,6 +33,24 @@ USERS_CAP = 1000
 
 class RuleError(RuntimeError):
     """A rule failed (a bug in logdoctor, not in the input)."""
+
+
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule that raised instead of returning its hits: an internal error of that rule.
+
+    The other rules of the run are not affected; this one's findings are unknown (none kept).
+    """
+
+    rule: str
+    title: str
+    error: str
+    """The exception's type and message, on one line (``ColumnNotFoundError: "_cur" ...``)."""
+
+    @property
+    def message(self) -> str:
+        """``internal error in rule LD202: ...`` (one line)."""
+        return f"internal error in rule {self.rule}: {self.error}"
 
 
 def select_rules(
@@ -89,6 +117,10 @@ def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
             lo, hi = t.min(), t.max()
             if isinstance(lo, datetime) and isinstance(hi, datetime):
                 times += [lo, hi]
+    bases: list[str | None] = [e.basis for e in extra]
+    if rows is not None and n_rows and "basis" in rows.columns:
+        bases += rows["basis"].drop_nulls().unique().to_list()
+    basis = weakest_basis(bases)
     users: tuple[str, ...] = ()
     if rows is not None and n_rows and "user" in rows.columns:
         names = rows["user"].drop_nulls().unique().sort()
@@ -105,12 +137,41 @@ def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
         last_seen=max(times) if times else None,
         fix=hit.fix or rule.doc.fix,
         users=users,
+        basis=None if basis is None else basis.value,
     )
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Worst first, then by rule id and subjects (a stable, documented order)."""
     return sorted(findings, key=lambda f: (-Severity(f.severity).rank, f.rule, f.subjects))
+
+
+def run_rules(
+    ctx: Context,
+    rules: Sequence[Rule] | None = None,
+    *,
+    evidence_cap: int | None = EVIDENCE_CAP,
+    progress: Progress = NULL_PROGRESS,
+) -> tuple[list[Finding], list[RuleFailure]]:
+    """Run ``rules`` (default: all), each on its own: the findings of those that ran (sorted)
+    and the rules that raised. A rule that raises never hides another rule's findings.
+
+    A finding keeps at most ``evidence_cap`` evidence lines (None: all); ``progress`` hears
+    of each rule run (stage ``rules``), whether it raised or not."""
+    out: list[Finding] = []
+    failures: list[RuleFailure] = []
+    pool = all_rules() if rules is None else rules
+    progress.stage("rules", len(pool), "rules")
+    for rule in pool:
+        try:
+            found = [_finding(rule, h, evidence_cap) for h in _merge(rule.func(ctx))]
+        except Exception as exc:  # a rule bug is that rule's error, not the run's
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())
+            failures.append(RuleFailure(rule.id, rule.title, text))
+            found = []
+        progress.advance(1, rule.id)
+        out.extend(found)
+    return sort_findings(out), failures
 
 
 def run(
@@ -120,17 +181,10 @@ def run(
     evidence_cap: int | None = EVIDENCE_CAP,
     progress: Progress = NULL_PROGRESS,
 ) -> list[Finding]:
-    """Run ``rules`` (default: all) and return their findings, sorted. A finding keeps at
-    most ``evidence_cap`` evidence lines (None: all); ``progress`` hears of each rule run
-    (stage ``rules``)."""
-    out: list[Finding] = []
-    pool = all_rules() if rules is None else rules
-    progress.stage("rules", len(pool), "rules")
-    for rule in pool:
-        try:
-            hits = _merge(rule.func(ctx))
-        except Exception as exc:  # a rule bug must name the rule, not hide the others' work
-            raise RuleError(f"rule {rule.id} failed: {type(exc).__name__}: {exc}") from exc
-        out.extend(_finding(rule, h, evidence_cap) for h in hits)
-        progress.advance(1, rule.id)
-    return sort_findings(out)
+    """Run ``rules`` (default: all) and return their findings, sorted; raises RuleError
+    (naming every rule that failed) after all of them ran, if any failed. ``evidence_cap``
+    and ``progress`` as in :func:`run_rules`."""
+    findings, failures = run_rules(ctx, rules, evidence_cap=evidence_cap, progress=progress)
+    if failures:
+        raise RuleError("; ".join(f"rule {f.rule} failed: {f.error}" for f in failures))
+    return findings

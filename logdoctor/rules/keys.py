@@ -10,8 +10,8 @@ import polars as pl
 
 from logdoctor.deployment import KEY_USES
 from logdoctor.model import Severity
-from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.context import KEY_FAILURE_MARKS, Context, Hit, when
+from logdoctor.rules.registry import INFERRED, Needs, rule
 
 RESTART_GRACE = timedelta(minutes=30)
 """A missing restart is judged only when the logs go on this long after the regeneration."""
@@ -40,7 +40,7 @@ def _restart_rule(ctx: Context, nodes: list[str], service: str, label: str) -> I
     for node in nodes:
         if node in done:
             continue
-        mine = fails.filter(pl.col("server") == node).drop("_stale", "_cur")
+        mine = fails.filter(pl.col("server") == node).drop(KEY_FAILURE_MARKS)
         tail = (
             f"; {mine.height} token(s) made with the new keys were rejected there since"
             if mine.height
@@ -60,7 +60,7 @@ def _restart_rule(ctx: Context, nodes: list[str], service: str, label: str) -> I
     "LD201",
     Severity.ERROR,
     "IM and Presence central cluster not given the regenerated keys",
-    needs=Needs(roles=("imp_central",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("imp_central",), config="or"),
 )
 def imp_central_keys(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -155,7 +155,7 @@ def _cluster_nodes(ctx: Context, role: str) -> list[str]:
     "LD202",
     Severity.ERROR,
     "Keys regenerated but Cisco CallManager not restarted",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=INFERRED, roles=("ucm",)),
 )
 def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -193,7 +193,7 @@ def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
     "LD203",
     Severity.ERROR,
     "Keys regenerated but Cisco XCP Authentication not restarted",
-    needs=Needs(roles=("imp",)),
+    needs=Needs(kinds=INFERRED, roles=("imp",)),
 )
 def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -234,7 +234,7 @@ def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
     "LD204",
     Severity.INFO,
     "Authz key regenerated: every user signs in again",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=INFERRED, roles=("ucm",)),
 )
 def key_regenerated(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -296,7 +296,7 @@ def key_regenerated(ctx: Context) -> Iterator[Hit]:
     "LD205",
     Severity.ERROR,
     "Expressway still validates with the old keys",
-    needs=Needs(roles=("expressway",), config="or"),
+    needs=Needs(kinds=INFERRED, roles=("expressway",), config="or"),
 )
 def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -369,7 +369,7 @@ def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
     "LD206",
     Severity.ERROR,
     "Nodes of one cluster hold different key checksums",
-    needs=Needs(roles=("ucm", "imp"), nodes=2),
+    needs=Needs(kinds=INFERRED, roles=("ucm", "imp"), nodes=2),
 )
 def key_checksums_differ(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -453,7 +453,7 @@ def _saml(ctx: Context, kind: str, text: str) -> Iterator[Hit]:
     "LD211",
     Severity.ERROR,
     "SAML: the IdP signs with a certificate not in its metadata",
-    needs=Needs(families=("ssosp",)),
+    needs=Needs(kinds=("saml.cert.mismatch",), families=("ssosp",)),
 )
 def saml_cert_mismatch(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -491,7 +491,7 @@ def saml_cert_mismatch(ctx: Context) -> Iterator[Hit]:
     "LD212",
     Severity.ERROR,
     "SAML: failed to decrypt the secret key (SP certificate changed)",
-    needs=Needs(families=("ssosp",)),
+    needs=Needs(kinds=("saml.decrypt.failed",), families=("ssosp",)),
 )
 def saml_decrypt_failed(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -532,7 +532,7 @@ def saml_decrypt_failed(ctx: Context) -> Iterator[Hit]:
     "LD213",
     Severity.ERROR,
     "SAML: assertion outside its validity time (clock skew with IdP)",
-    needs=Needs(families=("ssosp",)),
+    needs=Needs(kinds=("saml.time.invalid",), families=("ssosp",)),
 )
 def saml_time_invalid(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -570,7 +570,7 @@ def saml_time_invalid(ctx: Context) -> Iterator[Hit]:
     "LD214",
     Severity.ERROR,
     "SAML: the IdP answered with an error status",
-    needs=Needs(families=("ssosp",)),
+    needs=Needs(kinds=("saml.status.invalid",), families=("ssosp",)),
 )
 def saml_status_invalid(ctx: Context) -> Iterator[Hit]:
     """What:

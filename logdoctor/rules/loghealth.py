@@ -10,7 +10,7 @@ import polars as pl
 
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.registry import ANY_KIND, INFERRED, Needs, rule
 
 UNRECOGNIZED_RATIO = 0.2
 """A file whose share of unrecognized records exceeds this..."""
@@ -32,7 +32,12 @@ def _short(node: str | None, path: str) -> str:
     return f"{node}:{name}" if node else name
 
 
-@rule("LD901", Severity.WARNING, "Many records of a file are not recognized")
+@rule(
+    "LD901",
+    Severity.WARNING,
+    "Many records of a file are not recognized",
+    needs=Needs(kinds=("unrecognized",)),
+)
 def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
     """What:
     More than 20 % of a log file's records (at least 20 records) match no event pattern.
@@ -40,24 +45,39 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
     Why:
     Rules see only the records logdoctor recognizes: a file it mostly does not understand (a
     new UCM release writing other messages, a file of another product given by mistake) can
-    hide the very lines that show a fault.
+    hide the very lines that show a fault. No public document shows an ssosp OAuth line, so
+    the OAuth wording logdoctor knows is modelled: on a real bundle those lines may well be
+    the unrecognized ones.
 
     Detection:
-    Per file, the parse statistics' ``unrecognized`` / ``records``; the first unrecognized
-    records are shown. Subject: the node and the file name.
+    Per file, the parse statistics' ``unrecognized`` / ``records``. The unrecognized records
+    are mined into message templates (ids, numbers and ``key=value`` values masked, then
+    Drain); the message names the most frequent ones and the evidence shows one record of
+    each. Subject: the node and the file name.
 
     Example:
         2026-11-20 08:00:00,000 INFO  [http-bio-8443-exec-1] sso.SomethingNew - a message no format knows
 
     Fix:
-    1. Look at the unrecognized records (`logdoctor parse FILE --kind unrecognized`).
-    2. If they matter, add event patterns for them in a format file of your own
-       (`--formats-dir`, checked with `logdoctor formats --check DIR`), or report them so that
-       logdoctor's formats learn them.
+    1. Look at the templates: the report's "Unrecognized messages" section lists them all
+       with counts, nodes, first and last time and two examples
+       (`logdoctor parse FILE --kind unrecognized` shows every record).
+    2. If they matter, draft a format for them: `logdoctor formats suggest BUNDLE --family
+       FAMILY -o DIR/FAMILY.toml` writes the family's format file with one `[[event]]` of
+       kind `draft.<n>` per frequent template (fields named after their keys: `userId=` gives
+       `user`, `jti=` gives `token_id`...) and two verbatim samples each; it also mines the
+       lines only a generic detector caught (`oauth.error`, `oauth.request`).
+    3. Rename each `draft.<n>` to the kind it is (`logdoctor kinds`), in its event and its
+       samples, and check the field names; then `logdoctor formats --check DIR`.
+    4. Run again with `--formats-dir DIR` (the draft replaces the built-in format of the same
+       name); report the new wording so that logdoctor's formats learn it.
 
     References:
-    - logdoctor README, "Formats are data"
+    - logdoctor README, "Formats are data" and "Drafting a format from unrecognized lines"
     """  # noqa: E501
+    from logdoctor.shapes import mine
+    from logdoctor.suggest import suggest_command
+
     unrec = ctx.raw.of("unrecognized")
     for st in ctx.stats:
         if st.error is not None or st.records < UNRECOGNIZED_MIN_RECORDS:
@@ -65,17 +85,30 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
         ratio = st.unrecognized / st.records
         if ratio <= UNRECOGNIZED_RATIO:
             continue
+        mine_rows = unrec.filter(pl.col("file") == st.path)
+        templates = sorted(mine(mine_rows), key=lambda t: (-t.count, t.text))
+        top = "; ".join(f"{t.text[:120]!r} ({t.count})" for t in templates[:3])
+        more = f" and {len(templates) - 3} more" if len(templates) > 3 else ""
+        command = suggest_command([st.path.split("!")[0]], st.family or "")
+        shown = {(t.examples[0].file, t.examples[0].line) for t in templates[:_TEMPLATES_SHOWN]}
         yield Hit(
             subjects=(_short(st.node, st.path),),
             message=(
                 f"{st.unrecognized} of {st.records} records ({ratio:.0%}) of {st.path} match no"
-                " event pattern: findings may miss what they say."
+                f" event pattern: findings may miss what they say. {len(templates)} message"
+                f" template(s): {top}{more}. Draft a format for them: {command}"
             ),
-            rows=unrec.filter(pl.col("file") == st.path).head(50),
+            rows=mine_rows.filter(
+                pl.struct("file", "line").is_in([{"file": f, "line": n} for f, n in shown])
+            ),
         )
 
 
-@rule("LD902", Severity.WARNING, "A node's logs have a gap")
+_TEMPLATES_SHOWN = 10
+"""LD901 shows one record of each of this many templates (the most frequent)."""
+
+
+@rule("LD902", Severity.WARNING, "A node's logs have a gap", needs=Needs(kinds=(ANY_KIND,)))
 def log_gap(ctx: Context) -> Iterator[Hit]:
     """What:
     Part of a node's log is missing from the bundle: a rotated ssosp file between two that
@@ -130,7 +163,9 @@ def log_gap(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD903", Severity.WARNING, "Clocks of two nodes disagree", needs=Needs(nodes=2))
+@rule(
+    "LD903", Severity.WARNING, "Clocks of two nodes disagree", needs=Needs(kinds=INFERRED, nodes=2)
+)
 def clock_skew(ctx: Context) -> Iterator[Hit]:
     """What:
     One node's clock is off against another's: a token used on one node appears in its log
@@ -178,7 +213,12 @@ def clock_skew(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD904", Severity.WARNING, "samltrace debug level left on", needs=Needs(families=("ssosp",)))
+@rule(
+    "LD904",
+    Severity.WARNING,
+    "samltrace debug level left on",
+    needs=Needs(kinds=(ANY_KIND,), families=("ssosp",)),
+)
 def debug_left_on(ctx: Context) -> Iterator[Hit]:
     """What:
     A node's ssosp trace level was set to DEBUG (`set samltrace level debug`) and left there
@@ -247,7 +287,12 @@ def debug_left_on(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD905", Severity.WARNING, "Malformed lines or undecodable bytes in a log file")
+@rule(
+    "LD905",
+    Severity.WARNING,
+    "Malformed lines or undecodable bytes in a log file",
+    needs=Needs(kinds=(ANY_KIND,)),
+)
 def malformed_lines(ctx: Context) -> Iterator[Hit]:
     """What:
     A log file has more than 10 lines outside any record (before its first timestamped line),
@@ -306,7 +351,12 @@ def malformed_lines(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD906", Severity.INFO, "Push-notification token traffic is not Jabber OAuth")
+@rule(
+    "LD906",
+    Severity.INFO,
+    "Push-notification token traffic is not Jabber OAuth",
+    needs=Needs(kinds=("push.token",)),
+)
 def push_tokens(ctx: Context) -> Iterator[Hit]:
     """What:
     The logs hold push-notification and cloud-onboarding token traffic (XCPConfigMgr,

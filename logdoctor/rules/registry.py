@@ -34,15 +34,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from logdoctor.model import RuleId, Severity
+from logdoctor.model import Basis, EventKind, RuleId, Severity
 
 if TYPE_CHECKING:
     from logdoctor.rules.context import Context, Hit
 
 __all__ = [
+    "ANY_KIND",
     "CATEGORIES",
+    "INFERRED",
     "ROLE_NAMES",
     "SECTIONS",
+    "TOKEN_FLOW",
+    "KindBasis",
     "Needs",
     "Rule",
     "RuleDoc",
@@ -83,6 +87,40 @@ ROLE_NAMES = {
 NEEDS_CONFIG = ("", "or", "required")
 """Values of :attr:`Needs.config`."""
 
+ANY_KIND = "*"
+"""In :attr:`Needs.kinds`: the rule reads every record (log health), whatever its kind."""
+
+TOKEN_FLOW: tuple[str, ...] = (
+    "authorize.request",
+    "authorize.rejected",
+    "auth.success",
+    "auth.failure",
+    "code.issued",
+    "token.access.issued",
+    "token.refresh.issued",
+    "token.refreshed",
+    "token.validated",
+    "token.rejected",
+    "token.revoked",
+)
+"""The OAuth lines token lineage, the enriched events and sessions are built from
+(:mod:`logdoctor.correlate`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads them."""
+
+INFERRED: tuple[str, ...] = (
+    *TOKEN_FLOW,
+    "revoke.request",
+    "config.changed",
+    "config.rejected",
+    "key.regenerated",
+    "key.replicated",
+    "key.loaded",
+    "service.restarted",
+    "trace.level",
+)
+"""What the deployment inferred from the logs reads (:func:`logdoctor.inference.infer`:
+roles, parameters, publisher, keys): a rule that asks ``ctx.role``, ``ctx.parameter``,
+``ctx.cluster_name``, ``ctx.inferred`` or the key analyses reads them."""
+
 
 @dataclass(frozen=True)
 class Needs:
@@ -95,12 +133,15 @@ class Needs:
     ``config``: ``"or"`` when a deployment file can stand in for the logs (the rule also
     checks what it declares), ``"required"`` when the rule compares against one, ``""`` when
     a deployment file does not help.
+    ``kinds``: the event kinds the rule reads (:data:`ANY_KIND` for every record): its basis
+    is the weakest of theirs (:meth:`Rule.basis`).
     """
 
     roles: tuple[str, ...] = ()
     families: tuple[str, ...] = ()
     nodes: int = 1
     config: str = ""
+    kinds: tuple[str, ...] = ()
 
     def logs_text(self) -> str:
         """The logs this rule reads, for a reader: ``ssosp logs of a UCM node``."""
@@ -112,6 +153,16 @@ class Needs:
         elif who:
             text += f" of {'an' if who[0] in 'IE' else 'a'} {who} node"
         return text
+
+
+@dataclass(frozen=True)
+class KindBasis:
+    """The basis of one kind a rule reads, in one log family."""
+
+    kind: str
+    family: str
+    basis: Basis
+    """The weakest of the kind's patterns in the family."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +199,27 @@ class Rule:
     def name(self) -> str:
         """The rule function's name (a readable identifier, e.g. for SARIF)."""
         return self.func.__name__
+
+    def kind_bases(self, bases: dict[str, dict[str, tuple[str, ...]]]) -> list[KindBasis]:
+        """The basis of each kind the rule reads, per family that writes it (only the rule's
+        families when it names some). ``bases``: kind -> family -> the bases of its patterns
+        (:func:`logdoctor.formats.kind_bases`)."""
+        out = []
+        for kind in self.needs.kinds:
+            for family, values in sorted(bases.get(kind, {}).items()):
+                if self.needs.families and family not in self.needs.families:
+                    continue
+                weakest = min((Basis(v) for v in values), key=lambda b: b.rank)
+                out.append(KindBasis(kind, family, weakest))
+        return out
+
+    def basis(self, bases: dict[str, dict[str, tuple[str, ...]]]) -> Basis | None:
+        """The weakest basis of the kinds the rule reads; None when it reads every record
+        (log health) or no format writes its kinds."""
+        if ANY_KIND in self.needs.kinds:
+            return None
+        found = self.kind_bases(bases)
+        return min((k.basis for k in found), key=lambda b: b.rank) if found else None
 
 
 _REGISTRY: dict[str, Rule] = {}
@@ -214,6 +286,10 @@ def rule(
         raise ValueError(f"{rule_id}: no category for the hundreds digit {rule_id[2]}")
     if needs is not None and needs.config not in NEEDS_CONFIG:
         raise ValueError(f"{rule_id}: needs.config must be one of {NEEDS_CONFIG}")
+    known = {k.value for k in EventKind} | {ANY_KIND}
+    for k in needs.kinds if needs is not None else ():
+        if k not in known:
+            raise ValueError(f"{rule_id}: needs.kinds: {k!r} is not an event kind")
 
     def register(func: F) -> F:
         if rule_id in _REGISTRY and _REGISTRY[rule_id].func is not func:

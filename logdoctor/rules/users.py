@@ -8,7 +8,7 @@ import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit, when
-from logdoctor.rules.registry import Needs, rule
+from logdoctor.rules.registry import TOKEN_FLOW, Needs, rule
 
 KEEPS_TRYING = 3
 """A revoked user "keeps trying" after this many refusals following the revocation."""
@@ -33,7 +33,10 @@ def _revocations(ctx: Context) -> pl.DataFrame:
 
 
 @rule(
-    "LD301", Severity.WARNING, "A revoked user keeps trying to refresh", needs=Needs(roles=("ucm",))
+    "LD301",
+    Severity.WARNING,
+    "A revoked user keeps trying to refresh",
+    needs=Needs(kinds=(*TOKEN_FLOW, "revoke.request"), roles=("ucm",)),
 )
 def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -97,7 +100,12 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD302", Severity.INFO, "A user's refresh tokens were revoked", needs=Needs(roles=("ucm",)))
+@rule(
+    "LD302",
+    Severity.INFO,
+    "A user's refresh tokens were revoked",
+    needs=Needs(kinds=(*TOKEN_FLOW, "revoke.request"), roles=("ucm",)),
+)
 def user_revoked(ctx: Context) -> Iterator[Hit]:
     """What:
     An administrator revoked a user's refresh tokens with the revoke API
@@ -151,7 +159,7 @@ def _by_user(ctx: Context, reasons: tuple[str, ...]) -> dict[str, pl.DataFrame]:
     "LD303",
     Severity.WARNING,
     "An inactive (LDAP-removed) user is still trying to sign in",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",)),
 )
 def inactive_user(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -196,7 +204,7 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
     "LD304",
     Severity.WARNING,
     "A user lacks the role or access control group Jabber needs",
-    needs=Needs(roles=("ucm",)),
+    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",)),
 )
 def user_without_access(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -236,7 +244,12 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
         )
 
 
-@rule("LD305", Severity.WARNING, "Expired access tokens presented again and again")
+@rule(
+    "LD305",
+    Severity.WARNING,
+    "Expired access tokens presented again and again",
+    needs=Needs(kinds=TOKEN_FLOW),
+)
 def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
     """What:
     A client presented expired access tokens more than 5 times within 10 minutes instead of

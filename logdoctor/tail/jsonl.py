@@ -54,6 +54,7 @@ def event_record(r: Record) -> dict[str, Any]:
         "thread": r.thread,
         "logger": r.logger,
         "kind": r.kind,
+        "basis": r.basis,
     }
     fields = r.fields
     for c in FIELD_COLUMNS:
@@ -105,6 +106,8 @@ def event_json(r: Record) -> str:
         _str(r.logger),
         ', "kind": ',
         encode_basestring(r.kind),
+        ', "basis": ',
+        _str(r.basis),
     ]
     fields = r.fields
     for key, c in _FIELD_KEYS:
@@ -132,6 +135,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
         "first_seen": iso(f.first_seen),
         "last_seen": iso(f.last_seen),
         "evidence_total": f.evidence_total,
+        "basis": f.basis,
         "evidence": [
             {
                 "node": e.node,
@@ -139,6 +143,7 @@ def finding_record(f: Finding) -> dict[str, Any]:
                 "line": e.line,
                 "time": iso(e.time),
                 "kind": e.kind,
+                "basis": e.basis,
                 "excerpt": e.excerpt,
             }
             for e in f.evidence

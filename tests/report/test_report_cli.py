@@ -68,7 +68,7 @@ def test_missing_input_is_one_line_and_no_file(runner: CliRunner, tmp_path: Path
     assert res.exit_code == 2 and not out.exists() and res.stdout == ""
     first, last = res.stderr.splitlines()
     assert first.startswith("logdoctor: error: ") and "nope" in first
-    assert last == "logdoctor: error: no input could be read: no report written"
+    assert last == "logdoctor: error: no log was read: no report written"
 
 
 def test_unwritable_output_is_one_line(runner: CliRunner, tmp_path: Path) -> None:

@@ -262,3 +262,35 @@ def test_path_breaks_escape_every_part() -> None:
     env = environment()
     out = env.from_string("{{ p|path_breaks }}").render(p='a/"><svg onload=x>/b.log')
     assert out == "a/<wbr>&#34;&gt;&lt;svg onload=x&gt;/<wbr>b.log"
+
+
+def test_the_basis_is_shown_next_to_the_evidence(tmp_path: Path) -> None:
+    import dataclasses
+
+    from logdoctor.evidence import from_rows
+
+    res = logdoctor.load(normal_bundle(tmp_path))
+    # Validation failures (logdoctor's own form: modelled), as the parser marked them.
+    rejected = res.frame.filter(
+        (res.frame["kind"] == "token.rejected") & res.frame["grant"].is_null()
+    )
+    lines = from_rows(rejected)
+    assert lines and {e.basis for e in lines} == {"modelled"}
+    found = tuple(
+        dataclasses.replace(f, basis="modelled", evidence=lines) if f.rule == "LD201" else f
+        for f in findings(res)
+    )
+    html = render_html(
+        build_report(res.frame, res.stats, Diagnosis(findings=found, rules_ran=True))
+    )
+    start = html.index('id="LD201-imp1"')
+    card = html[start : html.index("</article>", start)]
+    summary = card.split("<summary>", 1)[1].split("</summary>", 1)[0]
+    assert 'class="basis basis-modelled"' in summary  # the finding's weakest basis
+    # each evidence line's own basis, next to its kind
+    rows = card.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert rows.count('<span class="basis basis-modelled"') == len(lines)
+    # a finding with no recognized log line behind it says so
+    start = html.index('id="LD901')
+    other = html[start : html.index("</article>", start)]
+    assert 'class="basis basis-none"' in other.split("</summary>", 1)[0]

@@ -191,12 +191,25 @@ def test_unrecognized_messages_grouped_by_shape(loaded: LoadResult) -> None:
     r = build_report(loaded.frame, loaded.stats)
     assert [(s.shape, s.count) for s in r.shapes] == [
         ("Cache refresh took <n> ms for id <hex>", 3),
-        ("Heartbeat from <n>.<n>.<n>.<n> port <n>", 1),
+        ("Heartbeat from <ip> port <n>", 1),
     ]
     assert r.shapes_total == 2 and r.unrecognized_total == 4
     ex = r.shapes[0].example
     assert ex.excerpt == "Cache refresh took 1200 ms for id 4f3a9c1e" and ex.node == "ucm-pub"
     assert ex.time == show(T0 + timedelta(minutes=101))
+    second = r.shapes[0].second
+    assert second is not None and second.excerpt == "Cache refresh took 5 ms for id 77ee01ff"
+    assert r.shapes[0].family == "ssosp" and r.shapes[0].first == ex.time
+    assert r.shapes[0].last == show(T0 + timedelta(minutes=103))
+    # the command that drafts it; the one-off heartbeat needs --min-count 1
+    assert (
+        r.shapes[0].command == "logdoctor formats suggest BUNDLE --family ssosp -o ssosp-draft.toml"
+    )
+    with_inputs = build_report(loaded.frame, loaded.stats, inputs=["/b/my bundle"])
+    assert [s.command for s in with_inputs.shapes] == [
+        "logdoctor formats suggest '/b/my bundle' --family ssosp -o ssosp-draft.toml",
+        "logdoctor formats suggest '/b/my bundle' --family ssosp --min-count 1 -o ssosp-draft.toml",
+    ]
     assert build_report(loaded.frame, loaded.stats, limits=Limits(shapes=1)).shapes_total == 2
 
 
@@ -397,7 +410,8 @@ def test_no_events_at_all_still_gives_a_report() -> None:
     r = build_report(empty_frame(), [])
     assert r.events == 0 and r.users == () and r.chart["n"] == 0 and r.shapes == ()
     assert r.drill["users"] == [] and r.markers == () and r.gaps == ()
-    assert any("No log record was read" in n for n in r.verdict.notes)
+    assert r.verdict.level == "unknown"
+    assert r.verdict.headline == "Not analysed: no log record was read."
     html = render_html(r)
     assert "No timed event to chart." in html and "No event names a user." in html
 

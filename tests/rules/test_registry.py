@@ -113,6 +113,21 @@ def test_rules_command_prints_one_page() -> None:
     assert page["id"] == "LD304" and page["fix"] == list(get_rule("LD304").doc.fix)
 
 
+def test_rules_command_shows_the_basis() -> None:
+    # A SAML rule rests on published Cisco lines; an OAuth one on lines logdoctor modelled.
+    saml = CliRunner().invoke(main, ["rules", "LD211"])
+    assert "\nBasis: published (the weakest basis of the kinds it reads)\n" in saml.output
+    assert "  published: saml.cert.mismatch (ssosp)\n" in saml.output
+    oauth = json.loads(CliRunner().invoke(main, ["rules", "LD101", "--format", "json"]).output)
+    assert oauth["basis"] == "modelled"
+    assert {"kind": "token.validated", "family": "ssosp", "basis": "modelled"} in oauth["kinds"]
+    listing = json.loads(CliRunner().invoke(main, ["rules", "--format", "json"]).output)
+    by_id = {d["id"]: d["basis"] for d in listing}
+    assert by_id["LD211"] == "published" and by_id["LD902"] is None
+    health = CliRunner().invoke(main, ["rules", "LD902"])
+    assert "Basis: none (it reads every record" in health.output
+
+
 def test_rules_command_unknown_id_exits_2() -> None:
     out = CliRunner().invoke(main, ["rules", "LD999"])
     assert out.exit_code == 2

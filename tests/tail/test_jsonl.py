@@ -59,11 +59,12 @@ def test_finding_record() -> None:
         severity=Severity.WARNING,
         title="T",
         message="M",
-        evidence=(Evidence("pub", "a.log", 3, t, "token.rejected", "x"),),
+        evidence=(Evidence("pub", "a.log", 3, t, "token.rejected", "x", "modelled"),),
         evidence_total=4,
         subjects=("alice",),
         first_seen=t,
         fix=("step 1",),
+        basis="modelled",
     )
     doc = finding_record(f)
     assert doc["type"] == "finding" and doc["rule"] == "LD301" and doc["severity"] == "warning"
@@ -73,7 +74,9 @@ def test_finding_record() -> None:
         "line": 3,
         "time": "2026-11-20T08:00:00.000Z",
         "kind": "token.rejected",
+        "basis": "modelled",
         "excerpt": "x",
     }
+    assert doc["basis"] == "modelled"
     assert doc["first_seen"] == "2026-11-20T08:00:00.000Z" and doc["last_seen"] is None
     json.dumps(doc)
