@@ -24,7 +24,7 @@ from logdoctor.cli._base import (
 )
 
 if TYPE_CHECKING:
-    from logdoctor.tail.events import Notice
+    from logdoctor.tail.follow_events import Notice
     from logdoctor.tail.tailer import Batch, Tailer
 
 # -- tail ----------------------------------------------------------------------------------------
@@ -124,12 +124,12 @@ def tail_cmd(
     PATHS are folders (followed recursively: ssoApp.log, ssosp*.log, certMgmt*.log appearing in
     them are picked up) or single files. Ctrl-C stops with a summary (and the checkpoint saved).
     """
+    from logdoctor.cli.tail_view import summary_line
     from logdoctor.tail.tailer import Tailer
-    from logdoctor.tail.view import summary_line
 
     detector = None
     if not no_rules:
-        from logdoctor.tail.rules import rules_detector
+        from logdoctor.tail.detector import rules_detector
 
         detector = rules_detector(config)
     sink: _JsonlSink | _LiveSink = (
@@ -283,7 +283,7 @@ class _LiveSink:
     """``--format live``: batches go to the screen's state (nothing to make durable)."""
 
     def __init__(self, console: Any) -> None:
-        from logdoctor.tail.view import LiveState
+        from logdoctor.cli.tail_view import LiveState
 
         self.console = console
         self.view = LiveState()
@@ -302,7 +302,7 @@ class _LiveSink:
     def run(self, tailer: Tailer, stopping: Callable[[], bool], *, rules: bool) -> None:
         from rich.live import Live
 
-        from logdoctor.tail.view import render
+        from logdoctor.cli.tail_view import render
 
         def screen() -> Any:
             return render(

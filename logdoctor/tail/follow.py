@@ -54,146 +54,48 @@ them from the file in between. See the README ("Live tail").
 
 from __future__ import annotations
 
-import bisect
-import contextlib
 import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from logdoctor.tail import checkpoint as ckpt
-from logdoctor.tail.events import (
+from logdoctor.tail.follow_events import (
     Closed,
     FileState,
     FollowError,
     FollowEvent,
+    FollowStats,
     Line,
     Notice,
     Opened,
 )
-from logdoctor.tail.scan import (
-    CHUNK,
-    ROTATED,
-    Found,
-    Root,
-    compat,
-    count_lines,
-    holds,
-    last_boundary,
-    rotation_rank,
-    scan,
-)
+from logdoctor.tail.identity import FP_MIN, Ghost, Identity, Stream
+from logdoctor.tail.lines import FP_LEN, TAIL_LEN
+from logdoctor.tail.scan import CHUNK, Found, Root
+from logdoctor.tail.watch import make_observer
 
 __all__ = [
     "FP_LEN",
+    "FP_MIN",
     "Closed",
     "FileState",
     "FollowError",
     "FollowEvent",
+    "FollowStats",
     "Follower",
     "Line",
     "Notice",
     "Opened",
 ]
 
-FP_LEN = 1024
-"""Bytes of a file's start kept as its fingerprint (the *head*)."""
-FP_MIN = 32
-"""A head shorter than this is not trusted to tell a copy from a new file on its own."""
-TAIL_LEN = 64
-"""Bytes before a checkpointed position that must still be there to resume at it."""
-MAX_LINE = 1 << 20
-"""A line longer than this without a newline is emitted in pieces (counted in ``split_lines``)."""
 PASS_BYTES = 1 << 20
 """Bytes read from one file in one pass; the rest is read by the next pass, at once."""
-RETIRED_KEPT = 256
-SAMPLE_LEN = 1 << 16
-"""Bytes of a file's start whose whole lines are handed out for format detection."""
 
 
-@dataclass(slots=True, eq=False)
-class _Stream:
-    seq: int
-    path: str
-    root: Root
-    fd: int | None
-    dev: int
-    ino: int
-    pos: int
-    lineno: int
-    head: bytes
-    tail: bytes
-    born: float
-    pending: bytes = b""
-    acked_off: int = 0
-    acked_line: int = 0
-    rotated_at: float | None = None
-    finished: bool = False
-    visible: bool = True
-    dropped: bool = False
-
-    @property
-    def consumed(self) -> int:
-        """Offset just after the last whole line emitted."""
-        return self.pos - len(self.pending)
-
-
-@dataclass(slots=True)
-class _Ghost:
-    """Content known from a checkpoint whose file was not found by inode."""
-
-    seq: int
-    entry: ckpt.Entry
-    root: Root
-
-
-@dataclass(slots=True)
-class _Retired:
-    head_len: int
-    head_hash: str
-
-
-@dataclass
-class FollowStats:
-    """Counters of what the follower did."""
-
-    lines: int = 0
-    bytes: int = 0
-    files: int = 0
-    rotations: int = 0
-    truncations: int = 0
-    copies: int = 0
-    lost: int = 0
-    nul_bytes: int = 0
-    split_lines: int = 0
-    passes: int = 0
-    scans: int = 0
-
-
-def _opened(s: _Stream, *, resumed: bool) -> Opened:
-    sample = b""
-    if s.fd is not None:
-        with contextlib.suppress(OSError):
-            data = os.pread(s.fd, SAMPLE_LEN, 0)
-            sample = data[: data.rfind(b"\n") + 1]
-    return Opened(
-        s.seq,
-        s.path,
-        s.root.path,
-        s.root.is_dir,
-        s.head,
-        resumed,
-        s.dev,
-        s.ino,
-        sample=sample,
-        rotated=s.rotated_at is not None,
-    )
-
-
-class Follower:
+class Follower(Identity):
     """Follow log files under folders (recursively) and single files; see the module doc.
 
     ``match(name, relpath)`` decides which files found in a folder are followed (files named
@@ -227,36 +129,19 @@ class Follower:
                 raise FollowError(f"{p}: not a regular file or folder")
             else:
                 raise FollowError(f"{p}: no such file or folder")
-        self._roots = roots
-        self._match = match
+        super().__init__(roots, match, from_start=from_start, auto_ack=auto_ack)
         self._state = Path(state) if state is not None else None
-        self._from_start = from_start
         self._poll = poll
         self._poll_interval = max(0.01, poll_interval)
         self._grace = max(0.0, rotate_grace)
-        self._auto_ack = auto_ack
         self._clock = clock
-        self._streams: list[_Stream] = []
-        self._by_seq: dict[int, _Stream] = {}
-        self._ghosts: list[_Ghost] = []
-        self._retired: list[_Retired] = []
-        self._ckpt_roots: set[str] = set()
-        self._next_seq = 0
         self._wake = threading.Event()
-        self._want_scan = threading.Event()
         self._observer: Any = None
-        self._first = True
-        self._more = False
         self._last_full = 0.0
         self._started = False
         self._held: list[FollowEvent] = []
-        self._deferred = False
-        """A file was left for a later pass (a rotation in progress, a rotated file unsettled)."""
-        self._waiting: frozenset[str] = frozenset()
-        """Files left for later until they change (empty ones): a hint about one means a scan."""
-        self.stats = FollowStats()
 
-    # -- lifecycle -----------------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------------------
 
     def __enter__(self) -> Follower:
         self.start()
@@ -290,7 +175,7 @@ class Follower:
                         # Not followed this time; or nothing of it was handled, so it carries
                         # no position: it is read from its start like any new file.
                         continue
-                    self._ghosts.append(_Ghost(self._next_seq, e, root))
+                    self._ghosts.append(Ghost(self._next_seq, e, root))
                     self._next_seq += 1
         try:
             self._observer = self._make_observer(self._poll)
@@ -314,57 +199,14 @@ class Follower:
         return notices
 
     def _make_observer(self, poll: bool) -> Any:
-        from watchdog.events import (
-            DirCreatedEvent,
-            DirDeletedEvent,
-            DirMovedEvent,
-            FileClosedEvent,
-            FileCreatedEvent,
-            FileDeletedEvent,
-            FileModifiedEvent,
-            FileMovedEvent,
-            FileSystemEvent,
-            FileSystemEventHandler,
+        return make_observer(
+            self._roots,
+            poll=poll,
+            poll_interval=self._poll_interval,
+            wake=self._wake,
+            want_scan=self._want_scan,
+            waiting=lambda: self._waiting,
         )
-
-        wake, want_scan = self._wake, self._want_scan
-        follower = self
-
-        class _Hints(FileSystemEventHandler):
-            def on_any_event(self, event: FileSystemEvent) -> None:
-                if event.event_type not in ("modified", "closed") or (
-                    os.fsdecode(event.src_path) in follower._waiting
-                ):
-                    want_scan.set()
-                wake.set()
-
-        if poll:
-            from watchdog.observers.polling import PollingObserver
-
-            observer: Any = PollingObserver(timeout=self._poll_interval)
-        else:
-            from watchdog.observers import Observer
-
-            observer = Observer()
-        handler = _Hints()
-        filt: list[type[FileSystemEvent]] = [
-            FileModifiedEvent,
-            FileClosedEvent,
-            FileCreatedEvent,
-            FileDeletedEvent,
-            FileMovedEvent,
-            DirCreatedEvent,
-            DirDeletedEvent,
-            DirMovedEvent,
-        ]
-        watched: set[str] = set()
-        for r in self._roots:
-            folder = r.path if r.is_dir else os.path.dirname(r.path)
-            if folder in watched:
-                continue
-            watched.add(folder)
-            observer.schedule(handler, folder, recursive=r.is_dir, event_filter=filt)
-        return observer
 
     def stop(self) -> None:
         """Stop watching and close every file (does not save: call :meth:`save` first)."""
@@ -381,7 +223,7 @@ class Follower:
         self._by_seq.clear()
         self._started = False
 
-    # -- consumer API --------------------------------------------------------------------------
+    # -- consumer API ------------------------------------------------------------------------------
 
     def ack(self, stream: int, offset: int, line: int) -> None:
         """Everything of ``stream`` before byte ``offset`` (``line`` lines) is handled."""
@@ -511,7 +353,7 @@ class Follower:
             entries = self.snapshot()
         ckpt.save(self._state, [r.path for r in self._roots], entries)
 
-    # -- passes --------------------------------------------------------------------------------
+    # -- passes ------------------------------------------------------------------------------------
 
     def _next_deadline(self) -> float | None:
         due = [
@@ -520,10 +362,6 @@ class Follower:
             if s.rotated_at is not None and self._in_grace(s)
         ]
         return min(due) if due else None
-
-    @staticmethod
-    def _in_grace(s: _Stream) -> bool:
-        return s.rotated_at is not None and not s.finished and not s.dropped
 
     def _pass(self, full: bool, out: list[FollowEvent], now: float) -> None:
         self.stats.passes += 1
@@ -573,258 +411,15 @@ class Follower:
                     self._by_seq.pop(s.seq, None)
             self._streams = [s for s in self._streams if not s.dropped]
 
-    def _scan_now(self) -> dict[tuple[int, int], Found]:
-        self.stats.scans += 1
-        return scan(self._roots, self._match)
+    # -- reading -----------------------------------------------------------------------------------
 
-    def _resolve_checkpoint(
-        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
-    ) -> None:
-        """First pass: find each checkpointed file by inode and content, resume it exactly."""
-        left: list[_Ghost] = []
-        for g in self._ghosts:
-            e = g.entry
-            f = scan.get((e.dev, e.ino))
-            fd = self._open(f.path, (e.dev, e.ino)) if f is not None else None
-            if f is None or fd is None or not holds(fd, e):
-                if fd is not None:
-                    os.close(fd)
-                left.append(g)
-                continue
-            s = self._adopt(fd, f, g, now, rotated=e.rotated or f.path != e.path)
-            out.append(_opened(s, resumed=True))
-        self._ghosts = left
-
-    def _adopt(self, fd: int, f: Found, g: _Ghost, now: float, *, rotated: bool) -> _Stream:
-        e = g.entry
-        head = os.pread(fd, min(FP_LEN, e.offset), 0)
-        tl = min(TAIL_LEN, e.offset)
-        s = _Stream(
-            seq=g.seq,
-            path=f.path,
-            root=f.root,
-            fd=fd,
-            dev=f.st.st_dev,
-            ino=f.st.st_ino,
-            pos=e.offset,
-            lineno=e.line,
-            head=head,
-            tail=os.pread(fd, tl, e.offset - tl) if tl else b"",
-            born=now,
-            acked_off=e.offset,
-            acked_line=e.line,
-            rotated_at=now if rotated else None,
-        )
-        self._insert(s)
-        self.stats.files += 1
-        return s
-
-    def _insert(self, s: _Stream) -> None:
-        keys = [x.seq for x in self._streams]
-        self._streams.insert(bisect.bisect(keys, s.seq), s)
-        self._by_seq[s.seq] = s
-
-    def _reconcile(
-        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
-    ) -> None:
-        """Match held files to what the scan found: follow renames, notice rotations."""
-        for s in self._streams:
-            if s.fd is None or s.dropped:
-                continue
-            f = scan.pop((s.dev, s.ino), None)
-            if f is not None:
-                s.visible = True
-                if f.path != s.path:
-                    old, s.path = s.path, f.path
-                    if s.rotated_at is None and not s.finished:
-                        s.rotated_at = now
-                        self.stats.rotations += 1
-                        out.append(Notice("rotated", old, f"{old} rotated to {f.path}", s.seq))
-                continue
-            s.visible = False
-            if s.finished:
-                self._drop(s, out)
-            elif s.rotated_at is None:
-                s.rotated_at = now
-                self.stats.rotations += 1
-                out.append(Notice("rotated", s.path, f"{s.path} was deleted or moved away", s.seq))
-
-    def _unsettled(self, b: _Stream) -> bool:
-        """A rotated stream in its grace period that has a partial line or bytes not yet read."""
-        if not self._in_grace(b) or b.fd is None:
-            return False
-        if b.pending:
-            return True
-        try:
-            return os.fstat(b.fd).st_size > b.pos
-        except OSError:
-            return False
-
-    def _blocked(self, s: _Stream) -> bool:
-        """A file that appeared after a rotation waits until the rotated one is settled."""
-        return any(
-            b.seq < s.seq and s.born >= (b.rotated_at or 0.0) and self._unsettled(b)
-            for b in self._streams
-            if b is not s
-        )
-
-    def _claim_new(
-        self, scan: dict[tuple[int, int], Found], out: list[FollowEvent], now: float
-    ) -> None:
-        """Files the scan found that no stream holds: continuations, copies, or new files."""
-        held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
-        scan = {k: f for k, f in scan.items() if k not in held}
-        self._deferred = False
-        waiting: set[str] = set()
-        try:
-            self._claim(scan, out, now, waiting)
-        finally:
-            self._waiting = frozenset(waiting)
-
-    def _claim(
-        self,
-        scan: dict[tuple[int, int], Found],
-        out: list[FollowEvent],
-        now: float,
-        waiting: set[str],
-    ) -> None:
-        if not scan:
-            return
-        items = sorted(
-            scan.items(),
-            key=lambda kv: (kv[1].st.st_mtime_ns, rotation_rank(kv[1].path), kv[1].path),
-        )
-        opened: list[tuple[int, Found, bytes, os.stat_result]] = []
-        for key, f in items:
-            fd = self._open(f.path, key)
-            if fd is None:
-                # Renamed or removed since the scan (a rotation in progress): files newer than
-                # it wait for the next pass, so none is read before an older one.
-                self._want_scan.set()
-                self._more = True
-                self._deferred = True
-                break
-            st = os.fstat(fd)
-            opened.append((fd, f, os.pread(fd, FP_LEN, 0), st))
-        rest: list[tuple[int, Found, bytes, os.stat_result]] = []
-        # Continuations of checkpointed files first (copies made while the tailer was down).
-        for fd, f, head, st in opened:
-            g = self._ghost_for(fd, st)
-            if g is None:
-                rest.append((fd, f, head, st))
-                continue
-            self._ghosts.remove(g)
-            s = self._adopt(fd, f, g, now, rotated=True)
-            self.stats.copies += 1
-            out.append(_opened(s, resumed=True))
-            out.append(
-                Notice("copy", f.path, f"{g.entry.path}: continued in its copy {f.path}", s.seq)
-            )
-            self._read(s, out, now, final=True)
-        live = [
-            s
-            for s in self._streams
-            if s.fd is not None and s.visible and s.rotated_at is None and not s.finished
-        ]
-        for fd, f, head, st in rest:
-            if not head:
-                os.close(fd)  # nothing to read yet (and a copy being made starts empty)
-                waiting.add(f.path)
-                continue
-            if any(self._is_copy_of(head, t.head) for t in live):
-                # A copy of a held file (or too short to tell yet): looked at again when the
-                # held file is truncated, or when it changes.
-                os.close(fd)
-                waiting.add(f.path)
-                continue
-            if len(head) >= FP_MIN and self._was_read(head):
-                s = self._new_stream(fd, f, st, now, at_end=True)
-                out.append(_opened(s, resumed=False))
-                out.append(
-                    Notice("skipped", f.path, f"{f.path}: a copy of a file already read", s.seq)
-                )
-                continue
-            if any(self._unsettled(b) for b in self._streams):
-                os.close(fd)  # wait until the rotated file before it is settled
-                self._deferred = True
-                continue
-            at_end = self._first and not self._from_start and f.root.path not in self._ckpt_roots
-            s = self._new_stream(fd, f, st, now, at_end=at_end)
-            if ROTATED.search(f.path):
-                # Named like a rotated file (x.log.1): no longer written, so its partial last
-                # line is emitted after the grace period like that of any rotated file.
-                s.rotated_at = now
-            out.append(_opened(s, resumed=False))
-            self._read(s, out, now)
-
-    @staticmethod
-    def _is_copy_of(head: bytes, held: bytes) -> bool:
-        n = compat(head, held)
-        return bool(n) and (n >= FP_MIN or len(head) <= len(held))
-
-    def _was_read(self, head: bytes) -> bool:
-        for r in self._retired:
-            if len(head) >= r.head_len and ckpt.digest(head[: r.head_len]) == r.head_hash:
-                return True
-        return False
-
-    def _ghost_for(self, fd: int, st: os.stat_result) -> _Ghost | None:
-        for g in self._ghosts:
-            # Found by content alone: only a head long enough to tell files apart counts.
-            if g.entry.head_len >= FP_MIN and holds(fd, g.entry, st):
-                return g
-        return None
-
-    def _new_stream(
-        self, fd: int, f: Found, st: os.stat_result, now: float, *, at_end: bool
-    ) -> _Stream:
-        pos = lineno = 0
-        if at_end and st.st_size:
-            pos = last_boundary(fd, st.st_size)
-            lineno = count_lines(fd, pos)
-        tl = min(TAIL_LEN, pos)
-        s = _Stream(
-            seq=self._next_seq,
-            path=f.path,
-            root=f.root,
-            fd=fd,
-            dev=st.st_dev,
-            ino=st.st_ino,
-            pos=pos,
-            lineno=lineno,
-            head=os.pread(fd, min(FP_LEN, pos), 0) if pos else b"",
-            tail=os.pread(fd, tl, pos - tl) if tl else b"",
-            born=now,
-            acked_off=pos,
-            acked_line=lineno,
-        )
-        self._next_seq += 1
-        self._streams.append(s)
-        self._by_seq[s.seq] = s
-        self.stats.files += 1
-        return s
-
-    @staticmethod
-    def _open(path: str, key: tuple[int, int]) -> int | None:
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return None
-        st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != key:
-            os.close(fd)  # replaced between the scan and the open: the next pass sees it
-            return None
-        return fd
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def _intact(self, s: _Stream, fd: int, need: int) -> bool:
+    def _intact(self, s: Stream, fd: int, need: int) -> bool:
         """The file is at least ``need`` bytes long and still starts with its head."""
         if os.fstat(fd).st_size < need:
             return False
         return not s.head or os.pread(fd, len(s.head), 0) == s.head
 
-    def _read(self, s: _Stream, out: list[FollowEvent], now: float, *, final: bool = False) -> None:
+    def _read(self, s: Stream, out: list[FollowEvent], now: float, *, final: bool = False) -> None:
         fd = s.fd
         if fd is None or s.dropped or (not final and self._blocked(s)):
             return
@@ -850,150 +445,16 @@ class Follower:
                 self._on_truncate(s, out, now)
                 return
             budget -= len(data)
-            self._consume(s, data, out)
+            s.feed(data, out, self.stats)
 
-    def _consume(self, s: _Stream, data: bytes, out: list[FollowEvent]) -> None:
-        start = s.pos
-        if len(s.head) < FP_LEN:
-            s.head += data[: FP_LEN - len(s.head)]
-        s.pos += len(data)
-        self.stats.bytes += len(data)
-        buf = s.pending + data if s.pending else data
-        off = start - len(s.pending)
-        parts = buf.split(b"\n")
-        s.pending = parts.pop()
-        for raw in parts:
-            end = off + len(raw) + 1
-            s.lineno += 1
-            self._emit(s, raw, off, end, out)
-            off = end
-        if parts:
-            done = len(buf) - len(s.pending)
-            s.tail = (s.tail + buf[max(0, done - TAIL_LEN) : done])[-TAIL_LEN:]
-        if len(s.pending) > MAX_LINE:
-            self.stats.split_lines += 1
-            self._emit_pending(s, out)
-
-    def _emit(self, s: _Stream, raw: bytes, start: int, end: int, out: list[FollowEvent]) -> None:
-        if b"\x00" in raw:
-            n = raw.count(b"\x00")
-            self.stats.nul_bytes += n
-            raw = raw.replace(b"\x00", b"")
-            if not raw:
-                if self._auto_ack:
-                    s.acked_off, s.acked_line = end, s.lineno
-                return
-        self.stats.lines += 1
-        out.append(Line(s.seq, s.lineno, start, end, raw.decode("utf-8", "replace")))
-        if self._auto_ack:
-            s.acked_off, s.acked_line = end, s.lineno
-
-    def _emit_pending(self, s: _Stream, out: list[FollowEvent]) -> None:
-        """Emit the partial last line as a whole line (rotation grace over, or too long)."""
-        if not s.pending:
-            return
-        raw, s.pending = s.pending, b""
-        start = s.pos - len(raw)
-        s.lineno += 1
-        s.tail = (s.tail + raw)[-TAIL_LEN:]
-        self._emit(s, raw, start, s.pos, out)
-
-    def _finish(self, s: _Stream, out: list[FollowEvent], now: float) -> None:
+    def _finish(self, s: Stream, out: list[FollowEvent], now: float) -> None:
         """The grace period of a rotated stream is over: drain it, emit its partial line."""
         self._read(s, out, now, final=True)
         if s.dropped:
             return
-        self._emit_pending(s, out)
+        s.finish_line(out, self.stats)
         s.finished = True
         if s.visible:
             out.append(Closed(s.seq, False))
         else:
             self._drop(s, out)
-
-    def _drop(self, s: _Stream, out: list[FollowEvent]) -> None:
-        self._close_fd(s)
-        if len(s.head) >= FP_MIN:
-            self._retired.append(_Retired(len(s.head), ckpt.digest(s.head)))
-            del self._retired[:-RETIRED_KEPT]
-        s.dropped = True
-        out.append(Closed(s.seq, True))
-
-    @staticmethod
-    def _close_fd(s: _Stream) -> None:
-        if s.fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(s.fd)
-            s.fd = None
-
-    def _on_truncate(self, s: _Stream, out: list[FollowEvent], now: float) -> None:
-        """``s``'s file was truncated: finish its old content (from a copy), then the new one."""
-        fd = s.fd
-        assert fd is not None
-        self.stats.truncations += 1
-        st = os.fstat(fd)
-        found = Found(s.path, s.root, st)
-        copy = self._find_copy(s)
-        was_rotated = s.rotated_at is not None
-        s.fd = None
-        if copy is not None:
-            cfd, cf = copy
-            old_path = s.path
-            s.fd, s.dev, s.ino, s.path = cfd, cf.st.st_dev, cf.st.st_ino, cf.path
-            s.pos, s.pending, s.visible = s.consumed, b"", True
-            s.head = s.head[: min(FP_LEN, s.pos)]  # the head never runs past the position
-            if s.rotated_at is None:
-                s.rotated_at = now
-            self.stats.copies += 1
-            out.append(
-                Notice(
-                    "copy",
-                    old_path,
-                    f"{old_path} was truncated (copy-truncate); read its copy {cf.path} first",
-                    s.seq,
-                )
-            )
-            self._read(s, out, now, final=True)
-        else:
-            self._emit_pending(s, out)
-            out.append(
-                Notice(
-                    "truncated",
-                    s.path,
-                    f"{s.path} was truncated and no copy of it was found; lines written "
-                    "between the last read and the truncation, if any, are lost",
-                    s.seq,
-                )
-            )
-            if len(s.head) >= FP_MIN:
-                self._retired.append(_Retired(len(s.head), ckpt.digest(s.head)))
-            s.dropped = True
-            out.append(Closed(s.seq, True))
-        n = self._new_stream(fd, found, st, now, at_end=False)
-        if was_rotated:
-            n.rotated_at = now  # the file had been renamed or deleted: so has its new content
-        out.append(_opened(n, resumed=False))
-        self._read(n, out, now)
-
-    def _find_copy(self, s: _Stream) -> tuple[int, Found] | None:
-        """A file that holds ``s``'s old content up to (at least) its read position."""
-        held = {(x.dev, x.ino) for x in self._streams if x.fd is not None and not x.dropped}
-        need = s.consumed
-        cands = [
-            (k, f)
-            for k, f in self._scan_now().items()
-            if k not in held and k != (s.dev, s.ino) and f.st.st_size >= need and f.st.st_size
-        ]
-        folder = os.path.dirname(s.path)
-        cands.sort(key=lambda kf: (os.path.dirname(kf[1].path) != folder, kf[1].path))
-        for key, f in cands:
-            fd = self._open(f.path, key)
-            if fd is None:
-                continue
-            n = min(len(s.head), f.st.st_size)
-            ok = n > 0 and os.pread(fd, n, 0) == s.head[:n]
-            if ok and s.tail:
-                ok = os.pread(fd, len(s.tail), need - len(s.tail)) == s.tail
-            if ok:
-                return fd, Found(f.path, f.root, os.fstat(fd))
-            os.close(fd)
-        return None

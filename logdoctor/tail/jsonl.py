@@ -21,7 +21,7 @@ from typing import Any
 
 from logdoctor.model import FIELD_COLUMNS, Finding
 from logdoctor.parse import Record
-from logdoctor.tail.events import Notice
+from logdoctor.tail.follow_events import Notice
 
 __all__ = [
     "event_json",

@@ -27,17 +27,16 @@ Findings come from a pluggable *detector*: any ``Callable[[polars.DataFrame], li
 over a sliding window of the most recent events (at most ``window`` events, and none older
 than ``window_seconds`` before the newest event's time). It runs at most every
 ``detect_interval`` seconds when new events arrived; a finding is reported once per
-(rule, title, subjects).
+(rule, title, subjects) (:mod:`logdoctor.tail.window`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Protocol
@@ -47,12 +46,13 @@ import polars as pl
 from logdoctor.detect import detect, sniff_lines
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import Finding
-from logdoctor.parse import POLARS_SCHEMA, LineParser, Record
+from logdoctor.parse import LineParser, Record
 from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO
 from logdoctor.sources import node_from_path
 from logdoctor.tail.checkpoint import Entry
-from logdoctor.tail.events import Closed, FileState, FollowEvent, Line, Notice, Opened
 from logdoctor.tail.follow import Follower
+from logdoctor.tail.follow_events import Closed, FileState, FollowEvent, Line, Notice, Opened
+from logdoctor.tail.window import Detector, DetectorWindow
 from logdoctor.timestamps import Zone, resolve_zone
 
 __all__ = ["Batch", "BatchSink", "Detector", "Mark", "TailStats", "Tailer"]
@@ -60,9 +60,6 @@ __all__ = ["Batch", "BatchSink", "Detector", "Mark", "TailStats", "Tailer"]
 _SNIFF_LINES = 200
 _UNRECOGNIZED_FLOOR = UNRECOGNIZED_MIN_RECORDS * UNRECOGNIZED_RATIO
 """Fewer unrecognized records than this cannot make the share LD901 reports."""
-
-Detector = Callable[[pl.DataFrame], list[Finding]]
-"""A rule runner: findings over a frame of recent events (columns of the event table)."""
 
 
 @dataclass(frozen=True)
@@ -131,11 +128,6 @@ class _Undecided:
     node: str
 
 
-def finding_key(f: Finding) -> tuple[str, str, tuple[str, ...]]:
-    """What makes two findings the same finding for the tailer (reported once)."""
-    return (str(f.rule), f.title, f.subjects)
-
-
 class Tailer:
     """Follow UCM logs and turn them into events and findings; never prints.
 
@@ -167,6 +159,8 @@ class Tailer:
         sink: BatchSink | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """Load the formats and take the options (see the class doc); watching starts in
+        :meth:`start`. Over 60 lines only because it stores eighteen options."""
         self.formats: list[Format] = (
             list(formats) if formats is not None else load_formats(formats_dirs)
         )
@@ -188,12 +182,9 @@ class Tailer:
             clock=clock,
         )
         self._idle = max(0.0, idle_flush)
-        self._detector = detector
-        self._window: deque[dict[str, object]] = deque(maxlen=max(1, window))
-        self._window_span = (
-            timedelta(seconds=window_seconds) if window_seconds is not None else None
+        self._window = DetectorWindow(
+            detector, size=window, span=window_seconds, interval=detect_interval
         )
-        self._detect_interval = max(0.0, detect_interval)
         self._ckpt_interval = max(0.0, checkpoint_interval)
         self._clock = clock
         self.state_path = str(state) if state is not None else None
@@ -201,7 +192,6 @@ class Tailer:
         self._sink = sink
         self._sources: dict[int, _Source] = {}
         self._undecided: dict[int, _Undecided] = {}
-        self._seen: set[tuple[str, str, tuple[str, ...]]] = set()
         self._rotated: set[int] = set()
         self._last_stream = -1
         self._closed = False
@@ -209,10 +199,7 @@ class Tailer:
         """Something failed mid-step or in the sink: no checkpoint may be saved any more."""
         self._serial = 0
         self._committed = 0
-        self._pending_detect = False
-        self._next_detect = 0.0
         self._next_save = 0.0
-        self.findings: list[Finding] = []
         self.stats = TailStats()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -246,8 +233,9 @@ class Tailer:
             due = self._next_idle_deadline()
             if due is not None:
                 timeout = min(timeout, max(0.0, due - now))
-            if self._detector is not None and self._pending_detect:
-                timeout = min(timeout, max(0.0, self._next_detect - now))
+            due = self._window.due()
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - now))
             batch = Batch()
             self._take(self.follower.read(timeout), batch)
             now = self._clock()
@@ -484,44 +472,22 @@ class Tailer:
             self.stats.events += 1
             self.stats.kinds[r.kind] += 1
             self.stats.nodes[r.node] += 1
-            if self._detector is not None:
-                self._window.append(r.as_row())
-        self._pending_detect = self._detector is not None
+        self._window.add(records)
 
     # -- findings ------------------------------------------------------------------------------
 
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding raised so far, once each, in order."""
+        return self._window.findings
+
     def window_frame(self) -> pl.DataFrame:
         """The sliding window of recent events as a frame (event table columns)."""
-        rows = list(self._window)
-        if self._window_span is not None:
-            times = [t for r in rows if isinstance(t := r["time"], datetime)]
-            if times:
-                cut = max(times) - self._window_span
-                rows = [r for r in rows if not isinstance(t := r["time"], datetime) or t >= cut]
-        if not rows:
-            return pl.DataFrame(schema=POLARS_SCHEMA)
-        return pl.DataFrame(rows, schema=POLARS_SCHEMA)
+        return self._window.frame()
 
     def _detect(self, now: float, batch: Batch, *, force: bool) -> None:
-        if self._detector is None or not self._pending_detect:
-            return
-        if not force and now < self._next_detect:
-            return
-        self._pending_detect = False
-        self._next_detect = now + self._detect_interval
-        try:
-            found = self._detector(self.window_frame())
-        except Exception as exc:  # a rule's bug must not stop the tail
-            self.stats.detector_errors += 1
-            batch.notices.append(
-                Notice("detector", "detector", f"the detector failed: {type(exc).__name__}: {exc}")
-            )
-            return
-        for f in found:
-            key = finding_key(f)
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            self.findings.append(f)
-            batch.findings.append(f)
-            self.stats.findings += 1
+        new, notices = self._window.run(now, force=force)
+        self.stats.detector_errors += len(notices)
+        batch.notices.extend(notices)
+        batch.findings.extend(new)
+        self.stats.findings += len(new)

@@ -127,54 +127,68 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def create_app(service: Service, *, default_node: str | None = None) -> Starlette:
-    """The ASGI app of one service; ``default_node`` serves requests no ``Host`` names."""
+def _guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` with the service's refusals turned into their answers."""
 
-    def node_of(request: Request) -> str | None:
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except OAuthError as exc:
+            return _error(exc)
+        except _BadRequest as exc:
+            body = {"error": "invalid_request", "error_description": exc.description}
+            return JSONResponse(body, status_code=exc.status, headers=_NO_STORE)
+        except ServiceError as exc:
+            body = {"error": "invalid_request", "error_description": str(exc)}
+            return JSONResponse(body, status_code=400, headers=_NO_STORE)
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody to answer (read timed out, or gone)
+        except Busy:
+            body = {
+                "error": "temporarily_unavailable",
+                "error_description": "too many logons in progress; retry shortly",
+            }
+            headers = {**_NO_STORE, "Retry-After": "1"}
+            return JSONResponse(body, status_code=503, headers=headers)
+
+    return wrapper
+
+
+async def _call(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a worker thread (it waits for the disk or the service lock)."""
+    return await run_in_threadpool(fn)
+
+
+class _Endpoints:
+    """The request handlers over one service."""
+
+    def __init__(self, service: Service, default_node: str | None) -> None:
+        self.service = service
+        self.default_node = default_node
+
+    def node_of(self, request: Request) -> str | None:
+        """The node the ``Host`` header names, else the default node."""
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
-        return service.issuing_node_for_host(host) or default_node
+        return self.service.issuing_node_for_host(host) or self.default_node
 
-    async def call(fn: Callable[[], T]) -> T:
-        return await run_in_threadpool(fn)
-
-    def gate(name: str) -> AbstractAsyncContextManager[None]:
+    def gate(self, name: str) -> AbstractAsyncContextManager[None]:
+        """One logon attempt per user name at a time."""
         if not name:
             return contextlib.nullcontext()
-        return service.one_at_a_time.hold_async(name)
+        return self.service.one_at_a_time.hold_async(name)
 
-    def guarded(
-        handler: Callable[[Request], Awaitable[Response]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def wrapper(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except OAuthError as exc:
-                return _error(exc)
-            except _BadRequest as exc:
-                body = {"error": "invalid_request", "error_description": exc.description}
-                return JSONResponse(body, status_code=exc.status, headers=_NO_STORE)
-            except ServiceError as exc:
-                body = {"error": "invalid_request", "error_description": str(exc)}
-                return JSONResponse(body, status_code=400, headers=_NO_STORE)
-            except ClientDisconnect:
-                return Response(status_code=400)  # nobody to answer (read timed out, or gone)
-            except Busy:
-                body = {
-                    "error": "temporarily_unavailable",
-                    "error_description": "too many logons in progress; retry shortly",
-                }
-                headers = {**_NO_STORE, "Retry-After": "1"}
-                return JSONResponse(body, status_code=503, headers=headers)
-
-        return wrapper
-
-    async def health(request: Request) -> Response:
+    async def health(self, request: Request) -> Response:
+        """``GET /health``."""
         # On the event loop, like refresh grants: its answer time is the loop's.
-        info = service.info()
-        node = node_of(request) or info["publisher"]
+        info = self.service.info()
+        node = self.node_of(request) or info["publisher"]
         return JSONResponse({"status": "ok", "cluster": info["cluster"], "node": node})
 
-    async def authorize(request: Request) -> Response:
+    async def authorize(self, request: Request) -> Response:
+        """``GET|POST /ssosp/oauth/authorize``."""
+        service = self.service
         params = _params(request.url.query)
         if request.method == "POST":
             for k, v in (await _form(request)).items():
@@ -182,7 +196,7 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
                     raise _BadRequest(400, f"parameter {k!r} given more than once")
                 params[k] = v
         user, password = _basic(request)
-        node = node_of(request)
+        node = self.node_of(request)
 
         def start() -> LoginAttempt:
             return service.authorize_start(
@@ -205,41 +219,44 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
         # Start (request checks, lockouts), password (scrypt, awaited), finish (count the
         # failure, or issue): the service lock is held in the first and last steps only.
         name = (user or "")[:MAX_NAME]
-        async with gate(name):
-            attempt = await call(start)
+        async with self.gate(name):
+            attempt = await _call(start)
             ok = await service.passwords.check_async(attempt.check)
-            location = await call(lambda: service.authorize_finish(attempt, ok).location())
+            location = await _call(lambda: service.authorize_finish(attempt, ok).location())
         return RedirectResponse(location, status_code=302, headers=_NO_STORE)
 
-    async def token(request: Request) -> Response:
+    async def token(self, request: Request) -> Response:
+        """``POST /ssosp/oauth/token``."""
         form = await _form(request)
-        node, via = node_of(request), _via(request)
+        node, via = self.node_of(request), _via(request)
 
         def run() -> dict[str, Any]:
-            return service.token_request(form, via=via, node=node).to_json()
+            return self.service.token_request(form, via=via, node=node).to_json()
 
         # A refresh grant only reads the database: it runs on the event loop (a thread hop
         # costs more than it saves, the GIL being the limit). A code exchange commits, so
         # it waits for the disk in a worker thread.
-        body = run() if form.get("grant_type") == "refresh_token" else await call(run)
+        body = run() if form.get("grant_type") == "refresh_token" else await _call(run)
         return JSONResponse(body, headers=_NO_STORE)
 
-    async def introspect(request: Request) -> Response:
+    async def introspect(self, request: Request) -> Response:
+        """``POST /ssosp/oauth/introspect``."""
         form = await _form(request)
         tok = form.get("token")
         if not tok:
             raise _BadRequest(400, "token is required")
-        server = form.get("server") or node_of(request)
+        server = form.get("server") or self.node_of(request)
+        answer = self.service.introspect(tok, server=server).to_json()
+        return JSONResponse(answer, headers=_NO_STORE)
 
-        return JSONResponse(service.introspect(tok, server=server).to_json(), headers=_NO_STORE)
-
-    async def revoke(request: Request) -> Response:
+    async def revoke(self, request: Request) -> Response:
+        """``GET /ssosp/token/revoke``."""
         params = _params(request.url.query)
         user, password = _basic(request)
-        node = node_of(request)
+        node = self.node_of(request)
 
         def run() -> dict[str, Any]:
-            return service.revoke(
+            return self.service.revoke(
                 admin_user=user,
                 admin_password=password,
                 user_id=params.get("user_id"),
@@ -248,13 +265,17 @@ def create_app(service: Service, *, default_node: str | None = None) -> Starlett
                 address=_address(request),
             ).to_json()
 
-        return JSONResponse(await call(run), headers=_NO_STORE)
+        return JSONResponse(await _call(run), headers=_NO_STORE)
 
+
+def create_app(service: Service, *, default_node: str | None = None) -> Starlette:
+    """The ASGI app of one service; ``default_node`` serves requests no ``Host`` names."""
+    e = _Endpoints(service, default_node)
     routes = [
-        Route("/health", guarded(health), methods=["GET"]),
-        Route("/ssosp/oauth/authorize", guarded(authorize), methods=["GET", "POST"]),
-        Route("/ssosp/oauth/token", guarded(token), methods=["POST"]),
-        Route("/ssosp/oauth/introspect", guarded(introspect), methods=["POST"]),
-        Route("/ssosp/token/revoke", guarded(revoke), methods=["GET"]),
+        Route("/health", _guarded(e.health), methods=["GET"]),
+        Route("/ssosp/oauth/authorize", _guarded(e.authorize), methods=["GET", "POST"]),
+        Route("/ssosp/oauth/token", _guarded(e.token), methods=["POST"]),
+        Route("/ssosp/oauth/introspect", _guarded(e.introspect), methods=["POST"]),
+        Route("/ssosp/token/revoke", _guarded(e.revoke), methods=["GET"]),
     ]
     return Starlette(routes=routes)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -92,104 +92,121 @@ class _Waiting:
         return None
 
 
+class _GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits of :class:`HttpLimits` (subclassed per
+    server by :func:`protocol_class`, which sets both class attributes)."""
+
+    _limits: ClassVar[HttpLimits]
+    _waiting: ClassVar[_Waiting]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_head = True
+        self._head_bytes = 0
+        self._in_request = False
+        self._completed = False
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # -- timers and eviction -------------------------------------------------------------------
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self._limits.request_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._in_request or self._head_bytes:
+            self.transport.write(_TIMEOUT)
+        self._drop()
+
+    def _drop(self) -> None:
+        self._waiting.closing.add(self)
+        self._waiting.busy(self)
+        self.transport.close()
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Count the connection; over the cap, close the one waiting longest for a request."""
+        super().connection_made(transport)
+        self._waiting.wait(self)
+        self._arm()
+        if len(self.connections) - len(self._waiting.closing) > self._limits.max_connections:
+            victim = self._waiting.oldest(but=self)
+            (victim if victim is not None else self)._drop()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the connection."""
+        self._disarm()
+        self._waiting.forget(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Parse ``data``, counting the bytes of the head being read against its limit."""
+        if self.transport.is_closing():
+            return
+        self._completed = False
+        super().data_received(data)
+        if self.transport.is_closing():
+            return
+        if self._completed:
+            # A request ended in this chunk: what follows it (a pipelined head) is not
+            # counted, which undercounts that head by less than one read.
+            self._head_bytes = 0
+        elif self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self._limits.max_head_bytes:
+                self.transport.write(_TOO_LARGE)
+                self._drop()
+                return
+        if self._in_request:
+            self._arm()
+
+    # -- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        """A request starts: its read time runs."""
+        super().on_message_begin()
+        self._in_request = True
+
+    def on_headers_complete(self) -> None:
+        """The head is read: the connection is busy until its response is sent."""
+        self._in_head = False
+        self._head_bytes = 0
+        self._waiting.busy(self)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        """The request is read: its read time stops."""
+        super().on_message_complete()
+        self._in_request = False
+        self._in_head = True
+        self._completed = True
+        self._disarm()
+
+    def on_response_complete(self) -> None:
+        """The response is sent: without a pipelined request, the connection waits again."""
+        super().on_response_complete()
+        idle = self.cycle is None or self.cycle.response_complete  # no pipelined request
+        if idle and not self.transport.is_closing():
+            self._waiting.wait(self)
+
+
 def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
     """An httptools protocol class for ``uvicorn.Config(http=...)`` that enforces ``limits``
     (one class per server: the connection cap counts that server's connections)."""
-    waiting = _Waiting()
 
-    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    class GuardedHttpToolsProtocol(_GuardedProtocol):
         """uvicorn's httptools protocol with the limits of :class:`HttpLimits`."""
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._in_head = True
-            self._head_bytes = 0
-            self._in_request = False
-            self._completed = False
-            self._deadline: asyncio.TimerHandle | None = None
-
-        # -- timers and eviction -----------------------------------------------------------------
-
-        def _arm(self) -> None:
-            if self._deadline is None:
-                self._deadline = self.loop.call_later(limits.request_timeout, self._timed_out)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _timed_out(self) -> None:
-            self._deadline = None
-            if self.transport.is_closing():
-                return
-            if self._in_request or self._head_bytes:
-                self.transport.write(_TIMEOUT)
-            self._drop()
-
-        def _drop(self) -> None:
-            waiting.closing.add(self)
-            waiting.busy(self)
-            self.transport.close()
-
-        # -- asyncio.Protocol --------------------------------------------------------------------
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            waiting.wait(self)
-            self._arm()
-            if len(self.connections) - len(waiting.closing) > limits.max_connections:
-                victim = waiting.oldest(but=self)
-                (victim if victim is not None else self)._drop()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            waiting.forget(self)
-            super().connection_lost(exc)
-
-        def data_received(self, data: bytes) -> None:
-            if self.transport.is_closing():
-                return
-            self._completed = False
-            super().data_received(data)
-            if self.transport.is_closing():
-                return
-            if self._completed:
-                # A request ended in this chunk: what follows it (a pipelined head) is not
-                # counted, which undercounts that head by less than one read.
-                self._head_bytes = 0
-            elif self._in_head:
-                self._head_bytes += len(data)
-                if self._head_bytes > limits.max_head_bytes:
-                    self.transport.write(_TOO_LARGE)
-                    self._drop()
-                    return
-            if self._in_request:
-                self._arm()
-
-        # -- httptools callbacks -----------------------------------------------------------------
-
-        def on_message_begin(self) -> None:
-            super().on_message_begin()
-            self._in_request = True
-
-        def on_headers_complete(self) -> None:
-            self._in_head = False
-            self._head_bytes = 0
-            waiting.busy(self)
-            super().on_headers_complete()
-
-        def on_message_complete(self) -> None:
-            super().on_message_complete()
-            self._in_request = False
-            self._in_head = True
-            self._completed = True
-            self._disarm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            idle = self.cycle is None or self.cycle.response_complete  # no pipelined request
-            if idle and not self.transport.is_closing():
-                waiting.wait(self)
+        _limits = limits
+        _waiting = _Waiting()
 
     return GuardedHttpToolsProtocol

@@ -35,9 +35,11 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
-from logdoctor.tokenservice.store import FailureRow, Store
+from logdoctor.tokenservice.errors import OAuthError
+from logdoctor.tokenservice.records import FailureRow
+from logdoctor.tokenservice.store import Store
 
-__all__ = ["SCOPES", "Lockout", "Lockouts", "OneAtATime", "Policy"]
+__all__ = ["SCOPES", "Key", "Lockout", "Lockouts", "OneAtATime", "Policy", "logon_keys"]
 
 SCOPES = ("user", "admin", "address")
 """What a count is kept for: an end user, the revoke API's administrator, a client address."""
@@ -96,6 +98,29 @@ class Lockout:
         if self.until is None:
             return None
         return max(1, math.ceil(self.until - now))
+
+    @property
+    def reason(self) -> str:
+        """The refusal's reason word: ``address_locked_out`` or ``locked_out``."""
+        return "address_locked_out" if self.scope == "address" else "locked_out"
+
+    def error(self, now: float) -> OAuthError:
+        """The 429 refusal of a logon while this lockout lasts (with its ``Retry-After``)."""
+        who = "this client address" if self.scope == "address" else "this account"
+        retry = self.retry_after(now)
+        when = f"retry in {retry} s" if retry is not None else "until an administrator resets it"
+        return OAuthError(
+            429,
+            "access_denied",
+            f"{who} is locked after {self.failures} failed logons ({when})",
+            self.reason,
+            retry_after=retry,
+        )
+
+
+def logon_keys(scope: str, name: str, address: str | None) -> tuple[Key, ...]:
+    """What a logon's failure counts against: the name tried, and the client address if known."""
+    return ((scope, name),) if address is None else ((scope, name), ("address", address))
 
 
 def _locked(row: FailureRow | None, now: float) -> bool:

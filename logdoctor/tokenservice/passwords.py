@@ -19,7 +19,9 @@ callers (simulations, the CLI) use :meth:`PasswordChecker.check` in their own th
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import hmac
 import os
 import secrets
@@ -30,13 +32,47 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from logdoctor.tokenservice.store import hash_password, verify_password
-
-__all__ = ["Busy", "Check", "PasswordChecker", "typical_cost"]
+__all__ = [
+    "Busy",
+    "Check",
+    "PasswordChecker",
+    "hash_password",
+    "typical_cost",
+    "verify_password",
+]
 
 DEFAULT_COST = 1 << 14
 _DUMMY_PASSWORD = "logdoctor-dummy"
 _NICE = 10
+
+
+def hash_password(password: str, *, n: int = 1 << 14, salt: bytes | None = None) -> str:
+    """An scrypt hash, self-describing: ``scrypt$n$r$p$salt$hash`` (base64)."""
+    salt = salt if salt is not None else os.urandom(16)
+    r, p = 8, 1
+    dk = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(dk).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Check ``password`` against an scrypt hash in constant time."""
+    try:
+        scheme, n, r, p, salt, dk = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        want = base64.b64decode(dk)
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(want),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want)
 
 
 class Busy(Exception):

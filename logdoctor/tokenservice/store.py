@@ -1,11 +1,11 @@
 """State in one SQLite file (WAL): deployment, keys, parameters, users, codes, refresh tokens,
-failed-logon counts.
+failed-logon counts (the schema and the row values: :mod:`.records`).
 
 Refresh tokens are kept as their SHA-256 (the 64-hex ``index`` the revoke API answers with),
 never as tokens, with the hash of the authorization code they were issued for; authorization
 codes likewise (``used``: 0 fresh, 1 exchanged, 2 presented again). Passwords are scrypt
-hashes. Columns added since schema version 1 are added to an older file when it is opened
-(older logdoctor versions read such a file as before). Every change is one
+hashes (:mod:`.passwords`). Columns added since schema version 1 are added to an older file when
+it is opened (older logdoctor versions read such a file as before). Every change is one
 transaction; with ``durable=True`` (the default) a commit is on disk before the call returns
 (WAL + ``synchronous=FULL``), so a crash loses nothing acknowledged. A simulation that throws
 its database away may pass ``durable=False``.
@@ -17,167 +17,28 @@ long-running service to reload what it caches.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from logdoctor.tokenservice.cluster import Node, Role
-
-__all__ = [
-    "CodeRow",
-    "FailureRow",
-    "RefreshRow",
-    "Store",
-    "StoreError",
-    "User",
-    "hash_password",
-]
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS clusters (
-  name TEXT PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, kind TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
-  name TEXT PRIMARY KEY, role TEXT NOT NULL, cluster TEXT NOT NULL,
-  clock_offset REAL NOT NULL DEFAULT 0, trace_level TEXT NOT NULL DEFAULT 'info',
-  seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS keys (
-  cluster TEXT NOT NULL, use TEXT NOT NULL, version INTEGER NOT NULL, material BLOB NOT NULL,
-  checksum TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (cluster, use, version));
-CREATE TABLE IF NOT EXISTS node_keys (
-  node TEXT NOT NULL, use TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (node, use));
-CREATE TABLE IF NOT EXISTS service_keys (
-  node TEXT NOT NULL, service TEXT NOT NULL, use TEXT NOT NULL, version INTEGER NOT NULL,
-  PRIMARY KEY (node, service, use));
-CREATE TABLE IF NOT EXISTS params (
-  cluster TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (cluster, name));
-CREATE TABLE IF NOT EXISTS users (
-  name TEXT PRIMARY KEY, pw_hash TEXT NOT NULL, active INTEGER NOT NULL, roles TEXT NOT NULL,
-  groups TEXT NOT NULL, rank INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, first_seen REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS codes (
-  code_hash TEXT PRIMARY KEY, user TEXT NOT NULL, client_id TEXT NOT NULL,
-  redirect_uri TEXT NOT NULL, device TEXT NOT NULL, expires REAL NOT NULL,
-  challenge TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0, node TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS refresh_tokens (
-  idx TEXT PRIMARY KEY, tid TEXT NOT NULL UNIQUE, user TEXT NOT NULL, client_id TEXT NOT NULL,
-  device TEXT NOT NULL, issued REAL NOT NULL, expires REAL NOT NULL, state TEXT NOT NULL,
-  revoked_at REAL, cause TEXT, code TEXT);
-CREATE INDEX IF NOT EXISTS refresh_user ON refresh_tokens (user, client_id);
-CREATE INDEX IF NOT EXISTS refresh_expires ON refresh_tokens (expires);
-CREATE TABLE IF NOT EXISTS revocations (
-  id INTEGER PRIMARY KEY, time REAL NOT NULL, admin TEXT NOT NULL, user TEXT NOT NULL,
-  client_id TEXT NOT NULL, count INTEGER NOT NULL, cause TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, last_run REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS logon_failures (
-  scope TEXT NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL, last REAL NOT NULL,
-  locked INTEGER NOT NULL DEFAULT 0, until REAL, PRIMARY KEY (scope, key));
-"""
-
-_MIGRATIONS = (
-    # (table, column, its definition): columns added after schema version 1 first shipped.
-    ("refresh_tokens", "code", "TEXT"),
+from logdoctor.tokenservice.records import (
+    INDEXES,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    CodeRow,
+    FailureRow,
+    RefreshRow,
+    StoreError,
+    User,
 )
-_INDEXES = "CREATE INDEX IF NOT EXISTS refresh_code ON refresh_tokens (code);"
 
-
-class StoreError(ValueError):
-    """The data dir's database cannot be used (not ours, newer schema, locked too long)."""
-
-
-@dataclass(frozen=True)
-class User:
-    """An end user of the directory."""
-
-    name: str
-    pw_hash: str
-    active: bool
-    roles: tuple[str, ...]
-    groups: tuple[str, ...]
-    rank: int
-
-
-@dataclass(frozen=True)
-class CodeRow:
-    """A stored authorization code (by hash)."""
-
-    user: str
-    client_id: str
-    redirect_uri: str
-    device: str
-    expires: float
-    challenge: str
-    used: bool
-    node: str
-
-
-@dataclass(frozen=True)
-class RefreshRow:
-    """A stored refresh token (by hash: ``idx``)."""
-
-    idx: str
-    tid: str
-    user: str
-    client_id: str
-    device: str
-    issued: float
-    expires: float
-    state: str
-    cause: str | None
-    code: str | None = None
-    """Hash of the authorization code the token was issued for (None: not from a code)."""
-
-
-@dataclass(frozen=True)
-class FailureRow:
-    """Failed logons counted for one account or client address."""
-
-    scope: str
-    key: str
-    count: int
-    last: float
-    locked: bool
-    until: float | None
-    """End of the lockout (None while ``locked``: until an administrator resets it)."""
-
-
-def hash_password(password: str, *, n: int = 1 << 14, salt: bytes | None = None) -> str:
-    """An scrypt hash, self-describing: ``scrypt$n$r$p$salt$hash`` (base64)."""
-    salt = salt if salt is not None else os.urandom(16)
-    r, p = 8, 1
-    dk = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(dk).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Check ``password`` against an scrypt hash in constant time."""
-    try:
-        scheme, n, r, p, salt, dk = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        want = base64.b64decode(dk)
-        got = hashlib.scrypt(
-            password.encode(),
-            salt=base64.b64decode(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(want),
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, want)
+__all__ = ["Store"]
 
 
 def _failure(r: tuple[Any, ...]) -> FailureRow:
@@ -210,7 +71,7 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._migrate()
             version = self.meta("schema_version")
             if version is None:
@@ -221,11 +82,11 @@ class Store:
             raise StoreError(f"{path}: not a logdoctor token-service database ({exc})") from None
 
     def _migrate(self) -> None:
-        for table, column, decl in _MIGRATIONS:
+        for table, column, decl in MIGRATIONS:
             have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-        self._db.executescript(_INDEXES)
+        self._db.executescript(INDEXES)
 
     def close(self) -> None:
         """Close the connection."""

@@ -45,6 +45,7 @@ __all__ = [
     "RefreshClaims",
     "TokenError",
     "TokenVerifier",
+    "digest_hex",
     "fingerprint",
     "issue_access",
     "issue_refresh",
@@ -237,6 +238,12 @@ def issue_refresh(claims: RefreshClaims, signing: SigningKey) -> str:
         signing.jwk,
         algorithms=_JWS_ALGS,
     )
+
+
+def digest_hex(text: str) -> str:
+    """SHA-256 of ``text`` (lone surrogates too) in hex: how the service stores codes and
+    refresh tokens (never themselves), and compares secrets in constant time."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def fingerprint(token: str) -> str:

@@ -22,12 +22,12 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from logdoctor.cli import main
+from logdoctor.cli.tail_view import LiveState, render, summary_line
 from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.parse import Record
-from logdoctor.tail.events import Notice
+from logdoctor.tail.follow_events import Notice
 from logdoctor.tail.jsonl import read_records
 from logdoctor.tail.tailer import Batch, TailStats
-from logdoctor.tail.view import LiveState, render, summary_line
 
 from .conftest import append
 from .test_tailer import debug, node_dir, refused

@@ -163,6 +163,27 @@ def test_bad_authorize_requests(svc: Service, kw: dict[str, str], why: str) -> N
     assert (info.value.status, info.value.reason) == (400, why)
 
 
+@pytest.mark.parametrize(
+    ("drop", "add", "match"),
+    [
+        ((), {"user": "alice"}, r"^authorize request: unexpected 'user'$"),  # for username
+        (("client_id",), {}, r"^authorize request: missing 'client_id'$"),
+    ],
+)
+def test_authorize_refuses_parameters_a_signature_would(
+    svc: Service, drop: tuple[str, ...], add: dict[str, str], match: str
+) -> None:
+    args = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT, **add}
+    for k in drop:
+        del args[k]
+    for call in (svc.authorize, svc.authorize_start):
+        with pytest.raises(TypeError, match=match):
+            call(**args, password="alice-pw")  # type: ignore[arg-type]
+    svc.flush()
+    log = svc.data_dir / "logs/ucm-pub/tomcat/logs/ssosp/log4j/ssosp00001.log"
+    assert not log.exists() or "Authorize request" not in log.read_text()  # refused first
+
+
 def test_third_party_redirect_uri_needs_the_parameter(svc: Service) -> None:
     uri = "https://app.example.com/cb"
     kw = {"response_type": "code", "client_id": CLIENT, "username": "alice", "password": "alice-pw"}

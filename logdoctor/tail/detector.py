@@ -15,7 +15,7 @@ from logdoctor.check import check_context
 from logdoctor.deployment import Deployment, load_deployment
 from logdoctor.model import Finding
 from logdoctor.rules import Context
-from logdoctor.tail.tailer import Detector
+from logdoctor.tail.window import Detector
 
 __all__ = ["WINDOW_IGNORED", "rules_detector"]
 

@@ -17,7 +17,7 @@ from rich.text import Text
 from logdoctor.model import Finding, Severity
 from logdoctor.outputs.terminal import clean
 from logdoctor.parse import Record
-from logdoctor.tail.events import Notice
+from logdoctor.tail.follow_events import Notice
 from logdoctor.tail.tailer import Batch, TailStats
 
 __all__ = ["LiveState", "is_failure", "render", "summary_line", "top_kinds"]

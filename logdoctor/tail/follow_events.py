@@ -1,4 +1,5 @@
-"""What the follower hands out: the events of a pass and the state of the files it holds."""
+"""What the follower hands out: the events of a pass, the state of the files it holds, and its
+counters."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ __all__ = [
     "FileState",
     "FollowError",
     "FollowEvent",
+    "FollowStats",
     "Line",
     "Notice",
     "NoticeKind",
@@ -106,3 +108,20 @@ class FileState:
     """Lines emitted."""
     rotated: bool
     head: bytes
+
+
+@dataclass
+class FollowStats:
+    """Counters of what the follower did."""
+
+    lines: int = 0
+    bytes: int = 0
+    files: int = 0
+    rotations: int = 0
+    truncations: int = 0
+    copies: int = 0
+    lost: int = 0
+    nul_bytes: int = 0
+    split_lines: int = 0
+    passes: int = 0
+    scans: int = 0
