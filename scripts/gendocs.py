@@ -88,7 +88,13 @@ def _commands(
         for name in cmd.list_commands(ctx):
             sub = cmd.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                yield from _commands(sub, click.Context(sub, info_name=name, parent=ctx))
+                yield from _commands(sub, _context(sub, name, ctx))
+
+
+def _context(cmd: click.Command, name: str, parent: click.Context | None) -> click.Context:
+    """The context click makes for ``cmd`` when it runs (with the command's context settings,
+    e.g. ``-h`` for help, and those it inherits), without parsing any argument."""
+    return click.Context(cmd, info_name=name, parent=parent, **cmd.context_settings)
 
 
 def cli_page() -> str:
@@ -96,7 +102,7 @@ def cli_page() -> str:
     (with their choices and defaults as ``--help`` prints them)."""
     from logdoctor.cli import main
 
-    root = click.Context(main, info_name="logdoctor")
+    root = _context(main, "logdoctor", None)
     out = [
         NOTE,
         "# Command-line reference\n",

@@ -18,6 +18,7 @@ from types import ModuleType
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from logdoctor.cli import main
 from logdoctor.formats import load_formats
@@ -62,13 +63,13 @@ def _commands(cmd: click.Command, ctx: click.Context) -> list[tuple[click.Comman
         for name in cmd.list_commands(ctx):
             sub = cmd.get_command(ctx, name)
             assert sub is not None
-            out += _commands(sub, click.Context(sub, info_name=name, parent=ctx))
+            out += _commands(sub, gendocs._context(sub, name, ctx))
     return out
 
 
 def test_cli_page_holds_every_command_option_and_choice() -> None:
     page = gendocs.cli_page()
-    tree = _commands(main, click.Context(main, info_name="logdoctor"))
+    tree = _commands(main, gendocs._context(main, "logdoctor", None))
     assert len(tree) > 20
     for cmd, ctx in tree:
         assert f"\n## {ctx.command_path}\n" in page, ctx.command_path
@@ -83,6 +84,15 @@ def test_cli_page_holds_every_command_option_and_choice() -> None:
             if param.help:
                 first = " ".join(param.help.split())[:30]
                 assert gendocs.md_text(first)[:20] in section, (opt, first)
+
+
+def test_cli_page_does_not_depend_on_an_earlier_run_of_the_cli() -> None:
+    """click caches each command's help option on first use: the page must be the same before
+    and after a run (``-h, --help`` as the group's context settings make it)."""
+    before = gendocs.cli_page()
+    assert CliRunner().invoke(main, ["rules", "--help"]).exit_code == 0
+    assert gendocs.cli_page() == before
+    assert "- `-h, --help`: Show this message and exit." in before
 
 
 def test_a_new_option_changes_the_cli_page(monkeypatch: pytest.MonkeyPatch) -> None:
