@@ -6,7 +6,7 @@ into one event table::
 
     import logdoctor
     result = logdoctor.load("bundle.zip")
-    result.events          # pandas DataFrame, columns in logdoctor.model.COLUMNS
+    result.events          # pandas DataFrame, columns in logdoctor.table.COLUMNS
     result.stats           # one ParseStats per file
 """
 

@@ -20,7 +20,6 @@ import polars as pl
 from logdoctor.clocks import zone_from_head
 from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.formats import Format, load_formats
-from logdoctor.model import COLUMNS, DTYPES, ParseStats
 from logdoctor.nodes import (
     NodeTable,
     file_statements,
@@ -31,7 +30,7 @@ from logdoctor.nodes import (
     statement_frame,
     statements,
 )
-from logdoctor.parse import CHUNK_BYTES, empty_frame, iter_parse, merge_stats, parse_bytes
+from logdoctor.parse import CHUNK_BYTES, iter_parse, merge_stats, parse_bytes
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.sources import (
     UTF8_BOM,
@@ -46,6 +45,7 @@ from logdoctor.sources import (
     to_utf8,
     wide_encoding,
 )
+from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
@@ -76,7 +76,7 @@ class LoadResult:
 
 
 def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
-    """Convert an engine frame to the pandas event table (columns and dtypes of model.DTYPES)."""
+    """Convert an engine frame to the pandas event table (columns and dtypes of table.DTYPES)."""
     df = frame.select(COLUMNS).to_pandas()
     return df.astype({c: DTYPES[c] for c in COLUMNS})
 

@@ -4,7 +4,7 @@ A CiscoSyslog record carries the node's local time (the syslog header, without a
 same moment in UTC (``Jun 17 16:14:19 host ... : Jun 17 2019 14:14:19.781 UTC : ...``): their
 difference is the node's UTC offset, which the logs without a zone (ssosp, ssoApp, certMgmt)
 need. A format says which header group holds the local time (``local``, see
-:data:`logdoctor.model.HEADER_FIELDS`); the parse engines count the offsets each file's
+:data:`logdoctor.table.HEADER_FIELDS`); the parse engines count the offsets each file's
 records show (``ParseStats.utc_offsets``, ``utc_offset`` the most frequent), and
 :func:`zone_from_head` reads it from a file's first lines before the node's other files are
 parsed, so that their zone-less times are read in it (``logdoctor.api.Loader`` does this: a
@@ -29,7 +29,7 @@ from logdoctor.timestamps import Zone
 
 if TYPE_CHECKING:
     from logdoctor.formats import Format
-    from logdoctor.model import ParseStats
+    from logdoctor.table import ParseStats
 
 __all__ = [
     "HEAD_LINES",

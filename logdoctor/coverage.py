@@ -18,7 +18,8 @@ import polars as pl
 
 from logdoctor.events import Events
 from logdoctor.evidence import from_rows
-from logdoctor.model import Evidence, ParseStats
+from logdoctor.model import Evidence
+from logdoctor.table import ParseStats
 
 __all__ = ["FileSpan", "Gap", "NodeCoverage", "coverage", "gaps_per_file"]
 

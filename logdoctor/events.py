@@ -11,7 +11,7 @@ from functools import cached_property
 
 import polars as pl
 
-from logdoctor.parse import empty_frame
+from logdoctor.table import empty_frame
 
 __all__ = ["GRANT_KINDS", "VIA_KINDS", "Events", "merge_nodes"]
 

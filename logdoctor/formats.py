@@ -25,16 +25,9 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor.model import (
-    FIELD_COLUMNS,
-    HEADER_FIELDS,
-    NODE_FIELD,
-    Basis,
-    EventKind,
-    Level,
-    is_event_kind,
-)
+from logdoctor.model import Basis, EventKind, Level, is_event_kind
 from logdoctor.regexes import literal_prefix, to_python, to_rust
+from logdoctor.table import FIELD_COLUMNS, HEADER_FIELDS, NODE_FIELD
 from logdoctor.timestamps import TimestampFormat, TimestampFormatError, Zone, resolve_zone
 
 __all__ = [

@@ -37,37 +37,23 @@ import polars as pl
 
 from logdoctor.clocks import offset_minutes, offset_text, utc_offsets
 from logdoctor.formats import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format, HeaderPattern
-from logdoctor.model import COLUMNS, FIELD_COLUMNS, NODE_FIELD, EventKind, ParseStats
+from logdoctor.model import EventKind
 from logdoctor.sources import UTF8_BOM, open_regular
+from logdoctor.table import (
+    FIELD_COLUMNS,
+    NODE_FIELD,
+    ParseStats,
+    empty_frame,
+)
 from logdoctor.timestamps import Zone, resolve_zone
 
 __all__ = [
     "MAX_RECORD_BYTES",
-    "POLARS_SCHEMA",
     "LineParser",
     "Record",
     "decode",
-    "empty_frame",
     "parse_bytes",
 ]
-
-POLARS_SCHEMA: dict[str, pl.DataType] = {
-    "time": pl.Datetime("us", "UTC"),
-    "node": pl.String(),
-    "family": pl.String(),
-    "file": pl.String(),
-    "line": pl.Int64(),
-    "level": pl.String(),
-    "thread": pl.String(),
-    "logger": pl.String(),
-    "kind": pl.String(),
-    "basis": pl.String(),
-    **{c: pl.String() for c in FIELD_COLUMNS},
-    "message": pl.String(),
-}
-"""The event table inside the engine (polars); :mod:`logdoctor.api` hands pandas to users."""
-
-assert tuple(POLARS_SCHEMA) == COLUMNS
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 _T = TypeVar("_T")
@@ -77,11 +63,6 @@ _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 def _nulls(name: str, n: int, dtype: pl.DataType) -> pl.Series:
     """A series of ``n`` nulls (a list of Nones goes through Python objects; this does not)."""
     return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
-
-
-def empty_frame() -> pl.DataFrame:
-    """An event table with no rows and the full schema."""
-    return pl.DataFrame(schema=POLARS_SCHEMA)
 
 
 def decode(data: bytes) -> tuple[str, int]:

@@ -31,11 +31,12 @@ from pathlib import Path
 import polars as pl
 
 from logdoctor.formats import Format, FormatError, load_format
-from logdoctor.model import FIELD_COLUMNS, EventKind
+from logdoctor.model import EventKind
 from logdoctor.parse import iter_lines, parse_bytes
 from logdoctor.regexes import to_rust
 from logdoctor.shapes import PLACEHOLDER, WILDCARD, Template, mine
 from logdoctor.sources import LogFile
+from logdoctor.table import FIELD_COLUMNS
 
 __all__ = [
     "COLUMN_KEYS",

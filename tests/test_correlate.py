@@ -11,7 +11,7 @@ import pytest
 import logdoctor
 from logdoctor import correlate
 from logdoctor.events import Events, merge_nodes
-from logdoctor.parse import POLARS_SCHEMA
+from logdoctor.table import POLARS_SCHEMA
 
 CASES = Path(__file__).parent / "assets" / "rules"
 

@@ -322,7 +322,7 @@ def parse_cmd(
 
 def _empty() -> Any:
     """An empty event table."""
-    from logdoctor.parse import empty_frame
+    from logdoctor.table import empty_frame
 
     return empty_frame()
 

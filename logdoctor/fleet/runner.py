@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from logdoctor.check import FAIL_ON
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import REPORT_KINDS
 from logdoctor.fleet.work import BundleResult, Options, Plan, finish, parse_part, prepare
 from logdoctor.model import Severity
+from logdoctor.verdict import FAIL_ON
 
 __all__ = [
     "FleetResult",

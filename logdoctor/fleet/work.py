@@ -28,17 +28,18 @@ from pathlib import Path
 import polars as pl
 
 from logdoctor.api import Loader
-from logdoctor.check import CheckReport, check_context
+from logdoctor.check import check_context
 from logdoctor.deployment import Deployment, parse_deployment
 from logdoctor.detect import looks_like_log
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
 from logdoctor.formats import Format, load_formats
-from logdoctor.model import Finding, ParseStats, Severity
-from logdoctor.parse import empty_frame
+from logdoctor.model import Finding, Severity
 from logdoctor.rules import Context, select_rules
 from logdoctor.sources import InputError, Limits, LogFile, discover
+from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
+from logdoctor.verdict import CheckReport
 
 __all__ = [
     "BundleResult",
@@ -404,7 +405,7 @@ def _check(
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    document, suffix = cluster_document(report, bundle, opts.report, ctx.nodes.apply(frame))
+    document, suffix = cluster_document(report, ctx, bundle, opts.report, ctx.nodes.apply(frame))
     return _result(bundle, report, document, suffix, parts=parts)
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from logdoctor import __version__
 from logdoctor.coverage import gaps_per_file
-from logdoctor.model import Evidence, Finding, ParseStats, Severity
+from logdoctor.model import Evidence, Finding, Severity
 from logdoctor.report import aggregate as agg
 from logdoctor.report.colors import FAILURE_COLOR
 from logdoctor.report.drill import FILE_CHARS, drill_data, kind_meaning, user_index
@@ -58,6 +58,7 @@ from logdoctor.report.views import (
 )
 from logdoctor.shapes import Example, Template
 from logdoctor.suggest import suggest_command
+from logdoctor.table import ParseStats
 
 __all__ = [
     "bucket_label",

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from logdoctor.model import Finding
-from logdoctor.parse import POLARS_SCHEMA, Record
+from logdoctor.parse import Record
+from logdoctor.table import POLARS_SCHEMA
 from logdoctor.tail.follow_events import Notice
 
 __all__ = ["Detector", "DetectorWindow", "finding_key"]

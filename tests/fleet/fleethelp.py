@@ -15,7 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from logdoctor.check import CheckReport, check
+from logdoctor.check import check
+from logdoctor.verdict import CheckReport
 
 RULES = Path(__file__).resolve().parent.parent / "assets" / "rules"
 
