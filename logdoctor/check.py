@@ -20,12 +20,12 @@ import polars as pl
 
 from logdoctor.baseline import Baseline
 from logdoctor.bundleset import refuse_several_bundles
-from logdoctor.deployment import load_deployment
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
 from logdoctor.sources import InputError
 from logdoctor.table import empty_frame
 from logdoctor.timestamps import zone_book
+from logdoctor.ucm.deployment import load_deployment
 from logdoctor.verdict import FAIL_ON, CheckReport
 
 __all__ = ["Checked", "check", "check_context", "run_check"]

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from logdoctor.baseline import Baseline, BaselineEntry
-from logdoctor.deployment import Deployment
 from logdoctor.model import Finding, Severity
 from logdoctor.rules import Rule, RuleFailure
 from logdoctor.sources import InputError
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import ZoneBook
+from logdoctor.ucm.deployment import Deployment
 
 __all__ = ["FAIL_ON", "STATUSES", "CheckReport", "unread_summary"]
 

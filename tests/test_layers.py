@@ -22,7 +22,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "ground",
         ("logdoctor.model", "logdoctor.table", "logdoctor.timestamps", "logdoctor.progress"),
     ),
-    ("ucm", ("logdoctor.ucm", "logdoctor.jabber", "logdoctor.deployment")),
+    ("ucm", ("logdoctor.ucm", "logdoctor.ucm.jabber", "logdoctor.ucm.deployment")),
     (
         "ingest",
         (

@@ -12,7 +12,6 @@ import pytest
 import logdoctor
 from logdoctor.check import check, run_check
 from logdoctor.cli import main
-from logdoctor.deployment import DeploymentError, parse_deployment
 from logdoctor.nodes import (
     Statement,
     archive_stem,
@@ -26,6 +25,7 @@ from logdoctor.nodes import (
     node_from_path,
     statements,
 )
+from logdoctor.ucm.deployment import DeploymentError, parse_deployment
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"

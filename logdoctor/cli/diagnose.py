@@ -173,8 +173,8 @@ def check_cmd(
 
     from logdoctor.baseline import dump_baseline, load_baseline
     from logdoctor.check import check
-    from logdoctor.deployment import DeploymentError
     from logdoctor.rules import EVIDENCE_CAP
+    from logdoctor.ucm.deployment import DeploymentError
 
     if not paths and config is None:
         raise CliError("nothing to check: give log paths, --config FILE, or both")

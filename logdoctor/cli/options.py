@@ -180,7 +180,7 @@ def zones(tz: str | None, config: Path | None) -> ZoneBook:
 
 def _deployment(config: Path) -> Any:
     """The deployment file, or one line and exit 2."""
-    from logdoctor.deployment import DeploymentError, load_deployment
+    from logdoctor.ucm.deployment import DeploymentError, load_deployment
 
     try:
         return load_deployment(config)

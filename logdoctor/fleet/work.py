@@ -29,7 +29,6 @@ import polars as pl
 
 from logdoctor.api import Loader
 from logdoctor.check import check_context
-from logdoctor.deployment import Deployment, parse_deployment
 from logdoctor.detect import looks_like_log
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
@@ -39,6 +38,7 @@ from logdoctor.rules import Context, select_rules
 from logdoctor.sources import InputError, Limits, LogFile, discover
 from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
+from logdoctor.ucm.deployment import Deployment, parse_deployment
 from logdoctor.verdict import CheckReport
 
 __all__ = [

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from logdoctor.api import LoadResult
 from logdoctor.check import check_context
-from logdoctor.deployment import load_deployment
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.report.facts import config_facts, declared_facts
 from logdoctor.report.model import Correlation, Diagnosis, Unchecked
 from logdoctor.rules import Context, Rule
+from logdoctor.ucm.deployment import load_deployment
 from logdoctor.verdict import CheckReport
 
 __all__ = ["correlation_of", "diagnose", "diagnosis_of", "unchecked_of"]

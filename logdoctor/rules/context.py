@@ -15,14 +15,14 @@ from typing import Any
 import polars as pl
 
 from logdoctor import correlate
-from logdoctor.deployment import Cluster, Deployment
 from logdoctor.events import Events
 from logdoctor.inference import Inferred, compare, infer, logs_cluster
-from logdoctor.jabber import parse_agent
 from logdoctor.model import Evidence, Severity
 from logdoctor.nodes import NodeTable, identify_events
 from logdoctor.rules.registry import Needs
 from logdoctor.table import ParseStats
+from logdoctor.ucm.deployment import Cluster, Deployment
+from logdoctor.ucm.jabber import parse_agent
 
 __all__ = ["KEY_FAILURE_MARKS", "KEY_REASONS", "Context", "Hit", "Reach", "when"]
 

@@ -66,12 +66,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from logdoctor.jabber import PLATFORMS
 from logdoctor.model import Evidence
+from logdoctor.ucm.jabber import PLATFORMS
+from logdoctor.ucm.params import PARAMETER_RANGES
+from logdoctor.ucm.topology import CLUSTER_ROLES, KEY_USES
 
 __all__ = [
-    "KEY_USES",
-    "PARAMETER_RANGES",
     "Cluster",
     "Deployment",
     "DeploymentError",
@@ -84,16 +84,6 @@ __all__ = [
     "parse_deployment",
 ]
 
-KEY_USES = ("signing", "encryption")
-"""The two authz keys: RSA signing and symmetric encryption."""
-
-PARAMETER_RANGES: Mapping[str, tuple[int, int]] = {
-    "access_token_expiry_minutes": (1, 1440),
-    "refresh_token_expiry_days": (1, 365),
-}
-"""Allowed ranges of the numeric enterprise parameters (UCM 12.5 and later)."""
-
-CLUSTER_ROLES = ("telephony", "imp_central")
 _ON = {"on": True, "off": False, "enabled": True, "disabled": False}
 
 

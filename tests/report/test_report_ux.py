@@ -19,7 +19,6 @@ import logdoctor
 from logdoctor import correlate
 from logdoctor.api import LoadResult
 from logdoctor.check import check
-from logdoctor.deployment import parse_deployment
 from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.html import render_html
 from logdoctor.report import Diagnosis, Limits, build_report, diagnose
@@ -30,6 +29,7 @@ from logdoctor.report.model import Correlation
 from logdoctor.report.views import bundle_name, code_parts, mark_parts, rel_path, subject_noun
 from logdoctor.rules import Context, get_rule
 from logdoctor.rules.registry import Needs
+from logdoctor.ucm.deployment import parse_deployment
 from tests.conftest import ROOT
 from tests.report.bundles import (
     CLIENT_B,

@@ -16,12 +16,12 @@ import pytest
 from cases import ROOT
 
 from logdoctor.api import load
-from logdoctor.deployment import load_deployment
 from logdoctor.formats import kind_bases, load_formats
 from logdoctor.model import Basis, EventKind, Finding, weakest_basis
 from logdoctor.rules import Context, all_rules, get_rule, run
 from logdoctor.rules.registry import ANY_KIND, Needs, rule
 from logdoctor.table import empty_frame
+from logdoctor.ucm.deployment import load_deployment
 
 FOLDERS = sorted(p.parent for p in ROOT.glob("*/*/expected.json"))
 
