@@ -20,7 +20,7 @@ __all__ = ["__version__", "load"]
 def __getattr__(name: str) -> object:
     # Imported lazily so that `import logdoctor` (and the CLI's --help) stays fast.
     if name == "load":
-        from logdoctor.api import load
+        from logdoctor.ingest.load import load
 
         return load
     raise AttributeError(name)

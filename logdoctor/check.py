@@ -19,10 +19,10 @@ from typing import ParamSpec
 import polars as pl
 
 from logdoctor.baseline import Baseline
-from logdoctor.bundleset import refuse_several_bundles
+from logdoctor.ingest.bundleset import refuse_several_bundles
+from logdoctor.ingest.sources import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
-from logdoctor.sources import InputError
 from logdoctor.table import empty_frame
 from logdoctor.timestamps import zone_book
 from logdoctor.ucm.deployment import load_deployment
@@ -110,7 +110,7 @@ def run_check(
     Logs of which not one record can be read give the status ``not-checked``; inputs that
     cannot be read, or only partly, make the check ``incomplete`` (exit 2) unless
     ``allow_partial``. Paths that hold several bundles (each with its own nodes or
-    deployment file) raise :class:`~logdoctor.bundleset.SeveralBundles` unless
+    deployment file) raise :class:`~logdoctor.ingest.bundleset.SeveralBundles` unless
     ``one_cluster``. Each node's zone-less times are read in the zone the deployment file
     declares for it, else in ``tz``, else in UTC (``report.zones`` says which nodes' zone
     was assumed). ``progress`` hears of the stages (parsing, correlating, rules).
@@ -123,7 +123,7 @@ def run_check(
     zones = zone_book(tz, None if deployment is None else deployment.node_zones())
     observer = progress or NULL_PROGRESS
     if paths:
-        from logdoctor.api import open_inputs
+        from logdoctor.ingest.load import open_inputs
 
         loader = open_inputs(
             list(paths),

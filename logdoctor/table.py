@@ -158,7 +158,7 @@ class ParseStats:
     the node's UTC offsets they show (``+02:00``), with how many records show each."""
     zone_from: str | None = None
     """For a file whose times carry no zone, read in the zone another file of its node states
-    (see :mod:`logdoctor.clocks`): that file."""
+    (see :mod:`logdoctor.ingest.clocks`): that file."""
     error: str | None = None
     """Why nothing of the file could be read."""
     partial: str | None = None

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from logdoctor.baseline import Baseline, BaselineEntry
+from logdoctor.ingest.sources import InputError
 from logdoctor.model import Finding, Severity
 from logdoctor.rules import Rule, RuleFailure
-from logdoctor.sources import InputError
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import ZoneBook
 from logdoctor.ucm.deployment import Deployment

@@ -31,8 +31,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logdoctor.bundleset import SeveralBundles
 from logdoctor.check import check, run_check
+from logdoctor.ingest.bundleset import SeveralBundles
 from logdoctor.model import Severity
 from logdoctor.simulate import SCENARIOS
 from logdoctor.verdict import CheckReport

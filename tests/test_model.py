@@ -6,8 +6,8 @@ import pandas as pd
 import polars as pl
 
 import logdoctor
+from logdoctor.ingest.parse import LineParser, parse_bytes
 from logdoctor.model import EventKind
-from logdoctor.parse import LineParser, parse_bytes
 from logdoctor.table import COLUMNS, DTYPES, FIELD_COLUMNS, POLARS_SCHEMA, empty_frame
 from tests.conftest import asset
 

@@ -12,7 +12,7 @@ import pytest
 import logdoctor
 from logdoctor.check import check, run_check
 from logdoctor.cli import main
-from logdoctor.nodes import (
+from logdoctor.ingest.nodes import (
     Statement,
     archive_stem,
     default_node,

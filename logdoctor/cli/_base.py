@@ -71,8 +71,8 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from logdoctor.formats import FormatError
-        from logdoctor.sources import SourceError
+        from logdoctor.ingest.formats.spec import FormatError
+        from logdoctor.ingest.sources import SourceError
 
         try:
             return fn(*args, **kwargs)
@@ -214,8 +214,8 @@ def _inputs(
 ) -> Any:
     """A Loader over the inputs (discovered, not parsed yet); ``config``: a deployment file,
     whose node names and addresses join node identity."""
-    from logdoctor.api import open_inputs
     from logdoctor.cli.options import node_aliases
+    from logdoctor.ingest.load import open_inputs
 
     if not paths:
         raise CliError("no input: give log files, folders or archives")

@@ -330,7 +330,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
     """
     import re
 
-    from logdoctor.formats import kind_bases, load_formats
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
     from logdoctor.outputs.sheet import Column, Sheet
     from logdoctor.outputs.terminal import plain_markup
     from logdoctor.rules import all_rules, get_rule, select_rules

@@ -147,8 +147,8 @@ def export_cmd(lnav_dir: Path, formats_dirs: Sequence[Path]) -> None:
     (logdoctor_<family>_kinds) whose `kind` column is the event kind. See the README for what
     lnav reads differently.
     """
-    from logdoctor.formats import load_formats
-    from logdoctor.lnav_export import write_lnav
+    from logdoctor.ingest.formats.catalog import load_formats
+    from logdoctor.ingest.formats.lnav import write_lnav
 
     formats = load_formats(formats_dirs)
     try:

@@ -41,7 +41,7 @@ from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
-    from logdoctor.sources import Ignored
+    from logdoctor.ingest.sources import Ignored
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ def formats_cmd(
     `formats suggest` drafts a format file from the records no format recognizes; `formats
     export --lnav DIR` writes lnav format files.
     """
-    from logdoctor.formats import load_formats
+    from logdoctor.ingest.formats.catalog import load_formats
 
     if ctx.invoked_subcommand is not None:
         return
@@ -153,7 +153,7 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None
     """List the event kinds (the `kind` column), what each means and, per log family, the
     basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
     behaviour is documented, the wording modelled) or modelled."""
-    from logdoctor.formats import kind_bases, load_formats
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
     from logdoctor.model import EventKind
     from logdoctor.outputs.sheet import Column, Sheet
 

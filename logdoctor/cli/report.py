@@ -71,7 +71,7 @@ def report_cmd(
     and coverage section and on stderr, with exit status 2 unless --allow-partial; the
     report covers the rest. Exit 2 also when a rule failed.
     """
-    from logdoctor.bundleset import refuse_several_bundles
+    from logdoctor.ingest.bundleset import refuse_several_bundles
     from logdoctor.outputs.html import write_html
     from logdoctor.report import build_report, diagnose
 

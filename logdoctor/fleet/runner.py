@@ -134,7 +134,7 @@ class FleetResult:
 
 def validate(opts: Options) -> None:
     """Check options on the client before any work is sent (one-line ValueError)."""
-    from logdoctor.formats import load_formats
+    from logdoctor.ingest.formats.catalog import load_formats
     from logdoctor.rules import select_rules
     from logdoctor.timestamps import resolve_zone
 

@@ -27,15 +27,16 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.api import Loader
 from logdoctor.check import check_context
-from logdoctor.detect import looks_like_log
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
-from logdoctor.formats import Format, load_formats
+from logdoctor.ingest.detect import looks_like_log
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.load import Loader
+from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
 from logdoctor.model import Finding, Severity
 from logdoctor.rules import Context, select_rules
-from logdoctor.sources import InputError, Limits, LogFile, discover
 from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import Deployment, parse_deployment
@@ -210,7 +211,8 @@ def _zones(opts: Options, deployment: Deployment | None) -> ZoneBook:
 
 
 def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loader:
-    """``logdoctor.api.open_inputs`` of one bundle, with the formats loaded once a process."""
+    """``logdoctor.ingest.load.open_inputs`` of one bundle, with the formats loaded once a
+    process."""
     formats = _formats(opts.formats_dir)
 
     def matches(name: str, rel: str) -> bool:

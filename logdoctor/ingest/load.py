@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.clocks import zone_from_head
-from logdoctor.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
-from logdoctor.formats import Format, load_formats
-from logdoctor.nodes import (
+from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.nodes import (
     NodeTable,
     file_statements,
     identify,
@@ -30,9 +30,10 @@ from logdoctor.nodes import (
     statement_frame,
     statements,
 )
-from logdoctor.parse import CHUNK_BYTES, iter_parse, merge_stats, parse_bytes
-from logdoctor.progress import NULL_PROGRESS, Progress
-from logdoctor.sources import (
+from logdoctor.ingest.parse import iter_parse, merge_stats, parse_bytes
+from logdoctor.ingest.parse.bulk import CHUNK_BYTES
+from logdoctor.ingest.parse.line import zone_from_head
+from logdoctor.ingest.sources import (
     UTF8_BOM,
     Ignored,
     InputError,
@@ -45,6 +46,7 @@ from logdoctor.sources import (
     to_utf8,
     wide_encoding,
 )
+from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
 
@@ -202,7 +204,7 @@ class Loader:
     parsed (stage ``parsing``, in files).
 
     A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
-    records, see :mod:`logdoctor.clocks`): the heads of the files that may state one are read
+    records, see :mod:`logdoctor.ingest.clocks`): the heads of the files that may state one are read
     before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
     outranks the deployment file and ``--tz``). A file states its node's zone when the folder
     that holds its ``syslog/`` folder is the node's (``<node>/syslog/CiscoSyslog``) or when its
@@ -335,7 +337,7 @@ class Loader:
     def identify_nodes(self) -> NodeTable:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
         carries canonical names: the files that may state a name (they hold one of
-        :func:`~logdoctor.nodes.identity_literals`) are parsed once and only their statements
+        :func:`~logdoctor.ingest.nodes.identity_literals`) are parsed once and only their statements
         kept; the others are not parsed twice."""
         literals = identity_literals()
         stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
@@ -495,7 +497,7 @@ def load(
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
-    Each node gets one canonical name (:mod:`logdoctor.nodes`): its host name where its files
+    Each node gets one canonical name (:mod:`logdoctor.ingest.nodes`): its host name where its files
     state it, else its folder's; ``aliases`` adds names and the addresses declared for them
     (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
     timestamps without one were written in (default UTC); ``zones`` (a

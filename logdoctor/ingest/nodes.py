@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import polars as pl
 
-from logdoctor.regexes import to_rust
+from logdoctor.ingest.regexes import to_rust
 from logdoctor.table import ParseStats
 
 __all__ = [

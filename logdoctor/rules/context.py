@@ -17,8 +17,8 @@ import polars as pl
 from logdoctor import correlate
 from logdoctor.events import Events
 from logdoctor.inference import Inferred, compare, infer, logs_cluster
+from logdoctor.ingest.nodes import NodeTable, identify_events
 from logdoctor.model import Evidence, Severity
-from logdoctor.nodes import NodeTable, identify_events
 from logdoctor.rules.registry import Needs
 from logdoctor.table import ParseStats
 from logdoctor.ucm.deployment import Cluster, Deployment
@@ -92,7 +92,7 @@ class Context:
             else identify_events(frame, stats, declared=aliases)
         )
         self.nodes = table
-        """Each node's canonical name and aliases (:mod:`logdoctor.nodes`)."""
+        """Each node's canonical name and aliases (:mod:`logdoctor.ingest.nodes`)."""
         frame = table.apply(frame)
         self.raw = Events(frame)
         self.stats = table.apply_stats(stats)

@@ -203,7 +203,7 @@ class Rule:
     def kind_bases(self, bases: dict[str, dict[str, tuple[str, ...]]]) -> list[KindBasis]:
         """The basis of each kind the rule reads, per family that writes it (only the rule's
         families when it names some). ``bases``: kind -> family -> the bases of its patterns
-        (:func:`logdoctor.formats.kind_bases`)."""
+        (:func:`logdoctor.ingest.formats.catalog.kind_bases`)."""
         out = []
         for kind in self.needs.kinds:
             for family, values in sorted(bases.get(kind, {}).items()):

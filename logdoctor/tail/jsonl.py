@@ -18,8 +18,8 @@ import json
 from json.encoder import encode_basestring
 from typing import Any
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding
-from logdoctor.parse import Record
 from logdoctor.table import FIELD_COLUMNS, iso
 from logdoctor.tail.follow_events import Notice
 

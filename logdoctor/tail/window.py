@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding
-from logdoctor.parse import Record
 from logdoctor.table import POLARS_SCHEMA
 from logdoctor.tail.follow_events import Notice
 

@@ -51,7 +51,7 @@ can judge it alone. The schema (every key optional unless marked)::
 
 Nodes may be named by host name, FQDN or IP address; ``addresses`` lists a node's other
 names, so that a collection whose folders are named by IP address (RTMT with servers defined
-by IP) and logs that name hosts all meet under one name (see :mod:`logdoctor.nodes`).
+by IP) and logs that name hosts all meet under one name (see :mod:`logdoctor.ingest.nodes`).
 ``on`` / ``off`` may also be written ``true`` / ``false``. A bad file raises
 :class:`DeploymentError` with a message that names the file, the line, the key and the
 allowed values.
@@ -202,7 +202,7 @@ class Deployment:
     @property
     def aliases(self) -> dict[str, tuple[str, ...]]:
         """Every declared node and server name -> the addresses listed for it (for
-        :func:`logdoctor.nodes.identify`)."""
+        :func:`logdoctor.ingest.nodes.identify`)."""
         out: dict[str, tuple[str, ...]] = {}
         for c in self.clusters:
             for n in c.nodes:
@@ -215,7 +215,7 @@ class Deployment:
 
     def renamed(self, resolve: Callable[[str], str]) -> Deployment:
         """The same deployment with every node and server name replaced by ``resolve(name)``
-        (the canonical names of :class:`logdoctor.nodes.NodeTable`); a node named twice
+        (the canonical names of :class:`logdoctor.ingest.nodes.NodeTable`); a node named twice
         (its host name and its address) is listed once."""
 
         def many(names: Iterable[str]) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import logdoctor
-from logdoctor.api import LoadResult
+from logdoctor.ingest.load import LoadResult
 from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.report import ConfigFact, Diagnosis, Limits, build_report
 from logdoctor.report.aggregate import choose_bucket

@@ -17,8 +17,8 @@ import pytest
 
 import logdoctor
 from logdoctor import correlate
-from logdoctor.api import LoadResult
 from logdoctor.check import check
+from logdoctor.ingest.load import LoadResult
 from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.html import render_html
 from logdoctor.report import Diagnosis, Limits, build_report, diagnose

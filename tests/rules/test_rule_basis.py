@@ -15,8 +15,8 @@ import polars as pl
 import pytest
 from cases import ROOT
 
-from logdoctor.api import load
-from logdoctor.formats import kind_bases, load_formats
+from logdoctor.ingest.formats.catalog import kind_bases, load_formats
+from logdoctor.ingest.load import load
 from logdoctor.model import Basis, EventKind, Finding, weakest_basis
 from logdoctor.rules import Context, all_rules, get_rule, run
 from logdoctor.rules.registry import ANY_KIND, Needs, rule

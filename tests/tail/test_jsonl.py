@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import hypothesis.strategies as st
 from hypothesis import given
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Evidence, Finding, RuleId, Severity
-from logdoctor.parse import Record
 from logdoctor.table import COLUMNS, FIELD_COLUMNS, iso
 from logdoctor.tail.jsonl import event_json, event_record, finding_record
 

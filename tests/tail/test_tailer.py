@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Evidence, Finding, RuleId, Severity
-from logdoctor.parse import Record
 from logdoctor.table import COLUMNS
 from logdoctor.tail.tailer import Batch, Tailer
 

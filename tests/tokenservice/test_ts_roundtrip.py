@@ -247,7 +247,7 @@ def test_size_based_rotation(make_service: Any, tmp_path: Path) -> None:
 
 
 def test_enc_keeps_values_one_token() -> None:
-    from logdoctor.parse import _pct_decode
+    from logdoctor.ingest.parse.common import _pct_decode
 
     for v in [
         "alice",
