@@ -383,3 +383,65 @@ class Finding:
     """The weakest basis (see :class:`Basis`) of the log records behind the finding (all of
     them, not only the evidence shown); None when no recognized log record backs it (a
     deployment file alone, unrecognized lines)."""
+
+
+# -- facts about kinds (one home: the analysis, the rules and the report read them here) ------
+
+ISSUE_KINDS = {
+    "code.issued": "code",
+    "token.access.issued": "access",
+    "token.refresh.issued": "refresh",
+}
+"""Kinds that issue a token id, and the type of token (or code) they issue."""
+
+USE_KINDS = ("token.refreshed", "token.validated", "token.rejected", "token.revoked")
+"""Kinds that use (or refuse, or revoke) a token id issued earlier."""
+
+SESSION_KINDS = (
+    "authorize.request",
+    "authorize.rejected",
+    "code.issued",
+    "token.access.issued",
+    "token.refresh.issued",
+    "token.refreshed",
+    "token.validated",
+    "token.rejected",
+    "token.revoked",
+)
+"""Kinds that belong to a login session (authorize request to the last use)."""
+
+VIA_KINDS = (
+    "authorize.request",
+    "authorize.rejected",
+    "auth.success",
+    "auth.failure",
+    "code.issued",
+    "token.access.issued",
+    "token.refresh.issued",
+    "token.refreshed",
+)
+"""Kinds whose ``server`` column is the proxy a request came through (``via=``, an
+Expressway for Mobile and Remote Access); ``token.rejected`` also, when it refuses a grant
+(``grant`` set). For validation lines ``server`` is the validating server instead."""
+
+GRANT_KINDS = ("token.access.issued", "token.refresh.issued", "token.refreshed")
+"""Kinds that record a successful grant."""
+
+FAILURE_KINDS: tuple[str, ...] = (
+    "auth.failure",
+    "auth.locked",
+    "authorize.rejected",
+    "token.rejected",
+    "oauth.error",
+    "config.rejected",
+    "saml.time.invalid",
+    "saml.cert.mismatch",
+    "saml.decrypt.failed",
+    "saml.status.invalid",
+    "saml.error",
+    "service.failed",
+    "authz.keys.mismatch",
+    "client.refresh.failed",
+    "client.auth.failed",
+)
+"""Event kinds that record a refusal or a failure (charted in red, counted as failures)."""

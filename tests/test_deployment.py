@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.inference import compare, infer, name_role
+from logdoctor.analysis.inference import compare, infer, name_role
 from logdoctor.ucm.deployment import DeploymentError, load_deployment, parse_deployment
 from logdoctor.ucm.jabber import parse_agent, platform_from_device
 

@@ -35,21 +35,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("ucm", ("logdoctor.ucm",)),
     ("ingest", ("logdoctor.ingest",)),
-    (
-        "analysis",
-        (
-            "logdoctor.analysis",
-            "logdoctor.events",
-            "logdoctor.evidence",
-            "logdoctor.inference",
-            "logdoctor.skew",
-            "logdoctor.coverage",
-            "logdoctor.correlate",
-            "logdoctor.shapes",
-            "logdoctor.suggest",
-            "logdoctor.pivots",
-        ),
-    ),
+    ("analysis", ("logdoctor.analysis",)),
     ("rules", ("logdoctor.rules",)),
     ("verdict", ("logdoctor.verdict", "logdoctor.baseline")),
     ("check", ("logdoctor.check", "logdoctor.api")),
@@ -247,7 +233,7 @@ def test_no_arrow_points_up() -> None:
 
 
 KNOWN_CIRCLES: list[list[str]] = [
-    ["logdoctor.correlate", "logdoctor.skew"],
+    ["logdoctor.analysis.lineage", "logdoctor.analysis.skew"],
     [
         "logdoctor.rules.clients",
         "logdoctor.rules.configuration",

@@ -14,17 +14,13 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 
-from logdoctor.events import Events
-from logdoctor.evidence import from_rows
+from logdoctor.analysis.events import Events, as_events
+from logdoctor.analysis.evidence import from_rows
 from logdoctor.model import Evidence
 from logdoctor.table import ParseStats
 from logdoctor.ucm.naming import rotated_number
 
 __all__ = ["FileSpan", "Gap", "NodeCoverage", "coverage", "gaps_per_file"]
-
-
-def _events(events: Events | pl.DataFrame) -> Events:
-    return events if isinstance(events, Events) else Events(events)
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ GAP_BUSY = 20
 
 def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) -> list[NodeCoverage]:
     """Per node and family: files, span, records and gaps (sorted by node, family)."""
-    ev = _events(events)
+    ev = as_events(events)
     frame = ev.frame.filter(pl.col("time").is_not_null())
     out: list[NodeCoverage] = []
     if frame.height == 0:

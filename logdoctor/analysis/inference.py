@@ -21,9 +21,9 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor.events import VIA_KINDS, Events
-from logdoctor.evidence import from_rows
-from logdoctor.model import Evidence
+from logdoctor.analysis.events import Events
+from logdoctor.analysis.evidence import from_rows
+from logdoctor.model import VIA_KINDS, Evidence
 from logdoctor.ucm.deployment import Cluster, Deployment, KeyInfo
 from logdoctor.ucm.jabber import parse_agent
 from logdoctor.ucm.topology import KEY_USES

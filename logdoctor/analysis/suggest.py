@@ -1,7 +1,7 @@
 """Draft a format file from the records logdoctor does not recognize (``formats suggest``).
 
 The records of one family that no event pattern knows are mined into templates
-(:mod:`logdoctor.shapes`); each template seen at least ``min_count`` times becomes an
+(:mod:`logdoctor.analysis.shapes`); each template seen at least ``min_count`` times becomes an
 ``[[event]]`` of kind ``draft.<n>`` (n is the template's rank in its family, 1 the most
 frequent), whose regex is the template with its variable parts turned into fields: a
 ``key=value`` value is named after its key when the key is a known name of an event column
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import polars as pl
 
+from logdoctor.analysis.shapes import PLACEHOLDER, WILDCARD, Template, mine
 from logdoctor.ingest.formats.spec import Format, FormatError, load_format
 from logdoctor.ingest.parse import iter_lines, parse_bytes
 from logdoctor.ingest.regexes import to_rust
 from logdoctor.ingest.sources import LogFile
 from logdoctor.model import EventKind
-from logdoctor.shapes import PLACEHOLDER, WILDCARD, Template, mine
 from logdoctor.table import FIELD_COLUMNS
 
 __all__ = [

@@ -493,9 +493,12 @@ def timeline_cmd(
 
     Exit 1 (with the closest names) when the user, device, node or token is not in the logs.
     """
-    from logdoctor import correlate
-    from logdoctor.events import Events
-    from logdoctor.pivots import AmbiguousPrefix, UnknownValue, missing, resolve_prefix
+    from logdoctor.analysis.events import Events
+    from logdoctor.analysis.lineage import enrich, lineage
+    from logdoctor.analysis.pivots import AmbiguousPrefix, UnknownValue, missing, resolve_prefix
+    from logdoctor.analysis.sessions import timeline
+    from logdoctor.analysis.skew import clock_skew
+    from logdoctor.analysis.skew import correct_skew as corrected_times
 
     if not any((user, device, node, token, kinds, failures, since, until)):
         raise CliError(
@@ -516,14 +519,14 @@ def timeline_cmd(
         events = Events(result.frame)
         note = ""
         if correct_skew:
-            report = correlate.clock_skew(events)
+            report = clock_skew(events)
             if report.skewed():
-                events = Events(correlate.correct_skew(events.frame, report))
+                events = Events(corrected_times(events.frame, report))
                 note = "times corrected for clock skew: " + ", ".join(
                     f"{n} {o:+.1f} s" for n, o in report.skewed()
                 )
-        lin = correlate.lineage(events)
-        enriched = correlate.enrich(events, lin)
+        lin = lineage(events)
+        enriched = enrich(events, lin)
     report_zones(book)
     for value, column, what in ((user, "user", "user"), (device, "device", "device")):
         problem = missing([value], enriched[column].drop_nulls().unique(), what) if value else None
@@ -542,7 +545,7 @@ def timeline_cmd(
             raise CliError(str(exc)) from None
         except UnknownValue as exc:
             raise _not_in_logs(str(exc.args[0]), result) from None
-    frame = correlate.timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
+    frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:
         frame = frame.filter(*conds)

@@ -70,8 +70,8 @@ def suggest_cmd(
     that `--formats-dir DIR` (with the draft in DIR) replaces the built-in format. Rename the
     draft.<n> kinds, then `logdoctor formats --check DIR`.
     """
+    from logdoctor.analysis.suggest import GENERIC_KINDS, draft_format
     from logdoctor.report.text import neutral
-    from logdoctor.suggest import GENERIC_KINDS, draft_format
 
     if only_unrecognized and include:
         raise CliError("--include and --only-unrecognized exclude each other")

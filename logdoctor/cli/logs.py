@@ -246,8 +246,8 @@ def parse_cmd(
     """Parse logs into the event table and print or export it (merged by time)."""
     import polars as pl
 
+    from logdoctor.analysis.pivots import missing, time_ordered
     from logdoctor.outputs.events import write_events
-    from logdoctor.pivots import missing, time_ordered
 
     book = zones(tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
@@ -330,7 +330,7 @@ def _empty() -> Any:
 def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
     """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
     (exit 2, also when a user was not found: it may be in what was not read)."""
-    from logdoctor.pivots import missing
+    from logdoctor.analysis.pivots import missing
 
     report_zones(book)
     problem = missing(users, seen, "user") if users else None

@@ -1,4 +1,4 @@
-"""A timeline (:func:`logdoctor.correlate.timeline`) for a terminal, as TSV / CSV, or as JSON
+"""A timeline (:func:`logdoctor.analysis.lineage.timeline`) for a terminal, as TSV / CSV, or as JSON
 lines.
 
 The terminal view shows ids cut to 8 characters (``id=5d8e8baf…``): every ``--token`` option

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import polars as pl
 
-from logdoctor.evidence import from_rows
+from logdoctor.analysis.evidence import from_rows
 from logdoctor.model import Evidence, Finding, Severity, weakest_basis
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.context import Context, Hit

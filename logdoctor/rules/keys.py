@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import polars as pl
 
+from logdoctor.analysis.keys import KEY_FAILURE_MARKS
 from logdoctor.model import Severity
-from logdoctor.rules.context import KEY_FAILURE_MARKS, Context, Hit, when
+from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import INFERRED, Needs, rule
 from logdoctor.ucm.topology import KEY_USES, SERVICE_NOISE
 

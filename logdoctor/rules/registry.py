@@ -104,7 +104,8 @@ TOKEN_FLOW: tuple[str, ...] = (
     "token.revoked",
 )
 """The OAuth lines token lineage, the enriched events and sessions are built from
-(:mod:`logdoctor.correlate`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads them."""
+(:mod:`logdoctor.analysis.lineage`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads
+them."""
 
 INFERRED: tuple[str, ...] = (
     *TOKEN_FLOW,
@@ -117,7 +118,7 @@ INFERRED: tuple[str, ...] = (
     "service.restarted",
     "trace.level",
 )
-"""What the deployment inferred from the logs reads (:func:`logdoctor.inference.infer`:
+"""What the deployment inferred from the logs reads (:func:`logdoctor.analysis.inference.infer`:
 roles, parameters, publisher, keys): a rule that asks ``ctx.role``, ``ctx.parameter``,
 ``ctx.cluster_name``, ``ctx.inferred`` or the key analyses reads them."""
 

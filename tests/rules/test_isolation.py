@@ -18,11 +18,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner, Result
 
+from logdoctor.analysis.keys import KEY_FAILURE_MARKS
 from logdoctor.check import check, run_check
 from logdoctor.cli import main
 from logdoctor.model import Severity
 from logdoctor.rules import Context, Hit, RuleError, all_rules, registry, rule, run, run_rules
-from logdoctor.rules.context import KEY_FAILURE_MARKS
 from tests.conftest import ASSETS, ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
