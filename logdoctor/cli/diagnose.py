@@ -12,21 +12,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _binary_out,
-    _broken_pipe,
     _ids,
     _inputs,
     _not_in_logs,
     _report_check_errors,
     _report_input_errors,
     _require_log_files,
-    handle_errors,
     input_options,
     main,
     partial_options,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, broken_pipe, handle_errors
 from logdoctor.cli.options import (
     color_option,
     display_tz_option,
@@ -237,7 +234,7 @@ def check_cmd(
     try:
         _write_check(report, out_format, output, opts, term, display_tz)
     except OSError as exc:
-        if not _broken_pipe(exc):
+        if not broken_pipe(exc):
             raise
         quiet_exit(report.exit_code)  # the reader left; the verdict still decides the status
     if output is not None and str(output) != "-":

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from logdoctor.cli._base import CliError, _inputs, handle_errors, input_options
+from logdoctor.cli._base import _inputs, input_options
+from logdoctor.cli.errors import CliError, handle_errors
 from logdoctor.cli.logs import formats_cmd
 
 

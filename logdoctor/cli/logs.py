@@ -13,18 +13,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _binary_out,
     _inputs,
     _not_in_logs,
     _report_input_errors,
     _require_log_files,
     formats_dir_option,
-    handle_errors,
     input_options,
     main,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors
 from logdoctor.cli.options import (
     color_option,
     display_tz_option,

@@ -9,17 +9,14 @@ from pathlib import Path
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _inputs,
     _report_input_errors,
     _report_unread,
-    handle_errors,
     input_options,
     main,
     partial_options,
-    warn,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors, warn
 from logdoctor.cli.options import report_zones, zones
 from logdoctor.cli.progress import TermProgress
 

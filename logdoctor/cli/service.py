@@ -11,12 +11,8 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import (
-    CliError,
-    F,
-    handle_errors,
-    main,
-)
+from logdoctor.cli._base import F, main
+from logdoctor.cli.errors import CliError, handle_errors
 
 # -- the token service -----------------------------------------------------------------------------
 
