@@ -26,15 +26,15 @@ __version__ = "0.1.0"
 __all__ = ["CheckReport", "Finding", "LoadResult", "__version__", "check", "load"]
 
 if TYPE_CHECKING:
-    from logdoctor.check import check
     from logdoctor.ingest.load import LoadResult, load
     from logdoctor.model import Finding
+    from logdoctor.pipeline import check
     from logdoctor.verdict import CheckReport
 
 _LAZY = {
     "load": ("logdoctor.ingest.load", "load"),
     "LoadResult": ("logdoctor.ingest.load", "LoadResult"),
-    "check": ("logdoctor.check", "check"),
+    "check": ("logdoctor.pipeline", "check"),
     "CheckReport": ("logdoctor.verdict", "CheckReport"),
     "Finding": ("logdoctor.model", "Finding"),
 }

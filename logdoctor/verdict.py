@@ -3,7 +3,7 @@ read, the exit status) and the thresholds of ``--fail-on``.
 
 A value only: it holds no rule context and runs nothing, so the writers in
 :mod:`logdoctor.outputs` stand on it without standing on the pipeline
-(:mod:`logdoctor.check` builds it).
+(:mod:`logdoctor.pipeline` builds it).
 """
 
 from __future__ import annotations

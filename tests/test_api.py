@@ -22,9 +22,9 @@ def test_the_public_names() -> None:
         "check",
         "load",
     }
-    from logdoctor.check import check
     from logdoctor.ingest.load import LoadResult, load
     from logdoctor.model import Finding
+    from logdoctor.pipeline import check
     from logdoctor.verdict import CheckReport
 
     assert logdoctor.load is load and logdoctor.LoadResult is LoadResult
@@ -36,7 +36,9 @@ def test_the_public_names() -> None:
 
 
 def test_import_is_lazy() -> None:
-    code = "import sys, logdoctor; print('polars' in sys.modules, 'logdoctor.check' in sys.modules)"
+    code = (
+        "import sys, logdoctor; print('polars' in sys.modules, 'logdoctor.pipeline' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -38,7 +38,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("logdoctor.analysis",)),
     ("rules", ("logdoctor.rules",)),
     ("verdict", ("logdoctor.verdict", "logdoctor.baseline")),
-    ("check", ("logdoctor.check", "logdoctor.api")),
+    ("check", ("logdoctor.pipeline", "logdoctor.api")),
     ("report", ("logdoctor.report",)),
     ("outputs", ("logdoctor.outputs",)),
     ("runtimes", ("logdoctor.tail", "logdoctor.fleet")),
@@ -280,10 +280,10 @@ def test_the_islands_keep_to_their_floors() -> None:
         },
         "logdoctor.rules.engine": {"logdoctor.tokenservice.core": False},
         "logdoctor.simulate.engine": {"logdoctor.tokenservice.core": False},
-        "logdoctor.check": {"logdoctor.cli.options": True},
+        "logdoctor.pipeline": {"logdoctor.cli.options": True},
     }
     assert violations(graph) == [
-        "logdoctor.check -> logdoctor.cli.options (cli is not below check)",
+        "logdoctor.pipeline -> logdoctor.cli.options (cli is not below check)",
         "logdoctor.rules.engine -> logdoctor.tokenservice.core "
         "(only logdoctor.simulate, logdoctor.cli use logdoctor.tokenservice)",
         "logdoctor.tokenservice.core -> logdoctor.rules.engine (logdoctor.tokenservice may use "

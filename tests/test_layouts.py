@@ -31,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logdoctor.check import check, run_check
 from logdoctor.ingest.bundleset import SeveralBundles
 from logdoctor.model import Severity
+from logdoctor.pipeline import check, run_check
 from logdoctor.simulate import SCENARIOS
 from logdoctor.verdict import CheckReport
 from tests.conftest import ROOT

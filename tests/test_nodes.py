@@ -10,7 +10,6 @@ import polars as pl
 import pytest
 
 import logdoctor
-from logdoctor.check import check, run_check
 from logdoctor.cli import main
 from logdoctor.ingest.nodes import (
     Statement,
@@ -25,6 +24,7 @@ from logdoctor.ingest.nodes import (
     node_from_path,
     statements,
 )
+from logdoctor.pipeline import check, run_check
 from logdoctor.ucm.deployment import DeploymentError, parse_deployment
 from tests.conftest import ROOT
 

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from logdoctor.check import check
 from logdoctor.ingest.load import load
+from logdoctor.pipeline import check
 from logdoctor.progress import RecordingProgress
 from logdoctor.report import diagnose
 from logdoctor.rules import all_rules
@@ -59,7 +59,7 @@ def test_the_library_never_imports_rich() -> None:
     code = (
         "import sys\n"
         "from logdoctor.ingest.load import load\n"
-        "from logdoctor.check import check\n"
+        "from logdoctor.pipeline import check\n"
         "from logdoctor.progress import RecordingProgress\n"
         "import logdoctor.fleet.runner, logdoctor.fleet.sizing, logdoctor.simulate\n"
         f"check([{str(CASE)!r}], tz='UTC', progress=RecordingProgress())\n"

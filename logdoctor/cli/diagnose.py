@@ -169,7 +169,7 @@ def check_cmd(
     from dataclasses import replace
 
     from logdoctor.baseline import dump_baseline, load_baseline
-    from logdoctor.check import check
+    from logdoctor.pipeline import check
     from logdoctor.rules import EVIDENCE_CAP
     from logdoctor.ucm.deployment import DeploymentError
 

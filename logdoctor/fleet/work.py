@@ -27,7 +27,6 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.check import check_context
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
 from logdoctor.ingest.detect import looks_like_log
@@ -36,6 +35,7 @@ from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.load import Loader
 from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
 from logdoctor.model import Finding, Severity
+from logdoctor.pipeline import check_context
 from logdoctor.rules import Context, select_rules
 from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
@@ -385,7 +385,7 @@ def _check(
     *,
     parts: int,
 ) -> BundleResult:
-    """Correlate and check loaded events, as ``logdoctor.check.check`` does."""
+    """Correlate and check loaded events, as ``logdoctor.pipeline.check`` does."""
     read = [s for s in stats if s.error is None]
     if not read:
         if errors:

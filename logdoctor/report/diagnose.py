@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from logdoctor.check import check_context
 from logdoctor.ingest.load import LoadResult
+from logdoctor.pipeline import check_context
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.report.facts import config_facts, declared_facts
 from logdoctor.report.model import Correlation, Diagnosis, Unchecked

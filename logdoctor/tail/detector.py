@@ -11,8 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.check import check_context
 from logdoctor.model import Finding
+from logdoctor.pipeline import check_context
 from logdoctor.rules import Context
 from logdoctor.tail.window import Detector
 from logdoctor.ucm.deployment import Deployment, load_deployment

@@ -17,10 +17,10 @@ import pytest
 
 import logdoctor
 from logdoctor.analysis.lineage import lineage
-from logdoctor.check import check
 from logdoctor.ingest.load import LoadResult
 from logdoctor.model import FAILURE_KINDS, EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.html import render_html
+from logdoctor.pipeline import check
 from logdoctor.report import Diagnosis, Limits, build_report, diagnose
 from logdoctor.report import aggregate as agg
 from logdoctor.report.colors import FAILURE_COLOR, KIND_COLORS, kind_color

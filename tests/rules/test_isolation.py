@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from logdoctor.analysis.keys import KEY_FAILURE_MARKS
-from logdoctor.check import check, run_check
 from logdoctor.cli import main
 from logdoctor.model import Severity
+from logdoctor.pipeline import check, run_check
 from logdoctor.rules import Context, Hit, RuleError, all_rules, registry, rule, run, run_rules
 from tests.conftest import ASSETS, ROOT
 
