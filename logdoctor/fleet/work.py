@@ -30,7 +30,7 @@ import polars as pl
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
 from logdoctor.ingest.detect import looks_like_log
-from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.load import Loader
 from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
@@ -215,15 +215,12 @@ def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loa
     process."""
     formats = _formats(opts.formats_dir)
 
-    def matches(name: str, rel: str) -> bool:
-        return any(f.matches_name(name) or f.matches_path(rel) for f in formats)
-
     def sniff(head: bytes) -> bool:
         return looks_like_log(formats, head)
 
     limits = Limits()
     files, errors, ignored = discover(
-        [bundle.path], formats_match=matches, sniff=sniff, limits=limits
+        [bundle.path], formats_match=formats_matcher(formats), sniff=sniff, limits=limits
     )
     return Loader(
         files,

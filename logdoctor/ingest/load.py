@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
-from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.nodes import (
     NodeTable,
@@ -459,15 +459,12 @@ def open_inputs(
     book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
     formats = load_formats(formats_dir)
 
-    def matches(name: str, rel: str) -> bool:
-        return any(f.matches_name(name) or f.matches_path(rel) for f in formats)
-
     def sniff(head: bytes) -> bool:
         return looks_like_log(formats, head)
 
     lim = limits or Limits()
     files, errors, ignored = discover(
-        path_list, formats_match=matches, sniff=sniff, node=node, limits=lim
+        path_list, formats_match=formats_matcher(formats), sniff=sniff, node=node, limits=lim
     )
     return Loader(
         files,

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from logdoctor.model import Basis, EventKind, RuleId, Severity
+from logdoctor.model import VIA_KINDS, Basis, EventKind, RuleId, Severity
 
 if TYPE_CHECKING:
     from logdoctor.rules.context import Context, Hit
@@ -89,19 +89,7 @@ NEEDS_CONFIG = ("", "or", "required")
 ANY_KIND = "*"
 """In :attr:`Needs.kinds`: the rule reads every record (log health), whatever its kind."""
 
-TOKEN_FLOW: tuple[str, ...] = (
-    "authorize.request",
-    "authorize.rejected",
-    "auth.success",
-    "auth.failure",
-    "code.issued",
-    "token.access.issued",
-    "token.refresh.issued",
-    "token.refreshed",
-    "token.validated",
-    "token.rejected",
-    "token.revoked",
-)
+TOKEN_FLOW: tuple[str, ...] = (*VIA_KINDS, "token.validated", "token.rejected", "token.revoked")
 """The OAuth lines token lineage, the enriched events and sessions are built from
 (:mod:`logdoctor.analysis.lineage`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads
 them."""

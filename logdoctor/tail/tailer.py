@@ -44,7 +44,7 @@ from typing import Protocol
 import polars as pl
 
 from logdoctor.ingest.detect import detect, sniff_lines
-from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.parse import LineParser, Record
 from logdoctor.ingest.sources import node_from_path
@@ -167,14 +167,9 @@ class Tailer:
         )
         self.zone: Zone = resolve_zone(tz)
         self._node = node
-        fmts = self.formats
-
-        def match(name: str, rel: str) -> bool:
-            return any(f.matches_name(name) or f.matches_path(rel) for f in fmts)
-
         self.follower = Follower(
             paths,
-            match=match,
+            match=formats_matcher(self.formats),
             state=state,
             from_start=from_start,
             poll=poll,
