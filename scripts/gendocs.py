@@ -150,7 +150,7 @@ def _slug(heading: str) -> str:
 def rules_page() -> str:
     """One page for every rule: a summary table, then per rule (anchor ``#LD101``) its
     severity, category, basis, the logs it needs, the kinds it reads and its documentation."""
-    from logdoctor.formats import kind_bases, load_formats
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
     from logdoctor.rules import all_rules
     from logdoctor.rules.registry import ANY_KIND
 
@@ -213,8 +213,9 @@ def rules_page() -> str:
 def events_page() -> str:
     """The event table: its columns (meaning, dtype), the event kinds with the families and
     bases of the patterns that give them, and the log families' formats."""
-    from logdoctor.formats import kind_bases, load_formats
-    from logdoctor.model import COLUMN_DOC, COLUMNS, DTYPES, EventKind
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
+    from logdoctor.model import EventKind
+    from logdoctor.table import COLUMN_DOC, COLUMNS, DTYPES
 
     formats = load_formats()
     bases = kind_bases(formats)

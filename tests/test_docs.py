@@ -21,9 +21,10 @@ import pytest
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.formats import load_formats
-from logdoctor.model import COLUMNS, EventKind
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.model import EventKind
 from logdoctor.rules import all_rules
+from logdoctor.table import COLUMNS
 from tests.conftest import ROOT
 
 

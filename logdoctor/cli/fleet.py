@@ -10,15 +10,8 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import (
-    CliError,
-    _ids,
-    formats_dir_option,
-    handle_errors,
-    main,
-    tz_option,
-    warn,
-)
+from logdoctor.cli._base import _ids, formats_dir_option, main, tz_option
+from logdoctor.cli.errors import CliError, handle_errors, warn
 from logdoctor.cli.progress import FleetProgress
 
 # -- fleet ---------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from logdoctor.formats import EventPattern, Format, HeaderPattern
+from logdoctor.ingest.formats.spec import EventPattern, Format, HeaderPattern
 from logdoctor.timestamps import TimestampFormat
 
 __all__ = ["LNAV_LEVELS", "file_pattern", "kinds_sql", "lnav_format", "lnav_name", "write_lnav"]

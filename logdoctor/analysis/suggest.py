@@ -1,7 +1,7 @@
 """Draft a format file from the records logdoctor does not recognize (``formats suggest``).
 
 The records of one family that no event pattern knows are mined into templates
-(:mod:`logdoctor.shapes`); each template seen at least ``min_count`` times becomes an
+(:mod:`logdoctor.analysis.shapes`); each template seen at least ``min_count`` times becomes an
 ``[[event]]`` of kind ``draft.<n>`` (n is the template's rank in its family, 1 the most
 frequent), whose regex is the template with its variable parts turned into fields: a
 ``key=value`` value is named after its key when the key is a known name of an event column
@@ -11,9 +11,9 @@ uuid or JWT-looking token id). Two records of each template become its ``[[sampl
 verbatim, with the kind and fields they parse to.
 
 A format given with ``--formats-dir`` replaces the format of the same name (see
-:func:`logdoctor.formats.load_formats`), so the draft is the family's format file, copied
-verbatim, with the draft events added after the events it already has: lines it recognized
-keep their kinds, and the draft patterns only see the lines that were left over. With
+:func:`logdoctor.ingest.formats.catalog.load_formats`), so the draft is the family's format
+file, copied verbatim, with the draft events added after the events it already has: lines it
+recognized keep their kinds, and the draft patterns only see the lines that were left over. With
 ``include`` (kinds of generic detectors, such as ``oauth.error``), the records of those kinds
 are mined too and the draft events go before the first event of those kinds, so that they get
 the chance to claim those lines first.
@@ -30,12 +30,13 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.formats import Format, FormatError, load_format
-from logdoctor.model import FIELD_COLUMNS, EventKind
-from logdoctor.parse import iter_lines, parse_bytes
-from logdoctor.regexes import to_rust
-from logdoctor.shapes import PLACEHOLDER, WILDCARD, Template, mine
-from logdoctor.sources import LogFile
+from logdoctor.analysis.shapes import PLACEHOLDER, WILDCARD, Template, mine
+from logdoctor.ingest.formats.spec import Format, FormatError, load_format
+from logdoctor.ingest.parse import iter_lines, parse_bytes
+from logdoctor.ingest.regexes import to_rust
+from logdoctor.ingest.sources import LogFile
+from logdoctor.model import EventKind
+from logdoctor.table import FIELD_COLUMNS
 
 __all__ = [
     "COLUMN_KEYS",
@@ -364,7 +365,7 @@ def _record_texts(
     files: Sequence[LogFile], wanted: Mapping[str, set[tuple[int, int]]]
 ) -> dict[tuple[str, int], str]:
     """The verbatim text of records: (file display name, first line) -> text (its lines)."""
-    from logdoctor.parse import decode
+    from logdoctor.ingest.parse import decode
 
     out: dict[tuple[str, int], str] = {}
     by_name = {lf.display: lf for lf in files}
@@ -526,7 +527,7 @@ def draft_format(
             )
         text = _draft_text(base_text, fmt, with_samples, include, header)
         probe.write_text(text, encoding="utf-8")
-        from logdoctor.formatcheck import check_format
+        from logdoctor.ingest.formats.check import check_format
 
         try:
             check_format(load_format(probe))

@@ -1,20 +1,6 @@
-"""The parse engines: bulk (polars, one file at a time) and line-at-a-time (Python ``re``).
-
-Both read the same compiled format (:mod:`logdoctor.formats`) and give the same rows; the
-format loader checks that on every sample. Line semantics are fixed once: a line ends at
-``\\n``, one trailing ``\\r`` is dropped, and a final line without ``\\n`` still counts. A line
-that matches a header pattern starts a record; the lines after it that match none are its
-continuation (a Java stack trace, an XML block, a certMgmt info dump) and are folded into its
-message. Lines before the first header are *malformed*: counted, their numbers kept, never
-dropped silently. Invariant (tested): ``lines == record_lines + malformed`` for every file.
-
-Damaged content, as the live tail handles it: NUL bytes (the hole a writer without O_APPEND
-leaves after a copy-truncate) are removed from lines and counted in ``nul_bytes``, and a line
-that was nothing but NULs is dropped (line numbers still count it), so a header written after a
-hole still starts its record. Memory per line is bounded: a line keeps at most
-:data:`MAX_RECORD_BYTES` bytes and a record at most as many bytes of continuation lines; a
-record cut so is counted in ``truncated`` (it still counts as a line and a record). A UTF-8
-byte order mark is skipped.
+"""The bulk engine (polars, one file at a time, in chunks on a thread pool): what
+``logdoctor.load``, ``check`` and ``report`` parse with. The line semantics it implements are
+stated once, in :mod:`logdoctor.ingest.parse`; :mod:`.line` gives the same rows line by line.
 """
 
 from __future__ import annotations
@@ -27,76 +13,40 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote
 
 import polars as pl
 
-from logdoctor.clocks import offset_minutes, offset_text, utc_offsets
-from logdoctor.formats import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format, HeaderPattern
-from logdoctor.model import COLUMNS, FIELD_COLUMNS, NODE_FIELD, EventKind, ParseStats
-from logdoctor.sources import UTF8_BOM, open_regular
+from logdoctor.ingest.clocks import utc_offsets
+from logdoctor.ingest.formats.spec import (
+    EXTRACT_COLUMNS,
+    EventPattern,
+    FieldPattern,
+    Format,
+    HeaderPattern,
+)
+from logdoctor.ingest.parse.common import MAX_RECORD_BYTES, decode, iter_lines, pct_decode
+from logdoctor.ingest.sources import UTF8_BOM, open_regular
+from logdoctor.model import EventKind
+from logdoctor.table import (
+    FIELD_COLUMNS,
+    NODE_FIELD,
+    ParseStats,
+    empty_frame,
+)
 from logdoctor.timestamps import Zone, resolve_zone
 
-__all__ = [
-    "MAX_RECORD_BYTES",
-    "POLARS_SCHEMA",
-    "LineParser",
-    "Record",
-    "decode",
-    "empty_frame",
-    "parse_bytes",
-]
-
-POLARS_SCHEMA: dict[str, pl.DataType] = {
-    "time": pl.Datetime("us", "UTC"),
-    "node": pl.String(),
-    "family": pl.String(),
-    "file": pl.String(),
-    "line": pl.Int64(),
-    "level": pl.String(),
-    "thread": pl.String(),
-    "logger": pl.String(),
-    "kind": pl.String(),
-    "basis": pl.String(),
-    **{c: pl.String() for c in FIELD_COLUMNS},
-    "message": pl.String(),
-}
-"""The event table inside the engine (polars); :mod:`logdoctor.api` hands pandas to users."""
-
-assert tuple(POLARS_SCHEMA) == COLUMNS
+__all__ = ["iter_parse", "merge_stats", "parse_bytes"]
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 _T = TypeVar("_T")
-_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 def _nulls(name: str, n: int, dtype: pl.DataType) -> pl.Series:
     """A series of ``n`` nulls (a list of Nones goes through Python objects; this does not)."""
     return pl.repeat(None, n, dtype=dtype, eager=True).alias(name)
-
-
-def empty_frame() -> pl.DataFrame:
-    """An event table with no rows and the full schema."""
-    return pl.DataFrame(schema=POLARS_SCHEMA)
-
-
-def decode(data: bytes) -> tuple[str, int]:
-    """Decode UTF-8, replacing undecodable bytes; returns the text and how many were replaced."""
-    try:
-        return data.decode("utf-8"), 0
-    except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
-        return text, text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
-
-
-def _pct_decode(value: str | None) -> str | None:
-    if value is None or "%" not in value:
-        return value
-    return unquote(value, errors="replace") if _PCT.search(value) else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +153,8 @@ def _classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataF
     - within a group, each pattern is tried only on the rows no earlier pattern took;
     - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
-      (see :func:`logdoctor.formats.split_plan`); other patterns capture with their regex.
+      (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
+      regex.
     """
     n = records.height
     msg = records["msg"]
@@ -404,17 +355,12 @@ def _clean_values(values: pl.Series) -> pl.Series:
     encoded = values.filter(values.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)).unique()
     if encoded.len() == 0:
         return values
-    mapping = {v: _pct_decode(v) for v in encoded.to_list()}
+    mapping = {v: pct_decode(v) for v in encoded.to_list()}
     return values.replace(mapping)
 
 
 CHUNK_BYTES = 16 << 20
 """Files are parsed in chunks of about this size, cut at record starts (bounded memory)."""
-
-MAX_RECORD_BYTES = 4 << 20
-"""A line keeps at most this many bytes (cut at a character boundary), and a record at most
-this many bytes of continuation lines (the lines past it are counted, not kept); each record
-cut so is counted in ``ParseStats.truncated``."""
 
 
 def parse_bytes(
@@ -833,242 +779,3 @@ def _map_slices(
 
 def _concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical", rechunk=False)
-
-
-# --------------------------------------------------------------------------------------------
-# Line engine
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Record:
-    """One record produced by the line engine (the same columns as a row of the event table)."""
-
-    time: datetime | None
-    node: str
-    family: str
-    file: str
-    line: int
-    level: str | None
-    thread: str | None
-    logger: str | None
-    kind: str
-    fields: dict[str, str | None]
-    message: str
-    basis: str | None = None
-
-    def as_row(self) -> dict[str, object]:
-        """The record as a dict keyed by the event table's column names."""
-        row: dict[str, object] = {
-            "time": self.time,
-            "node": self.node,
-            "family": self.family,
-            "file": self.file,
-            "line": self.line,
-            "level": self.level,
-            "thread": self.thread,
-            "logger": self.logger,
-            "kind": self.kind,
-            "basis": self.basis,
-        }
-        for c in FIELD_COLUMNS:
-            row[c] = self.fields.get(c)
-        row["message"] = self.message
-        return row
-
-
-class _OpenRecord:
-    """The record the line engine is folding lines into."""
-
-    __slots__ = ("cont", "cut", "header", "line", "match", "size")
-
-    def __init__(self, header: int, line: int, match: re.Match[str], cut: bool) -> None:
-        self.header = header
-        self.line = line
-        self.match = match
-        self.cont: list[str] = []
-        self.size = 0  # bytes of continuation kept (each line plus its newline)
-        self.cut = cut
-
-
-def _cap_line(text: str) -> tuple[str, bool]:
-    """``text`` cut to MAX_RECORD_BYTES bytes of UTF-8 (at a character boundary), as the bulk
-    engine cuts a line; and whether it was cut."""
-    if len(text) * 4 <= MAX_RECORD_BYTES:
-        return text, False
-    raw = text.encode("utf-8", "surrogateescape")
-    if len(raw) <= MAX_RECORD_BYTES:
-        return text, False
-    return raw[:MAX_RECORD_BYTES].decode("utf-8", "ignore"), True
-
-
-def _utf8_len(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogateescape"))
-
-
-class LineParser:
-    """Parse lines one at a time with the same compiled patterns as the bulk engine.
-
-    ``feed`` returns the records that a new line completes (a header line completes the record
-    before it); ``flush`` returns the last open record. Lines before the first header are
-    counted as malformed in ``stats``. NUL bytes and over-long lines and records are handled as
-    by the bulk engine (see the module's docstring).
-    """
-
-    def __init__(self, fmt: Format, *, file: str, node: str, zone: Zone | None = None) -> None:
-        self.fmt = fmt
-        self.file = file
-        self.node = node
-        zone = zone or resolve_zone(None)
-        self._to_utc = zone.to_utc()
-        self.stats = ParseStats(path=file, family=fmt.family, node=node)
-        self._kinds: Counter[str] = Counter()
-        self.stats.kinds = self._kinds  # the counter itself: no copy per record
-        self._open: _OpenRecord | None = None
-        self._seen = 0  # lines fed, those of nothing but NULs included (the numbering)
-        self._zones = [h.zone.to_utc() if h.zone is not None else self._to_utc for h in fmt.headers]
-        self._offsets: Counter[str] = Counter()
-        self.stats.utc_offsets = self._offsets  # the counter itself, as for kinds
-
-    def feed(self, text: str, lineno: int | None = None) -> list[Record]:
-        """Consume one line (without its ``\\n``); returns the records it completes."""
-        self._seen += 1
-        n = lineno if lineno is not None else self._seen
-        text, cut = _cap_line(text)
-        if "\x00" in text:
-            self.stats.nul_bytes += text.count("\x00")
-            text = text.replace("\x00", "")
-            if not text:
-                return []
-        if text.endswith("\r"):
-            text = text[:-1]
-        self.stats.lines += 1
-        for hi, h in enumerate(self.fmt.headers):
-            m = h.regex.py.match(text)
-            if m is not None:
-                done = self.flush()
-                self._open = _OpenRecord(hi, n, m, cut)
-                self.stats.records += 1
-                self.stats.record_lines += 1
-                self.stats.truncated += cut
-                return done
-        open_ = self._open
-        if open_ is None:
-            self.stats.malformed += 1
-            self.stats.truncated += cut
-            if len(self.stats.malformed_lines) < ParseStats.MALFORMED_LINES_KEPT:
-                self.stats.malformed_lines.append(n)
-            return []
-        self.stats.record_lines += 1
-        open_.size += _utf8_len(text) + 1
-        if open_.size <= MAX_RECORD_BYTES:
-            open_.cont.append(text)
-        else:
-            cut = True
-        if cut and not open_.cut:
-            open_.cut = True
-            self.stats.truncated += 1
-        return []
-
-    def flush(self) -> list[Record]:
-        """Emit the open record, if any."""
-        if self._open is None:
-            return []
-        o, self._open = self._open, None
-        return [self._build(o.header, o.line, o.match, o.cont)]
-
-    def _build(self, hi: int, n: int, m: re.Match[str], cont: list[str]) -> Record:
-        h: HeaderPattern = self.fmt.headers[hi]
-        g = m.groupdict()
-        msg = g.get("msg") or ""
-        if cont:
-            msg = msg + "\n" + "\n".join(cont)
-        time = None
-        ts = g.get("ts")
-        if ts is not None:
-            for tf in h.timestamps:
-                parsed = tf.parse(ts)
-                if parsed is not None:
-                    time = parsed if parsed.tzinfo is not None else self._zones[hi](parsed)
-                    if time.tzinfo is not None:
-                        time = time.astimezone(UTC)
-                    break
-        if time is None:
-            self.stats.bad_timestamps += 1
-        logger = g.get("logger")
-        kind, basis, fields = classify_message(self.fmt, msg, logger)
-        self._kinds[kind] += 1
-        self.stats.unrecognized = self._kinds.get(_UNRECOGNIZED, 0)
-        local = g.get("local")
-        if local is not None and time is not None:
-            minutes = offset_minutes(local, time)
-            if minutes is not None:
-                self._offsets[offset_text(minutes)] += 1
-        return Record(
-            time=time,
-            node=fields.pop(NODE_FIELD, None) or g.get("node") or self.node,
-            family=self.fmt.family,
-            file=self.file,
-            line=n,
-            level=self.fmt.normalize_level(g.get("level")),
-            thread=g.get("thread"),
-            logger=logger,
-            kind=kind,
-            fields=fields,
-            message=msg,
-            basis=basis,
-        )
-
-
-def match_event(
-    fmt: Format, msg: str, logger: str | None
-) -> tuple[EventPattern, re.Match[str]] | None:
-    """The first event pattern (in file order) that matches a message and logger, if any."""
-    for e in fmt.events:
-        if e.literal and not msg.startswith(e.literal):
-            continue
-        m = e.regex.py.search(msg)
-        if m is None:
-            continue
-        if e.logger is not None and e.logger.py.search(logger or "") is None:
-            continue
-        return e, m
-    return None
-
-
-def classify_message(
-    fmt: Format, msg: str, logger: str | None, used: list[int] | None = None
-) -> tuple[str, str | None, dict[str, str | None]]:
-    """The event kind, its basis and the fields of one message: the first matching pattern
-    wins, then the ``[[field]]`` extractors fill what it left empty (``used`` collects the
-    indexes of those that did). ``fields`` holds the node the line names under ``node``
-    (None when it names none)."""
-    fields: dict[str, str | None] = {c: None for c in EXTRACT_COLUMNS}
-    hit = match_event(fmt, msg, logger)
-    if hit is None:
-        return _UNRECOGNIZED, None, fields
-    e, m = hit
-    fields.update(e.set)
-    for k, v in m.groupdict().items():
-        fields[k] = None if v == "-" else _pct_decode(v)
-    for x in fmt.fields:
-        if fields[x.column] is not None or (x.kinds and e.kind not in x.kinds):
-            continue
-        found = x.regex.py.search(msg)
-        if found is not None:
-            v = found.group(x.column)
-            if v is not None and v != "-":
-                fields[x.column] = _pct_decode(v)
-                if used is not None:
-                    used.append(x.index)
-    return e.kind, e.basis, fields
-
-
-def iter_lines(text: str) -> Iterator[str]:
-    """Split text into lines with the engine's semantics (``\\n`` only; no empty last line)."""
-    if not text:
-        return
-    parts = text.split("\n")
-    if parts[-1] == "":
-        parts.pop()
-    yield from parts

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from logdoctor.formats import Format, FormatError
-from logdoctor.model import COLUMNS
-from logdoctor.parse import LineParser, classify_message, iter_lines, match_event, parse_bytes
+from logdoctor.ingest.formats.spec import Format, FormatError
+from logdoctor.ingest.parse import (
+    LineParser,
+    classify_message,
+    iter_lines,
+    match_event,
+    parse_bytes,
+)
+from logdoctor.table import COLUMNS
 
 __all__ = ["check_format"]
 

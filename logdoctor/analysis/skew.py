@@ -16,17 +16,12 @@ from datetime import datetime
 
 import polars as pl
 
-from logdoctor.events import Events
-from logdoctor.evidence import excerpt, from_rows
-from logdoctor.model import Evidence
+from logdoctor.analysis.events import Events, as_events
+from logdoctor.analysis.evidence import excerpt, from_rows
+from logdoctor.analysis.lineage import lineage
+from logdoctor.model import USE_KINDS, Evidence
 
 __all__ = ["PairSkew", "SkewReport", "clock_skew", "correct_skew"]
-
-USE_KINDS = ("token.refreshed", "token.validated", "token.rejected", "token.revoked")
-
-
-def _events(events: Events | pl.DataFrame) -> Events:
-    return events if isinstance(events, Events) else Events(events)
 
 
 @dataclass(frozen=True)
@@ -135,9 +130,7 @@ def clock_skew(
     """Estimate clock offsets between nodes from tokens used on one node and issued on
     another (and keys replicated from the publisher). ``reference`` defaults to the node that
     issued the most tokens."""
-    from logdoctor.correlate import lineage
-
-    ev = _events(events)
+    ev = as_events(events)
     lin = lineage(ev) if lin is None else lin
     links = _links(ev, lin)
     if links.height == 0:

@@ -1,30 +1,28 @@
-"""``check``: load logs and / or a deployment file, run the rules, judge against a threshold.
+"""The verdict of a check as a value: :class:`CheckReport` (findings, baseline state, what was
+read, the exit status) and the thresholds of ``--fail-on``.
 
-The CLI's ``logdoctor check`` and the HTML report call :func:`check`; it raises on bad input
-(``DeploymentError``, ``BaselineError``, ``ValueError``) and never prints.
+A value only: it holds no rule context and runs nothing, so the writers in
+:mod:`logdoctor.outputs` stand on it without standing on the pipeline
+(:mod:`logdoctor.pipeline` builds it).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import polars as pl
+from logdoctor.baseline import Baseline, BaselineEntry
+from logdoctor.ingest.sources import InputError
+from logdoctor.model import Finding, Severity
+from logdoctor.rules import Rule, RuleFailure
+from logdoctor.table import ParseStats
+from logdoctor.timestamps import ZoneBook
+from logdoctor.ucm.deployment import Deployment
 
-from logdoctor.baseline import Baseline, BaselineEntry, finding_fingerprint
-from logdoctor.bundleset import refuse_several_bundles
-from logdoctor.deployment import Deployment, load_deployment
-from logdoctor.model import Finding, ParseStats, Severity
-from logdoctor.progress import NULL_PROGRESS, Progress
-from logdoctor.rules import EVIDENCE_CAP, Context, Rule, RuleFailure, run_rules, select_rules
-from logdoctor.sources import InputError
-from logdoctor.timestamps import ZoneBook, zone_book
-
-__all__ = ["FAIL_ON", "STATUSES", "CheckReport", "check", "check_context", "unread_summary"]
+__all__ = ["FAIL_ON", "STATUSES", "CheckReport", "unread_summary"]
 
 FAIL_ON = ("error", "warning", "info", "never")
 """Thresholds of ``--fail-on``: findings at or above it fail the check."""
@@ -65,8 +63,6 @@ class CheckReport:
     last_time: datetime | None = None
     errors: tuple[InputError, ...] = ()
     stats: tuple[ParseStats, ...] = ()
-    context: Context | None = field(default=None, compare=False, repr=False)
-    """The rule context (events, correlation, inference), for reports built on the check."""
     rule_errors: tuple[RuleFailure, ...] = ()
     """Rules that raised (internal errors); the other rules' findings are in ``findings``."""
     logs: bool = False
@@ -197,130 +193,3 @@ class CheckReport:
             "config": None if self.deployment is None else self.deployment.path,
             "input_errors": [{"path": e.path, "message": e.message} for e in self.errors],
         }
-
-
-def check_context(
-    ctx: Context,
-    *,
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    fail_on: str = "warning",
-    baseline: Baseline | None = None,
-    errors: Sequence[InputError] = (),
-    logs: bool = True,
-    allow_partial: bool = False,
-    inputs: Sequence[str] = (),
-    evidence_cap: int | None = EVIDENCE_CAP,
-    progress: Progress = NULL_PROGRESS,
-) -> CheckReport:
-    """Run the selected rules on a prepared context (each rule on its own: one that raises
-    is listed in ``rule_errors`` and the others still run; ``evidence_cap`` evidence lines at
-    most per finding, None for all; ``progress`` hears of each rule)."""
-    if fail_on not in FAIL_ON:
-        raise ValueError(f"--fail-on {fail_on!r}: allowed values are {', '.join(FAIL_ON)}")
-    rules = select_rules(select, ignore)
-    findings, failures = run_rules(ctx, rules, evidence_cap=evidence_cap, progress=progress)
-    frame = ctx.raw.frame
-    times = frame["time"].drop_nulls() if frame.height else pl.Series([], dtype=pl.Datetime)
-    first = times.min() if times.len() else None
-    last = times.max() if times.len() else None
-    return CheckReport(
-        findings=tuple(findings),
-        rules=tuple(rules),
-        fail_on=fail_on,
-        baseline=baseline,
-        deployment=ctx.declared,
-        events=frame.height,
-        files=len([s for s in ctx.stats if s.error is None]),
-        first_time=first if isinstance(first, datetime) else None,
-        last_time=last if isinstance(last, datetime) else None,
-        errors=tuple(errors),
-        stats=tuple(ctx.stats),
-        context=ctx,
-        rule_errors=tuple(failures),
-        logs=logs,
-        allow_partial=allow_partial,
-        inputs=tuple(inputs),
-    )
-
-
-def check(
-    paths: Sequence[str | Path] = (),
-    *,
-    config: str | Path | None = None,
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    fail_on: str = "warning",
-    baseline: Baseline | None = None,
-    correct_skew: bool = False,
-    formats_dir: Sequence[str | Path] = (),
-    node: str | None = None,
-    tz: str | None = None,
-    jobs: int | None = None,
-    allow_partial: bool = False,
-    one_cluster: bool = False,
-    evidence_cap: int | None = EVIDENCE_CAP,
-    progress: Progress | None = None,
-) -> CheckReport:
-    """Check logs (``paths``), a deployment file (``config``), or both.
-
-    Logs of which not one record can be read give the status ``not-checked``; inputs that
-    cannot be read, or only partly, make the check ``incomplete`` (exit 2) unless
-    ``allow_partial``. Paths that hold several bundles (each with its own nodes or
-    deployment file) raise :class:`~logdoctor.bundleset.SeveralBundles` unless
-    ``one_cluster``. Each node's zone-less times are read in the zone the deployment file
-    declares for it, else in ``tz``, else in UTC (``report.zones`` says which nodes' zone
-    was assumed). ``progress`` hears of the stages (parsing, correlating, rules).
-    """
-    if not paths and config is None:
-        raise ValueError("nothing to check: give log paths, --config FILE, or both")
-    deployment = None if config is None else load_deployment(config)
-    select_rules(select, ignore)  # validate the patterns before any long load
-    nodes = None
-    zones = zone_book(tz, None if deployment is None else deployment.node_zones())
-    observer = progress or NULL_PROGRESS
-    if paths:
-        from logdoctor.api import open_inputs
-
-        loader = open_inputs(
-            list(paths),
-            formats_dir=formats_dir,
-            node=node,
-            jobs=jobs,
-            zones=zones,
-            progress=observer,
-            aliases=None if deployment is None else deployment.aliases,
-        )
-        if not one_cluster:
-            refuse_several_bundles(loader, [str(p) for p in paths])
-        result = loader.result()
-        del loader
-        frame, stats, errors, nodes = result.frame, result.stats, result.errors, result.nodes
-    else:
-        from logdoctor.parse import empty_frame
-
-        frame, stats, errors = empty_frame(), [], []
-    observer.stage("correlating")
-    ctx = Context(frame, stats, deployment, correct_skew=correct_skew, nodes=nodes)
-    del frame  # the context holds its own time-ordered copy; free the load order one
-    if paths:
-        del result
-    report = check_context(
-        ctx,
-        select=select,
-        ignore=ignore,
-        fail_on=fail_on,
-        baseline=baseline,
-        errors=errors,
-        logs=bool(paths),
-        allow_partial=allow_partial,
-        inputs=[str(p) for p in paths],
-        evidence_cap=evidence_cap,
-        progress=observer,
-    )
-    return replace(report, zones=zones)
-
-
-def fingerprints(report: CheckReport) -> list[str]:
-    """The fingerprints of a report's findings, in order."""
-    return [finding_fingerprint(f) for f in report.findings]

@@ -21,14 +21,14 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor.deployment import KEY_USES, Cluster, Deployment, KeyInfo
-from logdoctor.events import VIA_KINDS, Events
-from logdoctor.evidence import from_rows
-from logdoctor.jabber import parse_agent
-from logdoctor.model import Evidence
+from logdoctor.analysis.events import Events
+from logdoctor.analysis.evidence import from_rows
+from logdoctor.model import VIA_KINDS, Evidence
+from logdoctor.ucm.deployment import Cluster, Deployment, KeyInfo
+from logdoctor.ucm.jabber import parse_agent
+from logdoctor.ucm.topology import KEY_USES
 
 __all__ = [
-    "ROLES",
     "Disagreement",
     "Fact",
     "Inferred",
@@ -36,9 +36,6 @@ __all__ = [
     "infer",
     "name_role",
 ]
-
-ROLES = ("ucm", "imp", "imp_central", "expressway", "unity", "unknown")
-"""Roles a node or server name can have."""
 
 FACT_EVIDENCE = 10
 """At most this many lines are kept per fact (the count is exact)."""

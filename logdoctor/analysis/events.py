@@ -11,26 +11,9 @@ from functools import cached_property
 
 import polars as pl
 
-from logdoctor.parse import empty_frame
+from logdoctor.table import empty_frame
 
-__all__ = ["GRANT_KINDS", "VIA_KINDS", "Events", "merge_nodes"]
-
-VIA_KINDS = (
-    "authorize.request",
-    "authorize.rejected",
-    "auth.success",
-    "auth.failure",
-    "code.issued",
-    "token.access.issued",
-    "token.refresh.issued",
-    "token.refreshed",
-)
-"""Kinds whose ``server`` column is the proxy a request came through (``via=``, an
-Expressway for Mobile and Remote Access); ``token.rejected`` also, when it refuses a grant
-(``grant`` set). For validation lines ``server`` is the validating server instead."""
-
-GRANT_KINDS = ("token.access.issued", "token.refresh.issued", "token.refreshed")
-"""Kinds that record a successful grant."""
+__all__ = ["Events", "as_events", "merge_nodes"]
 
 _SORT = ["time", "node", "file", "line"]
 
@@ -96,3 +79,8 @@ class Events:
     def end(self) -> object:
         """The last event time (or None)."""
         return self.frame["time"].max() if self.frame.height else None
+
+
+def as_events(events: Events | pl.DataFrame) -> Events:
+    """``events`` as :class:`Events` (a frame is put in time order once, here)."""
+    return events if isinstance(events, Events) else Events(events)

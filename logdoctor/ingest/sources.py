@@ -9,7 +9,7 @@ with an error naming the member; the other members are still read. Every decompr
 the caps of :class:`Limits`. A truncated compressed file keeps what could be read
 (:class:`PartialRead`). FIFOs, sockets and devices are never opened. Each log file gets a node
 name from the bundle layout (the folder that holds ``platform/`` or ``tomcat/`` in an RTMT
-collection, :func:`logdoctor.nodes.node_from_path`), unless ``--node`` overrides it.
+collection, :func:`logdoctor.ingest.nodes.node_from_path`), unless ``--node`` overrides it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol, cast
 
-from logdoctor.nodes import archive_stem, default_node, node_from_path
+from logdoctor.ingest.nodes import archive_stem, default_node, node_from_path
 
 __all__ = [
     "Ignored",

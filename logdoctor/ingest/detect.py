@@ -3,7 +3,8 @@
 Content decides when it is clear (a misnamed file still gets the right parser); the name
 breaks ties between formats whose headers fit equally well (the tolerant ssoApp format fits
 ssosp lines too); without a name hint, the most specific format wins (see
-:func:`logdoctor.formats.load_formats` for how specificity is derived from the samples).
+:func:`logdoctor.ingest.formats.catalog.load_formats` for how specificity is derived from the
+samples).
 
 Only whole lines count: the text after the last newline of a file's first bytes may be a line
 cut in the middle, which the tolerant ssoApp header fits better than the right one.
@@ -14,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logdoctor.formats import Format
-from logdoctor.parse import decode
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.parse import decode
 
 __all__ = [
     "Detection",

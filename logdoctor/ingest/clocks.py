@@ -4,10 +4,11 @@ A CiscoSyslog record carries the node's local time (the syslog header, without a
 same moment in UTC (``Jun 17 16:14:19 host ... : Jun 17 2019 14:14:19.781 UTC : ...``): their
 difference is the node's UTC offset, which the logs without a zone (ssosp, ssoApp, certMgmt)
 need. A format says which header group holds the local time (``local``, see
-:data:`logdoctor.model.HEADER_FIELDS`); the parse engines count the offsets each file's
+:data:`logdoctor.table.HEADER_FIELDS`); the parse engines count the offsets each file's
 records show (``ParseStats.utc_offsets``, ``utc_offset`` the most frequent), and
-:func:`zone_from_head` reads it from a file's first lines before the node's other files are
-parsed, so that their zone-less times are read in it (``logdoctor.api.Loader`` does this: a
+:func:`logdoctor.ingest.parse.line.zone_from_head` reads it from a file's first lines before
+the node's other files are parsed, so that their zone-less times are read in it
+(``logdoctor.ingest.load.Loader`` does this: a
 node's own statement is better evidence than ``--tz``, a guess for every node at once).
 
 An offset is rounded to a quarter of an hour (zones are whole quarters); a record whose two
@@ -18,8 +19,6 @@ of the local stamp is the UTC stamp's, or the one before or after (New Year's Ev
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -28,17 +27,14 @@ import polars as pl
 from logdoctor.timestamps import Zone
 
 if TYPE_CHECKING:
-    from logdoctor.formats import Format
-    from logdoctor.model import ParseStats
+    from logdoctor.table import ParseStats
 
 __all__ = [
     "HEAD_LINES",
-    "HeadClocks",
     "offset_minutes",
     "offset_text",
     "stated_zone",
     "utc_offsets",
-    "zone_from_head",
     "zone_of_offset",
 ]
 
@@ -135,28 +131,3 @@ def stated_zone(stats: ParseStats) -> Zone | None:
     None when they state none."""
     off = stats.utc_offset
     return None if off is None else zone_of_offset(off)
-
-
-@dataclass(frozen=True)
-class HeadClocks:
-    """What the first records of a file say about their node's clocks."""
-
-    zone: Zone | None
-    """The zone their two clocks state (None: they state none)."""
-    nodes: frozenset[str]
-    """The nodes the records name (CiscoSyslog NodeID, else the header's host)."""
-
-
-def zone_from_head(fmt: Format, lines: Sequence[str]) -> HeadClocks:
-    """The zone that the first records of a file (its whole first ``lines``) state, for a
-    format whose records carry two clocks, and the nodes they name."""
-    if not fmt.states_zone:
-        return HeadClocks(None, frozenset())
-    from logdoctor.parse import LineParser
-
-    lp = LineParser(fmt, file="head", node="")
-    records = []
-    for line in lines[:HEAD_LINES]:
-        records += lp.feed(line)
-    records += lp.flush()
-    return HeadClocks(stated_zone(lp.stats), frozenset(r.node for r in records if r.node))

@@ -51,7 +51,7 @@ can judge it alone. The schema (every key optional unless marked)::
 
 Nodes may be named by host name, FQDN or IP address; ``addresses`` lists a node's other
 names, so that a collection whose folders are named by IP address (RTMT with servers defined
-by IP) and logs that name hosts all meet under one name (see :mod:`logdoctor.nodes`).
+by IP) and logs that name hosts all meet under one name (see :mod:`logdoctor.ingest.nodes`).
 ``on`` / ``off`` may also be written ``true`` / ``false``. A bad file raises
 :class:`DeploymentError` with a message that names the file, the line, the key and the
 allowed values.
@@ -66,12 +66,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from logdoctor.jabber import PLATFORMS
 from logdoctor.model import Evidence
+from logdoctor.ucm.jabber import PLATFORMS
+from logdoctor.ucm.params import PARAMETER_RANGES
+from logdoctor.ucm.topology import CLUSTER_ROLES, KEY_USES
 
 __all__ = [
-    "KEY_USES",
-    "PARAMETER_RANGES",
     "Cluster",
     "Deployment",
     "DeploymentError",
@@ -84,16 +84,6 @@ __all__ = [
     "parse_deployment",
 ]
 
-KEY_USES = ("signing", "encryption")
-"""The two authz keys: RSA signing and symmetric encryption."""
-
-PARAMETER_RANGES: Mapping[str, tuple[int, int]] = {
-    "access_token_expiry_minutes": (1, 1440),
-    "refresh_token_expiry_days": (1, 365),
-}
-"""Allowed ranges of the numeric enterprise parameters (UCM 12.5 and later)."""
-
-CLUSTER_ROLES = ("telephony", "imp_central")
 _ON = {"on": True, "off": False, "enabled": True, "disabled": False}
 
 
@@ -212,7 +202,7 @@ class Deployment:
     @property
     def aliases(self) -> dict[str, tuple[str, ...]]:
         """Every declared node and server name -> the addresses listed for it (for
-        :func:`logdoctor.nodes.identify`)."""
+        :func:`logdoctor.ingest.nodes.identify`)."""
         out: dict[str, tuple[str, ...]] = {}
         for c in self.clusters:
             for n in c.nodes:
@@ -225,7 +215,7 @@ class Deployment:
 
     def renamed(self, resolve: Callable[[str], str]) -> Deployment:
         """The same deployment with every node and server name replaced by ``resolve(name)``
-        (the canonical names of :class:`logdoctor.nodes.NodeTable`); a node named twice
+        (the canonical names of :class:`logdoctor.ingest.nodes.NodeTable`); a node named twice
         (its host name and its address) is listed once."""
 
         def many(names: Iterable[str]) -> tuple[str, ...]:

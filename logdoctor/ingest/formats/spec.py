@@ -6,35 +6,31 @@ map, then ``[[event]]`` patterns that map message bodies onto event kinds and co
 with the ``basis`` of its form: published, documented or modelled), ``[[field]]`` extractors
 that fill a column wherever its value sits in the message (the parameters of a Cisco alarm
 come in any order and subset), and ``[[sample]]`` lines with the kind and fields they must
-give. :func:`load_formats` refuses a file whose samples do not parse as declared (see
-:mod:`logdoctor.formatcheck`), naming the file, the entry and the field.
+give. :func:`load_format` reads and validates one file, naming the file, the entry and the
+field of what is wrong; the catalog (:mod:`logdoctor.ingest.formats.catalog`) loads them all
+and refuses a file whose samples do not parse as declared (:mod:`logdoctor.ingest.formats.check`).
+
+Writing lines: a later step makes key=value events declare a *template* from which both their
+regex and the writers' lines derive (``Format.render``); it belongs here, on :class:`Format`
+and :class:`EventPattern`, beside the regexes it will replace (the engines read the compiled
+patterns only, never the template).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from logdoctor.model import (
-    FIELD_COLUMNS,
-    HEADER_FIELDS,
-    NODE_FIELD,
-    Basis,
-    EventKind,
-    Level,
-    is_event_kind,
-)
-from logdoctor.regexes import literal_prefix, to_python, to_rust
+from logdoctor.ingest.regexes import literal_prefix, to_python, to_rust
+from logdoctor.model import Basis, EventKind, Level, is_event_kind
+from logdoctor.table import FIELD_COLUMNS, HEADER_FIELDS, NODE_FIELD
 from logdoctor.timestamps import TimestampFormat, TimestampFormatError, Zone, resolve_zone
 
 __all__ = [
@@ -45,10 +41,7 @@ __all__ = [
     "HeaderPattern",
     "Link",
     "Sample",
-    "builtin_formats_dir",
-    "kind_bases",
     "load_format",
-    "load_formats",
 ]
 
 _KINDS = {k.value for k in EventKind}
@@ -216,7 +209,7 @@ class Format:
     @property
     def states_zone(self) -> bool:
         """True when its records state the node's local time next to UTC (a ``local`` header
-        group): such a file gives its node's UTC offset (see :mod:`logdoctor.clocks`)."""
+        group): such a file gives its node's UTC offset (see :mod:`logdoctor.ingest.clocks`)."""
         return any("local" in h.regex.groups for h in self.headers)
 
     @property
@@ -247,14 +240,6 @@ class Format:
             return None
         up = raw.upper()
         return self.levels.get(up, up)
-
-
-def builtin_formats_dir() -> Path:
-    """The folder of the built-in format files (in the wheel, or in a source checkout)."""
-    packaged = resources.files("logdoctor") / "_data" / "parsers"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "parsers"
 
 
 def _regex(path: Path, entry: str, fieldname: str, source: Any) -> Regex:
@@ -507,95 +492,3 @@ def load_format(path: str | Path, *, builtin: bool = False) -> Format:
         builtin=builtin,
         fields=extractors,
     )
-
-
-def kind_bases(formats: Iterable[Format]) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Kind -> family -> the bases of the kind's event patterns in that family's formats
-    (weakest first): what ``logdoctor kinds`` shows and a rule's basis is made of."""
-    out: dict[str, dict[str, set[str]]] = {}
-    for f in formats:
-        for kind, values in f.bases().items():
-            out.setdefault(kind, {}).setdefault(f.family, set()).update(values)
-    return {
-        kind: {fam: tuple(sorted(v, key=lambda b: Basis(b).rank)) for fam, v in sorted(by.items())}
-        for kind, by in out.items()
-    }
-
-
-def _order_by_specificity(formats: Sequence[Format]) -> list[Format]:
-    """Specific formats before generic ones: a format whose headers match many other formats'
-    samples is generic (the tolerant ssoApp format matches ssosp and certMgmt lines)."""
-    scored = []
-    for f in formats:
-        generality = 0
-        for other in formats:
-            if other is f:
-                continue
-            for s in other.samples:
-                first = s.text.split("\n", 1)[0]
-                if any(h.regex.py.match(first) for h in f.headers):
-                    generality += 1
-        scored.append((generality, f.name, f))
-    scored.sort(key=lambda t: (t[0], t[1]))
-    return [Format(**{**f.__dict__, "specificity": rank}) for rank, (_, _, f) in enumerate(scored)]
-
-
-def load_formats(
-    extra_dirs: Iterable[str | Path] = (), *, check: bool = True, builtin: bool = True
-) -> list[Format]:
-    """Load the built-in formats plus every ``*.toml`` in ``extra_dirs``, ordered for detection.
-
-    A user format with the same name as a built-in one replaces it. With ``check`` (the
-    default) every sample is parsed by both engines and must give its declared kind and fields.
-    """
-    by_name: dict[str, Format] = {}
-    if builtin:
-        for path in sorted(builtin_formats_dir().glob("*.toml")):
-            f = load_format(path, builtin=True)
-            by_name[f.name] = f
-    for d in extra_dirs:
-        dpath = Path(d)
-        if not dpath.is_dir():
-            raise FormatError(dpath, "formats-dir", "not a folder")
-        files = sorted(dpath.glob("*.toml"))
-        if not files:
-            raise FormatError(dpath, "formats-dir", "no *.toml format file in this folder")
-        for path in files:
-            f = load_format(path, builtin=False)
-            by_name[f.name] = f
-    formats = _order_by_specificity(list(by_name.values()))
-    if check:
-        from logdoctor.formatcheck import check_format
-
-        for f in formats:
-            marker = _check_marker(f)
-            if marker is not None and marker.exists():
-                continue
-            check_format(f)
-            if marker is not None:
-                try:
-                    marker.parent.mkdir(parents=True, exist_ok=True)
-                    marker.touch()
-                except OSError:
-                    pass  # a read-only cache only costs the check next time
-    return formats
-
-
-def _check_marker(f: Format) -> Path | None:
-    """A cache file that exists once this exact format file passed its sample check.
-
-    Keyed by the file's bytes and the versions of logdoctor and polars, so any edit (or an
-    upgrade) checks again. Set LOGDOCTOR_NO_CACHE=1 to always check.
-    """
-    if os.environ.get("LOGDOCTOR_NO_CACHE"):
-        return None
-    try:
-        content = Path(f.path).read_bytes()
-    except OSError:
-        return None
-    from logdoctor import __version__
-
-    h = hashlib.sha256(content)
-    h.update(f"{__version__}|{pl.__version__}|{f.path}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "logdoctor" / "formats-checked" / h.hexdigest()

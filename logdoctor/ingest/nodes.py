@@ -35,8 +35,8 @@ from typing import NamedTuple
 
 import polars as pl
 
-from logdoctor.model import ParseStats
-from logdoctor.regexes import to_rust
+from logdoctor.ingest.regexes import to_rust
+from logdoctor.table import ParseStats
 
 __all__ = [
     "FILE_NAME_SOURCES",

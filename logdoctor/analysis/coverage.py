@@ -6,25 +6,21 @@ are busy on the other days the logs cover (a night that is quiet every night is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
-from pathlib import PurePosixPath
 
 import numpy as np
 import polars as pl
 
-from logdoctor.events import Events
-from logdoctor.evidence import from_rows
-from logdoctor.model import Evidence, ParseStats
+from logdoctor.analysis.events import Events, as_events
+from logdoctor.analysis.evidence import from_rows
+from logdoctor.model import Evidence
+from logdoctor.table import ParseStats
+from logdoctor.ucm.naming import rotated_number
 
 __all__ = ["FileSpan", "Gap", "NodeCoverage", "coverage", "gaps_per_file"]
-
-
-def _events(events: Events | pl.DataFrame) -> Events:
-    return events if isinstance(events, Events) else Events(events)
 
 
 @dataclass(frozen=True)
@@ -85,22 +81,10 @@ GAP_EXPECTED = 50
 GAP_BUSY = 20
 """and the hour before it and the hour after it held at least this many each."""
 
-_NUMBER = re.compile(r"^(?P<stem>[A-Za-z]+)(?P<num>\d{3,})(?P<ext>\.log)(?:\.gz|\.bz2|\.xz)?$")
-"""A rotated UCM log name: letters, a zero-padded number, .log (ssosp00012.log)."""
-
-
-def _file_number(file: str) -> tuple[str, int | None, int]:
-    """(stem, rotation number, digits) of a file name: ssosp00012.log -> (ssosp, 12, 5)."""
-    name = PurePosixPath(file.split("!")[-1].replace("\\", "/")).name
-    m = _NUMBER.match(name)
-    if m is None:
-        return name, None, 0
-    return m.group("stem"), int(m.group("num")), len(m.group("num"))
-
 
 def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) -> list[NodeCoverage]:
     """Per node and family: files, span, records and gaps (sorted by node, family)."""
-    ev = _events(events)
+    ev = as_events(events)
     frame = ev.frame.filter(pl.col("time").is_not_null())
     out: list[NodeCoverage] = []
     if frame.height == 0:
@@ -116,7 +100,7 @@ def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) ->
         files_df = groups[key]
         spans = []
         for r in files_df.iter_rows(named=True):
-            _stem, number, _width = _file_number(r["file"])
+            _stem, number, _width = rotated_number(r["file"])
             spans.append(FileSpan(r["file"], number, r["first"], r["last"], int(r["records"])))
         spans.sort(key=lambda s: (s.first or datetime.min, s.file))
         stream = frame.filter((pl.col("node") == node) & (pl.col("family") == family))
@@ -155,7 +139,7 @@ def _missing_files(
         return []
     by_stem: dict[str, list[FileSpan]] = {}
     for s in spans:
-        stem, number, _width = _file_number(s.file)
+        stem, number, _width = rotated_number(s.file)
         if number is not None:
             by_stem.setdefault(stem, []).append(s)
     gaps = []
@@ -165,7 +149,7 @@ def _missing_files(
             assert prev.number is not None and nxt.number is not None
             if nxt.number - prev.number <= 1:
                 continue
-            width = _file_number(prev.file)[2]
+            width = rotated_number(prev.file)[2]
             missing = tuple(
                 f"{stem}{str(n).zfill(width)}.log" for n in range(prev.number + 1, nxt.number)
             )

@@ -12,10 +12,11 @@ range in the message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PARAMS", "ParamError", "ParamSpec", "defaults", "normalize"]
+__all__ = ["PARAMETER_RANGES", "PARAMS", "ParamError", "ParamSpec", "defaults", "normalize"]
 
 Kind = Literal["bool", "int", "list"]
 
@@ -139,6 +140,14 @@ PARAMS: dict[str, ParamSpec] = {
         ),
     )
 }
+
+PARAMETER_RANGES: Mapping[str, tuple[int, int]] = {
+    p.name: (p.low, p.high)
+    for p in PARAMS.values()
+    if p.kind == "int" and p.group == "Enterprise Parameters"
+}
+"""Allowed ranges of the numeric OAuth enterprise parameters (UCM 12.5 and later), as a
+deployment file may declare them."""
 
 _TRUE = {"on", "enabled", "enable", "true", "yes", "1"}
 _FALSE = {"off", "disabled", "disable", "false", "no", "0"}
