@@ -5,6 +5,8 @@ It must give exactly one record, of the declared kind, with the declared fields,
 engines must agree on every column. Every ``[[event]]`` and every ``[[field]]`` extractor must
 be exercised by a sample, so a pattern cannot rot unnoticed. A record must have a time,
 unless its sample declares ``time = ""`` (a published line whose source cut the date off).
+Templates and the ``[writer]`` layout must read back what they write
+(:mod:`logdoctor.templatecheck`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from logdoctor.formats import Format, FormatError
 from logdoctor.model import COLUMNS
 from logdoctor.parse import LineParser, classify_message, iter_lines, match_event, parse_bytes
+from logdoctor.templatecheck import check_templates
 
 __all__ = ["check_format"]
 
@@ -92,3 +95,4 @@ def check_format(fmt: Format) -> None:
                 f"field[{x.index}] ({x.column})",
                 "no [[sample]] gets its column from this extractor; add one",
             )
+    check_templates(fmt)

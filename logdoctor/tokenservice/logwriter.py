@@ -18,10 +18,12 @@ files are shared by name and size, and the rename of ssoApp.log happens under an
 the node's local time without a zone, as UCM writes them; the lab writes UTC (plus the node's
 configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding.
 
-Every value in a message goes through :func:`enc`: percent-encoding keeps it one token (no
-space, quote, ``=``, ``%``, control character or newline survives), so no value can forge a field
-or a line; ``-`` stands for empty. Lines are buffered and written with one ``write`` per flush
-to files opened in append mode.
+Lines are put together by the families' encoders (:func:`logdoctor.encoders.family`, the
+``[writer]`` tables of ``parsers/ssosp.toml``, ``ssoapp.toml`` and ``certmgmt.toml``). Every
+value in a message goes through :func:`enc` (:func:`logdoctor.templates.percent`):
+percent-encoding keeps it one token (no space, quote, ``=``, ``%``, control character or newline
+survives), so no value can forge a field or a line; ``-`` stands for empty. Lines are buffered
+and written with one ``write`` per flush to files opened in append mode.
 """
 
 from __future__ import annotations
@@ -30,30 +32,19 @@ import contextlib
 import fcntl
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+
+from logdoctor.encoders import family
+from logdoctor.templates import percent as enc
 
 __all__ = ["LogWriter", "enc", "ssoapp_path", "ssosp_dir"]
 
-_SAFE = re.compile(r"[A-Za-z0-9_.~:@,-]+")
 _FLUSH_AT = 256 * 1024
-
-
-def enc(value: object) -> str:
-    """One log token for ``value``: percent-encoded, ``-`` for empty/None."""
-    if value is None:
-        return "-"
-    s = str(value)
-    if not s:
-        return "-"
-    if s == "-":
-        return "%2D"
-    if _SAFE.fullmatch(s):
-        return s
-    return quote(s, safe=":@,")
+_SSOSP = family("ssosp")
+_SSOAPP = family("ssoapp")
+_CERTMGMT = family("certmgmt")
 
 
 def ssosp_dir(root: Path, node: str) -> Path:
@@ -197,19 +188,6 @@ class LogWriter:
         """Rotated files kept per log besides the current one (None: all)."""
         self._ssosp: dict[str, _Sink] = {}
         self._ssoapp: dict[str, _Sink] = {}
-        self._sec = -1
-        self._prefix = ""
-
-    # -- formatting ------------------------------------------------------------------------------
-
-    def stamp(self, t: float) -> str:
-        """``yyyy-MM-dd HH:mm:ss,SSS`` of POSIX time ``t`` (UTC wall clock)."""
-        sec = int(t // 1)
-        if sec != self._sec:
-            self._sec = sec
-            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
-        ms = int((t - sec) * 1000)
-        return f"{self._prefix},{ms:03d}"
 
     # -- ssosp -----------------------------------------------------------------------------------
 
@@ -255,7 +233,7 @@ class LogWriter:
 
     def ssosp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
         """Append one ssosp line (log4j layout)."""
-        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        line = _SSOSP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
         sink = self._ssosp_sink(node)
         n = len(line)  # ASCII: every value is percent-encoded
         if sink.size and sink.size + n > self.ssosp_max_bytes:
@@ -279,7 +257,7 @@ class LogWriter:
         if sink is None:
             sink = _Sink(path, path.stat().st_size if path.exists() else 0)
             self._ssoapp[node] = sink
-        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        line = _SSOAPP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
         if sink.size and sink.size + len(line) > self.ssosp_max_bytes:
             sink.close()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -302,7 +280,7 @@ class LogWriter:
         path = folder / f"certMgmt{n:05d}.log"
         sink = _Sink(path, 0)
         for t, level, msg in lines:
-            sink.buf.append(f"{self.stamp(t)} {level} [main] - {msg}\n")
+            sink.buf.append(_CERTMGMT.line(msg, ts=t, level=level, thread="main") + "\n")
         sink.close()
         if self.backups is not None:
             _drop_numbered(folder, "certMgmt", n - self.backups)

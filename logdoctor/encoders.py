@@ -1,0 +1,27 @@
+"""The line encoders of the built-in families, for writers that need no format catalog.
+
+``family("ssosp")`` loads ``parsers/ssosp.toml`` once (without the sample check that
+:func:`logdoctor.formats.load_formats` runs) and returns its :class:`~logdoctor.templates.
+LineEncoder`: the token service, the simulator, the test bundle builders and the benchmarks
+all write their lines through it, so a line's wording lives only in the format file.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from logdoctor.formats import Format, builtin_formats_dir, load_format
+from logdoctor.templates import LineEncoder, encoder
+
+__all__ = ["family", "family_format"]
+
+
+@cache
+def family_format(name: str) -> Format:
+    """The built-in format file ``parsers/<name>.toml``."""
+    return load_format(builtin_formats_dir() / f"{name}.toml", builtin=True)
+
+
+def family(name: str) -> LineEncoder:
+    """The line encoder of built-in family ``name``."""
+    return encoder(family_format(name))
