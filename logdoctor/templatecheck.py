@@ -3,8 +3,9 @@
 For every templated ``[[event]]`` the check renders the message with probe values (first
 generic ones, then the values the format's samples of that kind give, for a regex that only
 accepts certain words), and the message must be matched first by that very event (file order)
-and read back into the same columns. With a ``[writer]`` layout the whole line is rendered too
-and parsed by the line engine: one record, the event's kind, the same fields, the probe time.
+and read back into the same columns. A generic message another event reads fails at once.
+With a ``[writer]`` layout the whole line is rendered too and parsed by the line engine: one
+record, the event's kind, the same fields, the probe time.
 :func:`check_templates` runs as part of :func:`logdoctor.formatcheck.check_format`.
 """
 
@@ -94,7 +95,15 @@ def check_templates(fmt: Format) -> None:
         if e.template is None:
             continue
         t = enc.template(e.name or e.kind)
-        problems = [_problem(fmt, enc, e, t, v) for v in _candidates(fmt, e, t)]
+        candidates = _candidates(fmt, e, t)
+        problems = [_problem(fmt, enc, e, t, v) for v in candidates]
+        hit = match_event(
+            fmt, enc.message(e.name or e.kind, **candidates[0]), enc.probe.get("logger")
+        )
+        if hit is not None and hit[0].index != e.index:
+            problems = problems[
+                :1
+            ]  # another event reads what it writes: a writer's value would too
         if all(problems):
             raise FormatError(
                 fmt.path,

@@ -274,7 +274,9 @@ class LineEncoder:
         values: dict[str, object] = {}
         for k, v in header.items():
             stamp = self.stamps.get(k)
-            values[k] = stamp.format(v) if stamp is not None and not isinstance(v, str) else v
+            if stamp is not None and isinstance(v, (datetime, float, int)):
+                v = stamp.format(v)
+            values[k] = v
         values["msg"] = msg
         try:
             return self.layout.format_map(values)
