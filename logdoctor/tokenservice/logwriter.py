@@ -1,9 +1,11 @@
-"""The three logs UCM writes, per node, in the layout of an RTMT collection.
+"""The logs UCM writes, per node, in the layout of an RTMT collection.
 
 ```
 <root>/<node>/tomcat/logs/ssosp/log4j/ssosp00001.log   log4j: ts LEVEL [thread] logger - msg
 <root>/<node>/platform/log/ssoApp.log                  same layout
 <root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
+<root>/<node>/syslog/CiscoSyslog             local host local7 sev : seq: fqdn: UTC : %alarm
+<root>/<node>/audit/AuditApp/AuditApp00001.log         ts LEVEL [thread] - audit event
 ```
 
 A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
@@ -39,12 +41,14 @@ from pathlib import Path
 from logdoctor.encoders import family
 from logdoctor.templates import percent as enc
 
-__all__ = ["LogWriter", "enc", "ssoapp_path", "ssosp_dir"]
+__all__ = ["LogWriter", "audit_path", "enc", "ssoapp_path", "ssosp_dir", "syslog_path"]
 
 _FLUSH_AT = 256 * 1024
 _SSOSP = family("ssosp")
 _SSOAPP = family("ssoapp")
 _CERTMGMT = family("certmgmt")
+_SYSLOG = family("ciscosyslog")
+_AUDIT = family("auditapp")
 
 
 def ssosp_dir(root: Path, node: str) -> Path:
@@ -55,6 +59,16 @@ def ssosp_dir(root: Path, node: str) -> Path:
 def ssoapp_path(root: Path, node: str) -> Path:
     """A node's ssoApp.log."""
     return root / node / "platform" / "log" / "ssoApp.log"
+
+
+def syslog_path(root: Path, node: str) -> Path:
+    """A node's CiscoSyslog (``file get activelog syslog/CiscoSyslog``)."""
+    return root / node / "syslog" / "CiscoSyslog"
+
+
+def audit_path(root: Path, node: str) -> Path:
+    """A node's application audit log."""
+    return root / node / "audit" / "AuditApp" / "AuditApp00001.log"
 
 
 def _platform_dir(root: Path, node: str) -> Path:
@@ -188,6 +202,8 @@ class LogWriter:
         """Rotated files kept per log besides the current one (None: all)."""
         self._ssosp: dict[str, _Sink] = {}
         self._ssoapp: dict[str, _Sink] = {}
+        self._plain: dict[Path, _Sink] = {}
+        self._seq: dict[str, int] = {}
 
     # -- ssosp -----------------------------------------------------------------------------------
 
@@ -271,6 +287,36 @@ class LogWriter:
             self._ssoapp[node] = sink
         self._append(sink, line, len(line))
 
+    # -- CiscoSyslog and AuditApp ---------------------------------------------------------------
+
+    def _plain_sink(self, path: Path) -> _Sink:
+        sink = self._plain.get(path)
+        if sink is None:
+            sink = _Sink(path, path.stat().st_size if path.exists() else 0)
+            self._plain[path] = sink
+        return sink
+
+    def syslog(self, node: str, t: float, zone_offset: float, severity: int, msg: str) -> None:
+        """Append one CiscoSyslog alarm line: the node's local time (``t`` + its zone's
+        ``zone_offset`` seconds) and the UTC time ``t``, its sequence number, the alarm."""
+        seq = self._seq.get(node, 0) + 1
+        self._seq[node] = seq
+        line = _SYSLOG.line(
+            msg,
+            local=t + zone_offset,
+            ts=t,
+            host=node,
+            level=str(severity),
+            seq=str(seq),
+            fqdn=f"{node}.example.com",
+        )
+        self._append(self._plain_sink(syslog_path(self.root, node)), line + "\n", len(line) + 1)
+
+    def audit(self, node: str, t: float, msg: str, thread: str = "http-bio-443-exec-1") -> None:
+        """Append one audit event (AuditApp) of ``node``."""
+        line = _AUDIT.line(msg, ts=t, level="INFO", thread=thread) + "\n"
+        self._append(self._plain_sink(audit_path(self.root, node)), line, len(line.encode()))
+
     # -- certMgmt --------------------------------------------------------------------------------
 
     def certmgmt(self, node: str, lines: list[tuple[float, str, str]]) -> Path:
@@ -297,7 +343,7 @@ class LogWriter:
 
     def flush(self) -> None:
         """Write every buffered line."""
-        for sinks in (self._ssosp, self._ssoapp):
+        for sinks in (self._ssosp, self._ssoapp, self._plain):
             for sink in sinks.values():
                 sink.flush()
 
@@ -307,7 +353,7 @@ class LogWriter:
 
     def close(self) -> None:
         """Flush and close every file."""
-        for sinks in (self._ssosp, self._ssoapp):
+        for sinks in (self._ssosp, self._ssoapp, self._plain):
             for sink in sinks.values():
                 sink.close()
             sinks.clear()

@@ -1,8 +1,9 @@
 """Every message the token service writes, in one place: the writing side of the line contract.
 
 One function per message, named after it, taking the raw values and returning the text after
-log4j's ``logger - ``. Each renders the ``template`` of its ``[[event]]`` in ``parsers/ssosp.toml``,
-``parsers/ssoapp.toml`` or ``parsers/certmgmt.toml`` through the family's encoder
+log4j's ``logger - `` (or a CiscoSyslog alarm, an audit event). Each renders the ``template`` of
+its ``[[event]]`` in ``parsers/ssosp.toml``, ``ssoapp.toml``, ``certmgmt.toml``,
+``ciscosyslog.toml`` or ``auditapp.toml`` through the family's encoder
 (:func:`logdoctor.encoders.family`), which encodes every value, so no caller formats or encodes a
 message itself and the wording lives only in the format files (the format check proves each
 template reads back; ``tests/tokenservice/test_ts_roundtrip.py`` checks the service's lines).
@@ -19,15 +20,17 @@ from logdoctor.encoders import family
 _SSOSP = family("ssosp")
 _SSOAPP = family("ssoapp")
 _CERTMGMT = family("certmgmt")
+_SYSLOG = family("ciscosyslog")
+_AUDIT = family("auditapp")
 
 __all__ = [
     "AUTHZ",
     "CLEANER",
+    "CLUSTER_ID",
     "CONFIG",
     "FILTER",
     "KEYS",
     "REVOKE",
-    "SERVICE_MANAGER",
     "SERVLET_AUTHORIZE",
     "SERVLET_REVOKE",
     "SERVLET_TOKEN",
@@ -35,6 +38,7 @@ __all__ = [
     "TOKEN",
     "VALIDATOR",
     "access_token_issued",
+    "audit_service",
     "auth_failed",
     "authorize_refused",
     "authorize_request",
@@ -51,9 +55,10 @@ __all__ = [
     "refresh_token_revoked",
     "revoke_refused",
     "revoke_request",
-    "service_restarted",
+    "service_started",
+    "service_stopped",
     "servlet_path",
-    "sso_operation",
+    "sso_alarm",
     "token_refused",
     "token_validated",
     "trace_level_set",
@@ -69,7 +74,6 @@ CONFIG = "oauth.OAuthConfigManager"
 KEYS = "oauth.AuthzKeyManager"
 CLEANER = "oauth.RefreshTokenCleaner"
 FILTER = "filter.SSOAuthAgentFilter"
-SERVICE_MANAGER = "platform.ServiceManager"
 SSO_APP = "sso.SSOApp"
 
 _CERT_MANAGER = "com.cisco.cpi.certMgmt.manager.AuthzCertMgr@5e2de80c"
@@ -345,16 +349,41 @@ def key_regenerated_lines(
     return lines
 
 
-def service_restarted(*, service: Value, node: Value) -> str:
-    """ssoApp.log: a service restarted on a node."""
-    return _SSOAPP.message("service.restarted", param=service, server=node)
+CLUSTER_ID = "StandAloneCluster"
+"""The ClusterID a CiscoSyslog alarm and an audit event name (UCM's default cluster name)."""
+
+
+def service_stopped(*, service: Value, node: Value, pid: int) -> str:
+    """CiscoSyslog: Cisco Service Manager stopped ``service`` (UC_GENERIC-6-ServiceStopped)."""
+    return _SYSLOG.message("service.stopped", param=service, pid=pid, cluster=CLUSTER_ID, node=node)
+
+
+def service_started(*, service: Value, node: Value, pid: int) -> str:
+    """CiscoSyslog: Cisco Service Manager started ``service`` (UC_GENERIC-6-ServiceStarted)."""
+    return _SYSLOG.message("service.started", param=service, pid=pid, cluster=CLUSTER_ID, node=node)
+
+
+def sso_alarm(*, enabled: bool, node: Value) -> str:
+    """CiscoSyslog: the UC_SAMLSSO alarm of a successful SSO enable or disable."""
+    return _SYSLOG.message(
+        "sso.enabled" if enabled else "sso.disabled", cluster=CLUSTER_ID, node=node
+    )
+
+
+def audit_service(*, admin: Value, address: Value, service: Value, node: Value) -> str:
+    """AuditApp: an administrator restarted ``service`` (EventType ServiceStatusUpdated)."""
+    return _AUDIT.message(
+        "audit.service",
+        user=admin,
+        address=address,
+        param=service,
+        value="Successful",
+        reason="Service restarted",
+        cluster=CLUSTER_ID,
+        node=node,
+    )
 
 
 def trace_level_set(level: str) -> str:
     """ssoApp.log: ``set samltrace level`` on a node (``level`` is debug or info)."""
     return _SSOAPP.message("trace.level", value=level.upper())
-
-
-def sso_operation(*, enabled: bool) -> str:
-    """ssoApp.log: SAML SSO enabled or disabled cluster-wide."""
-    return _SSOAPP.message("sso.enabled" if enabled else "sso.disabled", reason="successful")

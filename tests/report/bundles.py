@@ -1,7 +1,7 @@
 """Real log bundles for the report tests, written in the layout RTMT collects.
 
 Lines are rendered through the templates and ``[writer]`` layouts of parsers/ssosp.toml and
-parsers/ssoapp.toml (:mod:`logdoctor.templates`: values percent-encoded, "-" for empty), so the
+parsers/ciscosyslog.toml (:mod:`logdoctor.templates`: values percent-encoded, "-" for empty), so the
 whole path runs: files -> load -> report -> browser.
 """
 
@@ -19,7 +19,7 @@ T0 = datetime(2026, 11, 20, 8, 0, 0)
 
 
 SSOSP = family("ssosp")
-SSOAPP = family("ssoapp")
+SYSLOG = family("ciscosyslog")
 
 
 class Ssosp:
@@ -255,17 +255,18 @@ def normal_bundle(root: Path) -> Path:
     sub = Ssosp()
     sub.validated(t + timedelta(minutes=50), "alice", CLIENT_A, "jti-a2")
     sub.write(ssosp_path(root, "ucm-sub1", 1))
-    app = ssoapp_path(root, "ucm-pub")
+    app = root / "ucm-pub" / "syslog" / "CiscoSyslog"
     app.parent.mkdir(parents=True, exist_ok=True)
-    restart = SSOAPP.message("service.restarted", param="Cisco Tomcat", server="ucm-pub")
-    line = SSOAPP.line(
-        restart,
-        ts=t + timedelta(minutes=101),
-        level="INFO",
-        thread="main",
-        logger="platform.ServiceManager",
+    when = t + timedelta(minutes=101)
+    restart = SYSLOG.message(
+        "service.started",
+        param="Cisco Tomcat",
+        pid=5150,
+        cluster="StandAloneCluster",
+        node="ucm-pub",
     )
-    app.write_text(line + "\n", encoding="utf-8")
+    head = {"host": "ucm-pub", "level": "6", "seq": "1", "fqdn": "ucm-pub.example.com"}
+    app.write_text(SYSLOG.line(restart, local=when, ts=when, **head) + "\n", encoding="utf-8")
     return root
 
 

@@ -3,8 +3,9 @@
 service writes to; :mod:`logdoctor.templates`).
 
 A :class:`Bundle` collects lines per node and file and writes them as
-``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log`` and
-``<node>/platform/log/certMgmt00001.log``. :class:`Sim` drives simulated Jabber clients on
+``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log``,
+``<node>/platform/log/certMgmt00001.log``, ``<node>/syslog/CiscoSyslog`` and
+``<node>/audit/AuditApp/AuditApp00001.log``. :class:`Sim` drives simulated Jabber clients on
 top of it (log in, refresh every 45 minutes, use the token at IM and Presence), so that each
 rule case is "healthy traffic + one fault". Everything is deterministic for a seed.
 """
@@ -39,13 +40,17 @@ def kid(sign: str) -> str:
 
 
 SSOSP = family("ssosp")
-ENCODERS = {name: family(name) for name in ("ssosp", "ssoapp", "certmgmt")}
+ENCODERS = {
+    name: family(name) for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp")
+}
 
 
 PATHS = {
     "ssosp": "tomcat/logs/ssosp/log4j/ssosp00001.log",
     "ssoapp": "platform/log/ssoApp.log",
     "certmgmt": "platform/log/certMgmt00001.log",
+    "syslog": "syslog/CiscoSyslog",
+    "audit": "audit/AuditApp/AuditApp00001.log",
 }
 
 
@@ -437,18 +442,34 @@ class Bundle:
             thread="main",
         )
 
-    # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
+    # -- CiscoSyslog and AuditApp (parsers/ciscosyslog.toml, auditapp.toml) -----------------------
 
     def restart(self, node: str, t: datetime, service: str, target: str) -> None:
-        self.log4j(
-            node,
-            t,
-            "INFO",
-            "platform.ServiceManager",
-            ENCODERS["ssoapp"].message("service.restarted", param=service, server=target),
-            family="ssoapp",
-            thread="main",
+        """Cisco Service Manager's ServiceStopped and ServiceStarted alarms of ``target`` in
+        its CiscoSyslog, and the administrator's ServiceStatusUpdated in its AuditApp."""
+        syslog = ENCODERS["ciscosyslog"]
+        for name, dt in (("service.stopped", t), ("service.started", t + timedelta(seconds=1))):
+            msg = syslog.message(
+                name, param=service, pid=4000 + self.seq, cluster="StandAloneCluster", node=target
+            )
+            head = {"host": target, "level": "6", "fqdn": f"{target}.example.com"}
+            line = syslog.line(msg, local=dt, ts=dt, seq=str(self.seq), **head)
+            self.raw(node, PATHS["syslog"], dt, line)
+        audit = ENCODERS["auditapp"]
+        msg = audit.message(
+            "audit.service",
+            user="admin",
+            address="10.0.0.5",
+            param=service,
+            value="Successful",
+            reason="Service restarted",
+            cluster="StandAloneCluster",
+            node=target,
         )
+        line = audit.line(msg, ts=t, level="INFO", thread="http-bio-443-exec-1")
+        self.raw(node, PATHS["audit"], t, line)
+
+    # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
 
     def trace_level(self, node: str, t: datetime, value: str) -> None:
         self.log4j(
