@@ -204,7 +204,8 @@ def test_every_template_reads_back_what_it_writes(fmt_name: str, event: str) -> 
             values[n] = hostile
         msg = enc.message(event, **values)
         assert "\n" not in msg
-        line = enc.line(msg, ts=datetime(2026, 11, 20, 8, 0, 1, 5000), **enc.probe)
+        stamps = {k: datetime(2026, 11, 20, 8, 0, 1, 5000) for k in enc.stamps}
+        line = enc.line(msg, **stamps, **enc.probe)
         lp = LineParser(fmt, file="f", node="n")
         recs = [r for ln in iter_lines(line) for r in lp.feed(ln)] + lp.flush()
         assert len(recs) == 1
@@ -241,3 +242,70 @@ def test_no_writer_types_a_templated_message(path: str) -> None:
             if "=" in head or len(head) > 12:
                 assert head not in source, f"{path} types {head!r} of {f.name}'s {e.kind}"
     assert not re.search(r"\{level:<5\} \[", source), f"{path} builds a log4j line by hand"
+
+
+def _read_line(fmt_name: str, line: str) -> dict[str, object]:
+    fmt = next(f for f in load_formats() if f.name == fmt_name)
+    lp = LineParser(fmt, file="f", node="folder-node")
+    (rec,) = [r for ln in iter_lines(line) for r in lp.feed(ln)] + lp.flush()
+    return rec.as_row()
+
+
+def test_syslog_alarms_round_trip_and_a_value_cannot_forge_a_parameter() -> None:
+    syslog = family("ciscosyslog")
+    when = datetime(2026, 11, 16, 5, 35, 0, 250000)
+    head = {"host": "imp1", "level": "6", "seq": "7", "fqdn": "imp1.example.com"}
+    for name, kind in (
+        ("service.started", "service.started"),
+        ("service.stopped", "service.stopped"),
+    ):
+        msg = syslog.message(
+            name,
+            param="Cisco XCP Authentication Service",
+            pid=4242,
+            cluster="StandAloneCluster",
+            node="imp1",
+        )
+        row = _read_line("ciscosyslog", syslog.line(msg, local=when, ts=when, **head))
+        assert (row["kind"], row["param"], row["node"]) == (
+            kind,
+            "Cisco XCP Authentication Service",
+            "imp1",
+        )
+        assert row["basis"] in ("published", "documented")
+        assert str(row["time"]).startswith("2026-11-16 05:35:00.250")
+    evil = syslog.message(
+        "service.failed", param="x][NodeID=evil", reason="a]\n[b", cluster="c", node="imp1"
+    )
+    row = _read_line("ciscosyslog", syslog.line(evil, local=when, ts=when, **head))
+    assert row["kind"] == "service.failed" and row["node"] == "imp1"
+    assert row["param"] == "x)(NodeID=evil" and row["reason"] == "a) (b"
+    for name in ("sso.enabled", "sso.disabled", "authz.keys.mismatch", "cert.expiry"):
+        fields = {"reason": "expires soon"} if name == "cert.expiry" else {}
+        msg = syslog.message(name, cluster="c", node="cuc1", **fields)
+        row = _read_line("ciscosyslog", syslog.line(msg, local=when, ts=when, **head))
+        assert (row["kind"], row["node"]) == (name, "cuc1")
+
+
+def test_an_audit_event_round_trips() -> None:
+    audit = family("auditapp")
+    msg = audit.message(
+        "audit.service",
+        user="admin",
+        address="10.0.0.5",
+        param="Cisco CallManager",
+        value="Successful",
+        reason="Service restarted",
+        cluster="StandAloneCluster",
+        node="ucm-sub1",
+    )
+    line = audit.line(msg, ts=datetime(2026, 11, 16, 5, 35), level="INFO", thread="main")
+    row = _read_line("auditapp", line)
+    assert (row["kind"], row["user"], row["param"], row["value"], row["reason"], row["node"]) == (
+        "audit.service",
+        "admin",
+        "Cisco CallManager",
+        "Successful",
+        "Service restarted",
+        "ucm-sub1",
+    )
