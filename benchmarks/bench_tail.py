@@ -30,16 +30,31 @@ import threading
 import time
 from pathlib import Path
 
+from logdoctor.ingest.formats.encoders import family
+
+SSOSP = family("ssosp")
+LOGGER = "oauth.TokenServlet"
 CID = "C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a"
 TARGET_P99 = 0.250
 
 
 def line(seq: int, stamp: str | None = None) -> str:
+    """One access-token line (parsers/ssosp.toml's template), numbered ``seq``."""
     stamp = stamp or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    msg = SSOSP.message(
+        "token.access.issued",
+        user=f"u{seq}",
+        client_id=CID,
+        device="CSFU",
+        grant="refresh_token",
+        token_id=f"j{seq}",
+        key="k",
+        value=3600,
+        server=None,
+    )
+    ts = f"{stamp},{seq % 1000:03d}"
     return (
-        f"{stamp},{seq % 1000:03d} INFO  [http-bio-8443-exec-14] "
-        f"oauth.TokenServlet - Access token issued: user=u{seq} client_id={CID} device=CSFU "
-        f"grant=refresh_token jti=j{seq} kid=k expires_in=3600 via=-\n"
+        SSOSP.line(msg, ts=ts, level="INFO", thread="http-bio-8443-exec-14", logger=LOGGER) + "\n"
     )
 
 

@@ -1,7 +1,8 @@
 """Generate a seeded ssosp-style log with a realistic mix of OAuth and SAML records.
 
 About 2 % of the lines are stack-trace continuation lines; users, clients and token ids vary
-like a busy cluster's. Used by the parse benchmark; deterministic for a given seed.
+like a busy cluster's. Used by the parse benchmark; deterministic for a given seed. Lines are
+rendered through the templates and ``[writer]`` layout of parsers/ssosp.toml.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import random
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from logdoctor.ingest.formats.encoders import family
+
+SSOSP = family("ssosp")
 
 KID = (
     "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:"
@@ -26,9 +31,12 @@ def generate(path: Path, lines: int, seed: int = 1) -> int:
     t = datetime(2026, 11, 2, 7, 0, 0)
     n = 0
     with path.open("w", encoding="utf-8") as out:
+
+        def line(level: str, thread: str, logger: str, msg: str) -> None:
+            out.write(SSOSP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n")
+
         while n < lines:
             t += timedelta(milliseconds=rnd.randint(1, 400))
-            ts = t.strftime("%Y-%m-%d %H:%M:%S,") + f"{t.microsecond // 1000:03d}"
             th = f"http-bio-8443-exec-{rnd.randint(1, 250)}"
             u = rnd.choice(users)
             c = clients[u]
@@ -36,60 +44,72 @@ def generate(path: Path, lines: int, seed: int = 1) -> int:
             r = rnd.random()
             if r < 0.30:
                 jti = uuid.UUID(int=rnd.getrandbits(128))
-                out.write(
-                    f"{ts} DEBUG [{th}] oauth.TokenValidator - Token validated: server=imp1 "
-                    f"user={u} client_id={c} jti={jti} kid={KID}\n"
+                msg = SSOSP.message(
+                    "token.validated", server="imp1", user=u, client_id=c, token_id=jti, key=KID
                 )
+                line("DEBUG", th, "oauth.TokenValidator", msg)
             elif r < 0.50:
                 jti = uuid.UUID(int=rnd.getrandbits(128))
-                out.write(
-                    f"{ts} INFO  [{th}] oauth.TokenServlet - Access token issued: user={u} "
-                    f"client_id={c} device={dev} grant=refresh_token jti={jti} kid={KID} "
-                    "expires_in=3600 via=-\n"
+                msg = SSOSP.message(
+                    "token.access.issued",
+                    user=u,
+                    client_id=c,
+                    device=dev,
+                    grant="refresh_token",
+                    token_id=jti,
+                    key=KID,
+                    value=3600,
+                    server=None,
                 )
+                line("INFO", th, "oauth.TokenServlet", msg)
             elif r < 0.62:
                 tid = uuid.UUID(int=rnd.getrandbits(128))
-                out.write(
-                    f"{ts} INFO  [{th}] oauth.TokenServlet - Refresh grant accepted: user={u} "
-                    f"client_id={c} device={dev} tid={tid} via=expc1\n"
+                msg = SSOSP.message(
+                    "token.refreshed", user=u, client_id=c, device=dev, token_id=tid, server="expc1"
                 )
+                line("INFO", th, "oauth.TokenServlet", msg)
             elif r < 0.72:
-                out.write(
-                    f"{ts} DEBUG [{th}] filter.SSOAuthAgentFilter - servlet path :/showHome.do\n"
-                )
+                line("DEBUG", th, "filter.SSOAuthAgentFilter", "servlet path :/showHome.do")
             elif r < 0.80:
-                out.write(f"{ts} DEBUG [{th}] authentication.SAMLAuthenticator - userid is ::{u}\n")
+                line("DEBUG", th, "authentication.SAMLAuthenticator", f"userid is ::{u}")
             elif r < 0.86:
-                out.write(
-                    f"{ts} INFO  [{th}] oauth.AuthorizeServlet - Authorize request: "
-                    f"response_type=code client_id={c} user={u} device={dev} "
-                    "agent=Jabber%2F14.1.0%20%28Windows%29 via=-\n"
+                msg = SSOSP.message(
+                    "authorize.request",
+                    grant="code",
+                    client_id=c,
+                    user=u,
+                    device=dev,
+                    agent="Jabber/14.1.0 (Windows)",
+                    server=None,
                 )
+                line("INFO", th, "oauth.AuthorizeServlet", msg)
             elif r < 0.91:
-                out.write(
-                    f"{ts} INFO  [{th}] oauth.AuthorizeServlet - User authenticated: user={u} "
-                    "method=password via=-\n"
-                )
+                msg = SSOSP.message("auth.success", user=u, param="password", server=None)
+                line("INFO", th, "oauth.AuthorizeServlet", msg)
             elif r < 0.95:
-                out.write(
-                    f"{ts} WARN  [{th}] oauth.TokenServlet - Token request refused: "
-                    "grant=refresh_token error=invalid_grant reason=expired "
-                    f"user={u} client_id={c} device={dev} tid=- via=expc1\n"
+                msg = SSOSP.message(
+                    "token.rejected",
+                    grant="refresh_token",
+                    error="invalid_grant",
+                    reason="expired",
+                    user=u,
+                    client_id=c,
+                    device=dev,
+                    token_id=None,
+                    server="expc1",
                 )
+                line("WARN", th, "oauth.TokenServlet", msg)
             elif r < 0.975:
-                out.write(
-                    f"{ts} DEBUG [{th}] fappend.SamlLogger - SPSSOFederate: spEntityID is : "
-                    "cucm-pub.example.com\n"
-                )
+                msg = "SPSSOFederate: spEntityID is : cucm-pub.example.com"
+                line("DEBUG", th, "fappend.SamlLogger", msg)
             elif r < 0.9955:
-                out.write(
-                    f"{ts} INFO  [{th}] servlet.RelayToOriginalAppServlet - relayUrl "
-                    "::/ccmadmin/showHome.do::\n"
-                )
+                msg = "relayUrl ::/ccmadmin/showHome.do::"
+                line("INFO", th, "servlet.RelayToOriginalAppServlet", msg)
             else:
+                # A UCM 14 line, published form (two spaces before a long logger).
                 out.write(
-                    f"{ts} ERROR [http-nio-81-exec-157]  cpi.sso.saml.sp.security."
-                    "authentication.SAMLAuthenticator - Error while processing saml "
+                    f"{SSOSP.stamps['ts'].format(t)} ERROR [http-nio-81-exec-157]  cpi.sso.saml.sp."
+                    "security.authentication.SAMLAuthenticator - Error while processing saml "
                     "response Failed to decrypt the secret key.\n"
                 )
                 out.write(

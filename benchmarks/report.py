@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gen_ssosp import generate  # noqa: E402
+from gen_ssosp import SSOSP, generate  # noqa: E402
 from run import run  # noqa: E402
 
 OUT = HERE / "out"
@@ -52,14 +52,27 @@ def make_bundle(root: Path, lines: int, seed: int = 7) -> Path:
                         f"took {rnd.randint(1, 5000)} ms for id {rnd.getrandbits(32):08x}\n"
                     )
                 if n % 100_000 == 0:
+                    msg = SSOSP.message(
+                        "config.changed",
+                        param="access_token_expiry_minutes",
+                        old=60,
+                        value=rnd.choice((30, 60, 90)),
+                    )
+                    head = {"ts": ts, "level": "INFO"}
+                    thread = "http-bio-8443-exec-1"
                     out.write(
-                        f"{ts} INFO  [http-bio-8443-exec-1] oauth.OAuthConfigManager - "
-                        "Enterprise parameter changed: name=access_token_expiry_minutes "
-                        f"old=60 new={rnd.choice((30, 60, 90))}\n"
+                        SSOSP.line(msg, **head, thread=thread, logger="oauth.OAuthConfigManager")
+                        + "\n"
+                    )
+                    msg = SSOSP.message(
+                        "key.regenerated",
+                        param="signing",
+                        key=f"{rnd.getrandbits(256):064x}",
+                        value=2,
                     )
                     out.write(
-                        f"{ts} INFO  [main] oauth.AuthzKeyManager - Authz key regenerated: "
-                        f"use=signing checksum={rnd.getrandbits(256):064x} version=2\n"
+                        SSOSP.line(msg, **head, thread="main", logger="oauth.AuthzKeyManager")
+                        + "\n"
                     )
         raw.unlink()
     done.touch()

@@ -185,12 +185,6 @@ class EventKind(enum.StrEnum):
         "alarm",
         "Any other CiscoSyslog alarm (%APP-severity-Name); key names the alarm.",
     )
-    SERVICE_RESTARTED = (
-        "service.restarted",
-        "A service (Cisco CallManager, Cisco Tomcat, Cisco XCP Authentication Service...) "
-        "restarted, as logdoctor's emulator writes it to ssoApp.log (real UCM records service "
-        "starts and stops in CiscoSyslog: service.started, service.stopped).",
-    )
     SERVICE_STARTED = (
         "service.started",
         "A service started or was activated (CiscoSyslog ServiceStarted, ServiceActivated, "

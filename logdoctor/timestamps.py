@@ -334,7 +334,11 @@ class ZoneBook:
         out = []
         for node in sorted(self._read):
             nz = self.zone_of(node)
-            if nz.source in ("deployment", "log") and nz.zone.name != self.default.name:
+            # A log stating +00:00 agrees with --tz UTC: the same offset is no conflict.
+            same = nz.zone.name == self.default.name or (
+                nz.zone.offset is not None and nz.zone.offset == self.default.offset
+            )
+            if nz.source in ("deployment", "log") and not same:
                 out.append((node, nz))
         return out
 

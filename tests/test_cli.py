@@ -118,7 +118,8 @@ def test_kinds_and_formats_listing(runner) -> None:
     }
     # Each kind's basis per family that writes it: real alarms published, emulator lines not.
     assert doc["service.started"]["basis"] == {"ciscosyslog": ["documented", "published"]}
-    assert doc["service.restarted"]["basis"] == {"ssoapp": ["modelled"]}
+    assert "service.restarted" not in doc  # retired: restarts come from CiscoSyslog / AuditApp
+    assert doc["audit.service"]["basis"] == {"auditapp": ["published"]}
     assert doc["auth.failure"]["basis"] == {
         "ciscosyslog": ["documented"],
         "ssosp": ["documented"],

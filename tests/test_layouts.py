@@ -235,7 +235,7 @@ def judge(found: dict[str, set[str]], loud: set[str], exp: dict[str, object]) ->
 def _states_its_name(folder: Path, node: str) -> bool:
     """Whether a node's own files name it (the test's own reading, not logdoctor's)."""
     pattern = re.compile(
-        rb"(Service restarted: service=\S+ node=" + re.escape(node.encode()) + rb"\b)"
+        rb"(\[NodeID=" + re.escape(node.encode()) + rb"\])"
         rb"|(Token validat(?:ed|ion failed): server=" + re.escape(node.encode()) + rb" )"
     )
     for f in folder.rglob("*"):

@@ -133,10 +133,10 @@ def test_hostile_names_in_lines_are_not_taken() -> None:
     rows = pl.DataFrame(
         {
             "node": ["10.0.0.1", "10.0.0.1"],
-            "family": ["ssoapp", "ssoapp"],
-            "kind": ["service.restarted", "service.restarted"],
-            "server": ["\x1b[31mevil", "a b"],
-            "message": ["x", "y"],
+            "family": ["ciscosyslog", "ciscosyslog"],
+            "kind": ["service.started", "service.started"],
+            "file": ["a/10.0.0.1/syslog/CiscoSyslog", "a/10.0.0.1/syslog/CiscoSyslog"],
+            "message": ["%X-6-ServiceStarted: %[NodeID=\x1b[31mevil]", "[NodeID=a b]"],
         }
     )
     full = pl.concat([frame, rows], how="diagonal")
@@ -248,7 +248,7 @@ def test_stats_lists_each_nodes_aliases(runner, tmp_path: Path) -> None:  # type
     ips = _ip_layout(SAMPLES / name, tmp_path / name)
     res = runner.invoke(main, ["stats", str(tmp_path / name)])
     assert res.exit_code == 0, res.output
-    assert f"node ucm-pub (named by service restart), also {ips['ucm-pub']}" in res.output
+    assert f"node ucm-pub (named by syslog alarm NodeID), also {ips['ucm-pub']}" in res.output
     res = runner.invoke(main, ["stats", str(tmp_path / name), "--format", "json"])
     doc = json.loads(res.stdout)
     nodes = {n["name"]: n for n in doc["nodes"]}

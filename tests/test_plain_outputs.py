@@ -66,7 +66,7 @@ def test_stats_off_a_terminal_is_one_line_per_file_with_paths_whole() -> None:
     heading = lines[0].split()
     assert heading[:4] == ["file", "family", "node", "lines"] and "unrecognized" in heading
     for node in ("ucm-pub", "ucm-sub1", "ucm-sub2"):
-        path = f"{node}/tomcat/logs/ssosp/log4j/ssosp00001.log.gz"  # relative to the input
+        path = f"{node}/tomcat/logs/ssosp/log4j/ssosp00001.log"  # relative to the input
         (row,) = [ln for ln in lines if ln.startswith(path)]
         assert f"  {node}  " in row
     assert "auth.success 141, authorize.request 141, token.access.issued 141" in proc.stdout
@@ -190,7 +190,7 @@ def test_text_evidence_has_times_hanging_indents_and_the_commands_for_the_rest()
     res = run("check", SAMPLE, "--tz", "UTC")
     assert res.exit_code == 1
     out = res.stdout
-    first = "    11-16 07:16:47.942  ucm-sub1 ssosp00001.log.gz:1 [documented]  Token request"
+    first = "    11-16 07:16:47.942  ucm-sub1 ssosp00001.log:1 [documented]  Token request"
     assert first in out
     assert "… 180 more evidence line(s):" in out
     check_cmd = f"all: logdoctor check {SAMPLE} --select LD101 --evidence all --tz UTC"

@@ -55,6 +55,16 @@ class Events:
             self._multi[key] = cached
         return cached
 
+    @cached_property
+    def restarts(self) -> pl.DataFrame:
+        """Service (re)starts, in time order: Cisco Service Manager's start alarms in CiscoSyslog
+        (``service.started``) and an administrator's service restart or start in AuditApp
+        (``audit.service`` whose description says so). ``param`` names the service, ``node`` the
+        node it ran on (CiscoSyslog's and AuditApp's NodeID)."""
+        rows = self.of("service.started", "audit.service")
+        said = pl.col("reason").fill_null("").str.to_lowercase().str.contains("start")
+        return rows.filter((pl.col("kind") == "service.started") | said)
+
     def count(self, kind: str) -> int:
         """How many events of a kind there are."""
         part = self._parts.get(kind)

@@ -183,7 +183,7 @@ def _roles(ev: Events) -> tuple[dict[str, str], list[Fact], str | None]:
             "nodes received authz keys from it (the publisher)",
             replicated.filter(pl.col("server") == publisher),
         )
-    restarts = ev.of("service.restarted")
+    restarts = ev.restarts
     for service, role, why in (
         ("xcp", "imp", "the Cisco XCP Authentication Service runs on it (IM and Presence)"),
         ("callmanager", "ucm", "the Cisco CallManager service runs on it"),

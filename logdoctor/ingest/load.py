@@ -332,6 +332,9 @@ class Loader:
         self.record_stated_zones()
         for frame in self._parsed():
             self._said.append(statement_frame(frame))
+            if self.forced is not None and frame.height:
+                # --set-node wins over the node a line names (CiscoSyslog's NodeID).
+                frame = frame.with_columns(pl.lit(self.forced).alias("node"))
             yield frame if self._known is None else self._known.apply(frame)
 
     def identify_nodes(self) -> NodeTable:

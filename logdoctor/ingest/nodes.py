@@ -214,17 +214,21 @@ class IdentitySource:
     """Regex on the message; group 1 is the name (instead of ``column``)."""
     weight: int = 1
     """How strongly it names the node (the strongest statement of a node wins)."""
+    layout: bool = False
+    """The statement is about the node of the file's folder (:func:`node_from_path`), for a
+    family whose lines set their own node column (CiscoSyslog's NodeID)."""
 
 
 IDENTITY_SOURCES: tuple[IdentitySource, ...] = (
-    # logdoctor's ssoApp line form: a service restart names the node it ran on (its own log).
+    # CiscoSyslog alarms name the node that raised them (NodeID; document 214607): the folder
+    # holding the file is that node.
     IdentitySource(
-        "service restart",
-        "ssoapp",
-        "Service restarted:",
-        ("service.restarted",),
-        column="server",
-        weight=2,
+        "syslog alarm NodeID",
+        "ciscosyslog",
+        "NodeID",
+        pattern=r"\[\s*NodeID\s*=\s*([A-Za-z0-9][A-Za-z0-9_.-]*)\s*\]",
+        weight=3,
+        layout=True,
     ),
     # logdoctor's validation line form: the validating server writes its own name.
     IdentitySource(
@@ -348,8 +352,16 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
                 name = pl.col("message").str.extract(to_rust(src.pattern), 1)
             if rows.height == 0:
                 continue
+            node = pl.col("node")
+            if src.layout and "file" in rows.columns:
+                folders = {
+                    f: node_from_path(f, n)
+                    for f, n in rows.select("file", "node").unique().iter_rows()
+                    if isinstance(f, str) and isinstance(n, str)
+                }
+                node = pl.col("file").replace_strict(folders, default=pl.col("node"))
             parts.append(
-                rows.select(pl.col("node"), name.alias("name"))
+                rows.select(node.alias("node"), name.alias("name"))
                 .drop_nulls()
                 .group_by("node", "name")
                 .len("count")

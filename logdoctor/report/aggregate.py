@@ -48,7 +48,7 @@ BUCKETS: tuple[int, ...] = (60, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 8
 MARKER_KINDS: tuple[str, ...] = (
     "config.changed",
     "key.regenerated",
-    "service.restarted",
+    "service.started",
     "revoke.request",
     "token.revoked",
 )
@@ -243,7 +243,7 @@ def markers(frame: pl.DataFrame, limits: Limits) -> tuple[list[dict[str, Any]], 
         )
         .when(pl.col("kind") == "key.regenerated")
         .then(pl.concat_str([pl.lit("key "), pl.col("param").fill_null("?")]))
-        .when(pl.col("kind") == "service.restarted")
+        .when(pl.col("kind") == "service.started")
         .then(pl.col("param").fill_null(pl.col("value")).fill_null(""))
         .when(pl.col("kind") == "revoke.request")
         .then(pl.concat_str([pl.lit("user "), pl.col("user").fill_null("?")]))

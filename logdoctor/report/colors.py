@@ -68,7 +68,6 @@ KIND_COLORS: Mapping[str, str] = {
     "cert.deleted": "#d97706",
     "cert.unit": "#a16207",
     "cert.trace": "#ca8a04",
-    "service.restarted": "#0e7490",
     "service.started": "#0891b2",
     "service.stopped": "#155e75",
     "cert.expiry": "#78350f",

@@ -37,7 +37,7 @@ def _restart_rule(ctx: Context, nodes: list[str], service: str, label: str) -> I
     end = when(ctx.events.end)
     if t is None or end is None or end < t + RESTART_GRACE:
         return
-    restarts = ctx.events.of("service.restarted").filter(_service(service) & (pl.col("time") > t))
+    restarts = ctx.events.restarts.filter(_service(service) & (pl.col("time") > t))
     done = set(restarts.select(pl.coalesce("server", "node")).to_series().to_list())
     fails = ctx.key_failures.filter(pl.col("_stale") & (pl.col("time") > t))
     for node in nodes:
@@ -171,8 +171,8 @@ def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
     refuses the tokens made with the new ones.
 
     Detection:
-    The last key regeneration, then no ``service.restarted`` line for Cisco CallManager on a
-    UCM node (declared publisher and subscribers, or the UCM nodes the logs show) while the
+    The last key regeneration, then no restart of Cisco CallManager (``service.started`` in
+    CiscoSyslog, ``audit.service`` in AuditApp) on a UCM node (declared publisher and subscribers, or the UCM nodes the logs show) while the
     logs go on for at least 30 minutes. Failures of new tokens at that node are added as
     evidence. Subject: the node.
 
@@ -209,8 +209,8 @@ def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
     sign-in fails with OAuth while calls work.
 
     Detection:
-    The last key regeneration, then no ``service.restarted`` line for the Cisco XCP
-    Authentication Service on an IM and Presence node of the cluster (declared ``imp``, or
+    The last key regeneration, then no restart of the Cisco XCP Authentication Service
+    (``service.started`` in CiscoSyslog, ``audit.service`` in AuditApp) on an IM and Presence node of the cluster (declared ``imp``, or
     IM and Presence nodes the logs show) while the logs go on for at least 30 minutes.
     Failures of new tokens at that node are added as evidence. Subject: the node.
 

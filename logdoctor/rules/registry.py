@@ -102,7 +102,8 @@ INFERRED: tuple[str, ...] = (
     "key.regenerated",
     "key.replicated",
     "key.loaded",
-    "service.restarted",
+    "service.started",
+    "audit.service",
     "trace.level",
 )
 """What the deployment inferred from the logs reads (:func:`logdoctor.analysis.inference.infer`:

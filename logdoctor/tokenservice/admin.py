@@ -4,11 +4,13 @@ Nodes and servers (:meth:`Admin.add_node`), end users, enterprise parameters, fa
 counts, the purge of expired refresh tokens, the authz keys (regeneration on the publisher,
 ``show key``, the key sync of servers outside the cluster), service restarts, the SAML trace
 level and SSO. Each action writes the lines UCM would write (:mod:`.messages`): ssosp for
-parameters and keys, ssoApp.log for restarts, trace level and SSO, certMgmt for a regeneration.
+parameters and keys, CiscoSyslog for service stops and starts and SSO enable or disable,
+AuditApp for a service restart, ssoApp.log for the trace level, certMgmt for a regeneration.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -369,7 +371,9 @@ class Admin(Core):
 
     def restart(self, service: str, node: str | None = None) -> list[str]:
         """Restart a service on one node, or on every node that runs it; it loads the node's
-        stored keys (logged in ssoApp.log and, for validating services, in ssosp)."""
+        stored keys (Cisco Service Manager's ServiceStopped and ServiceStarted alarms in
+        CiscoSyslog, the administrator's ServiceStatusUpdated in AuditApp and, for validating
+        services, the key loads in ssosp)."""
         spec = SERVICES.get(service)
         if spec is None:
             raise ServiceError(f"unknown service {service!r} (known: {', '.join(SERVICES)})")
@@ -390,8 +394,15 @@ class Admin(Core):
                             self.store.set_service_key(db, nd.name, service, use, v)
             self._reload()
             for nd in targets:
-                text = msg.service_restarted(service=spec.label, node=nd.name)
-                self._ssoapp(nd, now, msg.SERVICE_MANAGER, text)
+                pid = 1000 + zlib.crc32(f"{nd.name}|{service}|{now}".encode()) % 30000
+                stop = msg.service_stopped(service=spec.label, node=nd.name, pid=pid)
+                self._syslog(nd, now, 6, stop)
+                start = msg.service_started(service=spec.label, node=nd.name, pid=pid + 1)
+                self._syslog(nd, now + 0.001, 6, start)
+                audit = msg.audit_service(
+                    admin="admin", address="127.0.0.1", service=spec.label, node=nd.name
+                )
+                self._audit(nd, now + 0.001, audit)
                 if nd.spec.restart_service == service:
                     self._log_key_loaded(self._req(nd, now), spec.label)
             return [nd.name for nd in targets]
@@ -421,4 +432,4 @@ class Admin(Core):
                     continue
                 if enabled:
                     self.logs.new_ssosp_file(nd.name)
-                self._ssoapp(nd, now, msg.SSO_APP, msg.sso_operation(enabled=enabled))
+                self._syslog(nd, now, 6, msg.sso_alarm(enabled=enabled, node=nd.name))

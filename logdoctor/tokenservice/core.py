@@ -295,6 +295,13 @@ class Core:
     def _ssoapp(self, node: Node, t: float, logger: str, text: str) -> None:
         self.logs.ssoapp(node.name, t + node.clock_offset, "INFO", "main", logger, text)
 
+    def _syslog(self, node: Node, t: float, severity: int, text: str) -> None:
+        """A CiscoSyslog alarm of ``node`` (its clock; the lab's zone is UTC, as its logs')."""
+        self.logs.syslog(node.name, t + node.clock_offset, 0.0, severity, text)
+
+    def _audit(self, node: Node, t: float, text: str) -> None:
+        self.logs.audit(node.name, t + node.clock_offset, text)
+
     @staticmethod
     def _log_revoked(r: Req, row: RefreshRow, cause: str) -> None:
         r.log(

@@ -1,9 +1,11 @@
-"""The three logs UCM writes, per node, in the layout of an RTMT collection.
+"""The logs UCM writes, per node, in the layout of an RTMT collection.
 
 ```
 <root>/<node>/tomcat/logs/ssosp/log4j/ssosp00001.log   log4j: ts LEVEL [thread] logger - msg
 <root>/<node>/platform/log/ssoApp.log                  same layout
 <root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
+<root>/<node>/syslog/CiscoSyslog             local host local7 sev : seq: fqdn: UTC : %alarm
+<root>/<node>/audit/AuditApp/AuditApp00001.log         ts LEVEL [thread] - audit event
 ```
 
 A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
@@ -18,10 +20,13 @@ files are shared by name and size, and the rename of ssoApp.log happens under an
 the node's local time without a zone, as UCM writes them; the lab writes UTC (plus the node's
 configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding.
 
-Every value in a message goes through :func:`enc`: percent-encoding keeps it one token (no
-space, quote, ``=``, ``%``, control character or newline survives), so no value can forge a field
-or a line; ``-`` stands for empty. Lines are buffered and written with one ``write`` per flush
-to files opened in append mode.
+Lines are put together by the families' encoders (:func:`logdoctor.ingest.formats.encoders.family`,
+the
+``[writer]`` tables of ``parsers/ssosp.toml``, ``ssoapp.toml`` and ``certmgmt.toml``). Every
+value in a message goes through :func:`enc` (:func:`logdoctor.ingest.formats.templates.percent`):
+percent-encoding keeps it one token (no space, quote, ``=``, ``%``, control character or newline
+survives), so no value can forge a field or a line; ``-`` stands for empty. Lines are buffered
+and written with one ``write`` per flush to files opened in append mode.
 """
 
 from __future__ import annotations
@@ -30,30 +35,21 @@ import contextlib
 import fcntl
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
-__all__ = ["LogWriter", "enc", "ssoapp_path", "ssosp_dir"]
+from logdoctor.ingest.formats.encoders import family
+from logdoctor.ingest.formats.templates import percent as enc
 
-_SAFE = re.compile(r"[A-Za-z0-9_.~:@,-]+")
+__all__ = ["LogWriter", "audit_path", "enc", "ssoapp_path", "ssosp_dir", "syslog_path"]
+
 _FLUSH_AT = 256 * 1024
-
-
-def enc(value: object) -> str:
-    """One log token for ``value``: percent-encoded, ``-`` for empty/None."""
-    if value is None:
-        return "-"
-    s = str(value)
-    if not s:
-        return "-"
-    if s == "-":
-        return "%2D"
-    if _SAFE.fullmatch(s):
-        return s
-    return quote(s, safe=":@,")
+_SSOSP = family("ssosp")
+_SSOAPP = family("ssoapp")
+_CERTMGMT = family("certmgmt")
+_SYSLOG = family("ciscosyslog")
+_AUDIT = family("auditapp")
 
 
 def ssosp_dir(root: Path, node: str) -> Path:
@@ -64,6 +60,16 @@ def ssosp_dir(root: Path, node: str) -> Path:
 def ssoapp_path(root: Path, node: str) -> Path:
     """A node's ssoApp.log."""
     return root / node / "platform" / "log" / "ssoApp.log"
+
+
+def syslog_path(root: Path, node: str) -> Path:
+    """A node's CiscoSyslog (``file get activelog syslog/CiscoSyslog``)."""
+    return root / node / "syslog" / "CiscoSyslog"
+
+
+def audit_path(root: Path, node: str) -> Path:
+    """A node's application audit log."""
+    return root / node / "audit" / "AuditApp" / "AuditApp00001.log"
 
 
 def _platform_dir(root: Path, node: str) -> Path:
@@ -197,19 +203,8 @@ class LogWriter:
         """Rotated files kept per log besides the current one (None: all)."""
         self._ssosp: dict[str, _Sink] = {}
         self._ssoapp: dict[str, _Sink] = {}
-        self._sec = -1
-        self._prefix = ""
-
-    # -- formatting ------------------------------------------------------------------------------
-
-    def stamp(self, t: float) -> str:
-        """``yyyy-MM-dd HH:mm:ss,SSS`` of POSIX time ``t`` (UTC wall clock)."""
-        sec = int(t // 1)
-        if sec != self._sec:
-            self._sec = sec
-            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(sec))
-        ms = int((t - sec) * 1000)
-        return f"{self._prefix},{ms:03d}"
+        self._plain: dict[Path, _Sink] = {}
+        self._seq: dict[str, int] = {}
 
     # -- ssosp -----------------------------------------------------------------------------------
 
@@ -255,7 +250,7 @@ class LogWriter:
 
     def ssosp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
         """Append one ssosp line (log4j layout)."""
-        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        line = _SSOSP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
         sink = self._ssosp_sink(node)
         n = len(line)  # ASCII: every value is percent-encoded
         if sink.size and sink.size + n > self.ssosp_max_bytes:
@@ -279,7 +274,7 @@ class LogWriter:
         if sink is None:
             sink = _Sink(path, path.stat().st_size if path.exists() else 0)
             self._ssoapp[node] = sink
-        line = f"{self.stamp(t)} {level:<5} [{thread}] {logger} - {msg}\n"
+        line = _SSOAPP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
         if sink.size and sink.size + len(line) > self.ssosp_max_bytes:
             sink.close()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -293,6 +288,36 @@ class LogWriter:
             self._ssoapp[node] = sink
         self._append(sink, line, len(line))
 
+    # -- CiscoSyslog and AuditApp ---------------------------------------------------------------
+
+    def _plain_sink(self, path: Path) -> _Sink:
+        sink = self._plain.get(path)
+        if sink is None:
+            sink = _Sink(path, path.stat().st_size if path.exists() else 0)
+            self._plain[path] = sink
+        return sink
+
+    def syslog(self, node: str, t: float, zone_offset: float, severity: int, msg: str) -> None:
+        """Append one CiscoSyslog alarm line: the node's local time (``t`` + its zone's
+        ``zone_offset`` seconds) and the UTC time ``t``, its sequence number, the alarm."""
+        seq = self._seq.get(node, 0) + 1
+        self._seq[node] = seq
+        line = _SYSLOG.line(
+            msg,
+            local=t + zone_offset,
+            ts=t,
+            host=node,
+            level=str(severity),
+            seq=str(seq),
+            fqdn=f"{node}.example.com",
+        )
+        self._append(self._plain_sink(syslog_path(self.root, node)), line + "\n", len(line) + 1)
+
+    def audit(self, node: str, t: float, msg: str, thread: str = "http-bio-443-exec-1") -> None:
+        """Append one audit event (AuditApp) of ``node``."""
+        line = _AUDIT.line(msg, ts=t, level="INFO", thread=thread) + "\n"
+        self._append(self._plain_sink(audit_path(self.root, node)), line, len(line.encode()))
+
     # -- certMgmt --------------------------------------------------------------------------------
 
     def certmgmt(self, node: str, lines: list[tuple[float, str, str]]) -> Path:
@@ -302,7 +327,7 @@ class LogWriter:
         path = folder / f"certMgmt{n:05d}.log"
         sink = _Sink(path, 0)
         for t, level, msg in lines:
-            sink.buf.append(f"{self.stamp(t)} {level} [main] - {msg}\n")
+            sink.buf.append(_CERTMGMT.line(msg, ts=t, level=level, thread="main") + "\n")
         sink.close()
         if self.backups is not None:
             _drop_numbered(folder, "certMgmt", n - self.backups)
@@ -319,7 +344,7 @@ class LogWriter:
 
     def flush(self) -> None:
         """Write every buffered line."""
-        for sinks in (self._ssosp, self._ssoapp):
+        for sinks in (self._ssosp, self._ssoapp, self._plain):
             for sink in sinks.values():
                 sink.flush()
 
@@ -329,7 +354,7 @@ class LogWriter:
 
     def close(self) -> None:
         """Flush and close every file."""
-        for sinks in (self._ssosp, self._ssoapp):
+        for sinks in (self._ssosp, self._ssoapp, self._plain):
             for sink in sinks.values():
                 sink.close()
             sinks.clear()

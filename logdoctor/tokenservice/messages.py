@@ -1,28 +1,37 @@
 """Every message the token service writes, in one place: the writing side of the line contract.
 
 One function per message, named after it, taking the raw values and returning the text after
-log4j's ``logger - ``: each value goes through :func:`~logdoctor.tokenservice.logwriter.enc`
-here, so no caller formats or encodes a message itself. The ssosp messages are read back by the
-``[[event]]`` regexes of ``parsers/ssosp.toml`` (``tests/tokenservice/test_ts_roundtrip.py``
-checks each one round trip), the ssoApp ones by ``parsers/ssoapp.toml``, the certMgmt lines of a
-key regeneration by ``parsers/certmgmt.toml``. No public Cisco document shows an ssosp line for
-an OAuth operation, nor the content of an authz key regeneration's certMgmt file: these messages
-are logdoctor's model of them (the format files say which of their lines are published). The
-logger of each message is one of the constants below.
+log4j's ``logger - `` (or a CiscoSyslog alarm, an audit event). Each renders the ``template`` of
+its ``[[event]]`` in ``parsers/ssosp.toml``, ``ssoapp.toml``, ``certmgmt.toml``,
+``ciscosyslog.toml`` or ``auditapp.toml`` through the family's encoder
+(:func:`logdoctor.ingest.formats.encoders.family`), which encodes every value, so no caller formats
+or encodes a
+message itself and the wording lives only in the format files (the format check proves each
+template reads back; ``tests/tokenservice/test_ts_roundtrip.py`` checks the service's lines).
+No public Cisco document shows an ssosp line for an OAuth operation, nor the content of an
+authz key regeneration's certMgmt file: these messages are logdoctor's model of them (the format
+files say which of their lines are published). The logger of each message is one of the
+constants below.
 """
 
 from __future__ import annotations
 
-from logdoctor.tokenservice.logwriter import enc
+from logdoctor.ingest.formats.encoders import family
+
+_SSOSP = family("ssosp")
+_SSOAPP = family("ssoapp")
+_CERTMGMT = family("certmgmt")
+_SYSLOG = family("ciscosyslog")
+_AUDIT = family("auditapp")
 
 __all__ = [
     "AUTHZ",
     "CLEANER",
+    "CLUSTER_ID",
     "CONFIG",
     "FILTER",
     "KEYS",
     "REVOKE",
-    "SERVICE_MANAGER",
     "SERVLET_AUTHORIZE",
     "SERVLET_REVOKE",
     "SERVLET_TOKEN",
@@ -30,6 +39,7 @@ __all__ = [
     "TOKEN",
     "VALIDATOR",
     "access_token_issued",
+    "audit_service",
     "auth_failed",
     "authorize_refused",
     "authorize_request",
@@ -46,9 +56,10 @@ __all__ = [
     "refresh_token_revoked",
     "revoke_refused",
     "revoke_request",
-    "service_restarted",
+    "service_started",
+    "service_stopped",
     "servlet_path",
-    "sso_operation",
+    "sso_alarm",
     "token_refused",
     "token_validated",
     "trace_level_set",
@@ -64,7 +75,6 @@ CONFIG = "oauth.OAuthConfigManager"
 KEYS = "oauth.AuthzKeyManager"
 CLEANER = "oauth.RefreshTokenCleaner"
 FILTER = "filter.SSOAuthAgentFilter"
-SERVICE_MANAGER = "platform.ServiceManager"
 SSO_APP = "sso.SSOApp"
 
 _CERT_MANAGER = "com.cisco.cpi.certMgmt.manager.AuthzCertMgr@5e2de80c"
@@ -77,7 +87,8 @@ Value = object
 
 
 def servlet_path(path: str) -> str:
-    """The SSO filter's DEBUG line for a request to ``path``."""
+    """The SSO filter's DEBUG line for a request to ``path`` (the published form, a path of
+    the service's own, never a client's value: written as is, not percent-encoded)."""
     return f"servlet path :{path}"
 
 
@@ -91,9 +102,14 @@ def authorize_request(
     *, response_type: Value, client_id: Value, user: Value, device: Value, agent: Value, via: Value
 ) -> str:
     """An authorization request passed its checks and is about to authenticate the user."""
-    return (
-        f"Authorize request: response_type={enc(response_type)} client_id={enc(client_id)} "
-        f"user={enc(user)} device={enc(device)} agent={enc(agent)} via={enc(via)}"
+    return _SSOSP.message(
+        "authorize.request",
+        grant=response_type,
+        client_id=client_id,
+        user=user,
+        device=device,
+        agent=agent,
+        server=via,
     )
 
 
@@ -101,38 +117,46 @@ def authorize_refused(
     *, error: str, reason: str, response_type: Value, client_id: Value, user: Value, via: Value
 ) -> str:
     """An authorization request refused (``error`` and ``reason`` are fixed words)."""
-    return (
-        f"Authorize request refused: error={error} reason={reason} "
-        f"response_type={enc(response_type)} client_id={enc(client_id)} "
-        f"user={enc(user)} via={enc(via)}"
+    return _SSOSP.message(
+        "authorize.rejected",
+        error=error,
+        reason=reason,
+        grant=response_type,
+        client_id=client_id,
+        user=user,
+        server=via,
     )
 
 
 def user_authenticated(*, user: Value, via: Value) -> str:
     """The user's password was right."""
-    return f"User authenticated: user={enc(user)} method=password via={enc(via)}"
+    return _SSOSP.message("auth.success", user=user, param="password", server=via)
 
 
 def auth_failed(*, user: Value, reason: str, via: Value) -> str:
     """An end user's logon failed (no credentials, wrong password, inactive, locked out)."""
-    return f"Authentication failed: user={enc(user)} method=password reason={reason} via={enc(via)}"
+    return _SSOSP.message("auth.failure", user=user, param="password", reason=reason, server=via)
 
 
 def logon_locked_out(
     *, user: Value, scope: str, address: Value, failures: int, lock_minutes: str, via: Value
 ) -> str:
     """A failed logon locked a name or a client address out."""
-    return (
-        f"Logon locked out: user={enc(user)} scope={scope} address={enc(address)} "
-        f"failures={failures} lock_minutes={lock_minutes} via={enc(via)}"
+    return _SSOSP.message(
+        "auth.locked",
+        user=user,
+        param=scope,
+        address=address,
+        value=failures,
+        lock_minutes=lock_minutes,
+        server=via,
     )
 
 
 def code_issued(*, user: Value, client_id: Value, device: Value, code: str, via: Value) -> str:
     """An authorization code was issued (``code`` is its fingerprint, never the code)."""
-    return (
-        f"Authorization code issued: user={enc(user)} client_id={enc(client_id)} "
-        f"device={enc(device)} code={code} via={enc(via)}"
+    return _SSOSP.message(
+        "code.issued", user=user, client_id=client_id, device=device, token_id=code, server=via
     )
 
 
@@ -151,9 +175,16 @@ def access_token_issued(
     via: Value,
 ) -> str:
     """An access token was issued."""
-    return (
-        f"Access token issued: user={enc(user)} client_id={enc(client_id)} device={enc(device)} "
-        f"grant={grant} jti={jti} kid={enc(kid)} expires_in={expires_in} via={enc(via)}"
+    return _SSOSP.message(
+        "token.access.issued",
+        user=user,
+        client_id=client_id,
+        device=device,
+        grant=grant,
+        token_id=jti,
+        key=kid,
+        value=expires_in,
+        server=via,
     )
 
 
@@ -168,9 +199,15 @@ def refresh_token_issued(
     via: Value,
 ) -> str:
     """A refresh token was issued (with the access token just logged)."""
-    return (
-        f"Refresh token issued: user={enc(user)} client_id={enc(client_id)} device={enc(device)} "
-        f"tid={tid} kid={enc(kid)} expires_in={expires_in} via={enc(via)}"
+    return _SSOSP.message(
+        "token.refresh.issued",
+        user=user,
+        client_id=client_id,
+        device=device,
+        token_id=tid,
+        key=kid,
+        value=expires_in,
+        server=via,
     )
 
 
@@ -178,9 +215,8 @@ def refresh_accepted(
     *, user: Value, client_id: Value, device: Value, tid: Value, via: Value
 ) -> str:
     """A refresh grant verified; an access token follows."""
-    return (
-        f"Refresh grant accepted: user={enc(user)} client_id={enc(client_id)} "
-        f"device={enc(device)} tid={enc(tid)} via={enc(via)}"
+    return _SSOSP.message(
+        "token.refreshed", user=user, client_id=client_id, device=device, token_id=tid, server=via
     )
 
 
@@ -196,10 +232,16 @@ def token_refused(
     via: Value,
 ) -> str:
     """A token-endpoint request refused (``error`` and ``reason`` are fixed words)."""
-    return (
-        f"Token request refused: grant={enc(grant)} error={error} reason={reason} "
-        f"user={enc(user)} client_id={enc(client_id)} device={enc(device)} "
-        f"tid={enc(tid)} via={enc(via)}"
+    return _SSOSP.message(
+        "token.rejected",
+        grant=grant,
+        error=error,
+        reason=reason,
+        user=user,
+        client_id=client_id,
+        device=device,
+        token_id=tid,
+        server=via,
     )
 
 
@@ -210,46 +252,53 @@ def validation_failed(
     *, server: Value, check: str, user: Value, client_id: Value, jti: Value, kid: Value
 ) -> str:
     """A resource server refused an access token at its ``check``."""
-    return (
-        f"Token validation failed: server={enc(server)} check={check} "
-        f"user={enc(user)} client_id={enc(client_id)} jti={enc(jti)} kid={enc(kid)}"
+    return _SSOSP.message(
+        "validation.failed",
+        server=server,
+        reason=check,
+        user=user,
+        client_id=client_id,
+        token_id=jti,
+        key=kid,
     )
 
 
 def token_validated(*, server: Value, user: Value, client_id: Value, jti: Value, kid: Value) -> str:
     """A resource server accepted an access token (logged at DEBUG)."""
-    return (
-        f"Token validated: server={enc(server)} user={enc(user)} "
-        f"client_id={enc(client_id)} jti={enc(jti)} kid={enc(kid)}"
+    return _SSOSP.message(
+        "token.validated", server=server, user=user, client_id=client_id, token_id=jti, key=kid
     )
 
 
 def revoke_refused(*, admin: Value, reason: str) -> str:
     """A revoke API call whose administrator was not authenticated."""
-    return f"Revoke request refused: admin={enc(admin)} reason={reason}"
+    return _SSOSP.message("revoke.refused", user=admin, reason=reason)
 
 
 def revoke_request(
     *, admin: Value, user_id: Value, client_id: Value, result: str, revoked: int
 ) -> str:
     """A revoke API call by an authenticated administrator, and what came of it."""
-    return (
-        f"Revoke request: admin={enc(admin)} user_id={enc(user_id)} client_id={enc(client_id)} "
-        f"result={result} revoked={revoked}"
+    return _SSOSP.message(
+        "revoke.request",
+        param=admin,
+        user=user_id,
+        client_id=client_id,
+        reason=result,
+        value=revoked,
     )
 
 
 def refresh_token_revoked(*, user: Value, client_id: Value, tid: Value, cause: str) -> str:
     """One refresh token revoked (by the revoke API, a timer change or a reused code)."""
-    return (
-        f"Refresh token revoked: user={enc(user)} client_id={enc(client_id)} "
-        f"tid={enc(tid)} cause={cause}"
+    return _SSOSP.message(
+        "token.revoked", user=user, client_id=client_id, token_id=tid, reason=cause
     )
 
 
 def purged(count: int) -> str:
     """The purge of expired refresh tokens (nightly, or asked for)."""
-    return f"Purged expired refresh tokens: count={count}"
+    return _SSOSP.message("token.purged", value=count)
 
 
 # -- administration -------------------------------------------------------------------------------
@@ -257,27 +306,23 @@ def purged(count: int) -> str:
 
 def param_changed(*, name: Value, old: Value, new: Value) -> str:
     """An enterprise parameter changed."""
-    return f"Enterprise parameter changed: name={enc(name)} old={enc(old)} new={enc(new)}"
+    return _SSOSP.message("config.changed", param=name, old=old, value=new)
 
 
 def param_refused(*, name: Value, value: Value, reason: Value) -> str:
     """A change of a known enterprise parameter refused (out of range, not a choice)."""
-    return (
-        f"Enterprise parameter change refused: name={enc(name)} value={enc(value)} "
-        f"reason={enc(reason)}"
-    )
+    return _SSOSP.message("config.rejected", param=name, value=value, reason=reason)
 
 
 def key_loaded(*, use: str, checksum: str, version: int, server: Value) -> str:
     """A service loaded an authz key."""
-    return f"Authz key loaded: use={use} checksum={checksum} version={version} server={enc(server)}"
+    return _SSOSP.message("key.loaded", param=use, key=checksum, value=version, server=server)
 
 
 def key_received(*, use: str, checksum: str, version: int, publisher: Value) -> str:
     """A node stored a key replicated (or synced) from the publisher."""
-    return (
-        f"Authz key received from publisher: use={use} checksum={checksum} "
-        f"version={version} publisher={enc(publisher)}"
+    return _SSOSP.message(
+        "key.replicated", param=use, key=checksum, value=version, server=publisher
     )
 
 
@@ -298,24 +343,48 @@ def key_regenerated_lines(
         (
             t + 0.002,
             "INFO",
-            f"Authz key regenerated: use={use} checksum={checksum} version={version}",
+            _CERTMGMT.message("key.regenerated", param=use, key=checksum, value=version),
         ),
         (t + 0.002, "INFO", "OUT -- CertMgr.java - mainInternal -"),
     ]
     return lines
 
 
-def service_restarted(*, service: Value, node: Value) -> str:
-    """ssoApp.log: a service restarted on a node."""
-    return f"Service restarted: service={enc(service)} node={enc(node)}"
+CLUSTER_ID = "StandAloneCluster"
+"""The ClusterID a CiscoSyslog alarm and an audit event name (UCM's default cluster name)."""
+
+
+def service_stopped(*, service: Value, node: Value, pid: int) -> str:
+    """CiscoSyslog: Cisco Service Manager stopped ``service`` (UC_GENERIC-6-ServiceStopped)."""
+    return _SYSLOG.message("service.stopped", param=service, pid=pid, cluster=CLUSTER_ID, node=node)
+
+
+def service_started(*, service: Value, node: Value, pid: int) -> str:
+    """CiscoSyslog: Cisco Service Manager started ``service`` (UC_GENERIC-6-ServiceStarted)."""
+    return _SYSLOG.message("service.started", param=service, pid=pid, cluster=CLUSTER_ID, node=node)
+
+
+def sso_alarm(*, enabled: bool, node: Value) -> str:
+    """CiscoSyslog: the UC_SAMLSSO alarm of a successful SSO enable or disable."""
+    return _SYSLOG.message(
+        "sso.enabled" if enabled else "sso.disabled", cluster=CLUSTER_ID, node=node
+    )
+
+
+def audit_service(*, admin: Value, address: Value, service: Value, node: Value) -> str:
+    """AuditApp: an administrator restarted ``service`` (EventType ServiceStatusUpdated)."""
+    return _AUDIT.message(
+        "audit.service",
+        user=admin,
+        address=address,
+        param=service,
+        value="Successful",
+        reason="Service restarted",
+        cluster=CLUSTER_ID,
+        node=node,
+    )
 
 
 def trace_level_set(level: str) -> str:
     """ssoApp.log: ``set samltrace level`` on a node (``level`` is debug or info)."""
-    return f"samltrace level set to {level.upper()}"
-
-
-def sso_operation(*, enabled: bool) -> str:
-    """ssoApp.log: SAML SSO enabled or disabled cluster-wide."""
-    word = "enable" if enabled else "disable"
-    return f"SAML SSO {word} operation successful"
+    return _SSOAPP.message("trace.level", value=level.upper())

@@ -172,7 +172,11 @@ def write_simulated(root: Path) -> tuple[list[str], Path]:
     for name, form in SIMULATED:
         src = SAMPLES / name
         assert (src / "expected.json").is_file(), f"{src}: not a simulated bundle"
-        logs = sorted(p for p in src.rglob("*") if p.is_file() and ".log" in p.name)
+        logs = sorted(
+            p
+            for p in src.rglob("*")
+            if p.is_file() and (".log" in p.name or p.name.startswith("CiscoSyslog"))
+        )
         cluster = f"sim-{name}"
         if form == "zip":
             target = bundles / f"{cluster}.zip"

@@ -1,14 +1,17 @@
 """Real log bundles for the report tests, written in the layout RTMT collects.
 
-Lines follow the message templates of parsers/ssosp.toml and parsers/ssoapp.toml (values
-percent-encoded, "-" for empty), so the whole path runs: files -> load -> report -> browser.
+Lines are rendered through the templates and ``[writer]`` layouts of parsers/ssosp.toml and
+parsers/ciscosyslog.toml (:mod:`logdoctor.ingest.formats.templates`: values percent-encoded, "-"
+for empty), so the
+whole path runs: files -> load -> report -> browser.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+
+from logdoctor.ingest.formats.encoders import family
 
 KID = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b6"
 CLIENT_A = "C" + "a1" * 32
@@ -16,13 +19,8 @@ CLIENT_B = "C" + "b2" * 32
 T0 = datetime(2026, 11, 20, 8, 0, 0)
 
 
-def q(value: str) -> str:
-    """A value as the token service writes it: percent-encoded, one token, "-" when empty."""
-    return quote(value, safe="") if value else "-"
-
-
-def ts(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S,") + f"{t.microsecond // 1000:03d}"
+SSOSP = family("ssosp")
+SYSLOG = family("ciscosyslog")
 
 
 class Ssosp:
@@ -32,108 +30,166 @@ class Ssosp:
         self.lines: list[str] = []
 
     def add(self, t: datetime, level: str, logger: str, msg: str) -> None:
-        self.lines.append(f"{ts(t)} {level:<5} [http-bio-8443-exec-7] {logger} - {msg}")
+        line = SSOSP.line(msg, ts=t, level=level, thread="http-bio-8443-exec-7", logger=logger)
+        self.lines.append(line)
+
+    def event(self, t: datetime, level: str, logger: str, name: str, **fields: object) -> None:
+        """One line of templated event ``name`` (parsers/ssosp.toml)."""
+        self.add(t, level, logger, SSOSP.message(name, **fields))
 
     def login(self, t: datetime, user: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.AuthorizeServlet",
-            f"User authenticated: user={q(user)} method=password via=-",
+            "auth.success",
+            user=user,
+            param="password",
+            server=None,
         )
 
     def login_failed(self, t: datetime, user: str, reason: str) -> None:
-        self.add(
+        self.event(
             t,
             "WARN",
             "oauth.AuthorizeServlet",
-            f"Authentication failed: user={q(user)} method=password reason={q(reason)} via=-",
+            "auth.failure",
+            user=user,
+            param="password",
+            reason=reason,
+            server=None,
         )
 
     def access(self, t: datetime, user: str, client: str, jti: str, grant: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Access token issued: user={q(user)} "
-            f"client_id={client} device=CSF{q(user.upper())} grant={grant} jti={jti} "
-            f"kid={KID} expires_in=3600 via=-",
+            "token.access.issued",
+            user=user,
+            client_id=client,
+            device=f"CSF{user.upper()}",
+            grant=grant,
+            token_id=jti,
+            key=KID,
+            value=3600,
+            server=None,
         )
 
     def refresh_issued(self, t: datetime, user: str, client: str, tid: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Refresh token issued: user={q(user)} "
-            f"client_id={client} device=CSF{q(user.upper())} tid={tid} kid={KID} "
-            "expires_in=5184000 via=-",
+            "token.refresh.issued",
+            user=user,
+            client_id=client,
+            device=f"CSF{user.upper()}",
+            token_id=tid,
+            key=KID,
+            value=5184000,
+            server=None,
         )
 
     def refreshed(self, t: datetime, user: str, client: str, tid: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Refresh grant accepted: user={q(user)} "
-            f"client_id={client} device=CSF{q(user.upper())} tid={tid} via=expc1",
+            "token.refreshed",
+            user=user,
+            client_id=client,
+            device=f"CSF{user.upper()}",
+            token_id=tid,
+            server="expc1",
         )
 
     def refresh_refused(self, t: datetime, user: str, client: str, tid: str, reason: str) -> None:
-        self.add(
+        self.event(
             t,
             "WARN",
             "oauth.TokenServlet",
-            "Token request refused: grant=refresh_token "
-            f"error=invalid_grant reason={reason} user={q(user)} client_id={client} "
-            f"device=- tid={tid} via=expc1",
+            "token.rejected",
+            grant="refresh_token",
+            error="invalid_grant",
+            reason=reason,
+            user=user,
+            client_id=client,
+            device=None,
+            token_id=tid,
+            server="expc1",
         )
 
     def validated(self, t: datetime, user: str, client: str, jti: str) -> None:
-        self.add(
+        self.event(
             t,
             "DEBUG",
             "oauth.TokenValidator",
-            f"Token validated: server=imp1 user={q(user)} client_id={client} jti={jti} kid={KID}",
+            "token.validated",
+            server="imp1",
+            user=user,
+            client_id=client,
+            token_id=jti,
+            key=KID,
         )
 
     def validation_failed(self, t: datetime, jti: str, check: str) -> None:
-        self.add(
+        self.event(
             t,
             "WARN",
             "oauth.TokenValidator",
-            f"Token validation failed: server=imp1 "
-            f"check={check} user=- client_id=- jti={jti} kid={KID}",
+            "validation.failed",
+            server="imp1",
+            reason=check,
+            user=None,
+            client_id=None,
+            token_id=jti,
+            key=KID,
         )
 
     def revoke(self, t: datetime, user: str, client: str, tid: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.RevokeServlet",
-            f"Revoke request: admin=admin user_id={q(user)} client_id=- result=success revoked=1",
+            "revoke.request",
+            param="admin",
+            user=user,
+            client_id=None,
+            reason="success",
+            value=1,
         )
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.RevokeServlet",
-            f"Refresh token revoked: user={q(user)} client_id={client} tid={tid} cause=revoke_api",
+            "token.revoked",
+            user=user,
+            client_id=client,
+            token_id=tid,
+            reason="revoke_api",
         )
 
     def config(self, t: datetime, name: str, old: str, new: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.OAuthConfigManager",
-            f"Enterprise parameter changed: name={name} old={old} new={new}",
+            "config.changed",
+            param=name,
+            old=old,
+            value=new,
         )
 
     def key_regen(self, t: datetime, use: str, checksum: str) -> None:
-        self.add(
+        self.event(
             t,
             "INFO",
             "oauth.AuthzKeyManager",
-            f"Authz key regenerated: use={use} checksum={checksum} version=2",
+            "key.regenerated",
+            param=use,
+            key=checksum,
+            value=2,
         )
 
     def raw(self, t: datetime, message: str, level: str = "INFO") -> None:
@@ -200,13 +256,18 @@ def normal_bundle(root: Path) -> Path:
     sub = Ssosp()
     sub.validated(t + timedelta(minutes=50), "alice", CLIENT_A, "jti-a2")
     sub.write(ssosp_path(root, "ucm-sub1", 1))
-    app = ssoapp_path(root, "ucm-pub")
+    app = root / "ucm-pub" / "syslog" / "CiscoSyslog"
     app.parent.mkdir(parents=True, exist_ok=True)
-    app.write_text(
-        f"{ts(t + timedelta(minutes=101))} INFO  [main] platform.ServiceManager - Service "
-        "restarted: service=Cisco%20Tomcat node=ucm-pub\n",
-        encoding="utf-8",
+    when = t + timedelta(minutes=101)
+    restart = SYSLOG.message(
+        "service.started",
+        param="Cisco Tomcat",
+        pid=5150,
+        cluster="StandAloneCluster",
+        node="ucm-pub",
     )
+    head = {"host": "ucm-pub", "level": "6", "seq": "1", "fqdn": "ucm-pub.example.com"}
+    app.write_text(SYSLOG.line(restart, local=when, ts=when, **head) + "\n", encoding="utf-8")
     return root
 
 
@@ -244,7 +305,7 @@ def hostile_bundle(root: Path) -> Path:
         s.raw(t + timedelta(minutes=11 + i), msg, "ERROR")
     s.raw(t + timedelta(minutes=20), LONG_LINE)
     s.raw(t + timedelta(minutes=21), "word " * 20_000)
-    s.config(t + timedelta(minutes=22), q("<i>param</i>"), "off", q("</script>"))
+    s.config(t + timedelta(minutes=22), "<i>param</i>", "off", "</script>")
     s.write(ssosp_path(root, HOSTILE_NODE, 1))
     return root
 

@@ -152,7 +152,7 @@ def test_markers_for_configuration_keys_restarts_and_revocations(loaded: LoadRes
         (show(T0 + timedelta(minutes=30)), "revoke.request", "user carol"),
         (show(T0 + timedelta(minutes=30)), "token.revoked", "cause revoke_api"),
         (show(T0 + timedelta(minutes=100)), "key.regenerated", "key signing"),
-        (show(T0 + timedelta(minutes=101)), "service.restarted", "Cisco Tomcat"),
+        (show(T0 + timedelta(minutes=101)), "service.started", "Cisco Tomcat"),
     ]
     assert r.markers_total == 5
     assert [m[1] for m in r.chart["markers"]] == [k for _, k, _ in got]
@@ -179,6 +179,7 @@ def test_coverage_per_file_relative_to_the_input(loaded: LoadResult, root: Path)
 def test_unreadable_input_is_in_coverage_and_the_verdict(tmp_path: Path) -> None:
     root = normal_bundle(tmp_path / "b")
     bad = root / "ucm-pub" / "platform" / "log" / "certMgmt00001.log"
+    bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_bytes(b"\x00\x01\x02 binary")
     res = logdoctor.load(root)
     r = build_report(res.frame, res.stats)

@@ -1,9 +1,11 @@
-"""Build small RTMT-style log bundles for rule tests, from the message templates of
-parsers/ssosp.toml and parsers/ssoapp.toml (the contract the token service writes to).
+"""Build small RTMT-style log bundles for rule tests, rendered through the templates and
+``[writer]`` layouts of parsers/ssosp.toml, ssoapp.toml and certmgmt.toml (the contract the token
+service writes to; :mod:`logdoctor.ingest.formats.templates`).
 
 A :class:`Bundle` collects lines per node and file and writes them as
-``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log`` and
-``<node>/platform/log/certMgmt00001.log``. :class:`Sim` drives simulated Jabber clients on
+``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log``,
+``<node>/platform/log/certMgmt00001.log``, ``<node>/syslog/CiscoSyslog`` and
+``<node>/audit/AuditApp/AuditApp00001.log``. :class:`Sim` drives simulated Jabber clients on
 top of it (log in, refresh every 45 minutes, use the token at IM and Presence), so that each
 rule case is "healthy traffic + one fault". Everything is deterministic for a seed.
 """
@@ -16,7 +18,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
+
+from logdoctor.ingest.formats.encoders import family
 
 CLIENT = "C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a"
 CLUSTER = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722"
@@ -36,21 +39,18 @@ def kid(sign: str) -> str:
     return f"{CLUSTER}:{sign}"
 
 
-def v(value: object) -> str:
-    """A value as the token service writes it: percent-encoded, "-" when empty."""
-    if value is None or value == "":
-        return "-"
-    return quote(str(value), safe=":")
-
-
-def ts(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S") + f",{t.microsecond // 1000:03d}"
+SSOSP = family("ssosp")
+ENCODERS = {
+    name: family(name) for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp")
+}
 
 
 PATHS = {
     "ssosp": "tomcat/logs/ssosp/log4j/ssosp00001.log",
     "ssoapp": "platform/log/ssoApp.log",
     "certmgmt": "platform/log/certMgmt00001.log",
+    "syslog": "syslog/CiscoSyslog",
+    "audit": "audit/AuditApp/AuditApp00001.log",
 }
 
 
@@ -79,10 +79,12 @@ class Bundle:
         thread: str = "http-bio-8443-exec-1",
     ) -> None:
         rel = self.ssosp_file.get(node, PATHS["ssosp"]) if family == "ssosp" else PATHS[family]
-        self.raw(node, rel, t, f"{ts(t)} {level:<5} [{thread}] {logger} - {msg}")
+        line = ENCODERS[family].line(msg, ts=t, level=level, thread=thread, logger=logger)
+        self.raw(node, rel, t, line)
 
     def cert(self, node: str, t: datetime, msg: str, level: str = "INFO") -> None:
-        self.raw(node, PATHS["certmgmt"], t, f"{ts(t)} {level} [main] - {msg}")
+        line = ENCODERS["certmgmt"].line(msg, ts=t, level=level, thread="main")
+        self.raw(node, PATHS["certmgmt"], t, line)
 
     def rotate(self, node: str, number: int) -> None:
         """Send this node's next ssosp lines to ssosp000NN.log."""
@@ -112,8 +114,15 @@ class Bundle:
             t,
             "INFO",
             "oauth.AuthorizeServlet",
-            f"Authorize request: response_type={grant} client_id={CLIENT} user={v(user)}"
-            f" device={v(device)} agent={v(agent)} via={v(via)}",
+            SSOSP.message(
+                "authorize.request",
+                grant=grant,
+                client_id=CLIENT,
+                user=user,
+                device=device,
+                agent=agent,
+                server=via,
+            ),
             thread="http-bio-8443-exec-12",
         )
 
@@ -132,8 +141,15 @@ class Bundle:
             t,
             "WARN",
             "oauth.AuthorizeServlet",
-            f"Authorize request refused: error={error} reason={reason} response_type={grant}"
-            f" client_id={CLIENT} user={v(user)} via={v(via)}",
+            SSOSP.message(
+                "authorize.rejected",
+                error=error,
+                reason=reason,
+                grant=grant,
+                client_id=CLIENT,
+                user=user,
+                server=via,
+            ),
             thread="http-bio-8443-exec-12",
         )
 
@@ -143,7 +159,7 @@ class Bundle:
             t,
             "INFO",
             "oauth.AuthorizeServlet",
-            f"User authenticated: user={v(user)} method=password via={v(via)}",
+            SSOSP.message("auth.success", user=user, param="password", server=via),
             thread="http-bio-8443-exec-12",
         )
 
@@ -153,7 +169,7 @@ class Bundle:
             t,
             "WARN",
             "oauth.AuthorizeServlet",
-            f"Authentication failed: user={v(user)} method=password reason={reason} via={v(via)}",
+            SSOSP.message("auth.failure", user=user, param="password", reason=reason, server=via),
             thread="http-bio-8443-exec-12",
         )
 
@@ -165,8 +181,14 @@ class Bundle:
             t,
             "INFO",
             "oauth.AuthorizeServlet",
-            f"Authorization code issued: user={v(user)} client_id={CLIENT}"
-            f" device={v(device)} code={code} via={v(via)}",
+            SSOSP.message(
+                "code.issued",
+                user=user,
+                client_id=CLIENT,
+                device=device,
+                token_id=code,
+                server=via,
+            ),
             thread="http-bio-8443-exec-12",
         )
 
@@ -187,8 +209,17 @@ class Bundle:
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Access token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
-            f" grant={grant} jti={jti} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            SSOSP.message(
+                "token.access.issued",
+                user=user,
+                client_id=CLIENT,
+                device=device,
+                grant=grant,
+                token_id=jti,
+                key=kid(sign),
+                value=seconds,
+                server=via,
+            ),
             thread="http-bio-8443-exec-14",
         )
 
@@ -208,8 +239,16 @@ class Bundle:
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Refresh token issued: user={v(user)} client_id={CLIENT} device={v(device)}"
-            f" tid={tid} kid={kid(sign)} expires_in={seconds} via={v(via)}",
+            SSOSP.message(
+                "token.refresh.issued",
+                user=user,
+                client_id=CLIENT,
+                device=device,
+                token_id=tid,
+                key=kid(sign),
+                value=seconds,
+                server=via,
+            ),
             thread="http-bio-8443-exec-14",
         )
 
@@ -221,8 +260,14 @@ class Bundle:
             t,
             "INFO",
             "oauth.TokenServlet",
-            f"Refresh grant accepted: user={v(user)} client_id={CLIENT} device={v(device)}"
-            f" tid={tid} via={v(via)}",
+            SSOSP.message(
+                "token.refreshed",
+                user=user,
+                client_id=CLIENT,
+                device=device,
+                token_id=tid,
+                server=via,
+            ),
             thread="http-bio-8443-exec-2",
         )
 
@@ -243,9 +288,17 @@ class Bundle:
             t,
             "WARN",
             "oauth.TokenServlet",
-            f"Token request refused: grant={grant} error={error} reason={reason}"
-            f" user={v(user)} client_id={CLIENT} device={v(device)} tid={v(tid)}"
-            f" via={v(via)}",
+            SSOSP.message(
+                "token.rejected",
+                grant=grant,
+                error=error,
+                reason=reason,
+                user=user,
+                client_id=CLIENT,
+                device=device,
+                token_id=tid,
+                server=via,
+            ),
             thread="http-bio-8443-exec-2",
         )
 
@@ -257,8 +310,14 @@ class Bundle:
             t,
             "DEBUG",
             "oauth.TokenValidator",
-            f"Token validated: server={v(server)} user={v(user)} client_id={CLIENT}"
-            f" jti={jti} kid={kid(sign)}",
+            SSOSP.message(
+                "token.validated",
+                server=server,
+                user=user,
+                client_id=CLIENT,
+                token_id=jti,
+                key=kid(sign),
+            ),
             thread="http-bio-8443-exec-9",
         )
 
@@ -278,10 +337,15 @@ class Bundle:
             t,
             "WARN",
             "oauth.TokenValidator",
-            f"Token validation failed: server={v(server)} check={check}"
-            f" user={v(user if known else None)}"
-            f" client_id={v(CLIENT if known else None)} jti={v(jti if known else None)}"
-            f" kid={v(kid(sign) if sign else None)}",
+            SSOSP.message(
+                "validation.failed",
+                server=server,
+                reason=check,
+                user=user if known else None,
+                client_id=CLIENT if known else None,
+                token_id=jti if known else None,
+                key=kid(sign) if sign else None,
+            ),
             thread="http-bio-8443-exec-9",
         )
 
@@ -291,8 +355,14 @@ class Bundle:
             t,
             "INFO",
             "oauth.RevokeServlet",
-            f"Revoke request: admin={v(admin)} user_id={v(user)} client_id=-"
-            f" result=success revoked={revoked}",
+            SSOSP.message(
+                "revoke.request",
+                param=admin,
+                user=user,
+                client_id=None,
+                reason="success",
+                value=revoked,
+            ),
             thread="http-bio-8443-exec-4",
         )
 
@@ -302,7 +372,7 @@ class Bundle:
             t,
             "INFO",
             "oauth.RevokeServlet",
-            f"Refresh token revoked: user={v(user)} client_id={CLIENT} tid={tid} cause={cause}",
+            SSOSP.message("token.revoked", user=user, client_id=CLIENT, token_id=tid, reason=cause),
             thread="http-bio-8443-exec-4",
         )
 
@@ -312,7 +382,7 @@ class Bundle:
             t,
             "INFO",
             "oauth.RefreshTokenCleaner",
-            f"Purged expired refresh tokens: count={count}",
+            SSOSP.message("token.purged", value=count),
             thread="Timer-3",
         )
 
@@ -322,7 +392,7 @@ class Bundle:
             t,
             "INFO",
             "oauth.OAuthConfigManager",
-            f"Enterprise parameter changed: name={name} old={v(old)} new={v(new)}",
+            SSOSP.message("config.changed", param=name, old=old, value=new),
         )
 
     def param_refused(self, node: str, t: datetime, name: str, value: str, reason: str) -> None:
@@ -331,7 +401,7 @@ class Bundle:
             t,
             "WARN",
             "oauth.OAuthConfigManager",
-            f"Enterprise parameter change refused: name={name} value={v(value)} reason={v(reason)}",
+            SSOSP.message("config.rejected", param=name, value=value, reason=reason),
         )
 
     def key_loaded(
@@ -348,13 +418,12 @@ class Bundle:
             t,
             "INFO",
             "oauth.AuthzKeyManager",
-            f"Authz key loaded: use={use} checksum={checksum_} version={version}"
-            f" server={v(server)}",
+            SSOSP.message("key.loaded", param=use, key=checksum_, value=version, server=server),
             thread="main",
         )
 
     def key_regen(self, node: str, t: datetime, use: str, checksum_: str, version: int) -> None:
-        msg = f"Authz key regenerated: use={use} checksum={checksum_} version={version}"
+        msg = SSOSP.message("key.regenerated", param=use, key=checksum_, value=version)
         self.log4j(node, t, "INFO", "oauth.AuthzKeyManager", msg, thread="main")
         self.cert(node, t, "op:regenerate")
         self.cert(node, t, msg)
@@ -367,23 +436,40 @@ class Bundle:
             t,
             "INFO",
             "oauth.AuthzKeyManager",
-            f"Authz key received from publisher: use={use} checksum={checksum_}"
-            f" version={version} publisher={publisher}",
+            SSOSP.message(
+                "key.replicated", param=use, key=checksum_, value=version, server=publisher
+            ),
             thread="main",
         )
 
-    # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
+    # -- CiscoSyslog and AuditApp (parsers/ciscosyslog.toml, auditapp.toml) -----------------------
 
     def restart(self, node: str, t: datetime, service: str, target: str) -> None:
-        self.log4j(
-            node,
-            t,
-            "INFO",
-            "platform.ServiceManager",
-            f"Service restarted: service={v(service)} node={target}",
-            family="ssoapp",
-            thread="main",
+        """Cisco Service Manager's ServiceStopped and ServiceStarted alarms of ``target`` in
+        its CiscoSyslog, and the administrator's ServiceStatusUpdated in its AuditApp."""
+        syslog = ENCODERS["ciscosyslog"]
+        for name, dt in (("service.stopped", t), ("service.started", t + timedelta(seconds=1))):
+            msg = syslog.message(
+                name, param=service, pid=4000 + self.seq, cluster="StandAloneCluster", node=target
+            )
+            head = {"host": target, "level": "6", "fqdn": f"{target}.example.com"}
+            line = syslog.line(msg, local=dt, ts=dt, seq=str(self.seq), **head)
+            self.raw(node, PATHS["syslog"], dt, line)
+        audit = ENCODERS["auditapp"]
+        msg = audit.message(
+            "audit.service",
+            user="admin",
+            address="10.0.0.5",
+            param=service,
+            value="Successful",
+            reason="Service restarted",
+            cluster="StandAloneCluster",
+            node=target,
         )
+        line = audit.line(msg, ts=t, level="INFO", thread="http-bio-443-exec-1")
+        self.raw(node, PATHS["audit"], t, line)
+
+    # -- ssoApp.log (parsers/ssoapp.toml) -------------------------------------------------------
 
     def trace_level(self, node: str, t: datetime, value: str) -> None:
         self.log4j(
@@ -391,7 +477,7 @@ class Bundle:
             t,
             "INFO",
             "sso.SSOApp",
-            f"samltrace level set to {value}",
+            ENCODERS["ssoapp"].message("trace.level", value=value),
             family="ssoapp",
             thread="main",
         )

@@ -1017,9 +1017,9 @@ def ld903_bad(root: Path) -> None:
 
 
 def _retime(text: str, t: datetime) -> str:
-    from casegen import ts
+    from casegen import SSOSP
 
-    return ts(t) + text[23:]
+    return SSOSP.stamps["ts"].format(t) + text[23:]
 
 
 @case("LD903/good")

@@ -132,4 +132,4 @@ def test_every_builtin_event_declares_a_basis() -> None:
     assert EventKind.UNRECOGNIZED.value not in bases
     assert bases["service.started"] == {"ciscosyslog": ("documented", "published")}
     assert bases["saml.cert.mismatch"] == {"ssosp": ("published",)}
-    assert bases["service.restarted"] == {"ssoapp": ("modelled",)}
+    assert "service.restarted" not in bases  # retired: restarts are CiscoSyslog / AuditApp facts

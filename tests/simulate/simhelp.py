@@ -25,8 +25,8 @@ from logdoctor.table import ParseStats
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLES = ROOT / "sample_logs"
-SAMPLE_GZIP_OVER = 131072
-"""What `make samples` passes as --gzip-over (see the Makefile)."""
+SAMPLE_GZIP_OVER: int | None = None
+"""What `make samples` passes as --gzip-over (see the Makefile): nothing, no file is gzipped."""
 WINDOW_START = datetime(2026, 11, 16, tzinfo=UTC)
 """The default start of the simulator's window (a Monday)."""
 
@@ -174,8 +174,8 @@ def _stale_at(b: Bundle, servers: set[str]) -> pl.DataFrame:
 
 
 def _restarted(b: Bundle, service: str) -> set[str]:
-    rows = b.of("service.restarted").filter(pl.col("param") == service)
-    return set(rows["server"].to_list())
+    rows = b.of("service.started").filter(pl.col("param") == service)
+    return set(rows["node"].to_list())
 
 
 def _synced(b: Bundle) -> set[str]:

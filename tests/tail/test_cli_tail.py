@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import gzip
 import json
 import os
 import queue
@@ -225,7 +224,7 @@ def test_summary_line() -> None:
 
 UCM_OFF = (
     Path(__file__).resolve().parents[2]
-    / "sample_logs/expressway-refresh-ucm-off/ucm-sub1/tomcat/logs/ssosp/log4j/ssosp00001.log.gz"
+    / "sample_logs/expressway-refresh-ucm-off/ucm-sub1/tomcat/logs/ssosp/log4j/ssosp00001.log"
 )
 """An ssosp log whose first 1 KiB is cut in a line only the ssoApp header fits (the first-hour
 review's case: read from that head, every event was ``unrecognized`` and LD101 never fired)."""
@@ -235,7 +234,7 @@ review's case: read from that head, every event was ``unrecognized`` and LD101 n
 def test_existing_file_at_its_end_then_resumed_keeps_its_format_and_findings(
     tmp_path: Path, procs: list[Proc]
 ) -> None:
-    lines = gzip.decompress(UCM_OFF.read_bytes()).decode().splitlines(keepends=True)
+    lines = UCM_OFF.read_bytes().decode().splitlines(keepends=True)
     log = tmp_path / "tt/ucm-sub1/tomcat/logs/ssosp/log4j/ssosp00001.log"
     log.parent.mkdir(parents=True)
     log.write_text("".join(lines[:5]), encoding="utf-8")  # already there, as on a real node

@@ -67,8 +67,11 @@ def test_users_params_keys_restart_trace(data: Path, tmp_path: Path) -> None:
     assert run(data, "sso", "enable")[0] == 0
     assert run(data, "purge")[1] == "purged 0 expired refresh token(s)\n"
     assert "imp1\timp\ttrace debug" in run(data, "nodes")[1]
-    ssoapp = (data / "logs/imp1/platform/log/ssoApp.log").read_text()
-    assert "Service restarted: service=Cisco%20XCP%20Authentication%20Service node=imp1" in ssoapp
+    syslog = (data / "logs/imp1/syslog/CiscoSyslog").read_text()
+    assert "%[ServiceName=Cisco XCP Authentication Service][ProcessID=" in syslog
+    assert "[NodeID=imp1]: Service started." in syslog
+    audit = (data / "logs/imp1/audit/AuditApp/AuditApp00001.log").read_text()
+    assert "ResourceAccessed: Cisco XCP Authentication Service EventStatus:Successful" in audit
 
 
 @pytest.mark.parametrize(

@@ -48,9 +48,9 @@ def test_rotated_ssosp_files_beyond_the_backups_are_deleted(make_service: Any) -
 
 def test_ssoapp_log_rotates_and_keeps_its_backups(make_service: Any, clock: VirtualClock) -> None:
     svc: Service = make_service(ssosp_max_bytes=1024, log_backups=2)
-    for _ in range(60):
+    for i in range(60):
         clock.advance(1)
-        svc.restart("tomcat")
+        svc.set_trace_level("debug" if i % 2 else "info")  # one ssoApp.log line each
     svc.flush()
     folder = svc.data_dir / "logs/ucm-pub/platform/log"
     names = sorted(p.name for p in folder.glob("ssoApp*"))
@@ -71,7 +71,7 @@ def test_a_second_process_rotating_ssoapp_loses_no_line(
     two: Service = make_service(one.data_dir, ssosp_max_bytes=1024, log_backups=None)
     for i in range(40):
         clock.advance(1)
-        (one if i % 2 else two).restart("tomcat")
+        (one if i % 2 else two).set_trace_level("debug" if i % 3 else "info")
     one.flush()
     two.flush()
     folder = one.data_dir / "logs/ucm-pub/platform/log"

@@ -202,9 +202,15 @@ def test_every_line_parses_as_intended(make_service: Any, clock: VirtualClock) -
     assert rows(f, "key.loaded", node="ucm-pub", server="Cisco Tomcat", key=made["new_kid"])
     assert rows(f, "key.loaded", node="ucm-pub", server="Cisco CallManager", key=made["new_kid"])
     assert rows(f, "key.loaded", node="expc1", server="Expressway-C", key=made["new_kid"])
-    assert rows(f, "service.restarted", param="Cisco CallManager", server="ucm-pub")
+    for kind in ("service.stopped", "service.started"):
+        (alarm,) = rows(f, kind, param="Cisco CallManager", node="ucm-pub")
+        assert alarm["family"] == "ciscosyslog" and alarm["basis"] in ("published", "documented")
+    (audit,) = rows(f, "audit.service", param="Cisco CallManager", node="ucm-pub")
+    assert audit["user"] == "admin" and audit["reason"] == "Service restarted"
+    assert audit["value"] == "Successful"
     assert rows(f, "trace.level", node="imp1", value="DEBUG")
-    assert rows(f, "sso.enabled", node="ucm-pub", reason="successful")
+    (sso,) = rows(f, "sso.enabled", node="ucm-pub")
+    assert sso["family"] == "ciscosyslog" and sso["key"] == "SAMLSSOEnableSuccess"
     assert rows(f, "sso.filter", value="/ssosp/oauth/token")
     ssosp = sorted(p.name for p in (logs / "ucm-pub/tomcat/logs/ssosp/log4j").iterdir())
     assert ssosp == ["ssosp00001.log", "ssosp00002.log"]  # SSO enabled: a new file

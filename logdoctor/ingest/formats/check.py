@@ -5,6 +5,8 @@ It must give exactly one record, of the declared kind, with the declared fields,
 engines must agree on every column. Every ``[[event]]`` and every ``[[field]]`` extractor must
 be exercised by a sample, so a pattern cannot rot unnoticed. A record must have a time,
 unless its sample declares ``time = ""`` (a published line whose source cut the date off).
+Templates and the ``[writer]`` layout must read back what they write
+(:mod:`logdoctor.ingest.formats.templatecheck`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from logdoctor.ingest.formats.spec import Format, FormatError
+from logdoctor.ingest.formats.templatecheck import check_templates
 from logdoctor.ingest.parse import (
     LineParser,
     classify_message,
@@ -98,3 +101,4 @@ def check_format(fmt: Format) -> None:
                 f"field[{x.index}] ({x.column})",
                 "no [[sample]] gets its column from this extractor; add one",
             )
+    check_templates(fmt)

@@ -28,6 +28,12 @@ from typing import Any
 
 import polars as pl
 
+from logdoctor.ingest.formats.templates import (
+    TemplateError,
+    encoder,
+    parse_template,
+    template_regex,
+)
 from logdoctor.ingest.regexes import literal_prefix, to_python, to_rust
 from logdoctor.model import Basis, EventKind, Level, is_event_kind
 from logdoctor.table import FIELD_COLUMNS, HEADER_FIELDS, NODE_FIELD
@@ -152,6 +158,10 @@ class EventPattern:
     split: SplitPlan | None = None
     basis: str = Basis.MODELLED.value
     """published, documented or modelled (see :class:`logdoctor.model.Basis`)."""
+    template: str | None = None
+    """How writers render the message (see :mod:`logdoctor.ingest.formats.templates`)."""
+    name: str | None = None
+    """The template's name when several templated events share a kind."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,13 @@ class Format:
     builtin: bool = True
     specificity: int = field(default=0, compare=False)
     fields: tuple[FieldPattern, ...] = ()
+    writer: Mapping[str, Any] | None = None
+    """The ``[writer]`` table: how writers put a line together (see
+    :mod:`logdoctor.ingest.formats.templates`)."""
+
+    def render(self, name: str, /, **fields: object) -> str:
+        """The message of templated event ``name`` (its kind, or its ``name``) with ``fields``."""
+        return encoder(self).message(name, **fields)
 
     @property
     def states_zone(self) -> bool:
@@ -331,7 +348,15 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     if kind == EventKind.UNRECOGNIZED:
         raise FormatError(path, entry, "kind unrecognized is reserved for records no event matches")
     entry = f"event[{i}] ({kind})"
-    rx = _regex(path, entry, "regex", raw.get("regex"))
+    template = raw.get("template")
+    source = raw.get("regex")
+    if template is not None:
+        try:
+            derived = template_regex(parse_template(template))
+        except TemplateError as exc:
+            raise FormatError(path, entry, f"template: {exc}") from None
+        source = derived if source is None else source
+    rx = _regex(path, entry, "regex", source)
     for g in rx.groups:
         if g not in EXTRACT_COLUMNS:
             raise FormatError(
@@ -361,7 +386,11 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
             raise FormatError(path, entry, f"set.{k} is not an event column")
         if k in rx.groups:
             raise FormatError(path, entry, f"set.{k} is also a regex group; keep one")
+    name = raw.get("name")
+    if name is not None and (not isinstance(name, str) or template is None):
+        raise FormatError(path, entry, "name must be a string, on a templated event")
     unknown = set(raw) - {"kind", "regex", "logger", "set", "description", "basis"}
+    unknown -= {"template", "name"}
     if unknown:
         raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
     return EventPattern(
@@ -374,6 +403,8 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
         description=str(raw.get("description", "")),
         split=split_plan(rx.source),
         basis=str(basis),
+        template=template,
+        name=name,
     )
 
 
@@ -491,4 +522,5 @@ def load_format(path: str | Path, *, builtin: bool = False) -> Format:
         links=tuple(links),
         builtin=builtin,
         fields=extractors,
+        writer=raw.get("writer"),
     )
