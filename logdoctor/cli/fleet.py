@@ -16,6 +16,7 @@ from logdoctor.cli._base import (
     formats_dir_option,
     handle_errors,
     main,
+    no_cache_option,
     tz_option,
     warn,
 )
@@ -118,6 +119,7 @@ from logdoctor.cli.progress import FleetProgress
 @click.option("--title", default=None, help="Title of the summary page.")
 @tz_option
 @formats_dir_option
+@no_cache_option
 @handle_errors
 def fleet_cmd(
     bundles: Sequence[str],
@@ -148,6 +150,7 @@ def fleet_cmd(
     archive suffix. Exit 0 clean, 1 findings at or above --fail-on, 2 a bundle could not be
     read (the others are still checked).
     """
+    from logdoctor import cacheswitch
     from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
     from logdoctor.fleet.runner import run_in_process, validate
     from logdoctor.fleet.sizing import choose
@@ -180,6 +183,7 @@ def fleet_cmd(
         split_bytes=split_mb << 20,
         part_bytes=max(1, (split_mb << 20) // 2),
         report=cluster_reports,
+        cache=cacheswitch.enabled(),
     )
     validate(opts)
     if not in_process:

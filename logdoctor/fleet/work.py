@@ -36,6 +36,7 @@ from logdoctor.fleet.document import cluster_document
 from logdoctor.formats import Format, load_formats
 from logdoctor.model import Finding, ParseStats, Severity
 from logdoctor.parse import empty_frame
+from logdoctor.parsecache import default_cache
 from logdoctor.rules import Context, select_rules
 from logdoctor.sources import InputError, Limits, LogFile, discover
 from logdoctor.timestamps import ZoneBook, zone_book
@@ -74,6 +75,8 @@ class Options:
     """Target size of one part."""
     report: str = "html"
     """Each cluster's report: ``html``, ``json`` (the check document) or ``none``."""
+    cache: bool = False
+    """Reuse and keep parsed files (:mod:`logdoctor.parsecache`), on the workers too."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loa
         errors,
         ignored,
         aliases={} if deployment is None else deployment.aliases,
+        cache=default_cache(formats, opts.cache),
     )
 
 
