@@ -55,9 +55,10 @@ test-slow: sysdeps $(STAMP)
 
 test-all: test test-slow
 
+# One table: every command paired with lnav on the generated files, check/report on 1 M and
+# 3 M events with peak memory (about 20 minutes on 2 cores); see benchmarks/bench_speed.py.
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
-	$(PY) benchmarks/report.py
+	$(PY) benchmarks/bench_speed.py
 
 # One folder per scenario of `logdoctor simulate --list`, seed 1, byte-identical on every run
 # (tests/simulate checks it); log files over 128 KiB are gzipped.

@@ -41,12 +41,14 @@ def generate(path: Path, lines: int, seed: int = 1) -> int:
             r = rnd.random()
             if r < 0.111:
                 out.write(
-                    f"{ts} DEBUG [{th}] com.cisco.ssosp.filter.AuthFilter - servlet path :/ccmuser/home\n"
+                    f"{ts} DEBUG [{th}] com.cisco.ssosp.filter.AuthFilter - "
+                    "servlet path :/ccmuser/home\n"
                 )
             elif r < 0.222:
                 err = rnd.choice(_ERRORS)
                 out.write(
-                    f"{ts} WARN  [{th}] com.cisco.ssosp.oauth.TokenEndpoint - token grant failed for {u}: {err}\n"
+                    f"{ts} WARN  [{th}] com.cisco.ssosp.oauth.TokenEndpoint - "
+                    f"token grant failed for {u}: {err}\n"
                 )
             else:
                 text = rnd.choice(_UNKNOWN).format(
