@@ -178,7 +178,7 @@ def main() -> None:
     bundles = [("check-1m", a.copies)] + ([] if a.no_3m else [("check-3m", a.copies * 3)])
     big: list[tuple[str, Timing, int]] = []
     for name, copies in bundles:
-        path = _bundle(copies, f"speed-{name}")
+        path = _bundle(copies, f"speed-{name}-{copies}")
         size = _log_bytes(path)
         html = str(OUT / "speed-report.html")
         for what, cmd in (
