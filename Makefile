@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all sysdeps lint typecheck pytest bench samples clean venv wheel-test
+.PHONY: demo test test-slow test-all sysdeps lint typecheck pytest bench samples clean venv wheel-test \
+	docs docs-gen docs-screenshot
 
 # pytest workers: one per core (pytest-xdist); JOBS=0 runs the suite in one process.
 JOBS ?= auto
@@ -22,8 +23,9 @@ venv: $(STAMP)
 # file) by `fleet`: sample_logs/ holds one bundle per scenario, never one cluster. The fleet
 # exits 1 because the samples have findings (their point); only 2 (a bundle unread) fails.
 DEMO := sample_logs/expressway-refresh-ucm-off
+DEMO_REPORT := $(BIN)/logdoctor report $(DEMO) --config $(DEMO)/deployment.toml -o report.html
 demo: $(STAMP)
-	$(BIN)/logdoctor report $(DEMO) --config $(DEMO)/deployment.toml -o report.html
+	$(DEMO_REPORT)
 	@rm -rf demo-configs && mkdir demo-configs && for d in sample_logs/*/; do \
 	  if [ -f "$$d/deployment.toml" ]; then cp "$$d/deployment.toml" "demo-configs/$$(basename "$$d").toml"; fi; \
 	done
@@ -31,8 +33,8 @@ demo: $(STAMP)
 	  || [ $$? -eq 1 ]
 
 lint: $(STAMP)
-	$(BIN)/ruff check logdoctor tests benchmarks
-	$(BIN)/ruff format --check logdoctor tests benchmarks
+	$(BIN)/ruff check logdoctor tests benchmarks scripts/gendocs.py
+	$(BIN)/ruff format --check logdoctor tests benchmarks scripts/gendocs.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -55,6 +57,20 @@ test-slow: sysdeps $(STAMP)
 
 test-all: test test-slow
 
+# The documentation site (mkdocs-material): `make docs` builds it, strict (a broken link or a
+# page missing from the nav fails), into site/. `make docs-gen` regenerates the reference pages
+# (docs/reference/: CLI, rules, event table) from the code; tests/test_docs.py fails while they
+# are stale. `make docs-screenshot` redraws docs/img/report.png from the demo report.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-gen: $(STAMP)
+	$(PY) scripts/gendocs.py
+
+docs-screenshot: $(STAMP)
+	$(DEMO_REPORT)
+	./scripts/screenshot-report report.html docs/img/report.png
+
 # One table: every command paired with lnav on the generated files, check/report on 1 M and
 # 3 M events with peak memory (about 20 minutes on 2 cores); see benchmarks/bench_speed.py.
 bench: $(STAMP)
@@ -67,4 +83,4 @@ samples: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache report.html fleet-report \
-	  demo-configs
+	  demo-configs site

@@ -6,7 +6,7 @@ the reworded lines that no pattern (not even a generic detector) recognizes: 1,0
 Measured in one process:
 
 - parse: ``logdoctor.load`` of the file (best of --repeat);
-- mine: :func:`logdoctor.shapes.mine` of the unrecognized records (best of --repeat);
+- mine: :func:`logdoctor.analysis.shapes.mine` of the unrecognized records (best of --repeat);
 - drain3 (when the ``drain3`` package is installed; it is not a logdoctor dependency):
   its TemplateMiner on the raw messages with masking rules equivalent to logdoctor's (the
   usual way to use it; on the first --drain3-lines lines, extrapolated), and its Drain tree
@@ -39,7 +39,7 @@ from gen_ssosp import generate  # noqa: E402
 from rewording import reword_line  # noqa: E402
 
 import logdoctor  # noqa: E402
-from logdoctor.shapes import MASKS, Drain, mask_expr, mine  # noqa: E402
+from logdoctor.analysis.shapes import MASKS, Drain, mask_expr, mine  # noqa: E402
 
 OUT = HERE / "out"
 SAMPLES = HERE.parent / "sample_logs"

@@ -7,7 +7,7 @@ is written under benchmarks/out/ as RTMT-style files, then timed:
 
 - parse: ``logdoctor.load`` of the bundle;
 - rules: correlation, inference and all rules on the loaded table (``check_context``);
-- end to end: ``logdoctor.check.check`` (what `logdoctor check DIR` does).
+- end to end: ``logdoctor.pipeline.check`` (what `logdoctor check DIR` does).
 
 Usage: ``python benchmarks/check_bench.py [--copies N]`` (default: enough for ~1 M events).
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 import logdoctor
-from logdoctor.check import check, check_context
+from logdoctor.pipeline import check, check_context
 from logdoctor.rules import Context
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,19 +1,20 @@
-"""The event table schema, the event-kind vocabulary, parse statistics and findings.
+"""The vocabulary every part of logdoctor agrees on: families, bases, levels, event kinds
+(with the kind sets the analysis, the rules and the report share) and findings.
 
-Everything that more than one part of logdoctor agrees on lives here, defined once:
-the column names and dtypes of the event table, the closed set of event kinds (each with a
-one-line description that the report shows next to an evidence line), the per-file parse
-statistics, and the frozen dataclasses of a diagnostic finding.
+Defined once here: the closed set of event kinds (each with a one-line description that the
+report shows next to an evidence line), the facts about kinds (which ones issue, use or reject
+a token, which are failures), and the frozen dataclasses of a diagnostic finding. The event
+table's columns and types are in :mod:`logdoctor.table`.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NewType
+from typing import NewType
 
 RuleId = NewType("RuleId", str)
 """A rule identifier: ``LD`` followed by three digits (``LD101``)."""
@@ -333,200 +334,6 @@ def is_event_kind(kind: str) -> bool:
     return kind in EventKind._value2member_map_ or DRAFT_KIND.fullmatch(kind) is not None
 
 
-COLUMNS: tuple[str, ...] = (
-    "time",
-    "node",
-    "family",
-    "file",
-    "line",
-    "level",
-    "thread",
-    "logger",
-    "kind",
-    "basis",
-    "user",
-    "client_id",
-    "device",
-    "token_id",
-    "grant",
-    "reason",
-    "key",
-    "server",
-    "param",
-    "value",
-    "agent",
-    "message",
-)
-"""Event table columns, in order. One row per log record (header line + continuation lines)."""
-
-FIELD_COLUMNS: tuple[str, ...] = (
-    "user",
-    "client_id",
-    "device",
-    "token_id",
-    "grant",
-    "reason",
-    "key",
-    "server",
-    "param",
-    "value",
-    "agent",
-)
-"""Columns an event pattern may fill from its named groups."""
-
-HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg", "node", "local")
-"""Named groups a header regex may use (``ts`` and ``msg`` are required). ``node``: the host
-the line names (it replaces the node of the bundle layout); ``local``: the same moment as
-``ts`` in the node's local time, without a year (gives the node's UTC offset)."""
-
-NODE_FIELD = "node"
-"""The one column besides FIELD_COLUMNS that a ``[[field]]`` extractor may fill: the node a
-line names (CiscoSyslog ``NodeID``, an Expressway host) replaces the bundle layout's."""
-
-COLUMN_DOC: Mapping[str, str] = {
-    "time": "When the record was written, converted to UTC (tz-aware).",
-    "node": "The node that wrote the record: the one the line names (CiscoSyslog NodeID, an "
-    "Expressway host), else the one of the bundle layout (or --node).",
-    "family": "Log family: ssoapp, ssosp, certmgmt, ciscosyslog, jabber, expressway, auditapp.",
-    "file": "The file the record came from (archive members as archive!member).",
-    "line": "1-based line number of the record's first line in its file.",
-    "level": "Normalized level: TRACE, DEBUG, INFO, WARN, ERROR, FATAL.",
-    "thread": "Thread name, e.g. http-bio-8443-exec-12.",
-    "logger": "Logger (category) as written, e.g. authentication.SAMLAuthenticator.",
-    "kind": "Event kind (see `logdoctor kinds`), or unrecognized.",
-    "basis": "How well-founded the pattern that recognized the record is: published (a "
-    "verbatim public line backs it), documented (the behaviour is, the wording is modelled) "
-    "or modelled; empty for unrecognized records.",
-    "user": "End user (or admin) the record concerns.",
-    "client_id": "OAuth client id (C + 64 hex for Jabber).",
-    "device": "Device name (CSF..., TCT..., BOT..., TAB...).",
-    "token_id": "Token identifier: access-token jti, refresh-token tid or its index.",
-    "grant": "OAuth grant or response type: authorization_code, refresh_token, implicit, code.",
-    "reason": "Why something failed or happened: error code, check name, an alarm's "
-    "Reason / ErrorDetails / Message, an HTTP status (Jabber, Expressway response).",
-    "key": "Key checksum or kid that signed / encrypted / validated the token; what names the "
-    "record otherwise: a CiscoSyslog alarm's name, an Expressway Txn-id or alarm Id, Allowed or "
-    "Denied for MRA access, an audit EventType.",
-    "server": "Server that validated or proxied: IM&P, Unity Connection, Expressway, UCM node.",
-    "param": "Parameter, key use, certificate unit or service name the record is about; an "
-    "HTTP method (Expressway), the function that logged (Jabber).",
-    "value": "New value of param, or a count; an HTTP path (Expressway), an alarm's state "
-    "(Raised, Lowered), an audit event's status.",
-    "agent": "Client software as declared by the client (e.g. Jabber/14.1 Windows).",
-    "message": "The record's message text, continuation lines included.",
-}
-
-STRING_DTYPE = "str"
-CATEGORY_DTYPE = "category"
-TIME_DTYPE = "datetime64[us, UTC]"
-
-DTYPES: Mapping[str, str] = {
-    "time": TIME_DTYPE,
-    "node": CATEGORY_DTYPE,
-    "family": CATEGORY_DTYPE,
-    "file": CATEGORY_DTYPE,
-    "line": "int64",
-    "level": CATEGORY_DTYPE,
-    "thread": STRING_DTYPE,
-    "logger": STRING_DTYPE,
-    "kind": CATEGORY_DTYPE,
-    "basis": CATEGORY_DTYPE,
-    **{c: STRING_DTYPE for c in FIELD_COLUMNS},
-    "message": STRING_DTYPE,
-}
-"""pandas dtype of each column of the event table handed to users."""
-
-
-@dataclass
-class ParseStats:
-    """What happened to one input file: counts that reconcile with its lines.
-
-    Invariant: ``lines == record_lines + malformed``, where ``record_lines`` counts the lines
-    folded into records (each record's header plus its continuation lines).
-    """
-
-    path: str
-    family: str | None = None
-    node: str | None = None
-    bytes: int = 0
-    lines: int = 0
-    records: int = 0
-    record_lines: int = 0
-    malformed: int = 0
-    unrecognized: int = 0
-    decode_errors: int = 0
-    bad_timestamps: int = 0
-    nul_bytes: int = 0
-    """NUL bytes removed from lines (the hole a writer leaves after a truncation); a line of
-    nothing but NULs is dropped and not counted in ``lines``."""
-    truncated: int = 0
-    """Records (or malformed lines) whose text was cut to ``parse.MAX_RECORD_BYTES``."""
-    first_time: datetime | None = None
-    last_time: datetime | None = None
-    kinds: dict[str, int] = field(default_factory=dict)
-    malformed_lines: list[int] = field(default_factory=list)
-    utc_offsets: dict[str, int] = field(default_factory=dict)
-    """For a file whose records state two clocks (CiscoSyslog: the node's local time and UTC):
-    the node's UTC offsets they show (``+02:00``), with how many records show each."""
-    zone_from: str | None = None
-    """For a file whose times carry no zone, read in the zone another file of its node states
-    (see :mod:`logdoctor.clocks`): that file."""
-    error: str | None = None
-    """Why nothing of the file could be read."""
-    partial: str | None = None
-    """Why only the first part of the file could be read (a truncated compressed file); the
-    counts are those of that part, and the file is also listed among the input errors."""
-
-    MALFORMED_LINES_KEPT = 1000
-    """At most this many malformed line numbers are listed (the count is always exact)."""
-
-    @property
-    def utc_offset(self) -> str | None:
-        """The node's UTC offset most of the file's records state (None: they state none)."""
-        if not self.utc_offsets:
-            return None
-        return max(sorted(self.utc_offsets), key=lambda k: self.utc_offsets[k])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form used by ``logdoctor stats``."""
-        out: dict[str, Any] = {
-            "path": self.path,
-            "family": self.family,
-            "node": self.node,
-            "bytes": self.bytes,
-            "lines": self.lines,
-            "records": self.records,
-            "malformed": self.malformed,
-            "unrecognized": self.unrecognized,
-            "decode_errors": self.decode_errors,
-            "bad_timestamps": self.bad_timestamps,
-            "nul_bytes": self.nul_bytes,
-            "truncated": self.truncated,
-            "first_time": _iso(self.first_time),
-            "last_time": _iso(self.last_time),
-            "kinds": dict(sorted(self.kinds.items())),
-            "malformed_lines": list(self.malformed_lines),
-            "utc_offset": self.utc_offset,
-        }
-        if len(self.utc_offsets) > 1:
-            out["utc_offsets"] = dict(sorted(self.utc_offsets.items()))
-        if self.zone_from is not None:
-            out["zone_from"] = self.zone_from
-        if self.error is not None:
-            out["error"] = self.error
-        if self.partial is not None:
-            out["partial"] = self.partial
-        return out
-
-
-def _iso(t: datetime | None) -> str | None:
-    """ISO 8601 UTC with a Z, milliseconds unless the time has finer digits (as in exports)."""
-    if t is None:
-        return None
-    text = t.strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return (text[:-3] if t.microsecond % 1000 == 0 else text) + "Z"
-
-
 class Severity(enum.StrEnum):
     """Finding severity, ordered: error > warning > info."""
 
@@ -576,3 +383,65 @@ class Finding:
     """The weakest basis (see :class:`Basis`) of the log records behind the finding (all of
     them, not only the evidence shown); None when no recognized log record backs it (a
     deployment file alone, unrecognized lines)."""
+
+
+# -- facts about kinds (one home: the analysis, the rules and the report read them here) ------
+
+ISSUE_KINDS = {
+    "code.issued": "code",
+    "token.access.issued": "access",
+    "token.refresh.issued": "refresh",
+}
+"""Kinds that issue a token id, and the type of token (or code) they issue."""
+
+USE_KINDS = ("token.refreshed", "token.validated", "token.rejected", "token.revoked")
+"""Kinds that use (or refuse, or revoke) a token id issued earlier."""
+
+SESSION_KINDS = (
+    "authorize.request",
+    "authorize.rejected",
+    "code.issued",
+    "token.access.issued",
+    "token.refresh.issued",
+    "token.refreshed",
+    "token.validated",
+    "token.rejected",
+    "token.revoked",
+)
+"""Kinds that belong to a login session (authorize request to the last use)."""
+
+VIA_KINDS = (
+    "authorize.request",
+    "authorize.rejected",
+    "auth.success",
+    "auth.failure",
+    "code.issued",
+    "token.access.issued",
+    "token.refresh.issued",
+    "token.refreshed",
+)
+"""Kinds whose ``server`` column is the proxy a request came through (``via=``, an
+Expressway for Mobile and Remote Access); ``token.rejected`` also, when it refuses a grant
+(``grant`` set). For validation lines ``server`` is the validating server instead."""
+
+GRANT_KINDS = ("token.access.issued", "token.refresh.issued", "token.refreshed")
+"""Kinds that record a successful grant."""
+
+FAILURE_KINDS: tuple[str, ...] = (
+    "auth.failure",
+    "auth.locked",
+    "authorize.rejected",
+    "token.rejected",
+    "oauth.error",
+    "config.rejected",
+    "saml.time.invalid",
+    "saml.cert.mismatch",
+    "saml.decrypt.failed",
+    "saml.status.invalid",
+    "saml.error",
+    "service.failed",
+    "authz.keys.mismatch",
+    "client.refresh.failed",
+    "client.auth.failed",
+)
+"""Event kinds that record a refusal or a failure (charted in red, counted as failures)."""

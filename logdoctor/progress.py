@@ -1,7 +1,7 @@
 """Progress of long operations, reported to an observer the caller passes in.
 
-The library never prints: loading (:func:`logdoctor.api.load`), the rules
-(:func:`logdoctor.check.check`), the report, the simulator and the fleet accept a
+The library never prints: loading (:func:`logdoctor.ingest.load.load`), the rules
+(:func:`logdoctor.pipeline.check`), the report, the simulator and the fleet accept a
 :class:`Progress` and tell it which stage runs and how far it got. ``logdoctor``'s command
 line renders it on stderr (``logdoctor.cli.progress``, a terminal only); a library caller may
 log it, or pass nothing (:data:`NULL_PROGRESS`).

@@ -307,7 +307,7 @@ class ZoneBook:
 
     def rename(self, resolve: Callable[[str], str]) -> None:
         """Key every node by the name ``resolve`` gives it (its canonical name once node
-        identity is known, :mod:`logdoctor.nodes`). Where two names become one node, the
+        identity is known, :mod:`logdoctor.ingest.nodes`). Where two names become one node, the
         zone of the stronger source is kept and the files read are joined."""
         with self._lock:
             nodes: dict[str, NodeZone] = {}

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from logdoctor.formats import Format, load_formats
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.spec import Format
 
 ASSETS = Path(__file__).parent / "assets"
 ROOT = Path(__file__).parent.parent

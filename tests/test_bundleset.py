@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from logdoctor.api import open_inputs
-from logdoctor.bundleset import SeveralBundles, find_bundles_in
-from logdoctor.check import check
 from logdoctor.cli import main
+from logdoctor.ingest.bundleset import SeveralBundles, find_bundles_in
+from logdoctor.ingest.load import open_inputs
+from logdoctor.pipeline import check
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"

@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 
 from logdoctor.cli import main
-from logdoctor.model import COLUMNS, EventKind
+from logdoctor.model import EventKind
+from logdoctor.table import COLUMNS
 from tests.conftest import ASSETS, ROOT, asset
 
 VERBATIM = str(ASSETS / "verbatim")

@@ -9,9 +9,19 @@ import polars as pl
 import pytest
 
 import logdoctor
-from logdoctor import correlate
-from logdoctor.events import Events, merge_nodes
-from logdoctor.parse import POLARS_SCHEMA
+from logdoctor.analysis.coverage import coverage
+from logdoctor.analysis.events import Events, merge_nodes
+from logdoctor.analysis.lineage import LINEAGE_COLUMNS, enrich, lineage
+from logdoctor.analysis.sessions import (
+    SESSION_COLUMNS,
+    TIMELINE_COLUMNS,
+    USER_COLUMNS,
+    sessions,
+    timeline,
+    users,
+)
+from logdoctor.analysis.skew import clock_skew, correct_skew
+from logdoctor.table import POLARS_SCHEMA
 
 CASES = Path(__file__).parent / "assets" / "rules"
 
@@ -31,8 +41,8 @@ def test_merge_orders_several_nodes_by_time() -> None:
 
 def test_lineage_links_access_tokens_to_their_refresh_token() -> None:
     ev = load("healthy/logs")
-    lin = correlate.lineage(ev)
-    assert lin.columns == list(correlate.LINEAGE_COLUMNS)
+    lin = lineage(ev)
+    assert lin.columns == list(LINEAGE_COLUMNS)
     assert lin["token_id"].is_unique().all()
     refresh = lin.filter(pl.col("type") == "refresh")
     access = lin.filter(pl.col("type") == "access")
@@ -55,7 +65,7 @@ def test_lineage_links_access_tokens_to_their_refresh_token() -> None:
 
 def test_lineage_counts_rejections_and_revocations() -> None:
     ev = load("LD301/bad")
-    lin = correlate.lineage(ev)
+    lin = lineage(ev)
     carol = lin.filter((pl.col("type") == "refresh") & (pl.col("user") == "carol"))
     assert carol.height == 1
     row = carol.row(0, named=True)
@@ -69,7 +79,7 @@ def test_enrich_fills_device_of_validation_lines() -> None:
     ev = load("healthy/logs")
     raw = ev.of("token.validated")
     assert raw["device"].null_count() == raw.height  # the validation line names no device
-    enriched = correlate.enrich(ev)
+    enriched = enrich(ev)
     val = enriched.filter(pl.col("kind") == "token.validated")
     assert val["device"].null_count() == 0
     assert enriched.height == ev.frame.height
@@ -78,9 +88,9 @@ def test_enrich_fills_device_of_validation_lines() -> None:
 
 def test_sessions_per_user_and_device() -> None:
     ev = load("LD106/bad")  # one-day refresh tokens: everybody logs in again on day two
-    enriched = correlate.enrich(ev)
-    sess = correlate.sessions(enriched)
-    assert sess.columns == list(correlate.SESSION_COLUMNS)
+    enriched = enrich(ev)
+    sess = sessions(enriched)
+    assert sess.columns == list(SESSION_COLUMNS)
     per_user = sess.filter(pl.col("session") > 0).group_by("user").len()
     assert dict(per_user.iter_rows()) == {"alice": 2, "bob": 2, "carol": 2, "dave": 2}
     first = sess.filter((pl.col("user") == "alice") & (pl.col("session") == 1)).row(0, named=True)
@@ -95,9 +105,9 @@ def test_sessions_per_user_and_device() -> None:
 
 def test_users_summary() -> None:
     ev = load("LD303/bad")
-    enriched = correlate.enrich(ev)
-    u = correlate.users(enriched)
-    assert u.columns == list(correlate.USER_COLUMNS)
+    enriched = enrich(ev)
+    u = users(enriched)
+    assert u.columns == list(USER_COLUMNS)
     frank = u.filter(pl.col("user") == "frank").row(0, named=True)
     assert frank["failures"] == 3 and frank["reasons"] == ["inactive_user"]
     assert frank["logins"] == 3
@@ -107,21 +117,21 @@ def test_users_summary() -> None:
 
 def test_timeline_of_a_user_device_node_and_token() -> None:
     ev = load("healthy/logs")
-    lin = correlate.lineage(ev)
-    enriched = correlate.enrich(ev, lin)
-    tl = correlate.timeline(enriched, user="dave", lin=lin)
-    assert tl.columns == list(correlate.TIMELINE_COLUMNS)
+    lin = lineage(ev)
+    enriched = enrich(ev, lin)
+    tl = timeline(enriched, user="dave", lin=lin)
+    assert tl.columns == list(TIMELINE_COLUMNS)
     assert set(tl["user"].to_list()) == {"dave"}
     assert tl["time"].is_sorted()
     assert {"authorize.request", "token.refreshed", "token.validated"} <= set(tl["kind"].to_list())
-    by_device = correlate.timeline(enriched, device="CSFDAVE", lin=lin)
+    by_device = timeline(enriched, device="CSFDAVE", lin=lin)
     # the same lines, less the authentication lines (they name no device)
     assert by_device.height == tl.filter(pl.col("device") == "CSFDAVE").height
     assert set(tl.filter(pl.col("device").is_null())["kind"].to_list()) == {"auth.success"}
-    by_node = correlate.timeline(enriched, node="imp1")
+    by_node = timeline(enriched, node="imp1")
     assert set(by_node["node"].to_list()) == {"imp1"}
     tid = lin.filter((pl.col("type") == "refresh") & (pl.col("user") == "dave"))["token_id"][0]
-    tok = correlate.timeline(enriched, token=tid, lin=lin)
+    tok = timeline(enriched, token=tid, lin=lin)
     kinds = set(tok["kind"].to_list())
     # the refresh token's own lines and its access tokens' lines (issued, validated)
     assert {
@@ -130,12 +140,12 @@ def test_timeline_of_a_user_device_node_and_token() -> None:
         "token.access.issued",
         "token.validated",
     } <= kinds
-    assert correlate.timeline(enriched, user="nobody").height == 0
+    assert timeline(enriched, user="nobody").height == 0
 
 
 def test_clock_skew_found_and_corrected() -> None:
     ev = load("LD903/bad")  # imp1 runs five minutes behind
-    report = correlate.clock_skew(ev, reference="ucm-pub")
+    report = clock_skew(ev, reference="ucm-pub")
     assert report.reference == "ucm-pub"
     offsets = dict(report.offsets)
     assert offsets["imp1"] == pytest.approx(-300, abs=4)
@@ -143,8 +153,8 @@ def test_clock_skew_found_and_corrected() -> None:
     assert [n for n, _o in report.skewed()] == ["imp1"]
     pair = next(p for p in report.pairs if "imp1" in (p.a, p.b))
     assert len(pair.worst) == 2 and pair.worst[0].kind == "token.access.issued"
-    fixed = correlate.correct_skew(ev.frame, report)
-    again = correlate.clock_skew(Events(fixed), reference="ucm-pub")
+    fixed = correct_skew(ev.frame, report)
+    again = clock_skew(Events(fixed), reference="ucm-pub")
     assert again.skewed() == []
     moved = (
         fixed.filter(pl.col("node") == "imp1")["time"]
@@ -154,13 +164,13 @@ def test_clock_skew_found_and_corrected() -> None:
 
 
 def test_no_skew_on_healthy_logs() -> None:
-    report = correlate.clock_skew(load("healthy/logs"))
+    report = clock_skew(load("healthy/logs"))
     assert report.skewed() == []
     assert set(report.offsets) == {"ucm-pub", "ucm-sub1", "imp1"}
 
 
 def test_coverage_and_gaps() -> None:
-    bad = correlate.coverage(load("LD902/bad"))
+    bad = coverage(load("LD902/bad"))
     pub = next(c for c in bad if c.node == "ucm-pub" and c.family == "ssosp")
     assert [f.number for f in pub.files] == [1, 3]
     assert len(pub.gaps) == 1
@@ -170,7 +180,7 @@ def test_coverage_and_gaps() -> None:
     assert gap.before is not None and gap.after is not None
     assert gap.before.time is not None and gap.after.time is not None
     assert gap.before.time < gap.after.time
-    good = correlate.coverage(load("LD902/good"))
+    good = coverage(load("LD902/good"))
     assert all(not c.gaps for c in good)
     assert sum(c.records for c in good) == load("LD902/good").frame.height
 
@@ -202,11 +212,11 @@ def _days(node: str, days: int) -> pl.DataFrame:
 
 def test_silence_in_hours_busy_on_other_days_is_a_gap() -> None:
     busy = _days("ucm-pub", 3)
-    assert not [g for c in correlate.coverage(Events(busy)) for g in c.gaps]  # quiet nights
+    assert not [g for c in coverage(Events(busy)) for g in c.gaps]  # quiet nights
     day2 = datetime(2026, 11, 17, tzinfo=UTC)
     lo, hi = day2.replace(hour=10), day2.replace(hour=11, minute=30)
     cut = busy.filter((pl.col("time") < lo) | (pl.col("time") >= hi))
-    gaps = [g for c in correlate.coverage(Events(cut)) for g in c.gaps]
+    gaps = [g for c in coverage(Events(cut)) for g in c.gaps]
     assert len(gaps) == 1
     g = gaps[0]
     assert (g.node, g.kind) == ("ucm-pub", "silence")
@@ -219,4 +229,4 @@ def test_silence_on_a_single_day_is_not_judged() -> None:
     one = _days("ucm-pub", 1)
     t0 = datetime(2026, 11, 16, 10, tzinfo=UTC)
     cut = one.filter((pl.col("time") < t0) | (pl.col("time") >= t0 + timedelta(hours=2)))
-    assert not [g for c in correlate.coverage(Events(cut)) for g in c.gaps]
+    assert not [g for c in coverage(Events(cut)) for g in c.gaps]

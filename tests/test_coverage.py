@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from logdoctor.coverage import _silences
+from logdoctor.analysis.coverage import _silences
 
 
 def _stream(days: int, *, missing: tuple[datetime, datetime] | None = None) -> pl.DataFrame:

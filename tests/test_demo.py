@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from logdoctor.check import check
+from logdoctor.pipeline import check
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"

@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.deployment import (
-    DeploymentError,
-    load_deployment,
-    parse_deployment,
-)
-from logdoctor.inference import compare, infer, name_role
-from logdoctor.jabber import parse_agent, platform_from_device
+from logdoctor.analysis.inference import compare, infer, name_role
+from logdoctor.ucm.deployment import DeploymentError, load_deployment, parse_deployment
+from logdoctor.ucm.jabber import parse_agent, platform_from_device
 
 ASSETS = Path(__file__).parent / "assets"
 CASES = ASSETS / "rules"

@@ -13,9 +13,8 @@ import polars as pl
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.model import COLUMNS
 from logdoctor.outputs.events import write_events
-from logdoctor.parse import empty_frame
+from logdoctor.table import COLUMNS, empty_frame
 
 
 def _frame() -> pl.DataFrame:

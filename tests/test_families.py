@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 
 import logdoctor
 from logdoctor.cli import main
-from logdoctor.clocks import offset_minutes, utc_offsets, zone_from_head
-from logdoctor.parse import LineParser, iter_lines, parse_bytes
+from logdoctor.ingest.clocks import offset_minutes, utc_offsets
+from logdoctor.ingest.parse import LineParser, iter_lines, parse_bytes
+from logdoctor.ingest.parse.line import zone_from_head
 from tests.conftest import ASSETS
 from tests.test_parse import both
 

@@ -16,13 +16,14 @@ import jsonschema
 import pytest
 
 from logdoctor.baseline import Baseline, BaselineEntry, fingerprint
-from logdoctor.check import CheckReport, check
 from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.checktext import TextOptions, write_text
 from logdoctor.outputs.findings import write_json
 from logdoctor.outputs.junit import junit_xml, write_junit, xml_text
 from logdoctor.outputs.sarif import sarif_document, write_sarif
+from logdoctor.pipeline import check
 from logdoctor.rules import get_rule
+from logdoctor.verdict import CheckReport
 
 ASSETS = Path(__file__).parent / "assets"
 GOLDEN = ASSETS / "golden"

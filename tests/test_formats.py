@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from logdoctor.formats import FormatError, builtin_formats_dir, load_formats
+from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
+from logdoctor.ingest.formats.spec import FormatError
 
 MINIMAL = r"""
 name = "mylog"

@@ -24,10 +24,10 @@ import polars as pl
 import pytest
 
 import logdoctor
-from logdoctor.api import open_inputs
 from logdoctor.cli import main
-from logdoctor.parse import MAX_RECORD_BYTES, LineParser, iter_lines, parse_bytes
-from logdoctor.sources import Limits
+from logdoctor.ingest.load import open_inputs
+from logdoctor.ingest.parse import MAX_RECORD_BYTES, LineParser, iter_lines, parse_bytes
+from logdoctor.ingest.sources import Limits
 from tests.conftest import ROOT, asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()

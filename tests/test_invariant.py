@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from logdoctor.formats import load_formats
-from logdoctor.parse import LineParser, decode, iter_lines, parse_bytes
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.parse import LineParser, decode, iter_lines, parse_bytes
 
 FORMATS = {f.name: f for f in load_formats()}
 

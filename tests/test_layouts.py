@@ -31,10 +31,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from logdoctor.bundleset import SeveralBundles
-from logdoctor.check import CheckReport, check
+from logdoctor.ingest.bundleset import SeveralBundles
 from logdoctor.model import Severity
+from logdoctor.pipeline import check, run_check
 from logdoctor.simulate import SCENARIOS
+from logdoctor.verdict import CheckReport
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"
@@ -258,11 +259,12 @@ def verify(layout: Layout) -> None:
             with pytest.raises(SeveralBundles, match="holds 2 bundles"):
                 check([str(holder)], config=config)
             target = holder / layout.scenario
-        report = check([str(target)], config=config)
+        checked = run_check([str(target)], config=config)
+        report = checked.report
         assert not report.rule_errors, report.rule_errors
         assert not report.errors and report.complete, report.errors
         assert report.status in ("passed", "failed")
-        canonical = {n.name for n in report.context.nodes.nodes}  # type: ignore[union-attr]
+        canonical = {n.name for n in checked.context.nodes.nodes}
         back: dict[str, str] = {}
         if layout.naming == "ip" and not layout.addresses:
             back = {ip: node for node, ip in names.items()}

@@ -6,8 +6,9 @@ import pandas as pd
 import polars as pl
 
 import logdoctor
-from logdoctor.model import COLUMNS, DTYPES, FIELD_COLUMNS, EventKind
-from logdoctor.parse import POLARS_SCHEMA, LineParser, empty_frame, parse_bytes
+from logdoctor.ingest.parse import LineParser, parse_bytes
+from logdoctor.model import EventKind
+from logdoctor.table import COLUMNS, DTYPES, FIELD_COLUMNS, POLARS_SCHEMA, empty_frame
 from tests.conftest import asset
 
 

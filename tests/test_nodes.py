@@ -10,10 +10,8 @@ import polars as pl
 import pytest
 
 import logdoctor
-from logdoctor.check import check
 from logdoctor.cli import main
-from logdoctor.deployment import DeploymentError, parse_deployment
-from logdoctor.nodes import (
+from logdoctor.ingest.nodes import (
     Statement,
     archive_stem,
     default_node,
@@ -26,6 +24,8 @@ from logdoctor.nodes import (
     node_from_path,
     statements,
 )
+from logdoctor.pipeline import check, run_check
+from logdoctor.ucm.deployment import DeploymentError, parse_deployment
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"
@@ -175,13 +175,14 @@ def test_folders_named_by_ip_take_the_host_names_their_lines_state(tmp_path: Pat
     each, the same findings as the host-named sample, subjects in host names."""
     name = "callmanager-not-restarted"
     ips = _ip_layout(SAMPLES / name, tmp_path / name)
-    got = check([str(tmp_path / name)], config=tmp_path / name / "deployment.toml")
+    checked = run_check([str(tmp_path / name)], config=tmp_path / name / "deployment.toml")
+    got = checked.report
     want = check([str(SAMPLES / name)], config=SAMPLES / name / "deployment.toml")
     assert [(f.rule, f.subjects) for f in got.findings] == [
         (f.rule, f.subjects) for f in want.findings
     ]
     assert got.status == "failed" and not got.rule_errors
-    nodes = {n.name: n.aliases for n in got.context.nodes.nodes}  # type: ignore[union-attr]
+    nodes = {n.name: n.aliases for n in checked.context.nodes.nodes}
     for host in ("ucm-pub", "ucm-sub1", "ucm-sub2", "imp1", "imp2"):
         assert nodes[host] == (ips[host],)
 
@@ -232,13 +233,14 @@ def test_a_deployment_file_may_name_nodes_by_ip_or_fqdn(tmp_path: Path) -> None:
     text = text.replace('publisher = "ucm-pub"', f'publisher = "{ips["ucm-pub"]}"')
     text = text.replace('"ucm-sub1", "ucm-sub2"', '"ucm-sub1.example.com", "ucm-sub2.example.com"')
     cfg.write_text(text, encoding="utf-8")
-    got = check([str(tmp_path / name)], config=cfg)
+    checked = run_check([str(tmp_path / name)], config=cfg)
+    got = checked.report
     want = check([str(SAMPLES / name)], config=SAMPLES / name / "deployment.toml")
     assert [(f.rule, f.subjects) for f in got.findings] == [
         (f.rule, f.subjects) for f in want.findings
     ]
-    assert got.context is not None and got.context.declared is not None
-    assert got.context.declared.clusters[0].ucm_nodes == ("ucm-pub", "ucm-sub1", "ucm-sub2")
+    assert checked.context.declared is not None
+    assert checked.context.declared.clusters[0].ucm_nodes == ("ucm-pub", "ucm-sub1", "ucm-sub2")
 
 
 def test_stats_lists_each_nodes_aliases(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from logdoctor.model import FIELD_COLUMNS
-from logdoctor.parse import LineParser, iter_lines, parse_bytes
+from logdoctor.ingest.parse import LineParser, iter_lines, parse_bytes
+from logdoctor.table import FIELD_COLUMNS
 from logdoctor.timestamps import resolve_zone
 from tests.conftest import asset
 

@@ -14,10 +14,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from logdoctor import cacheswitch
-from logdoctor.api import LoadResult, open_inputs
 from logdoctor.cli import main
-from logdoctor.parsecache import ParseCache, cache_dir
+from logdoctor.ingest import cache as cache_module
+from logdoctor.ingest import cacheswitch
+from logdoctor.ingest.cache import ParseCache, cache_dir
+from logdoctor.ingest.load import LoadResult, open_inputs
 
 LEVELS = ("INFO", "DEBUG", "WARN", "ERROR")
 
@@ -236,3 +237,14 @@ def test_pruned_past_its_limit(tmp_path: Path, cached: Path) -> None:
     assert len(list(cached.iterdir())) <= 1
     frame = pl.read_parquet(next(next(cached.iterdir()).glob("*.parquet")))
     assert frame["file"][0] == str(b)
+
+
+def test_the_key_hashes_the_engine_sources_where_they_live() -> None:
+    """Every engine source the key hashes exists (a moved module would otherwise drop out of
+    the hash silently, and an engine change would no longer be a miss), and every module of
+    the parse engines is among them."""
+    package = Path(cache_module.__file__).resolve().parent.parent
+    missing = [name for name in cache_module._ENGINE if not (package / name).is_file()]
+    assert missing == []
+    engines = {p.relative_to(package).as_posix() for p in (package / "ingest/parse").glob("*.py")}
+    assert engines <= set(cache_module._ENGINE)

@@ -11,8 +11,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner, Result
 
-from logdoctor.cli import main
-from logdoctor.pivots import (
+from logdoctor.analysis.pivots import (
     AmbiguousPrefix,
     UnknownValue,
     closest,
@@ -20,6 +19,7 @@ from logdoctor.pivots import (
     resolve_prefix,
     time_ordered,
 )
+from logdoctor.cli import main
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"

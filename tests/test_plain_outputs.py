@@ -18,10 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 from rich.text import Text
 
-from logdoctor.check import CheckReport
 from logdoctor.cli import main
 from logdoctor.cli.term import Term, terminal, use_color
-from logdoctor.model import Evidence, Finding, ParseStats, RuleId, Severity
+from logdoctor.model import Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.checktext import TextOptions, summary_lines, text_lines
 from logdoctor.outputs.sheet import Column, Sheet, tsv_field
 from logdoctor.outputs.terminal import (
@@ -32,6 +31,8 @@ from logdoctor.outputs.terminal import (
     top_kinds,
 )
 from logdoctor.rules import get_rule
+from logdoctor.table import ParseStats
+from logdoctor.verdict import CheckReport
 from tests.conftest import ASSETS, ROOT
 
 CASE = ASSETS / "rules" / "LD101" / "bad"

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from logdoctor.api import load
-from logdoctor.check import check
+from logdoctor.ingest.load import load
+from logdoctor.pipeline import check
 from logdoctor.progress import RecordingProgress
 from logdoctor.report import diagnose
 from logdoctor.rules import all_rules
@@ -58,8 +58,8 @@ def test_simulate_reports_each_simulated_day(tmp_path: Path) -> None:
 def test_the_library_never_imports_rich() -> None:
     code = (
         "import sys\n"
-        "from logdoctor.api import load\n"
-        "from logdoctor.check import check\n"
+        "from logdoctor.ingest.load import load\n"
+        "from logdoctor.pipeline import check\n"
         "from logdoctor.progress import RecordingProgress\n"
         "import logdoctor.fleet.runner, logdoctor.fleet.sizing, logdoctor.simulate\n"
         f"check([{str(CASE)!r}], tz='UTC', progress=RecordingProgress())\n"

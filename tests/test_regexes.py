@@ -5,7 +5,7 @@ import re
 import polars as pl
 import pytest
 
-from logdoctor.regexes import literal_prefix, to_python, to_rust
+from logdoctor.ingest.regexes import literal_prefix, to_python, to_rust
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.sources import Limits, node_from_path
+from logdoctor.ingest.sources import Limits, node_from_path
 from tests.conftest import asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()

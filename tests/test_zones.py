@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from logdoctor.cli import main
-from logdoctor.deployment import DeploymentError, parse_deployment
 from logdoctor.timestamps import UTC_ZONE, ZoneBook, display_zone, resolve_zone, zone_book
+from logdoctor.ucm.deployment import DeploymentError, parse_deployment
 from tests.conftest import ASSETS
 
 CASE = ASSETS / "rules" / "LD101" / "bad"

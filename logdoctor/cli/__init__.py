@@ -10,7 +10,8 @@ tracebacks.
 from __future__ import annotations
 
 from logdoctor.cli import diagnose, fleet, formats, logs, report, service, simulate, tail
-from logdoctor.cli._base import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CliError, main
+from logdoctor.cli._base import main
+from logdoctor.cli.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CliError
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "CliError", "main"]
 

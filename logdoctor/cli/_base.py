@@ -8,106 +8,23 @@ field and exit status 2, never a traceback. Set LOGDOCTOR_DEBUG=1 to see traceba
 from __future__ import annotations
 
 import contextlib
-import errno
-import functools
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, BinaryIO, NoReturn, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
 from logdoctor import __version__
+from logdoctor.cli.errors import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    CliError,
+    one_line,
+    warn,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """An error to report as one line and exit status ``code`` (2: bad usage or input; 1:
-    nothing matched, as ``grep``)."""
-
-    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print ``logdoctor: error: message`` to stderr and exit ``code`` (2 by default)."""
-    click.echo(f"logdoctor: error: {_one_line(message)}", err=True)
-    sys.exit(code)
-
-
-def warn(message: str) -> None:
-    """Print ``logdoctor: warning: message`` to stderr."""
-    click.echo(f"logdoctor: warning: {_one_line(message)}", err=True)
-
-
-def _one_line(message: str) -> str:
-    return " ".join(str(message).split())
-
-
-def _console(stream: IO[str] | None = None) -> Any:
-    from logdoctor.cli.term import terminal
-
-    return terminal("auto", stream).console()
-
-
-def _broken_pipe(exc: BaseException) -> bool:
-    """True for a write to a reader that left (also as polars reports it)."""
-    if isinstance(exc, BrokenPipeError):
-        return True
-    return isinstance(exc, OSError) and (
-        exc.errno == errno.EPIPE or "Broken pipe" in str(exc) or "os error 32" in str(exc)
-    )
-
-
-def handle_errors(fn: F) -> F:
-    """Turn library errors into one line on stderr and exit 2 (LOGDOCTOR_DEBUG=1: traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from logdoctor.formats import FormatError
-        from logdoctor.sources import SourceError
-
-        try:
-            return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
-            raise
-        except CliError as exc:
-            if os.environ.get("LOGDOCTOR_DEBUG"):
-                raise
-            fail(str(exc), exc.code)
-        except (FormatError, SourceError, ValueError) as exc:
-            if os.environ.get("LOGDOCTOR_DEBUG"):
-                raise
-            fail(str(exc))
-        except OSError as exc:
-            if _broken_pipe(exc):
-                # `logdoctor parse ... | head`: the reader left; that is not an error.
-                from logdoctor.cli.term import quiet_exit
-
-                quiet_exit()
-            if os.environ.get("LOGDOCTOR_DEBUG"):
-                raise
-            where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-            fail(f"{where}{exc.strerror or exc}")
-        except KeyboardInterrupt:
-            click.echo("logdoctor: interrupted", err=True)
-            sys.exit(130)
-        except Exception as exc:  # the last resort: still one line, with a way to see more
-            if os.environ.get("LOGDOCTOR_DEBUG"):
-                raise
-            fail(
-                f"internal error: {type(exc).__name__}: {exc} (LOGDOCTOR_DEBUG=1 shows the "
-                "traceback; please report it)"
-            )
-
-    return wrapper  # type: ignore[return-value]
 
 
 # -- shared options ------------------------------------------------------------------------------
@@ -150,7 +67,7 @@ def set_node_option(fn: F) -> F:
 
 def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        from logdoctor import cacheswitch
+        from logdoctor.ingest import cacheswitch
 
         cacheswitch.set_enabled(False)
 
@@ -206,7 +123,7 @@ def _report_unread(result: Any, rule_errors: Sequence[str], *, allow_partial: bo
     else:
         _report_input_errors(result)
     for message in rule_errors:
-        click.echo(f"logdoctor: error: {_one_line(message)} (please report it)", err=True)
+        click.echo(f"logdoctor: error: {one_line(message)} (please report it)", err=True)
 
 
 def _report_check_errors(report: Any) -> None:
@@ -219,7 +136,7 @@ def _report_check_errors(report: Any) -> None:
     )
     if report.read_nothing:
         what = "no log was read: nothing was checked" if report.errors else report.not_read
-        click.echo(f"logdoctor: error: {_one_line(what)}", err=True)
+        click.echo(f"logdoctor: error: {one_line(what)}", err=True)
 
 
 def _inputs(
@@ -235,8 +152,8 @@ def _inputs(
 ) -> Any:
     """A Loader over the inputs (discovered, not parsed yet); ``config``: a deployment file,
     whose node names and addresses join node identity."""
-    from logdoctor.api import open_inputs
     from logdoctor.cli.options import node_aliases
+    from logdoctor.ingest.load import open_inputs
 
     if not paths:
         raise CliError("no input: give log files, folders or archives")
@@ -286,7 +203,7 @@ def _not_in_logs(problem: str, result: Any) -> CliError:
 def _report_input_errors(result: Any) -> bool:
     """Print one line per unreadable input; True if there was any."""
     for err in result.errors:
-        click.echo(f"logdoctor: error: {_one_line(err.path)}: {_one_line(err.message)}", err=True)
+        click.echo(f"logdoctor: error: {one_line(err.path)}: {one_line(err.message)}", err=True)
     return bool(result.errors)
 
 
@@ -320,6 +237,6 @@ def main() -> None:
     Reads ssoApp.log, the ssosp log4j files and certMgmt*.log (files, folders, .gz files,
     RTMT-style zip / tar bundles with one folder per node).
     """
-    from logdoctor import cacheswitch
+    from logdoctor.ingest import cacheswitch
 
     cacheswitch.set_enabled(True)  # commands keep parsed files (--no-cache: not)

@@ -12,21 +12,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _binary_out,
-    _broken_pipe,
     _ids,
     _inputs,
     _not_in_logs,
     _report_check_errors,
     _report_input_errors,
     _require_log_files,
-    handle_errors,
     input_options,
     main,
     partial_options,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, broken_pipe, handle_errors
 from logdoctor.cli.options import (
     color_option,
     display_tz_option,
@@ -172,9 +169,9 @@ def check_cmd(
     from dataclasses import replace
 
     from logdoctor.baseline import dump_baseline, load_baseline
-    from logdoctor.check import check
-    from logdoctor.deployment import DeploymentError
+    from logdoctor.pipeline import check
     from logdoctor.rules import EVIDENCE_CAP
+    from logdoctor.ucm.deployment import DeploymentError
 
     if not paths and config is None:
         raise CliError("nothing to check: give log paths, --config FILE, or both")
@@ -237,7 +234,7 @@ def check_cmd(
     try:
         _write_check(report, out_format, output, opts, term, display_tz)
     except OSError as exc:
-        if not _broken_pipe(exc):
+        if not broken_pipe(exc):
             raise
         quiet_exit(report.exit_code)  # the reader left; the verdict still decides the status
     if output is not None and str(output) != "-":
@@ -330,7 +327,7 @@ def rules_cmd(rule_id: str | None, out_format: str, color: str) -> None:
     """
     import re
 
-    from logdoctor.formats import kind_bases, load_formats
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
     from logdoctor.outputs.sheet import Column, Sheet
     from logdoctor.outputs.terminal import plain_markup
     from logdoctor.rules import all_rules, get_rule, select_rules
@@ -493,9 +490,12 @@ def timeline_cmd(
 
     Exit 1 (with the closest names) when the user, device, node or token is not in the logs.
     """
-    from logdoctor import correlate
-    from logdoctor.events import Events
-    from logdoctor.pivots import AmbiguousPrefix, UnknownValue, missing, resolve_prefix
+    from logdoctor.analysis.events import Events
+    from logdoctor.analysis.lineage import enrich, lineage
+    from logdoctor.analysis.pivots import AmbiguousPrefix, UnknownValue, missing, resolve_prefix
+    from logdoctor.analysis.sessions import timeline
+    from logdoctor.analysis.skew import clock_skew
+    from logdoctor.analysis.skew import correct_skew as corrected_times
 
     if not any((user, device, node, token, kinds, failures, since, until)):
         raise CliError(
@@ -516,14 +516,14 @@ def timeline_cmd(
         events = Events(result.frame)
         note = ""
         if correct_skew:
-            report = correlate.clock_skew(events)
+            report = clock_skew(events)
             if report.skewed():
-                events = Events(correlate.correct_skew(events.frame, report))
+                events = Events(corrected_times(events.frame, report))
                 note = "times corrected for clock skew: " + ", ".join(
                     f"{n} {o:+.1f} s" for n, o in report.skewed()
                 )
-        lin = correlate.lineage(events)
-        enriched = correlate.enrich(events, lin)
+        lin = lineage(events)
+        enriched = enrich(events, lin)
     report_zones(book)
     for value, column, what in ((user, "user", "user"), (device, "device", "device")):
         problem = missing([value], enriched[column].drop_nulls().unique(), what) if value else None
@@ -542,7 +542,7 @@ def timeline_cmd(
             raise CliError(str(exc)) from None
         except UnknownValue as exc:
             raise _not_in_logs(str(exc.args[0]), result) from None
-    frame = correlate.timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
+    frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:
         frame = frame.filter(*conds)

@@ -10,16 +10,8 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import (
-    CliError,
-    _ids,
-    formats_dir_option,
-    handle_errors,
-    main,
-    no_cache_option,
-    tz_option,
-    warn,
-)
+from logdoctor.cli._base import _ids, formats_dir_option, main, no_cache_option, tz_option
+from logdoctor.cli.errors import CliError, handle_errors, warn
 from logdoctor.cli.progress import FleetProgress
 
 # -- fleet ---------------------------------------------------------------------------------------
@@ -150,10 +142,10 @@ def fleet_cmd(
     archive suffix. Exit 0 clean, 1 findings at or above --fail-on, 2 a bundle could not be
     read (the others are still checked).
     """
-    from logdoctor import cacheswitch
     from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
     from logdoctor.fleet.runner import run_in_process, validate
     from logdoctor.fleet.sizing import choose
+    from logdoctor.ingest import cacheswitch
     from logdoctor.outputs.findings import safe
     from logdoctor.outputs.terminal import clean
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from logdoctor.cli._base import CliError, _inputs, handle_errors, input_options
+from logdoctor.cli._base import _inputs, input_options
+from logdoctor.cli.errors import CliError, handle_errors
 from logdoctor.cli.logs import formats_cmd
 
 
@@ -70,8 +71,8 @@ def suggest_cmd(
     that `--formats-dir DIR` (with the draft in DIR) replaces the built-in format. Rename the
     draft.<n> kinds, then `logdoctor formats --check DIR`.
     """
+    from logdoctor.analysis.suggest import GENERIC_KINDS, draft_format
     from logdoctor.report.text import neutral
-    from logdoctor.suggest import GENERIC_KINDS, draft_format
 
     if only_unrecognized and include:
         raise CliError("--include and --only-unrecognized exclude each other")
@@ -147,8 +148,8 @@ def export_cmd(lnav_dir: Path, formats_dirs: Sequence[Path]) -> None:
     (logdoctor_<family>_kinds) whose `kind` column is the event kind. See the README for what
     lnav reads differently.
     """
-    from logdoctor.formats import load_formats
-    from logdoctor.lnav_export import write_lnav
+    from logdoctor.ingest.formats.catalog import load_formats
+    from logdoctor.ingest.formats.lnav import write_lnav
 
     formats = load_formats(formats_dirs)
     try:

@@ -13,18 +13,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _binary_out,
     _inputs,
     _not_in_logs,
     _report_input_errors,
     _require_log_files,
     formats_dir_option,
-    handle_errors,
     input_options,
     main,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors
 from logdoctor.cli.options import (
     color_option,
     display_tz_option,
@@ -41,7 +39,7 @@ from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
-    from logdoctor.sources import Ignored
+    from logdoctor.ingest.sources import Ignored
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -78,7 +76,7 @@ def formats_cmd(
     `formats suggest` drafts a format file from the records no format recognizes; `formats
     export --lnav DIR` writes lnav format files.
     """
-    from logdoctor.formats import load_formats
+    from logdoctor.ingest.formats.catalog import load_formats
 
     if ctx.invoked_subcommand is not None:
         return
@@ -153,7 +151,7 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None
     """List the event kinds (the `kind` column), what each means and, per log family, the
     basis of its patterns: published (a verbatim public Cisco line backs it), documented (the
     behaviour is documented, the wording modelled) or modelled."""
-    from logdoctor.formats import kind_bases, load_formats
+    from logdoctor.ingest.formats.catalog import kind_bases, load_formats
     from logdoctor.model import EventKind
     from logdoctor.outputs.sheet import Column, Sheet
 
@@ -253,8 +251,8 @@ def parse_cmd(
     """Parse logs into the event table and print or export it (merged by time)."""
     import polars as pl
 
+    from logdoctor.analysis.pivots import missing, time_ordered
     from logdoctor.outputs.events import write_events
-    from logdoctor.pivots import missing, time_ordered
 
     book = zones(tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
@@ -331,7 +329,7 @@ def parse_cmd(
 
 def _empty() -> Any:
     """An empty event table."""
-    from logdoctor.parse import empty_frame
+    from logdoctor.table import empty_frame
 
     return empty_frame()
 
@@ -339,7 +337,7 @@ def _empty() -> Any:
 def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
     """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
     (exit 2, also when a user was not found: it may be in what was not read)."""
-    from logdoctor.pivots import missing
+    from logdoctor.analysis.pivots import missing
 
     report_zones(book)
     problem = missing(users, seen, "user") if users else None

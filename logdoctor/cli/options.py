@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
-from logdoctor.cli._base import CliError, warn
+from logdoctor.cli.errors import CliError, warn
 from logdoctor.timestamps import Zone, ZoneBook, display_zone, zone_book
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class EventFilter:
                 )
             conds.append(cond)
         if self.failures:
-            from logdoctor.report.aggregate import FAILURE_KINDS
+            from logdoctor.model import FAILURE_KINDS
 
             conds.append(pl.col("kind").is_in(list(FAILURE_KINDS)))
         if self.since is not None:
@@ -180,7 +180,7 @@ def zones(tz: str | None, config: Path | None) -> ZoneBook:
 
 def _deployment(config: Path) -> Any:
     """The deployment file, or one line and exit 2."""
-    from logdoctor.deployment import DeploymentError, load_deployment
+    from logdoctor.ucm.deployment import DeploymentError, load_deployment
 
     try:
         return load_deployment(config)

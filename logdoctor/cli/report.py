@@ -9,17 +9,14 @@ from pathlib import Path
 import click
 
 from logdoctor.cli._base import (
-    EXIT_USAGE,
-    CliError,
     _inputs,
     _report_input_errors,
     _report_unread,
-    handle_errors,
     input_options,
     main,
     partial_options,
-    warn,
 )
+from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors, warn
 from logdoctor.cli.options import report_zones, zones
 from logdoctor.cli.progress import TermProgress
 
@@ -71,7 +68,7 @@ def report_cmd(
     and coverage section and on stderr, with exit status 2 unless --allow-partial; the
     report covers the rest. Exit 2 also when a rule failed.
     """
-    from logdoctor.bundleset import refuse_several_bundles
+    from logdoctor.ingest.bundleset import refuse_several_bundles
     from logdoctor.outputs.html import write_html
     from logdoctor.report import build_report, diagnose
 

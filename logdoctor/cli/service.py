@@ -11,12 +11,8 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import (
-    CliError,
-    F,
-    handle_errors,
-    main,
-)
+from logdoctor.cli._base import F, main
+from logdoctor.cli.errors import CliError, handle_errors
 
 # -- the token service -----------------------------------------------------------------------------
 
@@ -275,7 +271,7 @@ def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) 
     access_token_expiry_minutes, refresh_token_expiry_days, implicit_grant, redirect_uris) and
     the credential policy (failed_logon, reset_failed_logon_minutes, lockout_duration_minutes,
     failed_logon_per_address)."""
-    from logdoctor.tokenservice.params import PARAMS
+    from logdoctor.ucm.params import PARAMS
 
     pairs = []
     for a in assignments:

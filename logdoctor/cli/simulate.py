@@ -8,11 +8,8 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import (
-    CliError,
-    handle_errors,
-    main,
-)
+from logdoctor.cli._base import main
+from logdoctor.cli.errors import CliError, handle_errors
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 

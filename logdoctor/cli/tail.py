@@ -14,14 +14,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from logdoctor.cli._base import (
-    _console,
-    formats_dir_option,
-    handle_errors,
-    main,
-    set_node_option,
-    tz_option,
-)
+from logdoctor.cli._base import formats_dir_option, main, set_node_option, tz_option
+from logdoctor.cli.errors import console, handle_errors
 
 if TYPE_CHECKING:
     from logdoctor.tail.follow_events import Notice
@@ -133,7 +127,7 @@ def tail_cmd(
 
         detector = rules_detector(config)
     sink: _JsonlSink | _LiveSink = (
-        _JsonlSink(sys.stdout) if out_format == "jsonl" else _LiveSink(_console())
+        _JsonlSink(sys.stdout) if out_format == "jsonl" else _LiveSink(console())
     )
     tailer = Tailer(
         paths,

@@ -14,9 +14,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding, Severity
 from logdoctor.outputs.terminal import clean
-from logdoctor.parse import Record
 from logdoctor.tail.follow_events import Notice
 from logdoctor.tail.tailer import Batch, TailStats
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from logdoctor.sources import expand_globs
+from logdoctor.ingest.sources import expand_globs
 
 __all__ = ["ARCHIVE_SUFFIXES", "Bundle", "cluster_name", "find_bundles", "unmatched_configs"]
 

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.check import CheckReport
 from logdoctor.outputs.findings import safe, write_json
+from logdoctor.verdict import CheckReport
 
 if TYPE_CHECKING:
     from logdoctor.fleet.bundles import Bundle
+    from logdoctor.rules import Context
 
 __all__ = ["REPORT_KINDS", "cluster_document"]
 
@@ -31,11 +32,16 @@ REPORT_KINDS = ("html", "json", "none")
 
 
 def cluster_document(
-    report: CheckReport, bundle: Bundle, kind: str = "html", frame: pl.DataFrame | None = None
+    report: CheckReport,
+    ctx: Context,
+    bundle: Bundle,
+    kind: str = "html",
+    frame: pl.DataFrame | None = None,
 ) -> tuple[bytes, str]:
     """The report of one cluster and its file suffix (``b""`` and ``""`` for ``none``).
 
-    ``report.context`` holds the cluster's statistics and correlation; ``frame`` is its event
+    ``ctx`` (the rule context ``report`` was judged from) holds the cluster's statistics and
+    correlation; ``frame`` is its event
     table as loaded (what ``logdoctor report`` builds from; default: the context's events);
     ``bundle`` names the cluster and its input.
     """
@@ -51,13 +57,10 @@ def cluster_document(
     from logdoctor.report import build_report
     from logdoctor.report.diagnose import diagnosis_of
 
-    ctx = report.context
-    if ctx is None:
-        raise ValueError("cluster_document: the check report has no rule context")
     model = build_report(
         ctx.raw.frame if frame is None else frame,
         ctx.stats,
-        diagnosis_of(report),
+        diagnosis_of(report, ctx),
         inputs=[bundle.path],
         title=bundle.cluster,
     )

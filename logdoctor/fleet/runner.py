@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from logdoctor.check import FAIL_ON
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import REPORT_KINDS
 from logdoctor.fleet.work import BundleResult, Options, Plan, finish, parse_part, prepare
 from logdoctor.model import Severity
+from logdoctor.verdict import FAIL_ON
 
 __all__ = [
     "FleetResult",
@@ -134,7 +134,7 @@ class FleetResult:
 
 def validate(opts: Options) -> None:
     """Check options on the client before any work is sent (one-line ValueError)."""
-    from logdoctor.formats import load_formats
+    from logdoctor.ingest.formats.catalog import load_formats
     from logdoctor.rules import select_rules
     from logdoctor.timestamps import resolve_zone
 

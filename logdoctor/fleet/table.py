@@ -27,7 +27,8 @@ from logdoctor.fleet.runner import FleetResult
 from logdoctor.fleet.work import BundleResult
 from logdoctor.model import Severity
 from logdoctor.outputs.events import csv_safe
-from logdoctor.outputs.findings import iso, safe
+from logdoctor.outputs.findings import safe
+from logdoctor.table import iso
 
 __all__ = [
     "CLUSTER_SCHEMA",
@@ -140,7 +141,8 @@ def _for_text(frame: pl.DataFrame, *, csv: bool) -> pl.DataFrame:
     """Times as ISO text; for CSV, lists joined and formula-like cells defused."""
     out = frame.with_columns(
         pl.col(c).map_elements(
-            lambda t: iso(t) if isinstance(t, datetime) else None, return_dtype=pl.String
+            lambda t: iso(t, precision="ms") if isinstance(t, datetime) else None,
+            return_dtype=pl.String,
         )
         for c, dt in frame.schema.items()
         if isinstance(dt, pl.Datetime)

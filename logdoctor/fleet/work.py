@@ -27,19 +27,21 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.api import Loader
-from logdoctor.check import CheckReport, check_context
-from logdoctor.deployment import Deployment, parse_deployment
-from logdoctor.detect import looks_like_log
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
-from logdoctor.formats import Format, load_formats
-from logdoctor.model import Finding, ParseStats, Severity
-from logdoctor.parse import empty_frame
-from logdoctor.parsecache import default_cache
+from logdoctor.ingest.cache import default_cache
+from logdoctor.ingest.detect import looks_like_log
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.load import Loader
+from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
+from logdoctor.model import Finding, Severity
+from logdoctor.pipeline import check_context
 from logdoctor.rules import Context, select_rules
-from logdoctor.sources import InputError, Limits, LogFile, discover
+from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
+from logdoctor.ucm.deployment import Deployment, parse_deployment
+from logdoctor.verdict import CheckReport
 
 __all__ = [
     "BundleResult",
@@ -76,7 +78,7 @@ class Options:
     report: str = "html"
     """Each cluster's report: ``html``, ``json`` (the check document) or ``none``."""
     cache: bool = False
-    """Reuse and keep parsed files (:mod:`logdoctor.parsecache`), on the workers too."""
+    """Reuse and keep parsed files (:mod:`logdoctor.ingest.cache`), on the workers too."""
 
 
 @dataclass(frozen=True)
@@ -212,18 +214,16 @@ def _zones(opts: Options, deployment: Deployment | None) -> ZoneBook:
 
 
 def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loader:
-    """``logdoctor.api.open_inputs`` of one bundle, with the formats loaded once a process."""
+    """``logdoctor.ingest.load.open_inputs`` of one bundle, with the formats loaded once a
+    process."""
     formats = _formats(opts.formats_dir)
-
-    def matches(name: str, rel: str) -> bool:
-        return any(f.matches_name(name) or f.matches_path(rel) for f in formats)
 
     def sniff(head: bytes) -> bool:
         return looks_like_log(formats, head)
 
     limits = Limits()
     files, errors, ignored = discover(
-        [bundle.path], formats_match=matches, sniff=sniff, limits=limits
+        [bundle.path], formats_match=formats_matcher(formats), sniff=sniff, limits=limits
     )
     return Loader(
         files,
@@ -386,7 +386,7 @@ def _check(
     *,
     parts: int,
 ) -> BundleResult:
-    """Correlate and check loaded events, as ``logdoctor.check.check`` does."""
+    """Correlate and check loaded events, as ``logdoctor.pipeline.check`` does."""
     read = [s for s in stats if s.error is None]
     if not read:
         if errors:
@@ -408,7 +408,7 @@ def _check(
     report = check_context(
         ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
     )
-    document, suffix = cluster_document(report, bundle, opts.report, ctx.nodes.apply(frame))
+    document, suffix = cluster_document(report, ctx, bundle, opts.report, ctx.nodes.apply(frame))
     return _result(bundle, report, document, suffix, parts=parts)
 
 

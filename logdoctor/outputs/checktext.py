@@ -27,11 +27,11 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.text import Text
 
-from logdoctor.check import CheckReport
 from logdoctor.model import Finding
 from logdoctor.outputs.findings import safe
 from logdoctor.outputs.terminal import clean, hang, plain_markup, when
 from logdoctor.timestamps import UTC_ZONE, Zone
+from logdoctor.verdict import CheckReport
 
 __all__ = [
     "BASIS_TEXT",
@@ -59,7 +59,7 @@ STATUS_STYLE = {
     "not-checked": "bold yellow",
     "internal-error": "bold red",
 }
-"""The verdict's style by :attr:`~logdoctor.check.CheckReport.status`."""
+"""The verdict's style by :attr:`~logdoctor.verdict.CheckReport.status`."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def summary_lines(findings: Sequence[Finding], width: int | None) -> list[Text]:
 
 def verdict(report: CheckReport, opts: TextOptions | None = None) -> Text:
     """The one-line verdict: counts, what was read, passed or FAILED, and what was not read
-    or failed to run (:meth:`~logdoctor.check.CheckReport.verdict`)."""
+    or failed to run (:meth:`~logdoctor.verdict.CheckReport.verdict`)."""
     opts = opts or TextOptions()
     s = report.summary()
     by = s["by_severity"]

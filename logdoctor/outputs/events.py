@@ -19,8 +19,8 @@ from typing import BinaryIO
 
 import polars as pl
 
-from logdoctor.model import COLUMNS
 from logdoctor.outputs.sheet import FORMULA_STARTS, TSV_ESCAPES
+from logdoctor.table import COLUMNS
 from logdoctor.timestamps import Zone
 
 __all__ = ["EVENT_FORMATS", "csv_safe", "write_events"]
@@ -49,8 +49,9 @@ def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
 def _text_times(frame: pl.DataFrame, zone: Zone | None = None) -> pl.DataFrame:
     """Times as text: milliseconds, or microseconds for a record that has them (per row, so
     the result does not depend on how the events were chunked); UTC with ``Z``, or in
-    ``zone`` with its offset. One formatting pass over all rows; the rare rows with
-    microseconds are formatted again, alone."""
+    ``zone`` with its offset. The vectorized form of :func:`logdoctor.table.iso`'s
+    ``"exact"`` policy (a Python call per row would dominate a large export): one formatting
+    pass over all rows; the rare rows with microseconds are formatted again, alone."""
     t = frame["time"]
     end = "Z"
     if zone is not None:

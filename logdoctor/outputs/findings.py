@@ -14,7 +14,7 @@ JSON (``logdoctor check --format json``)::
                  "input_errors"}}
 
 ``summary.passed`` is true exactly when the exit status is 0 (the text says "passed" then and
-only then); ``summary.status`` is one of ``logdoctor.check.STATUSES``; ``summary.complete``
+only then); ``summary.status`` is one of ``logdoctor.verdict.STATUSES``; ``summary.complete``
 is false when an input was not read (or only partly: ``partial``), a rule raised, or no record
 was read.
 
@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from logdoctor.baseline import finding_fingerprint
-from logdoctor.check import CheckReport
 from logdoctor.model import Evidence, Finding
-from logdoctor.timestamps import Zone, offset_text
+from logdoctor.table import iso
+from logdoctor.timestamps import Zone
+from logdoctor.verdict import CheckReport
 
-__all__ = ["errors_list", "findings_document", "iso", "safe", "write_json"]
+__all__ = ["errors_list", "findings_document", "safe", "write_json"]
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -46,25 +46,13 @@ def safe(value: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", value)
 
 
-def iso(t: datetime | None, zone: Zone | None = None) -> str | None:
-    """``2026-11-20T08:45:00.500Z`` (UTC, milliseconds), or in ``zone`` with its offset
-    (``2026-11-20T03:45:00.500-05:00``); None for None."""
-    if t is None:
-        return None
-    if zone is None:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-    local = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).astimezone(zone.tz)
-    ms = f"{local.microsecond // 1000:03d}"
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + ms + offset_text(local.utcoffset())
-
-
 def evidence_dict(e: Evidence, zone: Zone | None = None) -> dict[str, Any]:
     """The JSON form of one evidence line."""
     return {
         "node": safe(e.node),
         "file": safe(e.file),
         "line": e.line,
-        "time": iso(e.time, zone),
+        "time": iso(e.time, zone, precision="ms"),
         "kind": e.kind,
         "basis": e.basis,
         "excerpt": safe(e.excerpt),
@@ -82,8 +70,8 @@ def finding_dict(f: Finding, state: str = "new", zone: Zone | None = None) -> di
         "evidence": [evidence_dict(e, zone) for e in f.evidence],
         "evidence_total": f.evidence_total,
         "subjects": [safe(s) for s in f.subjects],
-        "first_seen": iso(f.first_seen, zone),
-        "last_seen": iso(f.last_seen, zone),
+        "first_seen": iso(f.first_seen, zone, precision="ms"),
+        "last_seen": iso(f.last_seen, zone, precision="ms"),
         "fix": list(f.fix),
         "fingerprint": finding_fingerprint(f),
         "baseline_state": state,
@@ -93,8 +81,8 @@ def finding_dict(f: Finding, state: str = "new", zone: Zone | None = None) -> di
 def findings_document(report: CheckReport, zone: Zone | None = None) -> dict[str, Any]:
     """The JSON document of a check (times in ``zone`` when given, else UTC)."""
     summary = report.summary()
-    summary["first_time"] = iso(report.first_time, zone)
-    summary["last_time"] = iso(report.last_time, zone)
+    summary["first_time"] = iso(report.first_time, zone, precision="ms")
+    summary["last_time"] = iso(report.last_time, zone, precision="ms")
     summary["input_errors"] = [
         {"path": safe(e["path"]), "message": safe(e["message"])} for e in summary["input_errors"]
     ]

@@ -24,9 +24,9 @@ import re
 import xml.etree.ElementTree as ET
 from typing import BinaryIO
 
-from logdoctor.check import CheckReport
 from logdoctor.model import Finding
-from logdoctor.outputs.findings import iso
+from logdoctor.table import iso
+from logdoctor.verdict import CheckReport
 
 __all__ = ["junit_xml", "write_junit", "xml_text"]
 
@@ -47,11 +47,11 @@ def xml_text(value: object) -> str:
 def _details(f: Finding) -> str:
     lines = [f.message, ""]
     lines.append(f"subjects: {', '.join(f.subjects)}")
-    lines.append(f"seen: {iso(f.first_seen)} .. {iso(f.last_seen)}")
+    lines.append(f"seen: {iso(f.first_seen, precision='ms')} .. {iso(f.last_seen, precision='ms')}")
     lines.append(f"basis: {f.basis or 'no recognized log line'}")
     lines.append(f"evidence ({f.evidence_total} line(s), {len(f.evidence)} shown):")
     lines += [
-        f"  {e.node} {e.file}:{e.line} {iso(e.time) or ''}"
+        f"  {e.node} {e.file}:{e.line} {iso(e.time, precision='ms') or ''}"
         + (f" [{e.basis}]" if e.basis else "")
         + f" {e.excerpt}"
         for e in f.evidence

@@ -21,9 +21,10 @@ from urllib.parse import quote
 
 from logdoctor import __version__
 from logdoctor.baseline import finding_fingerprint
-from logdoctor.check import CheckReport
 from logdoctor.model import Evidence, Finding
-from logdoctor.outputs.findings import iso, safe
+from logdoctor.outputs.findings import safe
+from logdoctor.table import iso
+from logdoctor.verdict import CheckReport
 
 __all__ = ["SARIF_SCHEMA", "sarif_document", "write_sarif"]
 
@@ -65,8 +66,8 @@ def _result(f: Finding, index: int, state: str) -> dict[str, Any]:
         "baselineState": state,
         "properties": {
             "subjects": [safe(s) for s in f.subjects],
-            "firstSeen": iso(f.first_seen),
-            "lastSeen": iso(f.last_seen),
+            "firstSeen": iso(f.first_seen, precision="ms"),
+            "lastSeen": iso(f.last_seen, precision="ms"),
             "evidenceTotal": f.evidence_total,
             "basis": f.basis,
         },

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.model import ParseStats
 from logdoctor.outputs.sheet import Cell, Column, Sheet
+from logdoctor.table import ParseStats
 from logdoctor.timestamps import Zone, offset_text
 
 if TYPE_CHECKING:

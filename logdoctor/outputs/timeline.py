@@ -1,4 +1,4 @@
-"""A timeline (:func:`logdoctor.correlate.timeline`) for a terminal, as TSV / CSV, or as JSON
+"""A timeline (:func:`logdoctor.analysis.lineage.timeline`) for a terminal, as TSV / CSV, or as JSON
 lines.
 
 The terminal view shows ids cut to 8 characters (``id=5d8e8baf…``): every ``--token`` option
@@ -12,9 +12,10 @@ from typing import BinaryIO
 
 import polars as pl
 
-from logdoctor.outputs.findings import iso, safe
+from logdoctor.outputs.findings import safe
 from logdoctor.outputs.sheet import Cell, Column, Sheet
 from logdoctor.outputs.terminal import clean, when
+from logdoctor.table import iso
 from logdoctor.timestamps import Zone
 
 __all__ = ["KIND_STYLE", "detail", "timeline_rows", "timeline_sheet", "write_timeline_jsonl"]
@@ -76,7 +77,9 @@ def timeline_rows(frame: pl.DataFrame, zone: Zone | None) -> tuple[list[str], li
     for row in frame.iter_rows(named=True):
         rows.append(
             [
-                (iso(v, zone) or "") if k == "time" else ("" if v is None else safe(str(v)))
+                (iso(v, zone, precision="ms") or "")
+                if k == "time"
+                else ("" if v is None else safe(str(v)))
                 for k, v in row.items()
             ]
         )
@@ -87,6 +90,6 @@ def write_timeline_jsonl(frame: pl.DataFrame, out: BinaryIO, zone: Zone | None =
     """One JSON object per timeline row (times ISO 8601: UTC with ``Z``, or in ``zone`` with
     its offset)."""
     for row in frame.iter_rows(named=True):
-        row["time"] = iso(row["time"], zone)
+        row["time"] = iso(row["time"], zone, precision="ms")
         doc = {k: safe(v) if isinstance(v, str) else v for k, v in row.items()}
         out.write((json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))

@@ -3,8 +3,9 @@
 A million events become a few thousand numbers: the time range the bulk of the events covers
 (and the stray lines outside it), events per time bucket by level and by kind, failures per
 hour, one row per user, a capped set of drill-down events, the token lineage of those users
-(cut from :func:`logdoctor.correlate.lineage`), and unrecognized messages mined into templates.
-The event table given here is already enriched (:func:`logdoctor.correlate.enrich`); nothing
+(cut from :func:`logdoctor.analysis.lineage.lineage`), and unrecognized messages mined into
+templates. The event table given here is already enriched
+(:func:`logdoctor.analysis.lineage.enrich`); nothing
 here re-derives what the correlation computes. Every function returns plain Python data;
 neutralizing text is the builder's job.
 """
@@ -18,9 +19,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from logdoctor.report.colors import FAILURE_KINDS, kind_color, level_color
+from logdoctor.analysis.shapes import Template, mine
+from logdoctor.model import FAILURE_KINDS
+from logdoctor.report.colors import kind_color, level_color
 from logdoctor.report.model import Limits
-from logdoctor.shapes import Template, mine
 
 __all__ = [
     "BUCKETS",
@@ -345,7 +347,7 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
 def user_lineage(
     lineage: pl.DataFrame, names: Sequence[str], limits: Limits
 ) -> tuple[pl.DataFrame, dict[tuple[str, str, str], int]]:
-    """The rows of :func:`logdoctor.correlate.lineage` (refresh and access tokens) of the
+    """The rows of :func:`logdoctor.analysis.lineage.lineage` (refresh and access tokens) of the
     users ``names``, the most recent ``limits.lineage_tokens`` per user, client and type
     first; and how many older ones each (user, client, type) has beyond that."""
     if lineage.height == 0 or not names:
@@ -374,7 +376,7 @@ def user_lineage(
 
 
 def shapes(frame: pl.DataFrame, limits: Limits) -> tuple[list[Template], int, int]:
-    """Unrecognized records mined into templates (:func:`logdoctor.shapes.mine`), most
+    """Unrecognized records mined into templates (:func:`logdoctor.analysis.shapes.mine`), most
     frequent first: (shown, templates, records)."""
     u = frame.filter(pl.col("kind") == "unrecognized")
     if u.height == 0:

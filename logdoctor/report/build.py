@@ -18,8 +18,10 @@ from typing import Any
 import polars as pl
 
 from logdoctor import __version__
-from logdoctor.coverage import gaps_per_file
-from logdoctor.model import Evidence, Finding, ParseStats, Severity
+from logdoctor.analysis.coverage import gaps_per_file
+from logdoctor.analysis.shapes import Example, Template
+from logdoctor.analysis.suggest import suggest_command
+from logdoctor.model import Evidence, Finding, Severity
 from logdoctor.report import aggregate as agg
 from logdoctor.report.colors import FAILURE_COLOR
 from logdoctor.report.drill import FILE_CHARS, drill_data, kind_meaning, user_index
@@ -56,8 +58,7 @@ from logdoctor.report.views import (
     slug,
     subject_noun,
 )
-from logdoctor.shapes import Example, Template
-from logdoctor.suggest import suggest_command
+from logdoctor.table import ParseStats
 
 __all__ = [
     "bucket_label",
@@ -375,7 +376,8 @@ def bucket_label(seconds: int) -> str:
 
 
 def _gaps(corr: Correlation, limits: Limits) -> tuple[list[Gap], int]:
-    """LD902's gaps (:func:`logdoctor.coverage.coverage`), the longest first when capped."""
+    """LD902's gaps (:func:`logdoctor.analysis.coverage.coverage`), the longest first when
+    capped."""
     gaps = [g for cov in corr.coverage for g in cov.gaps]
     kept = sorted(gaps, key=lambda g: -g.seconds)[: limits.gaps]
     kept.sort(key=lambda g: (g.node, g.family, g.start or datetime.min.replace(tzinfo=UTC)))

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 __all__ = [
     "FAILURE_COLOR",
-    "FAILURE_KINDS",
     "KIND_COLORS",
     "LEVEL_COLORS",
     "OTHER_COLOR",
@@ -26,24 +25,6 @@ FAILURE_COLOR = "#d62728"
 OTHER_COLOR = "#aaaaaa"
 """Kinds summed as ``other`` and anything without a colour of its own."""
 
-FAILURE_KINDS: tuple[str, ...] = (
-    "auth.failure",
-    "auth.locked",
-    "authorize.rejected",
-    "token.rejected",
-    "oauth.error",
-    "config.rejected",
-    "saml.time.invalid",
-    "saml.cert.mismatch",
-    "saml.decrypt.failed",
-    "saml.status.invalid",
-    "saml.error",
-    "service.failed",
-    "authz.keys.mismatch",
-    "client.refresh.failed",
-    "client.auth.failed",
-)
-"""Event kinds that record a refusal or a failure (charted in red, counted as failures)."""
 
 KIND_COLORS: Mapping[str, str] = {
     # failures: reds

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from logdoctor.api import LoadResult
-from logdoctor.check import CheckReport, check_context
-from logdoctor.deployment import load_deployment
+from logdoctor.ingest.load import LoadResult
+from logdoctor.pipeline import check_context
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.report.facts import config_facts, declared_facts
 from logdoctor.report.model import Correlation, Diagnosis, Unchecked
 from logdoctor.rules import Context, Rule
+from logdoctor.ucm.deployment import load_deployment
+from logdoctor.verdict import CheckReport
 
 __all__ = ["correlation_of", "diagnose", "diagnosis_of", "unchecked_of"]
 
@@ -36,7 +37,7 @@ def diagnose(
     declared = None if config is None else load_deployment(config)
     ctx = Context(result.frame, result.stats, declared, nodes=result.nodes)
     report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
-    return diagnosis_of(report)
+    return diagnosis_of(report, ctx)
 
 
 def correlation_of(ctx: Context) -> Correlation:
@@ -55,14 +56,11 @@ def unchecked_of(ctx: Context, rules: Sequence[Rule]) -> tuple[Unchecked, ...]:
     return tuple(out)
 
 
-def diagnosis_of(report: CheckReport) -> Diagnosis:
-    """The diagnosis of a check that already ran (``report.context`` must be set): its
-    findings, the configuration facts and correlation of its rule context, and the rules it
-    could not evaluate (``logdoctor fleet`` renders a cluster's report this way, on the
-    worker that checked it, without running the rules again)."""
-    ctx = report.context
-    if ctx is None:
-        raise ValueError("diagnosis_of: the check report has no rule context")
+def diagnosis_of(report: CheckReport, ctx: Context) -> Diagnosis:
+    """The diagnosis of a check that already ran on the rule context ``ctx``: its findings,
+    the configuration facts and correlation of that context, and the rules it could not
+    evaluate (``logdoctor fleet`` renders a cluster's report this way, on the worker that
+    checked it, without running the rules again)."""
     declared = [] if ctx.declared is None else declared_facts(ctx.declared, ctx.cluster)
     facts = config_facts(ctx.inferred.facts, ctx.disagreements, declared)
     return Diagnosis(

@@ -72,7 +72,7 @@ def drill_data(
     ua: agg.UserAgg, rows: Sequence[dict[str, Any]], lineage: pl.DataFrame, limits: Limits
 ) -> dict[str, Any]:
     """JSON-ready drill-down: per shown user (by row index) their capped events and lineage
-    (the rows of :func:`logdoctor.correlate.lineage`)."""
+    (the rows of :func:`logdoctor.analysis.lineage.lineage`)."""
     ev = ua.drill_events
     t_min = ev["time"].min() if ev.height else None
     t0 = int(t_min.timestamp()) if isinstance(t_min, datetime) else 0

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Protocol
 
-from logdoctor.deployment import Cluster, Deployment
 from logdoctor.model import Evidence
 from logdoctor.report.model import ConfigFact
+from logdoctor.ucm.deployment import Cluster, Deployment
 
 __all__ = [
     "Declared",

@@ -18,7 +18,7 @@ from logdoctor.model import Evidence, Finding
 if TYPE_CHECKING:
     import polars as pl
 
-    from logdoctor.coverage import NodeCoverage
+    from logdoctor.analysis.coverage import NodeCoverage
 
 __all__ = [
     "ConfigFact",
@@ -328,7 +328,7 @@ class CoverageFile:
 
 @dataclass(frozen=True)
 class Shape:
-    """Unrecognized messages of one template (see :mod:`logdoctor.shapes`)."""
+    """Unrecognized messages of one template (see :mod:`logdoctor.analysis.shapes`)."""
 
     shape: str
     """The template: ``<*>`` where records differ, ``<uuid>``, ``<n>``... for masked values."""

@@ -8,6 +8,7 @@ tokens (:mod:`.users`), 4xx clients (:mod:`.clients`), 9xx log health (:mod:`.lo
 
 from __future__ import annotations
 
+from logdoctor.rules.catalog import all_rules, get_rule
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.engine import (
     EVIDENCE_CAP,
@@ -18,7 +19,7 @@ from logdoctor.rules.engine import (
     select_rules,
     sort_findings,
 )
-from logdoctor.rules.registry import Rule, RuleDoc, all_rules, get_rule, rule
+from logdoctor.rules.registry import Rule, RuleDoc, rule
 
 __all__ = [
     "EVIDENCE_CAP",

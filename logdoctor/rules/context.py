@@ -14,32 +14,27 @@ from typing import Any
 
 import polars as pl
 
-from logdoctor import correlate
-from logdoctor.deployment import Cluster, Deployment
-from logdoctor.events import Events
-from logdoctor.inference import Inferred, compare, infer, logs_cluster
-from logdoctor.jabber import parse_agent
-from logdoctor.model import Evidence, ParseStats, Severity
-from logdoctor.nodes import NodeTable, identify_events
+from logdoctor.analysis import keys
+from logdoctor.analysis.coverage import NodeCoverage, coverage
+from logdoctor.analysis.events import Events
+from logdoctor.analysis.inference import Inferred, compare, infer, logs_cluster
+from logdoctor.analysis.lineage import enrich, lineage
+from logdoctor.analysis.sessions import sessions
+from logdoctor.analysis.skew import SkewReport, clock_skew
+from logdoctor.analysis.skew import correct_skew as corrected_times
+from logdoctor.ingest.nodes import NodeTable, identify_events
+from logdoctor.model import Evidence, Severity
 from logdoctor.rules.registry import Needs
+from logdoctor.table import ParseStats
+from logdoctor.ucm.deployment import Cluster, Deployment
+from logdoctor.ucm.jabber import parse_agent
 
-__all__ = ["KEY_FAILURE_MARKS", "KEY_REASONS", "Context", "Hit", "Reach", "when"]
+__all__ = ["Context", "Hit", "Reach", "when"]
 
 
 def when(value: object) -> datetime | None:
     """``value`` if it is a datetime (a polars min / max of a time column), else None."""
     return value if isinstance(value, datetime) else None
-
-
-KEY_REASONS = ("signature", "decrypt")
-"""Validation failures that mean the server holds other keys than the token was made with."""
-
-KEY_FAILURE_MARKS = ("_cur", "_stale")
-"""Columns :attr:`Context.key_failures` adds to the event table's (always both, in this order)."""
-
-KEY_MARGIN = timedelta(minutes=10)
-"""After a key regeneration, tokens made with the old key may still be presented until they
-expire (the longest access-token lifetime seen) plus this margin."""
 
 
 @dataclass(frozen=True)
@@ -91,35 +86,35 @@ class Context:
             else identify_events(frame, stats, declared=aliases)
         )
         self.nodes = table
-        """Each node's canonical name and aliases (:mod:`logdoctor.nodes`)."""
+        """Each node's canonical name and aliases (:mod:`logdoctor.ingest.nodes`)."""
         frame = table.apply(frame)
         self.raw = Events(frame)
         self.stats = table.apply_stats(stats)
         self.declared = None if declared is None else declared.renamed(table.resolve)
         self.skew_corrected = False
         if correct_skew and frame.height:
-            report = correlate.clock_skew(self.raw, reference=self.reference_node)
+            report = clock_skew(self.raw, reference=self.reference_node)
             self.__dict__["skew"] = report  # LD903 reports the skew found before correcting
             if report.skewed():
-                self.raw = Events(correlate.correct_skew(self.raw.frame, report))
+                self.raw = Events(corrected_times(self.raw.frame, report))
                 self.skew_corrected = True
 
     # -- correlation -----------------------------------------------------------------------
 
     @cached_property
     def lineage(self) -> pl.DataFrame:
-        """Token lineage (:func:`logdoctor.correlate.lineage`)."""
-        return correlate.lineage(self.raw)
+        """Token lineage (:func:`logdoctor.analysis.lineage.lineage`)."""
+        return lineage(self.raw)
 
     @cached_property
     def events(self) -> Events:
         """The enriched events (users, clients and devices filled from token lineage)."""
-        return Events(correlate.enrich(self.raw, self.lineage), sorted_=True)
+        return Events(enrich(self.raw, self.lineage), sorted_=True)
 
     @cached_property
     def sessions(self) -> pl.DataFrame:
-        """Sessions per user and device (:func:`logdoctor.correlate.sessions`)."""
-        return correlate.sessions(self.events.frame)
+        """Sessions per user and device (:func:`logdoctor.analysis.sessions.sessions`)."""
+        return sessions(self.events.frame)
 
     @cached_property
     def inferred(self) -> Inferred:
@@ -127,9 +122,9 @@ class Context:
         return infer(self.raw)
 
     @cached_property
-    def skew(self) -> correlate.SkewReport:
+    def skew(self) -> SkewReport:
         """Clock offsets between nodes (before any correction)."""
-        return correlate.clock_skew(self.raw, self.lineage, reference=self.reference_node)
+        return clock_skew(self.raw, self.lineage, reference=self.reference_node)
 
     @cached_property
     def disagreements(self) -> list[Any]:
@@ -137,10 +132,10 @@ class Context:
         return [] if self.declared is None else compare(self.declared, self.inferred)
 
     @cached_property
-    def coverage(self) -> list[correlate.NodeCoverage]:
+    def coverage(self) -> list[NodeCoverage]:
         """Per node and log family: files, span, records and gaps
-        (:func:`logdoctor.correlate.coverage`; the gaps LD902 reports)."""
-        return correlate.coverage(self.raw, self.stats)
+        (:func:`logdoctor.analysis.coverage.coverage`; the gaps LD902 reports)."""
+        return coverage(self.raw, self.stats)
 
     @cached_property
     def logged(self) -> dict[str, set[str]]:
@@ -256,121 +251,34 @@ class Context:
 
     @cached_property
     def access_lifetime(self) -> timedelta:
-        """The longest access-token lifetime seen (default 60 minutes)."""
-        issued = self.events.of("token.access.issued")
-        seconds = issued["value"].cast(pl.Int64, strict=False).max() if issued.height else None
-        return timedelta(seconds=int(seconds)) if isinstance(seconds, int) else timedelta(hours=1)
+        """The longest access-token lifetime seen (see :mod:`logdoctor.analysis.keys`)."""
+        return keys.access_lifetime(self.events)
 
     @cached_property
     def regenerations(self) -> pl.DataFrame:
-        """Key regenerations (one row per regeneration, de-duplicated across log families)."""
-        rows = self.events.of("key.regenerated").filter(pl.col("key").is_not_null())
-        return rows.unique(["param", "key"], keep="first", maintain_order=True)
+        """Key regenerations (see :func:`logdoctor.analysis.keys.regenerations`)."""
+        return keys.regenerations(self.events)
 
     @cached_property
     def key_failures(self) -> pl.DataFrame:
-        """Validation failures with reason signature or decrypt, each marked ``_stale``: True
-        when it cannot be an old token presented after a regeneration, i.e. the server holds
-        other keys than the ones the cluster signs with now.
-
-        A failure is explained (not stale) when the token's kid names a signing key other
-        than the cluster's current one, or, when the kid is unknown, when it happens within
-        one access-token lifetime (plus a margin) after a regeneration. With no regeneration
-        in the logs every such failure is stale.
-        """
-        fails = self.events.validation_failures.filter(pl.col("reason").is_in(KEY_REASONS))
-        if fails.height == 0:
-            # The same columns, in the same order, as below: rules drop them without asking
-            # whether any failed (LD202 crashed on a regeneration without any failure).
-            return fails.with_columns(
-                pl.lit(None, dtype=pl.String).alias("_cur"), pl.lit(True).alias("_stale")
-            )
-        ucm = set(self.names("ucm"))
-        keys = (
-            self.events.of("key.regenerated", "key.replicated", "key.loaded")
-            .filter(
-                (pl.col("param") == "signing")
-                & pl.col("key").is_not_null()
-                & ((pl.col("kind") == "key.regenerated") | pl.col("node").is_in(sorted(ucm)))
-            )
-            .select("time", pl.col("key").alias("_cur"))
-            .sort("time")
+        """Signature and decrypt failures marked stale or explained (see
+        :func:`logdoctor.analysis.keys.key_failures`)."""
+        return keys.key_failures(
+            self.events, self.regenerations, self.names("ucm"), self.access_lifetime
         )
-        regen = self.regenerations.select("time", pl.col("time").alias("_regen")).sort("time")
-        f = fails.with_columns(
-            pl.col("key").str.split(":").list.last().alias("_ck"),
-            pl.int_range(pl.len()).alias("_i"),
-        ).sort("time")
-        f = (
-            f.join_asof(keys, on="time", strategy="backward")
-            if keys.height
-            else f.with_columns(pl.lit(None, dtype=pl.String).alias("_cur"))
-        )
-        f = (
-            f.join_asof(regen, on="time", strategy="backward")
-            if regen.height
-            else f.with_columns(pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("_regen"))
-        )
-        window = self.access_lifetime + KEY_MARGIN
-        stale = (
-            pl.when(pl.col("_cur").is_not_null() & pl.col("_ck").is_not_null())
-            .then(pl.col("_ck") == pl.col("_cur"))
-            .when(pl.col("_regen").is_null())
-            .then(pl.lit(True))
-            .otherwise(pl.col("time") > pl.col("_regen") + window)
-        )
-        return f.with_columns(stale.alias("_stale")).sort("_i").drop("_i", "_ck", "_regen")
 
     def stale_servers(self, *roles: str, minimum: int = 2) -> list[tuple[str, pl.DataFrame]]:
-        """Servers of the given roles that kept rejecting current tokens for their keys, and
-        were not seen accepting a current token afterwards: (server, failure rows)."""
-        fails = self.key_failures.filter(pl.col("_stale"))
-        out = []
-        last_regen = self.regenerations["time"].max() if self.regenerations.height else None
-        for server in sorted(fails["server"].drop_nulls().unique().to_list()):
-            if self.role(server) not in roles:
-                continue
-            rows = fails.filter(pl.col("server") == server)
-            if rows.height < minimum:
-                continue
-            if self._accepted_current_after(server, rows["time"].max(), last_regen):
-                continue
-            out.append((server, rows.drop(KEY_FAILURE_MARKS)))
-        return out
-
-    def _accepted_current_after(self, server: str, t: Any, last_regen: Any) -> bool:
-        if self._loaded_current_after(server, t):
-            return True
-        ok = self.events.of("token.validated").filter(
-            (pl.col("server") == server) & (pl.col("time") > t)
+        """Servers of the given roles that kept rejecting current tokens for their keys (see
+        :func:`logdoctor.analysis.keys.stale_servers`)."""
+        return keys.stale_servers(
+            keys.KeyFacts(self.events, self.lineage, self.regenerations, self.key_failures),
+            [n for n in self._servers_of(self.key_failures) if self.role(n) in roles],
+            minimum=minimum,
         )
-        if ok.height == 0:
-            return False
-        if last_regen is None:
-            return True
-        issued = self.lineage.select("token_id", "issued_at")
-        joined = ok.join(issued, on="token_id", how="left")
-        return bool(joined.select((pl.col("issued_at") > last_regen).fill_null(False).any()).item())
 
-    def _loaded_current_after(self, server: str, t: Any) -> bool:
-        """True when ``server`` loaded the latest regenerated key of every use after ``t``
-        (Refresh servers / Sync Keys / a restart done late): its failures are over.
-
-        Successful validations are DEBUG lines, absent at the default samltrace level, so the
-        key load is the evidence of recovery a normal log holds."""
-        if self.regenerations.height == 0:
-            return False
-        latest = self.regenerations.sort("time").group_by("param").agg(pl.col("key").last())
-        loaded = self.events.of("key.loaded").filter(
-            ((pl.col("node") == server) | (pl.col("server") == server)) & (pl.col("time") > t)
-        )
-        if loaded.height == 0:
-            return False
-        have = set(zip(loaded["param"].to_list(), loaded["key"].to_list(), strict=True))
-        return all(
-            (use, key) in have
-            for use, key in zip(latest["param"].to_list(), latest["key"].to_list(), strict=True)
-        )
+    @staticmethod
+    def _servers_of(frame: pl.DataFrame) -> list[str]:
+        return sorted(frame["server"].drop_nulls().unique().to_list())
 
     @cached_property
     def agents(self) -> pl.DataFrame:

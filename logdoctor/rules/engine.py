@@ -8,11 +8,12 @@ from datetime import datetime
 
 import polars as pl
 
-from logdoctor.evidence import from_rows
+from logdoctor.analysis.evidence import from_rows
 from logdoctor.model import Evidence, Finding, Severity, weakest_basis
 from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.rules.catalog import all_rules
 from logdoctor.rules.context import Context, Hit
-from logdoctor.rules.registry import Rule, all_rules
+from logdoctor.rules.registry import Rule
 
 __all__ = [
     "EVIDENCE_CAP",

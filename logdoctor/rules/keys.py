@@ -8,17 +8,20 @@ from datetime import timedelta
 
 import polars as pl
 
-from logdoctor.deployment import KEY_USES
+from logdoctor.analysis.keys import KEY_FAILURE_MARKS
 from logdoctor.model import Severity
-from logdoctor.rules.context import KEY_FAILURE_MARKS, Context, Hit, when
+from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import INFERRED, Needs, rule
+from logdoctor.ucm.topology import KEY_USES, SERVICE_NOISE
 
 RESTART_GRACE = timedelta(minutes=30)
 """A missing restart is judged only when the logs go on this long after the regeneration."""
 
 
 def _service(pattern: str) -> pl.Expr:
-    return pl.col("param").str.to_lowercase().str.replace_all(r"[\s_-]", "").str.contains(pattern)
+    """Events whose service (``param``) names ``pattern`` (see :func:`service_key`)."""
+    name = pl.col("param").str.to_lowercase().str.replace_all(SERVICE_NOISE, "")
+    return name.str.contains(pattern)
 
 
 def _last_regen(ctx: Context) -> pl.DataFrame:

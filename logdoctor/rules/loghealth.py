@@ -75,8 +75,8 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
     References:
     - logdoctor README, "Formats are data" and "Drafting a format from unrecognized lines"
     """  # noqa: E501
-    from logdoctor.shapes import mine
-    from logdoctor.suggest import suggest_command
+    from logdoctor.analysis.shapes import mine
+    from logdoctor.analysis.suggest import suggest_command
 
     unrec = ctx.raw.of("unrecognized")
     for st in ctx.stats:

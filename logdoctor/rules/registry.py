@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from logdoctor.model import Basis, EventKind, RuleId, Severity
+from logdoctor.model import VIA_KINDS, Basis, EventKind, RuleId, Severity
 
 if TYPE_CHECKING:
     from logdoctor.rules.context import Context, Hit
@@ -50,8 +50,7 @@ __all__ = [
     "Needs",
     "Rule",
     "RuleDoc",
-    "all_rules",
-    "get_rule",
+    "registered",
     "rule",
 ]
 
@@ -90,21 +89,10 @@ NEEDS_CONFIG = ("", "or", "required")
 ANY_KIND = "*"
 """In :attr:`Needs.kinds`: the rule reads every record (log health), whatever its kind."""
 
-TOKEN_FLOW: tuple[str, ...] = (
-    "authorize.request",
-    "authorize.rejected",
-    "auth.success",
-    "auth.failure",
-    "code.issued",
-    "token.access.issued",
-    "token.refresh.issued",
-    "token.refreshed",
-    "token.validated",
-    "token.rejected",
-    "token.revoked",
-)
+TOKEN_FLOW: tuple[str, ...] = (*VIA_KINDS, "token.validated", "token.rejected", "token.revoked")
 """The OAuth lines token lineage, the enriched events and sessions are built from
-(:mod:`logdoctor.correlate`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads them."""
+(:mod:`logdoctor.analysis.lineage`): a rule that reads ``ctx.events`` or ``ctx.lineage`` reads
+them."""
 
 INFERRED: tuple[str, ...] = (
     *TOKEN_FLOW,
@@ -117,7 +105,7 @@ INFERRED: tuple[str, ...] = (
     "service.restarted",
     "trace.level",
 )
-"""What the deployment inferred from the logs reads (:func:`logdoctor.inference.infer`:
+"""What the deployment inferred from the logs reads (:func:`logdoctor.analysis.inference.infer`:
 roles, parameters, publisher, keys): a rule that asks ``ctx.role``, ``ctx.parameter``,
 ``ctx.cluster_name``, ``ctx.inferred`` or the key analyses reads them."""
 
@@ -203,7 +191,7 @@ class Rule:
     def kind_bases(self, bases: dict[str, dict[str, tuple[str, ...]]]) -> list[KindBasis]:
         """The basis of each kind the rule reads, per family that writes it (only the rule's
         families when it names some). ``bases``: kind -> family -> the bases of its patterns
-        (:func:`logdoctor.formats.kind_bases`)."""
+        (:func:`logdoctor.ingest.formats.catalog.kind_bases`)."""
         out = []
         for kind in self.needs.kinds:
             for family, values in sorted(bases.get(kind, {}).items()):
@@ -307,27 +295,7 @@ def rule(
     return register
 
 
-def _load() -> None:
-    # Importing the category modules registers their rules (explicit, in id order).
-    from logdoctor.rules import (  # noqa: F401
-        clients,
-        configuration,
-        keys,
-        loghealth,
-        users,
-    )
-
-
-def all_rules() -> list[Rule]:
-    """Every registered rule, by id."""
-    _load()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
-
-
-def get_rule(rule_id: str) -> Rule:
-    """The rule with this id; KeyError (naming the known ids) if none."""
-    _load()
-    key = rule_id.strip().upper()
-    if key not in _REGISTRY:
-        raise KeyError(f"{rule_id!r} is not a rule id (see `logdoctor rules`)")
-    return _REGISTRY[key]
+def registered() -> dict[str, Rule]:
+    """The rules registered so far, by id (:mod:`logdoctor.rules.catalog` imports every
+    category module first; ask it, not this, for the whole set)."""
+    return dict(_REGISTRY)

@@ -37,8 +37,8 @@ from logdoctor.simulate.population import (
 )
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError
-from logdoctor.tokenservice.params import ParamError
 from logdoctor.tokenservice.service import AdminCredentials, Service
+from logdoctor.ucm.params import ParamError
 
 if TYPE_CHECKING:
     from logdoctor.simulate.scenarios import Scenario

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.check import check_context
-from logdoctor.deployment import Deployment, load_deployment
 from logdoctor.model import Finding
+from logdoctor.pipeline import check_context
 from logdoctor.rules import Context
 from logdoctor.tail.window import Detector
+from logdoctor.ucm.deployment import Deployment, load_deployment
 
 __all__ = ["WINDOW_IGNORED", "rules_detector"]
 

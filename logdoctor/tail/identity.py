@@ -33,16 +33,15 @@ from logdoctor.tail import checkpoint as ckpt
 from logdoctor.tail.follow_events import Closed, FollowEvent, FollowStats, Notice, Opened
 from logdoctor.tail.lines import FP_LEN, TAIL_LEN, LineState
 from logdoctor.tail.scan import (
-    ROTATED,
     Found,
     Root,
     compat,
     count_lines,
     holds,
     last_boundary,
-    rotation_rank,
     scan,
 )
+from logdoctor.ucm.naming import SUFFIXED, suffix_rank
 
 __all__ = ["FP_MIN", "Ghost", "Identity", "Stream", "opened"]
 
@@ -325,7 +324,7 @@ class Identity:
         """Open the files of a scan, oldest first, up to the first one that is gone."""
         items = sorted(
             scan.items(),
-            key=lambda kv: (kv[1].st.st_mtime_ns, rotation_rank(kv[1].path), kv[1].path),
+            key=lambda kv: (kv[1].st.st_mtime_ns, suffix_rank(kv[1].path), kv[1].path),
         )
         found: list[_Candidate] = []
         for key, f in items:
@@ -395,7 +394,7 @@ class Identity:
                 continue
             at_end = self._first and not self._from_start and f.root.path not in self._ckpt_roots
             s = self._new_stream(fd, f, st, now, at_end=at_end)
-            if ROTATED.search(f.path):
+            if SUFFIXED.search(f.path):
                 # Named like a rotated file (x.log.1): no longer written, so its partial last
                 # line is emitted after the grace period like that of any rotated file.
                 s.rotated_at = now

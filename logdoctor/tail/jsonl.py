@@ -15,30 +15,21 @@ line with a newline, so a torn line may also be followed by more lines.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any
 
-from logdoctor.model import FIELD_COLUMNS, Finding
-from logdoctor.parse import Record
+from logdoctor.ingest.parse import Record
+from logdoctor.model import Finding
+from logdoctor.table import FIELD_COLUMNS, iso
 from logdoctor.tail.follow_events import Notice
 
 __all__ = [
     "event_json",
     "event_record",
     "finding_record",
-    "iso",
     "notice_record",
     "read_records",
 ]
-
-
-def iso(t: datetime | None) -> str | None:
-    """ISO 8601 in UTC with ``Z``: milliseconds, or microseconds when there are any."""
-    if t is None:
-        return None
-    spec = "microseconds" if t.microsecond % 1000 else "milliseconds"
-    return t.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def event_record(r: Record) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,14 +17,11 @@ __all__ = [
     "count_lines",
     "holds",
     "last_boundary",
-    "rotation_rank",
     "scan",
 ]
 
 CHUNK = 1 << 20
 SKIP_SUFFIXES = (".gz", ".bz2", ".xz", ".zip", ".tgz", ".tar", ".tmp", ".swp", ".lck")
-ROTATED = re.compile(r"\.(\d+)$")
-"""A rotation suffix: ``x.log.1``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +114,6 @@ def compat(a: bytes, b: bytes) -> int:
     """Length of the common prefix both start with, if one is a prefix of the other; else 0."""
     n = min(len(a), len(b))
     return n if n and a[:n] == b[:n] else 0
-
-
-def rotation_rank(path: str) -> int:
-    """Sort key part: ``x.log.2`` (older) before ``x.log.1`` before ``x.log``."""
-    m = ROTATED.search(path)
-    return -int(m.group(1)) if m else 0
 
 
 def holds(fd: int, e: ckpt.Entry, st: os.stat_result | None = None) -> bool:

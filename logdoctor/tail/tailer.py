@@ -1,10 +1,10 @@
 """The tailer: lines from the follower become events (line engine) and findings (detector).
 
-Each followed file gets its own :class:`~logdoctor.parse.LineParser` (the same compiled
-patterns as the bulk engine), with the format :func:`~logdoctor.detect.detect` picks from the
+Each followed file gets its own :class:`~logdoctor.ingest.parse.LineParser` (the same compiled
+patterns as the bulk engine), with the format :func:`~logdoctor.ingest.detect.detect` picks from the
 file's name, path and whole lines (those of its first 64 KiB, wherever reading starts; a file
 with no whole line yet is decided on its first lines as they arrive), and the node
-:func:`~logdoctor.sources.node_from_path` reads from the bundle layout. A file that no format
+:func:`~logdoctor.ingest.sources.node_from_path` reads from the bundle layout. A file that no format
 fits, or whose records mostly match no event pattern (LD901's thresholds), gets a notice.
 
 A record (a header line plus its continuation lines) is complete when the next header line
@@ -43,12 +43,13 @@ from typing import Protocol
 
 import polars as pl
 
-from logdoctor.detect import detect, sniff_lines
-from logdoctor.formats import Format, load_formats
+from logdoctor.ingest.detect import detect, sniff_lines
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.parse import LineParser, Record
+from logdoctor.ingest.sources import node_from_path
 from logdoctor.model import Finding
-from logdoctor.parse import LineParser, Record
 from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO
-from logdoctor.sources import node_from_path
 from logdoctor.tail.checkpoint import Entry
 from logdoctor.tail.follow import Follower
 from logdoctor.tail.follow_events import Closed, FileState, FollowEvent, Line, Notice, Opened
@@ -166,14 +167,9 @@ class Tailer:
         )
         self.zone: Zone = resolve_zone(tz)
         self._node = node
-        fmts = self.formats
-
-        def match(name: str, rel: str) -> bool:
-            return any(f.matches_name(name) or f.matches_path(rel) for f in fmts)
-
         self.follower = Follower(
             paths,
-            match=match,
+            match=formats_matcher(self.formats),
             state=state,
             from_start=from_start,
             poll=poll,

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding
-from logdoctor.parse import POLARS_SCHEMA, Record
+from logdoctor.table import POLARS_SCHEMA
 from logdoctor.tail.follow_events import Notice
 
 __all__ = ["Detector", "DetectorWindow", "finding_key"]

@@ -14,20 +14,20 @@ from dataclasses import replace
 from typing import Any
 
 from logdoctor.tokenservice import messages as msg
-from logdoctor.tokenservice.cluster import SERVICES, Node, Role, check_name
+from logdoctor.tokenservice.cluster import Node, check_name
 from logdoctor.tokenservice.core import ACCESS_GROUPS, Core, Req, clip
 from logdoctor.tokenservice.errors import ServiceError
 from logdoctor.tokenservice.keys import (
     EncryptionKey,
-    KeyUse,
     SigningKey,
     generate_encryption_key,
     generate_signing_key,
 )
 from logdoctor.tokenservice.lockout import SCOPES
-from logdoctor.tokenservice.params import PARAMS, ParamError, normalize
 from logdoctor.tokenservice.passwords import hash_password
 from logdoctor.tokenservice.records import User
+from logdoctor.ucm.params import PARAMS, ParamError, normalize
+from logdoctor.ucm.topology import SERVICES, KeyUse, Role
 
 __all__ = ["Admin"]
 

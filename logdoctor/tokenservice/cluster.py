@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+
+from logdoctor.ucm.topology import SERVICES, Role, ServiceSpec
 
 __all__ = [
     "SERVICES",
@@ -35,44 +36,6 @@ def check_name(kind: str, name: str) -> str:
             "with a punctuation mark)"
         )
     return name
-
-
-class Role(StrEnum):
-    """What a node is."""
-
-    PUBLISHER = "publisher"
-    SUBSCRIBER = "subscriber"
-    IMP = "imp"
-    IMP_CENTRAL = "imp-central"
-    EXPRESSWAY = "expressway"
-    UNITY = "unity"
-
-
-@dataclass(frozen=True)
-class ServiceSpec:
-    """A restartable service (``logdoctor service restart NAME``)."""
-
-    name: str
-    label: str
-    roles: frozenset[Role]
-
-
-SERVICES: dict[str, ServiceSpec] = {
-    s.name: s
-    for s in (
-        ServiceSpec(
-            "callmanager", "Cisco CallManager", frozenset({Role.PUBLISHER, Role.SUBSCRIBER})
-        ),
-        ServiceSpec(
-            "xcp-auth", "Cisco XCP Authentication Service", frozenset({Role.IMP, Role.IMP_CENTRAL})
-        ),
-        ServiceSpec(
-            "tomcat",
-            "Cisco Tomcat",
-            frozenset({Role.PUBLISHER, Role.SUBSCRIBER, Role.IMP, Role.IMP_CENTRAL, Role.UNITY}),
-        ),
-    )
-}
 
 
 @dataclass(frozen=True)

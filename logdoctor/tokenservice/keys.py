@@ -17,11 +17,12 @@ import hashlib
 import random
 import secrets
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import OctKey, RSAKey
+
+from logdoctor.ucm.topology import KeyUse
 
 __all__ = [
     "EncryptionKey",
@@ -37,13 +38,6 @@ __all__ = [
 RSA_BITS = 2048
 ENC_BYTES = 32
 _E = 65537
-
-
-class KeyUse(StrEnum):
-    """What an authz key is for."""
-
-    SIGNING = "signing"
-    ENCRYPTION = "encryption"
 
 
 def checksum(material: bytes) -> str:

@@ -13,20 +13,20 @@ import random
 from dataclasses import dataclass
 
 from logdoctor.tokenservice.clock import Clock
-from logdoctor.tokenservice.cluster import Node, Role, check_name
+from logdoctor.tokenservice.cluster import Node, check_name
 from logdoctor.tokenservice.keys import (
     EncryptionKey,
-    KeyUse,
     SigningKey,
     generate_encryption_key,
     generate_signing_key,
     load_encryption_key,
     load_signing_key,
 )
-from logdoctor.tokenservice.params import defaults
 from logdoctor.tokenservice.passwords import typical_cost
 from logdoctor.tokenservice.records import User
 from logdoctor.tokenservice.store import Store
+from logdoctor.ucm.params import defaults
+from logdoctor.ucm.topology import KeyUse, Role
 
 __all__ = ["PURGE_HOUR", "State", "init_deployment", "load_state", "next_purge_after"]
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from logdoctor.tokenservice.cluster import Node, Role
+from logdoctor.tokenservice.cluster import Node
 from logdoctor.tokenservice.records import (
     INDEXES,
     MIGRATIONS,
@@ -37,6 +37,7 @@ from logdoctor.tokenservice.records import (
     StoreError,
     User,
 )
+from logdoctor.ucm.topology import Role
 
 __all__ = ["Store"]
 

@@ -2,7 +2,7 @@
 
 Each bundle is a real RTMT-style collection (one folder per node) written as a folder, a zip
 or a tar.gz; two clusters get a deployment file in the config folder. ``expected(bundle)``
-runs ``logdoctor.check.check`` on that bundle alone: what the fleet must reproduce.
+runs ``logdoctor.pipeline.check`` on that bundle alone: what the fleet must reproduce.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from logdoctor.check import CheckReport, check
+from logdoctor.pipeline import check
+from logdoctor.verdict import CheckReport
 
 RULES = Path(__file__).resolve().parent.parent / "assets" / "rules"
 

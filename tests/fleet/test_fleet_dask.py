@@ -28,12 +28,12 @@ from fleethelp import (
 )
 
 from logdoctor.baseline import finding_fingerprint
-from logdoctor.check import CheckReport
 from logdoctor.cli import main
 from logdoctor.fleet import BundleResult, FleetOutput, FleetResult, Options, find_bundles
 from logdoctor.fleet.dask_runner import Connection, connect, run_dask
 from logdoctor.model import Severity
 from logdoctor.outputs.findings import findings_document
+from logdoctor.verdict import CheckReport
 
 pytestmark = pytest.mark.slow
 

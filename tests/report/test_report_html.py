@@ -267,7 +267,7 @@ def test_path_breaks_escape_every_part() -> None:
 def test_the_basis_is_shown_next_to_the_evidence(tmp_path: Path) -> None:
     import dataclasses
 
-    from logdoctor.evidence import from_rows
+    from logdoctor.analysis.evidence import from_rows
 
     res = logdoctor.load(normal_bundle(tmp_path))
     # Validation failures (logdoctor's own form: modelled), as the parser marked them.

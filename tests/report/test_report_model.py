@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import logdoctor
-from logdoctor.api import LoadResult
+from logdoctor.ingest.load import LoadResult
 from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.report import ConfigFact, Diagnosis, Limits, build_report
 from logdoctor.report.aggregate import choose_bucket
@@ -405,7 +405,7 @@ def test_config_facts_status_and_evidence(loaded: LoadResult) -> None:
 
 def test_no_events_at_all_still_gives_a_report() -> None:
     from logdoctor.outputs.html import render_html
-    from logdoctor.parse import empty_frame
+    from logdoctor.table import empty_frame
 
     r = build_report(empty_frame(), [])
     assert r.events == 0 and r.users == () and r.chart["n"] == 0 and r.shapes == ()

@@ -16,20 +16,20 @@ import polars as pl
 import pytest
 
 import logdoctor
-from logdoctor import correlate
-from logdoctor.api import LoadResult
-from logdoctor.check import check
-from logdoctor.deployment import parse_deployment
-from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
+from logdoctor.analysis.lineage import lineage
+from logdoctor.ingest.load import LoadResult
+from logdoctor.model import FAILURE_KINDS, EventKind, Evidence, Finding, RuleId, Severity
 from logdoctor.outputs.html import render_html
+from logdoctor.pipeline import check
 from logdoctor.report import Diagnosis, Limits, build_report, diagnose
 from logdoctor.report import aggregate as agg
-from logdoctor.report.colors import FAILURE_COLOR, FAILURE_KINDS, KIND_COLORS, kind_color
+from logdoctor.report.colors import FAILURE_COLOR, KIND_COLORS, kind_color
 from logdoctor.report.diagnose import correlation_of, unchecked_of
 from logdoctor.report.model import Correlation
 from logdoctor.report.views import bundle_name, code_parts, mark_parts, rel_path, subject_noun
 from logdoctor.rules import Context, get_rule
 from logdoctor.rules.registry import Needs
+from logdoctor.ucm.deployment import parse_deployment
 from tests.conftest import ROOT
 from tests.report.bundles import (
     CLIENT_B,
@@ -191,7 +191,7 @@ def test_the_report_has_no_lineage_enrichment_or_gaps_of_its_own() -> None:
 
 def test_drill_down_lineage_is_the_correlations(loaded: LoadResult) -> None:
     r = build_report(loaded.frame, loaded.stats)
-    lin = correlate.lineage(loaded.frame)
+    lin = lineage(loaded.frame)
     names = [u.user for u in r.users]
     for user in names:
         for c in r.drill["users"][names.index(user)]["lin"]:

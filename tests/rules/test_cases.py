@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from cases import CASES, ROOT, generate
 
-from logdoctor.check import check
 from logdoctor.model import Severity
+from logdoctor.pipeline import check
 from logdoctor.rules import all_rules
 
 REPO = ROOT.parent.parent.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.check import check
+from logdoctor.pipeline import check
 from logdoctor.rules import Context, get_rule
 from logdoctor.rules.registry import Needs, rule
 from tests.report.bundles import T0, Ssosp, ssosp_path

@@ -18,11 +18,11 @@ import polars as pl
 import pytest
 from click.testing import CliRunner, Result
 
-from logdoctor.check import check
+from logdoctor.analysis.keys import KEY_FAILURE_MARKS
 from logdoctor.cli import main
 from logdoctor.model import Severity
+from logdoctor.pipeline import check, run_check
 from logdoctor.rules import Context, Hit, RuleError, all_rules, registry, rule, run, run_rules
-from logdoctor.rules.context import KEY_FAILURE_MARKS
 from tests.conftest import ASSETS, ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
@@ -72,7 +72,8 @@ def _pairs(doc: dict[str, object]) -> list[tuple[str, list[str]]]:
 def test_the_other_rules_findings_are_kept(failing_rule: str) -> None:
     ids = [r.id for r in all_rules()]
     assert failing_rule in ids
-    ctx_report = check([str(SAMPLE)])
+    checked = run_check([str(SAMPLE)])
+    ctx_report = checked.report
     assert [f.rule for f in ctx_report.rule_errors] == [failing_rule]
     assert "ColumnNotFoundError" in ctx_report.rule_errors[0].error
     assert ctx_report.status == "internal-error" and ctx_report.exit_code == 2
@@ -84,11 +85,10 @@ def test_the_other_rules_findings_are_kept(failing_rule: str) -> None:
     ]
     assert any(f.rule == "LD101" for f in clean.findings)
     # The library's run() still raises, after every rule ran, naming the failing one.
-    assert ctx_report.context is not None
-    findings, failures = run_rules(ctx_report.context)
+    findings, failures = run_rules(checked.context)
     assert [f.rule for f in failures] == [failing_rule] and findings
     with pytest.raises(RuleError, match="rule LD999 failed: ColumnNotFoundError"):
-        run(ctx_report.context)
+        run(checked.context)
 
 
 def test_every_output_format_names_the_failing_rule(failing_rule: str, tmp_path: Path) -> None:
@@ -157,10 +157,10 @@ def test_a_fleet_bundle_with_a_failing_rule_is_partial(failing_rule: str, tmp_pa
 def test_key_failures_have_the_same_columns_with_or_without_failures() -> None:
     """The root of LD202's crash: with no validation failure, ``_cur`` was missing. Both
     tables end with the same marks, in the same order (what rules drop)."""
-    frame = check([str(ROOT / "sample_logs" / "healthy")]).context.raw.frame  # type: ignore[union-attr]
+    frame = run_check([str(ROOT / "sample_logs" / "healthy")]).context.raw.frame
     empty = Context(frame).key_failures
     assert empty.height == 0
     assert tuple(empty.columns[-2:]) == KEY_FAILURE_MARKS
-    stale = check([str(ROOT / "sample_logs" / "expressway-old-keys")]).context
-    assert stale is not None and stale.key_failures.height > 0
+    stale = run_check([str(ROOT / "sample_logs" / "expressway-old-keys")]).context
+    assert stale.key_failures.height > 0
     assert stale.key_failures.columns == empty.columns

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.formats import load_formats
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.parse import LineParser
 from logdoctor.model import Severity
-from logdoctor.parse import LineParser
 from logdoctor.rules import all_rules, get_rule
 from logdoctor.rules.registry import CATEGORIES, SECTIONS, parse_doc, rule
 

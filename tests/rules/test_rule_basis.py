@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 from cases import ROOT
 
-from logdoctor.api import load
-from logdoctor.deployment import load_deployment
-from logdoctor.formats import kind_bases, load_formats
+from logdoctor.ingest.formats.catalog import kind_bases, load_formats
+from logdoctor.ingest.load import load
 from logdoctor.model import Basis, EventKind, Finding, weakest_basis
-from logdoctor.parse import empty_frame
 from logdoctor.rules import Context, all_rules, get_rule, run
 from logdoctor.rules.registry import ANY_KIND, Needs, rule
+from logdoctor.table import empty_frame
+from logdoctor.ucm.deployment import load_deployment
 
 FOLDERS = sorted(p.parent for p in ROOT.glob("*/*/expected.json"))
 

@@ -20,8 +20,8 @@ from typing import Any
 import polars as pl
 
 import logdoctor
-from logdoctor.model import ParseStats
 from logdoctor.simulate.population import RTMT_CLIENT_ID
+from logdoctor.table import ParseStats
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SAMPLES = ROOT / "sample_logs"

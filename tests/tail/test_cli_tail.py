@@ -23,8 +23,8 @@ from rich.console import Console
 
 from logdoctor.cli import main
 from logdoctor.cli.tail_view import LiveState, render, summary_line
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Evidence, Finding, RuleId, Severity
-from logdoctor.parse import Record
 from logdoctor.tail.follow_events import Notice
 from logdoctor.tail.jsonl import read_records
 from logdoctor.tail.tailer import Batch, TailStats

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import hypothesis.strategies as st
 from hypothesis import given
 
-from logdoctor.model import COLUMNS, FIELD_COLUMNS, Evidence, Finding, RuleId, Severity
-from logdoctor.parse import Record
-from logdoctor.tail.jsonl import event_json, event_record, finding_record, iso
+from logdoctor.ingest.parse import Record
+from logdoctor.model import Evidence, Finding, RuleId, Severity
+from logdoctor.table import COLUMNS, FIELD_COLUMNS, iso
+from logdoctor.tail.jsonl import event_json, event_record, finding_record
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
 maybe = st.none() | text

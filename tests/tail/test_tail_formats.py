@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from logdoctor.detect import detect, detect_format, sniff_lines
-from logdoctor.formats import load_formats
-from logdoctor.parse import LineParser
+from logdoctor.ingest.detect import detect, detect_format, sniff_lines
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.parse import LineParser
 from logdoctor.tail.tailer import Batch, Tailer
 
 from .conftest import append

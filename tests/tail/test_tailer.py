@@ -12,8 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from logdoctor.model import COLUMNS, Evidence, Finding, RuleId, Severity
-from logdoctor.parse import Record
+from logdoctor.ingest.parse import Record
+from logdoctor.model import Evidence, Finding, RuleId, Severity
+from logdoctor.table import COLUMNS
 from logdoctor.tail.tailer import Batch, Tailer
 
 from .conftest import append

@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from tshelp import ADMIN, CLIENT, REDIRECT, running
 
 from logdoctor.cli import main
-from logdoctor.formats import load_formats
-from logdoctor.parse import parse_bytes
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.parse import parse_bytes
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.service import Service
 

@@ -247,7 +247,7 @@ def test_size_based_rotation(make_service: Any, tmp_path: Path) -> None:
 
 
 def test_enc_keeps_values_one_token() -> None:
-    from logdoctor.parse import _pct_decode
+    from logdoctor.ingest.parse.common import pct_decode
 
     for v in [
         "alice",
@@ -265,4 +265,4 @@ def test_enc_keeps_values_one_token() -> None:
     ]:
         e = enc(v)
         assert e and not any(ch in e for ch in ' "=\n\t\r') and e.isascii()
-        assert (_pct_decode(e) if e != "-" else "") == v
+        assert (pct_decode(e) if e != "-" else "") == v

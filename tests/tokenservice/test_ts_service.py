@@ -10,8 +10,8 @@ from tshelp import ADMIN, CLIENT, REDIRECT, START
 
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
-from logdoctor.tokenservice.params import ParamError
 from logdoctor.tokenservice.service import Service, TokenResponse
+from logdoctor.ucm.params import ParamError
 
 
 def login(

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.formats import load_formats
-from logdoctor.lnav_export import lnav_name
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.formats.lnav import lnav_name
 from tests.conftest import ROOT
 
 SAMPLES = ROOT / "sample_logs"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from logdoctor.shapes import WILDCARD, Drain, mask_expr, mine
+from logdoctor.analysis.shapes import WILDCARD, Drain, mask_expr, mine
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 CLIENT = "C" + "a1" * 32

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.formats import load_formats
+from logdoctor.ingest.formats.catalog import load_formats
 
 CLIENT = "C" + "0f" * 32
 HEAD = "2026-11-20 08:00:{s:02d},000 INFO  [http-nio-81-exec-{s}] com.cisco.NewServlet - "

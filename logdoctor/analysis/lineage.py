@@ -1,0 +1,239 @@
+"""Token lineage and enrichment: the one computation of who holds which token.
+
+Everything here works on the polars event table (in time order, :class:`logdoctor.analysis.
+events.Events`) and returns polars tables with documented columns, so that rules, the CLI, the
+HTML report, the tail and the fleet share one computation.
+
+- **Lineage** (:func:`lineage`): one row per token id (access-token ``jti``, refresh-token
+  ``tid``, authorization code): who it was issued to, where, when, with which key, when it
+  expires, how often and where it was used, rejected, revoked, and its parent (the refresh
+  token an access token was obtained with, or the refresh token issued in the same login).
+- **Enrichment** (:func:`enrich`, the only one): lines that name only a token (a validation
+  names no device; a refusal may name no user) get the user, client and device of the
+  token's issue line.
+
+Sessions, users and timelines are in :mod:`.sessions`, clock skew in :mod:`.skew`, coverage
+and gaps in :mod:`.coverage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+import polars as pl
+
+from logdoctor.analysis.events import Events, as_events
+from logdoctor.model import ISSUE_KINDS, USE_KINDS
+
+__all__ = ["LINEAGE_COLUMNS", "enrich", "lineage"]
+
+LINEAGE_COLUMNS: Mapping[str, str] = {
+    "token_id": "access-token jti, refresh-token tid or authorization code",
+    "type": "access, refresh or code (inferred from its use when the issue line is absent)",
+    "issued_at": "time of the issue line (null when issued before the logs start)",
+    "issued_node": "node that issued it",
+    "issued_file": "file of the issue line",
+    "issued_line": "line number of the issue line",
+    "user": "user it was issued to",
+    "client_id": "OAuth client id",
+    "device": "device name",
+    "grant": "grant that produced an access token (authorization_code, refresh_token, implicit)",
+    "kid": "key id (cluster uuid:signing-key checksum) it was signed with",
+    "expires_at": "issued_at + expires_in",
+    "via": "proxy (Expressway) the request came through",
+    "parent": "refresh tid this access token came from (or was issued with at login)",
+    "uses": "lines that used it (refresh, validation, rejection, revocation)",
+    "first_use": "time of its first use",
+    "last_use": "time of its last use",
+    "validations": "successful validations",
+    "refreshes": "successful refresh grants with it (a refresh token)",
+    "rejections": "refusals and failed validations",
+    "reasons": "distinct rejection reasons",
+    "servers": "distinct servers that validated or rejected it",
+    "revoked_at": "time it was revoked (revoke API, timer change...)",
+    "revoke_cause": "why it was revoked",
+}
+"""Columns of :func:`lineage`."""
+
+
+# -- lineage -------------------------------------------------------------------------------------
+
+
+def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
+    """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight."""
+    ev = as_events(events)
+    issued = ev.of(*ISSUE_KINDS).filter(pl.col("token_id").is_not_null())
+    issued = issued.with_columns(
+        pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
+        (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
+            "expires_at"
+        ),
+    )
+    parents = _parents(ev, issued)
+    tokens = (
+        issued.unique("token_id", keep="first", maintain_order=True)
+        .select(
+            "token_id",
+            "type",
+            pl.col("time").alias("issued_at"),
+            pl.col("node").alias("issued_node"),
+            pl.col("file").alias("issued_file"),
+            pl.col("line").alias("issued_line"),
+            "user",
+            "client_id",
+            "device",
+            pl.when(pl.col("type") == "access").then(pl.col("grant")).alias("grant"),
+            pl.col("key").alias("kid"),
+            "expires_at",
+            pl.col("server").alias("via"),
+        )
+        .join(parents, on="token_id", how="left")
+    )
+    uses = ev.of(*USE_KINDS).filter(pl.col("token_id").is_not_null())
+    used = uses.group_by("token_id", maintain_order=True).agg(
+        pl.len().cast(pl.Int64).alias("uses"),
+        pl.col("time").min().alias("first_use"),
+        pl.col("time").max().alias("last_use"),
+        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (pl.col("kind") == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
+        pl.col("reason")
+        .filter(pl.col("kind") == "token.rejected")
+        .drop_nulls()
+        .unique(maintain_order=True)
+        .alias("reasons"),
+        pl.col("server")
+        .filter(pl.col("kind").is_in(["token.validated", "token.rejected"]))
+        .drop_nulls()
+        .unique(maintain_order=True)
+        .alias("servers"),
+        pl.col("time").filter(pl.col("kind") == "token.revoked").min().alias("revoked_at"),
+        pl.col("reason").filter(pl.col("kind") == "token.revoked").first().alias("revoke_cause"),
+        pl.when(
+            pl.col("kind").is_in(["token.refreshed", "token.revoked"])
+            | ((pl.col("kind") == "token.rejected") & (pl.col("grant") == "refresh_token"))
+        )
+        .then(pl.lit("refresh"))
+        .when(pl.col("kind") == "token.validated")
+        .then(pl.lit("access"))
+        .otherwise(None)
+        .drop_nulls()
+        .first()
+        .alias("_type"),
+        pl.col("user").drop_nulls().first().alias("_user"),
+        pl.col("client_id").drop_nulls().first().alias("_client"),
+        pl.col("device").drop_nulls().first().alias("_device"),
+    )
+    out = tokens.join(used, on="token_id", how="full", coalesce=True, maintain_order="left_right")
+    out = out.with_columns(
+        pl.col("type").fill_null(pl.col("_type")),
+        pl.col("user").fill_null(pl.col("_user")),
+        pl.col("client_id").fill_null(pl.col("_client")),
+        pl.col("device").fill_null(pl.col("_device")),
+        pl.col("uses").fill_null(0),
+        pl.col("validations").fill_null(0),
+        pl.col("refreshes").fill_null(0),
+        pl.col("rejections").fill_null(0),
+    )
+    return out.select(list(LINEAGE_COLUMNS))
+
+
+def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
+    """token_id -> parent refresh tid, by the refresh grant or login that preceded the issue."""
+    access = issued.filter(pl.col("type") == "access").select(
+        "token_id",
+        "time",
+        "node",
+        "grant",
+        pl.col("user").fill_null(""),
+        pl.col("device").fill_null(""),
+    )
+    schema = {"token_id": pl.String(), "parent": pl.String()}
+    if access.height == 0:
+        return pl.DataFrame(schema=schema)
+    by = ["node", "user", "device"]
+    refreshed = (
+        ev.of("token.refreshed")
+        .filter(pl.col("token_id").is_not_null())
+        .select(
+            "time",
+            "node",
+            pl.col("user").fill_null(""),
+            pl.col("device").fill_null(""),
+            pl.col("token_id").alias("parent"),
+        )
+    )
+    via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
+    found = []
+    if via_refresh.height and refreshed.height:
+        found.append(
+            via_refresh.join_asof(
+                refreshed.sort("time"),
+                on="time",
+                by=by,
+                strategy="backward",
+                tolerance=timedelta(seconds=5),
+                check_sortedness=False,  # sorted by time above; groups are not checkable
+            ).select("token_id", "parent")
+        )
+    logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
+    refresh = (
+        issued.filter(pl.col("type") == "refresh")
+        .select(
+            "time",
+            "node",
+            pl.col("user").fill_null(""),
+            pl.col("device").fill_null(""),
+            pl.col("token_id").alias("parent"),
+        )
+        .sort("time")
+    )
+    if logins.height and refresh.height:
+        found.append(
+            logins.join_asof(
+                refresh,
+                on="time",
+                by=by,
+                strategy="forward",
+                tolerance=timedelta(seconds=5),
+                check_sortedness=False,
+            ).select("token_id", "parent")
+        )
+    if not found:
+        return pl.DataFrame(schema=schema)
+    return (
+        pl.concat(found, how="vertical")
+        .filter(pl.col("parent").is_not_null())
+        .unique("token_id", keep="first")
+    )
+
+
+def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The event table with user, client id and device filled from each token's issue line,
+    where a line names the token but not them."""
+    ev = as_events(events)
+    lin = lineage(ev) if lin is None else lin
+    frame = ev.frame
+    if lin.height == 0 or frame.height == 0:
+        return frame
+    known = lin.select(
+        "token_id",
+        pl.col("user").alias("_u"),
+        pl.col("client_id").alias("_c"),
+        pl.col("device").alias("_d"),
+    )
+    need = pl.col("token_id").is_not_null() & (
+        pl.col("user").is_null() | pl.col("client_id").is_null() | pl.col("device").is_null()
+    )
+    if not bool(frame.select(need.any()).item()):
+        return frame
+    joined = frame.join(known, on="token_id", how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.col("user").fill_null(pl.col("_u")),
+        pl.col("client_id").fill_null(pl.col("_c")),
+        pl.col("device").fill_null(pl.col("_d")),
+    ).drop("_u", "_c", "_d")
+
+
+# -- sessions and users --------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""Sessions, users and timelines: what a user did, login by login, from the enriched events.
+
+- **Sessions** (:func:`sessions`): per user and device (and client id), one row per login,
+  from the authorize request through refreshes to the next login, revocation or the end.
+- **Users** (:func:`users`): one row per user.
+- **Timelines** (:func:`timeline`) of a user, device, node or token (with its lineage).
+
+They read the events :func:`logdoctor.analysis.lineage.enrich` filled (the one enrichment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from logdoctor.analysis.evidence import excerpt
+from logdoctor.model import SESSION_KINDS, VIA_KINDS
+
+__all__ = [
+    "SESSION_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "USER_COLUMNS",
+    "sessions",
+    "timeline",
+    "users",
+]
+
+LOGIN_GRANTS = ("authorization_code", "implicit")
+"""Grants that start a session (a login)."""
+
+SESSION_COLUMNS: Mapping[str, str] = {
+    "user": "user",
+    "device": "device name ('' when the lines name none)",
+    "client_id": "OAuth client id ('' when unknown)",
+    "session": "login number for this user and device (0: began before the logs)",
+    "start": "first line of the session",
+    "end": "last line of the session",
+    "login_grant": "authorization_code (refresh flow), implicit, or null",
+    "via": "proxy (Expressway) of the login, null on premises",
+    "access_tokens": "access tokens issued",
+    "refresh_token": "tid of the refresh token issued at login (null without one)",
+    "refreshes": "successful refresh grants",
+    "validations": "successful validations",
+    "failures": "refusals and failed validations",
+    "last_failure": "reason of the last failure",
+    "revoked": "a refresh token of the session was revoked",
+    "ended_by": "relogin, revoked, failed, or open (still running when the logs end)",
+}
+"""Columns of :func:`sessions`."""
+
+TIMELINE_COLUMNS = (
+    "time",
+    "node",
+    "kind",
+    "level",
+    "user",
+    "device",
+    "token_id",
+    "grant",
+    "server",
+    "reason",
+    "param",
+    "value",
+    "summary",
+    "file",
+    "line",
+)
+"""Columns of :func:`timeline`."""
+
+USER_COLUMNS: Mapping[str, str] = {
+    "user": "user",
+    "devices": "distinct devices",
+    "logins": "sessions (logins) seen",
+    "refreshes": "successful refresh grants",
+    "validations": "successful validations",
+    "failures": "refusals and failed validations",
+    "reasons": "distinct failure reasons",
+    "revoked": "refresh tokens revoked for the user",
+    "first_seen": "first line about the user",
+    "last_seen": "last line about the user",
+}
+"""Columns of :func:`users`."""
+
+
+def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
+    """One row per login of a user on a device (columns: :data:`SESSION_COLUMNS`).
+
+    ``enriched`` is the (time-ordered) output of :func:`enrich`.
+    """
+    key = ["user", "device", "client_id"]
+    rows = enriched.filter(
+        pl.col("kind").is_in(SESSION_KINDS) & pl.col("user").is_not_null()
+    ).with_columns(pl.col("device").fill_null(""), pl.col("client_id").fill_null(""))
+    if rows.height == 0:
+        return pl.DataFrame(
+            schema={
+                "user": pl.String(),
+                "device": pl.String(),
+                "client_id": pl.String(),
+                "session": pl.Int64(),
+                "start": pl.Datetime("us", "UTC"),
+                "end": pl.Datetime("us", "UTC"),
+                "login_grant": pl.String(),
+                "via": pl.String(),
+                "access_tokens": pl.Int64(),
+                "refresh_token": pl.String(),
+                "refreshes": pl.Int64(),
+                "validations": pl.Int64(),
+                "failures": pl.Int64(),
+                "last_failure": pl.String(),
+                "revoked": pl.Boolean(),
+                "ended_by": pl.String(),
+            }
+        )
+    # Client ids are per application: keep the device's one for lines that name only the user.
+    rows = rows.sort([*key, "time"], maintain_order=True)
+    login_access = (pl.col("kind") == "token.access.issued") & pl.col("grant").is_in(LOGIN_GRANTS)
+    prev = pl.col("kind").shift(1).over(key)
+    start = (pl.col("kind") == "authorize.request") | (
+        login_access & ~prev.is_in(["authorize.request", "code.issued"]).fill_null(False)
+    )
+    rows = rows.with_columns(start.cast(pl.Int64).cum_sum().over(key).alias("session"))
+    agg = rows.group_by([*key, "session"], maintain_order=True).agg(
+        pl.col("time").min().alias("start"),
+        pl.col("time").max().alias("end"),
+        pl.col("grant").filter(login_access).first().alias("login_grant"),
+        pl.col("server").filter(pl.col("kind").is_in(VIA_KINDS)).drop_nulls().first().alias("via"),
+        (pl.col("kind") == "token.access.issued").sum().cast(pl.Int64).alias("access_tokens"),
+        pl.col("token_id")
+        .filter(pl.col("kind") == "token.refresh.issued")
+        .first()
+        .alias("refresh_token"),
+        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        pl.col("kind")
+        .is_in(["token.rejected", "authorize.rejected"])
+        .sum()
+        .cast(pl.Int64)
+        .alias("failures"),
+        pl.col("reason")
+        .filter(pl.col("kind").is_in(["token.rejected", "authorize.rejected"]))
+        .last()
+        .alias("last_failure"),
+        (pl.col("kind") == "token.revoked").any().alias("revoked"),
+        pl.col("kind").last().alias("_last_kind"),
+    )
+    has_next = pl.col("session").shift(-1).over(key).is_not_null()
+    agg = agg.with_columns(
+        pl.when(pl.col("revoked"))
+        .then(pl.lit("revoked"))
+        .when(has_next)
+        .then(pl.lit("relogin"))
+        .when(pl.col("_last_kind").is_in(["token.rejected", "authorize.rejected"]))
+        .then(pl.lit("failed"))
+        .otherwise(pl.lit("open"))
+        .alias("ended_by")
+    ).drop("_last_kind")
+    return agg.sort(["start", "user", "device"]).select(list(SESSION_COLUMNS))
+
+
+def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per user (columns: :data:`USER_COLUMNS`), sorted by user."""
+    sess = sessions(enriched) if sess is None else sess
+    rows = enriched.filter(
+        pl.col("user").is_not_null()
+        & pl.col("kind").is_in([*SESSION_KINDS, "auth.success", "auth.failure"])
+        & (pl.col("param") != "admin").fill_null(True)
+    )
+    failure = pl.col("kind").is_in(["token.rejected", "authorize.rejected", "auth.failure"])
+    per = rows.group_by("user").agg(
+        pl.col("device").drop_nulls().n_unique().cast(pl.Int64).alias("devices"),
+        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        failure.sum().cast(pl.Int64).alias("failures"),
+        pl.col("reason").filter(failure).drop_nulls().unique().sort().alias("reasons"),
+        (pl.col("kind") == "token.revoked").sum().cast(pl.Int64).alias("revoked"),
+        pl.col("time").min().alias("first_seen"),
+        pl.col("time").max().alias("last_seen"),
+    )
+    logins = (
+        sess.filter(pl.col("session") > 0)
+        .group_by("user")
+        .agg(pl.len().cast(pl.Int64).alias("logins"))
+    )
+    out = per.join(logins, on="user", how="left").with_columns(pl.col("logins").fill_null(0))
+    return out.sort("user").select(list(USER_COLUMNS))
+
+
+# -- timelines -----------------------------------------------------------------------------------
+
+
+def timeline(
+    enriched: pl.DataFrame,
+    *,
+    user: str | None = None,
+    device: str | None = None,
+    node: str | None = None,
+    token: str | None = None,
+    lin: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The lines about a user, a device, a node or a token, in time order
+    (columns: :data:`TIMELINE_COLUMNS`). Filters combine (all must hold); users and devices
+    are compared without case, as UCM does.
+
+    For a token, the timeline also holds its lineage: the refresh token it came from and the
+    access tokens obtained with it.
+    """
+    cond = pl.lit(True)
+    if user is not None:  # UCM user ids and device names are not case-sensitive
+        cond = cond & (pl.col("user").str.to_lowercase() == user.lower())
+    if device is not None:
+        cond = cond & (pl.col("device").str.to_lowercase() == device.lower())
+    if node is not None:
+        cond = cond & (pl.col("node") == node)
+    if token is not None:
+        ids = {token}
+        if lin is not None and lin.height:
+            row = lin.filter(pl.col("token_id") == token)
+            if row.height and row["parent"][0] is not None:
+                ids.add(str(row["parent"][0]))
+            ids.update(lin.filter(pl.col("parent") == token)["token_id"].to_list())
+        cond = cond & pl.col("token_id").is_in(sorted(ids))
+    rows = enriched.filter(cond)
+    return rows.select(
+        "time",
+        "node",
+        "kind",
+        "level",
+        "user",
+        "device",
+        "token_id",
+        "grant",
+        "server",
+        "reason",
+        "param",
+        "value",
+        pl.col("message").map_elements(excerpt, return_dtype=pl.String).alias("summary")
+        if rows.height
+        else pl.col("message").alias("summary"),
+        "file",
+        "line",
+    )
+
+
+# Re-exported: clock skew and coverage live in their own modules.

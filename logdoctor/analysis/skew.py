@@ -1,0 +1,246 @@
+"""Clock skew between nodes, from tokens used on one node and issued on another.
+
+A token issued on node A at ``t_a`` and used (refreshed, validated, rejected, revoked) on node B
+at ``t_b`` proves ``clock_B - clock_A <= t_b - t_a``; links the other way bound it from below,
+and a key regenerated on the publisher and received by a node links them too. Offsets are
+given against a reference node (by default the node that issued most tokens), and
+:func:`correct_skew` shifts each node's times onto the reference's clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from logdoctor.analysis.events import Events, as_events
+from logdoctor.analysis.evidence import excerpt, from_rows
+from logdoctor.analysis.lineage import lineage
+from logdoctor.model import USE_KINDS, Evidence
+
+__all__ = ["PairSkew", "SkewReport", "clock_skew", "correct_skew"]
+
+
+@dataclass(frozen=True)
+class PairSkew:
+    """What cross-node links say about the clocks of two nodes ``a`` and ``b``.
+
+    A token issued on ``a`` at ``t_a`` and used on ``b`` at ``t_b`` proves
+    ``clock_b - clock_a <= t_b - t_a``; links the other way give a lower bound.
+    """
+
+    a: str
+    b: str
+    upper: float | None
+    """Smallest ``t_b - t_a`` over links a -> b, seconds (None without such links)."""
+    lower: float | None
+    """Largest ``t_b - t_a`` over links b -> a, seconds (None without such links)."""
+    estimate: float
+    """Best estimate of ``clock_b - clock_a`` in seconds (0 when the bounds allow no skew)."""
+    links: int
+    worst: tuple[Evidence, ...] = ()
+    """The issue line and the use line of the link that bounds the skew most."""
+
+
+@dataclass(frozen=True)
+class SkewReport:
+    """Clock offsets of nodes against a reference node, from cross-node links."""
+
+    reference: str | None
+    offsets: Mapping[str, float] = field(default_factory=dict)
+    """node -> seconds its clock is ahead of the reference (negative: behind)."""
+    pairs: tuple[PairSkew, ...] = ()
+    tolerance: float = 2.0
+
+    def skewed(self) -> list[tuple[str, float]]:
+        """Nodes whose offset exceeds the tolerance, largest first."""
+        out = [(n, o) for n, o in self.offsets.items() if abs(o) > self.tolerance]
+        return sorted(out, key=lambda x: (-abs(x[1]), x[0]))
+
+
+def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
+    """Cross-node causal links: (a, b, d = t_b - t_a, issue file/line, use file/line)."""
+    issued = lin.filter(pl.col("issued_at").is_not_null()).select(
+        "token_id",
+        pl.col("issued_node").alias("a"),
+        pl.col("issued_at").alias("ta"),
+        pl.col("issued_file").alias("fa"),
+        pl.col("issued_line").alias("la"),
+    )
+    uses = ev.of(*USE_KINDS).filter(pl.col("token_id").is_not_null())
+    frames = []
+    if issued.height and uses.height:
+        frames.append(
+            uses.select(
+                "token_id",
+                pl.col("node").alias("b"),
+                pl.col("time").alias("tb"),
+                pl.col("file").alias("fb"),
+                pl.col("line").alias("lb"),
+                pl.col("message").alias("mb"),
+                pl.col("kind").alias("kb"),
+            )
+            .join(issued, on="token_id", how="inner")
+            .filter(pl.col("a") != pl.col("b"))
+            .drop("token_id")
+        )
+    regen = (
+        ev.of("key.regenerated")
+        .filter(pl.col("family") != "certmgmt")
+        .select(
+            "key",
+            pl.col("node").alias("a"),
+            pl.col("time").alias("ta"),
+            pl.col("file").alias("fa"),
+            pl.col("line").alias("la"),
+        )
+    )
+    repl = ev.of("key.replicated").select(
+        "key",
+        pl.col("node").alias("b"),
+        pl.col("time").alias("tb"),
+        pl.col("file").alias("fb"),
+        pl.col("line").alias("lb"),
+        pl.col("message").alias("mb"),
+        pl.col("kind").alias("kb"),
+    )
+    if regen.height and repl.height:
+        frames.append(
+            repl.join(regen, on="key", how="inner").filter(pl.col("a") != pl.col("b")).drop("key")
+        )
+    if not frames:
+        return pl.DataFrame()
+    cols = ("a", "b", "ta", "tb", "fa", "la", "fb", "lb", "mb", "kb")
+    links = pl.concat([f.select(cols) for f in frames])
+    return links.with_columns(
+        ((pl.col("tb") - pl.col("ta")).dt.total_microseconds() / 1e6).alias("d")
+    )
+
+
+def clock_skew(
+    events: Events | pl.DataFrame,
+    lin: pl.DataFrame | None = None,
+    *,
+    reference: str | None = None,
+    tolerance: float = 2.0,
+) -> SkewReport:
+    """Estimate clock offsets between nodes from tokens used on one node and issued on
+    another (and keys replicated from the publisher). ``reference`` defaults to the node that
+    issued the most tokens."""
+    ev = as_events(events)
+    lin = lineage(ev) if lin is None else lin
+    links = _links(ev, lin)
+    if links.height == 0:
+        return SkewReport(reference=reference, tolerance=tolerance)
+    best = (
+        links.sort("d")
+        .group_by(["a", "b"], maintain_order=True)
+        .agg(
+            pl.col("d").first().alias("dmin"),
+            pl.len().alias("n"),
+            pl.col("ta").first(),
+            pl.col("tb").first(),
+            pl.col("fa").first(),
+            pl.col("la").first(),
+            pl.col("fb").first(),
+            pl.col("lb").first(),
+            pl.col("mb").first(),
+            pl.col("kb").first(),
+        )
+    )
+    directed = {(r["a"], r["b"]): r for r in best.iter_rows(named=True)}
+    pairs: list[PairSkew] = []
+    done: set[tuple[str, str]] = set()
+    for a, b in sorted(directed):
+        lo_key = (b, a)
+        if (a, b) in done or lo_key in done:
+            continue
+        done.add((a, b))
+        fwd = directed.get((a, b))
+        back = directed.get(lo_key)
+        upper = None if fwd is None else float(fwd["dmin"])
+        lower = None if back is None else -float(back["dmin"])
+        estimate = _estimate(upper, lower)
+        worst_row = fwd if (upper is not None and upper < 0) or back is None else back
+        pairs.append(
+            PairSkew(
+                a=a,
+                b=b,
+                upper=upper,
+                lower=lower,
+                estimate=estimate,
+                links=int((0 if fwd is None else fwd["n"]) + (0 if back is None else back["n"])),
+                worst=_link_evidence(ev, worst_row),
+            )
+        )
+    degree: dict[str, int] = {}
+    for p in pairs:
+        degree[p.a] = degree.get(p.a, 0) + p.links
+        degree[p.b] = degree.get(p.b, 0) + p.links
+    if reference in degree:
+        ref = str(reference)
+    else:
+        # The node that issued most tokens (a UCM node, likely the publisher) keeps the time.
+        issuers = lin.filter(pl.col("issued_node").is_in(sorted(degree)))["issued_node"]
+        counts = issuers.value_counts(sort=True) if issuers.len() else None
+        ref = (
+            str(counts["issued_node"][0])
+            if counts is not None
+            else max(sorted(degree), key=lambda n: degree[n])
+        )
+    offsets = {ref: 0.0}
+    queue = deque([ref])
+    while queue:
+        n = queue.popleft()
+        for p in pairs:
+            if p.a == n and p.b not in offsets:
+                offsets[p.b] = offsets[n] + p.estimate
+                queue.append(p.b)
+            elif p.b == n and p.a not in offsets:
+                offsets[p.a] = offsets[n] - p.estimate
+                queue.append(p.a)
+    return SkewReport(
+        reference=ref,
+        offsets=dict(sorted(offsets.items())),
+        pairs=tuple(pairs),
+        tolerance=tolerance,
+    )
+
+
+def _estimate(upper: float | None, lower: float | None) -> float:
+    if upper is not None and lower is not None and lower > upper:
+        return (lower + upper) / 2
+    if upper is not None and upper < 0:
+        return upper
+    if lower is not None and lower > 0:
+        return lower
+    return 0.0
+
+
+def _link_evidence(ev: Events, row: Mapping[str, object] | None) -> tuple[Evidence, ...]:
+    if row is None:
+        return ()
+    issue = ev.frame.filter((pl.col("file") == row["fa"]) & (pl.col("line") == row["la"])).head(1)
+    use = Evidence(
+        node=str(row["b"]),
+        file=str(row["fb"]),
+        line=int(row["lb"]),  # type: ignore[call-overload]
+        time=row["tb"] if isinstance(row["tb"], datetime) else None,
+        kind=str(row["kb"]),
+        excerpt=excerpt(str(row["mb"])),
+    )
+    return (*from_rows(issue), use)
+
+
+def correct_skew(frame: pl.DataFrame, report: SkewReport) -> pl.DataFrame:
+    """The table with each node's times shifted by its offset (to the reference's clock)."""
+    shifts = {n: o for n, o in report.offsets.items() if o}
+    if not shifts:
+        return frame
+    us = pl.col("node").replace_strict(
+        {n: round(o * 1e6) for n, o in shifts.items()}, default=0, return_dtype=pl.Int64
+    )
+    return frame.with_columns((pl.col("time") - pl.duration(microseconds=us)).alias("time"))

@@ -1,0 +1,627 @@
+"""The Python API: ``logdoctor.load(paths)`` gives the event table and per-file statistics.
+
+Files are parsed one per task on a thread pool (polars releases the GIL, so two cores parse two
+files at once); results come back in input order, so a load is deterministic.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from logdoctor.ingest.cache import SPLIT_TAIL, ParseCache, Writer, default_cache
+from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
+from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.nodes import (
+    NodeTable,
+    file_statements,
+    identify,
+    identity_literals,
+    is_download_time,
+    named_files,
+    statement_frame,
+    statements,
+)
+from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
+from logdoctor.ingest.parse.bulk import CHUNK_BYTES
+from logdoctor.ingest.parse.line import zone_from_head
+from logdoctor.ingest.sources import (
+    UTF8_BOM,
+    Ignored,
+    InputError,
+    Limits,
+    LogFile,
+    PartialRead,
+    SourceError,
+    discover,
+    open_regular,
+    to_utf8,
+    wide_encoding,
+)
+from logdoctor.progress import NULL_PROGRESS, Progress
+from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
+from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
+
+if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
+    import pandas as pd
+
+__all__ = ["LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
+
+
+@dataclass
+class LoadResult:
+    """What a load produced: the events, per-file statistics, and what could not be read."""
+
+    frame: pl.DataFrame
+    """The event table as a polars DataFrame (the engine's own form)."""
+    stats: list[ParseStats]
+    errors: list[InputError] = field(default_factory=list)
+    """Inputs that could not be read, or only partly, each with the reason."""
+    ignored: list[Ignored] = field(default_factory=list)
+    formats: list[Format] = field(default_factory=list)
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
+    statistics already use the canonical names)."""
+
+    @cached_property
+    def events(self) -> "pd.DataFrame":  # noqa: UP037
+        """The event table as a pandas DataFrame with the documented dtypes."""
+        return to_pandas(self.frame)
+
+
+def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
+    """Convert an engine frame to the pandas event table (columns and dtypes of table.DTYPES)."""
+    df = frame.select(COLUMNS).to_pandas()
+    return df.astype({c: DTYPES[c] for c in COLUMNS})
+
+
+@dataclass
+class _Opened:
+    """A file ready to parse: its data (bytes, or its path when the engine can read it
+    directly), its head (for format detection), and what reading it already counted."""
+
+    data: bytes | Path
+    head: bytes
+    decode_errors: int = 0
+    partial: str | None = None
+
+    def account(self, st: ParseStats) -> ParseStats:
+        """Add what the reading counted to the parse statistics of the file."""
+        st.decode_errors += self.decode_errors
+        st.partial = self.partial
+        return st
+
+
+def _binary(head: bytes) -> bool:
+    """Not text: NUL runs (a hole a writer left after a truncation) are allowed between the
+    lines (the parser drops them and counts them), nothing but NULs or control bytes is not."""
+    if b"\x00" not in head:
+        return is_binary(head)
+    rest = head.replace(b"\x00", b"")
+    return not rest or is_binary(rest)
+
+
+def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
+    """The file's data and head; a ParseStats carrying the error when it cannot be read or is
+    not text. A truncated compressed file gives what could be read, counted as one decode
+    error and noted as ``partial``; UTF-16/32 with a byte order mark is decoded to UTF-8."""
+    data: bytes | Path
+    opened: _Opened
+    try:
+        local = lf.local
+        if local is not None:
+            with open_regular(local) as fh:
+                if os.fstat(fh.fileno()).st_size > limits.max_file_bytes:
+                    local = None
+                else:
+                    head = fh.read(1 << 16)
+        if local is not None:
+            opened = _Opened(local, head)
+        else:
+            try:
+                data = lf.read()
+                opened = _Opened(data, data[: 1 << 16])
+            except PartialRead as exc:
+                note = str(exc).removeprefix(f"{lf.display}: ")
+                opened = _Opened(exc.data, exc.data[: 1 << 16], 1, note)
+        if wide_encoding(opened.head) is not None:
+            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            text, bad = to_utf8(raw)
+            opened = _Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
+    except SourceError as exc:
+        st = ParseStats(path=lf.display, node=lf.node)
+        st.error = str(exc).removeprefix(f"{lf.display}: ")
+        return st
+    except OSError as exc:
+        st = ParseStats(path=lf.display, node=lf.node)
+        st.error = f"cannot read ({exc.strerror or exc})"
+        return st
+    if _binary(opened.head):
+        st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
+        st.error = "binary content (NUL or control bytes), not a text log"
+        return st
+    opened.head = opened.head.removeprefix(UTF8_BOM)
+    return opened
+
+
+def _read_all(path: Path) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
+
+
+def _syslog_owner(relpath: str) -> str | None:
+    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
+    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
+    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
+    low = [f.lower() for f in folders]
+    if "syslog" not in low:
+        return None
+    i = low.index("syslog") - 1
+    while i >= 0 and is_download_time(folders[i]):
+        i -= 1
+    return folders[i] if i >= 0 else None
+
+
+def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
+    """True when the file's text holds one of ``literals`` (or cannot be read: the parse then
+    reports it)."""
+    try:
+        if lf.local is not None:
+            with open_regular(lf.local) as fh:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    return False
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return any(data.find(lit) != -1 for lit in literals)
+        blob = lf.read()
+    except (SourceError, OSError, ValueError):
+        return True
+    return any(lit in blob for lit in literals)
+
+
+def _is_big(lf: LogFile) -> bool:
+    try:
+        return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
+    except OSError:
+        return False
+
+
+@dataclass
+class Loader:
+    """Discovered inputs, parsed on demand: stream the events chunk by chunk, or collect them.
+
+    ``frames()`` yields event frames in input order (a big file in chunks, small files on a
+    thread pool) and fills ``stats`` as it goes, so a command can write or count a file far
+    larger than memory; ``result()`` collects everything into a LoadResult. Each file's
+    zone-less times are read in its node's zone (``zones``); ``progress`` hears of each file
+    parsed (stage ``parsing``, in files).
+
+    A node whose own CiscoSyslog is among the files states its zone (the two clocks of its
+    records, see :mod:`logdoctor.ingest.clocks`): the heads of the files that may state one are read
+    before anything is parsed and recorded in ``zones`` (``ZoneBook.record_from_log``, which
+    outranks the deployment file and ``--tz``). A file states its node's zone when the folder
+    that holds its ``syslog/`` folder is the node's (``<node>/syslog/CiscoSyslog``) or when its
+    records name that node (a loose CiscoSyslog among other nodes' files does not).
+    """
+
+    files: list[LogFile]
+    formats: list[Format]
+    zones: ZoneBook
+    jobs: int
+    limits: Limits
+    errors: list[InputError] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    stats: list[ParseStats] = field(default_factory=list)
+    progress: Progress = field(default=NULL_PROGRESS, repr=False, compare=False)
+    aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Declared names and their addresses (a deployment file's), for node identity."""
+    forced: str | None = None
+    """The ``--set-node`` name: every file's node, and always the canonical name."""
+    resolve: bool = True
+    """Rewrite node names to canonical ones (off: layout names, for a caller that joins the
+    events of several loads and identifies the nodes of the whole itself)."""
+    nodes: NodeTable = field(default_factory=NodeTable)
+    """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
+    cache: ParseCache | None = None
+    """The parsed-file cache (:mod:`logdoctor.ingest.cache`); None: every file is parsed."""
+    _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
+    _known: NodeTable | None = field(default=None, repr=False)
+    _early: NodeTable | None = field(default=None, repr=False)
+
+    def _prepare(self) -> None:
+        """Before the first file is parsed: the names known without reading a line (folders,
+        file names, the deployment file's addresses), for the zones. When the deployment file
+        gives a zone to a node that none of those names reaches while some folder is not
+        placed, the lines' own names are learnt first (:meth:`identify_nodes`), so that no
+        node's times are read in a zone that is not its own."""
+        if self._known is not None or self._early is not None:
+            return
+        self._early = self._identify()
+        self.zones.rename(self._early.resolve)
+        declared = set(self.zones.declared_nodes())
+        if not declared or not self.resolve:
+            return
+        placed = {self._early.resolve(lf.node) for lf in self.files}
+        if declared - placed and placed - declared:
+            self.identify_nodes()
+
+    _stated: bool = field(default=False, repr=False, compare=False)
+
+    def _canonical(self, name: str) -> str:
+        """A layout node name as the node table known so far names it."""
+        table = self._known if self._known is not None else self._early
+        return name if table is None else table.resolve(name)
+
+    def record_stated_zones(self) -> None:
+        """Record in ``zones`` the zone each node's own CiscoSyslog states (read from the
+        heads of the files whose name fits a format with two clocks); once per load, under
+        the node's canonical name."""
+        if self._stated:
+            return
+        self._stated = True
+        stating = [f for f in self.formats if f.states_zone]
+        for lf in self.files if stating else ():
+            if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
+                continue
+            opened = _open(lf, self.limits)
+            if isinstance(opened, ParseStats):
+                continue  # reported when the file is parsed
+            lines = sniff_lines(opened.head)
+            head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
+            folder = _syslog_owner(lf.relpath)
+            node = self._canonical(lf.node)
+            names = {lf.node.lower(), node.lower()}
+            own = folder is not None and folder.lower() in names
+            stated = {n.lower() for n in head.nodes}
+            if head.zone is not None and (own or (stated and stated <= names)):
+                self.zones.record_from_log(node, head.zone, lf.display)
+
+    def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
+        """The zone a file's zone-less times are read in (its node's, by the node's canonical
+        name: the deployment file names nodes by host, the folder may be an IP address), and
+        the file that stated it (None when the zone comes from the deployment file, ``--tz``
+        or the UTC default)."""
+        self.record_stated_zones()
+        node = self._canonical(lf.node)
+        nz = self.zones.zone_of(node)
+        if not fmt.zoneless:
+            return nz.zone, None
+        self.zones.note_read(node, lf.display)
+        return nz.zone, (nz.where if nz.source == "log" else None)
+
+    def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
+        if self.cache is not None:
+            parts = list(self._through_cache(lf, "whole"))
+            if not parts:
+                return empty_frame(), self._cached_stats.pop(lf.display)
+            frames = [f for f, _ in parts if f.height] or [parts[0][0]]
+            frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+            return frame, self._cached_stats.pop(lf.display)
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            return empty_frame(), opened
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone, source = self._zone(lf, fmt)
+        frame, st = parse_bytes(
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
+        )
+        st.zone_from = source
+        return frame, opened.account(st)
+
+    def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
+        if self.cache is not None:
+            for frame, _ in self._through_cache(lf, "streamed"):
+                if frame.height:
+                    yield frame
+            self.stats.append(self._cached_stats.pop(lf.display))
+            return
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self.stats.append(opened)
+            return
+        fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+        zone, source = self._zone(lf, fmt)
+        parts: list[ParseStats] = []
+        for c in iter_chunks(
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
+        ):
+            parts.append(c.stats)
+            if c.frame.height:
+                yield c.frame
+        st = opened.account(merge_stats(parts))
+        st.zone_from = source
+        self.stats.append(st)
+
+    _cached_stats: dict[str, ParseStats] = field(default_factory=dict, repr=False)
+    """The statistics of the files :meth:`_through_cache` went through, by display name."""
+
+    def _through_cache(self, lf: LogFile, mode: str) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
+        """A file's frames (chunk by chunk) from the cache, or parsed and stored there; its
+        statistics are left in ``_cached_stats``. A grown file is parsed from its last
+        cached chunk on; a damaged entry is removed and the file parsed again."""
+        cache = self.cache
+        assert cache is not None
+        workers = 1 if mode == "whole" else self.jobs
+        sources: dict[str, str | None] = {}
+        zones: dict[str, Zone] = {}
+
+        def zone_of(fmt: Format) -> Zone:
+            if fmt.name not in zones:  # once per format: _zone notes the file as read
+                zones[fmt.name], sources[fmt.name] = self._zone(lf, fmt)
+            return zones[fmt.name]
+
+        hit = cache.lookup(lf.display, lf.local, lf.node, zone_of, mode)
+        if hit is not None:
+            try:
+                parts = list(hit.frames())
+            except (OSError, ValueError, pl.exceptions.PolarsError):
+                hit.forget()
+                hit = None
+        if hit is not None and hit.rest is None:
+            hit.touch()
+            st = merge_stats([s for _, s in parts])
+            st.decode_errors += hit.decode_errors
+            st.partial = hit.partial
+            st.zone_from = sources.get(hit.fmt.name)
+            self._cached_stats[lf.display] = st
+            yield from parts
+            return
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self._cached_stats[lf.display] = opened
+            return
+        done: list[ParseStats] = []
+        writer: Writer | None
+        if hit is not None and hit.rest is not None and isinstance(opened.data, Path):
+            fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
+            zone = zone_of(fmt)
+            writer = hit.writer()
+            for frame, st in parts:
+                done.append(st)
+                yield frame, st
+        else:
+            fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+            zone = zone_of(fmt)
+            start = first_line = 0
+            writer = cache.writer(lf.display, lf.local, lf.node, fmt, zone, mode)
+        chunks: Iterator[Chunk] = iter_chunks(
+            opened.data,
+            fmt,
+            file=lf.display,
+            node=lf.node,
+            zone=zone,
+            workers=workers,
+            start=start,
+            first_line=first_line,
+            split_tail=0 if fmt.links else SPLIT_TAIL,
+        )
+        if fmt.links and mode == "whole":
+            # Links reach across chunks: one segment holding the whole file's table.
+            frame, st = parse_bytes(
+                opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
+            )
+            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
+            chunks = iter([Chunk(frame, st, 0, end, st.lines, False)])
+        for chunk in chunks:
+            if writer is not None:
+                writer.add(chunk)
+            done.append(chunk.stats)
+            yield chunk.frame, chunk.stats
+        if writer is not None:
+            writer.finish(opened.decode_errors, opened.partial)
+        st = opened.account(merge_stats(done))
+        st.zone_from = sources.get(fmt.name)
+        self._cached_stats[lf.display] = st
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
+        is exhausted. Node names are the layout's, unless :meth:`identify_nodes` ran first:
+        then they are canonical from the first frame on."""
+        self._prepare()
+        self.record_stated_zones()
+        for frame in self._parsed():
+            self._said.append(statement_frame(frame))
+            yield frame if self._known is None else self._known.apply(frame)
+
+    def identify_nodes(self) -> NodeTable:
+        """Learn each node's names before streaming, so that every frame of :meth:`frames`
+        carries canonical names: the files that may state a name (they hold one of
+        :func:`~logdoctor.ingest.nodes.identity_literals`) are parsed once and only their statements
+        kept; the others are not parsed twice."""
+        literals = identity_literals()
+        stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
+        # Names only: the times of this pass are not kept, so no zone is noted for it.
+        pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
+        pre.cache = self.cache
+        pre.resolve = False
+        for frame in pre.frames():
+            self._said.append(statement_frame(frame))
+        self.nodes = self._identify()
+        self._said.clear()
+        if self.resolve:
+            self._known = self.nodes
+            self.zones.rename(self.nodes.resolve)  # zones go by canonical names from now on
+        return self.nodes
+
+    def _identify(self) -> NodeTable:
+        layout = [lf.node for lf in self.files]
+        said = statements(pl.concat(self._said)) if self._said else []
+        said += file_statements((lf.node, lf.display) for lf in self.files)
+        said += file_statements(named_files((i.path for i in self.ignored), layout))
+        return identify(layout, said, declared=self.aliases, forced=self.forced)
+
+    def _parsed(self) -> Iterator[pl.DataFrame]:
+        self.progress.stage("parsing", len(self.files), "files")
+        i = 0
+        while i < len(self.files):
+            if _is_big(self.files[i]):
+                yield from self._streamed(self.files[i])
+                self.progress.advance(1, self.files[i].display)
+                i += 1
+                continue
+            j = i
+            while j < len(self.files) and not _is_big(self.files[j]):
+                j += 1
+            batch = self.files[i:j]
+            workers = max(1, min(self.jobs, len(batch)))
+            if workers == 1:
+                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
+                for frame, st in results:
+                    self.stats.append(st)
+                    self.progress.advance(1, st.path)
+                    if frame.height:
+                        yield frame
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for frame, st in pool.map(self._whole, batch):
+                        self.stats.append(st)
+                        self.progress.advance(1, st.path)
+                        if frame.height:
+                            yield frame
+            i = j
+        self._finish()
+
+    def _finish(self) -> None:
+        for st in self.stats:
+            problem = st.error if st.error is not None else st.partial
+            if problem is not None and not any(e.path == st.path for e in self.errors):
+                self.errors.append(InputError(st.path, problem, partial=st.error is None))
+        for err in self.errors:
+            if not any(s.path == err.path for s in self.stats):
+                self.stats.append(ParseStats(path=err.path, error=err.message))
+        self.nodes = self._identify()
+        if self.resolve:
+            self.stats[:] = self.nodes.apply_stats(self.stats)
+            self.zones.rename(self.nodes.resolve)
+
+    def result(self) -> LoadResult:
+        """Parse everything and collect the events into one LoadResult."""
+        frames = list(self.frames())
+        frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        if self.resolve and self._known is None:
+            frame = self.nodes.apply(frame)
+        return LoadResult(
+            frame=frame,
+            stats=self.stats,
+            errors=self.errors,
+            ignored=self.ignored,
+            formats=self.formats,
+            nodes=self.nodes,
+        )
+
+
+def load_files(
+    files: Sequence[LogFile],
+    formats: Sequence[Format],
+    *,
+    zone: Zone | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+) -> tuple[pl.DataFrame, list[ParseStats]]:
+    """Parse already discovered files; frames are concatenated in input order."""
+    loader = Loader(
+        list(files),
+        list(formats),
+        ZoneBook(zone),
+        jobs or os.cpu_count() or 1,
+        limits or Limits(),
+    )
+    result = loader.result()
+    return result.frame, result.stats
+
+
+def open_inputs(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    formats_dir: Iterable[str | Path] = (),
+    node: str | None = None,
+    tz: str | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    cache: bool | None = None,
+) -> Loader:
+    """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`.
+
+    ``cache``: keep and reuse parsed files (:mod:`logdoctor.ingest.cache`); None: as the
+    process says (:func:`logdoctor.ingest.cacheswitch.set_enabled`; off unless the command line
+    turned it on)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    path_list = [str(p) for p in paths]
+    book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
+    formats = load_formats(formats_dir)
+
+    def sniff(head: bytes) -> bool:
+        return looks_like_log(formats, head)
+
+    lim = limits or Limits()
+    files, errors, ignored = discover(
+        path_list, formats_match=formats_matcher(formats), sniff=sniff, node=node, limits=lim
+    )
+    return Loader(
+        files,
+        formats,
+        book,
+        jobs or os.cpu_count() or 1,
+        lim,
+        errors,
+        ignored,
+        progress=progress or NULL_PROGRESS,
+        aliases=dict(aliases or {}),
+        forced=node,
+        cache=default_cache(formats, cache),
+    )
+
+
+def load(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    formats_dir: Iterable[str | Path] = (),
+    node: str | None = None,
+    tz: str | None = None,
+    jobs: int | None = None,
+    limits: Limits | None = None,
+    zones: ZoneBook | None = None,
+    progress: Progress | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    cache: bool | None = None,
+) -> LoadResult:
+    """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
+
+    Each node gets one canonical name (:mod:`logdoctor.ingest.nodes`): its host name where its files
+    state it, else its folder's; ``aliases`` adds names and the addresses declared for them
+    (a deployment file's), ``node`` names every input's node itself. ``tz`` is the zone that
+    timestamps without one were written in (default UTC); ``zones`` (a
+    :class:`~logdoctor.timestamps.ZoneBook`, which replaces ``tz``) gives each node, by its
+    canonical name, its zone and records which nodes' times were read in an assumed UTC; a
+    node whose own CiscoSyslog states its UTC offset is read in it.
+    ``progress`` hears of each file parsed. Raises ``FormatError`` for a bad format folder and
+    ``ValueError`` for a bad ``tz``; unreadable inputs are listed in ``errors`` (and in
+    ``stats`` with their ``error``), never skipped silently; so are inputs only partly read
+    (a truncated compressed file: its ``stats`` entry has the counts of what was read and
+    ``partial`` says where reading stopped). ``cache=True`` keeps each file's parsed table
+    and reuses it while the file is unchanged (:mod:`logdoctor.ingest.cache`).
+    """
+    return open_inputs(
+        paths,
+        formats_dir=formats_dir,
+        node=node,
+        tz=tz,
+        jobs=jobs,
+        limits=limits,
+        zones=zones,
+        progress=progress,
+        aliases=aliases,
+        cache=cache,
+    ).result()
