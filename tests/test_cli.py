@@ -19,12 +19,18 @@ VERBATIM = str(ASSETS / "verbatim")
 
 
 def test_parse_jsonl_has_the_schema_and_iso_utc_times(runner) -> None:
-    res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl"])
+    res = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl", "--all-fields"])
     assert res.exit_code == 0, res.output
     rows = [json.loads(ln) for ln in res.stdout.splitlines()]
     # ssosp, certMgmt, then CiscoSyslog, Jabber, Expressway and AuditApp records.
     assert len(rows) == 21 + 1 + 1 + 3 + 17 + 1 + 6 + 8 + 6 + 1
     assert all(list(r) == list(COLUMNS) for r in rows)
+    # Without --all-fields: the same rows, their null fields left out.
+    lean = runner.invoke(main, ["parse", VERBATIM, "--format", "jsonl"])
+    assert lean.exit_code == 0, lean.output
+    assert [json.loads(ln) for ln in lean.stdout.splitlines()] == [
+        {k: v for k, v in r.items() if v is not None} for r in rows
+    ]
     times = [r["time"] for r in rows if r["time"] is not None]
     assert all(t.endswith("Z") and "T" in t for t in times)
     # Only the published lines whose source cut the date have no time.

@@ -65,8 +65,29 @@ def set_node_option(fn: F) -> F:
     )(fn)
 
 
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from logdoctor.ingest import cacheswitch
+
+        cacheswitch.set_enabled(False)
+
+
+def no_cache_option(fn: F) -> F:
+    """``--no-cache``: parse every file, neither reading nor writing the parsed-file cache."""
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_cache,
+        help="Parse every file again: neither reuse nor keep parsed files (kept by default "
+        "in $XDG_CACHE_HOME/logdoctor/parsed, or $LOGDOCTOR_CACHE_DIR).",
+    )(fn)
+
+
 def input_options(fn: F) -> F:
-    """Options that say how to read inputs: --formats-dir, --tz, --set-node, --jobs."""
+    """Options that say how to read inputs: --formats-dir, --tz, --set-node, --jobs,
+    --no-cache."""
+    fn = no_cache_option(fn)
     fn = click.option(
         "--jobs",
         "-j",
@@ -216,3 +237,6 @@ def main() -> None:
     Reads ssoApp.log, the ssosp log4j files and certMgmt*.log (files, folders, .gz files,
     RTMT-style zip / tar bundles with one folder per node).
     """
+    from logdoctor.ingest import cacheswitch
+
+    cacheswitch.set_enabled(True)  # commands keep parsed files (--no-cache: not)

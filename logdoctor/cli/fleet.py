@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from logdoctor.cli._base import _ids, formats_dir_option, main, tz_option
+from logdoctor.cli._base import _ids, formats_dir_option, main, no_cache_option, tz_option
 from logdoctor.cli.errors import CliError, handle_errors, warn
 from logdoctor.cli.progress import FleetProgress
 
@@ -111,6 +111,7 @@ from logdoctor.cli.progress import FleetProgress
 @click.option("--title", default=None, help="Title of the summary page.")
 @tz_option
 @formats_dir_option
+@no_cache_option
 @handle_errors
 def fleet_cmd(
     bundles: Sequence[str],
@@ -144,6 +145,7 @@ def fleet_cmd(
     from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
     from logdoctor.fleet.runner import run_in_process, validate
     from logdoctor.fleet.sizing import choose
+    from logdoctor.ingest import cacheswitch
     from logdoctor.outputs.findings import safe
     from logdoctor.outputs.terminal import clean
 
@@ -173,6 +175,7 @@ def fleet_cmd(
         split_bytes=split_mb << 20,
         part_bytes=max(1, (split_mb << 20) // 2),
         report=cluster_reports,
+        cache=cacheswitch.enabled(),
     )
     validate(opts)
     if not in_process:

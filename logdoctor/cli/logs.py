@@ -216,6 +216,12 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None
     show_default=True,
     help="Rows shown by --format table.",
 )
+@click.option(
+    "--all-fields",
+    is_flag=True,
+    help="JSON lines: every column in every line, null where empty (default: a line leaves "
+    "out the fields that are null in it).",
+)
 @display_tz_option
 @zones_config_option
 @color_option
@@ -233,6 +239,7 @@ def parse_cmd(
     nodes: Sequence[str],
     order: str,
     limit: int,
+    all_fields: bool,
     display_tz: str | None,
     config: Path | None,
     color: str,
@@ -284,7 +291,9 @@ def parse_cmd(
             assert fh is not None
             # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
             for i, chunk in enumerate(loader.frames()):
-                write_events(keep(chunk), out_format, fh, header=i == 0, zone=zone)
+                write_events(
+                    keep(chunk), out_format, fh, header=i == 0, zone=zone, all_fields=all_fields
+                )
             stack.close()
             _after_load(loader, book, users, seen_users)
             return
@@ -300,7 +309,7 @@ def parse_cmd(
         if problem:
             raise _not_in_logs(problem, loader)
         if fh is not None:
-            write_events(frame, out_format, fh, zone=zone)
+            write_events(frame, out_format, fh, zone=zone, all_fields=all_fields)
         else:
             from logdoctor.outputs.terminal import events_sheet
 

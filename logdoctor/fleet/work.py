@@ -29,6 +29,7 @@ import polars as pl
 
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.document import cluster_document
+from logdoctor.ingest.cache import default_cache
 from logdoctor.ingest.detect import looks_like_log
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
@@ -76,6 +77,8 @@ class Options:
     """Target size of one part."""
     report: str = "html"
     """Each cluster's report: ``html``, ``json`` (the check document) or ``none``."""
+    cache: bool = False
+    """Reuse and keep parsed files (:mod:`logdoctor.ingest.cache`), on the workers too."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ def _loader(bundle: Bundle, opts: Options, deployment: Deployment | None) -> Loa
         errors,
         ignored,
         aliases={} if deployment is None else deployment.aliases,
+        cache=default_cache(formats, opts.cache),
     )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from logdoctor.ingest.cache import SPLIT_TAIL, ParseCache, Writer, default_cache
 from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
@@ -30,7 +31,7 @@ from logdoctor.ingest.nodes import (
     statement_frame,
     statements,
 )
-from logdoctor.ingest.parse import iter_parse, merge_stats, parse_bytes
+from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
 from logdoctor.ingest.parse.bulk import CHUNK_BYTES
 from logdoctor.ingest.parse.line import zone_from_head
 from logdoctor.ingest.sources import (
@@ -229,6 +230,8 @@ class Loader:
     events of several loads and identifies the nodes of the whole itself)."""
     nodes: NodeTable = field(default_factory=NodeTable)
     """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
+    cache: ParseCache | None = None
+    """The parsed-file cache (:mod:`logdoctor.ingest.cache`); None: every file is parsed."""
     _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _known: NodeTable | None = field(default=None, repr=False)
     _early: NodeTable | None = field(default=None, repr=False)
@@ -295,6 +298,13 @@ class Loader:
         return nz.zone, (nz.where if nz.source == "log" else None)
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
+        if self.cache is not None:
+            parts = list(self._through_cache(lf, "whole"))
+            if not parts:
+                return empty_frame(), self._cached_stats.pop(lf.display)
+            frames = [f for f, _ in parts if f.height] or [parts[0][0]]
+            frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
+            return frame, self._cached_stats.pop(lf.display)
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
@@ -307,6 +317,12 @@ class Loader:
         return frame, opened.account(st)
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
+        if self.cache is not None:
+            for frame, _ in self._through_cache(lf, "streamed"):
+                if frame.height:
+                    yield frame
+            self.stats.append(self._cached_stats.pop(lf.display))
+            return
         opened = _open(lf, self.limits)
         if isinstance(opened, ParseStats):
             self.stats.append(opened)
@@ -314,15 +330,96 @@ class Loader:
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         zone, source = self._zone(lf, fmt)
         parts: list[ParseStats] = []
-        for frame, st in iter_parse(
+        for c in iter_chunks(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
         ):
-            parts.append(st)
-            if frame.height:
-                yield frame
+            parts.append(c.stats)
+            if c.frame.height:
+                yield c.frame
         st = opened.account(merge_stats(parts))
         st.zone_from = source
         self.stats.append(st)
+
+    _cached_stats: dict[str, ParseStats] = field(default_factory=dict, repr=False)
+    """The statistics of the files :meth:`_through_cache` went through, by display name."""
+
+    def _through_cache(self, lf: LogFile, mode: str) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
+        """A file's frames (chunk by chunk) from the cache, or parsed and stored there; its
+        statistics are left in ``_cached_stats``. A grown file is parsed from its last
+        cached chunk on; a damaged entry is removed and the file parsed again."""
+        cache = self.cache
+        assert cache is not None
+        workers = 1 if mode == "whole" else self.jobs
+        sources: dict[str, str | None] = {}
+        zones: dict[str, Zone] = {}
+
+        def zone_of(fmt: Format) -> Zone:
+            if fmt.name not in zones:  # once per format: _zone notes the file as read
+                zones[fmt.name], sources[fmt.name] = self._zone(lf, fmt)
+            return zones[fmt.name]
+
+        hit = cache.lookup(lf.display, lf.local, lf.node, zone_of, mode)
+        if hit is not None:
+            try:
+                parts = list(hit.frames())
+            except (OSError, ValueError, pl.exceptions.PolarsError):
+                hit.forget()
+                hit = None
+        if hit is not None and hit.rest is None:
+            hit.touch()
+            st = merge_stats([s for _, s in parts])
+            st.decode_errors += hit.decode_errors
+            st.partial = hit.partial
+            st.zone_from = sources.get(hit.fmt.name)
+            self._cached_stats[lf.display] = st
+            yield from parts
+            return
+        opened = _open(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self._cached_stats[lf.display] = opened
+            return
+        done: list[ParseStats] = []
+        writer: Writer | None
+        if hit is not None and hit.rest is not None and isinstance(opened.data, Path):
+            fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
+            zone = zone_of(fmt)
+            writer = hit.writer()
+            for frame, st in parts:
+                done.append(st)
+                yield frame, st
+        else:
+            fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+            zone = zone_of(fmt)
+            start = first_line = 0
+            writer = cache.writer(lf.display, lf.local, lf.node, fmt, zone, mode)
+        chunks: Iterator[Chunk] = iter_chunks(
+            opened.data,
+            fmt,
+            file=lf.display,
+            node=lf.node,
+            zone=zone,
+            workers=workers,
+            start=start,
+            first_line=first_line,
+            split_tail=0 if fmt.links else SPLIT_TAIL,
+        )
+        if fmt.links and mode == "whole":
+            # Links reach across chunks: one segment holding the whole file's table.
+            frame, st = parse_bytes(
+                opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
+            )
+            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
+            chunks = iter([Chunk(frame, st, 0, end, st.lines, False)])
+        for chunk in chunks:
+            if writer is not None:
+                writer.add(chunk)
+            done.append(chunk.stats)
+            yield chunk.frame, chunk.stats
+        if writer is not None:
+            writer.finish(opened.decode_errors, opened.partial)
+        st = opened.account(merge_stats(done))
+        st.zone_from = sources.get(fmt.name)
+        self._cached_stats[lf.display] = st
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -346,6 +443,7 @@ class Loader:
         stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
         # Names only: the times of this pass are not kept, so no zone is noted for it.
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
+        pre.cache = self.cache
         pre.resolve = False
         for frame in pre.frames():
             self._said.append(statement_frame(frame))
@@ -454,8 +552,13 @@ def open_inputs(
     zones: ZoneBook | None = None,
     progress: Progress | None = None,
     aliases: Mapping[str, Sequence[str]] | None = None,
+    cache: bool | None = None,
 ) -> Loader:
-    """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`."""
+    """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`.
+
+    ``cache``: keep and reuse parsed files (:mod:`logdoctor.ingest.cache`); None: as the
+    process says (:func:`logdoctor.ingest.cacheswitch.set_enabled`; off unless the command line
+    turned it on)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     path_list = [str(p) for p in paths]
@@ -480,6 +583,7 @@ def open_inputs(
         progress=progress or NULL_PROGRESS,
         aliases=dict(aliases or {}),
         forced=node,
+        cache=default_cache(formats, cache),
     )
 
 
@@ -494,6 +598,7 @@ def load(
     zones: ZoneBook | None = None,
     progress: Progress | None = None,
     aliases: Mapping[str, Sequence[str]] | None = None,
+    cache: bool | None = None,
 ) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
@@ -508,7 +613,8 @@ def load(
     ``ValueError`` for a bad ``tz``; unreadable inputs are listed in ``errors`` (and in
     ``stats`` with their ``error``), never skipped silently; so are inputs only partly read
     (a truncated compressed file: its ``stats`` entry has the counts of what was read and
-    ``partial`` says where reading stopped).
+    ``partial`` says where reading stopped). ``cache=True`` keeps each file's parsed table
+    and reuses it while the file is unchanged (:mod:`logdoctor.ingest.cache`).
     """
     return open_inputs(
         paths,
@@ -520,4 +626,5 @@ def load(
         zones=zones,
         progress=progress,
         aliases=aliases,
+        cache=cache,
     ).result()

@@ -50,18 +50,39 @@ def _text_times(frame: pl.DataFrame, zone: Zone | None = None) -> pl.DataFrame:
     """Times as text: milliseconds, or microseconds for a record that has them (per row, so
     the result does not depend on how the events were chunked); UTC with ``Z``, or in
     ``zone`` with its offset. The vectorized form of :func:`logdoctor.table.iso`'s
-    ``"exact"`` policy (a Python call per row would dominate a large export)."""
-    t = pl.col("time")
+    ``"exact"`` policy (a Python call per row would dominate a large export): one formatting
+    pass over all rows; the rare rows with microseconds are formatted again, alone."""
+    t = frame["time"]
     end = "Z"
     if zone is not None:
         t = t.dt.convert_time_zone(zone.polars_name or zone.name)
         end = "%:z"
-    return frame.with_columns(
-        pl.when(t.dt.microsecond() % 1000 == 0)
-        .then(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f" + end))
-        .otherwise(t.dt.strftime("%Y-%m-%dT%H:%M:%S%.6f" + end))
-        .alias("time")
+    text = t.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f" + end)
+    micro = (t.dt.microsecond() % 1000 != 0).fill_null(False).arg_true()
+    if micro.len():
+        text = text.scatter(micro, t.gather(micro).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f" + end))
+    return frame.with_columns(text.alias("time"))
+
+
+def _json_lines(frame: pl.DataFrame) -> pl.DataFrame:
+    """One column of JSON objects, one per row, without the fields that are null in it (in
+    the schema's order). Rows are grouped by which of their fields are set (a handful of
+    shapes: one per kind, about), each group encoded by polars' JSON encoder with only its
+    fields, and the rows put back in order."""
+    cols = frame.columns
+    if frame.height == 0:
+        return pl.DataFrame({"json": []}, schema={"json": pl.String})
+    shape = pl.sum_horizontal(
+        pl.col(c).is_not_null().cast(pl.UInt32) * (1 << i) for i, c in enumerate(cols)
     )
+    numbered = frame.with_row_index("_row").with_columns(shape.alias("_shape"))
+    parts = []
+    for part in numbered.partition_by("_shape", maintain_order=False):
+        bits = int(part["_shape"][0])
+        keep = [c for i, c in enumerate(cols) if bits >> i & 1]
+        json = pl.struct(keep).struct.json_encode() if keep else pl.lit("{}")
+        parts.append(part.select("_row", json.alias("json")))
+    return pl.concat(parts).sort("_row").select("json")
 
 
 def _tsv(frame: pl.DataFrame) -> pl.DataFrame:
@@ -76,16 +97,22 @@ def write_events(
     *,
     header: bool = True,
     zone: Zone | None = None,
+    all_fields: bool = False,
 ) -> None:
     """Write ``frame`` to the binary stream ``out`` as ``fmt`` (one of EVENT_FORMATS); text
     formats give times in ``zone`` (with its offset) when one is given, else UTC.
 
     Text formats may be written in several calls (a stream of chunks): pass ``header=False``
-    after the first CSV or TSV chunk. Parquet is written whole.
+    after the first CSV or TSV chunk. Parquet is written whole. JSON lines leave out the
+    fields that are null in a row, unless ``all_fields`` (every column, nulls as ``null``).
     """
     frame = frame.select(COLUMNS)
-    if fmt == "jsonl":
+    if fmt == "jsonl" and all_fields:
         _text_times(frame, zone).write_ndjson(out)
+    elif fmt == "jsonl":
+        if frame.height:
+            lines = _json_lines(_text_times(frame, zone))
+            lines.write_csv(out, include_header=False, quote_style="never")
     elif fmt == "csv":
         csv_safe(_text_times(frame, zone)).write_csv(out, include_header=header)
     elif fmt == "tsv":

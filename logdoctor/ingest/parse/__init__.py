@@ -18,7 +18,7 @@ record cut so is counted in ``truncated`` (it still counts as a line and a recor
 byte order mark is skipped.
 """
 
-from logdoctor.ingest.parse.bulk import iter_parse, merge_stats, parse_bytes
+from logdoctor.ingest.parse.bulk import Chunk, iter_chunks, merge_stats, parse_bytes
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES, decode, iter_lines
 from logdoctor.ingest.parse.line import (
     LineParser,
@@ -29,12 +29,13 @@ from logdoctor.ingest.parse.line import (
 
 __all__ = [
     "MAX_RECORD_BYTES",
+    "Chunk",
     "LineParser",
     "Record",
     "classify_message",
     "decode",
+    "iter_chunks",
     "iter_lines",
-    "iter_parse",
     "match_event",
     "merge_stats",
     "parse_bytes",

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -38,7 +39,7 @@ from logdoctor.table import (
 )
 from logdoctor.timestamps import Zone, resolve_zone
 
-__all__ = ["iter_parse", "merge_stats", "parse_bytes"]
+__all__ = ["Chunk", "iter_chunks", "merge_stats", "parse_bytes"]
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 _T = TypeVar("_T")
@@ -265,8 +266,19 @@ def _matches(
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
     if e.logger is not None:
-        hit = hit & logger.str.contains(e.logger.rust).fill_null(False)
+        hit = hit & _logger_matches(e, logger)
     return hit, parts
+
+
+def _logger_matches(e: EventPattern, logger: pl.Series) -> pl.Series:
+    """Rows whose logger the pattern's logger regex matches, decided once per distinct logger
+    (a log has a few hundred loggers, not a million)."""
+    assert e.logger is not None
+    names = logger.unique()
+    if names.len() * 4 > logger.len():
+        return logger.str.contains(e.logger.rust).fill_null(False)
+    good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
+    return logger.is_in(good.implode()).fill_null(False)
 
 
 def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
@@ -352,7 +364,11 @@ def _clean_values(values: pl.Series) -> pl.Series:
     not once per row.
     """
     values = values.set(values == "-", None)
-    encoded = values.filter(values.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)).unique()
+    pct = values.str.contains("%", literal=True).fill_null(False)  # memchr, not a regex
+    if not bool(pct.any()):
+        return values
+    maybe = values.filter(pct)
+    encoded = maybe.filter(maybe.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)).unique()
     if encoded.len() == 0:
         return values
     mapping = {v: pct_decode(v) for v in encoded.to_list()}
@@ -376,18 +392,31 @@ def parse_bytes(
     """Parse one whole file with the bulk engine: its event rows and its statistics."""
     frames: list[pl.DataFrame] = []
     parts: list[ParseStats] = []
-    for frame, st in iter_parse(
+    for c in iter_chunks(
         data, fmt, file=file, node=node, zone=zone, workers=workers, chunk_bytes=chunk_bytes
     ):
-        frames.append(frame)
-        parts.append(st)
+        frames.append(c.frame)
+        parts.append(c.stats)
     out = pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
     if fmt.links and len(frames) > 1:
         out = _apply_links(out, fmt)
     return out, merge_stats(parts)
 
 
-def iter_parse(
+@dataclass
+class Chunk:
+    """One parsed chunk of a file: bytes ``start:end`` (cut at record starts), its events, its
+    partial statistics and its physical lines (lines of nothing but NULs included)."""
+
+    frame: pl.DataFrame
+    stats: ParseStats
+    start: int
+    end: int
+    lines: int
+    continues: bool
+
+
+def iter_chunks(
     data: bytes | Path,
     fmt: Format,
     *,
@@ -396,12 +425,21 @@ def iter_parse(
     zone: Zone | None = None,
     workers: int | None = None,
     chunk_bytes: int = CHUNK_BYTES,
-) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
-    """Parse a file chunk by chunk, in order: each chunk's events and its partial statistics.
+    start: int = 0,
+    first_line: int = 0,
+    split_tail: int = 0,
+) -> Iterator[Chunk]:
+    """Parse a file chunk by chunk, in order: each chunk's events, its partial statistics
+    (:func:`merge_stats` adds them up), its byte span and its line count.
 
     Chunks are cut where a line starts a record, so no record spans two chunks; they are
     parsed on ``workers`` threads with at most ``workers + 1`` in flight, which bounds memory
-    whatever the file size. :func:`merge_stats` adds the partial statistics up.
+    whatever the file size.
+
+    ``start``: parse from this offset (a record start; the parse cache re-parses a grown
+    file's tail so), numbering lines after ``first_line`` lines. ``split_tail``: when the file
+    is at least this many bytes (0: never), its last record is a chunk of its own, so that a
+    file that grows (lines appended) can be re-parsed from there.
     """
     zone = zone or resolve_zone(None)
     workers = workers or os.cpu_count() or 1
@@ -418,16 +456,20 @@ def iter_parse(
         else:
             buf = data
         size = len(buf)
-        first = len(UTF8_BOM) if buf[: len(UTF8_BOM)] == UTF8_BOM else 0
+        bom = len(UTF8_BOM) if buf[: len(UTF8_BOM)] == UTF8_BOM else 0
+        first = start or bom
         if size <= first:
-            yield empty_frame(), ParseStats(path=file, family=fmt.family, node=node, bytes=size)
+            st = ParseStats(path=file, family=fmt.family, node=node, bytes=size - start)
+            yield Chunk(empty_frame(), st, start, size, 0, False)
             return
         bounds = _chunk_bounds(buf, fmt, chunk_bytes, first)
+        if split_tail and size - start >= split_tail:
+            bounds = _split_last(buf, fmt, bounds)
         inner = workers if len(bounds) == 1 else 1
 
         def work(k: int) -> tuple[pl.DataFrame, ParseStats, int]:
-            start, end, continues = bounds[k]
-            block, cut = _capped(buf, start, end, MAX_RECORD_BYTES)
+            lo, hi, continues = bounds[k]
+            block, cut = _capped(buf, lo, hi, MAX_RECORD_BYTES)
             frame, st = _parse_block(
                 block,
                 fmt,
@@ -439,19 +481,43 @@ def iter_parse(
                 cut=cut,
                 continues=continues,
             )
-            st.bytes = end - start + (first if k == 0 else 0)
+            st.bytes = hi - lo + (first if k == 0 and not start else 0)
             # Lines of nothing but NULs are not in st.lines but count in the numbering.
             return frame, st, _count_lines(block) if st.nul_bytes else st.lines
 
         # Chunks number their lines from 1; shift them by the lines of the chunks before
         # (every line of the file, those of nothing but NULs included).
-        seen = 0
-        for frame, st, lines in _in_order(work, len(bounds), 1 if len(bounds) == 1 else workers):
+        seen = first_line
+        count = len(bounds)
+        for k, (frame, st, lines) in enumerate(
+            _in_order(work, count, 1 if count == 1 else workers)
+        ):
             if seen:
                 frame = frame.with_columns(pl.col("line") + seen)
                 st.malformed_lines = [n + seen for n in st.malformed_lines]
             seen += lines
-            yield frame, st
+            lo, hi, continues = bounds[k]
+            yield Chunk(frame, st, 0 if k == 0 and not start else lo, hi, lines, continues)
+
+
+def _split_last(
+    buf: bytes | mmap.mmap, fmt: Format, bounds: list[tuple[int, int, bool]]
+) -> list[tuple[int, int, bool]]:
+    """``bounds`` with the last chunk cut at the start of its last record (when that record
+    starts after the chunk's first line and within the last MAX_RECORD_BYTES of the file)."""
+    lo, hi, continues = bounds[-1]
+    floor = max(lo, hi - MAX_RECORD_BYTES)
+    pos = hi - 1 if hi and buf[hi - 1 : hi] == b"\n" else hi
+    while pos > floor:
+        nl = buf.rfind(b"\n", floor, pos)
+        if nl == -1:
+            break
+        line = bytes(buf[nl + 1 : min(pos, nl + 1 + (1 << 16))])
+        text = line.decode("utf-8", errors="replace").removesuffix("\r")
+        if any(h.regex.py.match(text) for h in fmt.headers):
+            return [*bounds[:-1], (lo, nl + 1, continues), (nl + 1, hi, False)]
+        pos = nl
+    return bounds
 
 
 def _count_lines(data: bytes) -> int:
