@@ -51,6 +51,7 @@ def test_unreadable_input_still_gives_a_report_and_exit_2(
 ) -> None:
     root = normal_bundle(tmp_path / "b")
     bad = root / "ucm-pub" / "platform" / "log" / "certMgmt00001.log"
+    bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_bytes(b"\x00\x00\x00\x01binary")
     out = tmp_path / "r.html"
     res = runner.invoke(main, ["report", str(root), "-o", str(out), "--tz", "UTC"])
