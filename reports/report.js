@@ -67,7 +67,7 @@
   var MARKER_VARS = {
     "config.changed": ["--m-config", "#7c3aed"],
     "key.regenerated": ["--m-key", "#c2410c"],
-    "service.restarted": ["--m-service", "#0e7490"],
+    "service.started": ["--m-service", "#0e7490"],
     "revoke.request": ["--m-revoke", "#be185d"],
     "token.revoked": ["--m-revoke", "#be185d"]
   };

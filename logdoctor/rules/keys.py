@@ -172,9 +172,9 @@ def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
 
     Detection:
     The last key regeneration, then no restart of Cisco CallManager (``service.started`` in
-    CiscoSyslog, ``audit.service`` in AuditApp) on a UCM node (declared publisher and subscribers, or the UCM nodes the logs show) while the
-    logs go on for at least 30 minutes. Failures of new tokens at that node are added as
-    evidence. Subject: the node.
+    CiscoSyslog, ``audit.service`` in AuditApp) on a UCM node (declared publisher and
+    subscribers, or the UCM nodes the logs show) while the logs go on for at least 30
+    minutes. Failures of new tokens at that node are added as evidence. Subject: the node.
 
     Example:
         2026-11-20 06:00:00,000 INFO  [main] oauth.AuthzKeyManager - Authz key regenerated: use=signing checksum=c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b60b54910bd4484b version=2
@@ -210,8 +210,9 @@ def xcp_not_restarted(ctx: Context) -> Iterator[Hit]:
 
     Detection:
     The last key regeneration, then no restart of the Cisco XCP Authentication Service
-    (``service.started`` in CiscoSyslog, ``audit.service`` in AuditApp) on an IM and Presence node of the cluster (declared ``imp``, or
-    IM and Presence nodes the logs show) while the logs go on for at least 30 minutes.
+    (``service.started`` in CiscoSyslog, ``audit.service`` in AuditApp) on an IM and
+    Presence node of the cluster (declared ``imp``, or IM and Presence nodes the logs show)
+    while the logs go on for at least 30 minutes.
     Failures of new tokens at that node are added as evidence. Subject: the node.
 
     Example:
