@@ -67,109 +67,76 @@ def junit_xml(report: CheckReport) -> bytes:
     by_rule: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
-    cases: list[ET.Element] = []
-    failures = skipped = errors = 0
-    if report.logs:
-        inputs = ET.Element(
-            "testcase", {"classname": "logdoctor.inputs", "name": "inputs read", "time": "0"}
-        )
-        if report.not_read:
-            err = ET.SubElement(
-                inputs,
-                "error",
-                {"message": xml_text(report.not_read), "type": "input-not-read"},
-            )
-            err.text = xml_text(
-                "\n".join(f"{e.path}: {e.message}" for e in report.errors) or report.not_read
-            )
-            errors += 1
-        cases.append(inputs)
     crashed = {f.rule: f for f in report.rule_errors}
+    cases = _inputs_case(report)
     for r in report.rules:
-        found = by_rule.get(r.id, [])
         if r.id in crashed:
-            case = ET.Element(
-                "testcase",
-                {
-                    "classname": f"logdoctor.{r.id}",
-                    "name": xml_text(f"{r.id} {r.title}"),
-                    "time": "0",
-                },
-            )
-            err = ET.SubElement(
-                case,
-                "error",
-                {"message": xml_text(crashed[r.id].message), "type": "internal-error"},
-            )
-            err.text = xml_text(crashed[r.id].message)
-            errors += 1
+            case = _case(r.id, f"{r.id} {r.title}")
+            _error(case, crashed[r.id].message, "internal-error", crashed[r.id].message)
             cases.append(case)
-            continue
-        if not found:
-            cases.append(
-                ET.Element(
-                    "testcase",
-                    {
-                        "classname": f"logdoctor.{r.id}",
-                        "name": xml_text(f"{r.id} {r.title}"),
-                        "time": "0",
-                    },
-                )
-            )
-            continue
-        for f in found:
-            case = ET.Element(
-                "testcase",
-                {
-                    "classname": f"logdoctor.{r.id}",
-                    "name": xml_text(f"{r.id} {', '.join(f.subjects)}".strip()),
-                    "time": "0",
-                },
-            )
-            props = ET.SubElement(case, "properties")
-            ET.SubElement(props, "property", {"name": "basis", "value": f.basis or "none"})
-            if report.state(f) != "new":
-                ET.SubElement(case, "skipped", {"message": "known finding (in the baseline)"})
-                skipped += 1
-            elif report.fails(f):
-                fail = ET.SubElement(
-                    case,
-                    "failure",
-                    {"message": xml_text(f"{f.title}: {f.message}"), "type": str(f.severity)},
-                )
-                fail.text = xml_text(_details(f))
-                failures += 1
-            else:
-                out = ET.SubElement(case, "system-out")
-                out.text = xml_text(f"[{f.severity}] {_details(f)}")
-            cases.append(case)
-    suite = ET.Element(
-        "testsuite",
-        {
-            "name": "logdoctor check",
-            "tests": str(len(cases)),
-            "failures": str(failures),
-            "errors": str(errors),
-            "skipped": str(skipped),
-            "time": "0",
-        },
-    )
+        else:
+            found = by_rule.get(r.id, [])
+            cases += [_finding_case(report, r.id, f) for f in found] or [
+                _case(r.id, f"{r.id} {r.title}")
+            ]
+    totals = {
+        "tests": str(len(cases)),
+        "failures": str(sum(c.find("failure") is not None for c in cases)),
+        "errors": str(sum(c.find("error") is not None for c in cases)),
+        "skipped": str(sum(c.find("skipped") is not None for c in cases)),
+        "time": "0",
+    }
+    suite = ET.Element("testsuite", {"name": "logdoctor check", **totals})
     suite.extend(cases)
-    root = ET.Element(
-        "testsuites",
-        {
-            "name": "logdoctor",
-            "tests": str(len(cases)),
-            "failures": str(failures),
-            "errors": str(errors),
-            "skipped": str(skipped),
-            "time": "0",
-        },
-    )
+    root = ET.Element("testsuites", {"name": "logdoctor", **totals})
     root.append(suite)
     ET.indent(root)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return data + b"\n"
+
+
+def _case(rule: str, name: str) -> ET.Element:
+    """A test case of rule ``rule`` (``classname`` ``logdoctor.<rule>``)."""
+    return ET.Element(
+        "testcase", {"classname": f"logdoctor.{rule}", "name": xml_text(name), "time": "0"}
+    )
+
+
+def _error(case: ET.Element, message: str, kind: str, text: str) -> None:
+    err = ET.SubElement(case, "error", {"message": xml_text(message), "type": kind})
+    err.text = xml_text(text)
+
+
+def _inputs_case(report: CheckReport) -> list[ET.Element]:
+    """``logdoctor.inputs``: an error naming what was not read (when logs were given)."""
+    if not report.logs:
+        return []
+    inputs = _case("inputs", "inputs read")
+    if report.not_read:
+        text = "\n".join(f"{e.path}: {e.message}" for e in report.errors) or report.not_read
+        _error(inputs, report.not_read, "input-not-read", text)
+    return [inputs]
+
+
+def _finding_case(report: CheckReport, rule: str, f: Finding) -> ET.Element:
+    """One finding: skipped (baselined), a failure (it fails the check) or a pass with its
+    text in ``<system-out>``."""
+    case = _case(rule, f"{rule} {', '.join(f.subjects)}".strip())
+    props = ET.SubElement(case, "properties")
+    ET.SubElement(props, "property", {"name": "basis", "value": f.basis or "none"})
+    if report.state(f) != "new":
+        ET.SubElement(case, "skipped", {"message": "known finding (in the baseline)"})
+    elif report.fails(f):
+        fail = ET.SubElement(
+            case,
+            "failure",
+            {"message": xml_text(f"{f.title}: {f.message}"), "type": str(f.severity)},
+        )
+        fail.text = xml_text(_details(f))
+    else:
+        out = ET.SubElement(case, "system-out")
+        out.text = xml_text(f"[{f.severity}] {_details(f)}")
+    return case
 
 
 def write_junit(report: CheckReport, out: BinaryIO) -> None:
