@@ -11,9 +11,12 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +50,7 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def console(stream: IO[str] | None = None) -> Any:
+def console(stream: IO[str] | None = None) -> Console:
     """A rich console for ``stream`` (stdout by default), coloured when it is a terminal."""
     from logdoctor.cli.term import terminal
 

@@ -6,13 +6,26 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from logdoctor.cli._base import _ids, formats_dir_option, main, no_cache_option, tz_option
+from logdoctor.cli._base import main
 from logdoctor.cli.errors import CliError, handle_errors, warn
+from logdoctor.cli.options import (
+    fail_on_option,
+    format_option,
+    formats_dir_option,
+    no_cache_option,
+    rule_filter_options,
+    rule_ids,
+    tz_option,
+)
 from logdoctor.cli.progress import FleetProgress
+
+if TYPE_CHECKING:
+    from logdoctor.fleet import Bundle, FleetOutput, Options
+    from logdoctor.fleet.runner import FleetResult
 
 # -- fleet ---------------------------------------------------------------------------------------
 
@@ -73,23 +86,9 @@ from logdoctor.cli.progress import FleetProgress
     help="Folder for index.html, the fleet tables, summary.json and clusters/ (one report "
     "per cluster).",
 )
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["json", "csv", "parquet"]),
-    default="json",
-    show_default=True,
-    help="Format of the fleet tables findings.* and clusters.*.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["error", "warning", "info", "never"]),
-    default="warning",
-    show_default=True,
-    help="Exit 1 when a cluster has a finding at or above this severity.",
-)
-@click.option("--select", multiple=True, metavar="IDS", help="Run only these rules.")
-@click.option("--ignore", multiple=True, metavar="IDS", help="Do not run these rules.")
+@format_option("fleet", "json", "Format of the fleet tables findings.* and clusters.*.")
+@fail_on_option("Exit 1 when a cluster has a finding at or above this severity.")
+@rule_filter_options
 @click.option("--correct-skew", is_flag=True, help="Shift each node's times by its clock offset.")
 @click.option(
     "--split-mb",
@@ -142,31 +141,81 @@ def fleet_cmd(
     archive suffix. Exit 0 clean, 1 findings at or above --fail-on, 2 a bundle could not be
     read (the others are still checked).
     """
-    from logdoctor.fleet import FleetOutput, Options, find_bundles, unmatched_configs
-    from logdoctor.fleet.runner import run_in_process, validate
-    from logdoctor.fleet.sizing import choose
-    from logdoctor.ingest import cacheswitch
-    from logdoctor.outputs.findings import safe
-    from logdoctor.outputs.terminal import clean
+    from logdoctor.fleet import FleetOutput, find_bundles, unmatched_configs
 
+    _refuse_conflicts(in_process, scheduler, workers, force_dask)
+    found = find_bundles(list(bundles), config_dir)
+    why = ""
+    if not (in_process or force_dask or scheduler is not None or workers is not None):
+        in_process, why = _small_fleet(found)
+    for path in unmatched_configs(config_dir, found) if config_dir is not None else ():
+        warn(f"{path}: no bundle of this cluster among the inputs (not used)")
+    opts = _options(
+        in_process=in_process,
+        select=select,
+        ignore=ignore,
+        fail_on=fail_on,
+        correct_skew=correct_skew,
+        formats_dirs=formats_dirs,
+        tz=tz,
+        split_mb=split_mb,
+        cluster_reports=cluster_reports,
+    )
+    output = FleetOutput(out, out_format)
+    if in_process:
+        from logdoctor.fleet.runner import run_in_process
+
+        with FleetProgress() as progress:
+            result = run_in_process(found, opts, observer=progress, on_result=output.document)
+    else:
+        result = _run_dask(found, opts, output, scheduler, workers, connect_timeout)
+    written = output.finish(result, title=title)
+    _summarize(result, why=why, fail_on=fail_on, tz=tz)
+    wrote = ", ".join(str(p) for p in written)
+    click.echo(f"wrote {wrote} and {output.reports} cluster report(s) in {output.clusters}")
+    sys.exit(result.exit_code)
+
+
+def _small_fleet(found: Sequence[Bundle]) -> tuple[bool, str]:
+    """Whether to run in this process (a fleet too small for Dask's start-up), and why."""
+    from logdoctor.fleet.sizing import choose
+
+    sizing = choose(found)
+    return sizing.in_process, sizing.reason if sizing.in_process else ""
+
+
+def _refuse_conflicts(
+    in_process: bool, scheduler: str | None, workers: int | None, force_dask: bool
+) -> None:
+    """Options that contradict each other: one line, exit 2."""
     if in_process and (scheduler is not None or workers is not None or force_dask):
         raise CliError(
             "--in-process runs without Dask: it takes neither --dask, --scheduler nor --workers"
         )
     if scheduler is not None and workers is not None:
         raise CliError("--workers sizes a local cluster; with --scheduler the cluster has its own")
-    found = find_bundles(list(bundles), config_dir)
-    why = ""
-    if not (in_process or force_dask or scheduler is not None or workers is not None):
-        sizing = choose(found)
-        in_process = sizing.in_process
-        why = sizing.reason if in_process else ""
-    if config_dir is not None:
-        for path in unmatched_configs(config_dir, found):
-            warn(f"{path}: no bundle of this cluster among the inputs (not used)")
+
+
+def _options(
+    *,
+    in_process: bool,
+    select: Sequence[str],
+    ignore: Sequence[str],
+    fail_on: str,
+    correct_skew: bool,
+    formats_dirs: Sequence[Path],
+    tz: str | None,
+    split_mb: int,
+    cluster_reports: str,
+) -> Options:
+    """The fleet's options (checked: a bad one is one line)."""
+    from logdoctor.fleet import Options
+    from logdoctor.fleet.runner import validate
+    from logdoctor.ingest import cacheswitch
+
     opts = Options(
-        select=tuple(_ids(select)),
-        ignore=tuple(_ids(ignore)),
+        select=tuple(rule_ids(select)),
+        ignore=tuple(rule_ids(ignore)),
         fail_on=fail_on,
         correct_skew=correct_skew,
         formats_dir=tuple(str(d) for d in formats_dirs),
@@ -178,26 +227,37 @@ def fleet_cmd(
         cache=cacheswitch.enabled(),
     )
     validate(opts)
-    if not in_process:
-        try:
-            from logdoctor.fleet.dask_runner import connect, run_dask
-        except ImportError as exc:
-            raise CliError(
-                f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
-                "or run with --in-process"
-            ) from None
-    output = FleetOutput(out, out_format)
-    if in_process:
-        with FleetProgress() as progress:
-            result = run_in_process(found, opts, observer=progress, on_result=output.document)
-    else:
-        with FleetProgress() as progress:
-            progress.starting(
-                f"connecting to {scheduler}" if scheduler else "starting Dask workers"
-            )
-            with connect(scheduler, workers, timeout=connect_timeout) as conn:
-                result = run_dask(found, opts, conn, observer=progress, on_result=output.document)
-    written = output.finish(result, title=title)
+    return opts
+
+
+def _run_dask(
+    found: Sequence[Bundle],
+    opts: Options,
+    output: FleetOutput,
+    scheduler: str | None,
+    workers: int | None,
+    connect_timeout: float,
+) -> FleetResult:
+    """The bundles checked on a Dask cluster (a local one, or --scheduler's)."""
+    try:
+        from logdoctor.fleet.dask_runner import connect, run_dask
+    except ImportError as exc:
+        raise CliError(
+            f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
+            "or run with --in-process"
+        ) from None
+    with FleetProgress() as progress:
+        progress.starting(f"connecting to {scheduler}" if scheduler else "starting Dask workers")
+        with connect(scheduler, workers, timeout=connect_timeout) as conn:
+            return run_dask(found, opts, conn, observer=progress, on_result=output.document)
+
+
+def _summarize(result: FleetResult, *, why: str, fail_on: str, tz: str | None) -> None:
+    """The bundles not read, where and how long the run took, the verdict, the failing
+    clusters."""
+    from logdoctor.outputs.findings import safe
+    from logdoctor.outputs.terminal import clean
+
     for b in result.bundles:
         if not b.ok:
             click.echo(
@@ -230,14 +290,9 @@ def fleet_cmd(
     )
     for line in failing_lines(result):
         click.echo(line)
-    click.echo(
-        f"wrote {', '.join(str(p) for p in written)} and {output.reports} cluster "
-        f"report(s) in {output.clusters}"
-    )
-    sys.exit(result.exit_code)
 
 
-def failing_lines(result: Any, shown: int = 20) -> list[str]:
+def failing_lines(result: FleetResult, shown: int = 20) -> list[str]:
     """One line per failing cluster, worst first: its name and its failing rules, with the
     severity and how many findings (``acme-east: LD101 error, LD403 warning x19``)."""
     from logdoctor.fleet.summary import cluster_order

@@ -5,12 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from logdoctor.cli._base import _inputs, input_options
 from logdoctor.cli.errors import CliError, handle_errors
+from logdoctor.cli.inputs import open_loader
 from logdoctor.cli.logs import formats_cmd
+from logdoctor.cli.options import InputSpec, input_options, output_option
+
+if TYPE_CHECKING:
+    from logdoctor.analysis.suggest import Draft
 
 
 @formats_cmd.command("suggest")
@@ -28,13 +33,7 @@ from logdoctor.cli.logs import formats_cmd
     show_default=True,
     help="Draft only the templates seen at least N times.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the draft to FILE (default: standard output; the summary goes to stderr).",
-)
+@output_option("Write the draft to FILE (default: standard output; the summary goes to stderr).")
 @click.option(
     "--include",
     "include",
@@ -57,10 +56,7 @@ def suggest_cmd(
     output: Path | None,
     include: Sequence[str],
     only_unrecognized: bool,
-    formats_dirs: Sequence[Path],
-    tz: str | None,
-    set_node: str | None,
-    jobs: int | None,
+    inputs: InputSpec,
 ) -> None:
     """Draft a format file from the records no event pattern recognizes.
 
@@ -72,12 +68,11 @@ def suggest_cmd(
     draft.<n> kinds, then `logdoctor formats --check DIR`.
     """
     from logdoctor.analysis.suggest import GENERIC_KINDS, draft_format
-    from logdoctor.report.text import neutral
 
     if only_unrecognized and include:
         raise CliError("--include and --only-unrecognized exclude each other")
     kinds: Sequence[str] = () if only_unrecognized else (include or GENERIC_KINDS)
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs)
+    loader = open_loader(paths, inputs)
     result = loader.result()
     draft = draft_format(
         result.frame,
@@ -95,6 +90,13 @@ def suggest_cmd(
             output.write_text(draft.text, encoding="utf-8")
         except OSError as exc:
             raise CliError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    _summary(draft, kinds, min_count, output)
+
+
+def _summary(draft: Draft, kinds: Sequence[str], min_count: int, output: Path | None) -> None:
+    """What was drafted, from what, what was left out, what to do next (to stderr when the
+    draft goes to standard output)."""
+    from logdoctor.report.text import neutral
 
     def say(line: str) -> None:
         click.echo(line, err=output is None)

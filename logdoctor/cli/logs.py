@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from logdoctor.cli._base import (
-    _binary_out,
-    _inputs,
-    _not_in_logs,
-    _report_input_errors,
-    _require_log_files,
-    formats_dir_option,
-    input_options,
-    main,
-)
+from logdoctor.cli._base import main
 from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors
+from logdoctor.cli.inputs import (
+    binary_out,
+    not_in_logs,
+    open_loader,
+    report_input_errors,
+    require_file_format,
+    require_log_files,
+    write_document,
+)
 from logdoctor.cli.options import (
+    InputSpec,
     color_option,
     display_tz_option,
     entry_zone,
     event_filter,
     event_filter_options,
+    format_option,
+    formats_dir_option,
+    input_options,
     machine_zone,
+    output_option,
     report_zones,
     shown_zone,
     zones,
@@ -39,7 +43,13 @@ from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
+    import polars as pl
+
+    from logdoctor.ingest.formats.spec import Format
+    from logdoctor.ingest.load import Loader
     from logdoctor.ingest.sources import Ignored
+    from logdoctor.outputs.sheet import Sheet
+    from logdoctor.timestamps import ZoneBook
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -53,13 +63,7 @@ if TYPE_CHECKING:
     metavar="DIR",
     help="Validate the format files of DIR (every sample must parse as declared) and exit.",
 )
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("listing", "table")
 @formats_dir_option
 @color_option
 @click.pass_context
@@ -81,34 +85,44 @@ def formats_cmd(
     if ctx.invoked_subcommand is not None:
         return
     if check_dir is not None:
-        if not check_dir.is_dir():
-            raise CliError(f"{check_dir}: not a folder")
-        checked = load_formats([check_dir], builtin=False)
-        names = ", ".join(f.name for f in checked)
-        samples = sum(len(f.samples) for f in checked)
-        click.echo(
-            f"ok: {len(checked)} format(s) in {check_dir} ({names}); "
-            f"{samples} sample(s) parse as declared"
-        )
+        _check_formats(check_dir)
         return
     formats = load_formats(formats_dirs)
-    if out_format == "json":
-        doc = [
-            {
-                "name": f.name,
-                "family": f.family,
-                "title": f.title,
-                "path": f.path,
-                "builtin": f.builtin,
-                "file_patterns": list(f.file_patterns),
-                "events": len(f.events),
-                "samples": len(f.samples),
-                "url": list(f.urls),
-            }
-            for f in formats
-        ]
-        click.echo(json.dumps(doc, indent=2))
-        return
+    if not write_document("listing", out_format, lambda: [_format_row(f) for f in formats]):
+        terminal(color).print_sheet(_formats_sheet(formats))
+
+
+def _check_formats(folder: Path) -> None:
+    """``formats --check DIR``: every sample of DIR's formats parses as declared."""
+    from logdoctor.ingest.formats.catalog import load_formats
+
+    if not folder.is_dir():
+        raise CliError(f"{folder}: not a folder")
+    checked = load_formats([folder], builtin=False)
+    names = ", ".join(f.name for f in checked)
+    samples = sum(len(f.samples) for f in checked)
+    click.echo(
+        f"ok: {len(checked)} format(s) in {folder} ({names}); {samples} sample(s) parse as declared"
+    )
+
+
+def _format_row(f: Format) -> dict[str, object]:
+    """A format in the listing's JSON."""
+    return {
+        "name": f.name,
+        "family": f.family,
+        "title": f.title,
+        "path": f.path,
+        "builtin": f.builtin,
+        "file_patterns": list(f.file_patterns),
+        "events": len(f.events),
+        "samples": len(f.samples),
+        "url": list(f.urls),
+    }
+
+
+def _formats_sheet(formats: Sequence[Format]) -> Sheet:
+    """The formats as a table."""
     from logdoctor.outputs.sheet import Column, Sheet
     from logdoctor.outputs.terminal import clean
 
@@ -133,17 +147,11 @@ def formats_cmd(
             str(len(f.samples)),
             "built-in" if f.builtin else clean(f.path),
         )
-    terminal(color).print_sheet(sheet)
+    return sheet
 
 
 @main.command("kinds")
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@format_option("listing", "table")
 @formats_dir_option
 @color_option
 @handle_errors
@@ -156,15 +164,17 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None
     from logdoctor.outputs.sheet import Column, Sheet
 
     bases = kind_bases(load_formats(formats_dirs))
-    if out_format == "json":
-        doc = {
+
+    def document() -> dict[str, object]:
+        return {
             k.value: {
                 "description": k.description,
                 "basis": {fam: list(v) for fam, v in bases.get(k.value, {}).items()},
             }
             for k in EventKind
         }
-        click.echo(json.dumps(doc, indent=2))
+
+    if write_document("listing", out_format, document):
         return
     sheet = Sheet((Column("kind"), Column("basis (family: basis)"), Column("meaning", free=True)))
     for k in EventKind:
@@ -179,21 +189,12 @@ def kinds_cmd(out_format: str, formats_dirs: Sequence[Path], color: str) -> None
 
 @main.command("parse")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["table", "jsonl", "csv", "tsv", "parquet"]),
-    default="table",
-    show_default=True,
-    help="Output format (tsv: one line per event, tab-separated, \\t \\n escaped).",
+@format_option(
+    "events",
+    "table",
+    "Output format (tsv: one line per event, tab-separated, \\t \\n escaped).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to FILE instead of standard output.",
-)
+@output_option("Write to FILE instead of standard output.")
 @event_filter_options
 @click.option(
     "--user", "users", multiple=True, metavar="U", help="Only events of user U (any case)."
@@ -243,39 +244,25 @@ def parse_cmd(
     display_tz: str | None,
     config: Path | None,
     color: str,
-    formats_dirs: Sequence[Path],
-    tz: str | None,
-    set_node: str | None,
-    jobs: int | None,
+    inputs: InputSpec,
 ) -> None:
     """Parse logs into the event table and print or export it (merged by time)."""
     import polars as pl
 
-    from logdoctor.analysis.pivots import missing, time_ordered
-    from logdoctor.outputs.events import write_events
-
-    book = zones(tz, config)
+    book = zones(inputs.tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     conds = filt.conditions()
     if users:
         conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
-    if out_format == "table" and output is not None:
-        raise CliError("--output needs --format jsonl, csv, tsv or parquet")
+    require_file_format("events", out_format, output)
     if out_format == "parquet" and output is None and sys.stdout.isatty():
         raise CliError("--format parquet is binary: give -o FILE")
-    seen_users: set[str] = set()
-
-    def keep(frame: pl.DataFrame) -> pl.DataFrame:
-        if users:
-            seen_users.update(frame["user"].drop_nulls().unique().to_list())
-        return frame.filter(*conds) if conds else frame
-
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
-    _require_log_files(loader, paths)
-    zone = machine_zone(display_tz, book)
+    loader = open_loader(paths, inputs, zones=book, config=config)
+    require_log_files(loader, paths)
+    parse = _Parse(loader, book, out_format, conds, users, display_tz, all_fields)
     with contextlib.ExitStack() as stack:
         # A file that cannot be written fails before the parse, not after it.
-        fh = stack.enter_context(_binary_out(output)) if out_format != "table" else None
+        fh = None if parse.screen else stack.enter_context(binary_out(output))
         progress = stack.enter_context(TermProgress())
         loader.progress = progress
         one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
@@ -289,52 +276,101 @@ def parse_cmd(
             conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
         if stream:
             assert fh is not None
-            # Stream: each chunk is written as soon as it is parsed (memory stays bounded).
-            for i, chunk in enumerate(loader.frames()):
-                write_events(
-                    keep(chunk), out_format, fh, header=i == 0, zone=zone, all_fields=all_fields
-                )
+            parse.stream(fh)
             stack.close()
-            _after_load(loader, book, users, seen_users)
+            _after_load(loader, book, users, parse.seen_users)
             return
-        frames = [keep(f) for f in loader.frames()]
-        progress.stage("merging")
-        frame = pl.concat(frames, how="vertical") if frames else _empty()
-        frame = loader.nodes.apply(frame)  # canonical node names (once every file was read)
-        if order == "time":
-            frame = time_ordered(frame)
-        progress.close()  # the warnings and the output come after it
-        report_zones(book)
-        problem = missing(users, seen_users, "user") if users else None
-        if problem:
-            raise _not_in_logs(problem, loader)
+        frame = parse.merged(progress, by_time=order == "time")
         if fh is not None:
-            write_events(frame, out_format, fh, zone=zone, all_fields=all_fields)
+            parse.write(frame, fh)
         else:
-            from logdoctor.outputs.terminal import events_sheet
-
-            term = terminal(color)
-            console = term.console()
-            shown = frame["node"].drop_nulls().unique()
-            sheet = events_sheet(frame, shown_zone(display_tz, book, shown), limit=limit)
-            term.print_sheet(sheet, console)
-            if frame.height > limit:
-                term.note(
-                    f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
-                    console,
-                )
-    if _report_input_errors(loader):
+            parse.show(frame, limit, color)
+    if report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 
 
-def _empty() -> Any:
-    """An empty event table."""
-    from logdoctor.table import empty_frame
+class _Parse:
+    """One run of ``parse``: the filters, where the rows go, the users seen."""
 
-    return empty_frame()
+    def __init__(
+        self,
+        loader: Loader,
+        book: ZoneBook,
+        out_format: str,
+        conds: list[pl.Expr],
+        users: Sequence[str],
+        display_tz: str | None,
+        all_fields: bool,
+    ) -> None:
+        from logdoctor.outputs.registry import writer
+
+        self.loader = loader
+        self.book = book
+        self.out_format = out_format
+        self.screen = writer("events", out_format).screen
+        self.conds = conds  # the command may add the --node condition before the rows come
+        self.users = users
+        self.display_tz = display_tz
+        self.all_fields = all_fields
+        self.seen_users: set[str] = set()
+
+    def keep(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows that pass the filters (noting the users seen, for --user)."""
+        if self.users:
+            self.seen_users.update(frame["user"].drop_nulls().unique().to_list())
+        return frame.filter(*self.conds) if self.conds else frame
+
+    def stream(self, fh: BinaryIO) -> None:
+        """Write each chunk as soon as it is parsed (memory stays bounded)."""
+        for i, chunk in enumerate(self.loader.frames()):
+            self.write(self.keep(chunk), fh, header=i == 0)
+
+    def merged(self, progress: TermProgress, *, by_time: bool) -> pl.DataFrame:
+        """Every kept row, with canonical node names, in time order when ``by_time``; then
+        the zone warning, and exit 1 for a --user not in the logs."""
+        import polars as pl
+
+        from logdoctor.analysis.pivots import missing, time_ordered
+        from logdoctor.table import empty_frame
+
+        frames = [self.keep(f) for f in self.loader.frames()]
+        progress.stage("merging")
+        frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        frame = self.loader.nodes.apply(frame)  # canonical node names (every file read)
+        if by_time:
+            frame = time_ordered(frame)
+        progress.close()  # the warnings and the output come after it
+        report_zones(self.book)
+        problem = missing(self.users, self.seen_users, "user") if self.users else None
+        if problem:
+            raise not_in_logs(problem, self.loader)
+        return frame
+
+    def write(self, frame: pl.DataFrame, fh: BinaryIO, *, header: bool = True) -> None:
+        """Rows in the export format (times in UTC unless --display-tz)."""
+        from logdoctor.outputs.registry import events_writer
+
+        zone = machine_zone(self.display_tz, self.book)
+        events_writer(self.out_format)(
+            frame, self.out_format, fh, header=header, zone=zone, all_fields=self.all_fields
+        )
+
+    def show(self, frame: pl.DataFrame, limit: int, color: str) -> None:
+        """The first ``limit`` rows as a table on the terminal."""
+        from logdoctor.outputs.terminal import events_sheet
+
+        term = terminal(color)
+        console = term.console()
+        zone = shown_zone(self.display_tz, self.book, frame["node"].drop_nulls().unique())
+        term.print_sheet(events_sheet(frame, zone, limit=limit), console)
+        if frame.height > limit:
+            term.note(
+                f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
+                console,
+            )
 
 
-def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) -> None:
+def _after_load(loader: Loader, book: ZoneBook, users: Sequence[str], seen: set[str]) -> None:
     """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
     (exit 2, also when a user was not found: it may be in what was not read)."""
     from logdoctor.analysis.pivots import missing
@@ -342,73 +378,64 @@ def _after_load(loader: Any, book: Any, users: Sequence[str], seen: set[str]) ->
     report_zones(book)
     problem = missing(users, seen, "user") if users else None
     if problem:
-        raise _not_in_logs(problem, loader)
-    if _report_input_errors(loader):
+        raise not_in_logs(problem, loader)
+    if report_input_errors(loader):
         sys.exit(EXIT_USAGE)
 
 
 @main.command("stats")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["table", "json", "tsv", "csv"]),
-    default="table",
-    show_default=True,
-    help="table: paths relative to the input; json, tsv, csv: paths as found.",
+@format_option(
+    "stats", "table", "table: paths relative to the input; json, tsv, csv: paths as found."
 )
 @color_option
 @input_options
 @handle_errors
-def stats_cmd(
-    paths: Sequence[str],
-    out_format: str,
-    color: str,
-    formats_dirs: Sequence[Path],
-    tz: str | None,
-    set_node: str | None,
-    jobs: int | None,
-) -> None:
+def stats_cmd(paths: Sequence[str], out_format: str, color: str, inputs: InputSpec) -> None:
     """Per-file statistics: lines, records, malformed, unrecognized, kinds."""
-    from logdoctor.outputs.sheet import write_sheet
-    from logdoctor.outputs.stats import node_lines, stats_document
-    from logdoctor.outputs.terminal import clean, relative_paths, stats_rows, stats_sheet
+    from logdoctor.outputs.registry import stats_writer, writer
 
-    result = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=zones(tz, None))
-    _require_log_files(result, paths)
+    result = open_loader(paths, inputs, zones=zones(inputs.tz, None))
+    require_log_files(result, paths)
     with TermProgress() as progress:
         result.progress = progress
         for _ in result.frames():  # count only: nothing is kept
             pass
-    if out_format == "json":
-        report_zones(result.zones)
-        doc = stats_document(result.stats, result.ignored, result.nodes)
-        click.echo(json.dumps(doc, indent=2))
-    elif out_format in ("tsv", "csv"):
-        with _binary_out(None) as fh:
-            write_sheet(stats_sheet(()), out_format, fh, raw=stats_rows(result.stats))
+    if writer("stats", out_format).screen:
+        _show_stats(result, paths, color)
     else:
-        term = terminal(color)
-        console = term.console()
-        term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
-        for line in node_lines(result.nodes):
-            term.note(clean(line, 2000), console)
-        doc = stats_document(result.stats, result.ignored)["totals"]
-        damaged = [
-            f"{doc[key]:,} {what}"
-            for key, what in (("truncated", "record(s) truncated"), ("nul_bytes", "NUL byte(s)"))
-            if doc[key]
-        ]
-        term.note(
-            f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "
-            f"{doc['malformed']:,} malformed, {doc['unrecognized']:,} unrecognized"
-            + "".join(f", {d}" for d in damaged)
-            + _ignored_summary(result.ignored)
-            + (f"; paths relative to {', '.join(paths)}" if len(paths) == 1 else ""),
-            console,
-        )
-    if _report_input_errors(result):
+        if out_format == "json":
+            report_zones(result.zones)
+        with binary_out(None) as fh:
+            stats_writer(out_format)(result, out_format, fh)
+    if report_input_errors(result):
         sys.exit(EXIT_USAGE)
+
+
+def _show_stats(result: Loader, paths: Sequence[str], color: str) -> None:
+    """``stats --format table``: one row per file, the nodes, a summary line."""
+    from logdoctor.outputs.stats import node_lines, stats_document
+    from logdoctor.outputs.terminal import clean, relative_paths, stats_sheet
+
+    term = terminal(color)
+    console = term.console()
+    term.print_sheet(stats_sheet(result.stats, relative_paths(paths)), console)
+    for line in node_lines(result.nodes):
+        term.note(clean(line, 2000), console)
+    doc = stats_document(result.stats, result.ignored)["totals"]
+    damaged = [
+        f"{doc[key]:,} {what}"
+        for key, what in (("truncated", "record(s) truncated"), ("nul_bytes", "NUL byte(s)"))
+        if doc[key]
+    ]
+    term.note(
+        f"{doc['files']} file(s), {doc['lines']:,} lines, {doc['records']:,} records, "
+        f"{doc['malformed']:,} malformed, {doc['unrecognized']:,} unrecognized"
+        + "".join(f", {d}" for d in damaged)
+        + _ignored_summary(result.ignored)
+        + (f"; paths relative to {', '.join(paths)}" if len(paths) == 1 else ""),
+        console,
+    )
 
 
 def _ignored_summary(ignored: Sequence[Ignored]) -> str:

@@ -1,5 +1,13 @@
-"""Typed options the output commands share, and what they resolve to.
+"""Typed options the commands share, and what they resolve to.
 
+- ``--format`` (:func:`format_option`): its choices are the rows of
+  :data:`logdoctor.outputs.WRITERS` for what the command writes (:class:`FormatChoice`);
+- ``-o/--output FILE`` (:func:`output_option`), ``--config FILE`` (:func:`config_option`);
+- the inputs: ``--formats-dir``, ``--tz``, ``--set-node``, ``--jobs``, ``--no-cache``
+  (:func:`input_options`, gathered into one :class:`InputSpec` argument ``inputs``), and
+  ``--allow-partial``, ``--one-cluster`` (:func:`partial_options`);
+- the rules: ``--select``, ``--ignore`` (:func:`rule_filter_options`), ``--fail-on``
+  (:func:`fail_on_option`, its choices :data:`logdoctor.verdict.FAIL_ON`);
 - ``--color auto|always|never`` (:func:`color_option`; see :mod:`logdoctor.cli.term`);
 - ``--display-tz utc|local|ZONE`` (:func:`display_tz_option`): the zone times are shown in;
   by default the logs' zone when it is known (``--tz``, a deployment file's ``timezone``),
@@ -15,6 +23,7 @@ as UTC (when nothing said a zone), and :func:`shown_zone` picks the display zone
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,26 +33,246 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import click
 
 from logdoctor.cli.errors import CliError, warn
+from logdoctor.outputs.registry import formats_for
 from logdoctor.timestamps import Zone, ZoneBook, display_zone, zone_book
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from logdoctor.ucm.deployment import Deployment
+
 __all__ = [
     "ColorMode",
     "EventFilter",
+    "FormatChoice",
+    "InputSpec",
     "color_option",
+    "config_option",
     "display_tz_option",
     "event_filter",
     "event_filter_options",
+    "fail_on_option",
+    "format_option",
+    "formats_dir_option",
+    "input_options",
+    "no_cache_option",
+    "output_option",
+    "partial_options",
     "report_zones",
+    "rule_filter_options",
+    "rule_ids",
+    "set_node_option",
     "shown_zone",
+    "tz_option",
     "zones",
     "zones_config_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ColorMode = Literal["auto", "always", "never"]
+
+
+# -- --format, -o, --config ----------------------------------------------------------------------
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """The ``--format`` values of one kind of document (``writes``), from ``WRITERS``."""
+
+    def __init__(self, writes: str) -> None:
+        super().__init__(list(formats_for(writes)))
+        self.writes = writes
+
+
+def format_option(
+    writes: str, default: str, help: str | None = None, *, show_default: bool = True
+) -> Callable[[F], F]:
+    """``--format NAME``: one of the writers of ``writes`` (``out_format`` in the command)."""
+    if default not in formats_for(writes):
+        raise ValueError(f"--format default {default!r} is not a format of {writes}")
+    return click.option(
+        "--format",
+        "out_format",
+        type=FormatChoice(writes),
+        default=default,
+        show_default=show_default,
+        help=help,
+    )
+
+
+def output_option(
+    help: str, default: Path | None = None, *, show_default: bool = False
+) -> Callable[[F], F]:
+    """``-o/--output FILE`` (``-``: standard output where the command allows it)."""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=default,
+        show_default=show_default,
+        help=help,
+    )
+
+
+def config_option(help: str, *, exists: bool = False) -> Callable[[F], F]:
+    """``--config FILE``: a deployment file (TOML)."""
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(exists=exists, dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FILE",
+        help=help,
+    )
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+def rule_filter_options(fn: F) -> F:
+    """``--select IDS`` and ``--ignore IDS`` (repeatable, comma-separated; see
+    :func:`rule_ids`)."""
+    fn = click.option(
+        "--ignore", multiple=True, metavar="IDS", help="Do not run these rules (ids or prefixes)."
+    )(fn)
+    return click.option(
+        "--select",
+        multiple=True,
+        metavar="IDS",
+        help="Run only these rules (comma-separated ids or prefixes: LD101,LD2).",
+    )(fn)
+
+
+def rule_ids(values: Sequence[str]) -> list[str]:
+    """`--select LD1,LD203 --select LD9` -> ["LD1", "LD203", "LD9"]."""
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+FAIL_ON = ("error", "warning", "info", "never")
+"""``--fail-on``'s choices: :data:`logdoctor.verdict.FAIL_ON`, not imported from there (that
+would load the pipeline with ``--help``); tests/test_writers.py checks that they agree."""
+
+
+def fail_on_option(help: str) -> Callable[[F], F]:
+    """``--fail-on error|warning|info|never`` (default warning)."""
+    return click.option(
+        "--fail-on",
+        type=click.Choice(list(FAIL_ON)),
+        default="warning",
+        show_default=True,
+        help=help,
+    )
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How to read the inputs: ``--formats-dir``, ``--tz``, ``--set-node``, ``--jobs``."""
+
+    formats_dirs: tuple[Path, ...] = ()
+    tz: str | None = None
+    set_node: str | None = None
+    jobs: int | None = None
+
+
+def formats_dir_option(fn: F) -> F:
+    """``--formats-dir DIR`` (repeatable): add the format files of DIR."""
+    return click.option(
+        "--formats-dir",
+        "formats_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Also load the *.toml format files of DIR (repeatable; a format with a built-in "
+        "format's name replaces it).",
+    )(fn)
+
+
+def tz_option(fn: F) -> F:
+    """``--tz ZONE``: the zone the logs' timestamps were written in."""
+    return click.option(
+        "--tz",
+        metavar="ZONE",
+        default=None,
+        help="Zone the logs' timestamps were written in (they carry none): an IANA name "
+        "such as America/New_York, or an offset such as -04:00. A deployment file's timezone "
+        "wins for its nodes. Default: UTC, with a warning.",
+    )(fn)
+
+
+def set_node_option(fn: F) -> F:
+    """``--set-node NAME``: one node name for every input."""
+    return click.option(
+        "--set-node",
+        "set_node",
+        metavar="NAME",
+        default=None,
+        help="Use NAME as the node of every input instead of the one the bundle layout gives.",
+    )(fn)
+
+
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from logdoctor.ingest import cacheswitch
+
+        cacheswitch.set_enabled(False)
+
+
+def no_cache_option(fn: F) -> F:
+    """``--no-cache``: parse every file, neither reading nor writing the parsed-file cache."""
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        expose_value=False,
+        callback=_no_cache,
+        help="Parse every file again: neither reuse nor keep parsed files (kept by default "
+        "in $XDG_CACHE_HOME/logdoctor/parsed, or $LOGDOCTOR_CACHE_DIR).",
+    )(fn)
+
+
+def input_options(fn: F) -> F:
+    """Options that say how to read inputs: --formats-dir, --tz, --set-node, --jobs,
+    --no-cache; the command receives them as one :class:`InputSpec` argument ``inputs``."""
+
+    @functools.wraps(fn)
+    def gathered(
+        *args: Any,
+        formats_dirs: Sequence[Path],
+        tz: str | None,
+        set_node: str | None,
+        jobs: int | None,
+        **kwargs: Any,
+    ) -> Any:
+        return fn(*args, inputs=InputSpec(tuple(formats_dirs), tz, set_node, jobs), **kwargs)
+
+    wrapped: F = no_cache_option(gathered)  # type: ignore[assignment]
+    wrapped = click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 256),
+        default=None,
+        help="Files parsed at once (default: the number of cores).",
+    )(wrapped)
+    return formats_dir_option(tz_option(set_node_option(wrapped)))
+
+
+def partial_options(fn: F) -> F:
+    """``--allow-partial`` and ``--one-cluster`` (``check`` and ``report``)."""
+    fn = click.option(
+        "--one-cluster",
+        is_flag=True,
+        help="Read all PATHS as one cluster even when they look like several bundles "
+        "(folders or archives each with their own nodes or deployment file).",
+    )(fn)
+    return click.option(
+        "--allow-partial",
+        is_flag=True,
+        help="Judge what could be read when some inputs cannot be (they are still named); "
+        "without it the verdict is incomplete and the exit status 2.",
+    )(fn)
+
+
+# -- display ---------------------------------------------------------------------------------------
 
 
 def color_option(fn: F) -> F:
@@ -178,7 +407,7 @@ def zones(tz: str | None, config: Path | None) -> ZoneBook:
     return zone_book(tz, None if config is None else _deployment(config).node_zones())
 
 
-def _deployment(config: Path) -> Any:
+def _deployment(config: Path) -> Deployment:
     """The deployment file, or one line and exit 2."""
     from logdoctor.ucm.deployment import DeploymentError, load_deployment
 

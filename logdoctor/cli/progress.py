@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # rich is imported when progress is first drawn, not with the CLI
     from rich.progress import TaskID
 
+    from logdoctor.fleet import BundleResult
+
 __all__ = ["DELAY", "FleetProgress", "TermProgress", "stderr_is_terminal"]
 
 DELAY = 0.3
@@ -185,7 +187,7 @@ class FleetProgress(_Delayed):
         if self.task is not None:
             self.progress.update(self.task, running=len(self.active))
 
-    def done(self, result: Any) -> None:
+    def done(self, result: BundleResult) -> None:
         """A bundle is finished (checked or failed)."""
         self.active.discard(result.cluster)
         self.failed += 0 if result.ok else 1

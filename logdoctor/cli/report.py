@@ -5,42 +5,32 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from logdoctor.cli._base import (
-    _inputs,
-    _report_input_errors,
-    _report_unread,
-    input_options,
-    main,
-    partial_options,
-)
+from logdoctor.cli._base import main
 from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors, warn
-from logdoctor.cli.options import report_zones, zones
+from logdoctor.cli.inputs import open_loader, report_input_errors, report_unread
+from logdoctor.cli.options import (
+    InputSpec,
+    config_option,
+    input_options,
+    output_option,
+    partial_options,
+    report_zones,
+    zones,
+)
 from logdoctor.cli.progress import TermProgress
 
-# -- report --------------------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from logdoctor.ingest.load import LoadResult
 
 
 @main.command("report")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="Write the HTML report to FILE.",
-)
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    metavar="FILE",
-    help="Deployment file (TOML) to check the logs against.",
-)
+@output_option("Write the HTML report to FILE.", Path("report.html"), show_default=True)
+@config_option("Deployment file (TOML) to check the logs against.", exists=True)
 @click.option(
     "--title",
     default=None,
@@ -56,10 +46,7 @@ def report_cmd(
     title: str | None,
     allow_partial: bool,
     one_cluster: bool,
-    formats_dirs: Sequence[Path],
-    tz: str | None,
-    set_node: str | None,
-    jobs: int | None,
+    inputs: InputSpec,
 ) -> None:
     """Write the HTML diagnostic report: one self-contained page to read, forward and print.
 
@@ -74,8 +61,8 @@ def report_cmd(
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
-    book = zones(tz, config)
-    loader = _inputs(paths, formats_dirs, tz, set_node, jobs, zones=book, config=config)
+    book = zones(inputs.tz, config)
+    loader = open_loader(paths, inputs, zones=book, config=config)
     if not one_cluster:
         refuse_several_bundles(loader, list(paths), "report")
     with TermProgress() as progress:
@@ -83,18 +70,7 @@ def report_cmd(
         result = loader.result()
         if result.frame.height == 0:
             progress.close()
-            _report_input_errors(result)
-            read = sum(1 for st in result.stats if st.error is None)
-            if result.errors:  # each was named above
-                raise CliError("no log was read: no report written")
-            if read:
-                raise CliError(
-                    f"no log record was read ({read} file(s) read, none holds a record of the "
-                    "known formats): no report written"
-                )
-            raise CliError(
-                f"no log was read (no log file found in {', '.join(paths)}): no report written"
-            )
+            raise _nothing_read(result, paths)
         diagnosis = diagnose(result, config, progress=progress)
         progress.stage("rendering")
         model = build_report(
@@ -112,6 +88,20 @@ def report_cmd(
     for note in diagnosis.notes:
         warn(note)
     click.echo(str(output))
-    _report_unread(result, diagnosis.rule_errors, allow_partial=allow_partial)
+    report_unread(result, diagnosis.rule_errors, allow_partial=allow_partial)
     if (result.errors and not allow_partial) or diagnosis.rule_errors:
         sys.exit(EXIT_USAGE)
+
+
+def _nothing_read(result: LoadResult, paths: Sequence[str]) -> CliError:
+    """No log record was read: each input not read named, and why no report is written."""
+    report_input_errors(result)
+    read = sum(1 for st in result.stats if st.error is None)
+    if result.errors:  # each was named above
+        return CliError("no log was read: no report written")
+    if read:
+        return CliError(
+            f"no log record was read ({read} file(s) read, none holds a record of the "
+            "known formats): no report written"
+        )
+    return CliError(f"no log was read (no log file found in {', '.join(paths)}): no report written")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from logdoctor.cli._base import F, main
-from logdoctor.cli.errors import CliError, handle_errors
+from logdoctor.cli._base import main
+from logdoctor.cli.errors import CliError, F, handle_errors
+from logdoctor.cli.inputs import write_document
+from logdoctor.cli.options import format_option
 
 # -- the token service -----------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from logdoctor.tokenservice.service import AdminCredentials, Service
 
 DATA_DIR_ENV = "LOGDOCTOR_DATA_DIR"
 ADMIN_PASSWORD_ENV = "LOGDOCTOR_ADMIN_PASSWORD"
@@ -98,22 +102,14 @@ def serve_cmd(
 ) -> None:
     """Run the token service (UCM's ssosp OAuth endpoints) over HTTP."""
     from logdoctor.tokenservice import server
-    from logdoctor.tokenservice.service import AdminCredentials, Service
+    from logdoctor.tokenservice.service import Service
 
-    if not admin_user:
-        raise CliError("--admin-user is required (the revoke API's administrator)")
-    if admin_password_file is not None:
-        password = _read_secret_file(admin_password_file, "admin password")
-    elif os.environ.get(ADMIN_PASSWORD_ENV):
-        password = os.environ[ADMIN_PASSWORD_ENV]
-    else:
-        raise CliError(f"give --admin-password-file FILE or set ${ADMIN_PASSWORD_ENV}")
+    admin = _admin(admin_user, admin_password_file)
     if (tls_cert is None) != (tls_key is None):
         raise CliError("--tls-cert and --tls-key go together")
     for p in (tls_cert, tls_key):
         if p is not None and not p.is_file():
             raise CliError(f"{p}: no such file")
-    admin = AdminCredentials(admin_user, password)
     service = Service(data_dir, admin=admin, cluster=cluster)
     info = service.info()
     known = service.issuing_node_for_host(node) if node is not None else info["publisher"]
@@ -147,6 +143,22 @@ def serve_cmd(
     )
 
 
+def _admin(user: str | None, password_file: Path | None) -> AdminCredentials:
+    """The revoke API's administrator: --admin-user and the password from
+    --admin-password-file or the environment (one line when either is missing)."""
+    from logdoctor.tokenservice.service import AdminCredentials
+
+    if not user:
+        raise CliError("--admin-user is required (the revoke API's administrator)")
+    if password_file is not None:
+        password = _read_secret_file(password_file, "admin password")
+    elif os.environ.get(ADMIN_PASSWORD_ENV):
+        password = os.environ[ADMIN_PASSWORD_ENV]
+    else:
+        raise CliError(f"give --admin-password-file FILE or set ${ADMIN_PASSWORD_ENV}")
+    return AdminCredentials(user, password)
+
+
 @main.group("service")
 @data_dir_option
 @click.pass_context
@@ -155,7 +167,8 @@ def service_group(ctx: click.Context, data_dir: Path) -> None:
     ctx.obj = data_dir
 
 
-def _service(ctx: click.Context) -> Any:
+def _service(ctx: click.Context) -> Service:
+    """The data dir's service (closed when the command ends)."""
     from logdoctor.tokenservice.service import Service
 
     svc = Service(ctx.obj)
@@ -263,7 +276,7 @@ def users_list_cmd(ctx: click.Context) -> None:
 
 @service_group.command("params")
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="Set (repeatable).")
-@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@format_option("listing", "table", show_default=False)
 @click.pass_context
 @handle_errors
 def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) -> None:
@@ -286,8 +299,7 @@ def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) 
     if pairs:
         return
     values = svc.params()
-    if out_format == "json":
-        click.echo(json.dumps(values, indent=2))
+    if write_document("listing", out_format, lambda: values):
         return
     for name, spec in PARAMS.items():
         click.echo(
@@ -304,7 +316,7 @@ def params_cmd(ctx: click.Context, assignments: Sequence[str], out_format: str) 
     help="Clear a failed-logon count and its lockout: user:NAME, admin:NAME, address:ADDR, or "
     "SCOPE:* for all of a scope (repeatable; UCM's Reset Hack Count).",
 )
-@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@format_option("listing", "table", show_default=False)
 @click.pass_context
 @handle_errors
 def lockouts_cmd(ctx: click.Context, resets: Sequence[str], out_format: str) -> None:
@@ -328,8 +340,7 @@ def lockouts_cmd(ctx: click.Context, resets: Sequence[str], out_format: str) -> 
     if pairs:
         return
     rows = svc.lockout_list()
-    if out_format == "json":
-        click.echo(json.dumps(rows, indent=2))
+    if write_document("listing", out_format, lambda: rows):
         return
     for r in rows:
         if r["locked"]:
@@ -378,14 +389,13 @@ def key_regen_cmd(ctx: click.Context, use: str, yes: bool) -> None:
 @service_group.command("key-show")
 @_use_argument
 @click.option("--node", default=None, help="Only this node.")
-@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table")
+@format_option("listing", "table", show_default=False)
 @click.pass_context
 @handle_errors
 def key_show_cmd(ctx: click.Context, use: str, node: str | None, out_format: str) -> None:
     """Print the key checksum each node holds (`show key authz ...`)."""
     rows = _service(ctx).key_show(use, node)
-    if out_format == "json":
-        click.echo(json.dumps(rows, indent=2))
+    if write_document("listing", out_format, lambda: rows):
         return
     for r in rows:
         note = "" if r["current"] else "  (stale: not the publisher's current key)"

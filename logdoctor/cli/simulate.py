@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,10 +14,13 @@ from logdoctor.cli.errors import CliError, handle_errors
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
+if TYPE_CHECKING:
+    from logdoctor.simulate import RunSummary
+
 # -- simulate ------------------------------------------------------------------------------------
 
 
-def _sim_line(summary: Any, dest: str) -> str:
+def _sim_line(summary: RunSummary, dest: str) -> str:
     from datetime import UTC
 
     start = datetime.fromtimestamp(summary.start, UTC).strftime("%Y-%m-%d %H:%M")
@@ -103,49 +107,56 @@ def simulate_cmd(
     declared deployment.toml and the expected.json verdicts. The same seed gives the same
     bytes.
     """
-    from logdoctor.simulate import SCENARIOS, simulate
+    from logdoctor.simulate import SCENARIOS
 
     if list_:
         width = max(len(n) for n in SCENARIOS)
         for sc in SCENARIOS.values():
             click.echo(f"{sc.name:<{width}}  {sc.summary}")
         return
+    knobs = _Knobs(seed, start, days, users, gzip_over, force)
     if all_:
         if name is not None or bundle is not None:
             raise CliError("--all takes no scenario name and no --bundle")
         if out is None:
             raise CliError("--all needs --out DIR (a folder per scenario is written in it)")
         for sc_name in SCENARIOS:
-            dest = out / sc_name
-            with TermProgress() as progress:
-                summary = simulate(
-                    sc_name,
-                    out=dest,
-                    seed=seed,
-                    start=start,
-                    days=days,
-                    users=users,
-                    gzip_over=gzip_over,
-                    replace=force,
-                    progress=progress,
-                )
-            _print(_sim_line(summary, str(dest)))
+            _run(sc_name, out / sc_name, None, knobs)
         return
     if name is None:
         raise CliError("give a scenario NAME (see --list), or --list, or --all")
     if out is None and bundle is None:
         raise CliError("give --out DIR and/or --bundle FILE.zip")
+    _run(name, out, bundle, knobs)
+
+
+@dataclass(frozen=True)
+class _Knobs:
+    """The options every simulated scenario of one run shares."""
+
+    seed: int
+    start: str | None
+    days: int | None
+    users: int | None
+    gzip_over: int | None
+    force: bool
+
+
+def _run(name: str, out: Path | None, bundle: Path | None, knobs: _Knobs) -> None:
+    """Simulate one scenario into ``out`` and / or ``bundle``, then one line saying what."""
+    from logdoctor.simulate import simulate
+
     with TermProgress() as progress:
         summary = simulate(
             name,
             out=out,
             bundle=bundle,
-            seed=seed,
-            start=start,
-            days=days,
-            users=users,
-            gzip_over=gzip_over,
-            replace=force,
+            seed=knobs.seed,
+            start=knobs.start,
+            days=knobs.days,
+            users=knobs.users,
+            gzip_over=knobs.gzip_over,
+            replace=knobs.force,
             progress=progress,
         )
     dests = [str(p) for p in (out, bundle) if p is not None]

@@ -10,29 +10,36 @@ import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from logdoctor.cli._base import formats_dir_option, main, set_node_option, tz_option
+from logdoctor.cli._base import main
 from logdoctor.cli.errors import console, handle_errors
+from logdoctor.cli.options import (
+    config_option,
+    format_option,
+    formats_dir_option,
+    set_node_option,
+    tz_option,
+)
 
 if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
+
     from logdoctor.tail.follow_events import Notice
     from logdoctor.tail.tailer import Batch, Tailer
+    from logdoctor.tail.window import Detector
 
 # -- tail ----------------------------------------------------------------------------------------
 
 
 @main.command("tail")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "out_format",
-    type=click.Choice(["live", "jsonl"]),
-    default="live",
-    show_default=True,
-    help="live: a screen that updates (events, counters, findings); jsonl: one JSON object per "
+@format_option(
+    "tail",
+    "live",
+    "live: a screen that updates (events, counters, findings); jsonl: one JSON object per "
     'line (events, findings and notices, each with a "type"), flushed as they come.',
 )
 @click.option(
@@ -88,12 +95,7 @@ if TYPE_CHECKING:
 )
 @tz_option
 @set_node_option
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Deployment file the rules compare the logs with (as for check).",
-)
+@config_option("Deployment file the rules compare the logs with (as for check).")
 @click.option("--no-rules", is_flag=True, help="Show events only; run no rules.")
 @formats_dir_option
 @handle_errors
@@ -119,15 +121,12 @@ def tail_cmd(
     them are picked up) or single files. Ctrl-C stops with a summary (and the checkpoint saved).
     """
     from logdoctor.cli.tail_view import summary_line
+    from logdoctor.outputs.registry import writer
     from logdoctor.tail.tailer import Tailer
 
-    detector = None
-    if not no_rules:
-        from logdoctor.tail.detector import rules_detector
-
-        detector = rules_detector(config)
+    detector = None if no_rules else _detector(config)
     sink: _JsonlSink | _LiveSink = (
-        _JsonlSink(sys.stdout) if out_format == "jsonl" else _LiveSink(console())
+        _LiveSink(console()) if writer("tail", out_format).screen else _JsonlSink(sys.stdout)
     )
     tailer = Tailer(
         paths,
@@ -157,6 +156,13 @@ def tail_cmd(
             tailer.abort()  # no checkpoint after a failure: it could cover lines not written
             raise
     sink.summary(summary_line(tailer.stats, state=tailer.state_path))
+
+
+def _detector(config: Path | None) -> Detector:
+    """The rules run on the recent events (imported only when they run)."""
+    from logdoctor.tail.detector import rules_detector
+
+    return rules_detector(config)
 
 
 @contextlib.contextmanager
@@ -276,7 +282,7 @@ _WARN = frozenset({"format", "unrecognized", "lost"})
 class _LiveSink:
     """``--format live``: batches go to the screen's state (nothing to make durable)."""
 
-    def __init__(self, console: Any) -> None:
+    def __init__(self, console: Console) -> None:
         from logdoctor.cli.tail_view import LiveState
 
         self.console = console
@@ -298,7 +304,7 @@ class _LiveSink:
 
         from logdoctor.cli.tail_view import render
 
-        def screen() -> Any:
+        def screen() -> RenderableType:
             return render(
                 self.view,
                 tailer.stats,
