@@ -208,7 +208,8 @@ def _options(
     split_mb: int,
     cluster_reports: str,
 ) -> Options:
-    """The fleet's options (checked: a bad one is one line)."""
+    """The fleet's options (checked: a bad one, or Dask missing when it is needed, is one
+    line)."""
     from logdoctor.fleet import Options
     from logdoctor.fleet.runner import validate
     from logdoctor.ingest import cacheswitch
@@ -227,7 +228,20 @@ def _options(
         cache=cacheswitch.enabled(),
     )
     validate(opts)
+    if not in_process:
+        _require_dask()  # before anything is written
     return opts
+
+
+def _require_dask() -> None:
+    """One line naming what to install when Dask is not there."""
+    try:
+        import logdoctor.fleet.dask_runner  # noqa: F401
+    except ImportError as exc:
+        raise CliError(
+            f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
+            "or run with --in-process"
+        ) from None
 
 
 def _run_dask(
@@ -239,13 +253,8 @@ def _run_dask(
     connect_timeout: float,
 ) -> FleetResult:
     """The bundles checked on a Dask cluster (a local one, or --scheduler's)."""
-    try:
-        from logdoctor.fleet.dask_runner import connect, run_dask
-    except ImportError as exc:
-        raise CliError(
-            f"logdoctor fleet needs Dask ({exc}): pip install 'logdoctor[fleet]', "
-            "or run with --in-process"
-        ) from None
+    from logdoctor.fleet.dask_runner import connect, run_dask
+
     with FleetProgress() as progress:
         progress.starting(f"connecting to {scheduler}" if scheduler else "starting Dask workers")
         with connect(scheduler, workers, timeout=connect_timeout) as conn:
