@@ -89,6 +89,10 @@ class HeaderPattern:
     """The zone of this header's timestamps when they carry no offset themselves (``zone =
     "UTC"`` for a stamp written as UTC); None: the node's zone (``--tz``, a deployment file,
     a zone a log of the node states)."""
+    untimed: bool = False
+    """Declared ``untimed = true``: its lines carry no time (AuditApp's bare alarm form, an
+    empty ``(?P<ts>)`` group), so its records have no time. lnav needs a time on every
+    message, so the lnav export leaves these headers out."""
 
     @property
     def zoneless(self) -> bool:
@@ -313,9 +317,10 @@ def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
     if tail is None:
         raise FormatError(path, entry, "regex must end with (?P<msg>.*) (the rest of the line)")
     prefix = _regex(path, entry, "regex", rx.source[: tail.start()])
-    unknown = set(raw) - {"regex", "timestamp", "zone"}
+    unknown = set(raw) - {"regex", "timestamp", "zone", "untimed"}
     if unknown:
         raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    untimed = _untimed(path, entry, raw.get("untimed", False), prefix)
     zone = None
     if "zone" in raw:
         if not isinstance(raw["zone"], str):
@@ -333,7 +338,28 @@ def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
             compiled.append(TimestampFormat.compile(s))
         except TimestampFormatError as exc:
             raise FormatError(path, entry, f"timestamp: {exc}") from None
-    return HeaderPattern(regex=rx, timestamps=tuple(compiled), prefix=prefix, zone=zone)
+    return HeaderPattern(
+        regex=rx, timestamps=tuple(compiled), prefix=prefix, zone=zone, untimed=untimed
+    )
+
+
+_EMPTY_TS = "(?P<ts>)"
+
+
+def _untimed(path: Path, entry: str, flag: Any, prefix: Regex) -> bool:
+    """The ``untimed`` flag, checked against the regex: true exactly when its ``ts`` group is
+    the empty ``(?P<ts>)`` (a header that can never read a time must say so, and only such a
+    header may)."""
+    if not isinstance(flag, bool):
+        raise FormatError(path, entry, "untimed must be true or false")
+    empty = _EMPTY_TS in prefix.source
+    if flag and not empty:
+        raise FormatError(path, entry, f"untimed = true needs an empty {_EMPTY_TS} group")
+    if empty and not flag:
+        raise FormatError(
+            path, entry, f"an empty {_EMPTY_TS} group reads no time: declare untimed = true"
+        )
+    return flag
 
 
 def _event(path: Path, i: int, raw: Any) -> EventPattern:
