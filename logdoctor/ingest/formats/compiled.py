@@ -41,6 +41,7 @@ KEEP = 64
 
 _SOURCES = (
     "ingest/formats/spec.py",
+    "ingest/formats/types.py",
     "ingest/formats/templates.py",
     "ingest/formats/regex_tokens.py",
     "ingest/formats/check.py",
