@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
+from logdoctor.ingest.formats.lnav import lnav_format, lnav_reads_alike
 from logdoctor.ingest.formats.spec import FormatError
 
 MINIMAL = r"""
@@ -155,6 +156,22 @@ def test_user_format_replaces_a_builtin_of_the_same_name(tmp_path: Path) -> None
             'timestamp = ["%Y-%m-%d %H:%M:%S"]\nzone = "Mars/Olympus"',
             r"header\[0\]: zone: .*unknown time zone",
         ),
+        (
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]',
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]\nuntimed = true',
+            r"header\[0\]: untimed = true needs an empty \(\?P<ts>\) group",
+        ),
+        (
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]',
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]\nuntimed = "yes"',
+            r"header\[0\]: untimed must be true or false",
+        ),
+        (
+            "[[event]]",
+            "[[header]]\nregex = '^(?P<ts>)-- (?P<msg>.*)$'\n"
+            'timestamp = ["%Y-%m-%d %H:%M:%S"]\n\n[[event]]',
+            r"header\[1\]: an empty \(\?P<ts>\) group reads no time: declare untimed = true",
+        ),
     ],
 )
 def test_bad_formats_are_refused_naming_file_entry_field(
@@ -174,3 +191,23 @@ def test_formats_dir_must_hold_toml_files(tmp_path: Path) -> None:
         load_formats([tmp_path])
     with pytest.raises(FormatError, match="not a folder"):
         load_formats([tmp_path / "missing"])
+
+
+def test_an_untimed_header_is_declared_and_left_out_of_the_lnav_export(tmp_path: Path) -> None:
+    untimed = (
+        "[[header]]\nregex = '^(?P<ts>)-- (?P<msg>.*)$'\n"
+        'timestamp = ["%Y-%m-%d %H:%M:%S"]\nuntimed = true\n\n'
+    )
+    extra = (
+        '[[sample]]\nline = "-- login ok user=bob"\nkind = "auth.success"\n'
+        'fields = { time = "" }\n\n'
+    )
+    text = MINIMAL.replace("[[event]]", untimed + "[[event]]").replace(
+        "[[sample]]", extra + "[[sample]]"
+    )
+    fmt = next(f for f in load_formats([_write(tmp_path, text)]) if f.name == "mylog")
+    assert [h.untimed for h in fmt.headers] == [False, True]
+    regexes = lnav_format(fmt)["regex"]
+    assert sorted(regexes) == ["auth.success#0.0", "unrecognized#0"]
+    assert not lnav_reads_alike(fmt, "-- login ok user=bob")
+    assert lnav_reads_alike(fmt, "2026-01-01 10:00:00 INFO login ok user=alice")

@@ -1,24 +1,26 @@
 """The Python API: ``logdoctor.load(paths)`` gives the event table and per-file statistics.
 
 Files are parsed one per task on a thread pool (polars releases the GIL, so two cores parse two
-files at once); results come back in input order, so a load is deterministic.
+files at once); results come back in input order, so a load is deterministic. Opening a file
+(:mod:`logdoctor.ingest.opening`) and reading it through the parsed-file cache
+(:mod:`logdoctor.ingest.cacheseam`) have modules of their own; this one assembles the frames.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from logdoctor.ingest.cache import SPLIT_TAIL, ParseCache, Writer, default_cache
-from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
+from logdoctor.ingest.cache import ParseCache, default_cache
+from logdoctor.ingest.cacheseam import CachedRead
+from logdoctor.ingest.detect import detect, detect_format, looks_like_log, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.nodes import (
@@ -26,26 +28,19 @@ from logdoctor.ingest.nodes import (
     file_statements,
     identify,
     identity_literals,
-    is_download_time,
     named_files,
     statement_frame,
     statements,
 )
-from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
-from logdoctor.ingest.parse.bulk import CHUNK_BYTES
+from logdoctor.ingest.opening import is_big, mentions, open_file, syslog_owner
+from logdoctor.ingest.parse import iter_chunks, merge_stats, parse_bytes
 from logdoctor.ingest.parse.line import zone_from_head
 from logdoctor.ingest.sources import (
-    UTF8_BOM,
     Ignored,
     InputError,
     Limits,
     LogFile,
-    PartialRead,
-    SourceError,
     discover,
-    open_regular,
-    to_utf8,
-    wide_encoding,
 )
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
@@ -82,116 +77,6 @@ def to_pandas(frame: pl.DataFrame) -> "pd.DataFrame":  # noqa: UP037
     """Convert an engine frame to the pandas event table (columns and dtypes of table.DTYPES)."""
     df = frame.select(COLUMNS).to_pandas()
     return df.astype({c: DTYPES[c] for c in COLUMNS})
-
-
-@dataclass
-class _Opened:
-    """A file ready to parse: its data (bytes, or its path when the engine can read it
-    directly), its head (for format detection), and what reading it already counted."""
-
-    data: bytes | Path
-    head: bytes
-    decode_errors: int = 0
-    partial: str | None = None
-
-    def account(self, st: ParseStats) -> ParseStats:
-        """Add what the reading counted to the parse statistics of the file."""
-        st.decode_errors += self.decode_errors
-        st.partial = self.partial
-        return st
-
-
-def _binary(head: bytes) -> bool:
-    """Not text: NUL runs (a hole a writer left after a truncation) are allowed between the
-    lines (the parser drops them and counts them), nothing but NULs or control bytes is not."""
-    if b"\x00" not in head:
-        return is_binary(head)
-    rest = head.replace(b"\x00", b"")
-    return not rest or is_binary(rest)
-
-
-def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
-    """The file's data and head; a ParseStats carrying the error when it cannot be read or is
-    not text. A truncated compressed file gives what could be read, counted as one decode
-    error and noted as ``partial``; UTF-16/32 with a byte order mark is decoded to UTF-8."""
-    data: bytes | Path
-    opened: _Opened
-    try:
-        local = lf.local
-        if local is not None:
-            with open_regular(local) as fh:
-                if os.fstat(fh.fileno()).st_size > limits.max_file_bytes:
-                    local = None
-                else:
-                    head = fh.read(1 << 16)
-        if local is not None:
-            opened = _Opened(local, head)
-        else:
-            try:
-                data = lf.read()
-                opened = _Opened(data, data[: 1 << 16])
-            except PartialRead as exc:
-                note = str(exc).removeprefix(f"{lf.display}: ")
-                opened = _Opened(exc.data, exc.data[: 1 << 16], 1, note)
-        if wide_encoding(opened.head) is not None:
-            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
-            text, bad = to_utf8(raw)
-            opened = _Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
-    except SourceError as exc:
-        st = ParseStats(path=lf.display, node=lf.node)
-        st.error = str(exc).removeprefix(f"{lf.display}: ")
-        return st
-    except OSError as exc:
-        st = ParseStats(path=lf.display, node=lf.node)
-        st.error = f"cannot read ({exc.strerror or exc})"
-        return st
-    if _binary(opened.head):
-        st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
-        st.error = "binary content (NUL or control bytes), not a text log"
-        return st
-    opened.head = opened.head.removeprefix(UTF8_BOM)
-    return opened
-
-
-def _read_all(path: Path) -> bytes:
-    with open_regular(path) as fh:
-        return fh.read()
-
-
-def _syslog_owner(relpath: str) -> str | None:
-    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
-    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
-    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
-    low = [f.lower() for f in folders]
-    if "syslog" not in low:
-        return None
-    i = low.index("syslog") - 1
-    while i >= 0 and is_download_time(folders[i]):
-        i -= 1
-    return folders[i] if i >= 0 else None
-
-
-def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
-    """True when the file's text holds one of ``literals`` (or cannot be read: the parse then
-    reports it)."""
-    try:
-        if lf.local is not None:
-            with open_regular(lf.local) as fh:
-                if os.fstat(fh.fileno()).st_size == 0:
-                    return False
-                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                    return any(data.find(lit) != -1 for lit in literals)
-        blob = lf.read()
-    except (SourceError, OSError, ValueError):
-        return True
-    return any(lit in blob for lit in literals)
-
-
-def _is_big(lf: LogFile) -> bool:
-    try:
-        return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
-    except OSError:
-        return False
 
 
 @dataclass
@@ -271,12 +156,12 @@ class Loader:
         for lf in self.files if stating else ():
             if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
                 continue
-            opened = _open(lf, self.limits)
+            opened = open_file(lf, self.limits)
             if isinstance(opened, ParseStats):
                 continue  # reported when the file is parsed
             lines = sniff_lines(opened.head)
             head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
-            folder = _syslog_owner(lf.relpath)
+            folder = syslog_owner(lf.relpath)
             node = self._canonical(lf.node)
             names = {lf.node.lower(), node.lower()}
             own = folder is not None and folder.lower() in names
@@ -299,13 +184,15 @@ class Loader:
 
     def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
         if self.cache is not None:
-            parts = list(self._through_cache(lf, "whole"))
+            read = self._cached(lf, "whole")
+            parts = list(read.frames())
+            assert read.stats is not None
             if not parts:
-                return empty_frame(), self._cached_stats.pop(lf.display)
+                return empty_frame(), read.stats
             frames = [f for f, _ in parts if f.height] or [parts[0][0]]
             frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-            return frame, self._cached_stats.pop(lf.display)
-        opened = _open(lf, self.limits)
+            return frame, read.stats
+        opened = open_file(lf, self.limits)
         if isinstance(opened, ParseStats):
             return empty_frame(), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
@@ -318,12 +205,14 @@ class Loader:
 
     def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
         if self.cache is not None:
-            for frame, _ in self._through_cache(lf, "streamed"):
+            read = self._cached(lf, "streamed")
+            for frame, _ in read.frames():
                 if frame.height:
                     yield frame
-            self.stats.append(self._cached_stats.pop(lf.display))
+            assert read.stats is not None
+            self.stats.append(read.stats)
             return
-        opened = _open(lf, self.limits)
+        opened = open_file(lf, self.limits)
         if isinstance(opened, ParseStats):
             self.stats.append(opened)
             return
@@ -340,86 +229,9 @@ class Loader:
         st.zone_from = source
         self.stats.append(st)
 
-    _cached_stats: dict[str, ParseStats] = field(default_factory=dict, repr=False)
-    """The statistics of the files :meth:`_through_cache` went through, by display name."""
-
-    def _through_cache(self, lf: LogFile, mode: str) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
-        """A file's frames (chunk by chunk) from the cache, or parsed and stored there; its
-        statistics are left in ``_cached_stats``. A grown file is parsed from its last
-        cached chunk on; a damaged entry is removed and the file parsed again."""
-        cache = self.cache
-        assert cache is not None
-        workers = 1 if mode == "whole" else self.jobs
-        sources: dict[str, str | None] = {}
-        zones: dict[str, Zone] = {}
-
-        def zone_of(fmt: Format) -> Zone:
-            if fmt.name not in zones:  # once per format: _zone notes the file as read
-                zones[fmt.name], sources[fmt.name] = self._zone(lf, fmt)
-            return zones[fmt.name]
-
-        hit = cache.lookup(lf.display, lf.local, lf.node, zone_of, mode)
-        if hit is not None:
-            try:
-                parts = list(hit.frames())
-            except (OSError, ValueError, pl.exceptions.PolarsError):
-                hit.forget()
-                hit = None
-        if hit is not None and hit.rest is None:
-            hit.touch()
-            st = merge_stats([s for _, s in parts])
-            st.decode_errors += hit.decode_errors
-            st.partial = hit.partial
-            st.zone_from = sources.get(hit.fmt.name)
-            self._cached_stats[lf.display] = st
-            yield from parts
-            return
-        opened = _open(lf, self.limits)
-        if isinstance(opened, ParseStats):
-            self._cached_stats[lf.display] = opened
-            return
-        done: list[ParseStats] = []
-        writer: Writer | None
-        if hit is not None and hit.rest is not None and isinstance(opened.data, Path):
-            fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
-            zone = zone_of(fmt)
-            writer = hit.writer()
-            for frame, st in parts:
-                done.append(st)
-                yield frame, st
-        else:
-            fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
-            zone = zone_of(fmt)
-            start = first_line = 0
-            writer = cache.writer(lf.display, lf.local, lf.node, fmt, zone, mode)
-        chunks: Iterator[Chunk] = iter_chunks(
-            opened.data,
-            fmt,
-            file=lf.display,
-            node=lf.node,
-            zone=zone,
-            workers=workers,
-            start=start,
-            first_line=first_line,
-            split_tail=0 if fmt.links else SPLIT_TAIL,
-        )
-        if fmt.links and mode == "whole":
-            # Links reach across chunks: one segment holding the whole file's table.
-            frame, st = parse_bytes(
-                opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
-            )
-            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
-            chunks = iter([Chunk(frame, st, 0, end, st.lines, False)])
-        for chunk in chunks:
-            if writer is not None:
-                writer.add(chunk)
-            done.append(chunk.stats)
-            yield chunk.frame, chunk.stats
-        if writer is not None:
-            writer.finish(opened.decode_errors, opened.partial)
-        st = opened.account(merge_stats(done))
-        st.zone_from = sources.get(fmt.name)
-        self._cached_stats[lf.display] = st
+    def _cached(self, lf: LogFile, mode: str) -> CachedRead:
+        assert self.cache is not None
+        return CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -440,7 +252,7 @@ class Loader:
         :func:`~logdoctor.ingest.nodes.identity_literals`) are parsed once and only their statements
         kept; the others are not parsed twice."""
         literals = identity_literals()
-        stating = [lf for lf in self.files if _mentions(lf, literals, self.limits)]
+        stating = [lf for lf in self.files if mentions(lf, literals, self.limits)]
         # Names only: the times of this pass are not kept, so no zone is noted for it.
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.cache = self.cache
@@ -465,13 +277,13 @@ class Loader:
         self.progress.stage("parsing", len(self.files), "files")
         i = 0
         while i < len(self.files):
-            if _is_big(self.files[i]):
+            if is_big(self.files[i]):
                 yield from self._streamed(self.files[i])
                 self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
             j = i
-            while j < len(self.files) and not _is_big(self.files[j]):
+            while j < len(self.files) and not is_big(self.files[j]):
                 j += 1
             batch = self.files[i:j]
             workers = max(1, min(self.jobs, len(batch)))

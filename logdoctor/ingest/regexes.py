@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from logdoctor.ingest.formats.regex_tokens import Token, TokenKind, tokenize
+
 __all__ = ["literal_prefix", "to_python", "to_rust"]
 
 _OUTSIDE = {
@@ -45,58 +47,39 @@ def to_rust(pattern: str) -> str:
     """Rewrite ``pattern`` so that Rust's ``regex`` gives it the meaning Python gives it.
 
     Shorthand classes become ASCII POSIX classes and word boundaries ASCII ones; a literal
-    ``[`` inside a character class is escaped (Rust would read it as a nested class); ``\\Z``
-    becomes ``\\z``.
+    ``[`` or ``]`` inside a character class is escaped (Rust would read a nested class, or an
+    empty one); ``&&``, ``--`` and ``~~`` in a class are escaped (Rust's set operations);
+    ``\\Z`` becomes ``\\z``.
     """
+    tokens = tokenize(pattern)
     out: list[str] = []
-    i = 0
-    n = len(pattern)
-    in_class = False
-    class_start = 0
-    while i < n:
-        c = pattern[i]
-        if c == "\\" and i + 1 < n:
-            nxt = pattern[i + 1]
-            table = _INSIDE if in_class else _OUTSIDE
-            if nxt in table:
-                out.append(table[nxt])
-            elif nxt in _BOUNDARY and not in_class:
-                out.append(_BOUNDARY[nxt])
-            elif nxt == "Z" and not in_class:
-                out.append("\\z")
-            else:
-                out.append(c + nxt)
-            i += 2
-            continue
-        if in_class:
-            if c == "]" and i > class_start:
-                in_class = False
-                out.append(c)
-            elif c == "[":
-                out.append("\\[")
-            elif c in "&~-" and i + 1 < n and pattern[i + 1] == c:
-                # Rust reads "&&", "--", "~~" inside a class as set operations.
-                out.append("\\" + c)
-            else:
-                out.append(c)
-            i += 1
-            continue
-        if c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            # "[]...]" and "[^]...]": a leading "]" is a literal in Python; Rust needs it escaped.
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":
-                out.append("\\]")
-                i += 1
-            class_start = i
-            continue
-        out.append(c)
-        i += 1
+    for i, t in enumerate(tokens):
+        if t.kind is TokenKind.ESCAPE:
+            out.append(_rust_escape(t.text[1], in_class=t.in_class) or t.text)
+        elif t.kind is TokenKind.CHAR and t.in_class and _rust_literal(tokens, i):
+            out.append("\\" + t.text)
+        else:
+            out.append(t.text)
     return "".join(out)
+
+
+def _rust_escape(c: str, *, in_class: bool) -> str | None:
+    """Rust's spelling of the escape ``\\c`` (None: the same as Python's)."""
+    if in_class:
+        return _INSIDE.get(c)
+    if c == "Z":
+        return "\\z"
+    return _OUTSIDE.get(c) or _BOUNDARY.get(c)
+
+
+def _rust_literal(tokens: list[Token], i: int) -> bool:
+    """True when the class character at ``i`` needs a backslash in Rust: a ``[`` or ``]``, or
+    the first of ``&&``, ``--``, ``~~``."""
+    c = tokens[i].text
+    if c in ("[", "]"):
+        return True
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return c in ("&", "~", "-") and nxt is not None and nxt.kind is TokenKind.CHAR and nxt.text == c
 
 
 _META = set(".^$*+?{}[]\\|()")
@@ -110,48 +93,34 @@ def literal_prefix(pattern: str) -> str:
     """
     if not pattern.startswith("^"):
         return ""
-    if "|" in pattern and not _alternation_is_nested(pattern):
+    tokens = tokenize(pattern)
+    if any(t.text == "|" for t in tokens) and not _alternation_is_nested(tokens):
         return ""
-    i = 1
     out: list[str] = []
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            nxt = pattern[i + 1]
-            if nxt.isalnum():
+    for t in tokens[1:]:
+        if t.kind is TokenKind.ESCAPE:
+            if t.text[1].isalnum():
                 break
-            out.append(nxt)
-            i += 2
-            continue
-        if c in _META:
-            if c in "*?{" and out:
+            out.append(t.text[1])
+        elif t.kind is TokenKind.CHAR and t.text not in _META:
+            out.append(t.text)
+        else:
+            if t.text in "*?{" and out:
                 out.pop()  # the last literal is optional or repeated
             break
-        out.append(c)
-        i += 1
     return "".join(out)
 
 
-def _alternation_is_nested(pattern: str) -> bool:
-    """True when every ``|`` in ``pattern`` sits inside a group or a class."""
+def _alternation_is_nested(tokens: list[Token]) -> bool:
+    """True when every ``|`` outside a class sits inside a group."""
     depth = 0
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-        elif c == "[":
-            in_class = True
-        elif c == "(":
+    for t in tokens:
+        if t.kind is TokenKind.NAMED or (
+            t.kind is TokenKind.CHAR and t.text == "(" and not t.in_class
+        ):
             depth += 1
-        elif c == ")":
+        elif t.kind is TokenKind.CHAR and not t.in_class and t.text == ")":
             depth -= 1
-        elif c == "|" and depth == 0:
+        elif t.kind is TokenKind.CHAR and not t.in_class and t.text == "|" and depth == 0:
             return False
-        i += 1
     return True

@@ -2,31 +2,22 @@
 
 :func:`load_formats` reads every format file (:func:`logdoctor.ingest.formats.spec.load_format`),
 orders them specific-before-generic (derived from the samples), and runs each one's sample check
-(:mod:`logdoctor.ingest.formats.check`) once per file content, remembering the pass in a cache.
+(:mod:`logdoctor.ingest.formats.check`) once per file content and logdoctor version, keeping the
+compiled, checked format between runs (:mod:`logdoctor.ingest.formats.compiled`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterable, Sequence
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
-import polars as pl
-
-from logdoctor.ingest.formats.check import check_format
+from logdoctor.ingest.formats import compiled
+from logdoctor.ingest.formats.compiled import cached_format
 from logdoctor.ingest.formats.spec import Format, FormatError, load_format
 from logdoctor.model import Basis
 
 __all__ = ["builtin_formats_dir", "formats_matcher", "kind_bases", "load_formats"]
-
-
-def _version() -> str:
-    try:
-        return metadata.version("logdoctor")
-    except metadata.PackageNotFoundError:  # a source tree that is not installed
-        return "source"
 
 
 def builtin_formats_dir() -> Path:
@@ -74,55 +65,53 @@ def load_formats(
     """Load the built-in formats plus every ``*.toml`` in ``extra_dirs``, ordered for detection.
 
     A user format with the same name as a built-in one replaces it. With ``check`` (the
-    default) every sample is parsed by both engines and must give its declared kind and fields.
+    default) every sample is parsed by both engines and must give its declared kind and fields;
+    a file compiled and checked before (same bytes, same logdoctor) is read back compiled
+    (:mod:`logdoctor.ingest.formats.compiled`).
     """
     by_name: dict[str, Format] = {}
+    for path, is_builtin in _format_files(extra_dirs, builtin):
+        f = cached_format(path, is_builtin, _check) if check else _compiled(path, is_builtin)
+        by_name[f.name] = f
+    return _order_by_specificity(list(by_name.values()))
+
+
+def _format_files(extra_dirs: Iterable[str | Path], builtin: bool) -> list[tuple[Path, bool]]:
+    """The format files to load, in order (a later one replaces an earlier of the same name),
+    each with whether it is built in; a ``formats-dir`` that is no folder of ``*.toml`` files
+    is refused."""
+    files: list[tuple[Path, bool]] = []
     if builtin:
-        for path in sorted(builtin_formats_dir().glob("*.toml")):
-            f = load_format(path, builtin=True)
-            by_name[f.name] = f
+        files += [(p, True) for p in sorted(builtin_formats_dir().glob("*.toml"))]
     for d in extra_dirs:
         dpath = Path(d)
         if not dpath.is_dir():
             raise FormatError(dpath, "formats-dir", "not a folder")
-        files = sorted(dpath.glob("*.toml"))
-        if not files:
+        found = sorted(dpath.glob("*.toml"))
+        if not found:
             raise FormatError(dpath, "formats-dir", "no *.toml format file in this folder")
-        for path in files:
-            f = load_format(path, builtin=False)
-            by_name[f.name] = f
-    formats = _order_by_specificity(list(by_name.values()))
-    if check:
-        for f in formats:
-            marker = _check_marker(f)
-            if marker is not None and marker.exists():
-                continue
-            check_format(f)
-            if marker is not None:
-                try:
-                    marker.parent.mkdir(parents=True, exist_ok=True)
-                    marker.touch()
-                except OSError:
-                    pass  # a read-only cache only costs the check next time
-    return formats
+        files += [(p, False) for p in found]
+    return files
 
 
-def _check_marker(f: Format) -> Path | None:
-    """A cache file that exists once this exact format file passed its sample check.
+def _check(f: Format) -> None:
+    """The sample check (the parse engines are imported only when a format needs it)."""
+    from logdoctor.ingest.formats.check import check_format
 
-    Keyed by the file's bytes and the versions of logdoctor and polars, so any edit (or an
-    upgrade) checks again. Set LOGDOCTOR_NO_CACHE=1 to always check.
-    """
-    if os.environ.get("LOGDOCTOR_NO_CACHE"):
-        return None
-    try:
-        content = Path(f.path).read_bytes()
-    except OSError:
-        return None
-    h = hashlib.sha256(content)
-    h.update(f"{_version()}|{pl.__version__}|{f.path}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "logdoctor" / "formats-checked" / h.hexdigest()
+    check_format(f)
+
+
+def _compiled(path: Path, builtin: bool) -> Format:
+    """A format without its sample check: a checked one kept from an earlier run, else
+    compiled now (and not kept, being unchecked)."""
+    if compiled.enabled():
+        try:
+            hit = compiled.lookup(path, path.read_bytes(), builtin)
+        except OSError:
+            hit = None
+        if hit is not None:
+            return hit
+    return load_format(path, builtin=builtin)
 
 
 def formats_matcher(formats: Sequence[Format]) -> Callable[[str, str], bool]:

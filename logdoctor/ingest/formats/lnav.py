@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from logdoctor.ingest.formats.regex_tokens import TokenKind, tokenize
 from logdoctor.ingest.formats.spec import EventPattern, Format, HeaderPattern
 from logdoctor.timestamps import TimestampFormat
 
@@ -71,40 +72,14 @@ def _pcre(src: str, *, capture: bool, rename: dict[str, str] | None = None) -> s
     """logdoctor's regex dialect as PCRE2: ``(?P<n>`` becomes ``(?<n>`` (or ``(?:`` when not
     ``capture``), ``\\Z`` becomes ``\\z``; classes and escapes are copied as they are."""
     out: list[str] = []
-    i, n = 0, len(src)
-    in_class = False
-    while i < n:
-        c = src[i]
-        if c == "\\" and i + 1 < n:
-            nxt = src[i + 1]
-            out.append("\\z" if nxt == "Z" and not in_class else c + nxt)
-            i += 2
-            continue
-        if in_class:
-            if c == "]":
-                in_class = False
-            out.append(c)
-            i += 1
-            continue
-        if c == "[":
-            in_class = True
-            out.append(c)
-            i += 1
-            if i < n and src[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and src[i] == "]":
-                out.append("]")
-                i += 1
-            continue
-        m = re.match(r"\(\?P<(\w+)>", src[i:])
-        if m:
-            name = (rename or {}).get(m.group(1), m.group(1))
+    for t in tokenize(src):
+        if t.kind is TokenKind.NAMED:
+            name = (rename or {}).get(t.name, t.name)
             out.append(f"(?<{name}>" if capture else "(?:")
-            i += m.end()
-            continue
-        out.append(c)
-        i += 1
+        elif t.kind is TokenKind.ESCAPE and t.text == "\\Z" and not t.in_class:
+            out.append("\\z")
+        else:
+            out.append(t.text)
     return "".join(out)
 
 
@@ -154,23 +129,11 @@ def _logger_check(e: EventPattern) -> str:
 def _anchors(src: str, *, start: str, end: str = "$") -> str:
     """``^`` and ``$`` outside classes replaced by ``start`` and ``end``."""
     out: list[str] = []
-    i, in_class = 0, False
-    while i < len(src):
-        c = src[i]
-        if c == "\\" and i + 1 < len(src):
-            out.append(src[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        elif c == "^":
-            c = start
-        elif c == "$":
-            c = end
-        out.append(c)
-        i += 1
+    for t in tokenize(src):
+        if t.kind is TokenKind.CHAR and not t.in_class and t.text in ("^", "$"):
+            out.append(start if t.text == "^" else end)
+        else:
+            out.append(t.text)
     return "".join(out)
 
 
@@ -198,7 +161,7 @@ def _logger_ok(h: HeaderPattern, e: EventPattern) -> bool:
 def _regexes(fmt: Format) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for hi, h in enumerate(fmt.headers):
-        if _untimed(h):
+        if h.untimed:
             continue
         has_logger = "logger" in h.prefix.groups
         # checks at the start of the line: not an earlier header's line, not a line of an
@@ -330,7 +293,7 @@ def lnav_format(fmt: Format) -> dict[str, Any]:
     for e in fmt.events:
         for g in e.regex.groups:
             values.setdefault(g, {"kind": "string", "identifier": True})
-    used = {g for h in fmt.headers if not _untimed(h) for g in h.prefix.groups}
+    used = {g for h in fmt.headers if not h.untimed for g in h.prefix.groups}
     values = {k: v for k, v in values.items() if k not in ("thread", "logger") or k in used}
     return {
         "title": f"logdoctor: {fmt.title}",
@@ -360,17 +323,10 @@ def lnav_reads_alike(fmt: Format, text: str) -> bool:
     for h in fmt.headers:
         m = h.prefix.py.match(first)
         if m is not None:
-            if _untimed(h):
+            if h.untimed:
                 return False
             return not nl or bool(first[m.end() :].strip())
     return True
-
-
-def _untimed(h: HeaderPattern) -> bool:
-    """True for a header without a time (AuditApp's bare alarm form): lnav needs one on every
-    line it reads as a message, so the export leaves such headers (and their samples) out and
-    lnav shows their lines as continuations of the line before."""
-    return "(?P<ts>)" in h.prefix.source
 
 
 def kinds_sql(formats: Sequence[Format]) -> str:

@@ -1,0 +1,131 @@
+"""The seam between the loader and the parsed-file cache (:mod:`logdoctor.ingest.cache`): one
+file's frames from its cache entry, or parsed and stored there.
+
+A hit whose entry covers the whole file is replayed; a file that grew since is replayed up to
+its last cached chunk and parsed from there on; a miss is parsed and stored chunk by chunk; a
+damaged entry is removed and the file parsed again. The file's statistics are complete once
+the frames are exhausted (:attr:`CachedRead.stats`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
+from logdoctor.ingest.detect import detect_format
+from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.opening import Opened, open_file
+from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
+from logdoctor.ingest.sources import Limits, LogFile
+from logdoctor.table import ParseStats
+from logdoctor.timestamps import Zone
+
+__all__ = ["CachedRead"]
+
+Part = tuple[pl.DataFrame, ParseStats]
+
+
+@dataclass
+class CachedRead:
+    """One file read through the cache; ``zone_for(lf, fmt)`` gives the zone its zone-less times
+    are read in and the file that stated it (called once per format)."""
+
+    cache: ParseCache
+    lf: LogFile
+    mode: str
+    """``whole`` (one task, one worker) or ``streamed`` (chunk by chunk, ``jobs`` workers)."""
+    formats: Sequence[Format]
+    limits: Limits
+    jobs: int
+    zone_for: Callable[[LogFile, Format], tuple[Zone, str | None]]
+    stats: ParseStats | None = None
+    """The file's statistics, once :meth:`frames` is exhausted."""
+    _zones: dict[str, Zone] = field(default_factory=dict, repr=False)
+    _sources: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def _zone(self, fmt: Format) -> Zone:
+        if fmt.name not in self._zones:  # once per format: zone_for notes the file as read
+            self._zones[fmt.name], self._sources[fmt.name] = self.zone_for(self.lf, fmt)
+        return self._zones[fmt.name]
+
+    def frames(self) -> Iterator[Part]:
+        """The file's frames (chunk by chunk) with each chunk's statistics."""
+        lf = self.lf
+        hit = self.cache.lookup(lf.display, lf.local, lf.node, self._zone, self.mode)
+        parts: list[Part] = []
+        if hit is not None:
+            try:
+                parts = list(hit.frames())
+            except (OSError, ValueError, pl.exceptions.PolarsError):
+                hit.forget()
+                hit = None
+        if hit is not None and hit.rest is None:
+            hit.touch()
+            st = merge_stats([s for _, s in parts])
+            st.decode_errors += hit.decode_errors
+            st.partial = hit.partial
+            st.zone_from = self._sources.get(hit.fmt.name)
+            self.stats = st
+            yield from parts
+            return
+        opened = open_file(lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self.stats = opened
+            return
+        yield from self._parse(opened, hit, parts)
+
+    def _parse(self, opened: Opened, hit: Lookup | None, parts: list[Part]) -> Iterator[Part]:
+        """Parse the file (a grown one from its last cached chunk on) and store the chunks."""
+        lf = self.lf
+        done: list[ParseStats] = []
+        writer: Writer | None
+        if hit is not None and hit.rest is not None and isinstance(opened.data, Path):
+            fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
+            zone = self._zone(fmt)
+            writer = hit.writer()
+            for frame, st in parts:
+                done.append(st)
+                yield frame, st
+        else:
+            fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
+            zone = self._zone(fmt)
+            start = first_line = 0
+            writer = self.cache.writer(lf.display, lf.local, lf.node, fmt, zone, self.mode)
+        for chunk in self._chunks(opened, fmt, zone, start, first_line):
+            if writer is not None:
+                writer.add(chunk)
+            done.append(chunk.stats)
+            yield chunk.frame, chunk.stats
+        if writer is not None:
+            writer.finish(opened.decode_errors, opened.partial)
+        st = opened.account(merge_stats(done))
+        st.zone_from = self._sources.get(fmt.name)
+        self.stats = st
+
+    def _chunks(
+        self, opened: Opened, fmt: Format, zone: Zone, start: int, first_line: int
+    ) -> Iterator[Chunk]:
+        lf = self.lf
+        workers = 1 if self.mode == "whole" else self.jobs
+        if fmt.links and self.mode == "whole":
+            # Links reach across chunks: one segment holding the whole file's table.
+            frame, st = parse_bytes(
+                opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
+            )
+            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
+            return iter([Chunk(frame, st, 0, end, st.lines, False)])
+        return iter_chunks(
+            opened.data,
+            fmt,
+            file=lf.display,
+            node=lf.node,
+            zone=zone,
+            workers=workers,
+            start=start,
+            first_line=first_line,
+            split_tail=0 if fmt.links else SPLIT_TAIL,
+        )

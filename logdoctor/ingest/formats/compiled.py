@@ -1,0 +1,174 @@
+"""Compiled, checked formats kept between runs: each format file is compiled and its samples
+checked once per version, not on every run.
+
+An entry is one format file as :func:`logdoctor.ingest.formats.spec.load_format` compiles it,
+after its sample check passed, stored with :mod:`pickle` next to its key (an entry whose key is
+not its file name is never used). Its key hashes the file's bytes, its
+path and whether it is built in, logdoctor's, polars' and Python's versions and the source of
+the modules that compile and check formats (so an edit of either, or an upgrade, is a miss
+and the file is compiled and checked again). Entries live beside the parsed-file cache
+(:func:`logdoctor.ingest.cache.cache_dir` with ``-formats`` appended to its name:
+``~/.cache/logdoctor/parsed-formats``), in a private folder (0700), files 0600; an entry owned
+by another user or writable by others is never read. Anything that goes wrong (an unwritable
+folder, a damaged or stale entry) costs only the compile and the check: the file is loaded as
+if there were no cache. ``LOGDOCTOR_NO_CACHE=1`` neither reads nor writes entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import secrets
+import stat
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from logdoctor.ingest.formats.spec import Format, load_format
+
+__all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
+
+_LAYOUT = 1
+"""Bumped when what an entry holds changes."""
+
+KEEP = 64
+"""Entries kept; older ones are removed when a new one is written."""
+
+_SOURCES = (
+    "ingest/formats/spec.py",
+    "ingest/formats/types.py",
+    "ingest/formats/templates.py",
+    "ingest/formats/regex_tokens.py",
+    "ingest/formats/check.py",
+    "ingest/formats/templatecheck.py",
+    "ingest/formats/compiled.py",
+    "ingest/regexes.py",
+    "ingest/clocks.py",
+    "ingest/parse/bulk.py",
+    "ingest/parse/common.py",
+    "ingest/parse/line.py",
+    "model.py",
+    "table.py",
+    "timestamps.py",
+)
+"""The modules (relative to the package) whose code a compiled, checked format depends on."""
+
+
+def formats_cache_dir() -> Path:
+    """Where entries are kept (see the module's docstring)."""
+    from logdoctor.ingest.cache import cache_dir
+
+    parsed = cache_dir()
+    return parsed.with_name(parsed.name + "-formats")
+
+
+@cache
+def _code_hash() -> bytes:
+    """Versions and the source of :data:`_SOURCES`, hashed once per process."""
+    from logdoctor import __version__
+
+    h = hashlib.sha256(f"{_LAYOUT}|{__version__}|{pl.__version__}|{sys.version}".encode())
+    package = Path(__file__).resolve().parents[2]
+    for name in _SOURCES:
+        try:
+            h.update((package / name).read_bytes())
+        except OSError:
+            h.update(f"missing {name}".encode())
+    return h.digest()
+
+
+def _key(path: Path, content: bytes, builtin: bool) -> str:
+    h = hashlib.sha256(_code_hash())
+    h.update(f"|{path}|{builtin}|".encode())
+    h.update(content)
+    return h.hexdigest()
+
+
+def _safe(entry: Path) -> bool:
+    """True for a regular file of ours that nobody else may write."""
+    try:
+        st = entry.stat()
+    except OSError:
+        return False
+    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
+    return stat.S_ISREG(st.st_mode) and mine and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def lookup(path: Path, content: bytes, builtin: bool) -> Format | None:
+    """The compiled, checked format of this file's ``content``, if an entry holds it."""
+    key = _key(path, content, builtin)
+    entry = formats_cache_dir() / key
+    if not _safe(entry):
+        return None
+    try:
+        held, f = pickle.loads(entry.read_bytes())
+    except Exception:  # a damaged entry: compile again
+        with contextlib.suppress(OSError):
+            entry.unlink()
+        return None
+    if held != key or not isinstance(f, Format):
+        return None  # an entry written for another key
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # recently used
+    return f
+
+
+def _store(f: Format, content: bytes) -> None:
+    """Keep ``f`` (compiled and checked from ``content``); a failure only costs the next run."""
+    folder = formats_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key = _key(Path(f.path), content, f.builtin)
+        entry = folder / key
+        tmp = folder / f".{entry.name}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pickle.dumps((key, f), protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, entry)
+        _prune(folder)
+    except (OSError, pickle.PicklingError):
+        return
+
+
+def _prune(folder: Path) -> None:
+    """Remove all but the :data:`KEEP` most recently used entries (and stray temporary files)."""
+    entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEEP:]:
+        old.unlink(missing_ok=True)
+
+
+def enabled() -> bool:
+    """False when ``LOGDOCTOR_NO_CACHE`` is set."""
+    return not os.environ.get("LOGDOCTOR_NO_CACHE")
+
+
+def cached_format(path: Path, builtin: bool, check: Callable[[Format], None]) -> Format:
+    """The format file at ``path`` compiled and checked by ``check``: from an entry when one
+    holds this content, else compiled, checked and kept (errors of either are raised as
+    :class:`~logdoctor.ingest.formats.spec.FormatError`, nothing is kept)."""
+    content: bytes | None = None
+    if enabled():
+        with contextlib.suppress(OSError):
+            content = path.read_bytes()
+    if content is not None:
+        hit = lookup(path, content, builtin)
+        if hit is not None:
+            return hit
+    f = load_format(path, builtin=builtin)
+    check(f)
+    if content is not None and _unchanged(path, content):
+        _store(f, content)
+    return f
+
+
+def _unchanged(path: Path, content: bytes) -> bool:
+    """True when the file still holds ``content`` (it was not edited while being compiled)."""
+    try:
+        return path.read_bytes() == content
+    except OSError:
+        return False

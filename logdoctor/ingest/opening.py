@@ -1,0 +1,140 @@
+"""Opening an input file for the parse: its bytes (or its path, when the engine can map it), its
+head for format detection, and what reading it counted (decode errors, a partial read); a file
+that cannot be read or is not text comes back as a ParseStats carrying the error.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from logdoctor.ingest.detect import is_binary
+from logdoctor.ingest.nodenames import is_download_time
+from logdoctor.ingest.parse.bulk import CHUNK_BYTES
+from logdoctor.ingest.sources import (
+    UTF8_BOM,
+    Limits,
+    LogFile,
+    PartialRead,
+    SourceError,
+    open_regular,
+    to_utf8,
+    wide_encoding,
+)
+from logdoctor.table import ParseStats
+
+__all__ = ["Opened", "is_big", "mentions", "open_file", "syslog_owner"]
+
+
+@dataclass
+class Opened:
+    """A file ready to parse: its data (bytes, or its path when the engine can read it
+    directly), its head (for format detection), and what reading it already counted."""
+
+    data: bytes | Path
+    head: bytes
+    decode_errors: int = 0
+    partial: str | None = None
+
+    def account(self, st: ParseStats) -> ParseStats:
+        """Add what the reading counted to the parse statistics of the file."""
+        st.decode_errors += self.decode_errors
+        st.partial = self.partial
+        return st
+
+
+def _binary(head: bytes) -> bool:
+    """Not text: NUL runs (a hole a writer left after a truncation) are allowed between the
+    lines (the parser drops them and counts them), nothing but NULs or control bytes is not."""
+    if b"\x00" not in head:
+        return is_binary(head)
+    rest = head.replace(b"\x00", b"")
+    return not rest or is_binary(rest)
+
+
+def open_file(lf: LogFile, limits: Limits) -> Opened | ParseStats:
+    """The file's data and head; a ParseStats carrying the error when it cannot be read or is
+    not text. A truncated compressed file gives what could be read, counted as one decode
+    error and noted as ``partial``; UTF-16/32 with a byte order mark is decoded to UTF-8."""
+    data: bytes | Path
+    opened: Opened
+    try:
+        local = lf.local
+        if local is not None:
+            with open_regular(local) as fh:
+                if os.fstat(fh.fileno()).st_size > limits.max_file_bytes:
+                    local = None
+                else:
+                    head = fh.read(1 << 16)
+        if local is not None:
+            opened = Opened(local, head)
+        else:
+            try:
+                data = lf.read()
+                opened = Opened(data, data[: 1 << 16])
+            except PartialRead as exc:
+                note = str(exc).removeprefix(f"{lf.display}: ")
+                opened = Opened(exc.data, exc.data[: 1 << 16], 1, note)
+        if wide_encoding(opened.head) is not None:
+            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            text, bad = to_utf8(raw)
+            opened = Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
+    except SourceError as exc:
+        st = ParseStats(path=lf.display, node=lf.node)
+        st.error = str(exc).removeprefix(f"{lf.display}: ")
+        return st
+    except OSError as exc:
+        st = ParseStats(path=lf.display, node=lf.node)
+        st.error = f"cannot read ({exc.strerror or exc})"
+        return st
+    if _binary(opened.head):
+        st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
+        st.error = "binary content (NUL or control bytes), not a text log"
+        return st
+    opened.head = opened.head.removeprefix(UTF8_BOM)
+    return opened
+
+
+def _read_all(path: Path) -> bytes:
+    with open_regular(path) as fh:
+        return fh.read()
+
+
+def syslog_owner(relpath: str) -> str | None:
+    """The folder that holds a file's ``syslog/`` folder (``<node>/syslog/CiscoSyslog``; a
+    download-time folder between them, RTMT's ``<node>/<time>/syslog``, is skipped)."""
+    folders = PurePosixPath(relpath.replace("\\", "/")).parts[:-1]
+    low = [f.lower() for f in folders]
+    if "syslog" not in low:
+        return None
+    i = low.index("syslog") - 1
+    while i >= 0 and is_download_time(folders[i]):
+        i -= 1
+    return folders[i] if i >= 0 else None
+
+
+def mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
+    """True when the file's text holds one of ``literals`` (or cannot be read: the parse then
+    reports it)."""
+    try:
+        if lf.local is not None:
+            with open_regular(lf.local) as fh:
+                if os.fstat(fh.fileno()).st_size == 0:
+                    return False
+                with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    return any(data.find(lit) != -1 for lit in literals)
+        blob = lf.read()
+    except (SourceError, OSError, ValueError):
+        return True
+    return any(lit in blob for lit in literals)
+
+
+def is_big(lf: LogFile) -> bool:
+    """True for a file on disk bigger than one parse chunk (it is streamed, not read whole)."""
+    try:
+        return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
+    except OSError:
+        return False
