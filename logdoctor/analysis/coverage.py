@@ -203,10 +203,12 @@ def _weekend(us: int) -> bool:
     return (us // (86400 * 10**6) + 3) % 7 >= 5
 
 
-def _silences(node: str, family: str, narrow: _Stream) -> list[Gap]:
+def _silences(node: str, family: str, narrow: _Stream | pl.DataFrame) -> list[Gap]:
     """Silences of GAP_MIN_SECONDS or more whose time of day, on another day of the same kind
     (weekday or weekend) the logs cover, held at least GAP_EXPECTED records (a quiet night
     every night, or a quiet weekend morning, is no gap)."""
+    if isinstance(narrow, pl.DataFrame):  # one stream's whole rows
+        narrow = _Stream(narrow, narrow.with_row_index("_row"))
     stream = narrow.rows.sort("time")
     t = stream["time"].dt.epoch("us").to_numpy().astype(np.int64)
     if t.size < 2:
