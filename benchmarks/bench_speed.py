@@ -13,7 +13,7 @@ moves with the load. ``cold`` rows run with ``--no-cache``; ``cache`` rows after
 filled the cache (a private folder under benchmarks/out/). The check/report rows give peak
 RSS against the bundle's log bytes. Prints a Markdown table and writes benchmarks/out/speed.json.
 
-Usage: ``python benchmarks/bench_speed.py [--pairs N] [--lines N] [--no-3m]``.
+Usage: ``python benchmarks/bench_speed.py [--pairs N] [--lines N] [--no-3m] [--bundles-only]``.
 """
 
 from __future__ import annotations
@@ -107,17 +107,36 @@ def _clear_cache() -> None:
     shutil.rmtree(CACHE, ignore_errors=True)
 
 
-def _bundle(copies: int, name: str) -> Path:
-    """Built in a child process: this one stays small (a child's peak RSS counts the memory
-    it was forked with)."""
+def _bundle(copies: int, name: str) -> tuple[Path, int]:
+    """The ``copies``-copy bundle and its record count, built in a child process (this one
+    stays small: a child's peak RSS counts the memory it was forked with).
+
+    Built beside its final folder and renamed only when whole, with a ``.complete`` marker
+    naming the copies and records; a folder without a marker that matches (a leftover of
+    another size, or of an interrupted build) is built again, never reused.
+    """
     dest = OUT / name
-    if not dest.exists():
-        code = (
-            "import shutil,sys,check_bench;check_bench.build(int(sys.argv[1]));"
-            "shutil.move(str(check_bench.OUT),sys.argv[2])"
-        )
-        subprocess.run([sys.executable, "-c", code, str(copies), str(dest)], check=True, cwd=HERE)
-    return dest
+    marker = dest / ".complete"
+    want = f"copies={copies}\n"
+    if marker.exists() and marker.read_text().startswith(want):
+        return dest, int(marker.read_text().split("records=")[1])
+    tmp = OUT / f"{name}.building"
+    code = (
+        "import sys,pathlib,check_bench;"
+        "print(check_bench.build(int(sys.argv[1]),pathlib.Path(sys.argv[2])))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(copies), str(tmp)],
+        check=True,
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+    )
+    records = int(done.stdout.split()[-1])
+    (tmp / ".complete").write_text(f"{want}records={records}\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return dest, records
 
 
 def _log_bytes(path: Path) -> int:
@@ -131,6 +150,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--copies", type=int, default=2500, help="check bundle: ~400 events each")
     ap.add_argument("--no-3m", action="store_true", help="skip the 3 M-event bundle")
+    ap.add_argument("--bundles-only", action="store_true", help="only the check/report rows")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     ld = str(BIN / "logdoctor")
@@ -140,7 +160,7 @@ def main() -> None:
     if not have_lnav:
         print("lnav not installed (make sysdeps): ratios to lnav are missing", file=sys.stderr)
     rows: list[tuple[str, str, Timing, int]] = []
-    for label, gen in (("P", gen_p), ("U", gen_u)):
+    for label, gen in () if a.bundles_only else (("P", gen_p), ("U", gen_u)):
         src = OUT / f"speed-{label}-{a.lines}.log"
         if not src.exists():
             gen(src, a.lines)
@@ -176,9 +196,9 @@ def main() -> None:
             print(f"{label}: {name}", file=sys.stderr)
             rows.append((f"{label}: {name}", label, paired(cmd, lnav, a.pairs, before), size))
     bundles = [("check-1m", a.copies)] + ([] if a.no_3m else [("check-3m", a.copies * 3)])
-    big: list[tuple[str, Timing, int]] = []
+    big: list[tuple[str, Timing, int, int]] = []
     for name, copies in bundles:
-        path = _bundle(copies, f"speed-{name}-{copies}")
+        path, records = _bundle(copies, f"speed-{name}-{copies}")
         size = _log_bytes(path)
         html = str(OUT / "speed-report.html")
         for what, cmd in (
@@ -188,7 +208,8 @@ def main() -> None:
             ("report (cache)", [ld, "report", str(path), "-o", html]),
         ):
             print(f"{name}: {what}", file=sys.stderr)
-            big.append((f"{name}: {what}", paired(cmd, None, max(1, a.pairs - 1)), size))
+            t = paired(cmd, None, max(1, a.pairs - 1))
+            big.append((f"{name}: {what}", t, size, records))
     head = (
         f"{date.today()}, {platform.node()}: {os.cpu_count()} cores, "
         f"{platform.processor() or platform.machine()}, load average "
@@ -218,15 +239,26 @@ def main() -> None:
             }
         )
     print(
-        "\n| bundle: command | wall median (s) | CPU median (s) | peak RSS MiB | RSS / log bytes |"
+        "\n| bundle: command | events | wall median (s) | CPU median (s) | peak RSS MiB "
+        "| RSS / log bytes |"
     )
-    print("|---|---|---|---|---|")
-    for name, t, size in big:
+    print("|---|---|---|---|---|---|")
+    for name, t, size, records in big:
         print(
-            f"| {name} | {statistics.median(t.wall):.2f} | {statistics.median(t.cpu):.2f} | "
-            f"{t.rss / 2**20:.0f} | {t.rss / size:.2f}x of {size / 1e6:.0f} MB |"
+            f"| {name} | {records:,} | {statistics.median(t.wall):.2f} | "
+            f"{statistics.median(t.cpu):.2f} | {t.rss / 2**20:.0f} | "
+            f"{t.rss / size:.2f}x of {size / 1e6:.0f} MB |"
         )
-        doc.append({"name": name, "wall": t.wall, "cpu": t.cpu, "rss": t.rss, "bytes": size})
+        doc.append(
+            {
+                "name": name,
+                "events": records,
+                "wall": t.wall,
+                "cpu": t.cpu,
+                "rss": t.rss,
+                "bytes": size,
+            }
+        )
     (OUT / "speed.json").write_text(json.dumps({"machine": head, "rows": doc}, indent=2))
 
 

@@ -31,8 +31,9 @@ SOURCE = ROOT / "tests" / "assets" / "rules" / "healthy" / "logs"
 OUT = ROOT / "benchmarks" / "out" / "check-1m"
 
 
-def build(copies: int) -> int:
-    """Write the replicated bundle; returns the number of records written."""
+def build(copies: int, out: Path = OUT) -> int:
+    """Write the replicated bundle under ``out`` (replacing it); returns the number of records
+    written."""
     base = logdoctor.load(str(SOURCE)).frame
     frames = []
     for i in range(copies):
@@ -50,8 +51,8 @@ def build(copies: int) -> int:
             f = f.filter(pl.col("kind") != "key.loaded")  # one cluster boots once
         frames.append(f)
     big = pl.concat(frames).sort("time")
-    if OUT.exists():
-        shutil.rmtree(OUT)
+    if out.exists():
+        shutil.rmtree(out)
     lines = big.select(
         "node",
         "family",
@@ -72,7 +73,7 @@ def build(copies: int) -> int:
         "ssoapp": "platform/log/ssoApp.log",
     }
     for (node, family), part in lines.partition_by(["node", "family"], as_dict=True).items():
-        path = OUT / str(node) / rel[str(family)]
+        path = out / str(node) / rel[str(family)]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(part["text"].to_list()) + "\n", encoding="utf-8")
     return big.height

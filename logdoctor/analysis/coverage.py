@@ -85,7 +85,14 @@ GAP_BUSY = 20
 def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) -> list[NodeCoverage]:
     """Per node and family: files, span, records and gaps (sorted by node, family)."""
     ev = as_events(events)
-    frame = ev.frame.filter(pl.col("time").is_not_null())
+    # A narrow table (and each row's position in the wide one, to fetch evidence lines).
+    frame = (
+        ev.frame.lazy()
+        .with_row_index("_row")
+        .select("_row", "node", "family", "file", "time")
+        .filter(pl.col("time").is_not_null())
+        .collect()
+    )
     out: list[NodeCoverage] = []
     if frame.height == 0:
         return out
@@ -103,7 +110,9 @@ def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) ->
             _stem, number, _width = rotated_number(r["file"])
             spans.append(FileSpan(r["file"], number, r["first"], r["last"], int(r["records"])))
         spans.sort(key=lambda s: (s.first or datetime.min, s.file))
-        stream = frame.filter((pl.col("node") == node) & (pl.col("family") == family))
+        stream = _Stream(
+            ev.frame, frame.filter((pl.col("node") == node) & (pl.col("family") == family))
+        )
         gaps = [*_missing_files(node, family, spans, stream), *_silences(node, family, stream)]
         gaps.sort(key=lambda g: (g.start or datetime.min, g.kind))
         out.append(
@@ -132,9 +141,20 @@ def gaps_per_file(covs: Sequence[NodeCoverage]) -> dict[str, int]:
     return out
 
 
-def _missing_files(
-    node: str, family: str, spans: list[FileSpan], stream: pl.DataFrame
-) -> list[Gap]:
+@dataclass(frozen=True)
+class _Stream:
+    """One node's family: the narrow rows (``_row``, node, family, file, time) and the wide
+    table they point into."""
+
+    wide: pl.DataFrame
+    rows: pl.DataFrame
+
+    def evidence(self, rows: pl.DataFrame) -> tuple[Evidence, ...]:
+        """Evidence for narrow ``rows``, read from the wide table."""
+        return from_rows(self.wide.select(pl.all().gather(rows["_row"])))
+
+
+def _missing_files(node: str, family: str, spans: list[FileSpan], stream: _Stream) -> list[Gap]:
     if family != "ssosp":
         return []
     by_stem: dict[str, list[FileSpan]] = {}
@@ -169,12 +189,12 @@ def _missing_files(
     return gaps
 
 
-def _edge(stream: pl.DataFrame, file: str, *, last: bool) -> Evidence | None:
-    rows = stream.filter(pl.col("file") == file)
+def _edge(stream: _Stream, file: str, *, last: bool) -> Evidence | None:
+    rows = stream.rows.filter(pl.col("file") == file)
     if rows.height == 0:
         return None
     row = rows.sort("time").tail(1) if last else rows.sort("time").head(1)
-    ev = from_rows(row)
+    ev = stream.evidence(row)
     return ev[0] if ev else None
 
 
@@ -183,11 +203,13 @@ def _weekend(us: int) -> bool:
     return (us // (86400 * 10**6) + 3) % 7 >= 5
 
 
-def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
+def _silences(node: str, family: str, narrow: _Stream | pl.DataFrame) -> list[Gap]:
     """Silences of GAP_MIN_SECONDS or more whose time of day, on another day of the same kind
     (weekday or weekend) the logs cover, held at least GAP_EXPECTED records (a quiet night
     every night, or a quiet weekend morning, is no gap)."""
-    stream = stream.sort("time")
+    if isinstance(narrow, pl.DataFrame):  # one stream's whole rows
+        narrow = _Stream(narrow, narrow.with_row_index("_row"))
+    stream = narrow.rows.sort("time")
     t = stream["time"].dt.epoch("us").to_numpy().astype(np.int64)
     if t.size < 2:
         return []
@@ -214,7 +236,7 @@ def _silences(node: str, family: str, stream: pl.DataFrame) -> list[Gap]:
         if expected < GAP_EXPECTED:
             continue
         rows = stream.slice(int(i), 2)
-        b, a = from_rows(rows)
+        b, a = narrow.evidence(rows)
         gaps.append(
             Gap(
                 node=node,

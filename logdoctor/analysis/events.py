@@ -1,14 +1,16 @@
 """A time-ordered event table with fast access by kind, shared by correlation and rules.
 
 Rules ask the same questions of a large table many times ("all refresh-grant refusals", "all
-key events"); partitioning the table by kind once makes each question a lookup instead of a
-scan of a million rows.
+key events"); finding each kind's row positions once (from the narrow ``kind`` column) makes
+each question a lookup and a gather of those rows instead of a scan of a million wide rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 
+import numpy as np
 import polars as pl
 
 from logdoctor.table import empty_frame
@@ -27,33 +29,92 @@ def merge_nodes(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 class Events:
-    """The event table in time order, partitioned by kind on first use."""
+    """The event table in time order, with the row positions of each kind found once.
 
-    def __init__(self, frame: pl.DataFrame, *, sorted_: bool = False) -> None:
+    ``of`` gathers a kind's rows by position (cached), so a question about a few kinds never
+    filters, nor copies, the whole wide table. ``rows`` may hand over the positions of
+    another ``Events`` whose frame has the same rows in the same order (the enriched table
+    and the one it was enriched from), so that they are found once per run.
+    """
+
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        sorted_: bool = False,
+        rows: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
         self.frame = frame if sorted_ else merge_nodes(frame)
+        if rows is not None:
+            self.__dict__["rows"] = rows
+        self._single: dict[str, pl.DataFrame] = {}
         self._multi: dict[tuple[str, ...], pl.DataFrame] = {}
+        self._base: Events | None = None
+        self._changed: tuple[str, ...] = ()
+
+    @classmethod
+    def derived(cls, base: Events, frame: pl.DataFrame, changed: Sequence[str]) -> Events:
+        """Events of ``frame``: ``base``'s rows in the same order, where only the columns
+        ``changed`` may differ (the enriched table). Its kinds' rows are ``base``'s, with
+        just those columns gathered anew, so both share the copies of every other column."""
+        if frame.height != base.frame.height:
+            raise ValueError("a derived event table must have its base's rows")
+        out = cls(frame, sorted_=True, rows=base.rows)
+        out._base = base
+        out._changed = () if frame is base.frame else tuple(changed)
+        return out
 
     @cached_property
-    def _parts(self) -> dict[str, pl.DataFrame]:
+    def rows(self) -> Mapping[str, np.ndarray]:
+        """Kind -> the (ascending) positions of its rows in ``frame``; read from the ``kind``
+        column alone."""
         if self.frame.height == 0:
             return {}
-        parts = self.frame.partition_by("kind", as_dict=True, maintain_order=True)
-        return {str(k[0] if isinstance(k, tuple) else k): v for k, v in parts.items()}
+        narrow = self.frame.select("kind", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+        parts = narrow.partition_by("kind", as_dict=True, maintain_order=True)
+        return {
+            str(k[0] if isinstance(k, tuple) else k): v["_row"].to_numpy() for k, v in parts.items()
+        }
+
+    def _gather(self, kinds: tuple[str, ...], positions: np.ndarray) -> pl.DataFrame:
+        if self._base is None:
+            return self.frame.select(pl.all().gather(pl.Series("_row", positions, pl.UInt32)))
+        part = self._base.of(*kinds)
+        if not self._changed:
+            return part
+        fresh = self.frame.select(
+            pl.col(*self._changed).gather(pl.Series("_row", positions, pl.UInt32))
+        )
+        return part.with_columns(fresh.get_columns())
 
     def of(self, *kinds: str) -> pl.DataFrame:
         """The events of the given kinds, in time order (an empty table if none)."""
-        present = tuple(k for k in dict.fromkeys(kinds) if k in self._parts)
+        present = tuple(k for k in dict.fromkeys(kinds) if k in self.rows)
         if not present:
             return empty_frame()
         if len(present) == 1:
-            return self._parts[present[0]]
+            part = self._single.get(present[0])
+            if part is None:
+                part = self._single[present[0]] = self._gather(present, self.rows[present[0]])
+            return part
         key = tuple(sorted(present))
         cached = self._multi.get(key)
         if cached is None:
-            # One pass over the ordered table keeps its order (cheaper than re-sorting).
-            cached = self.frame.filter(pl.col("kind").is_in(list(key)))
-            self._multi[key] = cached
+            # Positions merged in table order keep the time order (no re-sort of rows).
+            merged = np.sort(np.concatenate([self.rows[k] for k in key]))
+            cached = self._multi[key] = self._gather(key, merged)
         return cached
+
+    def narrow(self, kinds: Iterable[str], columns: Sequence[str]) -> pl.DataFrame:
+        """Only ``columns`` of the events of ``kinds``, in time order: a gather of those
+        columns alone, not kept (for a computation that reads a few columns of many rows,
+        where :meth:`of` would keep a copy of every column)."""
+        present = [k for k in dict.fromkeys(kinds) if k in self.rows]
+        if not present:
+            return empty_frame().select(columns)
+        merged = np.sort(np.concatenate([self.rows[k] for k in present]))
+        positions = pl.Series("_row", merged, pl.UInt32)
+        return self.frame.select(pl.col(c).gather(positions) for c in columns)
 
     @cached_property
     def restarts(self) -> pl.DataFrame:
@@ -67,8 +128,8 @@ class Events:
 
     def count(self, kind: str) -> int:
         """How many events of a kind there are."""
-        part = self._parts.get(kind)
-        return 0 if part is None else part.height
+        found = self.rows.get(kind)
+        return 0 if found is None else len(found)
 
     @cached_property
     def grant_refusals(self) -> pl.DataFrame:

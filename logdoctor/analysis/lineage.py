@@ -26,7 +26,10 @@ import polars as pl
 from logdoctor.analysis.events import Events, as_events
 from logdoctor.model import ISSUE_KINDS, USE_KINDS
 
-__all__ = ["LINEAGE_COLUMNS", "enrich", "lineage"]
+__all__ = ["ENRICHED_COLUMNS", "LINEAGE_COLUMNS", "enrich", "lineage"]
+
+ENRICHED_COLUMNS = ("user", "client_id", "device")
+"""The columns :func:`enrich` fills (every other column of the table is left as it is)."""
 
 LINEAGE_COLUMNS: Mapping[str, str] = {
     "token_id": "access-token jti, refresh-token tid or authorization code",
@@ -59,11 +62,16 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
 
 # -- lineage -------------------------------------------------------------------------------------
 
+_COMMON = ("token_id", "kind", "time", "node", "user", "client_id", "device", "grant", "server")
+_ISSUE_COLUMNS = (*_COMMON, "file", "line", "key", "value")
+"""The columns the lineage reads of issue lines (and of use lines, below): a narrow copy."""
+_USE_COLUMNS = (*_COMMON, "reason")
+
 
 def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
     """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight."""
     ev = as_events(events)
-    issued = ev.of(*ISSUE_KINDS).filter(pl.col("token_id").is_not_null())
+    issued = ev.narrow(ISSUE_KINDS, _ISSUE_COLUMNS).filter(pl.col("token_id").is_not_null())
     issued = issued.with_columns(
         pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
         (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
@@ -90,7 +98,7 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         )
         .join(parents, on="token_id", how="left")
     )
-    uses = ev.of(*USE_KINDS).filter(pl.col("token_id").is_not_null())
+    uses = ev.narrow(USE_KINDS, _USE_COLUMNS).filter(pl.col("token_id").is_not_null())
     used = uses.group_by("token_id", maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias("uses"),
         pl.col("time").min().alias("first_use"),
@@ -154,7 +162,7 @@ def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     by = ["node", "user", "device"]
     refreshed = (
-        ev.of("token.refreshed")
+        ev.narrow(["token.refreshed"], ["time", "node", "user", "device", "token_id"])
         .filter(pl.col("token_id").is_not_null())
         .select(
             "time",
@@ -222,18 +230,23 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
         pl.col("user").alias("_u"),
         pl.col("client_id").alias("_c"),
         pl.col("device").alias("_d"),
-    )
+    ).unique("token_id", keep="first", maintain_order=True)  # one row per event, always
     need = pl.col("token_id").is_not_null() & (
         pl.col("user").is_null() | pl.col("client_id").is_null() | pl.col("device").is_null()
     )
     if not bool(frame.select(need.any()).item()):
         return frame
-    joined = frame.join(known, on="token_id", how="left", maintain_order="left")
-    return joined.with_columns(
-        pl.col("user").fill_null(pl.col("_u")),
-        pl.col("client_id").fill_null(pl.col("_c")),
-        pl.col("device").fill_null(pl.col("_d")),
-    ).drop("_u", "_c", "_d")
+    # Join the four columns it fills, not the wide table: the other columns stay shared.
+    filled = (
+        frame.select("token_id", "user", "client_id", "device")
+        .join(known, on="token_id", how="left", maintain_order="left")
+        .select(
+            pl.col("user").fill_null(pl.col("_u")),
+            pl.col("client_id").fill_null(pl.col("_c")),
+            pl.col("device").fill_null(pl.col("_d")),
+        )
+    )
+    return frame.with_columns(filled.get_columns())
 
 
 # -- sessions and users --------------------------------------------------------------------------

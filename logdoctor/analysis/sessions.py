@@ -89,9 +89,14 @@ def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
     ``enriched`` is the (time-ordered) output of :func:`enrich`.
     """
     key = ["user", "device", "client_id"]
-    rows = enriched.filter(
-        pl.col("kind").is_in(SESSION_KINDS) & pl.col("user").is_not_null()
-    ).with_columns(pl.col("device").fill_null(""), pl.col("client_id").fill_null(""))
+    # Only the columns a session reads: the wide table is neither copied nor sorted.
+    rows = (
+        enriched.lazy()
+        .select(*key, "time", "kind", "grant", "server", "token_id", "reason")
+        .filter(pl.col("kind").is_in(SESSION_KINDS) & pl.col("user").is_not_null())
+        .with_columns(pl.col("device").fill_null(""), pl.col("client_id").fill_null(""))
+        .collect()
+    )
     if rows.height == 0:
         return pl.DataFrame(
             schema={
@@ -114,7 +119,11 @@ def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
             }
         )
     # Client ids are per application: keep the device's one for lines that name only the user.
-    rows = rows.sort([*key, "time"], maintain_order=True)
+    # ``enriched`` is in time order and the window and group expressions below keep each
+    # group's rows in table order: no sort by user and device is needed (only rows without
+    # a time, last in the table, go first in a group as they always did).
+    if rows["time"].null_count():
+        rows = rows.sort([*key, "time"], maintain_order=True)
     login_access = (pl.col("kind") == "token.access.issued") & pl.col("grant").is_in(LOGIN_GRANTS)
     prev = pl.col("kind").shift(1).over(key)
     start = (pl.col("kind") == "authorize.request") | (
@@ -156,16 +165,22 @@ def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.lit("open"))
         .alias("ended_by")
     ).drop("_last_kind")
-    return agg.sort(["start", "user", "device"]).select(list(SESSION_COLUMNS))
+    order = ["start", "user", "device", "client_id", "session"]
+    return agg.sort(order).select(list(SESSION_COLUMNS))
 
 
 def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per user (columns: :data:`USER_COLUMNS`), sorted by user."""
     sess = sessions(enriched) if sess is None else sess
-    rows = enriched.filter(
-        pl.col("user").is_not_null()
-        & pl.col("kind").is_in([*SESSION_KINDS, "auth.success", "auth.failure"])
-        & (pl.col("param") != "admin").fill_null(True)
+    rows = (
+        enriched.lazy()
+        .select("user", "kind", "param", "device", "reason", "time")
+        .filter(
+            pl.col("user").is_not_null()
+            & pl.col("kind").is_in([*SESSION_KINDS, "auth.success", "auth.failure"])
+            & (pl.col("param") != "admin").fill_null(True)
+        )
+        .collect()
     )
     failure = pl.col("kind").is_in(["token.rejected", "authorize.rejected", "auth.failure"])
     per = rows.group_by("user").agg(

@@ -70,7 +70,8 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
         pl.col("issued_file").alias("fa"),
         pl.col("issued_line").alias("la"),
     )
-    uses = ev.of(*USE_KINDS).filter(pl.col("token_id").is_not_null())
+    read = ("token_id", "node", "time", "file", "line", "message", "kind")
+    uses = ev.narrow(USE_KINDS, read).filter(pl.col("token_id").is_not_null())
     frames = []
     if issued.height and uses.height:
         frames.append(

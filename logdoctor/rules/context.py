@@ -18,7 +18,7 @@ from logdoctor.analysis import keys
 from logdoctor.analysis.coverage import NodeCoverage, coverage
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.inference import Inferred, compare, infer, logs_cluster
-from logdoctor.analysis.lineage import enrich, lineage
+from logdoctor.analysis.lineage import ENRICHED_COLUMNS, enrich, lineage
 from logdoctor.analysis.sessions import sessions
 from logdoctor.analysis.skew import SkewReport, clock_skew
 from logdoctor.analysis.skew import correct_skew as corrected_times
@@ -109,7 +109,7 @@ class Context:
     @cached_property
     def events(self) -> Events:
         """The enriched events (users, clients and devices filled from token lineage)."""
-        return Events(enrich(self.raw, self.lineage), sorted_=True)
+        return Events.derived(self.raw, enrich(self.raw, self.lineage), ENRICHED_COLUMNS)
 
     @cached_property
     def sessions(self) -> pl.DataFrame:

@@ -1,0 +1,106 @@
+"""The lean event access: rows of a kind gathered by position, narrow gathers, the enriched
+table sharing the raw one's rows, and coverage's evidence fetched by position from the wide
+table. Each result is compared with the plain filter of the whole table it replaces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import logdoctor
+from logdoctor.analysis.coverage import coverage
+from logdoctor.analysis.events import Events
+from logdoctor.analysis.lineage import ENRICHED_COLUMNS
+from logdoctor.model import ISSUE_KINDS, USE_KINDS
+from logdoctor.rules import Context
+from logdoctor.table import POLARS_SCHEMA
+
+CASES = Path(__file__).parent / "assets" / "rules"
+
+
+def _filtered(frame: pl.DataFrame, kinds: list[str]) -> pl.DataFrame:
+    return frame.filter(pl.col("kind").is_in(kinds))
+
+
+@pytest.mark.parametrize("case", ["healthy/logs", "LD301/bad", "LD202/bad"])
+def test_of_is_the_filter_of_the_whole_table(case: str) -> None:
+    ev = Events(logdoctor.load(str(CASES / case)).frame)
+    kinds = sorted(ev.rows)
+    assert len(kinds) >= 3
+    for kind in kinds:
+        assert ev.of(kind).equals(_filtered(ev.frame, [kind]))
+        assert ev.count(kind) == ev.of(kind).height
+    for group in (kinds[:2], kinds[1:], [*ISSUE_KINDS], [*USE_KINDS], [kinds[0], "no.such"]):
+        got = ev.of(*group)
+        assert got.equals(_filtered(ev.frame, list(group)))
+        assert got["time"].is_sorted(nulls_last=True)
+    assert ev.of("no.such").height == 0
+    assert sum(ev.count(k) for k in kinds) == ev.frame.height
+
+
+def test_narrow_is_the_filter_of_the_columns() -> None:
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    cols = ["time", "node", "token_id", "kind"]
+    got = ev.narrow(USE_KINDS, cols)
+    assert got.columns == cols
+    assert got.equals(_filtered(ev.frame, list(USE_KINDS)).select(cols))
+    assert ev.narrow(["no.such"], cols).columns == cols
+
+
+def test_enriched_events_carry_their_own_columns() -> None:
+    ctx = Context(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    raw = ctx.raw.of("token.validated")
+    assert raw["device"].null_count() == raw.height  # a validation names no device
+    ctx.raw.of("token.validated", "token.refreshed")  # the raw parts exist before enriching
+    enriched = ctx.events
+    val = enriched.of("token.validated")
+    assert val["device"].null_count() == 0  # filled from the token's issue line
+    assert val.equals(_filtered(enriched.frame, ["token.validated"]))
+    both = enriched.of("token.validated", "token.refreshed")
+    assert both.equals(_filtered(enriched.frame, ["token.validated", "token.refreshed"]))
+    assert both.columns == ctx.raw.frame.columns
+    # the raw table is left as it was
+    assert ctx.raw.of("token.validated")["device"].null_count() == raw.height
+    assert set(ENRICHED_COLUMNS) <= set(enriched.frame.columns)
+
+
+def test_derived_events_need_the_same_rows() -> None:
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    with pytest.raises(ValueError, match="rows"):
+        Events.derived(ev, ev.frame.head(3), ENRICHED_COLUMNS)
+
+
+def test_gap_evidence_is_the_line_at_each_edge() -> None:
+    """Two nodes interleaved: a silence on one node names its own lines before and after."""
+    t0 = datetime(2026, 11, 16, 8, tzinfo=UTC)
+    rows = []
+    for node in ("ucm-pub", "ucm-sub1"):
+        for d in range(3):
+            for i in range(1200):
+                t = t0 + timedelta(days=d, seconds=30 * i)
+                if node == "ucm-pub" and d == 1 and 7200 <= 30 * i < 12600:
+                    continue  # 10:00 to 11:30 on day two: nothing on the publisher
+                rows.append(
+                    {
+                        "time": t,
+                        "node": node,
+                        "family": "ssosp",
+                        "file": f"{node}/ssosp00001.log",
+                        "kind": "token.refreshed",
+                        "message": f"{node} at {t:%d %H:%M:%S}",
+                    }
+                )
+    frame = pl.DataFrame(rows, schema=POLARS_SCHEMA).with_columns(
+        pl.int_range(pl.len()).add(1).over("node").alias("line")
+    )
+    gaps = [g for c in coverage(Events(frame)) for g in c.gaps]
+    assert len(gaps) == 1
+    g = gaps[0]
+    assert g.before is not None and g.after is not None
+    assert g.before.excerpt == "ucm-pub at 17 09:59:30"
+    assert g.after.excerpt == "ucm-pub at 17 11:30:00"
+    assert (g.before.node, g.after.node) == ("ucm-pub", "ucm-pub")
+    assert g.after.line == g.before.line + 1
