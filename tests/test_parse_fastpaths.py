@@ -1,4 +1,4 @@
-"""The bulk engine's fast paths give exactly what the regexes they stand in for give."""
+"""The bulk engine's fast header path gives exactly what the header regex gives."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import polars as pl
 import pytest
 
 from logdoctor.ingest.formats.catalog import load_formats
-from logdoctor.ingest.formats.spec import Format, HeaderPattern
-from logdoctor.ingest.parse import classify as classify_module
-from logdoctor.ingest.parse import parse_bytes
+from logdoctor.ingest.formats.spec import HeaderPattern
 from logdoctor.ingest.parse.header import LOG4J_PREFIX, header_frame, log4j_fields
 
 _LINES = [
@@ -64,33 +62,3 @@ def test_the_log4j_cut_on_tiny_frames(rows: int) -> None:
     h = _log4j()
     lines = pl.DataFrame({"text": pl.Series(_LINES[:rows], dtype=pl.String)})
     assert header_frame(lines, [h]).height == rows
-
-
-def _sample_log(fmt: Format) -> bytes:
-    """Each sample of the format, then each again with its message wording changed (so that
-    some rows pass the prefilter and some do not)."""
-    lines = [s.text for s in fmt.samples]
-    lines += [s.text.replace("a", "4").replace("e", "3") for s in fmt.samples]
-    return ("\n".join(lines) + "\n").encode()
-
-
-@pytest.mark.parametrize("name", [f.name for f in load_formats(check=False)])
-def test_the_prefilter_changes_no_row(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every format's samples (and variants) give the same table with the one-pass prefilter
-    of patterns without a literal as when each pattern is tried on every row."""
-    fmt = next(f for f in load_formats(check=False) if f.name == name)
-    data = _sample_log(fmt)
-    screened, st = parse_bytes(data, fmt, file="f", node="n")
-    monkeypatch.setattr(classify_module, "prefilter", lambda events: None)
-    plain, st2 = parse_bytes(data, fmt, file="f", node="n")
-    assert screened.to_dicts() == plain.to_dicts()
-    assert st.kinds == st2.kinds
-
-
-def test_the_prefilter_is_one_alternation_of_the_unanchored_patterns() -> None:
-    fmt = next(f for f in load_formats(check=False) if f.name == "ssosp")
-    screen = classify_module.prefilter(fmt.events)
-    assert screen is not None
-    assert "(?P<" not in screen  # duplicate group names would not compile
-    msgs = pl.Series(["x invalid_grant y", "Issued access token jti=1", "servlet path :/a"])
-    assert msgs.str.contains(screen).to_list() == [True, False, True]

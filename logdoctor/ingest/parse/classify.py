@@ -27,8 +27,6 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
       prefix is only tried in the groups that start with it (patterns without one: everywhere);
     - within a group, each pattern is tried only on the rows no earlier pattern took;
     - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
-    - the patterns without a literal prefix are first run as one alternation over all rows
-      (:func:`prefilter`); each is then tried only on the rows that alternation matched;
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
       (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
       regex.
@@ -45,7 +43,6 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
             groups.append((value, (lit == value).arg_true()))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
-    maybe = _screen(msg, events)
     fields = {c: nulls(_col(c), n, pl.String()) for c in EXTRACT_COLUMNS}
     kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
     bases = nulls("basis", n, pl.String())
@@ -59,15 +56,11 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
             continue
         left_msg = msg.gather(rows)
         left_logger = logger.gather(rows)
-        left_maybe = maybe.gather(rows) if maybe is not None else None
         left = rows  # rows of the table still unclassified, aligned with left_msg
         for e in cands:
             if left.len() == 0:
                 break
-            if left_maybe is not None and _screened(e):
-                hit, parts = _screened_matches(e, left_msg, left_logger, left_maybe), None
-            else:
-                hit, parts = _matches(e, left_msg, left_logger)
+            hit, parts = _matches(e, left_msg, left_logger)
             took = hit.arg_true()
             if took.len() == 0:
                 continue
@@ -97,53 +90,7 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
                 left_msg.gather(rest),
                 left_logger.gather(rest),
             )
-            if left_maybe is not None:
-                left_maybe = left_maybe.gather(rest)
     return records.with_columns(kind_names, bases, *fields.values())
-
-
-def _screened(e: EventPattern) -> bool:
-    """Whether :func:`prefilter`'s alternation holds ``e``'s regex."""
-    return not e.literal and e.split is None and e.regex.source != "^"
-
-
-_NAMED_GROUP = re.compile(r"(?<!\\)((?:\\\\)*)\(\?P<\w+>")
-
-
-def prefilter(events: Sequence[EventPattern]) -> str | None:
-    """One Rust regex that matches wherever one of the patterns without a literal prefix
-    could (their regexes as an alternation, named groups made plain), or None when fewer than
-    two such patterns exist. A row it does not match is not tried with any of them."""
-    sources = [e.regex.rust for e in events if _screened(e)]
-    if len(sources) < 2:
-        return None
-    plain = [_NAMED_GROUP.sub(r"\1(?:", src) for src in sources]
-    return "|".join(f"(?:{src})" for src in plain)
-
-
-def _screen(msg: pl.Series, events: Sequence[EventPattern]) -> pl.Series | None:
-    """Where :func:`prefilter`'s alternation matches (None: no screening)."""
-    screen = prefilter(events)
-    if screen is None:
-        return None
-    try:
-        return msg.str.contains(screen).fill_null(False)
-    except pl.exceptions.PolarsError:  # e.g. over the regex size limit: try each pattern
-        return None
-
-
-def _screened_matches(
-    e: EventPattern, msg: pl.Series, logger: pl.Series, maybe: pl.Series
-) -> pl.Series:
-    """``_matches`` for a pattern :func:`prefilter` screens: its regex runs only on the rows
-    the alternation matched (``maybe``); the others cannot match it."""
-    rows = maybe.arg_true()
-    if rows.len() == msg.len():
-        return _matches(e, msg, logger)[0]
-    hit = pl.repeat(False, msg.len(), dtype=pl.Boolean, eager=True)
-    if rows.len():
-        hit.scatter(rows, _matches(e, msg.gather(rows), logger.gather(rows))[0])
-    return hit
 
 
 def _col(name: str) -> str:
