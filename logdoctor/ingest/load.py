@@ -21,6 +21,7 @@ from logdoctor.ingest.cache import SPLIT_TAIL, ParseCache, Writer, default_cache
 from logdoctor.ingest.detect import detect, detect_format, is_binary, looks_like_log, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.nodes import (
     NodeTable,
     file_statements,
@@ -89,15 +90,22 @@ class _Opened:
     """A file ready to parse: its data (bytes, or its path when the engine can read it
     directly), its head (for format detection), and what reading it already counted."""
 
-    data: bytes | Path
+    data: bytes | Path | Inflated
     head: bytes
     decode_errors: int = 0
     partial: str | None = None
 
+    def notes(self) -> tuple[int, str | None]:
+        """The decode errors and the partial-read note of the reading (a compressed file's,
+        once it has been parsed to its end)."""
+        if isinstance(self.data, Inflated):
+            return self.decode_errors + self.data.decode_errors, self.partial or self.data.partial
+        return self.decode_errors, self.partial
+
     def account(self, st: ParseStats) -> ParseStats:
         """Add what the reading counted to the parse statistics of the file."""
-        st.decode_errors += self.decode_errors
-        st.partial = self.partial
+        errors, st.partial = self.notes()
+        st.decode_errors += errors
         return st
 
 
@@ -126,6 +134,9 @@ def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
                     head = fh.read(1 << 16)
         if local is not None:
             opened = _Opened(local, head)
+        elif lf.packed is not None:
+            inflated = Inflated(lf.packed, limits, lf.display)
+            opened = _Opened(inflated, inflated.head)
         else:
             try:
                 data = lf.read()
@@ -134,9 +145,10 @@ def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
                 note = str(exc).removeprefix(f"{lf.display}: ")
                 opened = _Opened(exc.data, exc.data[: 1 << 16], 1, note)
         if wide_encoding(opened.head) is not None:
-            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            raw = _read_all(opened.data)
+            errors, partial = opened.notes()
             text, bad = to_utf8(raw)
-            opened = _Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
+            opened = _Opened(text, text[: 1 << 16], errors + bad, partial)
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = str(exc).removeprefix(f"{lf.display}: ")
@@ -146,6 +158,8 @@ def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
         st.error = f"cannot read ({exc.strerror or exc})"
         return st
     if _binary(opened.head):
+        if isinstance(opened.data, Inflated):
+            opened.data.close()
         st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
         st.error = "binary content (NUL or control bytes), not a text log"
         return st
@@ -153,9 +167,19 @@ def _open(lf: LogFile, limits: Limits) -> _Opened | ParseStats:
     return opened
 
 
-def _read_all(path: Path) -> bytes:
-    with open_regular(path) as fh:
+def _read_all(data: bytes | Path | Inflated) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, Inflated):
+        return data.read_all()
+    with open_regular(data) as fh:
         return fh.read()
+
+
+def _size(data: bytes | Path | Inflated) -> int:
+    if isinstance(data, Inflated):
+        return data.size  # once parsed
+    return data.stat().st_size if isinstance(data, Path) else len(data)
 
 
 def _syslog_owner(relpath: str) -> str | None:
@@ -181,6 +205,8 @@ def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
                     return False
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
                     return any(data.find(lit) != -1 for lit in literals)
+        if lf.packed is not None:
+            return Inflated(lf.packed, limits, lf.display).mentions(literals)
         blob = lf.read()
     except (SourceError, OSError, ValueError):
         return True
@@ -189,6 +215,8 @@ def _mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
 
 def _is_big(lf: LogFile) -> bool:
     try:
+        if lf.packed is not None:  # a compressed file expands some 4 to 10 times
+            return lf.packed.stat().st_size > CHUNK_BYTES // 4
         return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
     except OSError:
         return False
@@ -408,7 +436,7 @@ class Loader:
             frame, st = parse_bytes(
                 opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
             )
-            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
+            end = _size(opened.data)
             chunks = iter([Chunk(frame, st, 0, end, st.lines, False)])
         for chunk in chunks:
             if writer is not None:
@@ -416,7 +444,7 @@ class Loader:
             done.append(chunk.stats)
             yield chunk.frame, chunk.stats
         if writer is not None:
-            writer.finish(opened.decode_errors, opened.partial)
+            writer.finish(*opened.notes())
         st = opened.account(merge_stats(done))
         st.zone_from = sources.get(fmt.name)
         self._cached_stats[lf.display] = st

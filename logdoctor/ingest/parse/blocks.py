@@ -69,7 +69,13 @@ def capped(buf: bytes | mmap.mmap, start: int, end: int, cap: int) -> tuple[byte
 
 
 def chunk_bounds(
-    buf: bytes | mmap.mmap, fmt: Format, chunk_bytes: int, first: int = 0
+    buf: bytes | mmap.mmap,
+    fmt: Format,
+    chunk_bytes: int,
+    first: int = 0,
+    *,
+    continues: bool = False,
+    opened: bool = False,
 ) -> list[tuple[int, int, bool]]:
     """Chunks ``(start, end, continues)`` about ``chunk_bytes`` long, each cut at the start of a
     header line, so no record spans two chunks.
@@ -79,13 +85,14 @@ def chunk_bounds(
     bounded; the next chunk then ``continues`` the record open at the cut. That record already
     holds more than MAX_RECORD_BYTES of continuation lines, so the lines after the cut would
     not be kept anyway: they are counted as its lines.
+
+    ``continues`` / ``opened``: the bytes before ``first`` (of a stream, parsed already) left
+    a record open at ``first`` / held a header line.
     """
     span = max(chunk_bytes, 2 * MAX_RECORD_BYTES)
     bounds: list[tuple[int, int, bool]] = []
     start = first
     size = len(buf)
-    continues = False
-    opened = False  # a header line was seen before ``start``
     while start < size:
         if start + chunk_bytes >= size:
             bounds.append((start, size, continues))

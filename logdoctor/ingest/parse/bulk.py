@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import polars as pl
 
@@ -30,7 +30,7 @@ from logdoctor.model import EventKind
 from logdoctor.table import FIELD_COLUMNS, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, resolve_zone
 
-__all__ = ["Chunk", "iter_chunks", "merge_stats", "parse_bytes"]
+__all__ = ["Chunk", "Pieces", "iter_chunks", "merge_stats", "parse_bytes"]
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 _T = TypeVar("_T")
@@ -40,8 +40,17 @@ CHUNK_BYTES = 16 << 20
 """Files are parsed in chunks of about this size, cut at record starts (bounded memory)."""
 
 
+class Pieces(Protocol):
+    """A file's bytes as pieces, in order (a compressed file decompressed on a thread:
+    :class:`logdoctor.ingest.inflate.Inflated`)."""
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes, piece by piece (iterated once)."""
+        ...
+
+
 def parse_bytes(
-    data: bytes | Path,
+    data: bytes | Path | Pieces,
     fmt: Format,
     *,
     file: str,
@@ -78,7 +87,7 @@ class Chunk:
 
 
 def iter_chunks(
-    data: bytes | Path,
+    data: bytes | Path | Pieces,
     fmt: Format,
     *,
     file: str,
@@ -101,9 +110,15 @@ def iter_chunks(
     file's tail so), numbering lines after ``first_line`` lines. ``split_tail``: when the file
     is at least this many bytes (0: never), its last record is a chunk of its own, so that a
     file that grows (lines appended) can be re-parsed from there.
+
+    ``data`` given as :class:`Pieces` is parsed as its pieces arrive (``start``, ``first_line``
+    and ``split_tail`` do not apply).
     """
     zone = zone or resolve_zone(None)
     workers = workers or os.cpu_count() or 1
+    if not isinstance(data, (bytes, Path)):
+        yield from _iter_pieces(data.pieces(), fmt, file, node, zone, workers, chunk_bytes)
+        return
     with contextlib.ExitStack() as stack:
         buf: bytes | mmap.mmap
         if isinstance(data, Path):
@@ -114,8 +129,10 @@ def iter_chunks(
                 if size
                 else b""
             )
-        else:
+        elif isinstance(data, bytes):
             buf = data
+        else:  # pieces went to _iter_pieces above
+            raise TypeError(type(data).__name__)
         size = len(buf)
         bom = len(UTF8_BOM) if buf[: len(UTF8_BOM)] == UTF8_BOM else 0
         first = start or bom
@@ -130,21 +147,9 @@ def iter_chunks(
 
         def work(k: int) -> tuple[pl.DataFrame, ParseStats, int]:
             lo, hi, continues = bounds[k]
-            block, cut = capped(buf, lo, hi, MAX_RECORD_BYTES)
-            frame, st = _parse_block(
-                block,
-                fmt,
-                file=file,
-                node=node,
-                zone=zone,
-                line_offset=0,
-                workers=inner,
-                cut=cut,
-                continues=continues,
-            )
-            st.bytes = hi - lo + (first if k == 0 and not start else 0)
-            # Lines of nothing but NULs are not in st.lines but count in the numbering.
-            return frame, st, count_lines(block) if st.nul_bytes else st.lines
+            out = _parse_span(buf, lo, hi, continues, fmt, file, node, zone, inner)
+            out[1].bytes += first if k == 0 and not start else 0
+            return out
 
         # Chunks number their lines from 1; shift them by the lines of the chunks before
         # (every line of the file, those of nothing but NULs included).
@@ -153,12 +158,98 @@ def iter_chunks(
         for k, (frame, st, lines) in enumerate(
             _in_order(work, count, 1 if count == 1 else workers)
         ):
-            if seen:
-                frame = frame.with_columns(pl.col("line") + seen)
-                st.malformed_lines = [n + seen for n in st.malformed_lines]
+            frame = _renumber(frame, st, seen)
             seen += lines
             lo, hi, continues = bounds[k]
             yield Chunk(frame, st, 0 if k == 0 and not start else lo, hi, lines, continues)
+
+
+def _parse_span(
+    buf: bytes | mmap.mmap,
+    lo: int,
+    hi: int,
+    continues: bool,
+    fmt: Format,
+    file: str,
+    node: str,
+    zone: Zone,
+    workers: int,
+) -> tuple[pl.DataFrame, ParseStats, int]:
+    """Parse ``buf[lo:hi]`` (whole records): its events and statistics, lines numbered from 1,
+    and its physical lines."""
+    block, cut = capped(buf, lo, hi, MAX_RECORD_BYTES)
+    frame, st = _parse_block(
+        block,
+        fmt,
+        file=file,
+        node=node,
+        zone=zone,
+        line_offset=0,
+        workers=workers,
+        cut=cut,
+        continues=continues,
+    )
+    st.bytes = hi - lo
+    # Lines of nothing but NULs are not in st.lines but count in the numbering.
+    return frame, st, count_lines(block) if st.nul_bytes else st.lines
+
+
+def _renumber(frame: pl.DataFrame, st: ParseStats, seen: int) -> pl.DataFrame:
+    """A chunk's line numbers shifted by the ``seen`` lines of the chunks before it."""
+    if not seen:
+        return frame
+    st.malformed_lines = [n + seen for n in st.malformed_lines]
+    return frame.with_columns(pl.col("line") + seen)
+
+
+def _iter_pieces(
+    pieces: Iterator[bytes],
+    fmt: Format,
+    file: str,
+    node: str,
+    zone: Zone,
+    workers: int,
+    chunk_bytes: int,
+) -> Iterator[Chunk]:
+    """:func:`iter_chunks` over a file arriving piece by piece: bytes are held until they
+    reach past a chunk and the span a forced cut may look ahead, then every chunk whose end
+    is decided is parsed (while the next pieces arrive) and the rest is held for the next
+    round. Chunks and numbering are those :func:`iter_chunks` gives for the same bytes."""
+    reach = chunk_bytes + max(chunk_bytes, 2 * MAX_RECORD_BYTES)
+    held: list[bytes] = []
+    held_bytes = base = seen = 0  # base: the file offset of the held bytes
+    continues = opened = done = False
+    while not done:
+        piece = next(pieces, None)
+        if piece is None:
+            done = True
+        else:
+            held.append(piece)
+            held_bytes += len(piece)
+            if held_bytes < reach:
+                continue
+        buf = held[0] if len(held) == 1 else b"".join(held)
+        first = len(UTF8_BOM) if base == 0 and buf.startswith(UTF8_BOM) else 0
+        if done and base == 0 and len(buf) <= first:
+            st = ParseStats(path=file, family=fmt.family, node=node, bytes=len(buf))
+            yield Chunk(empty_frame(), st, 0, len(buf), 0, False)
+            return
+        bounds = chunk_bounds(buf, fmt, chunk_bytes, first, continues=continues, opened=opened)
+        ready = bounds if done else [b for b in bounds if b[1] < len(buf)]
+        for lo, hi, cont in ready:
+            frame, st, lines = _parse_span(buf, lo, hi, cont, fmt, file, node, zone, workers)
+            at_start = base == 0 and lo == first
+            st.bytes += first if at_start else 0
+            frame = _renumber(frame, st, seen)
+            seen += lines
+            opened = opened or cont or st.records > 0
+            yield Chunk(frame, st, 0 if at_start else base + lo, base + hi, lines, cont)
+        if ready and not done:
+            keep = ready[-1][1]
+            continues = bounds[len(ready)][2]
+            held, held_bytes, base = [buf[keep:]], len(buf) - keep, base + keep
+        elif not done:
+            held = [buf]
 
 
 def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_T]:
