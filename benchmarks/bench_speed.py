@@ -13,7 +13,10 @@ moves with the load. ``cold`` rows run with ``--no-cache``; ``cache`` rows after
 filled the cache (a private folder under benchmarks/out/). The check/report rows give peak
 RSS against the bundle's log bytes. Prints a Markdown table and writes benchmarks/out/speed.json.
 
-Usage: ``python benchmarks/bench_speed.py [--pairs N] [--lines N] [--no-3m] [--bundles-only]``.
+Usage: ``python benchmarks/bench_speed.py [--pairs N] [--lines N] [--no-3m] [--bundles-only]
+[--parse-only] [--files P,U]``; ``--parse-only`` times the parse and stats rows only (no
+check/report bundles, a few minutes instead of about 20); ``--bundles-only`` the check/report
+rows only.
 """
 
 from __future__ import annotations
@@ -151,6 +154,10 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=2500, help="check bundle: ~400 events each")
     ap.add_argument("--no-3m", action="store_true", help="skip the 3 M-event bundle")
     ap.add_argument("--bundles-only", action="store_true", help="only the check/report rows")
+    ap.add_argument(
+        "--parse-only", action="store_true", help="only the parse/stats rows (no bundles)"
+    )
+    ap.add_argument("--files", default="P,U", help="which 1 M-line files: P, U or P,U")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     ld = str(BIN / "logdoctor")
@@ -160,7 +167,10 @@ def main() -> None:
     if not have_lnav:
         print("lnav not installed (make sysdeps): ratios to lnav are missing", file=sys.stderr)
     rows: list[tuple[str, str, Timing, int]] = []
-    for label, gen in () if a.bundles_only else (("P", gen_p), ("U", gen_u)):
+    files = [] if a.bundles_only else [x.strip() for x in a.files.split(",")]
+    for label, gen in (("P", gen_p), ("U", gen_u)):
+        if label not in files:
+            continue
         src = OUT / f"speed-{label}-{a.lines}.log"
         if not src.exists():
             gen(src, a.lines)
@@ -181,6 +191,7 @@ def main() -> None:
             "r'^\\S+ \\S+ (\\w+)',1).alias('l')).group_by('l').len())"
         )
         jsonl = ["parse", str(src), "--format", "jsonl", "-o", str(OUT / "events.jsonl")]
+        jsonl_gz = ["parse", str(gz), "--format", "jsonl", "-o", str(OUT / "events.jsonl")]
         cmds: list[tuple[str, list[str], Callable[[], None] | None]] = [
             ("lnav GROUP BY log_level", lnav or ["true"], None),
             ("grep -c ERROR", ["grep", "-c", "ERROR", str(src)], None),
@@ -191,11 +202,14 @@ def main() -> None:
             ("logdoctor stats (cache)", [ld, "stats", str(src)], None),
             ("logdoctor parse --format jsonl (cache)", [ld, *jsonl], None),
             ("logdoctor stats FILE.gz (cold)", [ld, "stats", str(gz), "--no-cache"], None),
+            ("logdoctor parse FILE.gz --format jsonl (cold)", [ld, *jsonl_gz, "--no-cache"], None),
         ]
         for name, cmd, before in cmds:
             print(f"{label}: {name}", file=sys.stderr)
             rows.append((f"{label}: {name}", label, paired(cmd, lnav, a.pairs, before), size))
     bundles = [("check-1m", a.copies)] + ([] if a.no_3m else [("check-3m", a.copies * 3)])
+    if a.parse_only:
+        bundles = []
     big: list[tuple[str, Timing, int, int]] = []
     for name, copies in bundles:
         path, records = _bundle(copies, f"speed-{name}-{copies}")
@@ -238,11 +252,12 @@ def main() -> None:
                 "lnav_cpu": t.lnav_cpu,
             }
         )
-    print(
-        "\n| bundle: command | events | wall median (s) | CPU median (s) | peak RSS MiB "
-        "| RSS / log bytes |"
-    )
-    print("|---|---|---|---|---|---|")
+    if big:
+        print(
+            "\n| bundle: command | events | wall median (s) | CPU median (s) | peak RSS MiB "
+            "| RSS / log bytes |"
+        )
+        print("|---|---|---|---|---|---|")
     for name, t, size, records in big:
         print(
             f"| {name} | {records:,} | {statistics.median(t.wall):.2f} | "
@@ -259,7 +274,8 @@ def main() -> None:
                 "bytes": size,
             }
         )
-    (OUT / "speed.json").write_text(json.dumps({"machine": head, "rows": doc}, indent=2))
+    name = "speed-parse.json" if a.parse_only else "speed.json"
+    (OUT / name).write_text(json.dumps({"machine": head, "rows": doc}, indent=2))
 
 
 if __name__ == "__main__":

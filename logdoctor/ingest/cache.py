@@ -145,8 +145,11 @@ def _stats_from(d: dict[str, Any]) -> ParseStats:
 
 _ENGINE = (
     "ingest/parse/__init__.py",
+    "ingest/parse/blocks.py",
     "ingest/parse/bulk.py",
+    "ingest/parse/classify.py",
     "ingest/parse/common.py",
+    "ingest/parse/header.py",
     "ingest/parse/line.py",
     "ingest/formats/spec.py",
     "ingest/formats/types.py",

@@ -18,7 +18,7 @@ import polars as pl
 from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.spec import Format
-from logdoctor.ingest.opening import Opened, open_file
+from logdoctor.ingest.opening import Opened, data_size, open_file
 from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
 from logdoctor.ingest.sources import Limits, LogFile
 from logdoctor.table import ParseStats
@@ -101,7 +101,7 @@ class CachedRead:
             done.append(chunk.stats)
             yield chunk.frame, chunk.stats
         if writer is not None:
-            writer.finish(opened.decode_errors, opened.partial)
+            writer.finish(*opened.notes())
         st = opened.account(merge_stats(done))
         st.zone_from = self._sources.get(fmt.name)
         self.stats = st
@@ -116,7 +116,7 @@ class CachedRead:
             frame, st = parse_bytes(
                 opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=workers
             )
-            end = opened.data.stat().st_size if isinstance(opened.data, Path) else len(opened.data)
+            end = data_size(opened.data)
             return iter([Chunk(frame, st, 0, end, st.lines, False)])
         return iter_chunks(
             opened.data,

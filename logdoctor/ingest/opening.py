@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from logdoctor.ingest.detect import is_binary
+from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.nodenames import is_download_time
 from logdoctor.ingest.parse.bulk import CHUNK_BYTES
 from logdoctor.ingest.sources import (
@@ -26,7 +27,7 @@ from logdoctor.ingest.sources import (
 )
 from logdoctor.table import ParseStats
 
-__all__ = ["Opened", "is_big", "mentions", "open_file", "syslog_owner"]
+__all__ = ["Opened", "data_size", "is_big", "mentions", "open_file", "syslog_owner"]
 
 
 @dataclass
@@ -34,15 +35,22 @@ class Opened:
     """A file ready to parse: its data (bytes, or its path when the engine can read it
     directly), its head (for format detection), and what reading it already counted."""
 
-    data: bytes | Path
+    data: bytes | Path | Inflated
     head: bytes
     decode_errors: int = 0
     partial: str | None = None
 
+    def notes(self) -> tuple[int, str | None]:
+        """The decode errors and the partial-read note of the reading (a compressed file's,
+        once it has been parsed to its end)."""
+        if isinstance(self.data, Inflated):
+            return self.decode_errors + self.data.decode_errors, self.partial or self.data.partial
+        return self.decode_errors, self.partial
+
     def account(self, st: ParseStats) -> ParseStats:
         """Add what the reading counted to the parse statistics of the file."""
-        st.decode_errors += self.decode_errors
-        st.partial = self.partial
+        errors, st.partial = self.notes()
+        st.decode_errors += errors
         return st
 
 
@@ -71,6 +79,9 @@ def open_file(lf: LogFile, limits: Limits) -> Opened | ParseStats:
                     head = fh.read(1 << 16)
         if local is not None:
             opened = Opened(local, head)
+        elif lf.packed is not None:
+            inflated = Inflated(lf.packed, limits, lf.display)
+            opened = Opened(inflated, inflated.head)
         else:
             try:
                 data = lf.read()
@@ -79,9 +90,10 @@ def open_file(lf: LogFile, limits: Limits) -> Opened | ParseStats:
                 note = str(exc).removeprefix(f"{lf.display}: ")
                 opened = Opened(exc.data, exc.data[: 1 << 16], 1, note)
         if wide_encoding(opened.head) is not None:
-            raw = opened.data if isinstance(opened.data, bytes) else _read_all(opened.data)
+            raw = _read_all(opened.data)
+            errors, partial = opened.notes()
             text, bad = to_utf8(raw)
-            opened = Opened(text, text[: 1 << 16], opened.decode_errors + bad, opened.partial)
+            opened = Opened(text, text[: 1 << 16], errors + bad, partial)
     except SourceError as exc:
         st = ParseStats(path=lf.display, node=lf.node)
         st.error = str(exc).removeprefix(f"{lf.display}: ")
@@ -91,6 +103,8 @@ def open_file(lf: LogFile, limits: Limits) -> Opened | ParseStats:
         st.error = f"cannot read ({exc.strerror or exc})"
         return st
     if _binary(opened.head):
+        if isinstance(opened.data, Inflated):
+            opened.data.close()
         st = ParseStats(path=lf.display, node=lf.node, bytes=len(opened.head))
         st.error = "binary content (NUL or control bytes), not a text log"
         return st
@@ -98,9 +112,20 @@ def open_file(lf: LogFile, limits: Limits) -> Opened | ParseStats:
     return opened
 
 
-def _read_all(path: Path) -> bytes:
-    with open_regular(path) as fh:
+def _read_all(data: bytes | Path | Inflated) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, Inflated):
+        return data.read_all()
+    with open_regular(data) as fh:
         return fh.read()
+
+
+def data_size(data: bytes | Path | Inflated) -> int:
+    """The bytes of an opened file's data (a compressed file's once it has been parsed)."""
+    if isinstance(data, Inflated):
+        return data.size
+    return data.stat().st_size if isinstance(data, Path) else len(data)
 
 
 def syslog_owner(relpath: str) -> str | None:
@@ -126,6 +151,8 @@ def mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
                     return False
                 with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
                     return any(data.find(lit) != -1 for lit in literals)
+        if lf.packed is not None:
+            return Inflated(lf.packed, limits, lf.display).mentions(literals)
         blob = lf.read()
     except (SourceError, OSError, ValueError):
         return True
@@ -135,6 +162,8 @@ def mentions(lf: LogFile, literals: Sequence[bytes], limits: Limits) -> bool:
 def is_big(lf: LogFile) -> bool:
     """True for a file on disk bigger than one parse chunk (it is streamed, not read whole)."""
     try:
+        if lf.packed is not None:  # a compressed file expands some 4 to 10 times
+            return lf.packed.stat().st_size > CHUNK_BYTES // 4
         return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
     except OSError:
         return False

@@ -101,6 +101,9 @@ class LogFile:
     """Named on the command line (always parsed) rather than found in a folder or archive."""
     local: Path | None = None
     """The file on disk when it is a plain (uncompressed) file: the engine can read it itself."""
+    packed: Path | None = None
+    """The file on disk when it is compressed (gzip, bzip2, xz): the engine parses it as it is
+    decompressed (:class:`logdoctor.ingest.inflate.Inflated`)."""
 
 
 def text(s: str) -> str:
@@ -483,11 +486,12 @@ class _Walk:
         *,
         explicit: bool = False,
         local: Path | None = None,
+        packed: Path | None = None,
     ) -> None:
         display, rel, default_node = text(display), text(rel), text(default_node)
         name = _strip_compression(PurePosixPath(rel.replace("\\", "/")).name)
         node = self.node or node_from_path(rel, default_node, anchors_only=explicit)
-        self.files.append(LogFile(display, name, rel, node, read, explicit, local))
+        self.files.append(LogFile(display, name, rel, node, read, explicit, local, packed))
 
     def _error(self, path: str, exc: SourceError) -> None:
         self.errors.append(InputError(path, str(exc).removeprefix(f"{path}: ")))
@@ -813,7 +817,10 @@ class _Walk:
             self.archive_file(p, "", default_node(archive_stem(p.name)))
             return
         absparts = p.resolve().as_posix()
-        self.add(str(p), absparts, "unknown", self._reader(p), explicit=True, local=_plain(p))
+        local, packed = _on_disk(p)
+        self.add(
+            str(p), absparts, "unknown", self._reader(p), explicit=True, local=local, packed=packed
+        )
 
     def folder(self, root: Path) -> None:
         """Every file under ``root`` (sorted, depth first); links and special files are listed as
@@ -860,17 +867,19 @@ class _Walk:
         if not wanted:
             self.ignored.append(Ignored(str(fp), "not a log of a family logdoctor reads"))
             return
-        self.add(str(fp), rel, folder_node, self._reader(fp), local=_plain(fp))
+        local, packed = _on_disk(fp)
+        self.add(str(fp), rel, folder_node, self._reader(fp), local=local, packed=packed)
 
 
-def _plain(p: Path) -> Path | None:
-    """``p`` if it is a regular, uncompressed file (the engine may read it directly)."""
+def _on_disk(p: Path) -> tuple[Path | None, Path | None]:
+    """``(p, None)`` if it is a regular, uncompressed file (the engine may read it directly),
+    ``(None, p)`` if it is a compressed one (the engine parses it as it is decompressed)."""
     try:
         with open_regular(p) as fh:
             head = fh.read(6)
     except (SourceError, OSError):
-        return None
-    return None if _compression(head) else p
+        return None, None
+    return (None, p) if _compression(head) else (p, None)
 
 
 def _looks_like_zip(p: Path) -> bool:

@@ -1,0 +1,249 @@
+"""The bulk engine's classification stage: the event kind of each record and its fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+from logdoctor.ingest.formats.spec import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format
+from logdoctor.ingest.parse.common import pct_decode
+from logdoctor.ingest.parse.header import nulls
+from logdoctor.model import EventKind
+from logdoctor.table import NODE_FIELD
+
+__all__ = ["apply_links", "classify", "clean_values", "fill_fields"]
+
+_UNRECOGNIZED = EventKind.UNRECOGNIZED.value
+
+
+def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFrame:
+    """Add ``kind``, ``basis`` and the field columns (the node a pattern names as ``_node``):
+    the first event pattern (in file order) that matches.
+
+    Same result as trying every pattern on every row in order, with far less work:
+    - rows are grouped by the literal their message starts with; a pattern with a literal
+      prefix is only tried in the groups that start with it (patterns without one: everywhere);
+    - within a group, each pattern is tried only on the rows no earlier pattern took;
+    - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
+    - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
+      (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
+      regex.
+    """
+    n = records.height
+    msg = records["msg"]
+    logger = records["logger"].fill_null("")
+    literals = sorted({e.literal for e in events if e.literal}, key=len, reverse=True)
+    if literals:
+        alt = "|".join(re.escape(lit) for lit in literals)
+        lit = msg.str.extract(f"^({alt})", 1)
+        groups: list[tuple[str | None, pl.Series]] = [(None, lit.is_null().arg_true())]
+        for value in lit.drop_nulls().unique().sort().to_list():
+            groups.append((value, (lit == value).arg_true()))
+    else:
+        groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
+    fields = {c: nulls(_col(c), n, pl.String()) for c in EXTRACT_COLUMNS}
+    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+    bases = nulls("basis", n, pl.String())
+    for value, rows in groups:
+        cands = [
+            e
+            for e in events
+            if not e.literal or (value is not None and value.startswith(e.literal))
+        ]
+        if rows.len() == 0 or not cands:
+            continue
+        left_msg = msg.gather(rows)
+        left_logger = logger.gather(rows)
+        left = rows  # rows of the table still unclassified, aligned with left_msg
+        for e in cands:
+            if left.len() == 0:
+                break
+            hit, parts = _matches(e, left_msg, left_logger)
+            took = hit.arg_true()
+            if took.len() == 0:
+                continue
+            everything = took.len() == left.len()
+            taken_rows = left if everything else left.gather(took)
+            taken_msg = left_msg if everything else left_msg.gather(took)
+            kind_names.scatter(
+                taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
+            )
+            bases.scatter(
+                taken_rows, pl.repeat(e.basis, taken_rows.len(), dtype=pl.String, eager=True)
+            )
+            if e.regex.groups:
+                if parts is not None and not everything:
+                    parts = parts.gather(took)
+                for name, values in _extract(e, taken_msg, parts).items():
+                    fields[name].scatter(taken_rows, values)
+            for c, v in e.set.items():
+                fields[c].scatter(
+                    taken_rows, pl.repeat(v, taken_rows.len(), dtype=pl.String, eager=True)
+                )
+            if everything:
+                break
+            rest = (~hit).arg_true()
+            left, left_msg, left_logger = (
+                left.gather(rest),
+                left_msg.gather(rest),
+                left_logger.gather(rest),
+            )
+    return records.with_columns(kind_names, bases, *fields.values())
+
+
+def _col(name: str) -> str:
+    """The frame column of an extracted field: the node a line names is ``_node`` until it
+    replaces the layout's node."""
+    return "_node" if name == NODE_FIELD else name
+
+
+def fill_fields(records: pl.DataFrame, extractors: Sequence[FieldPattern]) -> pl.DataFrame:
+    """Fill empty field columns from the ``[[field]]`` extractors, in file order: on rows of
+    their kinds (any recognized kind by default) where the column is still empty."""
+    if not extractors or records.height == 0:
+        return records
+    kind = records["kind"]
+    msg = records["msg"]
+    cols = {x.column: records[_col(x.column)] for x in extractors}
+    for x in extractors:
+        target = cols[x.column]
+        want = kind.is_in(list(x.kinds)) if x.kinds else kind != _UNRECOGNIZED
+        rows = (want & target.is_null()).arg_true()
+        if rows.len() == 0:
+            continue
+        got = msg.gather(rows).str.extract_groups(x.regex.rust).struct.field(x.column)
+        got = clean_values(got)
+        hit = got.is_not_null().arg_true()
+        if hit.len():
+            target = target.clone()
+            target.scatter(rows.gather(hit), got.gather(hit))
+            cols[x.column] = target
+    return records.with_columns(*(v.alias(_col(c)) for c, v in cols.items()))
+
+
+_OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
+"""ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
+
+
+def _matches(
+    e: EventPattern, msg: pl.Series, logger: pl.Series
+) -> tuple[pl.Series, pl.Series | None]:
+    """Rows whose message (and logger) the event pattern matches, and for a key=value
+    template the message's tokens (a struct; null where the regex had to judge)."""
+    parts = None
+    if e.regex.source == "^":
+        hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
+    elif e.split is not None:
+        hit, parts = _template_matches(e, msg)
+    else:
+        hit = msg.str.contains(e.regex.rust).fill_null(False)
+    if e.logger is not None:
+        hit = hit & _logger_matches(e, logger)
+    return hit, parts
+
+
+def _logger_matches(e: EventPattern, logger: pl.Series) -> pl.Series:
+    """Rows whose logger the pattern's logger regex matches, decided once per distinct logger
+    (a log has a few hundred loggers, not a million)."""
+    assert e.logger is not None
+    names = logger.unique()
+    if names.len() * 4 > logger.len():
+        return logger.str.contains(e.logger.rust).fill_null(False)
+    good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
+    return logger.is_in(good.implode()).fill_null(False)
+
+
+def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The regex's verdict for a key=value template, decided on its space-separated tokens.
+
+    Equivalent to the regex (``^tok tok key=\\S+ ...``) on rows without other ASCII
+    whitespace: literal tokens must be equal (the last one need only start the token, as the
+    regex is not anchored at the end) and field tokens must be their ``key=`` plus at least
+    one character. The few rows with tabs or line breaks are judged by the regex itself.
+    """
+    plan = e.split
+    assert plan is not None
+    parts = msg.str.split_exact(" ", plan.width)
+    ok: pl.Series | None = None
+    last = len(plan.tokens) - 1
+    for pos, (text, is_field) in enumerate(plan.tokens):
+        token = parts.struct.field(f"field_{pos}")
+        if is_field:
+            cond = token.str.starts_with(text) & (token.str.len_bytes() > len(text.encode()))
+        elif pos == last:
+            cond = token.str.starts_with(text)
+        else:
+            cond = token == text
+        cond = cond.fill_null(False)
+        ok = cond if ok is None else ok & cond
+    assert ok is not None
+    odd = msg.str.contains(_OTHER_SPACE).fill_null(False)
+    odd_rows = odd.arg_true()
+    if odd_rows.len() == 0:
+        return ok, parts
+    ok = ok & ~odd
+    by_regex = msg.gather(odd_rows).str.contains(e.regex.rust).fill_null(False)
+    ok.scatter(odd_rows, by_regex)
+    return ok, None  # some rows need the regex: extraction will use it
+
+
+def _extract(
+    e: EventPattern, msg: pl.Series, parts: pl.Series | None = None
+) -> dict[str, pl.Series]:
+    """The named groups of ``e`` on rows it is known to match (``parts``: their tokens, when
+    :func:`_template_matches` already cut them and no row has other whitespace)."""
+    plan = e.split
+    if plan is not None and parts is not None:
+        return {
+            name: clean_values(parts.struct.field(f"field_{pos}").str.slice(skip).alias(name))
+            for pos, skip, name in plan.fields
+        }
+    if plan is not None and msg.len():
+        # Multi-line records: the last value ends at the line break; let the regex do those.
+        multi = msg.str.contains("\n", literal=True)
+        if not bool(multi.any()):
+            parts = msg.str.split_exact(" ", plan.width)
+            out = {}
+            for pos, skip, name in plan.fields:
+                value = parts.struct.field(f"field_{pos}").str.slice(skip)
+                if plan.open_end and pos == plan.width:
+                    # \S+ stops at any ASCII whitespace, a split only at a space.
+                    value = value.str.replace(r"[\t\x0b\x0c\r].*", "")
+                out[name] = clean_values(value.alias(name))
+            return out
+    groups = msg.str.extract_groups(e.regex.rust)
+    return {g: clean_values(groups.struct.field(g).alias(g)) for g in e.regex.groups}
+
+
+def apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
+    """Fill a field of target events from the next source event in the file (certMgmt unit)."""
+    for link in fmt.links:
+        src = pl.when(pl.col("kind") == link.source).then(pl.col(link.field))
+        filled = src.backward_fill()
+        frame = frame.with_columns(
+            pl.when(pl.col("kind").is_in(list(link.targets)) & pl.col(link.field).is_null())
+            .then(filled)
+            .otherwise(pl.col(link.field))
+            .alias(link.field)
+        )
+    return frame
+
+
+def clean_values(values: pl.Series) -> pl.Series:
+    """ "-" is empty; undo the percent-encoding writers use to keep a value one token.
+
+    Decoding runs once per distinct encoded value (a cluster has few distinct agents or users),
+    not once per row.
+    """
+    values = values.set(values == "-", None)
+    pct = values.str.contains("%", literal=True).fill_null(False)  # memchr, not a regex
+    if not bool(pct.any()):
+        return values
+    maybe = values.filter(pct)
+    encoded = maybe.filter(maybe.str.contains("%[0-9A-Fa-f]{2}").fill_null(False)).unique()
+    if encoded.len() == 0:
+        return values
+    mapping = {v: pct_decode(v) for v in encoded.to_list()}
+    return values.replace(mapping)

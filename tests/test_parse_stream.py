@@ -1,0 +1,130 @@
+"""A file parsed as it arrives piece by piece (a compressed file decompressed on a thread)
+gives exactly the chunks, rows and statistics of the same bytes parsed at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import logdoctor
+from logdoctor.ingest.formats.catalog import load_formats
+from logdoctor.ingest.inflate import Inflated
+from logdoctor.ingest.parse import MAX_RECORD_BYTES, iter_chunks
+from logdoctor.ingest.sources import Limits, SourceError
+
+_SSOSP = next(f for f in load_formats(check=False) if f.name == "ssosp")
+
+
+def _log(records: int, seed: int = 7) -> bytes:
+    """ssosp lines with stack traces, a few NUL runs and a runaway trace past the record cap."""
+    rnd = random.Random(seed)
+    out: list[str] = ["orphan line before any header"]
+    for i in range(records):
+        out.append(
+            f"2026-11-02 07:{i // 6000 % 60:02d}:{i // 100 % 60:02d},{i % 1000:03d} INFO  "
+            f"[exec-{i % 7}] oauth.TokenValidator - Token validated: server=imp1 user=u{i} "
+            f"client_id=C1 jti=j{i} kid=k1"
+        )
+        if rnd.random() < 0.05:
+            out.extend(f"\tat com.example.Foo.bar(Foo.java:{k})" for k in range(3))
+        if i == records // 2:
+            out.extend("\tat runaway" + "x" * 1000 for _ in range(MAX_RECORD_BYTES // 250))
+    text = "\n".join(out) + "\n"
+    data = text.encode()
+    return data.replace(b"exec-3]", b"exec-3]\x00\x00", 5)
+
+
+@dataclasses.dataclass
+class _Pieces:
+    data: bytes
+    sizes: tuple[int, ...]
+
+    def pieces(self) -> Iterator[bytes]:
+        pos, k = 0, 0
+        while pos < len(self.data):
+            size = self.sizes[k % len(self.sizes)]
+            yield self.data[pos : pos + size]
+            pos, k = pos + size, k + 1
+
+
+def _chunks(data: object, chunk_bytes: int) -> list[tuple[object, ...]]:
+    out: list[tuple[object, ...]] = []
+    for c in iter_chunks(data, _SSOSP, file="f", node="n", workers=1, chunk_bytes=chunk_bytes):  # type: ignore[arg-type]
+        st = dataclasses.asdict(c.stats)
+        out.append((c.start, c.end, c.lines, c.continues, c.frame.to_dicts(), st))
+    return out
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_pieces_give_the_chunks_of_the_whole(bom: bytes) -> None:
+    data = bom + _log(40_000)
+    assert len(data) > 3 * (1 << 20) + 2 * MAX_RECORD_BYTES  # several rounds of held bytes
+    whole = _chunks(data, 1 << 20)
+    assert len(whole) > 4 and any(c[3] for c in whole)  # a forced cut is among them
+    for sizes in ((1 << 20,), (7, 65_536, 3_000_001), (len(data),)):
+        assert _chunks(_Pieces(data, sizes), 1 << 20) == whole
+
+
+def test_empty_and_bom_only_pieces() -> None:
+    for data in (b"", b"\xef\xbb\xbf"):
+        assert _chunks(_Pieces(data, (1,)), 1 << 20) == _chunks(data, 1 << 20)
+
+
+def test_a_gzip_file_loads_as_the_plain_file(tmp_path: Path) -> None:
+    data = _log(5_000)
+    plain = tmp_path / "ssosp00001.log"
+    plain.write_bytes(data)
+    packed = tmp_path / "ssosp00002.log.gz"
+    packed.write_bytes(gzip.compress(data))
+    a, b = logdoctor.load(plain), logdoctor.load(packed)
+    assert a.frame.drop("file").equals(b.frame.drop("file"))
+    sa, sb = a.stats[0], b.stats[0]
+    assert (sa.lines, sa.records, sa.malformed, sa.bytes) == (
+        sb.lines,
+        sb.records,
+        sb.malformed,
+        sb.bytes,
+    )
+    assert sb.partial is None and b.errors == []
+
+
+def test_a_truncated_stream_keeps_every_byte_before_the_cut(tmp_path: Path) -> None:
+    data = _log(20_000)
+    packed = gzip.compress(data)
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(packed[: len(packed) * 2 // 3])
+    inflated = Inflated(cut, Limits())
+    got = inflated.read_all()
+    assert got and data.startswith(got)  # nothing before the cut is lost
+    assert inflated.partial is not None and inflated.partial.startswith("partly read")
+    assert inflated.decode_errors == 1 and inflated.size == len(got)
+
+
+def test_a_stream_that_does_not_decompress_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.log.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"\xff" * 100)
+    with pytest.raises(SourceError, match="corrupt or truncated compressed data"):
+        Inflated(bad, Limits())
+
+
+def test_a_stream_past_the_ratio_cap_stops_there(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.log.gz"
+    bomb.write_bytes(gzip.compress(b"2026-11-02 07:00:00,000 INFO  [t] a.B - x\n" * 200_000))
+    limits = Limits(max_ratio=20, ratio_floor=1 << 20)
+    inflated = Inflated(bomb, limits)
+    got = inflated.read_all()
+    assert len(got) < 8 << 20
+    assert inflated.partial is not None and "expands more than 20:1" in inflated.partial
+
+
+def test_stopping_early_ends_the_thread(tmp_path: Path) -> None:
+    f = tmp_path / "x.log.gz"
+    f.write_bytes(gzip.compress(_log(20_000)))
+    inflated = Inflated(f, Limits())
+    assert inflated.mentions([b"Token validated"])
+    assert not Inflated(f, Limits()).mentions([b"no such text"])
