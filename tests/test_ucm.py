@@ -54,4 +54,9 @@ def test_rotated_names() -> None:
 
 def test_service_names_compare_without_case_or_separators() -> None:
     assert service_key("Cisco Call_Manager") == "ciscocallmanager"
-    assert {service_key(s) for s in SERVICES} == {"callmanager", "xcpauth", "tomcat"}
+    assert {service_key(s) for s in SERVICES} == {
+        "callmanager",
+        "xcpauth",
+        "tomcat",
+        "ssosptomcat",
+    }
