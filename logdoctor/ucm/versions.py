@@ -2,8 +2,8 @@
 
 The facts, each with its basis (``published``: a verbatim public line or document states it;
 ``documented``: Cisco documents the behaviour, the exact form is modelled; ``modelled``:
-logdoctor's own choice) and its source (``/work/shared/research/ucm_evidence.md`` collects
-them):
+logdoctor's own choice) and its source (the shared research notes,
+``research/ucm_evidence.md``, collect them):
 
 =====================  ==================================  ====================================
 fact                   12.5 (log4j 1.x, Tomcat bio)        14 and 15 (log4j2, Tomcat nio)
@@ -116,7 +116,9 @@ _V125 = UcmProfile(
         {
             "thread_prefix": Fact("documented", _TAC_217268 + "; port 8443 modelled"),
             "long_loggers": Fact("published", _TAC_217268),
-            "ssosp_folder": Fact("published", "TAC 212794: tomcat/logs/ssosp/log4j/ssosp00NNN.log"),
+            "ssosp_folder": Fact(
+                "published", "TAC 212794, ccmalarms15: tomcat/logs/ssosp/log4j/ssosp00NNN.log"
+            ),
             "ssosp_service": Fact("published", "TAC 212794: restart Cisco Tomcat"),
         }
     ),
