@@ -7,6 +7,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import polars as pl
+
 import logdoctor
 from logdoctor.tail.tailer import Batch, Tailer
 
@@ -40,3 +42,34 @@ def test_the_tail_reads_each_node_in_its_stated_zone(tmp_path: Path, tailers: li
         utc = times[_key(node, "ssosp", 1)]
         assert first.startswith((utc + timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M:%S"))
     assert not [n for n in got.notices if "CiscoSyslog states" in n.message]
+
+
+def test_a_zone_stated_after_a_file_was_read_gives_a_notice(
+    tmp_path: Path, tailers: list[Tailer]
+) -> None:
+    """A CiscoSyslog that appears later applies to the node's files opened after it; one read
+    already keeps its zone, and the tail says so."""
+    pub = next(SAMPLE.joinpath("ucm-pub").rglob("ssosp00001.log"))
+    node = tmp_path / "ucm-pub"
+    ssosp = node / "tomcat/logs/ssosp-tomcat/log4j/ssosp00001.log"
+    ssosp.parent.mkdir(parents=True)
+    t = start(tailers, tmp_path, idle_flush=0.05)
+    ssosp.write_text(pub.read_text().splitlines()[0] + "\n")
+    first = run(t, lambda b: len(b.events) >= 1).events[0]
+    (node / "syslog").mkdir()
+    syslog = SAMPLE / "ucm-pub/syslog/CiscoSyslog"
+    (node / "syslog/CiscoSyslog").write_text(syslog.read_text())
+    later = run(t, lambda b: any("CiscoSyslog states -05:00" in n.message for n in b.notices))
+    assert any(n.path == str(ssosp) for n in later.notices)
+    audit = node / "audit/AuditApp/AuditApp00001.log"
+    audit.parent.mkdir(parents=True)
+    audit.write_text((SAMPLE / "ucm-pub/audit/AuditApp/AuditApp00001.log").read_text())
+    want = {
+        r["line"]: r["time"]
+        for r in logdoctor.load([SAMPLE])
+        .frame.filter((pl.col("node") == "ucm-pub") & (pl.col("family") == "auditapp"))
+        .to_dicts()
+    }
+    got = run(t, lambda b: sum(e.family == "auditapp" for e in b.events) >= len(want)).events
+    assert {e.line: e.time for e in got if e.family == "auditapp"} == want
+    assert first.time.hour == int(pub.read_text()[11:13])  # read as UTC, as it was then
