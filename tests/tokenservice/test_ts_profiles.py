@@ -204,3 +204,28 @@ def test_every_profile_fact_has_a_basis_and_a_source() -> None:
     assert profile("14").thread(7) == "http-nio-81-exec-7"
     with pytest.raises(ValueError, match="known"):
         profile("16")
+
+
+def test_serve_keeps_the_version_it_is_given_for_every_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logdoctor.tokenservice import server
+
+    made: list[str] = []
+
+    def fake_run_workers(make: Any, sock: Any, workers: int, **kw: Any) -> None:
+        sock.close()
+        svc = make()
+        made.append(svc.logs.profile.thread(1))
+        svc.close()
+
+    monkeypatch.setattr(server, "run_workers", fake_run_workers)
+    args = ["serve", "--data-dir", str(tmp_path / "d"), "--port", "0", "--admin-user", "a"]
+    env = {"LOGDOCTOR_ADMIN_PASSWORD": "pw"}
+    r = CliRunner().invoke(main, [*args, "--ucm-version", "15"], env=env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, args, env=env)  # the data dir keeps it
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, [*args, "--ucm-version", "13"], env=env)
+    assert r.exit_code == 2 and "13" in r.output
+    assert made == ["http-nio-81-exec-1", "http-nio-81-exec-1"]
