@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from logdoctor.ucm.deployment import DeploymentError, parse_deployment
-from logdoctor.ucm.naming import rotated_number, suffix_rank
+from logdoctor.ucm.naming import (
+    numbered_name,
+    rotated_number,
+    suffix_number,
+    suffix_rank,
+    suffixed_name,
+)
 from logdoctor.ucm.params import PARAMETER_RANGES, PARAMS
 from logdoctor.ucm.topology import (
     KEY_USES,
@@ -50,8 +56,21 @@ def test_rotated_names() -> None:
         "x.log.1",
         "x.log",
     ]
+    # what the writers name (the token service's rotation) reads back the same way
+    assert numbered_name("ssosp", 12) == "ssosp00012.log"
+    assert rotated_number(numbered_name("certMgmt", 3)) == ("certMgmt", 3, 5)
+    assert suffixed_name("ssoApp.log", 2) == "ssoApp.log.2"
+    assert suffix_number(suffixed_name("ssoApp.log", 2), "ssoApp.log") == 2
+    assert suffix_number("ssoApp.log", "ssoApp.log") is None
+    assert suffix_number("ssoApp.log.bak.3", "ssoApp.log") is None
+    assert suffix_number("other.log.1", "ssoApp.log") is None
 
 
 def test_service_names_compare_without_case_or_separators() -> None:
     assert service_key("Cisco Call_Manager") == "ciscocallmanager"
-    assert {service_key(s) for s in SERVICES} == {"callmanager", "xcpauth", "tomcat"}
+    assert {service_key(s) for s in SERVICES} == {
+        "callmanager",
+        "xcpauth",
+        "tomcat",
+        "ssosptomcat",
+    }

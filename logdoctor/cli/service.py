@@ -86,6 +86,13 @@ def _read_secret_file(path: Path, what: str) -> str:
     help="Rotated files kept per log (ssosp, ssoApp.log, certMgmt) besides the current one; "
     "older ones are deleted when a log rotates (at 10 MB).",
 )
+@click.option(
+    "--ucm-version",
+    type=click.Choice(["12.5", "14", "15"]),
+    default=None,
+    help="UCM version whose logs to write (threads, loggers, ssosp folder), kept in the data "
+    "dir [default: the data dir's, else 12.5].",
+)
 @handle_errors
 def serve_cmd(
     host: str,
@@ -99,6 +106,7 @@ def serve_cmd(
     tls_key: Path | None,
     workers: int,
     log_backups: int,
+    ucm_version: str | None,
 ) -> None:
     """Run the token service (UCM's ssosp OAuth endpoints) over HTTP."""
     from logdoctor.tokenservice import server
@@ -111,6 +119,8 @@ def serve_cmd(
         if p is not None and not p.is_file():
             raise CliError(f"{p}: no such file")
     service = Service(data_dir, admin=admin, cluster=cluster)
+    if ucm_version is not None:
+        service.set_ucm_version(ucm_version)
     info = service.info()
     known = service.issuing_node_for_host(node) if node is not None else info["publisher"]
     service.close()  # each worker opens its own (no SQLite connection crosses a fork)
@@ -125,7 +135,8 @@ def serve_cmd(
 
     def ready() -> None:
         click.echo(
-            f"logdoctor: serving {node or info['publisher']} of {info['cluster']} on "
+            f"logdoctor: serving {node or info['publisher']} of {info['cluster']} "
+            f"(UCM {info['ucm_version']}) on "
             f"{scheme}://{bound_host}:{bound_port} (data dir {data_dir})",
             err=True,
         )
@@ -416,13 +427,16 @@ def key_sync_cmd(ctx: click.Context, server: str) -> None:
 
 @service_group.command("restart")
 @click.argument(
-    "service_name", metavar="SERVICE", type=click.Choice(["callmanager", "xcp-auth", "tomcat"])
+    "service_name",
+    metavar="SERVICE",
+    type=click.Choice(["callmanager", "xcp-auth", "tomcat", "ssosp-tomcat"]),
 )
 @click.option("--node", default=None, help="Only this node (default: every node running it).")
 @click.pass_context
 @handle_errors
 def restart_cmd(ctx: click.Context, service_name: str, node: str | None) -> None:
-    """Restart Cisco CallManager, the Cisco XCP Authentication Service or Cisco Tomcat."""
+    """Restart Cisco CallManager, the Cisco XCP Authentication Service, Cisco Tomcat or (UCM 14
+    and later) Cisco SSOSP Tomcat."""
     nodes = _service(ctx).restart(service_name, node)
     click.echo(f"{service_name} restarted on {', '.join(nodes) if nodes else 'no node'}")
 
@@ -464,10 +478,11 @@ def nodes_group(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     info = _service(ctx).info()
-    click.echo(f"cluster {info['cluster']} ({info['uuid']})")
+    click.echo(f"cluster {info['cluster']} ({info['uuid']}), UCM {info['ucm_version']}")
     for n in info["nodes"]:
         off = f"\tclock {n['clock_offset']:+g}s" if n["clock_offset"] else ""
-        click.echo(f"{n['name']}\t{n['role']}\ttrace {n['trace_level']}{off}")
+        zone = f"\tzone {n['zone']}" if n["zone"] != "UTC" else ""
+        click.echo(f"{n['name']}\t{n['role']}\ttrace {n['trace_level']}{off}{zone}")
 
 
 @nodes_group.command("add")
@@ -478,20 +493,35 @@ def nodes_group(ctx: click.Context) -> None:
     type=click.Choice(["subscriber", "imp", "imp-central", "expressway", "unity"]),
 )
 @click.option("--clock-offset", type=float, default=0.0, help="Seconds ahead (+) or behind (-).")
+@click.option("--zone", default=None, help="Time zone of its log times (IANA name; default UTC).")
 @click.pass_context
 @handle_errors
-def nodes_add_cmd(ctx: click.Context, name: str, role: str, clock_offset: float) -> None:
+def nodes_add_cmd(
+    ctx: click.Context, name: str, role: str, clock_offset: float, zone: str | None
+) -> None:
     """Add a node or server (it starts with the cluster's current keys)."""
-    node = _service(ctx).add_node(name, role, clock_offset=clock_offset)
+    svc = _service(ctx)
+    node = svc.add_node(name, role, clock_offset=clock_offset)
+    if zone is not None:
+        svc.set_zone(node.name, zone)
     click.echo(f"added {node.name} ({node.role.value})")
 
 
 @nodes_group.command("set")
 @click.argument("name")
-@click.option("--clock-offset", type=float, required=True, help="Seconds ahead (+) or behind (-).")
+@click.option("--clock-offset", type=float, default=None, help="Seconds ahead (+) or behind (-).")
+@click.option("--zone", default=None, help="Time zone of its log times (IANA name, or UTC).")
 @click.pass_context
 @handle_errors
-def nodes_set_cmd(ctx: click.Context, name: str, clock_offset: float) -> None:
-    """Change a node's clock offset."""
-    _service(ctx).set_clock_offset(name, clock_offset)
-    click.echo(f"{name}: clock offset {clock_offset:+g}s")
+def nodes_set_cmd(
+    ctx: click.Context, name: str, clock_offset: float | None, zone: str | None
+) -> None:
+    """Change a node's clock offset or time zone."""
+    if clock_offset is None and zone is None:
+        raise CliError("give --clock-offset SECONDS or --zone ZONE")
+    svc = _service(ctx)
+    if clock_offset is not None:
+        svc.set_clock_offset(name, clock_offset)
+        click.echo(f"{name}: clock offset {clock_offset:+g}s")
+    if zone is not None:
+        click.echo(f"{name}: zone {svc.set_zone(name, zone)}")

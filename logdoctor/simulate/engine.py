@@ -118,6 +118,7 @@ class Sim:
         )
         self.logs_root = workdir / "service" / "logs"
         self.flow_on = False
+        self.svc.set_ucm_version(scenario.ucm_version)
         self.topo.build(self.svc)
         for name, value in scenario.params.items():
             self.set_param(name, value)

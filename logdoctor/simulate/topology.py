@@ -56,6 +56,9 @@ class Topology:
     unity: tuple[UnitySpec, ...] = (UnitySpec("cuc1"),)
     clock_offsets: Mapping[str, float] = field(default_factory=dict)
     """Seconds a node's clock is ahead (+) or behind (-) from the start."""
+    zones: Mapping[str, str] = field(default_factory=dict)
+    """IANA time zone a node writes its log times in (others: UTC). The deployment file
+    declares the zones of cluster nodes (``node_timezones``)."""
 
     @property
     def ucm_nodes(self) -> tuple[str, ...]:
@@ -86,6 +89,8 @@ class Topology:
             svc.add_node(u.name, "unity", clock_offset=off.get(u.name, 0.0))
         if off.get(self.publisher):
             svc.set_clock_offset(self.publisher, off[self.publisher])
+        for name, zone in sorted(self.zones.items()):
+            svc.set_zone(name, zone)
 
 
 def _q(s: str) -> str:
@@ -95,6 +100,14 @@ def _q(s: str) -> str:
 
 def _onoff(value: bool) -> str:
     return _q("on" if value else "off")
+
+
+def _zones_line(topo: Topology, nodes: Sequence[str]) -> list[str]:
+    """``node_timezones`` of a cluster whose ``nodes`` include zoned ones (else nothing)."""
+    zoned = [(n, topo.zones[n]) for n in nodes if n in topo.zones]
+    if not zoned:
+        return []
+    return [f"node_timezones = {{ {', '.join(f'{_q(n)} = {_q(z)}' for n, z in zoned)} }}"]
 
 
 def _jabber_groups(people: Sequence[Person]) -> list[tuple[str, str, int, bool, bool | None]]:
@@ -136,6 +149,7 @@ def deployment_toml(
         out.append(f"subscribers = [{', '.join(_q(s) for s in topo.subscribers)}]")
     if topo.imp:
         out.append(f"imp = [{', '.join(_q(s) for s in topo.imp)}]")
+    out += _zones_line(topo, (pub, *topo.subscribers, *topo.imp))
     out += [f"uuid = {_q(str(info['uuid']))}", "", "[cluster.parameters]"]
     out.append(f"refresh_login_flow = {_onoff(params['refresh_login_flow'] == 'on')}")
     out.append(f"access_token_expiry_minutes = {int(params['access_token_expiry_minutes'])}")
@@ -154,6 +168,7 @@ def deployment_toml(
             'role = "imp_central"',
             f"publisher = {_q(topo.central_publisher)}",
             f"imp = [{', '.join(_q(s) for s in topo.central)}]",
+            *_zones_line(topo, (topo.central_publisher, *topo.central)),
             f"serves = {_q(topo.cluster)}",
             "",
             "[cluster.keys]",

@@ -47,6 +47,7 @@ from logdoctor.ingest.detect import detect, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.parse import LineParser, Record
+from logdoctor.ingest.parse.line import zone_from_head
 from logdoctor.ingest.sources import node_from_path
 from logdoctor.model import Finding
 from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO
@@ -166,6 +167,8 @@ class Tailer:
             list(formats) if formats is not None else load_formats(formats_dirs)
         )
         self.zone: Zone = resolve_zone(tz)
+        self._stated: dict[str, Zone] = {}
+        """Node -> the zone its own CiscoSyslog states (two clocks); it outranks ``tz``."""
         self._node = node
         self.follower = Follower(
             paths,
@@ -394,8 +397,59 @@ class Tailer:
                     stream,
                 )
             )
-        parser = LineParser(fmt, file=file.path, node=file.node, zone=self.zone)
+        if fmt.states_zone:
+            self._state_zone(file.node, zone_from_head(fmt, lines).zone, batch)
+        elif fmt.zoneless and file.node not in self._stated:
+            self._state_zone(file.node, self._peek_zone(file), batch)
+        parser = LineParser(fmt, file=file.path, node=file.node, zone=self._zone_of(fmt, file.node))
         self._sources[stream] = _Source(stream, parser, file.node)
+
+    def _zone_of(self, fmt: Format, node: str) -> Zone:
+        """The zone a file's zone-less times are read in: its node's stated one, else ``tz``."""
+        return self._stated.get(node, self.zone) if fmt.zoneless else self.zone
+
+    def _peek_zone(self, file: _Undecided) -> Zone | None:
+        """The zone the node's CiscoSyslog states, read from the head of the file next to this
+        one in the node's folder (``<node>/syslog/CiscoSyslog``), before its lines come."""
+        here = Path(file.path).parent
+        while here.name and here.name != file.node:
+            here = here.parent
+        if not here.name:
+            return None
+        for log in sorted((here / "syslog").glob("CiscoSyslog*"))[:1]:
+            try:
+                with log.open("rb") as fh:
+                    head = fh.read(1 << 16)
+            except OSError:
+                return None
+            lines = sniff_lines(head)
+            fmt = detect(self.formats, log.name, log.name, lines).format
+            if fmt.states_zone:
+                return zone_from_head(fmt, lines).zone
+        return None
+
+    def _state_zone(self, node: str, zone: Zone | None, batch: Batch) -> None:
+        """A node's CiscoSyslog states its zone (the first statement wins): the node's files
+        not read yet are read in it; one already read says so in a notice."""
+        if zone is None or node in self._stated:
+            return
+        self._stated[node] = zone
+        for src in self._sources.values():
+            fmt = src.parser.fmt
+            if src.node != node or not fmt.zoneless:
+                continue
+            if src.parser.stats.lines == 0:
+                src.parser = LineParser(fmt, file=src.parser.file, node=node, zone=zone)
+            else:
+                batch.notices.append(
+                    Notice(
+                        "format",
+                        src.parser.file,
+                        f"{src.parser.file}: its first lines were read in {self.zone.name}; "
+                        f"{node}'s CiscoSyslog states {zone.name} (restart the tail to re-read)",
+                        src.stream,
+                    )
+                )
 
     def _line(self, e: Line, now: float, batch: Batch) -> None:
         src = self._sources.get(e.stream)

@@ -28,6 +28,7 @@ from logdoctor.tokenservice.keys import (
 from logdoctor.tokenservice.lockout import SCOPES
 from logdoctor.tokenservice.passwords import hash_password
 from logdoctor.tokenservice.records import User
+from logdoctor.tokenservice.site import log_settings, node_zone, set_node_zone, set_version
 from logdoctor.ucm.params import PARAMS, ParamError, normalize
 from logdoctor.ucm.topology import SERVICES, KeyUse, Role
 
@@ -50,12 +51,14 @@ class Admin(Core):
                 "signing_version": s.current(KeyUse.SIGNING),
                 "encryption_version": s.current(KeyUse.ENCRYPTION),
                 "sso_enabled": s.sso_enabled,
+                "ucm_version": self.logs.profile.version,
                 "nodes": [
                     {
                         "name": n.name,
                         "role": n.role.value,
                         "clock_offset": n.clock_offset,
                         "trace_level": n.trace_level,
+                        "zone": node_zone(self.store, n.name),
                     }
                     for n in s.nodes.values()
                 ],
@@ -98,6 +101,28 @@ class Admin(Core):
                 if nd.spec.issues and nd.name.lower() == host:
                     return nd.name
         return None
+
+    def set_ucm_version(self, version: str) -> str:
+        """Set the UCM version every node writes its logs as (12.5, 14 or 15: threads, loggers,
+        the ssosp folder; see :mod:`logdoctor.ucm.versions`); the version set."""
+        with self._op():
+            try:
+                p = set_version(self.store, version)
+            except ValueError as exc:
+                raise ServiceError(str(exc)) from None
+            self.logs.configure(*log_settings(self.store, list(self.state.nodes)))
+            return p.version
+
+    def set_zone(self, name: str, zone: str) -> str:
+        """Set the time zone (IANA name, or UTC) a node writes its log times in; the zone set."""
+        with self._op():
+            node = self._node(name)
+            try:
+                z = set_node_zone(self.store, node.name, zone)
+            except ValueError as exc:
+                raise ServiceError(f"node {node.name!r}: {exc}") from None
+            self.logs.configure(*log_settings(self.store, list(self.state.nodes)))
+            return z
 
     def set_clock_offset(self, name: str, seconds: float) -> None:
         """Set how far a node's clock is off true time (its logs and validations use it)."""
@@ -310,7 +335,10 @@ class Admin(Core):
             )
             self.logs.certmgmt(pub.name, lines)
             text = msg.key_loaded(
-                use=use.value, checksum=key.checksum, version=version, server="Cisco Tomcat"
+                use=use.value,
+                checksum=key.checksum,
+                version=version,
+                server=self.logs.profile.ssosp_service,
             )
             self._log(pub, now, "INFO", "main", msg.KEYS, text)
             for nd in replicated:
@@ -378,6 +406,9 @@ class Admin(Core):
         if spec is None:
             raise ServiceError(f"unknown service {service!r} (known: {', '.join(SERVICES)})")
         with self._op() as now:
+            if service == "ssosp-tomcat" and not self.logs.profile.containerized:
+                ver = self.logs.profile.version
+                raise ServiceError(f"{spec.label} runs on UCM 14 and later (this site: {ver})")
             s = self.state
             if node is not None:
                 targets = [self._node(node)]

@@ -34,6 +34,7 @@ from logdoctor.tokenservice.logwriter import LogWriter
 from logdoctor.tokenservice.passwords import PasswordChecker
 from logdoctor.tokenservice.records import RefreshRow, User
 from logdoctor.tokenservice.results import AdminCredentials
+from logdoctor.tokenservice.site import log_settings
 from logdoctor.tokenservice.state import State, init_deployment, load_state, next_purge_after
 from logdoctor.tokenservice.store import Store
 from logdoctor.tokenservice.tokens import Keyring, TokenVerifier
@@ -195,6 +196,7 @@ class Core:
             )
         self._dv = self.store.data_version()
         self._s = self._load()
+        self.logs.configure(*log_settings(self.store, list(self._s.nodes)))
         if cluster is not None and cluster != self._s.cluster:
             raise ServiceError(f"{data_dir}: holds cluster {self._s.cluster!r}, not {cluster!r}")
         if publisher is not None and publisher not in self._s.nodes:
@@ -235,6 +237,7 @@ class Core:
                 self._dv = dv
                 self._s = self._load()
                 self.logs.rescan()
+                self.logs.configure(*log_settings(self.store, list(self._s.nodes)))
             now = self.clock.time()
             if now >= self.state.next_purge:
                 self._purge_due(now)
@@ -283,7 +286,7 @@ class Core:
 
     def _thread(self) -> str:
         n = self._rng.randrange(1, 41) if self._rng is not None else secrets.randbelow(40) + 1
-        return f"http-bio-8443-exec-{n}"
+        return self.logs.profile.thread(n)
 
     # -- logs ------------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 ```
 <root>/<node>/tomcat/logs/ssosp/log4j/ssosp00001.log   log4j: ts LEVEL [thread] logger - msg
+         (UCM 14/15: tomcat/logs/ssosp-tomcat/log4j/, see logdoctor.ucm.versions)
 <root>/<node>/platform/log/ssoApp.log                  same layout
 <root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
 <root>/<node>/syslog/CiscoSyslog             local host local7 sev : seq: fqdn: UTC : %alarm
@@ -16,9 +17,17 @@ RollingFileAppender); ssoApp.log rotates at the same size to ``ssoApp.log.1`` (t
 (log4j's MaxBackupIndex) and deletes the rest, oldest first: ssosp and certMgmt files by their
 number, ssoApp.log.N beyond N = backups. Several processes may write the same logs: numbered
 files are shared by name and size, and the rename of ssoApp.log happens under an exclusive
-``flock`` of its folder, after which the other writers reopen the file by name. Timestamps are
-the node's local time without a zone, as UCM writes them; the lab writes UTC (plus the node's
-configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding.
+``flock`` of its folder, after which the other writers reopen the file by name. File names
+(numbered ``ssosp00012.log``, suffixed ``ssoApp.log.1``) come from :mod:`logdoctor.ucm.naming`.
+
+Timestamps are the node's local time without a zone, as UCM writes them (plus the node's
+configured clock offset), with log4j's ``yyyy-MM-dd HH:mm:ss,SSS`` and ``%-5p`` level padding;
+a CiscoSyslog line carries both the local time and UTC. A node's zone (an IANA name, set with
+:meth:`LogWriter.configure`) is UTC unless set; daylight saving applies as the zone database
+says, so a log that spans a change jumps an hour, as a real node's does. The UCM version
+(:class:`~logdoctor.ucm.versions.UcmProfile`) decides the ssosp folder and how loggers are
+written (short on 12.5, long after two spaces on 14/15); request threads are named by the caller
+(:meth:`~logdoctor.ucm.versions.UcmProfile.thread` of :attr:`LogWriter.profile`).
 
 Lines are put together by the families' encoders (:func:`logdoctor.ingest.formats.encoders.family`,
 the
@@ -34,13 +43,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from logdoctor.ingest.formats.encoders import family
 from logdoctor.ingest.formats.templates import percent as enc
+from logdoctor.ucm.naming import numbered_name, rotated_number, suffix_number, suffixed_name
+from logdoctor.ucm.versions import UcmProfile, profile
 
 __all__ = ["LogWriter", "audit_path", "enc", "ssoapp_path", "ssosp_dir", "syslog_path"]
 
@@ -52,9 +64,9 @@ _SYSLOG = family("ciscosyslog")
 _AUDIT = family("auditapp")
 
 
-def ssosp_dir(root: Path, node: str) -> Path:
-    """Folder of a node's ssosp log4j files."""
-    return root / node / "tomcat" / "logs" / "ssosp" / "log4j"
+def ssosp_dir(root: Path, node: str, version: UcmProfile | None = None) -> Path:
+    """Folder of a node's ssosp log4j files (UCM 12.5's unless ``version`` says otherwise)."""
+    return (version or profile(None)).ssosp_dir(root, node)
 
 
 def ssoapp_path(root: Path, node: str) -> Path:
@@ -76,20 +88,21 @@ def _platform_dir(root: Path, node: str) -> Path:
     return root / node / "platform" / "log"
 
 
-_NUMBERED = {
-    "ssosp": re.compile(r"^ssosp(\d{5})\.log$"),
-    "certMgmt": re.compile(r"^certMgmt(\d{5})\.log$"),
-}
+def _number(name: str, stem: str) -> int | None:
+    """``n`` when ``name`` is UCM's name of file ``n`` of the numbered log ``stem``."""
+    got, n, _ = rotated_number(name)
+    if got != stem or n is None or name != numbered_name(stem, n):
+        return None
+    return n
 
 
 def _numbers(folder: Path, stem: str) -> list[int]:
-    pat = _NUMBERED[stem]
     found = []
     if folder.is_dir():
         for name in os.listdir(folder):
-            m = pat.match(name)
-            if m:
-                found.append(int(m.group(1)))
+            n = _number(name, stem)
+            if n is not None:
+                found.append(n)
     return sorted(found)
 
 
@@ -106,7 +119,7 @@ def _drop_numbered(folder: Path, stem: str, keep_from: int) -> None:
     """Delete ``<stem>NNNNN.log`` files numbered below ``keep_from``."""
     for n in _numbers(folder, stem):
         if n < keep_from:
-            _unlink(folder / f"{stem}{n:05d}.log")
+            _unlink(folder / numbered_name(stem, n))
 
 
 @contextlib.contextmanager
@@ -122,19 +135,22 @@ def _folder_lock(folder: Path) -> Iterator[None]:
 
 def _shift(path: Path, backups: int | None) -> None:
     """Rotate ``path`` to ``path.1``, ``path.1`` to ``path.2``, ...; keep ``backups`` of them."""
-    pat = re.compile(re.escape(path.name) + r"\.(\d+)$")
-    nums = sorted(int(m.group(1)) for n in os.listdir(path.parent) if (m := pat.match(n)))
+    base = path.name
+    found = (suffix_number(n, base) for n in os.listdir(path.parent))
+    nums = sorted(i for i in found if i is not None)
     if backups is not None:
         for i in nums:
             if i >= backups:
-                _unlink(path.with_name(f"{path.name}.{i}"))
+                _unlink(path.with_name(suffixed_name(base, i)))
         nums = [i for i in nums if i < backups]
     for i in reversed(nums):
-        os.replace(path.with_name(f"{path.name}.{i}"), path.with_name(f"{path.name}.{i + 1}"))
+        os.replace(
+            path.with_name(suffixed_name(base, i)), path.with_name(suffixed_name(base, i + 1))
+        )
     if backups == 0:
         _unlink(path)
     else:
-        os.replace(path, path.with_name(f"{path.name}.1"))
+        os.replace(path, path.with_name(suffixed_name(base, 1)))
 
 
 @dataclass
@@ -205,15 +221,43 @@ class LogWriter:
         self._ssoapp: dict[str, _Sink] = {}
         self._plain: dict[Path, _Sink] = {}
         self._seq: dict[str, int] = {}
+        self.profile: UcmProfile = profile(None)
+        """The UCM version the nodes run (:meth:`configure`)."""
+        self._zones: dict[str, tzinfo] = {}
+
+    def configure(self, version: UcmProfile, zones: Mapping[str, str]) -> None:
+        """Write as UCM ``version`` does, each node of ``zones`` in its zone (IANA name, or
+        UTC); other nodes write UTC. A change of version starts the next lines in the new
+        version's ssosp folder. ValueError for a zone the zone database does not know."""
+        tzs: dict[str, tzinfo] = {}
+        for node, name in zones.items():
+            try:
+                tzs[node] = UTC if name.upper() == "UTC" else ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"node {node!r}: {name!r} is not a time zone") from None
+        if version != self.profile:
+            for sink in self._ssosp.values():
+                sink.close()
+            self._ssosp.clear()
+        self.profile = version
+        self._zones = tzs
+
+    def local(self, node: str, t: float) -> float:
+        """The POSIX time ``t`` as ``node``'s wall clock shows it (a number to format as UTC)."""
+        tz = self._zones.get(node)
+        if tz is None:
+            return t
+        off = datetime.fromtimestamp(t, tz).utcoffset()
+        return t + (off.total_seconds() if off is not None else 0.0)
 
     # -- ssosp -----------------------------------------------------------------------------------
 
     def _ssosp_sink(self, node: str) -> _Sink:
         sink = self._ssosp.get(node)
         if sink is None:
-            folder = ssosp_dir(self.root, node)
+            folder = self.profile.ssosp_dir(self.root, node)
             n = max(1, _highest(folder, "ssosp"))
-            path = folder / f"ssosp{n:05d}.log"
+            path = folder / numbered_name("ssosp", n)
             sink = _Sink(path, path.stat().st_size if path.exists() else 0)
             self._ssosp[node] = sink
         return sink
@@ -222,22 +266,21 @@ class LogWriter:
         old = self._ssosp.pop(node, None)
         if old is not None:
             old.close()
-        folder = ssosp_dir(self.root, node)
+        folder = self.profile.ssosp_dir(self.root, node)
         high = _highest(folder, "ssosp")
         mine = 0
         if old is not None:
-            m = _NUMBERED["ssosp"].match(old.path.name)
-            mine = int(m.group(1)) if m else 0
+            mine = _number(old.path.name, "ssosp") or 0
         if not new_file and high > mine:
             # Another process rotated already: join its file while it has room.
-            path = folder / f"ssosp{high:05d}.log"
+            path = folder / numbered_name("ssosp", high)
             size = path.stat().st_size if path.exists() else 0
             if size < self.ssosp_max_bytes:
                 sink = _Sink(path, size)
                 self._ssosp[node] = sink
                 return sink
         n = max(high, mine) + 1
-        sink = _Sink(folder / f"ssosp{n:05d}.log", 0)
+        sink = _Sink(folder / numbered_name("ssosp", n), 0)
         sink.open()  # the file exists from now on, even before its first line
         self._ssosp[node] = sink
         if self.backups is not None:
@@ -249,8 +292,18 @@ class LogWriter:
         return self._next_ssosp(node, new_file=True).path
 
     def ssosp(self, node: str, t: float, level: str, thread: str, logger: str, msg: str) -> None:
-        """Append one ssosp line (log4j layout)."""
-        line = _SSOSP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
+        """Append one ssosp line (log4j layout; ``logger`` short, as 12.5 writes it: the
+        version decides the form written)."""
+        line = (
+            _SSOSP.line(
+                msg,
+                ts=self.local(node, t),
+                level=level,
+                thread=thread,
+                logger=self.profile.logger(logger),
+            )
+            + "\n"
+        )
         sink = self._ssosp_sink(node)
         n = len(line)  # ASCII: every value is percent-encoded
         if sink.size and sink.size + n > self.ssosp_max_bytes:
@@ -274,7 +327,10 @@ class LogWriter:
         if sink is None:
             sink = _Sink(path, path.stat().st_size if path.exists() else 0)
             self._ssoapp[node] = sink
-        line = _SSOAPP.line(msg, ts=t, level=level, thread=thread, logger=logger) + "\n"
+        line = (
+            _SSOAPP.line(msg, ts=self.local(node, t), level=level, thread=thread, logger=logger)
+            + "\n"
+        )
         if sink.size and sink.size + len(line) > self.ssosp_max_bytes:
             sink.close()
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,13 +354,15 @@ class LogWriter:
         return sink
 
     def syslog(self, node: str, t: float, zone_offset: float, severity: int, msg: str) -> None:
-        """Append one CiscoSyslog alarm line: the node's local time (``t`` + its zone's
-        ``zone_offset`` seconds) and the UTC time ``t``, its sequence number, the alarm."""
+        """Append one CiscoSyslog alarm line: the node's local time and the UTC time ``t``, its
+        sequence number, the alarm. The local time is in the node's zone (:meth:`configure`);
+        for a node without one, ``t`` plus ``zone_offset`` seconds."""
         seq = self._seq.get(node, 0) + 1
         self._seq[node] = seq
+        local = self.local(node, t) if node in self._zones else t + zone_offset
         line = _SYSLOG.line(
             msg,
-            local=t + zone_offset,
+            local=local,
             ts=t,
             host=node,
             level=str(severity),
@@ -315,7 +373,7 @@ class LogWriter:
 
     def audit(self, node: str, t: float, msg: str, thread: str = "http-bio-443-exec-1") -> None:
         """Append one audit event (AuditApp) of ``node``."""
-        line = _AUDIT.line(msg, ts=t, level="INFO", thread=thread) + "\n"
+        line = _AUDIT.line(msg, ts=self.local(node, t), level="INFO", thread=thread) + "\n"
         self._append(self._plain_sink(audit_path(self.root, node)), line, len(line.encode()))
 
     # -- certMgmt --------------------------------------------------------------------------------
@@ -324,10 +382,11 @@ class LogWriter:
         """Write a new certMgmtNNNNN.log with ``(time, level, message)`` lines; its path."""
         folder = _platform_dir(self.root, node)
         n = _highest(folder, "certMgmt") + 1
-        path = folder / f"certMgmt{n:05d}.log"
+        path = folder / numbered_name("certMgmt", n)
         sink = _Sink(path, 0)
         for t, level, msg in lines:
-            sink.buf.append(_CERTMGMT.line(msg, ts=t, level=level, thread="main") + "\n")
+            stamp = self.local(node, t)
+            sink.buf.append(_CERTMGMT.line(msg, ts=stamp, level=level, thread="main") + "\n")
         sink.close()
         if self.backups is not None:
             _drop_numbered(folder, "certMgmt", n - self.backups)

@@ -97,6 +97,10 @@ SERVICES: dict[str, ServiceSpec] = {
             "Cisco Tomcat",
             frozenset({Role.PUBLISHER, Role.SUBSCRIBER, Role.IMP, Role.IMP_CENTRAL, Role.UNITY}),
         ),
+        # UCM 14 and later only (logdoctor.ucm.versions): SSOSP's own Tomcat container.
+        ServiceSpec(
+            "ssosp-tomcat", "Cisco SSOSP Tomcat", frozenset({Role.PUBLISHER, Role.SUBSCRIBER})
+        ),
     )
 }
 
