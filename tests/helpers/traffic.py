@@ -94,17 +94,7 @@ class Sim:
         if flow_code:
             b.code(node, t, c.user, c.device, f"{self.rng.getrandbits(32):08x}", c.via)
             t += timedelta(milliseconds=400)
-            b.access(
-                node,
-                t,
-                c.user,
-                c.device,
-                "authorization_code",
-                c.jti,
-                self.sign,
-                self.access_s,
-                c.via,
-            )
+            self.access(c, node, t, "authorization_code")
             c.tid = None
             if self.refresh_on:
                 c.tid = self.uid()
@@ -120,11 +110,16 @@ class Sim:
                 )
             c.code_flow = True
         else:
-            b.access(node, t, c.user, c.device, "implicit", c.jti, self.sign, self.access_s, c.via)
+            self.access(c, node, t, "implicit")
             c.tid = None
             c.code_flow = False
         self.use(c, t + timedelta(seconds=2))
         return t
+
+    def access(self, c: Client, node: str, t: datetime, grant: str) -> None:
+        """``node`` issues ``c``'s current access token (``c.jti``) by ``grant``."""
+        assert c.jti is not None
+        self.bundle.access(node, t, c.user, c.device, grant, c.jti, self.sign, self.access_s, c.via)
 
     def use(self, c: Client, t: datetime) -> None:
         """The client uses its access token at IM and Presence (and UCM)."""
@@ -143,17 +138,7 @@ class Sim:
             return
         b.refreshed(node, t, c.user, c.device, c.tid, c.via)
         c.jti = self.uid()
-        b.access(
-            node,
-            t + timedelta(milliseconds=5),
-            c.user,
-            c.device,
-            "refresh_token",
-            c.jti,
-            self.sign,
-            self.access_s,
-            c.via,
-        )
+        self.access(c, node, t + timedelta(milliseconds=5), "refresh_token")
         self.use(c, t + timedelta(seconds=3))
 
     def workday(
