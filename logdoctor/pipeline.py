@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import ParamSpec
+from typing import TYPE_CHECKING, ParamSpec
 
 import polars as pl
 
@@ -24,9 +24,12 @@ from logdoctor.ingest.sources import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
 from logdoctor.table import empty_frame
-from logdoctor.timestamps import zone_book
-from logdoctor.ucm.deployment import load_deployment
+from logdoctor.timestamps import ZoneBook, zone_book
+from logdoctor.ucm.deployment import Deployment, load_deployment
 from logdoctor.verdict import FAIL_ON, CheckReport
+
+if TYPE_CHECKING:
+    from logdoctor.ingest.load import LoadResult
 
 __all__ = ["Checked", "check", "check_context", "run_check"]
 
@@ -90,6 +93,9 @@ def run_check(
     paths: Sequence[str | Path] = (),
     *,
     config: str | Path | None = None,
+    deployment: Deployment | None = None,
+    loaded: LoadResult | None = None,
+    zones: ZoneBook | None = None,
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     fail_on: str = "warning",
@@ -114,15 +120,24 @@ def run_check(
     ``one_cluster``. Each node's zone-less times are read in the zone the deployment file
     declares for it, else in ``tz``, else in UTC (``report.zones`` says which nodes' zone
     was assumed). ``progress`` hears of the stages (parsing, correlating, rules).
+
+    A caller that parsed the logs itself (the fleet, which joins parts parsed on several
+    workers) passes them as ``loaded`` instead of ``paths``, with the ``deployment`` it read
+    instead of ``config`` and the ``zones`` its load used.
     """
-    if not paths and config is None:
+    if not paths and config is None and loaded is None and deployment is None:
         raise ValueError("nothing to check: give log paths, --config FILE, or both")
-    deployment = None if config is None else load_deployment(config)
+    if config is not None:
+        deployment = load_deployment(config)
     select_rules(select, ignore)  # validate the patterns before any long load
     nodes = None
-    zones = zone_book(tz, None if deployment is None else deployment.node_zones())
+    if zones is None:
+        zones = zone_book(tz, None if deployment is None else deployment.node_zones())
     observer = progress or NULL_PROGRESS
-    if paths:
+    if loaded is not None:
+        result = loaded
+        frame, stats, errors, nodes = result.frame, result.stats, result.errors, result.nodes
+    elif paths:
         from logdoctor.ingest.load import open_inputs
 
         loader = open_inputs(
@@ -144,7 +159,7 @@ def run_check(
     observer.stage("correlating")
     ctx = Context(frame, stats, deployment, correct_skew=correct_skew, nodes=nodes)
     del frame  # the context holds its own time-ordered copy; free the load order one
-    if paths:
+    if paths or loaded is not None:
         del result
     report = check_context(
         ctx,
@@ -153,7 +168,7 @@ def run_check(
         fail_on=fail_on,
         baseline=baseline,
         errors=errors,
-        logs=bool(paths),
+        logs=bool(paths) or loaded is not None,
         allow_partial=allow_partial,
         inputs=[str(p) for p in paths],
         evidence_cap=evidence_cap,

@@ -11,19 +11,12 @@ from click.testing import CliRunner
 
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.formats.spec import Format
+from tests.helpers.paths import ASSETS, ROOT, asset
 
-ASSETS = Path(__file__).parent / "assets"
-ROOT = Path(__file__).parent.parent
+__all__ = ["ASSETS", "ROOT", "asset"]  # kept for the other branches of this session
 
 # Always check format samples in tests (never trust a cache marker).
 os.environ["LOGDOCTOR_NO_CACHE"] = "1"
-
-
-def asset(name: str) -> Path:
-    """A checked path under tests/assets/."""
-    p = ASSETS / name
-    assert p.exists(), f"missing test asset {p}"
-    return p
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from logdoctor.cli import main
 from logdoctor.ingest.bundleset import SeveralBundles, find_bundles_in
 from logdoctor.ingest.load import open_inputs
 from logdoctor.pipeline import check
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"
 

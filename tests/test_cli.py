@@ -13,7 +13,7 @@ import pytest
 from logdoctor.cli import main
 from logdoctor.model import EventKind
 from logdoctor.table import COLUMNS
-from tests.conftest import ASSETS, ROOT, asset
+from tests.helpers.paths import ASSETS, ROOT, asset
 
 VERBATIM = str(ASSETS / "verbatim")
 

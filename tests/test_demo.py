@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from logdoctor.pipeline import check
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"
 DEMO = "expressway-refresh-ucm-off"

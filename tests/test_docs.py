@@ -25,7 +25,7 @@ from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.model import EventKind
 from logdoctor.rules import all_rules
 from logdoctor.table import COLUMNS
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 
 def _gendocs() -> ModuleType:

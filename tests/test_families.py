@@ -29,7 +29,7 @@ from logdoctor.cli import main
 from logdoctor.ingest.clocks import offset_minutes, utc_offsets
 from logdoctor.ingest.parse import LineParser, iter_lines, parse_bytes
 from logdoctor.ingest.parse.line import zone_from_head
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 from tests.test_parse import both
 
 HDR = (

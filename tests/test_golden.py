@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from logdoctor.cli import main
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 
 GOLDEN = ASSETS / "golden"
 

@@ -28,7 +28,7 @@ from logdoctor.cli import main
 from logdoctor.ingest.load import open_inputs
 from logdoctor.ingest.parse import MAX_RECORD_BYTES, LineParser, iter_lines, parse_bytes
 from logdoctor.ingest.sources import Limits
-from tests.conftest import ROOT, asset
+from tests.helpers.paths import ROOT, asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()
 SSOSP_REL = "tomcat/logs/ssosp/log4j/ssosp00001.log"

@@ -36,7 +36,7 @@ from logdoctor.model import Severity
 from logdoctor.pipeline import check, run_check
 from logdoctor.simulate import SCENARIOS
 from logdoctor.verdict import CheckReport
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"
 NAMES = sorted(SCENARIOS)

@@ -9,7 +9,7 @@ import logdoctor
 from logdoctor.ingest.parse import LineParser, parse_bytes
 from logdoctor.model import EventKind
 from logdoctor.table import COLUMNS, DTYPES, FIELD_COLUMNS, POLARS_SCHEMA, empty_frame
-from tests.conftest import asset
+from tests.helpers.paths import asset
 
 
 def test_every_kind_is_described() -> None:

@@ -26,7 +26,7 @@ from logdoctor.ingest.nodes import (
 )
 from logdoctor.pipeline import check, run_check
 from logdoctor.ucm.deployment import DeploymentError, parse_deployment
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"
 SSOSP = "tomcat/logs/ssosp/log4j/ssosp00001.log"

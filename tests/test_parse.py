@@ -10,7 +10,7 @@ import pytest
 from logdoctor.ingest.parse import LineParser, iter_lines, parse_bytes
 from logdoctor.table import FIELD_COLUMNS
 from logdoctor.timestamps import resolve_zone
-from tests.conftest import asset
+from tests.helpers.paths import asset
 
 
 def both(fmt, data: bytes, **kw):

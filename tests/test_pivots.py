@@ -20,7 +20,7 @@ from logdoctor.analysis.pivots import (
     time_ordered,
 )
 from logdoctor.cli import main
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
 TOKEN = "4127c6d7-57f6-4274-a184-5b59e7158b66"

@@ -33,7 +33,7 @@ from logdoctor.outputs.terminal import (
 from logdoctor.rules import get_rule
 from logdoctor.table import ParseStats
 from logdoctor.verdict import CheckReport
-from tests.conftest import ASSETS, ROOT
+from tests.helpers.paths import ASSETS, ROOT
 
 CASE = ASSETS / "rules" / "LD101" / "bad"
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"

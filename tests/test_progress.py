@@ -16,7 +16,7 @@ from logdoctor.progress import RecordingProgress
 from logdoctor.report import diagnose
 from logdoctor.rules import all_rules
 from logdoctor.simulate import simulate
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 
 CASE = ASSETS / "rules" / "LD101" / "bad"
 

@@ -12,7 +12,7 @@ import pytest
 
 import logdoctor
 from logdoctor.ingest.sources import Limits, node_from_path
-from tests.conftest import asset
+from tests.helpers.paths import asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()
 CERT = asset("verbatim/certMgmt00001.log").read_bytes()

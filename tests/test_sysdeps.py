@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SCRIPT = ROOT / "scripts" / "sysdeps"
 

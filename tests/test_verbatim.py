@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import logdoctor
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 
 FILES = sorted(p for p in (ASSETS / "verbatim").iterdir() if p.suffix in (".log", ".txt"))
 

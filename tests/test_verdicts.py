@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from logdoctor.cli import main
-from tests.conftest import ASSETS, ROOT
+from tests.helpers.paths import ASSETS, ROOT
 
 SAMPLES = ROOT / "sample_logs"
 SCHEMA = json.loads((ASSETS / "sarif" / "sarif-schema-2.1.0.json").read_text())

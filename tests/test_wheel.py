@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, asset
+from tests.helpers.paths import ROOT, asset
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from logdoctor.cli import main
 from logdoctor.timestamps import UTC_ZONE, ZoneBook, display_zone, resolve_zone, zone_book
 from logdoctor.ucm.deployment import DeploymentError, parse_deployment
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 
 CASE = ASSETS / "rules" / "LD101" / "bad"
 RAW = "2026-11-16 09:52:09,967"

@@ -10,9 +10,10 @@ given against a reference node (by default the node that issued most tokens), an
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -121,21 +122,8 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def clock_skew(
-    events: Events | pl.DataFrame,
-    lin: pl.DataFrame | None = None,
-    *,
-    reference: str | None = None,
-    tolerance: float = 2.0,
-) -> SkewReport:
-    """Estimate clock offsets between nodes from tokens used on one node and issued on
-    another (and keys replicated from the publisher). ``reference`` defaults to the node that
-    issued the most tokens."""
-    ev = as_events(events)
-    lin = lineage(ev) if lin is None else lin
-    links = _links(ev, lin)
-    if links.height == 0:
-        return SkewReport(reference=reference, tolerance=tolerance)
+def _best(links: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per directed pair (a, b): the link with the smallest delay, and how many there are."""
     best = (
         links.sort("d")
         .group_by(["a", "b"], maintain_order=True)
@@ -152,7 +140,12 @@ def clock_skew(
             pl.col("kb").first(),
         )
     )
-    directed = {(r["a"], r["b"]): r for r in best.iter_rows(named=True)}
+    return {(r["a"], r["b"]): r for r in best.iter_rows(named=True)}
+
+
+def _pairs(ev: Events, directed: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[PairSkew]:
+    """One bound pair per pair of nodes: a -> b bounds the offset from above, b -> a from
+    below."""
     pairs: list[PairSkew] = []
     done: set[tuple[str, str]] = set()
     for a, b in sorted(directed):
@@ -177,21 +170,29 @@ def clock_skew(
                 worst=_link_evidence(ev, worst_row),
             )
         )
+    return pairs
+
+
+def _reference(pairs: Sequence[PairSkew], lin: pl.DataFrame, reference: str | None) -> str:
+    """``reference`` when it is linked, else the node that issued most tokens (a UCM node,
+    likely the publisher, keeps the time), else the best linked one."""
     degree: dict[str, int] = {}
     for p in pairs:
         degree[p.a] = degree.get(p.a, 0) + p.links
         degree[p.b] = degree.get(p.b, 0) + p.links
     if reference in degree:
-        ref = str(reference)
-    else:
-        # The node that issued most tokens (a UCM node, likely the publisher) keeps the time.
-        issuers = lin.filter(pl.col("issued_node").is_in(sorted(degree)))["issued_node"]
-        counts = issuers.value_counts(sort=True) if issuers.len() else None
-        ref = (
-            str(counts["issued_node"][0])
-            if counts is not None
-            else max(sorted(degree), key=lambda n: degree[n])
-        )
+        return str(reference)
+    issuers = lin.filter(pl.col("issued_node").is_in(sorted(degree)))["issued_node"]
+    counts = issuers.value_counts(sort=True) if issuers.len() else None
+    return (
+        str(counts["issued_node"][0])
+        if counts is not None
+        else max(sorted(degree), key=lambda n: degree[n])
+    )
+
+
+def _offsets(pairs: Sequence[PairSkew], ref: str) -> dict[str, float]:
+    """Each node's offset from ``ref``, walking the pairs breadth first."""
     offsets = {ref: 0.0}
     queue = deque([ref])
     while queue:
@@ -203,9 +204,29 @@ def clock_skew(
             elif p.b == n and p.a not in offsets:
                 offsets[p.a] = offsets[n] - p.estimate
                 queue.append(p.a)
+    return dict(sorted(offsets.items()))
+
+
+def clock_skew(
+    events: Events | pl.DataFrame,
+    lin: pl.DataFrame | None = None,
+    *,
+    reference: str | None = None,
+    tolerance: float = 2.0,
+) -> SkewReport:
+    """Estimate clock offsets between nodes from tokens used on one node and issued on
+    another (and keys replicated from the publisher). ``reference`` defaults to the node that
+    issued the most tokens."""
+    ev = as_events(events)
+    lin = lineage(ev) if lin is None else lin
+    links = _links(ev, lin)
+    if links.height == 0:
+        return SkewReport(reference=reference, tolerance=tolerance)
+    pairs = _pairs(ev, _best(links))
+    ref = _reference(pairs, lin, reference)
     return SkewReport(
         reference=ref,
-        offsets=dict(sorted(offsets.items())),
+        offsets=_offsets(pairs, ref),
         pairs=tuple(pairs),
         tolerance=tolerance,
     )

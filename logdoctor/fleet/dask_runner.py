@@ -220,39 +220,8 @@ def run_dask(
 
     client.subscribe_topic(TOPIC, heard)
     t0 = time.perf_counter()
-    results: list[BundleResult | None] = [None] * len(bundles)
-    owner: dict[Any, int] = {}
-    pending = as_completed()
     try:
-        for i, b in enumerate(bundles):
-            fut = client.submit(
-                _prepare_task, run, b, opts, key=f"logdoctor-{run}-prepare-{i}", pure=False
-            )
-            owner[fut.key] = i
-            pending.add(fut)
-        while not pending.is_empty():
-            _drain(started, results, bundles, obs)
-            if not pending.has_ready():
-                time.sleep(0.05)
-                continue
-            for fut in pending.next_batch(block=False):
-                i = owner.pop(fut.key)
-                b = bundles[i]
-                value: BundleResult | Plan
-                try:
-                    value = fut.result() if fut.status == "finished" else failed(b, _lost(fut))
-                except Exception as exc:  # a result that cannot be fetched or unpickled
-                    value = failed(b, f"{type(exc).__name__}: {exc}")
-                fut.release()
-                if isinstance(value, Plan):
-                    last = _submit_parts(client, run, i, b, opts, value)
-                    owner[last.key] = i
-                    pending.add(last)
-                    continue
-                done = on_result(value) if on_result is not None else value
-                results[i] = done
-                obs.done(done)
-        _drain(started, results, bundles, obs)
+        results = _gather(client, run, bundles, opts, started, obs, on_result)
     finally:
         with suppress(ValueError):
             client.unsubscribe_topic(TOPIC)
@@ -266,6 +235,59 @@ def run_dask(
         seconds,
         conn.seconds,
     )
+
+
+def _gather(
+    client: Client,
+    run: str,
+    bundles: Sequence[Bundle],
+    opts: Options,
+    started: queue.SimpleQueue[str],
+    obs: Observer,
+    on_result: OnResult | None,
+) -> list[BundleResult | None]:
+    """Submit a ``prepare`` task per bundle, then the parts of those that come back as a
+    plan, and collect each bundle's result as it finishes (in input order)."""
+    results: list[BundleResult | None] = [None] * len(bundles)
+    owner: dict[Any, int] = {}
+    pending = as_completed()
+    for i, b in enumerate(bundles):
+        fut = client.submit(
+            _prepare_task, run, b, opts, key=f"logdoctor-{run}-prepare-{i}", pure=False
+        )
+        owner[fut.key] = i
+        pending.add(fut)
+    while not pending.is_empty():
+        _drain(started, results, bundles, obs)
+        if not pending.has_ready():
+            time.sleep(0.05)
+            continue
+        for fut in pending.next_batch(block=False):
+            i = owner.pop(fut.key)
+            b = bundles[i]
+            value = _value(fut, b)
+            if isinstance(value, Plan):
+                last = _submit_parts(client, run, i, b, opts, value)
+                owner[last.key] = i
+                pending.add(last)
+                continue
+            done = on_result(value) if on_result is not None else value
+            results[i] = done
+            obs.done(done)
+    _drain(started, results, bundles, obs)
+    return results
+
+
+def _value(fut: Future[Any], bundle: Bundle) -> BundleResult | Plan:
+    """What a finished task returned (then released), or the bundle failed with the reason
+    the task did not finish or its result could not be fetched."""
+    value: BundleResult | Plan
+    try:
+        value = fut.result() if fut.status == "finished" else failed(bundle, _lost(fut))
+    except Exception as exc:  # a result that cannot be fetched or unpickled
+        value = failed(bundle, f"{type(exc).__name__}: {exc}")
+    fut.release()
+    return value
 
 
 def _submit_parts(

@@ -33,11 +33,12 @@ from logdoctor.ingest.cache import default_cache
 from logdoctor.ingest.detect import looks_like_log
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
-from logdoctor.ingest.load import Loader
+from logdoctor.ingest.load import Loader, LoadResult
+from logdoctor.ingest.nodes import identify_events
 from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
 from logdoctor.model import Finding, Severity
-from logdoctor.pipeline import check_context
-from logdoctor.rules import Context, select_rules
+from logdoctor.pipeline import run_check
+from logdoctor.rules import select_rules
 from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import Deployment, parse_deployment
@@ -299,10 +300,7 @@ def prepare(bundle: Bundle, opts: Options) -> BundleResult | Plan:
         plan = _plan(bundle, loader, opts)
         if plan is not None:
             return replace(plan, seconds=time.perf_counter() - t0)
-        result = loader.result()
-        checked = _check(
-            bundle, opts, deployment, result.frame, result.stats, result.errors, parts=1
-        )
+        checked = _check(bundle, opts, deployment, loader.result(), loader.zones, parts=1)
         checked = replace(checked, utc_assumed=tuple(loader.zones.assumed()))
     except Exception as exc:
         checked = failed(bundle, _describe(exc))
@@ -368,7 +366,10 @@ def finish(bundle: Bundle, opts: Options, plan: Plan, parsed: Sequence[Parsed]) 
         for e in plan.errors:
             if not any(s.path == e.path for s in stats):
                 stats.append(ParseStats(path=e.path, error=e.message))
-        result = _check(bundle, opts, deployment, frame, stats, errors, parts=len(ordered))
+        # The parts kept their layout names: the nodes are identified on the whole here.
+        loaded = LoadResult(frame, stats, errors, nodes=identify_events(frame, stats))
+        zones = _zones(opts, deployment)
+        result = _check(bundle, opts, deployment, loaded, zones, parts=len(ordered))
         assumed = sorted({n for p in ordered for n in p.utc_assumed})
         result = replace(result, utc_assumed=tuple(assumed))
     except Exception as exc:
@@ -380,14 +381,15 @@ def _check(
     bundle: Bundle,
     opts: Options,
     deployment: Deployment | None,
-    frame: pl.DataFrame,
-    stats: Sequence[ParseStats],
-    errors: Sequence[InputError],
+    loaded: LoadResult,
+    zones: ZoneBook,
     *,
     parts: int,
 ) -> BundleResult:
-    """Correlate and check loaded events, as ``logdoctor.pipeline.check`` does."""
-    read = [s for s in stats if s.error is None]
+    """Check loaded events with :func:`logdoctor.pipeline.run_check`, as ``logdoctor check``
+    does; a bundle of which not one file or record could be read fails instead."""
+    read = [s for s in loaded.stats if s.error is None]
+    errors = loaded.errors
     if not read:
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -396,7 +398,7 @@ def _check(
         else:
             message = f"{bundle.path}: {NO_LOGS}"
         return failed(bundle, message, input_errors=tuple(errors), parts=parts)
-    if frame.height == 0:  # files read, not one record: nothing was checked
+    if loaded.frame.height == 0:  # files read, not one record: nothing was checked
         return failed(
             bundle,
             f"{bundle.path}: no log record was read ({len(read)} file(s) read, none holds a "
@@ -404,12 +406,17 @@ def _check(
             input_errors=tuple(errors),
             parts=parts,
         )
-    ctx = Context(frame, stats, deployment, correct_skew=opts.correct_skew)
-    report = check_context(
-        ctx, select=opts.select, ignore=opts.ignore, fail_on=opts.fail_on, errors=errors
+    checked = run_check(
+        loaded=loaded,
+        deployment=deployment,
+        zones=zones,
+        select=opts.select,
+        ignore=opts.ignore,
+        fail_on=opts.fail_on,
+        correct_skew=opts.correct_skew,
     )
-    document, suffix = cluster_document(report, ctx, bundle, opts.report, ctx.nodes.apply(frame))
-    return _result(bundle, report, document, suffix, parts=parts)
+    document, suffix = cluster_document(checked.report, checked.context, bundle, opts.report)
+    return _result(bundle, checked.report, document, suffix, parts=parts)
 
 
 def _result(

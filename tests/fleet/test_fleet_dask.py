@@ -15,7 +15,15 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
-from fleethelp import (
+
+from logdoctor.baseline import finding_fingerprint
+from logdoctor.cli import main
+from logdoctor.fleet import BundleResult, FleetOutput, FleetResult, Options, find_bundles
+from logdoctor.fleet.dask_runner import Connection, connect, run_dask
+from logdoctor.model import Severity
+from logdoctor.outputs.findings import findings_document
+from logdoctor.verdict import CheckReport
+from tests.helpers.fleet import (
     TEN,
     Case,
     browse,
@@ -26,14 +34,6 @@ from fleethelp import (
     write_fleet,
     write_simulated,
 )
-
-from logdoctor.baseline import finding_fingerprint
-from logdoctor.cli import main
-from logdoctor.fleet import BundleResult, FleetOutput, FleetResult, Options, find_bundles
-from logdoctor.fleet.dask_runner import Connection, connect, run_dask
-from logdoctor.model import Severity
-from logdoctor.outputs.findings import findings_document
-from logdoctor.verdict import CheckReport
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import dask
 import pytest
 from distributed import Client, LocalCluster
-from fleethelp import TEN, expected, write_fleet
 
 from logdoctor.fleet import Options, find_bundles
 from logdoctor.fleet.dask_runner import Connection, run_dask
+from tests.helpers.fleet import TEN, expected, write_fleet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "benchmarks"))
 from bench_fleet import RULES, rules_bundle

@@ -10,10 +10,10 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from fleethelp import TEN, browse, write_bundle, write_fleet
 
 from logdoctor.fleet import FleetOutput, Options, find_bundles, run_in_process
 from logdoctor.fleet.summary import TEMPLATE, environment, render_summary, reports_dir
+from tests.helpers.fleet import TEN, browse, write_bundle, write_fleet
 
 HOSTILE_SUBJECT = "<img src=x onerror=alert(1)>\u202e"
 HOSTILE_CLUSTER = "acme <script>alert(2)<\\script> <img src=y onerror=alert(3)> \"'&\u202e"

@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from fleethelp import TEN, Case, expected, write_bundle, write_fleet
 
 from logdoctor.cli import main
 from logdoctor.fleet import (
@@ -29,6 +28,7 @@ from logdoctor.fleet.table import clusters_frame, findings_frame, write_tables
 from logdoctor.fleet.work import Plan, finish, parse_part, prepare
 from logdoctor.model import Finding, Severity
 from logdoctor.outputs.findings import findings_document
+from tests.helpers.fleet import TEN, Case, expected, write_bundle, write_fleet
 
 EVERY_FILE = Options(split_bytes=1, part_bytes=1, report="json")
 """Split every bundle of two or more files into one part per file."""

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from fleethelp import TEN, write_bundle
 
 from logdoctor.cli import main
 from logdoctor.fleet.bundles import Bundle
 from logdoctor.fleet.sizing import COMPRESSION, DASK_STARTUP, choose, estimate_seconds
+from tests.helpers.fleet import TEN, write_bundle
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fleethelp import TEN, write_fleet
+from tests.helpers.fleet import TEN, write_fleet
 
 BLOCKED = r"""
 import importlib.abc

@@ -16,12 +16,18 @@ from playwright.sync_api import Page
 
 import logdoctor
 from logdoctor.cli import main
-from logdoctor.model import Evidence, Finding, RuleId, Severity
+from logdoctor.model import Finding, RuleId, Severity
 from logdoctor.outputs.html import write_html
 from logdoctor.report import Diagnosis, build_report
-from tests.report.bundles import HOSTILE_NODE, HOSTILE_USERS, hostile_bundle, normal_bundle
+from tests.helpers.report import (
+    HOSTILE_NODE,
+    HOSTILE_USERS,
+    evidence_from,
+    findings,
+    hostile_bundle,
+    normal_bundle,
+)
 from tests.report.conftest import ARTIFACTS, assert_layout_holds
-from tests.report.test_report_model import findings
 
 pytestmark = pytest.mark.slow
 
@@ -278,17 +284,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     res = CliRunner().invoke(main, ["report", str(root), "-o", str(cli_out)])
     assert res.exit_code == 0, res.output
     loaded = logdoctor.load(root)
-    ev = tuple(
-        Evidence(
-            node=r["node"],
-            file=r["file"],
-            line=r["line"],
-            time=r["time"],
-            kind=r["kind"],
-            excerpt=r["message"],
-        )
-        for r in loaded.frame.iter_rows(named=True)
-    )
+    ev = evidence_from(loaded)
     bad = Finding(
         rule=RuleId("LD301"),
         severity=Severity.ERROR,

@@ -18,17 +18,17 @@ from logdoctor.model import Finding, RuleId, Severity
 from logdoctor.outputs.html import write_html
 from logdoctor.report import Diagnosis, Limits, build_report, diagnose
 from logdoctor.rules import get_rule
-from tests.conftest import ROOT
-from tests.report.bundles import (
+from tests.helpers.paths import ROOT
+from tests.helpers.report import (
     CLIENT_A,
     T0,
     Ssosp,
+    findings,
     normal_bundle,
     ssosp_path,
     stray_bundle,
 )
 from tests.report.conftest import ARTIFACTS, assert_layout_holds
-from tests.report.test_report_model import findings
 
 pytestmark = pytest.mark.slow
 

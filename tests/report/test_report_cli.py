@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from tests.report.bundles import normal_bundle
+from tests.helpers.report import normal_bundle
 
 
 def test_report_writes_the_page_and_prints_its_path(runner: CliRunner, tmp_path: Path) -> None:

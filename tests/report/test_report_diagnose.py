@@ -19,8 +19,8 @@ from logdoctor.cli import main
 from logdoctor.model import Evidence
 from logdoctor.report import build_report, diagnose
 from logdoctor.report.facts import Declared, config_facts
-from tests.conftest import ASSETS
-from tests.report.bundles import normal_bundle
+from tests.helpers.paths import ASSETS
+from tests.helpers.report import normal_bundle
 
 
 def test_the_report_runs_the_rules_like_check(tmp_path: Path) -> None:

@@ -27,14 +27,14 @@ from logdoctor.outputs.html import (
     render_html,
 )
 from logdoctor.report import Diagnosis, build_report
-from tests.report.bundles import (
+from tests.helpers.report import (
     HOSTILE_MESSAGES,
     HOSTILE_NODE,
     HOSTILE_USERS,
+    findings,
     hostile_bundle,
     normal_bundle,
 )
-from tests.report.test_report_model import findings
 
 REPORTS = builtin_reports_dir()
 

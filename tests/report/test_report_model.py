@@ -11,11 +11,11 @@ import pytest
 
 import logdoctor
 from logdoctor.ingest.load import LoadResult
-from logdoctor.model import EventKind, Evidence, Finding, RuleId, Severity
+from logdoctor.model import EventKind, Finding, RuleId, Severity
 from logdoctor.report import ConfigFact, Diagnosis, Limits, build_report
 from logdoctor.report.aggregate import choose_bucket
 from logdoctor.report.build import bucket_label, fmt_duration
-from tests.report.bundles import CLIENT_A, CLIENT_B, T0, normal_bundle
+from tests.helpers.report import CLIENT_A, CLIENT_B, T0, evidence_from, findings, normal_bundle
 
 
 @pytest.fixture(scope="module")
@@ -279,58 +279,6 @@ def test_bucket_labels() -> None:
 
 
 # -- findings and verdict ------------------------------------------------------------------------
-
-
-def evidence_from(loaded: LoadResult, kind: str) -> tuple[Evidence, ...]:
-    rows = loaded.frame.filter(loaded.frame["kind"] == kind)
-    return tuple(
-        Evidence(
-            node=r["node"],
-            file=r["file"],
-            line=r["line"],
-            time=r["time"],
-            kind=r["kind"],
-            excerpt=r["message"],
-        )
-        for r in rows.iter_rows(named=True)
-    )
-
-
-def findings(loaded: LoadResult) -> tuple[Finding, ...]:
-    failures = evidence_from(loaded, "auth.failure")
-    rejected = evidence_from(loaded, "token.rejected")
-    return (
-        Finding(
-            rule=RuleId("LD901"),
-            severity=Severity.INFO,
-            title="Unrecognized lines",
-            message="4 lines no pattern knows.",
-            evidence=evidence_from(loaded, "unrecognized"),
-            evidence_total=4,
-        ),
-        Finding(
-            rule=RuleId("LD301"),
-            severity=Severity.WARNING,
-            title="Inactive user keeps trying",
-            message="bob is inactive in UCM.",
-            evidence=failures,
-            evidence_total=3,
-            subjects=("bob",),
-            fix=("Re-activate bob or remove his Jabber.",),
-        ),
-        Finding(
-            rule=RuleId("LD201"),
-            severity=Severity.ERROR,
-            title="IM&P holds an old signing key",
-            message="imp1 rejects tokens: signature.",
-            evidence=rejected,
-            evidence_total=40,
-            subjects=("imp1",),
-            first_seen=rejected[0].time,
-            last_seen=rejected[-1].time,
-            fix=("Run `set key regen authz signing` on the publisher.", "Restart Cisco Tomcat."),
-        ),
-    )
 
 
 def test_findings_sorted_by_severity_with_capped_evidence(loaded: LoadResult) -> None:

@@ -30,17 +30,17 @@ from logdoctor.report.views import bundle_name, code_parts, mark_parts, rel_path
 from logdoctor.rules import Context, get_rule
 from logdoctor.rules.registry import Needs
 from logdoctor.ucm.deployment import parse_deployment
-from tests.conftest import ROOT
-from tests.report.bundles import (
+from tests.helpers.paths import ROOT
+from tests.helpers.report import (
     CLIENT_B,
     T0,
     Ssosp,
     busy_bundle,
+    findings,
     normal_bundle,
     ssosp_path,
     stray_bundle,
 )
-from tests.report.test_report_model import findings
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
 

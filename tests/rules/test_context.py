@@ -11,7 +11,7 @@ import logdoctor
 from logdoctor.pipeline import check
 from logdoctor.rules import Context, get_rule
 from logdoctor.rules.registry import Needs, rule
-from tests.report.bundles import T0, Ssosp, ssosp_path
+from tests.helpers.report import T0, Ssosp, ssosp_path
 
 
 def test_a_key_regeneration_without_any_key_failure(tmp_path: Path) -> None:

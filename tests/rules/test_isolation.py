@@ -23,7 +23,7 @@ from logdoctor.cli import main
 from logdoctor.model import Severity
 from logdoctor.pipeline import check, run_check
 from logdoctor.rules import Context, Hit, RuleError, all_rules, registry, rule, run, run_rules
-from tests.conftest import ASSETS, ROOT
+from tests.helpers.paths import ASSETS, ROOT
 
 SAMPLE = ROOT / "sample_logs" / "expressway-refresh-ucm-off"
 SCHEMA = json.loads((ASSETS / "sarif" / "sarif-schema-2.1.0.json").read_text())

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from simhelp import load_bundle
 
 import logdoctor
 from logdoctor.simulate import SimulationError, simulate
@@ -31,6 +30,7 @@ from logdoctor.simulate.population import (
 )
 from logdoctor.simulate.scenarios import ALL_RULES, SCENARIOS
 from logdoctor.tokenservice.clock import from_iso
+from tests.helpers.simulate import load_bundle
 
 
 def _hashes(root: Path) -> dict[str, str]:

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
-from simhelp import SAMPLE_GZIP_OVER, SAMPLES, TELLTALE, common, load_bundle
 
 from logdoctor.simulate import SCENARIOS, simulate
+from tests.helpers.simulate import SAMPLE_GZIP_OVER, SAMPLES, TELLTALE, common, load_bundle
 
 NAMES = list(SCENARIOS)
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tshelp import ADMIN, START
 
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import ADMIN, START
 
 
 @pytest.fixture

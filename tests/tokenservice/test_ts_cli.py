@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
-from tshelp import CLIENT, REDIRECT
 
 from logdoctor.cli import main
+from tests.helpers.tokenservice import CLIENT, REDIRECT
 
 
 @pytest.fixture

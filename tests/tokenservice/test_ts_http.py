@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tshelp import ADMIN, CLIENT, REDIRECT, running
 
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, running
 
 Q = {"response_type": "code", "client_id": CLIENT, "redirect_uri": REDIRECT, "state": "xyz"}
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from tshelp import running
 
 from logdoctor.tokenservice.server import HttpLimits
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import running
 
 HEALTH = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
 

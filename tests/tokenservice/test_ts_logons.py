@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from tshelp import ADMIN, CLIENT, REDIRECT, running
 
 from logdoctor.cli import main
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.parse import parse_bytes
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, running
 
 AUTHZ = "/ssosp/oauth/authorize"
 REVOKE = "/ssosp/token/revoke"

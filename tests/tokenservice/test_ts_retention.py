@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from tshelp import CLIENT, REDIRECT, running
 
 import logdoctor
 from logdoctor.cli import main
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import CLIENT, REDIRECT, running
 
 
 def implicit_logins(svc: Service, n: int) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 
 import httpx
 import polars as pl
-from tshelp import ADMIN, CLIENT, REDIRECT, running
 
 import logdoctor
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.logwriter import enc
 from logdoctor.tokenservice.service import Service
 from logdoctor.tokenservice.tokens import fingerprint
+from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, running
 
 FORGED = (
     "\n2026-11-20 08:00:00,000 INFO  [x] oauth.TokenServlet - Access token issued: user=root "

@@ -6,12 +6,12 @@ import random
 from pathlib import Path
 
 import pytest
-from tshelp import ADMIN, CLIENT, REDIRECT, START
 
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
 from logdoctor.tokenservice.service import Service, TokenResponse
 from logdoctor.ucm.params import ParamError
+from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, START
 
 
 def login(

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from logdoctor.cli import main
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.formats.lnav import lnav_name
-from tests.conftest import ROOT
+from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"
 BUNDLES = ("cisco-published", "key-regen-compromised")

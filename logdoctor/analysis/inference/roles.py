@@ -1,0 +1,150 @@
+"""Each node's role as the logs show it, and the publisher.
+
+The evidence is tried strongest first, and the first role found for a name stands: key
+regeneration or replication (the publisher), services restarted on it (XCP: IM and Presence,
+CallManager: UCM), XCP loading keys, issuing tokens (UCM), carrying ``via=`` requests
+(Expressway), and last the host name alone (:func:`name_role`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from logdoctor.analysis.events import Events
+from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, make_fact
+from logdoctor.model import VIA_KINDS
+
+__all__ = ["name_role", "roles"]
+
+_NAME_ROLES = (
+    (re.compile(r"(?i)central"), "imp_central"),
+    (re.compile(r"(?i)(?:^|[^a-z])(?:imp|cup|cups|presence)"), "imp"),
+    (re.compile(r"(?i)(?:^|[^a-z])(?:cuc(?!m)|unity|uc?xn|vmail|voicemail)"), "unity"),
+    (re.compile(r"(?i)(?:^|[^a-z])(?:expc|expe|exp|vcs|expressway|mra)"), "expressway"),
+    (re.compile(r"(?i)(?:^|[^a-z])(?:ucm|cucm|cm|pub|sub|ccm)"), "ucm"),
+)
+
+
+def name_role(name: str) -> str:
+    """A role guessed from a host name alone (the last resort): imp_central, imp, unity,
+    expressway, ucm or unknown."""
+    for rx, role in _NAME_ROLES:
+        if rx.search(name):
+            if role == "imp_central" and not re.search(r"(?i)imp|cup|presence", name):
+                continue
+            return role
+    return "unknown"
+
+
+class _Roles:
+    """Roles found so far (the first one found for a name stands), with their facts."""
+
+    def __init__(self) -> None:
+        self.roles: dict[str, str] = {}
+        self.facts: list[Fact] = []
+
+    def assign(self, name: str | None, role: str, reason: str, rows: pl.DataFrame) -> None:
+        if not name or name in self.roles:
+            return
+        self.roles[name] = role
+        self.facts.append(make_fact("role", name, role, reason, rows))
+
+    def each(self, rows: pl.DataFrame, column: str, role: str, reason: str) -> None:
+        """Every name of ``column`` in ``rows`` (in order) has ``role``, shown by its rows."""
+        for name in rows[column].unique(maintain_order=True):
+            self.assign(name, role, reason, rows.filter(pl.col(column) == name))
+
+
+def _publisher(ev: Events, found: _Roles) -> str | None:
+    """The node that regenerated the keys last, else the one that replicated them last."""
+    regen = ev.of("key.regenerated")
+    replicated = ev.of("key.replicated")
+    publisher: str | None = None
+    if regen.height:
+        publisher = str(regen["node"][-1])
+        found.assign(
+            publisher,
+            "ucm",
+            "it regenerated the authz keys (only a UCM publisher does)",
+            regen.filter(pl.col("node") == publisher),
+        )
+    elif replicated.height and replicated["server"].drop_nulls().len():
+        publisher = str(replicated["server"].drop_nulls()[-1])
+        found.assign(
+            publisher,
+            "ucm",
+            "nodes received authz keys from it (the publisher)",
+            replicated.filter(pl.col("server") == publisher),
+        )
+    return publisher
+
+
+def _services(ev: Events, found: _Roles) -> None:
+    """Nodes that run a service only one role runs (restarts, XCP loading keys)."""
+    restarts = ev.restarts
+    for service, role, why in (
+        ("xcp", "imp", "the Cisco XCP Authentication Service runs on it (IM and Presence)"),
+        ("callmanager", "ucm", "the Cisco CallManager service runs on it"),
+    ):
+        rows = restarts.filter(
+            pl.col("param").str.to_lowercase().str.replace_all(" ", "").str.contains(service)
+        )
+        for name in rows["server"].fill_null(rows["node"]).unique(maintain_order=True):
+            found.assign(
+                name, role, why, rows.filter(pl.col("server").fill_null(pl.col("node")) == name)
+            )
+    loaded = ev.of("key.loaded")
+    xcp = loaded.filter(pl.col("server").str.to_lowercase().str.contains("xcp"))
+    why = "its Cisco XCP Authentication Service loads authz keys (IM and Presence)"
+    found.each(xcp, "node", "imp", why)
+
+
+def _traffic(ev: Events, found: _Roles) -> None:
+    """Nodes that issue tokens (UCM) and servers Jabber requests came through (Expressway)."""
+    issuing = ev.of("code.issued", "token.access.issued")
+    found.each(issuing, "node", "ucm", "it issued OAuth tokens (a UCM node)")
+    via = ev.of(*VIA_KINDS)
+    via = pl.concat([via, ev.grant_refusals], how="vertical")
+    via = via.filter(pl.col("server").is_not_null() & (pl.col("param") != "admin").fill_null(True))
+    edges = [n for n in via["server"].unique() if name_role(n) in ("unknown", "expressway")]
+    found.each(
+        via.filter(pl.col("server").is_in(edges)),
+        "server",
+        "expressway",
+        "Jabber requests came through it (via=), as through an Expressway-C",
+    )
+
+
+def _by_name(ev: Events, found: _Roles) -> None:
+    """Every other server that validates tokens, and every node: by its name alone."""
+    others = pl.concat(
+        [
+            ev.of("token.validated").select("server", "node"),
+            ev.validation_failures.select("server", "node"),
+        ],
+        how="vertical",
+    )
+    validating = others["server"].drop_nulls().unique(maintain_order=True).to_list()
+    for name in [*validating, *ev.frame["node"].unique(maintain_order=True).to_list()]:
+        if name and name not in found.roles:
+            role = name_role(name)
+            rows = ev.of("token.validated", "token.rejected").filter(pl.col("server") == name)
+            if rows.height == 0:
+                rows = ev.frame.filter(pl.col("node") == name).head(FACT_EVIDENCE)
+            found.assign(name, role, "guessed from its name", rows)
+
+
+def roles(ev: Events) -> tuple[dict[str, str], list[Fact], str | None]:
+    """Each name's role, the facts that show them, and the publisher (the node that
+    regenerated or replicated the keys, else the first UCM node with ``pub`` in its name)."""
+    found = _Roles()
+    publisher = _publisher(ev, found)
+    _services(ev, found)
+    _traffic(ev, found)
+    _by_name(ev, found)
+    if publisher is None:
+        named = sorted(n for n, r in found.roles.items() if r == "ucm" and "pub" in n.lower())
+        publisher = named[0] if named else None
+    return found.roles, found.facts, publisher

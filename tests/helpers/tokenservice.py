@@ -1,0 +1,42 @@
+"""Helpers shared by the token-service tests (constants, a real HTTP server)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from logdoctor.tokenservice.clock import from_iso
+from logdoctor.tokenservice.server import HttpLimits, bind, make_server
+from logdoctor.tokenservice.service import AdminCredentials, Service
+from tests.helpers.lines import CLIENT
+
+__all__ = ["ADMIN", "CLIENT", "REDIRECT", "START", "running"]
+
+START = from_iso("2026-11-20T08:00:00")
+REDIRECT = "http://127.0.0.1:8123/jabber/callback"
+ADMIN = AdminCredentials("admin", "axl-Secret-1")
+
+
+@contextmanager
+def running(
+    service: Service, node: str | None = None, limits: HttpLimits | None = None
+) -> Iterator[str]:
+    """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = make_server(service, node=node, **({"limits": limits} if limits else {}))
+    th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not th.is_alive():
+            raise RuntimeError("server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        th.join(10)
+        sock.close()
