@@ -6,7 +6,12 @@
 <root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
 <root>/<node>/syslog/CiscoSyslog             local host local7 sev : seq: fqdn: UTC : %alarm
 <root>/<node>/audit/AuditApp/AuditApp00001.log         ts LEVEL [thread] - audit event
+<root>/<exp>/loggingsnapshot_<exp>_<YYYY-MM-DD>.txt     Expressway-C diagnostic log (see below)
 ```
+
+An Expressway keeps no ssosp: its lines go to the ``loggingsnapshot_<host>_<date>.txt`` that
+a diagnostic-log download (``diagnostic_log_<host>_<date>.tar.gz``) holds, unpacked into the
+Expressway's folder; ``<date>`` is the UTC day of the file's first line (:func:`snapshot_path`).
 
 A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
 current one would pass ``ssosp_max_bytes`` (size-based rotation, like log4j's
@@ -35,6 +40,7 @@ import contextlib
 import fcntl
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +48,15 @@ from pathlib import Path
 from logdoctor.ingest.formats.encoders import family
 from logdoctor.ingest.formats.templates import percent as enc
 
-__all__ = ["LogWriter", "audit_path", "enc", "ssoapp_path", "ssosp_dir", "syslog_path"]
+__all__ = [
+    "LogWriter",
+    "audit_path",
+    "enc",
+    "snapshot_path",
+    "ssoapp_path",
+    "ssosp_dir",
+    "syslog_path",
+]
 
 _FLUSH_AT = 256 * 1024
 _SSOSP = family("ssosp")
@@ -50,6 +64,7 @@ _SSOAPP = family("ssoapp")
 _CERTMGMT = family("certmgmt")
 _SYSLOG = family("ciscosyslog")
 _AUDIT = family("auditapp")
+_EXPRESSWAY = family("expressway")
 
 
 def ssosp_dir(root: Path, node: str) -> Path:
@@ -70,6 +85,12 @@ def syslog_path(root: Path, node: str) -> Path:
 def audit_path(root: Path, node: str) -> Path:
     """A node's application audit log."""
     return root / node / "audit" / "AuditApp" / "AuditApp00001.log"
+
+
+def snapshot_path(root: Path, node: str, t: float) -> Path:
+    """An Expressway's diagnostic log started at POSIX time ``t`` (its UTC day names it)."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(t))
+    return root / node / f"loggingsnapshot_{node}_{day}.txt"
 
 
 def _platform_dir(root: Path, node: str) -> Path:
@@ -205,6 +226,7 @@ class LogWriter:
         self._ssoapp: dict[str, _Sink] = {}
         self._plain: dict[Path, _Sink] = {}
         self._seq: dict[str, int] = {}
+        self._snapshot: dict[str, Path] = {}
 
     # -- ssosp -----------------------------------------------------------------------------------
 
@@ -318,6 +340,18 @@ class LogWriter:
         line = _AUDIT.line(msg, ts=t, level="INFO", thread=thread) + "\n"
         self._append(self._plain_sink(audit_path(self.root, node)), line, len(line.encode()))
 
+    def expressway(self, node: str, t: float, zone: str, proc: str, msg: str) -> None:
+        """Append one line to Expressway ``node``'s diagnostic log: its local time ``t`` with
+        the ``zone`` offset written after it (``+00:00``), the ``proc`` part
+        (``traffic_server[2101]: ``, ``alarm: `` or empty) and the message."""
+        path = self._snapshot.get(node)
+        if path is None or not path.parent.is_dir():
+            found = sorted((self.root / node).glob(f"loggingsnapshot_{node}_*.txt"))
+            path = found[-1] if found else snapshot_path(self.root, node, t)
+            self._snapshot[node] = path
+        line = _EXPRESSWAY.line(msg, ts=t, tz=zone, host=node, proc=proc) + "\n"
+        self._append(self._plain_sink(path), line, len(line.encode()))
+
     # -- certMgmt --------------------------------------------------------------------------------
 
     def certmgmt(self, node: str, lines: list[tuple[float, str, str]]) -> Path:
@@ -358,3 +392,4 @@ class LogWriter:
             for sink in sinks.values():
                 sink.close()
             sinks.clear()
+        self._snapshot.clear()

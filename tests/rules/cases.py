@@ -243,10 +243,11 @@ def _unity(seed: int, failing: bool) -> Sim:
     s.workday(clients, DAY, hours=3)
     for i, c in enumerate(clients):
         t = DAY.replace(hour=9, minute=30) + timedelta(minutes=i)
-        if failing:
-            s.bundle.validation_failed("ucm-pub", t, "cuc1", "signature", None, None, s.sign)
-        else:
-            s.bundle.validated("ucm-pub", t, "cuc1", c.user, c.jti or "", s.sign)
+        if failing and i == 0:
+            # Unity Connection's own alarm (in its CiscoSyslog): UCM does not log its checks.
+            s.bundle.unity_alarm("cuc1", t)
+        elif not failing:
+            s.bundle.restart("cuc1", t, "Cisco Tomcat", "cuc1")
     return s
 
 
@@ -501,6 +502,7 @@ def _regen(
     s.sign, s.enc = SIGN2, ENC2
     # Old tokens presented after the regeneration fail everywhere (expected), then users
     # sign in again with the new key.
+    alarmed = False
     for i, c in enumerate(clients):
         when = t + timedelta(minutes=20 + i)
         b.validation_failed("imp1", when, "imp1", "signature", None, None, old_sign)
@@ -532,10 +534,12 @@ def _regen(
                     "ucm-pub", after, "imp-central1", "signature", None, None, SIGN2
                 )
         if exp_ok is not None and c.via:
-            if exp_ok:
-                b.validated("ucm-pub", after, "expc1", c.user, jti, SIGN2)
-            else:
-                b.validation_failed("ucm-pub", after, "expc1", "signature", None, None, SIGN2)
+            # The Expressway's own log: it relays the client's UDS request, or cannot decrypt
+            # the new token (alarm 40054, then 401).
+            if not exp_ok and not alarmed:
+                alarmed = True
+                b.exp_alarm("expc1", after, "40054", "Token decryption failure")
+            b.uds("expc1", after, c.user, 200 if exp_ok else 401)
     s.workday(clients, DAY.replace(hour=10, minute=45), hours=0.8)
     return s
 

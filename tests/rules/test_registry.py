@@ -37,6 +37,26 @@ def test_documentation_page(r) -> None:  # type: ignore[no-untyped-def]
     assert r.doc.references
 
 
+EXAMPLE_LINE = r"\s*(?:\d{4}-\d{2}-\d{2}[ T]|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} )"
+"""An Example line starts with a log time: log4j, ISO (Expressway) or syslog (CiscoSyslog)."""
+
+
+@pytest.mark.parametrize("rule_id", ["LD103", "LD205"])
+def test_edge_rule_examples_are_lines_of_the_family_they_read(rule_id: str) -> None:
+    """LD103 and LD205 read Unity Connection's syslog and the Expressway's diagnostic log: their
+    Example line is one of those families, of a kind the rule reads."""
+    r = get_rule(rule_id)
+    formats = {f.family: f for f in load_formats()}
+    lines = [ln.strip() for ln in r.doc.sections["Example"].splitlines() if ln.strip()]
+    assert lines
+    for text in lines:
+        kinds = set()
+        for family in r.needs.families:
+            p = LineParser(formats[family], file="example", node="n")
+            kinds |= {rec.kind for rec in p.feed(text) + p.flush()}
+        assert kinds & set(r.needs.kinds), f"{rule_id}: {text}"
+
+
 @pytest.mark.parametrize("r", RULES, ids=lambda r: r.id)
 def test_example_log_lines_parse_to_a_known_kind(r) -> None:  # type: ignore[no-untyped-def]
     """Every log line of an Example section is recognized by logdoctor's own formats."""
@@ -44,7 +64,7 @@ def test_example_log_lines_parse_to_a_known_kind(r) -> None:  # type: ignore[no-
     lines = [
         ln.strip()
         for ln in r.doc.sections["Example"].splitlines()
-        if re.match(r"\s*\d{4}-\d{2}-\d{2} ", ln)
+        if re.match(EXAMPLE_LINE, ln)
     ]
     if r.id == "LD905":  # malformed lines: no timestamp, on purpose
         assert not lines and "Unknown Source" in r.doc.sections["Example"]
