@@ -4,6 +4,7 @@ agree with UCM's (LD101, LD102, LD103). UCM's own parameters are in :mod:`.param
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import polars as pl
 
@@ -60,6 +61,37 @@ def relayed(ctx: Context, server: str, path: str, status: str | None = None) -> 
         resp = resp.filter(pl.col("reason") == status)
         req = req.filter(pl.col("key").is_in(resp["key"].to_list()))
     return pl.concat([req, resp], how="vertical").sort("time", maintain_order=True)
+
+
+def expressway_refusals(ctx: Context) -> pl.DataFrame:
+    """The UDS requests (``/cucm-uds/``) each Expressway answered 401 while it held the same
+    keys as UCM (not after its alarm 40054 "Token decryption failure" until a later "Refresh
+    servers"): tokens it refused for themselves (expired, revoked user), not for its keys.
+    The request rows, ``server`` set to the Expressway."""
+    ev = ctx.events
+    alarms = ev.of("edge.alarm").filter(pl.col("key") == "40054")
+    refreshed = ev.of("edge.config.changed").filter(
+        pl.col("reason").str.starts_with("Refresh servers")
+    )
+    parts = []
+    for server in sorted(ev.of("edge.response")["node"].drop_nulls().unique().to_list()):
+        rows = relayed(ctx, server, "/cucm-uds/", "401")
+        req = rows.filter(pl.col("kind") == "edge.request")
+        if req.height == 0:
+            continue
+        raised: list[datetime] = alarms.filter(pl.col("node") == server)["time"].to_list()
+        fixed: list[datetime] = refreshed.filter(pl.col("node") == server)["time"].to_list()
+
+        def keys_ok(
+            t: datetime, raised: list[datetime] = raised, fixed: list[datetime] = fixed
+        ) -> bool:
+            last_alarm = max((a for a in raised if a <= t), default=None)
+            return last_alarm is None or any(last_alarm < f <= t for f in fixed)
+
+        ok = [keys_ok(t) for t in req["time"].to_list()]
+        req = req.filter(pl.Series(ok, dtype=pl.Boolean))
+        parts.append(req.with_columns(pl.lit(server).alias("server")))
+    return pl.concat(parts, how="vertical") if parts else ev.of("edge.request").head(0)
 
 
 @rule(

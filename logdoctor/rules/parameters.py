@@ -275,56 +275,66 @@ def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
 @rule(
     "LD108",
     Severity.ERROR,
-    "Implicit grant disabled while clients need it",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
+    "Implicit grant declared disabled while clients need it (lab rule)",
+    needs=Needs(kinds=("authorize.rejected",), roles=("ucm",), config="required"),
 )
 def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
     """What:
-    The implicit grant is disabled, but clients sign in with it: Jabber older than 11.9,
-    Jabber while the refresh login flow is off, and tools such as RTMT.
+    A lab rule, modelled: the deployment file declares the implicit grant disabled
+    (``implicit_grant = "off"``), but clients need it: Jabber older than 11.9, Jabber while
+    the refresh login flow is off, and tools such as RTMT.
 
     Why:
-    Older Jabber releases and RTMT know only the implicit grant, and with the refresh login
-    flow off every Jabber uses it; refusing it leaves those users unable to sign in at all.
+    No Cisco document names a UCM parameter that turns the implicit grant off: the
+    documentation says it "is enabled by default" for backward compatibility and documents
+    no way to disable it. logdoctor's token service has such a switch (``implicit_grant``)
+    to test what would happen, and this rule reads only that lab: it runs only with a
+    deployment file (``--config``) and never fires on logs alone, so no finding about a real
+    bundle rests on an undocumented parameter. If such a switch existed, older Jabber and
+    RTMT could not sign in at all.
 
     Detection:
-    Authorize requests refused with reason ``implicit_disabled``; with a deployment file,
-    ``implicit_grant = "off"`` together with ``refresh_login_flow = "off"`` or a
+    Only with a deployment file whose cluster declares ``implicit_grant = "off"``: authorize
+    requests refused with reason ``implicit_disabled`` (the lab's own ssosp wording,
+    modelled) are the evidence; or, declared, ``refresh_login_flow = "off"`` or a
     ``[[jabber]]`` group older than 11.9. Subject: the cluster.
 
     Example:
         2026-11-20 08:00:00,001 WARN  [http-bio-8443-exec-12] oauth.AuthorizeServlet - Authorize request refused: error=unsupported_response_type reason=implicit_disabled response_type=token client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a user=- via=-
 
     Fix:
-    1. Re-enable the implicit grant flow on UCM (it is enabled by default, for backward
-       compatibility with older Jabber and RTMT).
+    1. In the lab, set the implicit grant on again (``logdoctor service params --set
+       implicit_grant=on``); on a real UCM it is always enabled.
     2. Or upgrade every client to Jabber 11.9 or later and enable "OAuth with Refresh Login
        Flow" (System > Enterprise Parameters), then reset all Jabber clients.
 
     References:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    - Cisco DevNet, Bad Request for SSO Request URI (the implicit-grant authorize URL)
+    - logdoctor's evidence review of the implicit-grant switch (no public parameter; docs/)
     """  # noqa: E501
+    c, d = ctx.cluster, ctx.declared
+    if c is None or d is None or c.parameters.implicit_grant is not False:
+        return
+    ci = d.cluster_index(c.name)
+    flag = d.evidence(f"cluster[{ci}].parameters.implicit_grant")
     refused = ctx.events.of("authorize.rejected").filter(pl.col("reason") == "implicit_disabled")
     if refused.height:
-        flow = ctx.parameter("refresh_login_flow")
         why = (
             " With the refresh login flow off, no Jabber client can sign in."
-            if flow is False
+            if c.parameters.refresh_login_flow is False
             else " Jabber older than 11.9 and RTMT cannot sign in."
         )
         yield Hit(
             subjects=(ctx.cluster_name,),
             message=(
-                f"{refused.height} implicit-grant request(s) from {client_count(refused)} client(s)"
-                f" were refused because the implicit grant is disabled.{why}"
+                f"{refused.height} implicit-grant request(s) from {client_count(refused)}"
+                f" client(s) were refused because the implicit grant is declared disabled"
+                f" (a lab switch: no Cisco parameter disables it).{why}"
             ),
             rows=refused,
+            extra=(flag,),
         )
-    c, d = ctx.cluster, ctx.declared
-    if c is None or d is None or c.parameters.implicit_grant is not False:
         return
-    ci = d.cluster_index(c.name)
     old = [g for g in d.jabber if g.version[:2] < (11, 9)]
     if c.parameters.refresh_login_flow is False or old:
         why = (
@@ -332,7 +342,7 @@ def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
             if c.parameters.refresh_login_flow is False
             else f"{sum(g.count for g in old)} Jabber installation(s) older than 11.9 need it"
         )
-        extra = [d.evidence(f"cluster[{ci}].parameters.implicit_grant")]
+        extra = [flag]
         if c.parameters.refresh_login_flow is False:
             extra.append(d.evidence(f"cluster[{ci}].parameters.refresh_login_flow"))
         extra += [d.evidence(f"{g.path}.version") for g in old[:5]]

@@ -241,13 +241,13 @@ def _unity(seed: int, failing: bool) -> Sim:
     s = healthy_sim(seed)
     clients = people()
     s.workday(clients, DAY, hours=3)
-    for i, c in enumerate(clients):
-        t = DAY.replace(hour=9, minute=30) + timedelta(minutes=i)
-        if failing and i == 0:
-            # Unity Connection's own alarm (in its CiscoSyslog): UCM does not log its checks.
-            s.bundle.unity_alarm("cuc1", t)
-        elif not failing:
-            s.bundle.restart("cuc1", t, "Cisco Tomcat", "cuc1")
+    t = DAY.replace(hour=9, minute=30)
+    if failing:
+        # Unity Connection's own alarm (in its CiscoSyslog): UCM does not log its checks.
+        s.bundle.unity_alarm("cuc1", t)
+    else:
+        # A healthy Unity Connection's syslog holds other alarms.
+        s.bundle.restart("cuc1", t, "Cisco Tomcat", "cuc1")
     return s
 
 
@@ -403,8 +403,20 @@ def _implicit(seed: int, old: bool) -> Sim:
 @case("LD108/bad")
 def ld108_bad(root: Path) -> None:
     write(root, _implicit(108, True))
+    # A lab rule: it reads the refusals only with a deployment file declaring the switch.
+    (root / "deployment.toml").write_text(
+        deployment(implicit="off", jabber=(("Windows", "14.1.0", 3, False, None),)),
+        encoding="utf-8",
+    )
     # Jabber 11.8 while the refresh flow is on is also LD401's.
-    expect(root, "LD108", True, ["ucm-pub"], also=["LD401"])
+    expect(root, "LD108", True, ["ucm"], also=["LD401"])
+
+
+@case("LD108/logs")
+def ld108_logs(root: Path) -> None:
+    # The same refusals without a deployment file: the lab rule never fires on logs alone.
+    write(root, _implicit(108, True))
+    write_expected(root, "LD108/logs", ["LD401"], ["LD108"])
 
 
 @case("LD108/good")

@@ -62,9 +62,7 @@ def test_example_log_lines_parse_to_a_known_kind(r) -> None:  # type: ignore[no-
     """Every log line of an Example section is recognized by logdoctor's own formats."""
     formats = {f.name: f for f in load_formats()}
     lines = [
-        ln.strip()
-        for ln in r.doc.sections["Example"].splitlines()
-        if re.match(EXAMPLE_LINE, ln)
+        ln.strip() for ln in r.doc.sections["Example"].splitlines() if re.match(EXAMPLE_LINE, ln)
     ]
     if r.id == "LD905":  # malformed lines: no timestamp, on purpose
         assert not lines and "Unknown Source" in r.doc.sections["Example"]
