@@ -136,6 +136,10 @@ def _last_change(ev: Events, param: str) -> pl.DataFrame:
     return ev.of("config.changed").filter(pl.col("param") == param).tail(1)
 
 
+EDGE_KINDS = ("edge.request", "edge.response", "edge.access", "edge.alarm", "edge.config.changed")
+"""Kinds only an Expressway's own log holds: the node that writes them is an Expressway."""
+
+
 def infer(events: Events | pl.DataFrame) -> Inferred:
     """Infer the deployment from an event table."""
     ev = events if isinstance(events, Events) else Events(events)
@@ -210,6 +214,13 @@ def _roles(ev: Events) -> tuple[dict[str, str], list[Fact], str | None]:
             "it issued OAuth tokens (a UCM node)",
             issuing.filter(pl.col("node") == name),
         )
+    for kinds, role, why in (
+        (EDGE_KINDS, "expressway", "it writes an Expressway diagnostic log (loggingsnapshot)"),
+        (("authz.keys.mismatch",), "unity", "it raised EvtAuthzKeyRotation (Unity Connection)"),
+    ):
+        own = ev.of(*kinds)
+        for name in own["node"].unique(maintain_order=True):
+            assign(name, role, why, own.filter(pl.col("node") == name).head(FACT_EVIDENCE))
     via = ev.of(*VIA_KINDS)
     via = pl.concat([via, ev.grant_refusals], how="vertical")
     via = via.filter(pl.col("server").is_not_null() & (pl.col("param") != "admin").fill_null(True))

@@ -1,0 +1,81 @@
+"""The rules that read what Expressway-C and Unity Connection write (their own logs, not UCM's
+ssosp): the node is known for what its log is, whatever its name, and each rule fires on
+that source alone and stays quiet when the source shows recovery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from casegen import START, Bundle
+
+from logdoctor.analysis.inference import infer
+from logdoctor.ingest.load import load
+from logdoctor.pipeline import check
+
+EXP = "gw7"
+"""An Expressway whose host name says nothing of its role."""
+
+
+def _findings(root: Path, rule: str) -> list[tuple[str, ...]]:
+    report = check([str(root)])
+    return [tuple(f.subjects) for f in report.findings if f.rule == rule]
+
+
+def _old_keys(b: Bundle, refused: int, *, recovered: bool) -> None:
+    t = START
+    b.exp_alarm(EXP, t, "40054", "Token decryption failure")
+    for i in range(refused):
+        b.uds(EXP, t + timedelta(minutes=3 * i, seconds=1), f"user{i}", 401)
+    if recovered:
+        b.uds(EXP, t + timedelta(hours=1), "user0", 200)
+
+
+def test_ld205_fires_on_the_expressway_log_alone(tmp_path: Path) -> None:
+    b = Bundle()
+    _old_keys(b, 4, recovered=False)
+    b.write(tmp_path)
+    assert _findings(tmp_path, "LD205") == [(EXP,)]
+    # Its 401s are LD205's, not an expired-token storm.
+    assert _findings(tmp_path, "LD305") == []
+
+
+def test_ld205_is_quiet_once_the_expressway_accepts_tokens_again(tmp_path: Path) -> None:
+    b = Bundle()
+    _old_keys(b, 4, recovered=True)
+    b.write(tmp_path)
+    assert _findings(tmp_path, "LD205") == []
+
+
+def test_ld205_needs_more_than_one_refusal(tmp_path: Path) -> None:
+    b = Bundle()
+    _old_keys(b, 1, recovered=False)
+    b.write(tmp_path)
+    assert _findings(tmp_path, "LD205") == []
+
+
+def test_ld305_reads_an_expired_token_storm_in_the_expressway_log(tmp_path: Path) -> None:
+    b = Bundle()
+    for i in range(7):
+        b.uds(EXP, START + timedelta(seconds=5 * i), "erin", 401)
+    b.uds(EXP, START + timedelta(hours=2), "frank", 401)
+    b.write(tmp_path)
+    assert _findings(tmp_path, "LD305") == [("erin",)]
+
+
+def test_ld103_fires_on_unity_connections_alarm(tmp_path: Path) -> None:
+    b = Bundle()
+    b.unity_alarm("vm1", START)
+    b.write(tmp_path)
+    assert _findings(tmp_path, "LD103") == [("vm1",)]
+
+
+def test_a_node_is_known_by_the_log_it_writes(tmp_path: Path) -> None:
+    """An Expressway or Unity Connection host named without a hint is given its role by what
+    it writes, so the rules that need its logs count as checked."""
+    b = Bundle()
+    b.uds(EXP, START, "erin", 200)
+    b.unity_alarm("vm1", START)
+    b.write(tmp_path)
+    roles = infer(load([tmp_path]).frame).roles
+    assert (roles[EXP], roles["vm1"]) == ("expressway", "unity")
