@@ -79,3 +79,21 @@ def test_a_node_is_known_by_the_log_it_writes(tmp_path: Path) -> None:
     b.write(tmp_path)
     roles = infer(load([tmp_path]).frame).roles
     assert (roles[EXP], roles["vm1"]) == ("expressway", "unity")
+
+
+def test_ld101_adds_the_expressways_side_of_the_refused_refresh_grants(tmp_path: Path) -> None:
+    """UCM refuses refresh grants through the Expressway (its ssosp); the Expressway's log
+    shows the token requests it relayed answered 400: both are the finding's evidence."""
+    b = Bundle()
+    token = "/ZXhhbXBsZS5jb20vaHR0cHMvdWNtLXB1Yi5leGFtcGxlLmNvbS84NDQz/ssosp/oauth/token"
+    for i, user in enumerate(("dave", "erin", "fred")):
+        t = START + timedelta(minutes=10 * i)
+        b.relay("expc1", t, "POST", token, 400)
+        b.refused("ucm-pub", t, "refresh_token", "refresh_disabled", user, None, None, "expc1")
+    b.write(tmp_path)
+    (f,) = [f for f in check([str(tmp_path)]).findings if f.rule == "LD101"]
+    assert f.subjects == ("expc1",)
+    kinds = [e.kind for e in f.evidence]
+    assert kinds.count("token.rejected") == 3
+    assert kinds.count("edge.request") == 3 and kinds.count("edge.response") == 3
+    assert "3 token request(s) it relayed answered 400" in f.message
