@@ -195,14 +195,15 @@ class Edge(Grants, Validation, Admin):
         exp = self._expressway(request.get("via"))
         if exp is None:
             return super().authorize_start(**request)
-        with self._op() as now:
-            try:
-                return super().authorize_start(**request)
-            except OAuthError as exc:
+        try:
+            # Not under the lock: the password check it prepares runs outside it.
+            return super().authorize_start(**request)
+        except OAuthError as exc:
+            with self._op() as now:
                 url = _authorize_url(request.get("response_type"), request.get("client_id"))
                 up = self._upstream(request.get("node"))
                 self._relay(exp, now, "GET", url, exc.status, up)
-                raise
+            raise
 
     def authorize_finish(self, attempt: LoginAttempt, password_ok: bool) -> AuthorizeResult:
         """As :meth:`Grants.authorize_finish`, relayed by the request's Expressway if any."""
