@@ -62,7 +62,7 @@ def test_stats_off_a_terminal_is_one_line_per_file_with_paths_whole() -> None:
     proc = cli("stats", SAMPLE, "--tz", "UTC")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 1 + 3 + 1  # heading, three files, totals
+    assert len(lines) == 1 + 5 + 1  # heading, five files (3 ssosp, 2 Expressway), totals
     heading = lines[0].split()
     assert heading[:4] == ["file", "family", "node", "lines"] and "unrecognized" in heading
     for node in ("ucm-pub", "ucm-sub1", "ucm-sub2"):
@@ -76,7 +76,7 @@ def test_stats_off_a_terminal_is_one_line_per_file_with_paths_whole() -> None:
 def test_timeline_and_parse_tables_keep_ids_and_messages_on_one_line() -> None:
     tl = cli("timeline", SAMPLE, "--user", "lchen2", "--tz", "UTC")
     rows = tl.stdout.splitlines()
-    assert len(rows) == 1 + 75 + 1  # heading, 75 events, the count
+    assert len(rows) == 1 + 91 + 1  # heading, 91 events (UCM and Expressway), the count
     assert all(re.match(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00  ", r) for r in rows[1:-1])
     assert "grant=refresh_token reason=refresh_disabled server=expc1 id=4127c6d7…" in tl.stdout
     parse = cli("parse", SAMPLE, "--kind", "token.rejected", "--limit", "8", "--tz", "UTC")
@@ -107,11 +107,11 @@ def test_a_terminal_gets_a_table_when_it_fits_and_plain_lines_when_not() -> None
 
 def test_tsv_and_csv_for_stats_timeline_and_parse(tmp_path: Path) -> None:
     stats = cli("stats", SAMPLE, "--format", "tsv", "--tz", "UTC").stdout.splitlines()
-    assert stats[0].split("\t")[:3] == ["file", "family", "node"] and len(stats) == 4
+    assert stats[0].split("\t")[:3] == ["file", "family", "node"] and len(stats) == 6
     assert all(len(r.split("\t")) == 9 for r in stats)
-    assert "token.rejected=78" in stats[2]  # every kind, as kind=count
+    assert "token.rejected=78" in stats[4]  # every kind, as kind=count (after 2 Expressway files)
     rows = list(csv.reader(io.StringIO(cli("stats", SAMPLE, "--format", "csv").stdout)))
-    assert rows[0][0] == "file" and len(rows) == 4
+    assert rows[0][0] == "file" and len(rows) == 6
     tl = cli("timeline", SAMPLE, "--user", "lchen2", "--format", "tsv", "--tz", "UTC").stdout
     head, first = tl.splitlines()[:2]
     assert head.split("\t")[:3] == ["time", "node", "kind"]
@@ -121,7 +121,7 @@ def test_tsv_and_csv_for_stats_timeline_and_parse(tmp_path: Path) -> None:
             io.StringIO(cli("timeline", SAMPLE, "--user", "lchen2", "--format", "csv").stdout)
         )
     )
-    assert len(tcsv) == 75 and tcsv[0]["time"].endswith("Z")
+    assert len(tcsv) == 91 and tcsv[0]["time"].endswith("Z")
     parse = cli("parse", SAMPLE, "--format", "tsv", "--kind", "token.rejected", "--tz", "UTC")
     lines = parse.stdout.splitlines()
     assert len(lines) == 1 + 183 and all(len(ln.split("\t")) == 22 for ln in lines)
@@ -192,25 +192,26 @@ def test_text_evidence_has_times_hanging_indents_and_the_commands_for_the_rest()
     out = res.stdout
     first = "    11-16 07:16:47.942  ucm-sub1 ssosp00001.log:1 [documented]  Token request"
     assert first in out
-    assert "… 180 more evidence line(s):" in out
+    assert "… 190 more evidence line(s):" in out  # UCM refusals + Expressway 400s
     check_cmd = f"all: logdoctor check {SAMPLE} --select LD101 --evidence all --tz UTC"
     parse_cmd = (
-        f"lines of this kind: logdoctor parse {SAMPLE} --kind token.rejected --format jsonl"
-        " --tz UTC"
+        f"lines of these kinds: logdoctor parse {SAMPLE} --kind edge.request --kind edge.response"
+        " --kind token.rejected --format jsonl --tz UTC"
     )
     assert check_cmd in out and parse_cmd in out
     # The follow-up commands do what they say.
     every = run(*check_cmd.split()[2:])
     evidence = [ln for ln in every.stdout.splitlines() if re.match(r"^    \d\d-\d\d ", ln)]
-    assert len(evidence) == 183
+    assert len(evidence) == 193  # 183 refusals at UCM, 10 of the Expressway's lines
     data = run(*parse_cmd.split()[5:])
-    assert len(data.stdout.splitlines()) == 183
+    # Every line of those kinds: the refusals and all the Expressways' traffic.
+    assert len(data.stdout.splitlines()) == 183 + 2 * (739 + 325)
     five = run("check", SAMPLE, "--tz", "UTC", "--evidence", "5")
-    assert "… 178 more evidence line(s):" in five.stdout
+    assert "… 188 more evidence line(s):" in five.stdout
     doc = json.loads(
         run("check", SAMPLE, "--tz", "UTC", "--format", "json", "--evidence", "all").stdout
     )
-    assert len(doc["findings"][0]["evidence"]) == doc["findings"][0]["evidence_total"] == 183
+    assert len(doc["findings"][0]["evidence"]) == doc["findings"][0]["evidence_total"] == 193
 
 
 def test_wrapped_text_hangs_under_its_first_line_and_never_splits_a_word() -> None:

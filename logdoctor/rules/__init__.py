@@ -2,8 +2,10 @@
 
 ``run(Context(frame, stats, deployment))`` returns the findings; ``all_rules()`` lists the
 rules; ``get_rule("LD101").doc`` is a rule's documentation page. Categories: 1xx
-configuration (:mod:`.configuration`), 2xx keys and certificates (:mod:`.keys`), 3xx users and
-tokens (:mod:`.users`), 4xx clients (:mod:`.clients`), 9xx log health (:mod:`.loghealth`).
+configuration (:mod:`.configuration`: servers around UCM; :mod:`.parameters`: UCM's own), 2xx
+keys and certificates (:mod:`.keys`, SAML in :mod:`.saml`), 3xx users and tokens
+(:mod:`.users`), 4xx clients (:mod:`.clients`), 9xx log health (:mod:`.loghealth`). The
+deployment-file checks several rules share are in :mod:`.declared`.
 """
 
 from __future__ import annotations

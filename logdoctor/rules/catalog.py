@@ -6,13 +6,13 @@ them, so nothing circles back to it).
 
 from __future__ import annotations
 
-from logdoctor.rules import clients, configuration, keys, loghealth, users
+from logdoctor.rules import clients, configuration, keys, loghealth, parameters, saml, users
 from logdoctor.rules.registry import Rule, registered
 
 __all__ = ["CATEGORY_MODULES", "all_rules", "get_rule"]
 
-CATEGORY_MODULES = (configuration, keys, users, clients, loghealth)
-"""The category modules, in id order (1xx configuration ... 9xx log health)."""
+CATEGORY_MODULES = (configuration, parameters, keys, saml, users, clients, loghealth)
+"""The category modules, in id order (1xx configuration and parameters ... 9xx log health)."""
 
 
 def all_rules() -> list[Rule]:

@@ -1,14 +1,16 @@
-"""1xx: configuration of the refresh login flow across UCM, Expressway and Unity Connection."""
+"""1xx, the servers around UCM: Expressway-C and Unity Connection settings and keys that must
+agree with UCM's (LD101, LD102, LD103). UCM's own parameters are in :mod:`.parameters`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime
 
 import polars as pl
 
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.declared import key_mismatches, refresh_flag_conflicts
 from logdoctor.rules.registry import INFERRED, TOKEN_FLOW, Needs, rule
 
 SYSCFG = (
@@ -24,20 +26,84 @@ TN212794 = (
 )
 
 
-def _onoff(value: object) -> str:
+TOKEN_PATH = "/ssosp/oauth/token"
+"""UCM's token endpoint, as an Expressway relays it (``/<base64>/ssosp/oauth/token``)."""
+EDGE_ROWS = 10
+"""Expressway lines added to a finding as corroborating evidence, at most."""
+
+
+def onoff(value: object) -> str:
+    """``on`` or ``off``."""
     return "on" if value else "off"
 
 
-def _clients(rows: pl.DataFrame) -> int:
+def client_count(rows: pl.DataFrame) -> int:
+    """How many clients (device, else user, else client id) ``rows`` come from."""
     key = pl.coalesce(pl.col("device"), pl.col("user"), pl.col("client_id"), pl.lit("?"))
     return int(rows.select(key.n_unique()).item()) if rows.height else 0
+
+
+def relayed(ctx: Context, server: str, path: str, status: str | None = None) -> pl.DataFrame:
+    """What Expressway ``server``'s diagnostic log shows of the requests it relayed whose
+    path contains ``path``: the requests (``edge.request``) and their responses
+    (``edge.response``, joined by Txn-id; only those with ``status`` and their requests when
+    given), in time order."""
+    ev = ctx.events
+    req = ev.of("edge.request").filter(
+        (pl.col("node") == server) & pl.col("value").str.contains(path, literal=True)
+    )
+    if req.height == 0:
+        return req
+    resp = ev.of("edge.response").filter(
+        (pl.col("node") == server) & pl.col("key").is_in(req["key"].to_list())
+    )
+    if status is not None:
+        resp = resp.filter(pl.col("reason") == status)
+        req = req.filter(pl.col("key").is_in(resp["key"].to_list()))
+    return pl.concat([req, resp], how="vertical").sort("time", maintain_order=True)
+
+
+def expressway_refusals(ctx: Context) -> pl.DataFrame:
+    """The UDS requests (``/cucm-uds/``) each Expressway answered 401 while it held the same
+    keys as UCM (not after its alarm 40054 "Token decryption failure" until a later "Refresh
+    servers"): tokens it refused for themselves (expired, revoked user), not for its keys.
+    The request rows, ``server`` set to the Expressway."""
+    ev = ctx.events
+    alarms = ev.of("edge.alarm").filter(pl.col("key") == "40054")
+    refreshed = ev.of("edge.config.changed").filter(
+        pl.col("reason").str.starts_with("Refresh servers")
+    )
+    parts = []
+    for server in sorted(ev.of("edge.response")["node"].drop_nulls().unique().to_list()):
+        rows = relayed(ctx, server, "/cucm-uds/", "401")
+        req = rows.filter(pl.col("kind") == "edge.request")
+        if req.height == 0:
+            continue
+        raised: list[datetime] = alarms.filter(pl.col("node") == server)["time"].to_list()
+        fixed: list[datetime] = refreshed.filter(pl.col("node") == server)["time"].to_list()
+
+        def keys_ok(
+            t: datetime, raised: list[datetime] = raised, fixed: list[datetime] = fixed
+        ) -> bool:
+            last_alarm = max((a for a in raised if a <= t), default=None)
+            return last_alarm is None or any(last_alarm < f <= t for f in fixed)
+
+        ok = [keys_ok(t) for t in req["time"].to_list()]
+        req = req.filter(pl.Series(ok, dtype=pl.Boolean))
+        parts.append(req.with_columns(pl.lit(server).alias("server")))
+    return pl.concat(parts, how="vertical") if parts else ev.of("edge.request").head(0)
 
 
 @rule(
     "LD101",
     Severity.ERROR,
     "Expressway refreshes while UCM's refresh login flow is off",
-    needs=Needs(kinds=(*TOKEN_FLOW,), roles=("ucm",), families=("ssosp",), config="or"),
+    needs=Needs(
+        kinds=(*TOKEN_FLOW, "edge.request", "edge.response"),
+        roles=("ucm",),
+        families=("ssosp",),
+        config="or",
+    ),
 )
 def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -55,7 +121,10 @@ def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
     Detection:
     Refresh grants refused with reason ``refresh_disabled`` that came through an Expressway
     (``via=`` set), at least 2 per Expressway, from clients that were not issued a refresh
-    token earlier in the logs (those are LD109's). With a deployment file: an
+    token earlier in the logs (those are LD109's): UCM's side, in its ssosp log. When the
+    Expressway's diagnostic log is in the bundle, its side is added as evidence: the token
+    requests (``POST /<base64>/ssosp/oauth/token``) it relayed that were answered 400
+    (``edge.request`` / ``edge.response``, joined by Txn-id). With a deployment file: an
     ``[[expressway]]`` whose ``authorize_by_oauth_token_with_refresh = "on"`` serves a
     cluster whose ``refresh_login_flow = "off"``. Subject: the Expressway.
 
@@ -94,42 +163,35 @@ def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
             rows = fresh.filter(pl.col("server") == server)
             if rows.height < 2:
                 continue
+            edge = relayed(ctx, server, TOKEN_PATH, "400")
             yield Hit(
                 subjects=(server,),
                 message=(
-                    f"UCM refused {rows.height} refresh grant(s) from {_clients(rows)} client(s)"
-                    f" that came through {server}, because its refresh login flow is disabled:"
-                    f" {server} authorizes by OAuth token with refresh, so Jabber over MRA asks"
-                    " for refresh tokens that UCM never issues."
+                    f"UCM refused {rows.height} refresh grant(s) from {client_count(rows)}"
+                    f" client(s) that came through {server}, because its refresh login flow is"
+                    f" disabled: {server} authorizes by OAuth token with refresh, so Jabber over"
+                    " MRA asks for refresh tokens that UCM never issues."
+                    + (
+                        f" {server}'s own log shows {edge.height // 2} token request(s) it"
+                        " relayed answered 400."
+                        if edge.height
+                        else ""
+                    )
                 ),
-                rows=rows,
+                rows=pl.concat([rows, edge.head(EDGE_ROWS)], how="vertical"),
             )
     d = ctx.declared
-    if d is None:
-        return
-    for i, e in enumerate(d.expressways):
-        c = d.cluster(e.cluster)
-        if c is None or e.refresh is not True or c.parameters.refresh_login_flow is not False:
-            continue
-        ci = d.cluster_index(c.name)
-        yield Hit(
-            subjects=(e.name,),
-            message=(
-                f'The deployment file sets {e.name}\'s "Authorize by OAuth token with refresh"'
-                f' on while cluster {c.name}\'s "OAuth with Refresh Login Flow" is off.'
-            ),
-            extra=(
-                d.evidence(f"expressway[{i}].authorize_by_oauth_token_with_refresh"),
-                d.evidence(f"cluster[{ci}].parameters.refresh_login_flow"),
-            ),
-        )
+    if d is not None:
+        yield from refresh_flag_conflicts(d, d.expressways, "expressway", peer_on=True)
 
 
 @rule(
     "LD102",
     Severity.WARNING,
     "Remote Jabber kept off refresh logins: Expressway refresh off",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), families=("ssosp",), config="or"),
+    needs=Needs(
+        kinds=(*INFERRED, "edge.request"), roles=("ucm",), families=("ssosp",), config="or"
+    ),
 )
 def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -146,7 +208,9 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     The refresh login flow is on (refresh tokens issued, or declared), and through an
     Expressway only implicit-grant authorize requests (``response_type=token``) arrive, at
     least 2 of them from Jabber 11.9 or later (or an undeclared release), with no refresh
-    grant or refresh token through it. With a deployment file: an ``[[expressway]]`` with
+    grant or refresh token through it (UCM's ssosp log); the Expressway's own log, when
+    present, adds the authorize requests it relayed with ``response_type=token``. With a
+    deployment file: an ``[[expressway]]`` with
     ``authorize_by_oauth_token_with_refresh = "off"`` serving a cluster whose
     ``refresh_login_flow = "on"``. Subject: the Expressway.
 
@@ -194,6 +258,7 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
             rows = implicit.filter(pl.col("server") == server).select(ev.frame.columns)
             if rows.height < 2:
                 continue
+            edge = relayed(ctx, server, "/authorize").filter(pl.col("grant") == "token")
             contrast = (
                 f" while {onprem.height} refresh token(s) went to clients on premises"
                 if onprem.height
@@ -202,39 +267,25 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
             yield Hit(
                 subjects=(server,),
                 message=(
-                    f"{_clients(rows)} Jabber client(s) that support refresh logins signed in"
+                    f"{client_count(rows)} Jabber client(s) that support refresh logins signed in"
                     f" through {server} with the implicit grant ({rows.height} request(s)) and"
                     f" got no refresh token{contrast}: {server} does not authorize by OAuth"
                     " token with refresh, although UCM's refresh login flow is on."
                 ),
-                rows=pl.concat([rows, onprem.head(2)], how="vertical"),
+                rows=pl.concat([rows, onprem.head(2), edge.head(EDGE_ROWS)], how="vertical"),
             )
     d = ctx.declared
-    if d is None:
-        return
-    for i, e in enumerate(d.expressways):
-        c = d.cluster(e.cluster)
-        if c is None or e.refresh is not False or c.parameters.refresh_login_flow is not True:
-            continue
-        ci = d.cluster_index(c.name)
-        yield Hit(
-            subjects=(e.name,),
-            message=(
-                f'The deployment file sets {e.name}\'s "Authorize by OAuth token with refresh"'
-                f' off while cluster {c.name}\'s "OAuth with Refresh Login Flow" is on.'
-            ),
-            extra=(
-                d.evidence(f"expressway[{i}].authorize_by_oauth_token_with_refresh"),
-                d.evidence(f"cluster[{ci}].parameters.refresh_login_flow"),
-            ),
-        )
+    if d is not None:
+        yield from refresh_flag_conflicts(d, d.expressways, "expressway", peer_on=False)
 
 
 @rule(
     "LD103",
     Severity.ERROR,
     "Unity Connection out of step with UCM (refresh flow or keys)",
-    needs=Needs(kinds=INFERRED, roles=("unity",), config="or"),
+    needs=Needs(
+        kinds=("authz.keys.mismatch",), roles=("unity",), families=("ciscosyslog",), config="or"
+    ),
 )
 def unity_mismatch(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -248,15 +299,16 @@ def unity_mismatch(ctx: Context) -> Iterator[Hit]:
     the EvtAuthzKeyRotation alarm) while calls and chat work.
 
     Detection:
-    Validation failures with check ``signature`` or ``decrypt`` at a Unity Connection server
-    for tokens made with the cluster's current key (the kid names it, or, with no kid, more
-    than one access-token lifetime after the last regeneration, or with no regeneration at
-    all), at least 2, and no current token accepted there afterwards. With a deployment
-    file: a ``[[unity]]`` whose ``refresh_login_flow`` or ``keys`` differ from its cluster's.
-    Subject: the Unity Connection server.
+    The ``EvtAuthzKeyRotation`` alarm (kind ``authz.keys.mismatch``) in a Unity Connection
+    server's CiscoSyslog: Cisco's troubleshooting guide says it means the authorization keys
+    were changed on UCM and Unity Connection was not synchronized. The alarm's name and text
+    are Cisco's (the CUC alarm catalog); its emitted prefix is not public (basis
+    documented). Validation failures Unity Connection itself would log are not read: UCM
+    does not log them. With a deployment file: a ``[[unity]]`` whose ``refresh_login_flow``
+    or ``keys`` differ from its cluster's. Subject: the Unity Connection server.
 
     Example:
-        2026-11-20 08:10:00,000 WARN  [http-bio-8443-exec-9] oauth.TokenValidator - Token validation failed: server=cuc1 check=signature user=- client_id=- jti=- kid=8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b60b54910bd4484b
+        Nov 20 08:20:00 cuc1 local7 4 : 12: cuc1.example.com: Nov 20 2026 08:20:00.000 UTC : %UC_CUC-4-EvtAuthzKeyRotation: %[AppID=Cisco Unity Connection][ClusterID=][NodeID=cuc1]: Jabber login for user is failing due to improper Authz keys. Sync keys with the associated Authz Server.
 
     Fix:
     1. In Cisco Unity Connection Administration choose System Settings > Enterprise
@@ -271,438 +323,20 @@ def unity_mismatch(ctx: Context) -> Iterator[Hit]:
       EvtAuthzKeyRotation)
     - https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/212794-cisco-collaboration-solutions-12-0-oaut.html
     """  # noqa: E501
-    for server, rows in ctx.stale_servers("unity"):
+    alarms = ctx.events.of("authz.keys.mismatch")
+    for server in sorted(alarms["node"].drop_nulls().unique().to_list()):
+        rows = alarms.filter(pl.col("node") == server)
         yield Hit(
             subjects=(server,),
             message=(
-                f"{server} (Unity Connection) rejected {rows.height} token(s) made with UCM's"
-                " current keys (signature or decryption failed): its keys are not synchronized"
-                " with UCM (Sync Keys not done)."
+                f"{server} (Unity Connection) raised EvtAuthzKeyRotation {rows.height} time(s),"
+                f" last at {rows['time'][-1]:%Y-%m-%d %H:%M:%S} UTC: Jabber logins fail there"
+                " because its authz keys are not UCM's (Sync Keys not done since the keys"
+                " changed)."
             ),
             rows=rows,
         )
     d = ctx.declared
-    if d is None:
-        return
-    for i, u in enumerate(d.unity):
-        c = d.cluster(u.cluster)
-        if c is None:
-            continue
-        ci = d.cluster_index(c.name)
-        want = c.parameters.refresh_login_flow
-        if u.refresh_login_flow is not None and want is not None and u.refresh_login_flow != want:
-            yield Hit(
-                subjects=(u.name,),
-                message=(
-                    f'The deployment file sets {u.name}\'s "OAuth with Refresh Login Flow"'
-                    f" {_onoff(u.refresh_login_flow)} while cluster {c.name}'s is"
-                    f" {_onoff(want)}."
-                ),
-                extra=(
-                    d.evidence(f"unity[{i}].refresh_login_flow"),
-                    d.evidence(f"cluster[{ci}].parameters.refresh_login_flow"),
-                ),
-            )
-        for use, key in u.keys.items():
-            ref = c.keys.get(use)
-            if ref is None or ref.checksum is None or key.checksum is None:
-                continue
-            if ref.checksum != key.checksum:
-                yield Hit(
-                    subjects=(u.name,),
-                    message=(
-                        f"The deployment file gives {u.name} another {use} key"
-                        f" ({key.checksum[:12]}…) than cluster {c.name}"
-                        f" ({ref.checksum[:12]}…)."
-                    ),
-                    extra=(
-                        d.evidence(f"unity[{i}].keys.{use}"),
-                        d.evidence(f"cluster[{ci}].keys.{use}"),
-                    ),
-                )
-
-
-@rule(
-    "LD104",
-    Severity.WARNING,
-    "The deployment file disagrees with the logs",
-    needs=Needs(kinds=INFERRED, config="required"),
-)
-def declared_vs_inferred(ctx: Context) -> Iterator[Hit]:
-    """What:
-    A value in the deployment file (an enterprise parameter, a key checksum, an Expressway's
-    refresh setting) is contradicted by what the logs show.
-
-    Why:
-    Either the file is out of date (and every check made from it is wrong), or the running
-    system drifted from the configuration the team keeps under version control.
-
-    Detection:
-    Each value logdoctor infers from the logs (see the report's "configuration" section:
-    refresh tokens issued mean the refresh flow is on, ``expires_in`` gives the timers, key
-    events give the checksums a node holds last, requests through an Expressway show its
-    refresh setting) is compared with the declared one. Subject: the cluster (or Expressway)
-    and the key.
-
-    Example:
-        refresh_login_flow = "off"
-        2026-11-20 08:00:01,121 INFO  [http-bio-8443-exec-14] oauth.TokenServlet - Refresh token issued: user=alice client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a device=CSFALICE tid=b991221f-f42e-4e52-8871-c876e635dd5b kid=8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b60b54910bd4484b expires_in=5184000 via=-
-
-    Fix:
-    1. Check the value on the system itself (Cisco Unified CM Administration > System >
-       Enterprise Parameters; `show key authz signing` and `show key authz encryption` on
-       each node; the Expressway's MRA Access Control page).
-    2. If the system is right, correct the deployment file; if the file is right, change
-       the system to match it (and follow the procedure of that setting, e.g. reset the
-       Jabber clients after changing the refresh login flow).
-
-    References:
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    """  # noqa: E501
-    for dis in ctx.disagreements:
-        key = dis.path.split(".", 1)[1]
-        shown = dis.inferred.value
-        if isinstance(shown, bool):
-            shown = _onoff(shown)
-        yield Hit(
-            subjects=(dis.subject, key),
-            message=(
-                f"The deployment file says {key} = {dis.declared!r} for {dis.subject}, but the"
-                f" logs show {shown!r}: {dis.inferred.reason}."
-            ),
-            extra=(dis.declared_at, *dis.inferred.evidence[:5]),
-        )
-
-
-_ON_OFF = {
-    "refresh_login_flow": '"OAuth with Refresh Login Flow"',
-    "implicit_grant": "the implicit grant parameter",
-}
-"""The on / off enterprise parameters, as the fix names them."""
-
-
-def _stays(value: object) -> str:
-    """What a parameter keeps, as UCM shows it (on / off, not True / False)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return f"; it stays {'on' if value else 'off'}"
-    return f"; it stays at {value}"
-
-
-@rule(
-    "LD105",
-    Severity.WARNING,
-    "An enterprise parameter change was refused",
-    needs=Needs(kinds=INFERRED, roles=("ucm",)),
-)
-def parameter_refused(ctx: Context) -> Iterator[Hit]:
-    """What:
-    An administrator tried to set an OAuth enterprise parameter to a value UCM does not
-    accept: a timer outside its range (access-token expiry 1-1440 minutes, refresh-token
-    expiry 1-365 days), or an on / off setting to anything but on or off. UCM refused it.
-
-    Why:
-    The parameter keeps its old value, although the administrator may believe it changed
-    (for example a one-day access token meant to spare users a login is still 60 minutes, or
-    the refresh login flow is still off).
-
-    Detection:
-    Lines of kind ``config.rejected`` (``Enterprise parameter change refused``), one finding
-    per parameter. Subject: the parameter. The fix shown is the one for that parameter: the
-    timer's range, or the on / off choice.
-
-    Example:
-        2026-11-20 07:00:00,000 WARN  [http-bio-8443-exec-1] oauth.OAuthConfigManager - Enterprise parameter change refused: name=access_token_expiry_minutes value=2000 reason=out_of_range%201-1440
-
-    Fix:
-    1. In Cisco Unified CM Administration choose System > Enterprise Parameters and set the
-       timer to a value in its range: OAuth Access Token Expiry Timer 1-1440 minutes (default
-       60), OAuth Refresh Token Expiry Timer 1-365 days (default 60).
-    2. Click Save, and remember that changing the refresh-token timer revokes every refresh
-       token (all Jabber users sign in again).
-
-    References:
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    """  # noqa: E501
-    rows = ctx.events.of("config.rejected")
-    for param in sorted(rows["param"].drop_nulls().unique().to_list()):
-        mine = rows.filter(pl.col("param") == param)
-        values = ", ".join(dict.fromkeys(str(v) for v in mine["value"].to_list()))
-        reason = mine["reason"].drop_nulls()
-        why = f" ({reason[-1]})" if reason.len() else ""
-        stays = _stays(ctx.parameter(param))
-        fix: tuple[str, ...] = ()
-        label = _ON_OFF.get(param)
-        if label is not None:
-            fix = (
-                "In Cisco Unified CM Administration choose System > Enterprise Parameters and set "
-                f"{label} to Enabled or Disabled (the only values it takes), then click Save.",
-                "If it was meant to change, check afterwards that the page shows the new value.",
-            )
-        yield Hit(
-            subjects=(param,),
-            message=(
-                f"{mine.height} attempt(s) to set {param} to {values} were refused{why}{stays}."
-            ),
-            rows=mine,
-            fix=fix,
-        )
-
-
-@rule(
-    "LD106",
-    Severity.WARNING,
-    "Refresh tokens so short-lived that users sign in every day",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
-)
-def refresh_timer_too_short(ctx: Context) -> Iterator[Hit]:
-    """What:
-    The OAuth Refresh Token Expiry Timer is 1 day (or less): Jabber users have to enter
-    their credentials again every day.
-
-    Why:
-    Refresh logins exist so that users sign in once and stay signed in for the life of the
-    refresh token (60 days by default). A one-day refresh token throws that away: every
-    morning each user is asked to log in again, and the help desk hears about it.
-
-    Detection:
-    Refresh tokens issued (after the last timer change) with ``expires_in`` of 86400 seconds
-    or less, or the parameter declared as ``refresh_token_expiry_days = 1``; refresh grants
-    refused as ``expired`` are added as evidence. Subject: the cluster.
-
-    Example:
-        2026-11-20 08:00:01,121 INFO  [http-bio-8443-exec-14] oauth.TokenServlet - Refresh token issued: user=alice client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a device=CSFALICE tid=b991221f-f42e-4e52-8871-c876e635dd5b kid=8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b60b54910bd4484b expires_in=86400 via=-
-
-    Fix:
-    1. In Cisco Unified CM Administration choose System > Enterprise Parameters and set
-       "OAuth Refresh Token Expiry Timer (days)" to the session length users should get
-       (default 60, range 1-365).
-    2. Click Save. Changing this timer revokes every refresh token: plan it out of hours and
-       tell users they will sign in once more.
-
-    References:
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    - Cisco Unified CM Security Guide 15, Identity management (refresh-token lifetime)
-    """  # noqa: E501
-    fact = ctx.inferred.fact("parameters.refresh_token_expiry_days") if ctx.has_logs else None
-    if fact is not None and isinstance(fact.value, int) and fact.value <= 1:
-        expired = ctx.events.grant_refusals.filter(
-            (pl.col("grant") == "refresh_token") & (pl.col("reason") == "expired")
-        )
-        users = expired["user"].drop_nulls().n_unique()
-        yield Hit(
-            subjects=(ctx.cluster_name,),
-            message=(
-                f"Refresh tokens are issued for {fact.value} day(s) ({fact.reason}):"
-                " Jabber users must sign in again every day"
-                + (
-                    f"; {expired.height} refresh grant(s) of {users} user(s) were refused as"
-                    " expired."
-                    if expired.height
-                    else "."
-                )
-            ),
-            extra=fact.evidence[:5],
-            rows=expired,
-        )
-    if ctx.cluster is not None and ctx.declared is not None:
-        days = ctx.cluster.parameters.refresh_token_expiry_days
-        if days is not None and days <= 1:
-            ci = ctx.declared.cluster_index(ctx.cluster.name)
-            yield Hit(
-                subjects=(ctx.cluster_name,),
-                message=(
-                    f"The deployment file sets the refresh-token expiry to {days} day(s):"
-                    " Jabber users must sign in again every day."
-                ),
-                extra=(
-                    ctx.declared.evidence(f"cluster[{ci}].parameters.refresh_token_expiry_days"),
-                ),
-            )
-
-
-@rule(
-    "LD107",
-    Severity.INFO,
-    "Refresh-token timer changed: every refresh token was revoked",
-    needs=Needs(kinds=INFERRED, roles=("ucm",)),
-)
-def refresh_timer_changed(ctx: Context) -> Iterator[Hit]:
-    """What:
-    The OAuth Refresh Token Expiry Timer was changed. UCM revokes every refresh token when it
-    changes, so every Jabber user signs in again.
-
-    Why:
-    A wave of sign-in prompts right after the change is expected and not a fault; this note
-    stops the search for one.
-
-    Detection:
-    ``config.changed`` lines for ``refresh_token_expiry_days``; the refresh tokens revoked in
-    the five minutes after each change are counted and shown. Subject: the cluster and the
-    parameter.
-
-    Example:
-        2026-11-20 07:00:00,000 INFO  [http-bio-8443-exec-1] oauth.OAuthConfigManager - Enterprise parameter changed: name=refresh_token_expiry_days old=60 new=1
-
-    Fix:
-    1. Nothing to repair: tell users to expect one more sign-in, and change this timer out of
-       hours.
-
-    References:
-    - Cisco TAC 216948, Configure SAML SSO on CUCM with ADFS (changing the refresh-token timer
-      revokes all refresh tokens)
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    """  # noqa: E501
-    changes = ctx.events.of("config.changed").filter(pl.col("param") == "refresh_token_expiry_days")
-    if changes.height == 0:
-        return
-    revoked = ctx.events.of("token.revoked")
-    parts = [changes]
-    total = 0
-    for t in changes["time"].drop_nulls().to_list():
-        near = revoked.filter((pl.col("time") >= t) & (pl.col("time") <= t + timedelta(minutes=5)))
-        total += near.height
-        parts.append(near)
-    last = changes.tail(1)
-    yield Hit(
-        subjects=(ctx.cluster_name, "refresh_token_expiry_days"),
-        message=(
-            f"The refresh-token expiry timer was changed {changes.height} time(s), last to"
-            f" {last['value'][0]} day(s); UCM revoked every refresh token ({total} revocation(s)"
-            " logged within five minutes), so every Jabber user signs in again."
-        ),
-        rows=pl.concat(parts, how="vertical"),
-    )
-
-
-@rule(
-    "LD108",
-    Severity.ERROR,
-    "Implicit grant disabled while clients need it",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
-)
-def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
-    """What:
-    The implicit grant is disabled, but clients sign in with it: Jabber older than 11.9,
-    Jabber while the refresh login flow is off, and tools such as RTMT.
-
-    Why:
-    Older Jabber releases and RTMT know only the implicit grant, and with the refresh login
-    flow off every Jabber uses it; refusing it leaves those users unable to sign in at all.
-
-    Detection:
-    Authorize requests refused with reason ``implicit_disabled``; with a deployment file,
-    ``implicit_grant = "off"`` together with ``refresh_login_flow = "off"`` or a
-    ``[[jabber]]`` group older than 11.9. Subject: the cluster.
-
-    Example:
-        2026-11-20 08:00:00,001 WARN  [http-bio-8443-exec-12] oauth.AuthorizeServlet - Authorize request refused: error=unsupported_response_type reason=implicit_disabled response_type=token client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a user=- via=-
-
-    Fix:
-    1. Re-enable the implicit grant flow on UCM (it is enabled by default, for backward
-       compatibility with older Jabber and RTMT).
-    2. Or upgrade every client to Jabber 11.9 or later and enable "OAuth with Refresh Login
-       Flow" (System > Enterprise Parameters), then reset all Jabber clients.
-
-    References:
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    - Cisco DevNet, Bad Request for SSO Request URI (the implicit-grant authorize URL)
-    """  # noqa: E501
-    refused = ctx.events.of("authorize.rejected").filter(pl.col("reason") == "implicit_disabled")
-    if refused.height:
-        flow = ctx.parameter("refresh_login_flow")
-        why = (
-            " With the refresh login flow off, no Jabber client can sign in."
-            if flow is False
-            else " Jabber older than 11.9 and RTMT cannot sign in."
-        )
-        yield Hit(
-            subjects=(ctx.cluster_name,),
-            message=(
-                f"{refused.height} implicit-grant request(s) from {_clients(refused)} client(s)"
-                f" were refused because the implicit grant is disabled.{why}"
-            ),
-            rows=refused,
-        )
-    c, d = ctx.cluster, ctx.declared
-    if c is None or d is None or c.parameters.implicit_grant is not False:
-        return
-    ci = d.cluster_index(c.name)
-    old = [g for g in d.jabber if g.version[:2] < (11, 9)]
-    if c.parameters.refresh_login_flow is False or old:
-        why = (
-            "the refresh login flow is off too, so no Jabber can sign in"
-            if c.parameters.refresh_login_flow is False
-            else f"{sum(g.count for g in old)} Jabber installation(s) older than 11.9 need it"
-        )
-        extra = [d.evidence(f"cluster[{ci}].parameters.implicit_grant")]
-        if c.parameters.refresh_login_flow is False:
-            extra.append(d.evidence(f"cluster[{ci}].parameters.refresh_login_flow"))
-        extra += [d.evidence(f"{g.path}.version") for g in old[:5]]
-        yield Hit(
-            subjects=(ctx.cluster_name,),
-            message=f"The deployment file disables the implicit grant, but {why}.",
-            extra=tuple(extra),
-        )
-
-
-@rule(
-    "LD109",
-    Severity.WARNING,
-    "Jabber clients not reset after the refresh-flow change",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), families=("ssosp",)),
-)
-def clients_not_reset(ctx: Context) -> Iterator[Hit]:
-    """What:
-    The refresh login flow was disabled, but Jabber clients still present the refresh tokens
-    they were given while it was on: they were not reset after the parameter change.
-
-    Why:
-    After "OAuth with Refresh Login Flow" changes, every Jabber and Webex client must be
-    reset; a client that keeps its old refresh token keeps failing its refresh grants until it
-    notices the change at its next configuration fetch or the user signs out.
-
-    Detection:
-    Refresh grants refused with reason ``refresh_disabled`` for refresh tokens issued earlier
-    in the logs (when the flow was on), more than 10 minutes after the change to ``off`` (when
-    the change is logged). Subject: the cluster; the message names the clients.
-
-    Example:
-        2026-11-21 09:00:00,500 WARN  [http-bio-8443-exec-2] oauth.TokenServlet - Token request refused: grant=refresh_token error=invalid_grant reason=refresh_disabled user=alice client_id=C3b0affefe1439041683e9c2c37d36f438ef0ef27c0938adc6226e0c03d169f2a device=CSFALICE tid=b991221f-f42e-4e52-8871-c876e635dd5b via=-
-
-    Fix:
-    1. Reset all Cisco Jabber and Webex clients (for example from Cisco Unified CM
-       Administration, Device > Phone, select the Jabber devices and click Reset), or have
-       users sign out and in again.
-    2. If the refresh login flow was disabled by mistake, enable it again under System >
-       Enterprise Parameters and reset the clients once more.
-
-    References:
-    - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
-    - Cisco Jabber 12.6 Planning Guide (Jabber notices an OAuth change at its configuration
-      re-fetch)
-    """  # noqa: E501
-    issued = ctx.lineage.filter((pl.col("type") == "refresh") & pl.col("issued_at").is_not_null())[
-        "token_id"
-    ]
-    rows = ctx.events.grant_refusals.filter(
-        (pl.col("reason") == "refresh_disabled") & pl.col("token_id").is_in(issued.to_list())
-    )
-    t_off = ctx.time_of_last_change("refresh_login_flow", "off")
-    if t_off is not None:
-        rows = rows.filter(pl.col("time") > t_off + timedelta(minutes=10))
-    if rows.height == 0:
-        return
-    who = rows.select(pl.coalesce("device", "user", "client_id")).to_series().drop_nulls()
-    names = sorted(set(who.to_list()))
-    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    yield Hit(
-        subjects=(ctx.cluster_name,),
-        message=(
-            f"{len(names)} client(s) still presented refresh tokens issued while the refresh"
-            f" login flow was on ({rows.height} refusal(s)): {shown}. They were not reset"
-            " after the change."
-        ),
-        rows=rows,
-    )
+    if d is not None:
+        yield from refresh_flag_conflicts(d, d.unity, "unity")
+        yield from key_mismatches(d, d.unity, "unity")

@@ -1,4 +1,5 @@
-"""2xx: authz keys (regeneration, replication, restarts) and SAML certificates."""
+"""2xx: authz keys (regeneration, replication, restarts, servers holding old keys). SAML
+single sign-on failures are in :mod:`.saml`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import polars as pl
 
 from logdoctor.analysis.keys import KEY_FAILURE_MARKS
 from logdoctor.model import Severity
+from logdoctor.rules.configuration import relayed
 from logdoctor.rules.context import Context, Hit, when
+from logdoctor.rules.declared import key_mismatches
 from logdoctor.rules.registry import INFERRED, Needs, rule
 from logdoctor.ucm.topology import KEY_USES, SERVICE_NOISE
 
+ALARM_TOKEN_DECRYPTION = "40054"
+"""Expressway alarm 40054 "Token decryption failure" (administrator guide, alarm table)."""
 RESTART_GRACE = timedelta(minutes=30)
 """A missing restart is judged only when the logs go on this long after the regeneration."""
 
@@ -113,30 +118,9 @@ def imp_central_keys(ctx: Context) -> Iterator[Hit]:
             ),
             rows=rows,
         )
-    if d is None:
-        return
-    for c in d.clusters:
-        if c.role != "imp_central" or c.serves is None:
-            continue
-        served = d.cluster(c.serves)
-        if served is None:
-            continue
-        for use in KEY_USES:
-            mine, ref = c.keys.get(use), served.keys.get(use)
-            if mine is None or ref is None or mine.checksum is None or ref.checksum is None:
-                continue
-            if mine.checksum != ref.checksum:
-                yield Hit(
-                    subjects=(c.name,),
-                    message=(
-                        f"The deployment file gives the central cluster {c.name} another {use}"
-                        f" key ({mine.checksum[:12]}…) than {served.name} ({ref.checksum[:12]}…)."
-                    ),
-                    extra=(
-                        d.evidence(f"cluster[{d.cluster_index(c.name)}].keys.{use}"),
-                        d.evidence(f"cluster[{d.cluster_index(served.name)}].keys.{use}"),
-                    ),
-                )
+    if d is not None:
+        central = [c for c in d.clusters if c.role == "imp_central"]
+        yield from key_mismatches(d, central, "imp_central")
 
 
 def _cluster_nodes(ctx: Context, role: str) -> list[str]:
@@ -300,13 +284,17 @@ def key_regenerated(ctx: Context) -> Iterator[Hit]:
     "LD205",
     Severity.ERROR,
     "Expressway still validates with the old keys",
-    needs=Needs(kinds=INFERRED, roles=("expressway",), config="or"),
+    needs=Needs(
+        kinds=("edge.alarm", "edge.request", "edge.response"),
+        roles=("expressway",),
+        families=("expressway",),
+        config="or",
+    ),
 )
 def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
     """What:
-    An Expressway-C (or another server that validates Jabber's tokens and is neither UCM, IM
-    and Presence nor Unity Connection) rejects the tokens UCM issues now because it holds the
-    old keys: "Refresh servers" was not done after the keys changed.
+    An Expressway-C cannot decrypt the tokens UCM issues now because it holds UCM's old keys:
+    "Refresh servers" was not done after the keys changed.
 
     Why:
     Expressway-C validates self-describing tokens with keys fetched from UCM when its Unified
@@ -314,13 +302,17 @@ def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
     until that is done, while users on premises are fine.
 
     Detection:
-    Validation failures with check ``signature`` or ``decrypt`` for current tokens (see
-    LD103) at an Expressway (or a server of unknown role), at least 2, with no current token
-    accepted there afterwards. With a deployment file: an ``[[expressway]]`` whose ``keys``
-    differ from its cluster's. Subject: the server.
+    In the Expressway's diagnostic log (``loggingsnapshot_<host>_<date>.txt``): alarm 40054
+    "Token decryption failure" (``edge.alarm``; the administrator guide's alarm table names
+    it and its fix, "Refresh the Cisco Unified Communications Manager configuration"), then
+    at least 2 UDS requests (``/cucm-uds/``) it answered 401 (traffic_server ``Receive
+    Request`` / ``Receive Response``, joined by Txn-id), and no UDS request answered 200
+    after the last 401 (once it accepts tokens again, Refresh servers was done). UCM does
+    not log the Expressway's validations, so no ssosp line is read. With a deployment file:
+    an ``[[expressway]]`` whose ``keys`` differ from its cluster's. Subject: the Expressway.
 
     Example:
-        2026-11-20 08:10:00,000 WARN  [http-bio-8443-exec-9] oauth.TokenValidator - Token validation failed: server=expc1 check=signature user=- client_id=- jti=- kid=8d0d5324-f4f0-4b0b-811e-4a59fdb6b722:c2770c97bda9d34fd05a7ea1aed3e54ca80bdd7ee35d9703b60b54910bd4484b
+        2026-11-20T09:30:00.100-05:00 expc1 alarm: Level="WARN" Event="Alarm Raised" Id="40054" UUID="5b0c3f0e-8d0a-4a59-9f6c-0a1b2c3d4e5f" Severity="warning" Detail="Token decryption failure: The Expressway-C failed to decrypt or decode an OAuth token issued by Unified CM." UTCTime="2026-11-20 14:30:00,100"
 
     Fix:
     1. On the Expressway-C choose Configuration > Unified Communications > Unified CM servers
@@ -334,39 +326,32 @@ def expressway_old_keys(ctx: Context) -> Iterator[Hit]:
       fetches the keys needed to decrypt the tokens)
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
-    for server, rows in ctx.stale_servers("expressway", "unknown"):
-        role = "Expressway" if ctx.role(server) == "expressway" else "server"
+    ev = ctx.events
+    alarms = ev.of("edge.alarm").filter(pl.col("key") == ALARM_TOKEN_DECRYPTION)
+    for server in sorted(alarms["node"].drop_nulls().unique().to_list()):
+        raised = alarms.filter(pl.col("node") == server)
+        uds = relayed(ctx, server, "/cucm-uds/").filter(pl.col("kind") == "edge.response")
+        uds = uds.filter(pl.col("time") >= raised["time"].min())
+        refused = uds.filter(pl.col("reason") == "401")
+        if refused.height < 2:
+            continue
+        if uds.filter(
+            (pl.col("reason") == "200") & (pl.col("time") > refused["time"].max())
+        ).height:
+            continue  # it accepts tokens again (Refresh servers done)
         yield Hit(
             subjects=(server,),
             message=(
-                f"{server} ({role}) rejected {rows.height} token(s) made with UCM's current"
-                " keys: it still holds the old keys (Refresh servers not done)."
+                f'{server} (Expressway-C) raised alarm 40054 "Token decryption failure" at'
+                f" {raised['time'][0]:%Y-%m-%d %H:%M:%S} UTC and answered {refused.height}"
+                " MRA request(s) with 401 since, none accepted after: it still holds UCM's"
+                " old keys (Refresh servers not done)."
             ),
-            rows=rows,
+            rows=pl.concat([raised, refused.head(20)], how="vertical"),
         )
     d = ctx.declared
-    if d is None:
-        return
-    for i, e in enumerate(d.expressways):
-        c = d.cluster(e.cluster)
-        if c is None:
-            continue
-        for use, key in e.keys.items():
-            ref = c.keys.get(use)
-            if ref is None or ref.checksum is None or key.checksum is None:
-                continue
-            if ref.checksum != key.checksum:
-                yield Hit(
-                    subjects=(e.name,),
-                    message=(
-                        f"The deployment file gives {e.name} another {use} key"
-                        f" ({key.checksum[:12]}…) than cluster {c.name} ({ref.checksum[:12]}…)."
-                    ),
-                    extra=(
-                        d.evidence(f"expressway[{i}].keys.{use}"),
-                        d.evidence(f"cluster[{d.cluster_index(c.name)}].keys.{use}"),
-                    ),
-                )
+    if d is not None:
+        yield from key_mismatches(d, d.expressways, "expressway")
 
 
 @rule(
@@ -444,164 +429,3 @@ def key_checksums_differ(ctx: Context) -> Iterator[Hit]:
                 ),
                 rows=per_node.select(rows.columns),
             )
-
-
-def _saml(ctx: Context, kind: str, text: str) -> Iterator[Hit]:
-    rows = ctx.events.of(kind)
-    for node in sorted(rows["node"].unique().to_list()):
-        mine = rows.filter(pl.col("node") == node)
-        yield Hit(subjects=(node,), message=f"{node}: {mine.height} time(s) {text}", rows=mine)
-
-
-@rule(
-    "LD211",
-    Severity.ERROR,
-    "SAML: the IdP signs with a certificate not in its metadata",
-    needs=Needs(kinds=("saml.cert.mismatch",), families=("ssosp",)),
-)
-def saml_cert_mismatch(ctx: Context) -> Iterator[Hit]:
-    """What:
-    UCM refused SAML responses because the identity provider signed them with a certificate
-    that is not the one in the IdP metadata UCM imported.
-
-    Why:
-    The IdP's token-signing certificate was renewed (or a second one added) after the
-    metadata was imported: every SSO login, and so every OAuth token issued after an SSO
-    login, fails.
-
-    Detection:
-    ssosp lines "The signing certificate does not match what's defined in the entity
-    metadata" (kind ``saml.cert.mismatch``). Subject: the node.
-
-    Example:
-        2018-12-26 13:49:59,581 ERROR [http-bio-443-exec-45] authentication.SAMLAuthenticator - Error while processing saml response The signing certificate does not match what's defined in the entity metadata.
-
-    Fix:
-    1. Export the identity provider's current federation metadata.
-    2. In Cisco Unified CM Administration choose System > SAML Single Sign-On, import the new
-       IdP metadata (cluster-wide), and run the SSO test.
-
-    References:
-    - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/217268-configure-and-troubleshoot-sso-on-cisco.html
-    """  # noqa: E501
-    yield from _saml(
-        ctx,
-        "saml.cert.mismatch",
-        "the IdP's signing certificate did not match the imported IdP metadata.",
-    )
-
-
-@rule(
-    "LD212",
-    Severity.ERROR,
-    "SAML: failed to decrypt the secret key (SP certificate changed)",
-    needs=Needs(kinds=("saml.decrypt.failed",), families=("ssosp",)),
-)
-def saml_decrypt_failed(ctx: Context) -> Iterator[Hit]:
-    """What:
-    UCM could not decrypt the assertion's secret key: the IdP encrypts assertions for an SP
-    certificate UCM no longer has, typically after the Tomcat certificate was renewed or
-    regenerated.
-
-    Why:
-    SSO logins fail on the node (and cluster-wide SSO on all nodes when the multi-server
-    certificate changed) until the IdP has the new SP metadata.
-
-    Detection:
-    ssosp lines "Failed to decrypt the secret key" (kind ``saml.decrypt.failed``). Subject:
-    the node.
-
-    Example:
-        2026-01-10 06:06:31,274 ERROR [http-nio-81-exec-157]  cpi.sso.saml.sp.security.authentication.SAMLAuthenticator - Error while processing saml response Failed to decrypt the secret key.
-
-    Fix:
-    1. In Cisco Unified CM Administration choose System > SAML Single Sign-On and export the
-       SP metadata again (it carries the current Tomcat certificate).
-    2. Update the relying party trust on the identity provider with that metadata.
-    3. Restart Cisco Tomcat (and on UCM 14/15 the Cisco HAProxy service) if the certificate
-       was just renewed, then run the SSO test.
-
-    References:
-    - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-version-15/225746-troubleshoot-common-issues-with.html
-    """  # noqa: E501
-    yield from _saml(
-        ctx,
-        "saml.decrypt.failed",
-        "UCM failed to decrypt the assertion's secret key (the IdP encrypts for an old SP"
-        " certificate).",
-    )
-
-
-@rule(
-    "LD213",
-    Severity.ERROR,
-    "SAML: assertion outside its validity time (clock skew with IdP)",
-    needs=Needs(kinds=("saml.time.invalid",), families=("ssosp",)),
-)
-def saml_time_invalid(ctx: Context) -> Iterator[Hit]:
-    """What:
-    UCM refused SAML assertions whose validity window did not include UCM's current time:
-    the clocks of UCM and the identity provider disagree.
-
-    Why:
-    Assertions are valid for a short window; a node whose clock is off by minutes (NTP not
-    working) refuses every SSO login.
-
-    Detection:
-    ssosp lines ``Time Valid?:false`` (kind ``saml.time.invalid``). Subject: the node.
-
-    Example:
-        2021-04-30 09:01:04,090 DEBUG [http-bio-8443-exec-85] authentication.SAMLAuthenticator - Time Valid?:false
-
-    Fix:
-    1. On the node run `utils ntp status` and check that it synchronizes with a reachable NTP
-       server; fix NTP on the UCM publisher (subscribers follow it).
-    2. Check the identity provider's clock too.
-    3. Run the SSO test again.
-
-    References:
-    - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/217268-configure-and-troubleshoot-sso-on-cisco.html
-    """  # noqa: E501
-    yield from _saml(
-        ctx,
-        "saml.time.invalid",
-        "a SAML assertion failed the time check (Time Valid?:false): UCM's and the IdP's"
-        " clocks disagree.",
-    )
-
-
-@rule(
-    "LD214",
-    Severity.ERROR,
-    "SAML: the IdP answered with an error status",
-    needs=Needs(kinds=("saml.status.invalid",), families=("ssosp",)),
-)
-def saml_status_invalid(ctx: Context) -> Iterator[Hit]:
-    """What:
-    The identity provider answered UCM's authentication request with a non-success status.
-
-    Why:
-    The IdP refused the login (claim rules missing the uid attribute, relying party trust
-    misconfigured, user not allowed): no SSO login succeeds for the users concerned.
-
-    Detection:
-    ssosp lines "Invalid Status code in Response" (kind ``saml.status.invalid``). Subject:
-    the node.
-
-    Example:
-        2021-04-30 09:05:00,001 ERROR [http-bio-8443-exec-7] authentication.SAMLAuthenticator - Error while processing saml response Invalid Status code in Response. This may be caused by a configuration error in the IDP.
-
-    Fix:
-    1. Check the identity provider's logs for the refused request.
-    2. Check the relying party trust for UCM and its claim rules (the NameID / uid claim UCM
-       expects).
-    3. Run the SSO test again from System > SAML Single Sign-On.
-
-    References:
-    - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/217268-configure-and-troubleshoot-sso-on-cisco.html
-    """  # noqa: E501
-    yield from _saml(
-        ctx,
-        "saml.status.invalid",
-        "the IdP answered with an invalid status code (check its claim rules and logs).",
-    )

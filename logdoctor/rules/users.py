@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import polars as pl
 
 from logdoctor.model import Severity
+from logdoctor.rules.configuration import expressway_refusals
 from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import TOKEN_FLOW, Needs, rule
 
@@ -248,7 +249,7 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
     "LD305",
     Severity.WARNING,
     "Expired access tokens presented again and again",
-    needs=Needs(kinds=TOKEN_FLOW),
+    needs=Needs(kinds=(*TOKEN_FLOW, "edge.alarm", "edge.request", "edge.response")),
 )
 def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -263,7 +264,9 @@ def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
     CPU high (CSCvu33113).
 
     Detection:
-    Validation failures with check ``expired``, grouped by server, user and device: more than
+    Validation failures with check ``expired``, and the UDS requests an Expressway-C's
+    diagnostic log shows answered 401 while it held UCM's keys (no alarm 40054 since its
+    last Refresh servers: those are LD205's), grouped by server, user and device: more than
     5 in any 10-minute window. Subject: the user (or the server when the user is unknown).
 
     Example:
@@ -282,6 +285,9 @@ def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
     - Cisco Jabber for Windows 12.8 release notes (CSCvu33113)
     """  # noqa: E501
     rows = ctx.events.validation_failures.filter(pl.col("reason") == "expired")
+    edge = expressway_refusals(ctx)
+    if edge.height:
+        rows = pl.concat([rows, edge.select(rows.columns)], how="vertical")
     if rows.height <= EXPRESSWAY_LIMIT:
         return
     key = pl.concat_str(

@@ -362,12 +362,16 @@ class Sim:
             self.at(s, c.begin, s + self.rng.uniform(300, 1200), True)
 
     def _open_window(self) -> None:
-        """The collection window starts: earlier ssosp files have rotated away."""
+        """The collection window starts: earlier ssosp files have rotated away, and the
+        Expressways' diagnostic logs start now (their key alarms are raised again)."""
         self.svc.flush()
         self.svc.logs.close()
+        self.svc.forget_alarms()
         if self.logs_root.is_dir():
             for node in sorted(self.logs_root.iterdir()):
                 shutil.rmtree(node / "tomcat", ignore_errors=True)
+                for snap in sorted(node.glob("loggingsnapshot_*.txt")):
+                    snap.unlink()
 
     def _plan_day(self, day: float) -> None:
         rng = self.rng

@@ -7,7 +7,12 @@
 <root>/<node>/platform/log/certMgmt00001.log           ts LEVEL [thread] - msg (no logger)
 <root>/<node>/syslog/CiscoSyslog             local host local7 sev : seq: fqdn: UTC : %alarm
 <root>/<node>/audit/AuditApp/AuditApp00001.log         ts LEVEL [thread] - audit event
+<root>/<exp>/loggingsnapshot_<exp>_<YYYY-MM-DD>.txt     Expressway-C diagnostic log (see below)
 ```
+
+An Expressway keeps no ssosp: its lines go to the ``loggingsnapshot_<host>_<date>.txt`` that
+a diagnostic-log download (``diagnostic_log_<host>_<date>.tar.gz``) holds, unpacked into the
+Expressway's folder; ``<date>`` is the UTC day of the file's first line (:func:`snapshot_path`).
 
 A new ssosp file starts each time SSO is enabled (:meth:`LogWriter.new_ssosp_file`) and when the
 current one would pass ``ssosp_max_bytes`` (size-based rotation, like log4j's
@@ -43,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -54,7 +60,15 @@ from logdoctor.ingest.formats.templates import percent as enc
 from logdoctor.ucm.naming import numbered_name, rotated_number, suffix_number, suffixed_name
 from logdoctor.ucm.versions import UcmProfile, profile
 
-__all__ = ["LogWriter", "audit_path", "enc", "ssoapp_path", "ssosp_dir", "syslog_path"]
+__all__ = [
+    "LogWriter",
+    "audit_path",
+    "enc",
+    "snapshot_path",
+    "ssoapp_path",
+    "ssosp_dir",
+    "syslog_path",
+]
 
 _FLUSH_AT = 256 * 1024
 _SSOSP = family("ssosp")
@@ -62,6 +76,7 @@ _SSOAPP = family("ssoapp")
 _CERTMGMT = family("certmgmt")
 _SYSLOG = family("ciscosyslog")
 _AUDIT = family("auditapp")
+_EXPRESSWAY = family("expressway")
 
 
 def ssosp_dir(root: Path, node: str, version: UcmProfile | None = None) -> Path:
@@ -82,6 +97,12 @@ def syslog_path(root: Path, node: str) -> Path:
 def audit_path(root: Path, node: str) -> Path:
     """A node's application audit log."""
     return root / node / "audit" / "AuditApp" / "AuditApp00001.log"
+
+
+def snapshot_path(root: Path, node: str, t: float) -> Path:
+    """An Expressway's diagnostic log started at POSIX time ``t`` (its UTC day names it)."""
+    day = time.strftime("%Y-%m-%d", time.gmtime(t))
+    return root / node / f"loggingsnapshot_{node}_{day}.txt"
 
 
 def _platform_dir(root: Path, node: str) -> Path:
@@ -224,6 +245,7 @@ class LogWriter:
         self.profile: UcmProfile = profile(None)
         """The UCM version the nodes run (:meth:`configure`)."""
         self._zones: dict[str, tzinfo] = {}
+        self._snapshot: dict[str, Path] = {}
 
     def configure(self, version: UcmProfile, zones: Mapping[str, str]) -> None:
         """Write as UCM ``version`` does, each node of ``zones`` in its zone (IANA name, or
@@ -376,6 +398,18 @@ class LogWriter:
         line = _AUDIT.line(msg, ts=self.local(node, t), level="INFO", thread=thread) + "\n"
         self._append(self._plain_sink(audit_path(self.root, node)), line, len(line.encode()))
 
+    def expressway(self, node: str, t: float, zone: str, proc: str, msg: str) -> None:
+        """Append one line to Expressway ``node``'s diagnostic log: its local time ``t`` with
+        the ``zone`` offset written after it (``+00:00``), the ``proc`` part
+        (``traffic_server[2101]: ``, ``alarm: `` or empty) and the message."""
+        path = self._snapshot.get(node)
+        if path is None or not path.parent.is_dir():
+            found = sorted((self.root / node).glob(f"loggingsnapshot_{node}_*.txt"))
+            path = found[-1] if found else snapshot_path(self.root, node, t)
+            self._snapshot[node] = path
+        line = _EXPRESSWAY.line(msg, ts=t, tz=zone, host=node, proc=proc) + "\n"
+        self._append(self._plain_sink(path), line, len(line.encode()))
+
     # -- certMgmt --------------------------------------------------------------------------------
 
     def certmgmt(self, node: str, lines: list[tuple[float, str, str]]) -> Path:
@@ -417,3 +451,4 @@ class LogWriter:
             for sink in sinks.values():
                 sink.close()
             sinks.clear()
+        self._snapshot.clear()

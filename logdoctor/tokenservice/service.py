@@ -23,14 +23,16 @@ The class is split by endpoint, as Authlib splits its authorization server, over
                     exchange, refresh), issuing tokens
 :mod:`.validation`  introspection at resource servers, the revoke API
 :mod:`.admin`       nodes, users, parameters, lockouts, keys, restarts, trace level, SSO, purge
+:mod:`.edge`        what Expressway-C and Unity Connection write around those endpoints
+                    (their diagnostic log and syslog alarm instead of an ssosp log)
 ==================  ===========================================================================
 """
 
 from __future__ import annotations
 
-from logdoctor.tokenservice.admin import Admin
 from logdoctor.tokenservice.core import ACCESS_GROUPS, MAX_NAME, REQUIRED_ROLE
-from logdoctor.tokenservice.grants import Grants, LoginAttempt
+from logdoctor.tokenservice.edge import Edge
+from logdoctor.tokenservice.grants import LoginAttempt
 from logdoctor.tokenservice.results import (
     AdminCredentials,
     AuthorizeResult,
@@ -38,7 +40,6 @@ from logdoctor.tokenservice.results import (
     RevokeResult,
     TokenResponse,
 )
-from logdoctor.tokenservice.validation import Validation
 
 __all__ = [
     "ACCESS_GROUPS",
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class Service(Grants, Validation, Admin):
+class Service(Edge):
     """One emulated UCM cluster (and the servers around it) over one data dir.
 
     Construct it as :class:`~logdoctor.tokenservice.core.Core` (``Service(data_dir, clock=...,

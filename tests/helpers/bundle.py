@@ -14,6 +14,7 @@ from tests.helpers.lines import (
     ENCODERS,
     PATHS,
     SSOSP,
+    UDS_B64,
     audit_service_line,
     kid,
     service_line,
@@ -80,6 +81,60 @@ class Bundle:
             server=via,
             **more,
         )
+
+    # -- Expressway-C diagnostic log and Unity Connection syslog (the token service's forms,
+    # logdoctor/tokenservice/edge.py) -----------------------------------------------------------
+
+    def _edge(self, node: str, t: datetime, proc: str, msg: str) -> None:
+        rel = f"loggingsnapshot_{node}_{START:%Y-%m-%d}.txt"
+        line = ENCODERS["expressway"].line(msg, ts=t, tz="+00:00", host=node, proc=proc)
+        self.raw(node, rel, t, line)
+
+    def relay(self, node: str, t: datetime, method: str, path: str, status: int) -> None:
+        """A traffic_server Receive Request / Receive Response pair of Expressway ``node``."""
+        self.seq += 1
+        txn = str(self.seq)
+        enc = ENCODERS["expressway"]
+        utc = f"{t:%Y-%m-%d %H:%M:%S},{t.microsecond // 1000:03d}"
+        url = f"http://vcs_control.example.com:8443{path}"
+        req = enc.message(
+            "edge.request",
+            utc=utc,
+            key=txn,
+            tracking=f"00000000-0000-4000-8000-{int(txn):012d}",
+            port="40000",
+            param=method,
+            url=url,
+        )
+        self._edge(node, t, "traffic_server[2101]: ", req)
+        done = t + timedelta(milliseconds=30)
+        up = "ucm-pub" if status != 401 else "127.0.0.1"
+        utc = f"{done:%Y-%m-%d %H:%M:%S},{done.microsecond // 1000:03d}"
+        resp = enc.message("edge.response", utc=utc, key=txn, server=up, reason=str(status))
+        self._edge(node, done, "traffic_server[2101]: ", resp)
+
+    def uds(self, node: str, t: datetime, user: str, status: int) -> None:
+        """A Jabber UDS request relayed (200) or refused (401) by Expressway ``node``."""
+        self.relay(node, t, "GET", f"/{UDS_B64}/cucm-uds/user/{user}/devices", status)
+
+    def exp_alarm(self, node: str, t: datetime, alarm: str, detail: str) -> None:
+        """An alarm of Expressway ``node`` (40054 Token decryption failure, ...)."""
+        msg = ENCODERS["expressway"].message(
+            "edge.alarm",
+            key=alarm,
+            uuid="5b0c3f0e-8d0a-4a59-9f6c-0a1b2c3d4e5f",
+            reason=detail,
+            utc=f"{t:%Y-%m-%d %H:%M:%S},000",
+        )
+        self._edge(node, t, 'alarm: Level="WARN" ', msg)
+
+    def unity_alarm(self, node: str, t: datetime) -> None:
+        """Unity Connection's EvtAuthzKeyRotation in its CiscoSyslog."""
+        syslog = ENCODERS["ciscosyslog"]
+        msg = syslog.message("authz.keys.mismatch", cluster="StandAloneCluster", node=node)
+        head = {"host": node, "level": "4", "fqdn": f"{node}.example.com"}
+        line = syslog.line(msg, local=t, ts=t, seq=str(self.seq), **head)
+        self.raw(node, PATHS["syslog"], t, line)
 
     def cert(self, node: str, t: datetime, msg: str, level: str = "INFO") -> None:
         line = ENCODERS["certmgmt"].line(msg, ts=t, level=level, thread="main")

@@ -23,7 +23,9 @@ __all__ = [
     "PATHS",
     "SOURCES",
     "SSOSP",
+    "START",
     "SYSLOG",
+    "UDS_B64",
     "audit_service_line",
     "checksum",
     "kid",
@@ -40,7 +42,8 @@ CLUSTER = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722"
 """The cluster id that prefixes a key id (``kid``)."""
 
 ENCODERS = {
-    name: family(name) for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp")
+    name: family(name)
+    for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp", "expressway")
 }
 SSOSP = ENCODERS["ssosp"]
 SYSLOG = ENCODERS["ciscosyslog"]
@@ -89,6 +92,13 @@ SOURCES: dict[str, tuple[str, str, str]] = {
 def checksum(label: str) -> str:
     """A key checksum (64 hex) derived from a label."""
     return hashlib.sha256(label.encode()).hexdigest()
+
+
+START = datetime(2026, 11, 16, 7, 0, 0)  # a Monday; written without a zone (UTC)
+"""When the rule cases' traffic starts."""
+
+UDS_B64 = "ZXhhbXBsZS5jb20vaHR0cHMvdWNtLXB1Yi5leGFtcGxlLmNvbS84NDQz"
+"""base64 of example.com/https/ucm-pub.example.com/8443 (the MRA path to UCM's UDS)."""
 
 
 def kid(sign: str) -> str:

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tests.helpers.bundle import Bundle
-from tests.helpers.lines import checksum
+from tests.helpers.lines import START, checksum
 
 __all__ = ["ENC1", "ENC2", "SIGN1", "SIGN2", "START", "Client", "Sim", "staff"]
 
-START = datetime(2026, 11, 16, 7, 0, 0)  # a Monday; written without a zone (UTC)
 
 SIGN1, SIGN2 = checksum("signing-1"), checksum("signing-2")
 ENC1, ENC2 = checksum("encryption-1"), checksum("encryption-2")

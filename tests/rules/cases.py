@@ -241,12 +241,13 @@ def _unity(seed: int, failing: bool) -> Sim:
     s = healthy_sim(seed)
     clients = people()
     s.workday(clients, DAY, hours=3)
-    for i, c in enumerate(clients):
-        t = DAY.replace(hour=9, minute=30) + timedelta(minutes=i)
-        if failing:
-            s.bundle.validation_failed("ucm-pub", t, "cuc1", "signature", None, None, s.sign)
-        else:
-            s.bundle.validated("ucm-pub", t, "cuc1", c.user, c.jti or "", s.sign)
+    t = DAY.replace(hour=9, minute=30)
+    if failing:
+        # Unity Connection's own alarm (in its CiscoSyslog): UCM does not log its checks.
+        s.bundle.unity_alarm("cuc1", t)
+    else:
+        # A healthy Unity Connection's syslog holds other alarms.
+        s.bundle.restart("cuc1", t, "Cisco Tomcat", "cuc1")
     return s
 
 
@@ -402,8 +403,20 @@ def _implicit(seed: int, old: bool) -> Sim:
 @case("LD108/bad")
 def ld108_bad(root: Path) -> None:
     write(root, _implicit(108, True))
+    # A lab rule: it reads the refusals only with a deployment file declaring the switch.
+    (root / "deployment.toml").write_text(
+        deployment(implicit="off", jabber=(("Windows", "14.1.0", 3, False, None),)),
+        encoding="utf-8",
+    )
     # Jabber 11.8 while the refresh flow is on is also LD401's.
-    expect(root, "LD108", True, ["ucm-pub"], also=["LD401"])
+    expect(root, "LD108", True, ["ucm"], also=["LD401"])
+
+
+@case("LD108/logs")
+def ld108_logs(root: Path) -> None:
+    # The same refusals without a deployment file: the lab rule never fires on logs alone.
+    write(root, _implicit(108, True))
+    write_expected(root, "LD108/logs", ["LD401"], ["LD108"])
 
 
 @case("LD108/good")
@@ -501,6 +514,7 @@ def _regen(
     s.sign, s.enc = SIGN2, ENC2
     # Old tokens presented after the regeneration fail everywhere (expected), then users
     # sign in again with the new key.
+    alarmed = False
     for i, c in enumerate(clients):
         when = t + timedelta(minutes=20 + i)
         b.validation_failed("imp1", when, "imp1", "signature", None, None, old_sign)
@@ -532,10 +546,12 @@ def _regen(
                     "ucm-pub", after, "imp-central1", "signature", None, None, SIGN2
                 )
         if exp_ok is not None and c.via:
-            if exp_ok:
-                b.validated("ucm-pub", after, "expc1", c.user, jti, SIGN2)
-            else:
-                b.validation_failed("ucm-pub", after, "expc1", "signature", None, None, SIGN2)
+            # The Expressway's own log: it relays the client's UDS request, or cannot decrypt
+            # the new token (alarm 40054, then 401).
+            if not exp_ok and not alarmed:
+                alarmed = True
+                b.exp_alarm("expc1", after, "40054", "Token decryption failure")
+            b.uds("expc1", after, c.user, 200 if exp_ok else 401)
     s.workday(clients, DAY.replace(hour=10, minute=45), hours=0.8)
     return s
 

@@ -161,6 +161,6 @@ def test_key_failures_have_the_same_columns_with_or_without_failures() -> None:
     empty = Context(frame).key_failures
     assert empty.height == 0
     assert tuple(empty.columns[-2:]) == KEY_FAILURE_MARKS
-    stale = run_check([str(ROOT / "sample_logs" / "expressway-old-keys")]).context
+    stale = run_check([str(ROOT / "sample_logs" / "callmanager-not-restarted")]).context
     assert stale.key_failures.height > 0
     assert stale.key_failures.columns == empty.columns

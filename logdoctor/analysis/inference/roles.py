@@ -2,8 +2,8 @@
 
 The evidence is tried strongest first, and the first role found for a name stands: key
 regeneration or replication (the publisher), services restarted on it (XCP: IM and Presence,
-CallManager: UCM), XCP loading keys, issuing tokens (UCM), carrying ``via=`` requests
-(Expressway), and last the host name alone (:func:`name_role`).
+CallManager: UCM), XCP loading keys, issuing tokens (UCM), writing an Expressway's own log or
+raising Unity Connection's EvtAuthzKeyRotation, carrying ``via=`` requests (Expressway), and last the host name alone (:func:`name_role`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from logdoctor.analysis.events import Events
 from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, make_fact
 from logdoctor.model import VIA_KINDS
 
-__all__ = ["name_role", "roles"]
+__all__ = ["EDGE_KINDS", "name_role", "roles"]
+
+EDGE_KINDS = ("edge.request", "edge.response", "edge.access", "edge.alarm", "edge.config.changed")
+"""Kinds only an Expressway's own log holds: the node that writes them is an Expressway."""
 
 _NAME_ROLES = (
     (re.compile(r"(?i)central"), "imp_central"),
@@ -105,6 +108,13 @@ def _traffic(ev: Events, found: _Roles) -> None:
     """Nodes that issue tokens (UCM) and servers Jabber requests came through (Expressway)."""
     issuing = ev.of("code.issued", "token.access.issued")
     found.each(issuing, "node", "ucm", "it issued OAuth tokens (a UCM node)")
+    for kinds, role, why in (
+        (EDGE_KINDS, "expressway", "it writes an Expressway diagnostic log (loggingsnapshot)"),
+        (("authz.keys.mismatch",), "unity", "it raised EvtAuthzKeyRotation (Unity Connection)"),
+    ):
+        own = ev.of(*kinds)
+        for name in own["node"].unique(maintain_order=True):
+            found.assign(name, role, why, own.filter(pl.col("node") == name).head(FACT_EVIDENCE))
     via = ev.of(*VIA_KINDS)
     via = pl.concat([via, ev.grant_refusals], how="vertical")
     via = via.filter(pl.col("server").is_not_null() & (pl.col("param") != "admin").fill_null(True))
