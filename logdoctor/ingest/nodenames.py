@@ -91,6 +91,11 @@ _ANCHORS = frozenset(
 active``, ``usr/local/thirdparty``...); the folder before the first of them names the node."""
 
 
+_LEAF_FILES = re.compile(r"(?i)^loggingsnapshot_")
+"""File names kept in the node's own folder, with no activelog tree above them (an
+Expressway's diagnostic log, ``loggingsnapshot_<host>_<date>.txt``)."""
+
+
 def _parts(rel: str) -> list[str]:
     return [p for p in PurePosixPath(rel.replace("\\", "/")).parts if p not in ("", "/", ".")]
 
@@ -108,10 +113,18 @@ def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str
 
     ``cucm-pub/platform/log/ssoApp.log`` and ``cucm-pub/2024-05-01_10-12-33/tomcat/...`` give
     ``cucm-pub``; ``RTMT_out/10.1.1.2/l/thirdparty/jakarta-tomcat/logs/...`` gives
-    ``10.1.1.2``. With no layout anchor, the first folder that is not a download time (unless
-    ``anchors_only``); otherwise ``default``.
+    ``10.1.1.2``; ``RTMT_out/expc1/loggingsnapshot_expc1_2026-11-16.txt`` gives ``expc1`` (the
+    folder that holds a file kept in its node's folder). With no layout anchor, the first
+    folder that is not a download time (unless ``anchors_only``); otherwise ``default``.
     """
-    folders = _parts(rel)[:-1]
+    parts = _parts(rel)
+    folders = parts[:-1]
+    if parts and _LEAF_FILES.match(parts[-1]):
+        # A file that sits in its node's own folder: the nearest folder above it.
+        for part in reversed(folders):
+            if not is_download_time(part):
+                return part
+        return default
     for i in range(len(folders)):
         if _is_anchor(folders, i):
             for j in range(i - 1, -1, -1):

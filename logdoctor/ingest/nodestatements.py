@@ -131,6 +131,13 @@ FILE_NAME_SOURCES: tuple[FileNameSource, ...] = (
     FileNameSource(
         "PerfMon file name", r"^PerfMon_(?P<node>.+)_\d{2}_\d{2}_\d{4}_\d{2}_\d{2}\.csv(?:\.gz)?$"
     ),
+    # Expressway's diagnostic log: loggingsnapshot_<Expressway-HostName>_<Date>.txt (the
+    # Expressway administrator guide); the date's form varies, so anything from the first
+    # "_<digit>" on.
+    FileNameSource(
+        "Expressway loggingsnapshot file name",
+        r"^loggingsnapshot_(?P<node>[A-Za-z0-9][A-Za-z0-9.-]*?)_\d[^/]*\.(?:txt|log)(?:\.gz)?$",
+    ),
 )
 """File names that state their node's name (for families that keep such files)."""
 

@@ -14,6 +14,7 @@ from tests.helpers.lines import (
     ENCODERS,
     PATHS,
     SSOSP,
+    START,
     UDS_B64,
     audit_service_line,
     kid,

@@ -3,7 +3,8 @@
 The evidence is tried strongest first, and the first role found for a name stands: key
 regeneration or replication (the publisher), services restarted on it (XCP: IM and Presence,
 CallManager: UCM), XCP loading keys, issuing tokens (UCM), writing an Expressway's own log or
-raising Unity Connection's EvtAuthzKeyRotation, carrying ``via=`` requests (Expressway), and last the host name alone (:func:`name_role`).
+raising Unity Connection's EvtAuthzKeyRotation, carrying ``via=`` requests (Expressway), and
+last the host name alone (:func:`name_role`).
 """
 
 from __future__ import annotations
