@@ -37,6 +37,7 @@ import polars as pl
 
 from logdoctor.ingest.regexes import to_rust
 from logdoctor.table import ParseStats
+from logdoctor.ucm.prt import prt_identity
 
 __all__ = [
     "FILE_NAME_SOURCES",
@@ -150,8 +151,13 @@ def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str
     ``cucm-pub/platform/log/ssoApp.log`` and ``cucm-pub/2024-05-01_10-12-33/tomcat/...`` give
     ``cucm-pub``; ``RTMT_out/10.1.1.2/l/thirdparty/jakarta-tomcat/logs/...`` gives
     ``10.1.1.2``. With no layout anchor, the first folder that is not a download time (unless
-    ``anchors_only``); otherwise ``default``.
+    ``anchors_only``); otherwise ``default``. A Jabber problem report filed as
+    ``jabber-prt/<user>/<device>/jabber.log`` gives its device: a client, not a server node
+    (:mod:`logdoctor.ucm.prt`).
     """
+    prt = prt_identity(rel)
+    if prt is not None:
+        return prt[1]
     folders = _parts(rel)[:-1]
     for i in range(len(folders)):
         if _is_anchor(folders, i):
