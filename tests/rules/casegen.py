@@ -5,9 +5,11 @@ service writes to; :mod:`logdoctor.ingest.formats.templates`).
 A :class:`Bundle` collects lines per node and file and writes them as
 ``<node>/tomcat/logs/ssosp/log4j/ssosp00001.log``, ``<node>/platform/log/ssoApp.log``,
 ``<node>/platform/log/certMgmt00001.log``, ``<node>/syslog/CiscoSyslog`` and
-``<node>/audit/AuditApp/AuditApp00001.log``. :class:`Sim` drives simulated Jabber clients on
-top of it (log in, refresh every 45 minutes, use the token at IM and Presence), so that each
-rule case is "healthy traffic + one fault". Everything is deterministic for a seed.
+``<node>/audit/AuditApp/AuditApp00001.log``, and a user's Jabber PRT as
+``jabber-prt/<user>/<device>/jabber.log`` (parsers/jabber.toml). :class:`Sim` drives
+simulated Jabber clients on top of it (log in, refresh every 45 minutes, use the token at
+IM and Presence), so that each rule case is "healthy traffic + one fault". Everything is
+deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ SSOSP = family("ssosp")
 ENCODERS = {
     name: family(name) for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp")
 }
+
+
+JABBER = family("jabber")
+JABBER_HEADERS = {
+    "client.refresh.failed": (
+        "vices\\impl\\system\\SingleSignOn.cpp(1186)",
+        "Single-Sign-On-Logger",
+    ),
+    "client.sso.request": ("vices\\impl\\system\\SingleSignOn.cpp(1186)", "Single-Sign-On-Logger"),
+    "client.http.401": ("ls\\src\\http\\BasicHttpClientImpl.cpp(675)", "csf.httpclient"),
+    "client.auth.failed": ("ces\\impl\\ucm-config\\UdsProvider.cpp(996)", "csf.config"),
+}
+"""Source path and logger of the published Jabber lines (TN-212794, TN-221845)."""
 
 
 PATHS = {
@@ -85,6 +100,19 @@ class Bundle:
     def cert(self, node: str, t: datetime, msg: str, level: str = "INFO") -> None:
         line = ENCODERS["certmgmt"].line(msg, ts=t, level=level, thread="main")
         self.raw(node, PATHS["certmgmt"], t, line)
+
+    def jabber(
+        self, user: str, device: str, t: datetime, name: str, level: str = "WARN", **fields: object
+    ) -> None:
+        """A line of the user's Jabber PRT (``jabber-prt/<user>/<device>/jabber.log``), event
+        ``name`` of parsers/jabber.toml, in the header of the published lines."""
+        source, logger = JABBER_HEADERS[name]
+        line = JABBER.render(
+            name,
+            {"ts": t, "level": level, "thread": "0x0000264c", "source": source, "logger": logger},
+            **fields,
+        )
+        self.raw("jabber-prt", f"{user}/{device}/jabber.log", t, line)
 
     def rotate(self, node: str, number: int) -> None:
         """Send this node's next ssosp lines to ssosp000NN.log."""
