@@ -422,7 +422,12 @@ def _basis_page(r: Rule, bases: dict[str, dict[str, tuple[str, ...]]]) -> str:
 
 @main.command("timeline")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--user", metavar="U", help="Lines about user U (any case).")
+@click.option(
+    "--user",
+    metavar="U",
+    help="Lines about user U (any case): the client (Jabber PRT), edge (Expressway) and server"
+    " sides, in a side column.",
+)
 @click.option("--device", metavar="D", help="Lines about device D (CSF..., TCT...; any case).")
 @click.option("--node", metavar="N", help="Lines written by node N.")
 @click.option(
@@ -496,6 +501,7 @@ def timeline_cmd(
     from logdoctor.analysis.sessions import timeline
     from logdoctor.analysis.skew import clock_skew
     from logdoctor.analysis.skew import correct_skew as corrected_times
+    from logdoctor.analysis.usertimeline import user_timeline
 
     if not any((user, device, node, token, kinds, failures, since, until)):
         raise CliError(
@@ -542,7 +548,11 @@ def timeline_cmd(
             raise CliError(str(exc)) from None
         except UnknownValue as exc:
             raise _not_in_logs(str(exc.args[0]), result) from None
-    frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
+    if user is not None and not (device or node or token):
+        # a user's lines from the three sides: client (PRT), edge (Expressway), server
+        frame = user_timeline(enriched, user)
+    else:
+        frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:
         frame = frame.filter(*conds)
