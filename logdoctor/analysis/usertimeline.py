@@ -101,18 +101,30 @@ def _fill_from(edge: pl.DataFrame, key: pl.Expr, by: list[str]) -> pl.DataFrame:
 
 
 def _fill_by_device(edge: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Edge rows without a user whose text names exactly one device of exactly one user."""
     devices = (
         frame.filter(pl.col("device").is_not_null() & pl.col("user").is_not_null())
         .group_by(pl.col("device").cast(pl.String).str.to_lowercase().alias("d"))
         .agg(pl.col("user").cast(pl.String).unique().alias("u"))
         .filter(pl.col("u").list.len() == 1)
+        .select("d", pl.col("u").list.first())
     )
     if not devices.height or not edge.filter(pl.col("user").is_null()).height:
         return edge
-    msg = pl.col("message").cast(pl.String).str.to_lowercase()
-    guess = pl.lit(None, dtype=pl.String)
-    for d, (u,) in devices.select("d", "u").iter_rows():
-        guess = pl.when(msg.str.contains(d, literal=True)).then(pl.lit(u)).otherwise(guess)
+    owner = dict(devices.iter_rows())
+    # one Aho-Corasick pass over the messages for every device name
+    named = (
+        pl.col("message")
+        .cast(pl.String)
+        .str.extract_many(list(owner), ascii_case_insensitive=True)
+        .list.eval(pl.element().str.to_lowercase())
+        .list.unique()
+    )
+    guess = (
+        pl.when(named.list.len() == 1)
+        .then(named.list.first().replace_strict(owner, default=None, return_dtype=pl.String))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
     return edge.with_columns(pl.coalesce("user", guess).alias("user"))
 
 

@@ -78,6 +78,8 @@ def _bundle(root: Path) -> tuple[Path, datetime]:
         (_response(t + timedelta(seconds=9), 612, 401, "aaaa-1111"), t),
         (_alarm(t_dave + timedelta(seconds=1), "0f96695e-d954-4f6f-85c1-2ef1eae6f764"), t),
         (_alarm(DAY.replace(hour=12), "1f96695e-d954-4f6f-85c1-2ef1eae6f764"), t),
+        # a request that names no user, only dave's device (his configuration file)
+        (_request(DAY.replace(hour=13), 733, "/CSFDAVE.cnf.xml"), t),
     ):
         s.bundle.raw("expc1", EDGE.split("/", 1)[1], when, line)
     s.bundle.write(root)
@@ -98,13 +100,16 @@ def test_the_timeline_joins_client_edge_and_server(tmp_path: Path) -> None:
     assert client["kind"].to_list() == ["client.refresh.failed"]
     edge = tl.filter(pl.col("side") == "edge")
     # the request naming dave, its response by Txn-id, the response by TrackingID, the alarm
-    # a second after his sign-in; not erin's pair, not the noon alarm
+    # a second after his sign-in, the request naming his device; not erin's pair, not the
+    # noon alarm
     assert sorted(edge["kind"].to_list()) == [
         "edge.alarm",
+        "edge.request",
         "edge.request",
         "edge.response",
         "edge.response",
     ]
+    assert any(str(v).endswith("/CSFDAVE.cnf.xml") for v in edge["value"].to_list())
     assert set(edge.filter(pl.col("kind") == "edge.response")["reason"].to_list()) == {"401"}
     alarm = edge.filter(pl.col("kind") == "edge.alarm")
     assert abs((alarm["time"][0].replace(tzinfo=None) - t_dave).total_seconds() - 1) < 0.01
