@@ -319,12 +319,13 @@
       var file = drill.f[e[9]] || "";
       return [
         el("td", { "class": "time", text: fmtTime(abs(e[0])) }),
+        el("td", { "class": "side", text: str(e[11]) }),
         str(e[2]), kindCell, shortCell(str(e[3])), str(e[4]), str(e[5]), str(e[6]), str(e[7]),
         str(e[8]),
         el("td", { "class": "where", title: file, text: basename(file) + ":" + e[10] })
       ];
     });
-    var parts = [table(["Time", "Node", "Kind", "Client", "Device", "Token", "Grant", "Reason",
+    var parts = [table(["Time", "Side", "Node", "Kind", "Client", "Device", "Token", "Grant", "Reason",
       "Server", "Line"], rows, function (i) { return failed[i] ? "fail" : ""; })];
     if (u.more) {
       parts.push(el("p", { "class": "more",

@@ -35,6 +35,7 @@ from logdoctor.ingest.bundleset import SeveralBundles
 from logdoctor.model import Severity
 from logdoctor.pipeline import check, run_check
 from logdoctor.simulate import SCENARIOS
+from logdoctor.ucm.prt import PRT_FOLDER
 from logdoctor.verdict import CheckReport
 from tests.helpers.paths import ROOT
 
@@ -135,7 +136,9 @@ def lay_out(layout: Layout, root: Path) -> tuple[Path, Path | None, dict[str, st
     src = SAMPLES / layout.scenario
     tree = root / "tree"
     names: dict[str, str] = {}
-    nodes = sorted(p for p in src.iterdir() if p.is_dir())
+    nodes = sorted(p for p in src.iterdir() if p.is_dir() and p.name != PRT_FOLDER)
+    if (src / PRT_FOLDER).is_dir():  # the clients' PRTs stay beside the nodes, as filed
+        shutil.copytree(src / PRT_FOLDER, tree / (layout.wrapper or "") / PRT_FOLDER)
     for i, node in enumerate(nodes):
         names[node.name] = _folder_name(node.name, i, layout)
         base = tree / (layout.wrapper or "") / names[node.name] / (layout.download or "")
@@ -264,7 +267,9 @@ def verify(layout: Layout) -> None:
         assert not report.rule_errors, report.rule_errors
         assert not report.errors and report.complete, report.errors
         assert report.status in ("passed", "failed")
-        canonical = {n.name for n in checked.context.nodes.nodes}
+        # the clients of the PRTs (their devices) are nodes of their own, not server nodes
+        devices = {p.name for p in (SAMPLES / layout.scenario).glob(f"{PRT_FOLDER}/*/*")}
+        canonical = {n.name for n in checked.context.nodes.nodes} - devices
         back: dict[str, str] = {}
         if layout.naming == "ip" and not layout.addresses:
             back = {ip: node for node, ip in names.items()}

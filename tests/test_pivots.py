@@ -75,7 +75,9 @@ def test_resolve_prefix() -> None:
 def test_users_and_devices_match_in_any_case() -> None:
     lower = jsonl(run("timeline", SAMPLE, "--user", "lchen2", "--format", "jsonl"))
     upper = jsonl(run("timeline", SAMPLE, "--user", "LCHEN2", "--format", "jsonl"))
-    assert len(lower) == 91 and upper == lower  # server and Expressway lines
+    # lchen2's lines: UCM's and the Expressway's (server, edge) and lchen2's own Jabber log (PRT)
+    assert len(lower) == 242 and upper == lower
+    assert sum(r["side"] == "server" for r in lower) == 75
     dev = jsonl(run("timeline", SAMPLE, "--device", "botlchen2", "--format", "jsonl"))
     assert dev and {r["device"] for r in dev} == {"BOTLCHEN2"}
     parsed = jsonl(run("parse", SAMPLE, "--user", "LChen2", "--format", "jsonl"))
@@ -141,13 +143,23 @@ def test_timeline_since_until_kind_failures() -> None:
     assert rows and all(
         "2026-11-16T07:17:09" <= str(r["time"]) < "2026-11-16T07:17:10" for r in rows
     )
-    assert {r["kind"] for r in rows} == {"authorize.request", "auth.success", "code.issued"}
+    # the sign-in from both ends: the client's PRT (client.sso) and UCM's lines
+    assert {r["kind"] for r in rows} == {
+        "authorize.request",
+        "auth.success",
+        "code.issued",
+        "client.sso",
+    }
+    assert {r["side"] for r in rows} == {"client", "server"}
     kinds = jsonl(
         run("timeline", SAMPLE, "--user", "lchen2", "--kind", "token.*", "--format", "jsonl")
     )
     assert kinds and all(str(r["kind"]).startswith("token.") for r in kinds)
     fails = jsonl(run("timeline", SAMPLE, "--failures", "--format", "jsonl"))
-    assert len(fails) == 183 and {r["kind"] for r in fails} == {"token.rejected"}
+    # UCM's 183 refusals and, in the PRTs, the clients' 183 refused refreshes
+    assert len(fails) == 366
+    assert {r["kind"] for r in fails} == {"token.rejected", "client.refresh.failed"}
+    assert sum(r["kind"] == "token.rejected" for r in fails) == 183
     alone = run("timeline", SAMPLE, "--kind", "token.purged", "--format", "jsonl")
     assert alone.exit_code == 0 and len(jsonl(alone)) == 3  # the nightly purge, 3 nights
     bad = run("timeline", SAMPLE, "--kind", "nope")

@@ -62,7 +62,10 @@ def test_stats_off_a_terminal_is_one_line_per_file_with_paths_whole() -> None:
     proc = cli("stats", SAMPLE, "--tz", "UTC")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 1 + 5 + 1  # heading, five files (3 ssosp, 2 Expressway), totals
+    prts = [ln for ln in lines if ln.startswith("jabber-prt/")]  # the clients' own logs
+    assert prts and all(ln.split()[1] == "jabber" for ln in prts)
+    # heading, five server files (3 ssosp, 2 Expressway), the PRTs, totals
+    assert len(lines) == 1 + 5 + len(prts) + 1
     heading = lines[0].split()
     assert heading[:4] == ["file", "family", "node", "lines"] and "unrecognized" in heading
     for node in ("ucm-pub", "ucm-sub1", "ucm-sub2"):
@@ -76,7 +79,9 @@ def test_stats_off_a_terminal_is_one_line_per_file_with_paths_whole() -> None:
 def test_timeline_and_parse_tables_keep_ids_and_messages_on_one_line() -> None:
     tl = cli("timeline", SAMPLE, "--user", "lchen2", "--tz", "UTC")
     rows = tl.stdout.splitlines()
-    assert len(rows) == 1 + 91 + 1  # heading, 91 events (UCM and Expressway), the count
+    # heading, lchen2's events (UCM's, the Expressway's and lchen2's own Jabber log), the count
+    assert len(rows) == 1 + 242 + 1
+    assert sum("  server  " in r for r in rows) == 75
     assert all(re.match(r"^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00  ", r) for r in rows[1:-1])
     assert "grant=refresh_token reason=refresh_disabled server=expc1 id=4127c6d7…" in tl.stdout
     parse = cli("parse", SAMPLE, "--kind", "token.rejected", "--limit", "8", "--tz", "UTC")
@@ -107,21 +112,23 @@ def test_a_terminal_gets_a_table_when_it_fits_and_plain_lines_when_not() -> None
 
 def test_tsv_and_csv_for_stats_timeline_and_parse(tmp_path: Path) -> None:
     stats = cli("stats", SAMPLE, "--format", "tsv", "--tz", "UTC").stdout.splitlines()
-    assert stats[0].split("\t")[:3] == ["file", "family", "node"] and len(stats) == 6
+    servers = [r for r in stats if "/jabber-prt/" not in r]  # the rest: the clients' PRTs
+    assert stats[0].split("\t")[:3] == ["file", "family", "node"] and len(servers) == 6
     assert all(len(r.split("\t")) == 9 for r in stats)
-    assert "token.rejected=78" in stats[4]  # every kind, as kind=count (after 2 Expressway files)
+    assert "token.rejected=78" in servers[4]  # every kind, as kind=count (after 2 Expressway files)
     rows = list(csv.reader(io.StringIO(cli("stats", SAMPLE, "--format", "csv").stdout)))
-    assert rows[0][0] == "file" and len(rows) == 6
+    assert rows[0][0] == "file" and len(rows) == len(stats)
     tl = cli("timeline", SAMPLE, "--user", "lchen2", "--format", "tsv", "--tz", "UTC").stdout
-    head, first = tl.splitlines()[:2]
-    assert head.split("\t")[:3] == ["time", "node", "kind"]
+    head, *body = tl.splitlines()
+    assert head.split("\t")[:4] == ["side", "time", "node", "kind"]
+    first = next(r for r in body if r.startswith("server"))
     assert "4127c6d7-57f6-4274-a184-5b59e7158b66" in first  # the whole id
     tcsv = list(
         csv.DictReader(
             io.StringIO(cli("timeline", SAMPLE, "--user", "lchen2", "--format", "csv").stdout)
         )
     )
-    assert len(tcsv) == 91 and tcsv[0]["time"].endswith("Z")
+    assert sum(r["side"] == "server" for r in tcsv) == 75 and tcsv[0]["time"].endswith("Z")
     parse = cli("parse", SAMPLE, "--format", "tsv", "--kind", "token.rejected", "--tz", "UTC")
     lines = parse.stdout.splitlines()
     assert len(lines) == 1 + 183 and all(len(ln.split("\t")) == 22 for ln in lines)
@@ -248,7 +255,7 @@ def test_output_file_still_prints_the_verdict(tmp_path: Path) -> None:
     res = run("check", CASE, "-o", target, "--tz", "UTC")
     assert res.exit_code == 1
     assert res.stdout.splitlines() == [
-        "1 finding(s): 1 error, 0 warning, 0 info; 33 rule(s) on 124 event(s) from 3 file(s); "
+        "1 finding(s): 1 error, 0 warning, 0 info; 34 rule(s) on 124 event(s) from 3 file(s); "
         f"FAILED: 1 at or above warning; wrote {target}"
     ]
     assert target.read_text().startswith("LD101 error")

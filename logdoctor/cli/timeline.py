@@ -47,7 +47,12 @@ if TYPE_CHECKING:
 
 @main.command("timeline")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--user", metavar="U", help="Lines about user U (any case).")
+@click.option(
+    "--user",
+    metavar="U",
+    help="Lines about user U (any case): the client (Jabber PRT), edge (Expressway) and server"
+    " sides, in a side column.",
+)
 @click.option("--device", metavar="D", help="Lines about device D (CSF..., TCT...; any case).")
 @click.option("--node", metavar="N", help="Lines written by node N.")
 @click.option(
@@ -104,6 +109,7 @@ def timeline_cmd(
     Exit 1 (with the closest names) when the user, device, node or token is not in the logs.
     """
     from logdoctor.analysis.sessions import timeline
+    from logdoctor.analysis.usertimeline import user_timeline
     from logdoctor.outputs.registry import writer
 
     if not any((user, device, node, token, kinds, failures, since, until)):
@@ -119,7 +125,11 @@ def timeline_cmd(
     _known(result, enriched, user=user, device=device)
     node = None if node is None else _node(result, enriched, node)
     token = None if token is None else _token(result, enriched, token)
-    frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
+    if user is not None and not (device or node or token):
+        # a user's lines from the three sides: client (PRT), edge (Expressway), server
+        frame = user_timeline(enriched, user)
+    else:
+        frame = timeline(enriched, user=user, device=device, node=node, token=token, lin=lin)
     conds = filt.conditions()
     if conds:
         frame = frame.filter(*conds)

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from logdoctor.ingest.sources import Ignored, LogFile
+from logdoctor.ucm.prt import PRT_FOLDER
 
 __all__ = ["SeveralBundles", "find_bundles_in", "refuse_several_bundles", "several_bundles"]
 
@@ -73,7 +74,10 @@ def _tree(files: Sequence[LogFile], ignored: Sequence[Ignored]) -> _Tree:
     nodes: dict[tuple[str, ...], set[str]] = {}
     for lf in files:
         comps = _components(lf.display)
-        for k in range(1, len(comps)):
+        # A Jabber problem report (jabber-prt/<user>/<device>/) belongs to the bundle it sits
+        # in: its client is no node that would make its folders a bundle of their own.
+        prt = [i for i, c in enumerate(comps[:-1]) if c.lstrip("!").lower() == PRT_FOLDER]
+        for k in range(1, prt[-1] + 1 if prt else len(comps)):
             nodes.setdefault(comps[:k], set()).add(lf.node)
     marked = set()
     for ig in ignored:

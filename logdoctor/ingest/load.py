@@ -45,6 +45,7 @@ from logdoctor.ingest.sources import (
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
+from logdoctor.ucm.prt import with_prt_identity
 
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
@@ -240,6 +241,7 @@ class Loader:
         self._prepare()
         self.record_stated_zones()
         for frame in self._parsed():
+            frame = with_prt_identity(frame)  # a PRT's user and device, from its folder
             self._said.append(statement_frame(frame))
             if self.forced is not None and frame.height:
                 # --set-node wins over the node a line names (CiscoSyslog's NodeID).

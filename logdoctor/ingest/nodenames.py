@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from logdoctor.ucm.prt import prt_identity
+
 __all__ = [
     "archive_stem",
     "default_node",
@@ -115,8 +117,13 @@ def node_from_path(rel: str, default: str, *, anchors_only: bool = False) -> str
     ``cucm-pub``; ``RTMT_out/10.1.1.2/l/thirdparty/jakarta-tomcat/logs/...`` gives
     ``10.1.1.2``; ``RTMT_out/expc1/loggingsnapshot_expc1_2026-11-16.txt`` gives ``expc1`` (the
     folder that holds a file kept in its node's folder). With no layout anchor, the first
-    folder that is not a download time (unless ``anchors_only``); otherwise ``default``.
+    folder that is not a download time (unless ``anchors_only``); otherwise ``default``. A
+    Jabber problem report filed as ``jabber-prt/<user>/<device>/jabber.log`` gives its device:
+    a client, not a server node (:mod:`logdoctor.ucm.prt`).
     """
+    prt = prt_identity(rel)
+    if prt is not None:
+        return prt[1]
     parts = _parts(rel)
     folders = parts[:-1]
     if parts and _LEAF_FILES.match(parts[-1]):

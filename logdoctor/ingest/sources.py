@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol, cast
 
 from logdoctor.ingest.nodes import archive_stem, default_node, node_from_path
+from logdoctor.ucm.prt import prt_identity
 
 __all__ = [
     "Ignored",
@@ -490,7 +491,10 @@ class _Walk:
     ) -> None:
         display, rel, default_node = text(display), text(rel), text(default_node)
         name = _strip_compression(PurePosixPath(rel.replace("\\", "/")).name)
-        node = self.node or node_from_path(rel, default_node, anchors_only=explicit)
+        prt = prt_identity(display)  # a Jabber PRT's client, however the input was named
+        node = self.node or (
+            prt[1] if prt else node_from_path(rel, default_node, anchors_only=explicit)
+        )
         self.files.append(LogFile(display, name, rel, node, read, explicit, local, packed))
 
     def _error(self, path: str, exc: SourceError) -> None:

@@ -46,10 +46,14 @@ def detail(row: dict[str, object]) -> str:
 
 def timeline_sheet(frame: pl.DataFrame, zone: Zone, *, limit: int) -> Sheet:
     """The first ``limit`` timeline rows: time in ``zone`` (``MM-DD HH:MM:SS.mmm -05:00``;
-    the caller prints the date range with the year), node, kind, user, device, detail."""
+    the caller prints the date range with the year), side (client, edge, server: when the
+    frame has one, :func:`logdoctor.analysis.usertimeline.user_timeline`), node, kind, user,
+    device, detail."""
+    sided = "side" in frame.columns
     sheet = Sheet(
         (
             Column("time"),
+            *((Column("side"),) if sided else ()),
             Column("node"),
             Column("kind"),
             Column("user"),
@@ -60,6 +64,7 @@ def timeline_sheet(frame: pl.DataFrame, zone: Zone, *, limit: int) -> Sheet:
     for row in frame.head(limit).iter_rows(named=True):
         sheet.add(
             when(row["time"], zone, date="%m-%d "),
+            *((clean(row["side"]),) if sided else ()),
             clean(row["node"]),
             Cell(clean(row["kind"]), KIND_STYLE.get(row["kind"] or "", "")),
             clean(row["user"]),

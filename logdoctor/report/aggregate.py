@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from logdoctor.analysis.shapes import Template, mine
+from logdoctor.analysis.usertimeline import with_edge_users
 from logdoctor.model import FAILURE_KINDS
 from logdoctor.report.colors import kind_color, level_color
 from logdoctor.report.model import Limits
@@ -290,7 +291,9 @@ class UserAgg:
 
 
 def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
-    """Per-user counts, failures by reason, last seen; capped drill events."""
+    """Per-user counts, failures by reason, last seen; capped drill events (Expressway lines
+    joined to their user: :func:`logdoctor.analysis.usertimeline.with_edge_users`)."""
+    frame = with_edge_users(frame)
     ev = frame.filter(pl.col("user").is_not_null() & (pl.col("user") != ""))
     if ev.height == 0:
         return UserAgg([], 0, ev)

@@ -1,6 +1,11 @@
 """The JSON-ready data of the page's script: per-user drill-downs (events and token lineage)
 and the index of the users beyond the table, for the filter.
 
+A user's drill-down events hold the three sides of each sign-in: the client (the user's Jabber
+PRT), the edge (Expressway lines, their user joined by Txn-id, TrackingID, device or time:
+:func:`logdoctor.analysis.usertimeline.with_edge_users`) and the server; each event carries
+its side.
+
 Every string goes through :func:`~logdoctor.report.text.neutral`; the page parses this data
 from ``application/json`` blocks and only ever sets it as text.
 """
@@ -13,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from logdoctor.analysis.usertimeline import side_name
 from logdoctor.model import EventKind
 from logdoctor.report import aggregate as agg
 from logdoctor.report.model import Limits
@@ -81,9 +87,11 @@ def drill_data(
     index = {r["user"]: i for i, r in enumerate(rows)}
     users: list[dict[str, Any] | None] = [None] * len(rows)
     cols = ("user", "time", "kind", "node", "client_id", "device", "token_id", "grant")
-    cols2 = ("reason", "server", "file", "line", "_more")
+    cols2 = ("reason", "server", "file", "line", "_more", "family")
     for rec in ev.select(*cols, *cols2).iter_rows() if ev.height else ():
-        user, t, kind, node, client, device, token, grant, reason, server, file, line, more = rec
+        user, t, kind, node, client, device, token, grant, reason, server, file, line, more, fam = (
+            rec
+        )
         i = index.get(user)
         if i is None:
             continue
@@ -103,6 +111,7 @@ def drill_data(
                 strings(server),
                 files(file),
                 int(line),
+                strings(side_name(fam)),
             ]
         )
     lin, more = agg.user_lineage(lineage, list(index), limits)

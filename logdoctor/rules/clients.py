@@ -6,8 +6,13 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from logdoctor.analysis.clientside import (
+    CLIENT_FAILURES,
+    uncovered_client_failures,
+    with_client_side,
+)
 from logdoctor.model import Severity
-from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import INFERRED, TOKEN_FLOW, Needs, rule
 
 FLAP_RETURNS = 2
@@ -24,14 +29,14 @@ def _per_device(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def _agent_rows(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.select(ctx.events.frame.columns)
+    return with_client_side(ctx.events, rows.select(ctx.events.frame.columns))
 
 
 @rule(
     "LD401",
     Severity.WARNING,
     "Jabber older than 11.9 on the implicit grant",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), config="or"),
+    needs=Needs(kinds=(*INFERRED, *CLIENT_FAILURES), roles=("ucm",), config="or"),
 )
 def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -101,7 +106,7 @@ def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     "LD402",
     Severity.WARNING,
     "Jabber on iPhone or iPad without push notifications",
-    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",), config="or"),
+    needs=Needs(kinds=(*TOKEN_FLOW, *CLIENT_FAILURES), roles=("ucm",), config="or"),
 )
 def ios_without_push(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -168,7 +173,7 @@ def ios_without_push(ctx: Context) -> Iterator[Hit]:
     "LD403",
     Severity.WARNING,
     "Two MRA clients share one device name (registration flapping)",
-    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",), families=("ssosp",)),
+    needs=Needs(kinds=(*TOKEN_FLOW, *CLIENT_FAILURES), roles=("ucm",), families=("ssosp",)),
 )
 def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -234,5 +239,74 @@ def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
                 f" tokens (or agents) alternate ({clients} distinct token chains); with MRA the"
                 " de-registered client registers again, and the two keep flapping."
             ),
-            rows=rows,
+            rows=with_client_side(ctx.events, rows),
+        )
+
+
+CLIENT_REPEATS = 3
+"""Client failures of one client, outside every server log, that make LD404 speak."""
+
+
+@rule(
+    "LD404",
+    Severity.WARNING,
+    "Jabber reports failures that no server log of the bundle covers",
+    needs=Needs(kinds=CLIENT_FAILURES, families=("jabber",)),
+)
+def client_failures_without_server_logs(ctx: Context) -> Iterator[Hit]:
+    """What:
+    A Jabber problem report (PRT) shows the client's refresh grants refused
+    (``handleRefreshTokenFailure``), servers answering 401 or UDS authentication failures,
+    repeatedly, at times for which the bundle holds no server log at all.
+
+    Why:
+    Every other rule judges the servers' side of a failure; here only the client's side was
+    collected, so nothing in the bundle can say why. A TAC engineer needs the UCM (and
+    Expressway) logs of those hours: without them the failures stay unexplained, and the
+    absence is easy to miss when the server logs of other days are there.
+
+    Detection:
+    Client failures (``client.refresh.failed``, ``client.auth.failed``, ``client.http`` with
+    a status of 400 or more) of one client (user and device, from the PRT folder
+    ``jabber-prt/<user>/<device>/``) outside the time span of every server log file of the
+    bundle (2 minutes of slack): at least 3 of them. The client lines are published forms
+    (TN-212794, TN-221845); that the server side is missing is what the bundle shows, not
+    what a log line says. Subject: the user (the device when the PRT's user is unknown).
+
+    Example:
+        2021-03-30 14:21:49,631 WARN  [0x0000264c] [vices\\impl\\system\\SingleSignOn.cpp(1186)] [Single-Sign-On-Logger] [CSFUnified::SingleSignOn::Impl::handleRefreshTokenFailure] - Failed to get valid access token from refresh token, maybe server issue.
+
+    Fix:
+    1. Collect the UCM logs of the hours the PRT's failures span (RTMT Trace & Log Central:
+       Cisco SSO, Cisco Tomcat, and CiscoSyslog of every node) and, for MRA clients, the
+       Expressway-C and -E diagnostic logs of the same time.
+    2. Check the bundle again with the PRT and those logs together: the server-side rules
+       then say why the client failed.
+
+    References:
+    - https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/212794-cisco-collaboration-solutions-12-0-oaut.html
+    - https://www.cisco.com/c/en/us/support/docs/unified-communications/jabber/221845-troubleshoot-jabber-log-in-common-issu.html
+    """  # noqa: E501
+    rows = uncovered_client_failures(ctx.events, ctx.stats)
+    if rows.height < CLIENT_REPEATS:
+        return
+    who = pl.coalesce(pl.col("user").cast(pl.String), pl.col("device").cast(pl.String))
+    rows = rows.with_columns(who.alias("_who")).filter(pl.col("_who").is_not_null())
+    for subject in sorted(rows["_who"].unique().to_list()):
+        mine = rows.filter(pl.col("_who") == subject).drop("_who")
+        if mine.height < CLIENT_REPEATS:
+            continue
+        devices = ", ".join(sorted(set(mine["device"].drop_nulls().to_list())))
+        kinds = mine["kind"].value_counts(sort=True)
+        what = ", ".join(f"{n} {k}" for k, n in kinds.iter_rows())
+        t0, t1 = when(mine["time"].min()), when(mine["time"].max())
+        span = f" from {t0:%Y-%m-%d %H:%M} to {t1:%Y-%m-%d %H:%M} UTC" if t0 and t1 else ""
+        yield Hit(
+            subjects=(subject,),
+            message=(
+                f"{subject}'s Jabber{f' ({devices})' if devices and devices != subject else ''}"
+                f" reports {mine.height} failure(s){span} ({what}), and no server log of the"
+                " bundle covers that time: collect the UCM and Expressway logs of those hours."
+            ),
+            rows=mine,
         )

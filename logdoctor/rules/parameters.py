@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from logdoctor.analysis.clientside import CLIENT_FAILURES, with_client_side
 from logdoctor.model import Severity
 from logdoctor.rules.configuration import client_count, onoff
 from logdoctor.rules.context import Context, Hit
@@ -357,7 +358,7 @@ def implicit_grant_needed(ctx: Context) -> Iterator[Hit]:
     "LD109",
     Severity.WARNING,
     "Jabber clients not reset after the refresh-flow change",
-    needs=Needs(kinds=INFERRED, roles=("ucm",), families=("ssosp",)),
+    needs=Needs(kinds=(*INFERRED, *CLIENT_FAILURES), roles=("ucm",), families=("ssosp",)),
 )
 def clients_not_reset(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -410,5 +411,5 @@ def clients_not_reset(ctx: Context) -> Iterator[Hit]:
             f" login flow was on ({rows.height} refusal(s)): {shown}. They were not reset"
             " after the change."
         ),
-        rows=rows,
+        rows=with_client_side(ctx.events, rows),
     )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from logdoctor.analysis.clientside import CLIENT_FAILURES, with_client_side
 from logdoctor.model import Severity
 from logdoctor.rules.configuration import expressway_refusals
 from logdoctor.rules.context import Context, Hit, when
@@ -37,7 +38,7 @@ def _revocations(ctx: Context) -> pl.DataFrame:
     "LD301",
     Severity.WARNING,
     "A revoked user keeps trying to refresh",
-    needs=Needs(kinds=(*TOKEN_FLOW, "revoke.request"), roles=("ucm",)),
+    needs=Needs(kinds=(*TOKEN_FLOW, "revoke.request", *CLIENT_FAILURES), roles=("ucm",)),
 )
 def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -97,7 +98,10 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
                 f"{user}'s refresh tokens were revoked at {t:%Y-%m-%d %H:%M:%S} UTC, and"
                 f" {after.height} refused attempt(s){on} followed."
             ),
-            rows=pl.concat([rev.filter(pl.col("user") == user).head(3), after], how="vertical"),
+            rows=with_client_side(
+                ctx.events,
+                pl.concat([rev.filter(pl.col("user") == user).head(3), after], how="vertical"),
+            ),
         )
 
 
@@ -160,7 +164,7 @@ def _by_user(ctx: Context, reasons: tuple[str, ...]) -> dict[str, pl.DataFrame]:
     "LD303",
     Severity.WARNING,
     "An inactive (LDAP-removed) user is still trying to sign in",
-    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",)),
+    needs=Needs(kinds=(*TOKEN_FLOW, *CLIENT_FAILURES), roles=("ucm",)),
 )
 def inactive_user(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -197,7 +201,7 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
                 f"{user} is inactive in UCM (removed from LDAP?) and {rows.height} sign-in or"
                 " token attempt(s) were refused."
             ),
-            rows=rows,
+            rows=with_client_side(ctx.events, rows),
         )
 
 
@@ -205,7 +209,7 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
     "LD304",
     Severity.WARNING,
     "A user lacks the role or access control group Jabber needs",
-    needs=Needs(kinds=TOKEN_FLOW, roles=("ucm",)),
+    needs=Needs(kinds=(*TOKEN_FLOW, *CLIENT_FAILURES), roles=("ucm",)),
 )
 def user_without_access(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -241,7 +245,7 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
                 f"{user} was refused {rows.height} time(s) for lack of access{at}: no role,"
                 " access control group or user rank that allows it."
             ),
-            rows=rows,
+            rows=with_client_side(ctx.events, rows),
         )
 
 
@@ -249,7 +253,9 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
     "LD305",
     Severity.WARNING,
     "Expired access tokens presented again and again",
-    needs=Needs(kinds=(*TOKEN_FLOW, "edge.alarm", "edge.request", "edge.response")),
+    needs=Needs(
+        kinds=(*TOKEN_FLOW, "edge.alarm", "edge.request", "edge.response", *CLIENT_FAILURES)
+    ),
 )
 def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
     """What:
@@ -321,5 +327,5 @@ def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
                 f" ({mine.height} in all); an Expressway-E blocks a client after more than"
                 f" {EXPRESSWAY_LIMIT}."
             ),
-            rows=mine,
+            rows=with_client_side(ctx.events, mine),
         )

@@ -15,8 +15,10 @@ Jabber handles them: a refused refresh grant prompts the user to sign in again (
 delay); a refused sign-in is retried a few times; a server that refuses a token is retried with
 a backoff; a token "not yet valid" (clock skew) is presented again after a few seconds.
 
-Every action goes through the :class:`~logdoctor.tokenservice.service.Service`: the log lines
-are the service's, never the simulator's.
+Every action goes through the :class:`~logdoctor.tokenservice.service.Service`: the servers'
+log lines are the service's, never the simulator's. A Jabber client also keeps its own log
+(``prt``, :mod:`logdoctor.simulate.prt`): its sign-ins, new tokens, refused refreshes and the
+401s servers answer, as the client sees them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from logdoctor.simulate.population import Device, Person
+from logdoctor.simulate.prt import PrtLog
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.service import AuthorizeResult, TokenResponse
 from logdoctor.tokenservice.tokens import SCOPE, AccessToken
@@ -84,6 +87,7 @@ class Client:
         "password",
         "person",
         "profile",
+        "prt",
         "refresh_at",
         "refresh_token",
         "session_end",
@@ -138,6 +142,8 @@ class Client:
         """Unattended: after a refused refresh grant it retries instead of prompting."""
         self.storm = False
         """After sleep, presents its expired access token several times before refreshing."""
+        self.prt: PrtLog | None = None
+        """The client's own jabber.log (Jabber clients; set when the run starts)."""
 
     # -- sessions ------------------------------------------------------------------------------
 
@@ -216,9 +222,11 @@ class Client:
                 node=sim.pick_node(),
             )
         except OAuthError as exc:
+            if self.prt is not None:
+                self.prt.refresh_failed(sim.now)
             self.refresh_refused(exc.reason, full)
             return
-        self.granted(resp, full)
+        self.granted(resp, full, "refresh_token")
 
     def refresh_refused(self, reason: str, full: bool) -> None:
         """What Jabber does when UCM refuses its refresh token."""
@@ -253,6 +261,8 @@ class Client:
         sim = self.sim
         node = sim.pick_node()
         implicit = self.mode is Mode.IMPLICIT
+        if self.prt is not None:
+            self.prt.sign_in(sim.now)
         try:
             res: AuthorizeResult = sim.svc.authorize(
                 response_type="token" if implicit else "code",
@@ -268,10 +278,10 @@ class Client:
                 node=node,
             )
         except OAuthError:
-            self.login_refused()
+            self.login_refused(node)
             return
         if res.token is not None:
-            self.granted(res.token, full)
+            self.granted(res.token, full, "implicit")
             return
         assert res.code is not None
         sim.at(sim.now + sim.rng.uniform(0.15, 0.9), self.exchange, self.gen, res.code, node, full)
@@ -289,21 +299,26 @@ class Client:
                 node=node,
             )
         except OAuthError:
-            self.login_refused()
+            self.login_refused(node)
             return
-        self.granted(resp, full)
+        self.granted(resp, full, "authorization_code")
 
-    def login_refused(self) -> None:
-        """The sign-in failed: the user tries again later, a few times."""
+    def login_refused(self, node: str) -> None:
+        """The sign-in at UCM node ``node`` failed: the user tries again later, a few times."""
         self.login_tries += 1
         sim = self.sim
+        if self.prt is not None:
+            self.prt.refused(sim.now, self.via or node, self._path(self.cm), uds=True)
         if self.login_tries < MAX_LOGIN_TRIES:
             sim.at(sim.now + sim.rng.uniform(600, 2400), self.relogin, self.gen, True)
 
-    def granted(self, resp: TokenResponse, full: bool) -> None:
-        """A new access token (and maybe a refresh token): use it, plan its refresh."""
+    def granted(self, resp: TokenResponse, full: bool, grant: str) -> None:
+        """A new access token (and maybe a refresh token), obtained by ``grant``: use it, plan
+        its refresh."""
         sim = self.sim
         now = sim.now
+        if self.prt is not None:
+            self.prt.token(now, grant, resp.expires_in)
         self.access = resp.access
         life = float(resp.expires_in)
         self.access_exp = now + life
@@ -341,6 +356,7 @@ class Client:
         result = sim.svc.introspect(self.access, server=server)
         if result.active:
             return
+        self._refused(server)
         reason = result.reason
         if reason == "not_yet_valid" and attempt < SKEW_RETRIES:
             delay = sim.rng.uniform(15, 40)
@@ -372,7 +388,23 @@ class Client:
 
     def present(self, token: AccessToken, server: str) -> None:
         """Present a given (stale) token once."""
-        self.sim.svc.introspect(token, server=server)
+        if not self.sim.svc.introspect(token, server=server).active:
+            self._refused(server)
+
+    def _path(self, server: str) -> str:
+        """The path of the request that carries the token to ``server`` (UDS at UCM and
+        through the Expressway, presence at IM and Presence, the voicemail API at Unity)."""
+        if server == self.imp:
+            return "presence"
+        if server == self.cuc:
+            return "vmrest/user"
+        return f"cucm-uds/user/{self.user}"
+
+    def _refused(self, server: str) -> None:
+        """``server`` answered 401 to the token: the client's log says so."""
+        if self.prt is not None:
+            uds = server in (self.cm, self.via)
+            self.prt.refused(self.sim.now, server, self._path(server), uds=uds)
 
     def relogin_or_refresh(self, gen: int) -> None:
         """After the wake-up burst: a new token the usual way."""

@@ -35,6 +35,7 @@ from logdoctor.simulate.population import (
     Platform,
     make_people,
 )
+from logdoctor.simulate.prt import PrtLog, write_prts
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.service import AdminCredentials, Service
@@ -326,6 +327,9 @@ class Sim:
         """Run the warm-up and the window (``progress`` hears of each simulated day)."""
         sc = self.scenario
         sc.plan(self)
+        for c in self.clients:  # after the plan: it may rename a victim's device
+            if c.device is not None:
+                c.prt = PrtLog(c.user, c.device, since=self.start)
         self._schedule_warmup()
         self.at(self.start, self._open_window)
         t = _midnight(self.start)
@@ -350,6 +354,7 @@ class Sim:
         clock.set(max(clock.time(), end))
         self.svc.tick()
         self.svc.flush()
+        write_prts(self.logs_root, [c.prt for c in self.clients if c.prt is not None])
 
     def _schedule_warmup(self) -> None:
         if not self.scenario.warmup_logins:

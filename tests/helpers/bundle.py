@@ -12,6 +12,8 @@ from pathlib import Path
 from tests.helpers.lines import (
     CLIENT,
     ENCODERS,
+    JABBER,
+    JABBER_HEADERS,
     PATHS,
     SSOSP,
     START,
@@ -140,6 +142,19 @@ class Bundle:
     def cert(self, node: str, t: datetime, msg: str, level: str = "INFO") -> None:
         line = ENCODERS["certmgmt"].line(msg, ts=t, level=level, thread="main")
         self.raw(node, PATHS["certmgmt"], t, line)
+
+    def jabber(
+        self, user: str, device: str, t: datetime, name: str, level: str = "WARN", **fields: object
+    ) -> None:
+        """A line of the user's Jabber PRT (``jabber-prt/<user>/<device>/jabber.log``), event
+        ``name`` of parsers/jabber.toml, in the header of the published lines."""
+        source, logger = JABBER_HEADERS[name]
+        line = JABBER.render(
+            name,
+            {"ts": t, "level": level, "thread": "0x0000264c", "source": source, "logger": logger},
+            **fields,
+        )
+        self.raw("jabber-prt", f"{user}/{device}/jabber.log", t, line)
 
     def rotate(self, node: str, number: int) -> None:
         """Send this node's next ssosp lines to ssosp000NN.log."""

@@ -20,6 +20,8 @@ __all__ = [
     "CLIENT",
     "CLUSTER",
     "ENCODERS",
+    "JABBER",
+    "JABBER_HEADERS",
     "PATHS",
     "SOURCES",
     "SSOSP",
@@ -46,6 +48,20 @@ ENCODERS = {
     for name in ("ssosp", "ssoapp", "certmgmt", "ciscosyslog", "auditapp", "expressway")
 }
 SSOSP = ENCODERS["ssosp"]
+JABBER = family("jabber")
+JABBER_HEADERS = {
+    "client.refresh.failed": (
+        "vices\\impl\\system\\SingleSignOn.cpp(1186)",
+        "Single-Sign-On-Logger",
+    ),
+    "client.sso.request": (
+        "vices\\impl\\system\\SingleSignOn.cpp(1186)",
+        "Single-Sign-On-Logger",
+    ),
+    "client.http.401": ("ls\\src\\http\\BasicHttpClientImpl.cpp(675)", "csf.httpclient"),
+    "client.auth.failed": ("ces\\impl\\ucm-config\\UdsProvider.cpp(996)", "csf.config"),
+}
+"""Source path and logger of the published Jabber lines (TN-212794, TN-221845)."""
 SYSLOG = ENCODERS["ciscosyslog"]
 
 PATHS = {

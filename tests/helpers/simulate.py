@@ -103,8 +103,14 @@ def common(b: Bundle) -> None:
         declared |= {extra["publisher"], *extra.get("imp", [])}
     declared |= {e["name"] for e in b.deployment.get("expressway", [])}
     declared |= {u["name"] for u in b.deployment.get("unity", [])}
-    nodes = set(b.frame["node"].unique().to_list())
+    servers = b.frame.filter(pl.col("family") != "jabber")
+    nodes = set(servers["node"].unique().to_list())
     assert nodes <= declared, nodes - declared
+    # each client's PRT (jabber-prt/<user>/<device>/): its device is its node, its user known
+    prts = b.frame.filter(pl.col("family") == "jabber")
+    assert prts.height and prts["user"].null_count() == 0
+    assert (prts["node"] == prts["device"]).all()
+    assert not set(prts["node"].to_list()) & declared
     ssosp = b.frame.filter(pl.col("family") == "ssosp")
     assert ssosp["time"].min() >= WINDOW_START - timedelta(minutes=2), "warm-up lines kept"
 

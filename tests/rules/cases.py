@@ -956,6 +956,44 @@ def ld403_good(root: Path) -> None:
     expect(root, "LD403", False)
 
 
+def _client_failures(s: Sim, user: str, device: str, t: datetime, n: int) -> None:
+    """``n`` refused refreshes in the user's PRT, each followed by a 401 and a UDS failure."""
+    for k in range(n):
+        at = t + timedelta(minutes=12 * k)
+        s.bundle.jabber(user, device, at, "client.refresh.failed")
+        at += timedelta(seconds=20)
+        s.bundle.jabber(
+            user,
+            device,
+            at,
+            "client.http.401",
+            "INFO",
+            request=k + 1,
+            server="ucm-pub",
+            path=f"cucm-uds/user/{user}",
+        )
+        s.bundle.jabber(user, device, at, "client.auth.failed", "ERROR")
+
+
+@case("LD404/bad")
+def ld404_bad(root: Path) -> None:
+    # Only the PRT was collected: nothing says what the servers did at that time.
+    s = Sim(seed=404)
+    _client_failures(s, "carol", "CSFCAROL", DAY.replace(hour=9), 4)
+    write(root, s)
+    expect(root, "LD404", True, ["carol"])
+
+
+@case("LD404/good")
+def ld404_good(root: Path) -> None:
+    # The same PRT with the UCM logs of those hours: the server side is in the bundle.
+    s = healthy_sim(404)
+    s.workday(staff(4), DAY, hours=4)
+    _client_failures(s, "carol", "CSFCAROL", DAY.replace(hour=9), 4)
+    write(root, s)
+    expect(root, "LD404", False)
+
+
 # -- 9xx log health -----------------------------------------------------------------------------
 
 

@@ -83,7 +83,12 @@ def test_bundle_zip_holds_the_folder(small: Path, tmp_path: Path) -> None:
     assert sorted(names) == sorted(_hashes(small))
     from_zip = logdoctor.load([z]).frame
     assert from_zip.height == load_bundle(small).frame.height
-    assert set(from_zip["node"].unique()) == {"ucm-pub", "ucm-sub1", "ucm-sub2"}
+    servers = from_zip.filter(pl.col("family") != "jabber")
+    assert set(servers["node"].unique()) == {"ucm-pub", "ucm-sub1", "ucm-sub2"}
+    # Each client's PRT (jabber-prt/<user>/<device>/jabber.log): the client, not a server node.
+    prts = from_zip.filter(pl.col("family") == "jabber")
+    assert prts.height and prts["user"].null_count() == 0
+    assert (prts["node"] == prts["device"]).all()
 
 
 @pytest.mark.slow
