@@ -68,6 +68,13 @@ def test_names() -> None:
         ("2024-05-01_10-12-33/ucm-sub1/ssosp00001.log", "ucm-sub1"),
         (f"2024-05-01_10-12-33/{SSOSP}", "DEFAULT"),
         ("ssosp00001.log", "DEFAULT"),
+        # members of node zips: the archive names the node (its CiscoSyslog NodeID then
+        # renames an IP-named node; before, the zip's "!" hid the syslog anchor)
+        ("/b/10.48.36.12.zip!syslog/CiscoSyslog", "10.48.36.12"),
+        ("/b/all.zip!10.48.36.12.zip!syslog/CiscoSyslog", "10.48.36.12"),
+        ("RTMT_out/expc1/loggingsnapshot_expc1_2026-11-16.txt", "expc1"),
+        ("/b/10.48.36.15.zip!loggingsnapshot_expc1_2026-11-16.txt", "10.48.36.15"),
+        ("jabber-prt/lchen2/BOTLCHEN2/jabber.log", "BOTLCHEN2"),
     ],
 )
 def test_node_from_path(rel: str, node: str) -> None:

@@ -143,14 +143,17 @@ def test_timeline_since_until_kind_failures() -> None:
     assert rows and all(
         "2026-11-16T07:17:09" <= str(r["time"]) < "2026-11-16T07:17:10" for r in rows
     )
-    # the sign-in from both ends: the client's PRT (client.sso) and UCM's lines
+    # the sign-in from the three sides: the client's PRT (client.sso), the Expressway that
+    # relays it (its request and response) and UCM's lines
     assert {r["kind"] for r in rows} == {
         "authorize.request",
         "auth.success",
         "code.issued",
         "client.sso",
+        "edge.request",
+        "edge.response",
     }
-    assert {r["side"] for r in rows} == {"client", "server"}
+    assert {r["side"] for r in rows} == {"client", "edge", "server"}
     kinds = jsonl(
         run("timeline", SAMPLE, "--user", "lchen2", "--kind", "token.*", "--format", "jsonl")
     )

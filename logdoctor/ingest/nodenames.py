@@ -99,7 +99,11 @@ Expressway's diagnostic log, ``loggingsnapshot_<host>_<date>.txt``)."""
 
 
 def _parts(rel: str) -> list[str]:
-    return [p for p in PurePosixPath(rel.replace("\\", "/")).parts if p not in ("", "/", ".")]
+    """The folders and name of a path; a member of an archive (``node.zip!syslog/x``) is
+    inside a folder named after the archive (``node``)."""
+    path = rel.replace("\\", "/").replace("!", "/")
+    parts = [p for p in PurePosixPath(path).parts if p not in ("", "/", ".")]
+    return [archive_stem(p) for p in parts[:-1]] + parts[-1:]
 
 
 def _is_anchor(folders: Sequence[str], i: int) -> bool:

@@ -84,7 +84,9 @@ def test_bundle_zip_holds_the_folder(small: Path, tmp_path: Path) -> None:
     from_zip = logdoctor.load([z]).frame
     assert from_zip.height == load_bundle(small).frame.height
     servers = from_zip.filter(pl.col("family") != "jabber")
-    assert set(servers["node"].unique()) == {"ucm-pub", "ucm-sub1", "ucm-sub2"}
+    # UCM's nodes and the Expressway-C that relays the remote clients (its loggingsnapshot)
+    assert set(servers["node"].unique()) == {"ucm-pub", "ucm-sub1", "ucm-sub2", "expc1"}
+    assert set(servers.filter(pl.col("node") == "expc1")["family"].unique()) == {"expressway"}
     # Each client's PRT (jabber-prt/<user>/<device>/jabber.log): the client, not a server node.
     prts = from_zip.filter(pl.col("family") == "jabber")
     assert prts.height and prts["user"].null_count() == 0
