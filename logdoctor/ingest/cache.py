@@ -29,14 +29,25 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from logdoctor.ingest import cacheswitch
+from logdoctor.ingest.cachekey import (
+    _HEAD,
+    _VERSION,
+    Entry,
+    Segment,
+    _digest,
+    _stats_dict,
+    _stats_from,
+    cache_dir,
+    container,
+    zone_key,
+)
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.parse.bulk import Chunk
 from logdoctor.table import POLARS_SCHEMA, ParseStats
@@ -52,27 +63,12 @@ __all__ = [
     "default_cache",
 ]
 
-_VERSION = 1
-"""Bumped when the entry layout changes."""
 
 MAX_BYTES = 4 << 30
 """The cache folder is pruned (least recently used entries first) past this many bytes."""
 
 SPLIT_TAIL = 256 << 10
 """Files at least this big keep their last record as a chunk of its own (see the module)."""
-
-_HEAD = 1 << 16
-"""Bytes hashed at the start of a file and before its last chunk, to tell growth from
-replacement."""
-
-
-def cache_dir() -> Path:
-    """Where entries are kept (see the module's docstring)."""
-    explicit = os.environ.get("LOGDOCTOR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "logdoctor" / "parsed"
 
 
 def default_cache(formats: Sequence[Format], enabled: bool | None = None) -> ParseCache | None:
@@ -99,50 +95,6 @@ class CacheCounts:
     """Bytes re-parsed for grown files."""
 
 
-@dataclass
-class Segment:
-    """One cached chunk: its byte span, physical lines, flags and partial statistics."""
-
-    start: int
-    end: int
-    lines: int
-    continues: bool
-    rows: int
-    stats: ParseStats
-    name: str = ""
-    """Its parquet file in the entry's folder."""
-
-
-@dataclass
-class Entry:
-    """A cache entry's key and its segments (in file order)."""
-
-    key: dict[str, Any]
-    segments: list[Segment] = field(default_factory=list)
-    decode_errors: int = 0
-    partial: str | None = None
-
-
-def _stats_dict(st: ParseStats) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in fields(ParseStats):
-        v = getattr(st, f.name)
-        out[f.name] = v.isoformat() if isinstance(v, datetime) else v
-    return out
-
-
-def _stats_from(d: dict[str, Any]) -> ParseStats:
-    st = ParseStats(path=str(d["path"]))
-    for f in fields(ParseStats):
-        if f.name not in d:
-            raise KeyError(f.name)
-        v = d[f.name]
-        if f.name in ("first_time", "last_time") and v is not None:
-            v = datetime.fromisoformat(v)
-        setattr(st, f.name, v)
-    return st
-
-
 _ENGINE = (
     "ingest/parse/__init__.py",
     "ingest/parse/blocks.py",
@@ -158,6 +110,8 @@ _ENGINE = (
     "ingest/formats/regex_tokens.py",
     "ingest/clocks.py",
     "ingest/cache.py",
+    "ingest/cachekey.py",
+    "ingest/decoding.py",
     "model.py",
     "table.py",
     "timestamps.py",
@@ -182,33 +136,6 @@ def formats_hash(formats: Sequence[Format]) -> str:
         except OSError:
             h.update(repr(f).encode())
     return h.hexdigest()
-
-
-def zone_key(zone: Zone) -> str:
-    """A zone as text for a key."""
-    return f"{zone.name}|{zone.polars_name}|{zone.offset}"
-
-
-def container(display: str, local: Path | None) -> Path | None:
-    """The file on disk that holds a log file: itself, the ``.gz`` file, or the outermost
-    archive of ``archive.zip!member`` (None when there is none)."""
-    if local is not None:
-        return local
-    candidate = Path(display)
-    if candidate.is_file():
-        return candidate
-    parts = display.split("!")
-    for i in range(1, len(parts)):
-        candidate = Path("!".join(parts[:i]))
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _digest(path: Path, start: int, size: int) -> str:
-    with path.open("rb") as fh:
-        fh.seek(start)
-        return hashlib.sha256(fh.read(size)).hexdigest()
 
 
 class ParseCache:

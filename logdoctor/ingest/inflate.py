@@ -18,15 +18,14 @@ import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
-from logdoctor.ingest.sources import (
+from logdoctor.ingest.capped import (
     _STREAM_ERRORS,
-    Limits,
-    SourceError,
     _compression,
     _decompressor,
     _reason,
     open_regular,
 )
+from logdoctor.ingest.inputs import Limits, SourceError
 
 __all__ = ["PIECE_BYTES", "Inflated"]
 

@@ -11,20 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from logdoctor.ingest.capped import open_regular
+from logdoctor.ingest.decoding import UTF8_BOM, to_utf8, wide_encoding
 from logdoctor.ingest.detect import is_binary
 from logdoctor.ingest.inflate import Inflated
+from logdoctor.ingest.inputs import Limits, LogFile, PartialRead, SourceError
 from logdoctor.ingest.nodenames import is_download_time
 from logdoctor.ingest.parse.bulk import CHUNK_BYTES
-from logdoctor.ingest.sources import (
-    UTF8_BOM,
-    Limits,
-    LogFile,
-    PartialRead,
-    SourceError,
-    open_regular,
-    to_utf8,
-    wide_encoding,
-)
 from logdoctor.table import ParseStats
 
 __all__ = ["Opened", "data_size", "is_big", "mentions", "open_file", "syslog_owner"]

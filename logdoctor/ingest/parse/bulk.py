@@ -19,13 +19,14 @@ from typing import Protocol, TypeVar
 
 import polars as pl
 
+from logdoctor.ingest.capped import open_regular
 from logdoctor.ingest.clocks import utc_offsets
+from logdoctor.ingest.decoding import UTF8_BOM
 from logdoctor.ingest.formats.spec import Format
 from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, read_lines, split_last
 from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES
 from logdoctor.ingest.parse.header import HEADER_COLS, header_frame, parse_times
-from logdoctor.ingest.sources import UTF8_BOM, open_regular
 from logdoctor.model import EventKind
 from logdoctor.table import FIELD_COLUMNS, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, resolve_zone
