@@ -98,8 +98,8 @@ def build_report(
     The events, lineage and gaps are the diagnosis's correlation when it has one (``frame``
     is then only counted), else computed from ``frame`` as the rule context does.
 
-    (About 60 lines: most of it is the one ``Report(...)`` call naming its 36 fields, each
-    from a section function of :mod:`logdoctor.report.sections`.)"""
+    Long because the one ``Report(...)`` call names its 36 fields, each from a section
+    function of :mod:`logdoctor.report.sections` (a table of assignments, not logic)."""
     lim = limits or Limits()
     diag = diagnosis or Diagnosis()
     corr = diag.correlation or _correlation(frame, stats)

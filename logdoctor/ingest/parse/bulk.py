@@ -112,6 +112,10 @@ def iter_chunks(
     is at least this many bytes (0: never), its last record is a chunk of its own, so that a
     file that grows (lines appended) can be re-parsed from there.
 
+    Long because the chunk loop (cut, submit, drain in order, carry the tail of a piece into
+    the next) shares its state across iterations; split up, that state would travel through
+    arguments on every chunk of the hot path.
+
     ``data`` given as :class:`Pieces` is parsed as its pieces arrive (``start``, ``first_line``
     and ``split_tail`` do not apply).
     """
@@ -319,6 +323,11 @@ def _parse_block(
     ``cut``: the 0-based indexes of the block's lines that were cut to MAX_RECORD_BYTES.
     ``continues``: the lines before the block's first header are the continuation of a record
     of the block before, past its MAX_RECORD_BYTES (counted as its lines, not kept).
+
+    Long because it is the engine's hot path: one pass of polars expressions over the block's
+    lines (headers, records, times, classification, counts) kept in one place, so that each
+    intermediate frame is dropped as soon as the next one is built and the stages are read in
+    the order they run (the stages themselves live in header.py, blocks.py, classify.py).
     """
     stats = ParseStats(path=file, family=fmt.family, node=node, bytes=len(data))
     if not data:
