@@ -178,7 +178,8 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
 
     Detection:
     Authentication failures, token refusals and validation failures with reason
-    ``inactive_user``. Subject: the user.
+    ``inactive_user``, and UCM's own alarm ``UC_IMS-4-authLdapInactive`` in CiscoSyslog (its
+    ``UserID``). Subject: the user.
 
     Example:
         2026-11-20 08:00:00,002 WARN  [http-bio-8443-exec-12] oauth.AuthorizeServlet - Authentication failed: user=bob method=password reason=inactive_user via=-
@@ -194,7 +195,15 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     - https://www.cisco.com/c/en/us/support/docs/unified-communications/unified-communications-manager-callmanager/216948-configure-saml-sso-on-cisco-unified-comm.html
     """  # noqa: E501
-    for user, rows in _by_user(ctx, ("inactive_user",)).items():
+    found = _by_user(ctx, ("inactive_user",))
+    alarms = ctx.events.of("auth.failure").filter(
+        (pl.col("key") == "authLdapInactive") & pl.col("user").is_not_null()
+    )
+    for user in alarms["user"].unique().to_list():
+        mine = alarms.filter(pl.col("user") == user)
+        both = [found[user], mine] if user in found else [mine]
+        found[user] = pl.concat(both, how="vertical").sort("time", nulls_last=True)
+    for user, rows in sorted(found.items()):
         yield Hit(
             subjects=(user,),
             message=(

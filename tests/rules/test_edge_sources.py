@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from casegen import START, Bundle
+from casegen import PATHS, START, Bundle
 
 from logdoctor.analysis.inference import infer
 from logdoctor.ingest.load import load
@@ -97,3 +97,20 @@ def test_ld101_adds_the_expressways_side_of_the_refused_refresh_grants(tmp_path:
     assert kinds.count("token.rejected") == 3
     assert kinds.count("edge.request") == 3 and kinds.count("edge.response") == 3
     assert "3 token request(s) it relayed answered 400" in f.message
+
+
+def test_ld303_reads_ucm_s_authldapinactive_alarm(tmp_path: Path) -> None:
+    # CiscoSyslog's published form (ccmalarms15: UC_IMS-4-authLdapInactive), UserID named.
+    b = Bundle()
+    for i, user in enumerate(("bob", "bob", "carol")):
+        t = START + timedelta(minutes=i)
+        line = (
+            f"{t:%b %d %H:%M:%S} ucm-pub local7 4 : {90 + i}: ucm-pub.example.com: "
+            f"{t:%b %d %Y %H:%M:%S}.000 UTC : %UC_IMS-4-authLdapInactive: %[UserID={user}]"
+            "[AppID=Cisco Tomcat][ClusterID=StandAloneCluster][NodeID=ucm-pub]: Authentication"
+            " failed due to the user existing in the local database, but system is configured"
+            " for LDAP authentication.."
+        )
+        b.raw("ucm-pub", PATHS["syslog"], t, line)
+    b.write(tmp_path)
+    assert sorted(_findings(tmp_path, "LD303")) == [("bob",), ("carol",)]
