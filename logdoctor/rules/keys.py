@@ -165,7 +165,10 @@ def callmanager_not_restarted(ctx: Context) -> Iterator[Hit]:
 
     Fix:
     1. On every UCM node of the cluster, restart the Cisco CallManager service (Cisco Unified
-       Serviceability > Tools > Control Center - Feature Services), during off-hours.
+       Serviceability > Tools > Control Center - Feature Services), during off-hours. This is
+       the restart the OAuth refresh-login document asks for; TN-212794 (Jabber OAuth
+       troubleshooting) also restarts Cisco Tomcat on each node, and the IM and Presence
+       Security Guide asks for Cisco XCP Authentication there (rule LD203).
     2. Check with `show key authz signing` and `show key authz encryption` that every node
        prints the same checksum.
 
