@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -95,18 +96,46 @@ async def _client(
         writer.close()
 
 
-async def _load(host: str, port: int, body: bytes, clients: int, each: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children (the serve workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def mint_cpu_seconds(n: int = 1000) -> float:
+    """CPU seconds per access token minted by joserfc alone (the loop's own process)."""
+    sig, enc = generate_signing_key(1), generate_encryption_key(1)
+    t0 = time.process_time()
+    for i in range(n):
+        c = AccessClaims("iss", "alice", CLIENT, SCOPE, 1, 3601, f"jti-{i}", "c", "CSFALICE")
+        issue_access(c, sig, enc).compact  # noqa: B018 (the property mints)
+    return (time.process_time() - t0) / n
+
+
+async def _load(
+    host: str, port: int, body: bytes, clients: int, each: int, server_pid: int
+) -> dict[str, Any]:
     lat: list[float] = []
     errors: list[str] = []
     # Warm-up: connections, caches, thread pool.
     await asyncio.gather(*(_client(host, port, body, 5, [], errors) for _ in range(clients)))
     errors.clear()
+    cpu0 = _cpu_seconds(server_pid)
     t0 = time.perf_counter()
     await asyncio.wait_for(
         asyncio.gather(*(_client(host, port, body, each, lat, errors) for _ in range(clients))),
         TIME_CAP,
     )
     wall = time.perf_counter() - t0
+    cpu = _cpu_seconds(server_pid) - cpu0
     lat.sort()
     return {
         "requests": len(lat),
@@ -115,6 +144,7 @@ async def _load(host: str, port: int, body: bytes, clients: int, each: int) -> d
         "rate": len(lat) / wall,
         "p50_ms": 1000 * lat[len(lat) // 2],
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "server_cpu_us": 1e6 * cpu / max(1, len(lat)),
     }
 
 
@@ -137,7 +167,7 @@ def http_run(clients: int, each: int, workers: int = 1) -> dict[str, Any]:
             body = urlencode(
                 {"grant_type": "refresh_token", "refresh_token": refresh, "client_id": CLIENT}
             ).encode()
-            out = asyncio.run(_load(m.group(1), int(m.group(2)), body, clients, each))
+            out = asyncio.run(_load(m.group(1), int(m.group(2)), body, clients, each, proc.pid))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -229,11 +259,20 @@ def main() -> None:
         http[workers] = http_run(args.clients, args.requests_per_client, workers)
         raws.append(raw_mint_rate())
     raw = statistics.mean(raws)
+    mint_cpu = mint_cpu_seconds()
     core = core_rates(args.core_users)
     result = {
         "cpus": os.cpu_count(),
         "raw_joserfc_mints_per_s": raw,
-        "http": {str(w): {**h, "vs_raw": h["rate"] / raw} for w, h in http.items()},
+        "mint_cpu_us": 1e6 * mint_cpu,
+        "http": {
+            str(w): {
+                **h,
+                "vs_raw": h["rate"] / raw,
+                "cpu_vs_mint": h["server_cpu_us"] / (1e6 * mint_cpu),
+            }
+            for w, h in http.items()
+        },
         "core": core,
     }
     if args.json:
@@ -243,12 +282,16 @@ def main() -> None:
     print(f"{'measure':{w}} {'value':>14}")
     print(f"{'-' * w} {'-' * 14}")
     print(f"{'raw joserfc access-token mints/s (1 thread, mean of runs)':{w}} {raw:14,.0f}")
+    print(f"{'raw joserfc CPU per mint, us':{w}} {1e6 * mint_cpu:14,.0f}")
     for workers, h in http.items():
         label = f"HTTP refresh grants/s, {args.clients} clients, serve --workers {workers}"
         print(f"{label:{w}} {h['rate']:14,.0f}")
         print(f"{'  vs raw':{w}} {100 * h['rate'] / raw:13.0f}%")
         print(f"{'  requests (errors)':{w}} {h['requests']:>8,} ({h['errors']})")
         print(f"{'  latency p50 / p99, ms':{w}} {h['p50_ms']:6.1f} / {h['p99_ms']:5.1f}")
+        label = "  server CPU per grant, us (x one mint's CPU)"
+        ratio = h["server_cpu_us"] / (1e6 * mint_cpu)
+        print(f"{label:{w}} {h['server_cpu_us']:7.0f} ({ratio:.2f}x)")
     for k, v in core.items():
         print(f"{'core: ' + k:{w}} {v:14,.0f}")
 

@@ -47,7 +47,8 @@ def make_server(
     tls_key: Path | None = None,
     limits: HttpLimits | None = None,
 ) -> uvicorn.Server:
-    """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs)
+    """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs;
+    no ``X-Forwarded-For`` trusted)
     with the head-size, read-time and connection limits of ``limits`` (see
     :mod:`~logdoctor.tokenservice.httpguard`; uvicorn's own ``limit_concurrency`` is off: it
     would answer every request 503 while idle connections fill it)."""
@@ -62,6 +63,9 @@ def make_server(
         ssl_certfile=str(tls_cert) if tls_cert else None,
         ssl_keyfile=str(tls_key) if tls_key else None,
         server_header=False,
+        # No forwarding header is trusted: the client address is the socket's (lockouts count
+        # per address, and every client of a 127.0.0.1 service would be a trusted proxy).
+        proxy_headers=False,
         limit_concurrency=None,
         timeout_keep_alive=limits.keep_alive,
     )
@@ -116,18 +120,25 @@ def run_workers(
         run(make_service(), sock, node=node, tls_cert=tls_cert, tls_key=tls_key, on_ready=on_ready)
         return
     host, port = sock.getsockname()[:2]
+    # Every worker's socket listens before any worker starts: once ``on_ready`` runs, a
+    # connection is queued by the kernel, never refused.
+    socks = [bind(host, port, reuse_port=True) for _ in range(workers)]
     children: list[int] = []
-    for _ in range(workers):
+    for own in socks:
         pid = os.fork()
         if pid == 0:  # pragma: no cover (a child; its work is seen through HTTP)
             code = 0
             try:
-                own = bind(host, port, reuse_port=True)
+                for other in socks:
+                    if other is not own:
+                        other.close()
                 run(make_service(), own, node=node, tls_cert=tls_cert, tls_key=tls_key)
             except BaseException:
                 code = 1
             os._exit(code)
         children.append(pid)
+    for own in socks:
+        own.close()
 
     def forward(signum: int, _frame: object) -> None:
         for pid in children:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -191,6 +192,12 @@ def test_serve_with_two_workers_loses_no_line(data: Path, tmp_path: Path) -> Non
         assert p.stdout is not None
         url = p.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
+        # Ready means ready: connections made the moment the address is printed are queued by
+        # every worker's listening socket, not refused while a worker is still starting.
+        host, port = url.removeprefix("http://").split(":")
+        burst = [socket.create_connection((host, int(port)), timeout=10) for _ in range(16)]
+        for s in burst:
+            s.close()
         q = {"response_type": "token", "client_id": CLIENT, "redirect_uri": REDIRECT}
         seen = 0
         for _ in range(30):  # new connections: the kernel spreads them over both workers

@@ -245,6 +245,27 @@ def test_one_client_address_is_locked_after_failures_over_many_names(svc: Servic
     ).code
 
 
+def test_a_forwarding_header_does_not_change_the_client_address(svc: Service) -> None:
+    # The service binds 127.0.0.1: were X-Forwarded-For trusted from there (uvicorn's default),
+    # every local client could dodge the per-address lockout by naming another address.
+    svc.set_param("failed_logon", "0")
+    svc.set_param("failed_logon_per_address", "3")
+    with running(svc) as base, httpx.Client(base_url=base, timeout=30) as c:
+        codes = [
+            c.get(
+                AUTHZ,
+                params=Q,
+                auth=(f"spray{i}", "Summer2026"),
+                headers={"X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"198.51.100.{i}"},
+            ).status_code
+            for i in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+    text = ssosp_text(svc)
+    assert "scope=address address=127.0.0.1 failures=3" in text
+    assert "198.51.100." not in text
+
+
 def test_lockouts_are_shared_by_processes_and_reset_from_the_cli(
     svc: Service, make_service: Callable[..., Service], clock: VirtualClock
 ) -> None:
