@@ -125,42 +125,30 @@ def run_check(
     workers) passes them as ``loaded`` instead of ``paths``, with the ``deployment`` it read
     instead of ``config`` and the ``zones`` its load used.
     """
-    if not paths and config is None and loaded is None and deployment is None:
-        raise ValueError("nothing to check: give log paths, --config FILE, or both")
-    if config is not None:
-        deployment = load_deployment(config)
+    deployment = _deployment(paths, config, loaded, deployment)
     select_rules(select, ignore)  # validate the patterns before any long load
-    nodes = None
     if zones is None:
         zones = zone_book(tz, None if deployment is None else deployment.node_zones())
     observer = progress or NULL_PROGRESS
-    if loaded is not None:
-        result = loaded
-        frame, stats, errors, nodes = result.frame, result.stats, result.errors, result.nodes
-    elif paths:
-        from logdoctor.ingest.load import open_inputs
-
-        loader = open_inputs(
-            list(paths),
-            formats_dir=formats_dir,
-            node=node,
-            jobs=jobs,
-            zones=zones,
-            progress=observer,
-            aliases=None if deployment is None else deployment.aliases,
-        )
-        if not one_cluster:
-            refuse_several_bundles(loader, [str(p) for p in paths])
-        result = loader.result()
-        del loader
+    result = _load_logs(
+        paths,
+        loaded,
+        deployment=deployment,
+        zones=zones,
+        formats_dir=formats_dir,
+        node=node,
+        jobs=jobs,
+        one_cluster=one_cluster,
+        progress=observer,
+    )
+    if result is not None:
         frame, stats, errors, nodes = result.frame, result.stats, result.errors, result.nodes
     else:
-        frame, stats, errors = empty_frame(), [], []
+        frame, stats, errors, nodes = empty_frame(), [], [], None
     observer.stage("correlating")
     ctx = Context(frame, stats, deployment, correct_skew=correct_skew, nodes=nodes)
     del frame  # the context holds its own time-ordered copy; free the load order one
-    if paths or loaded is not None:
-        del result
+    del result
     report = check_context(
         ctx,
         select=select,
@@ -175,6 +163,53 @@ def run_check(
         progress=observer,
     )
     return Checked(replace(report, zones=zones), ctx)
+
+
+def _deployment(
+    paths: Sequence[str | Path],
+    config: str | Path | None,
+    loaded: LoadResult | None,
+    deployment: Deployment | None,
+) -> Deployment | None:
+    """The deployment to check: read from ``config`` if given, else ``deployment``; raises
+    when there is nothing at all to check."""
+    if not paths and config is None and loaded is None and deployment is None:
+        raise ValueError("nothing to check: give log paths, --config FILE, or both")
+    if config is not None:
+        deployment = load_deployment(config)
+    return deployment
+
+
+def _load_logs(
+    paths: Sequence[str | Path],
+    loaded: LoadResult | None,
+    *,
+    deployment: Deployment | None,
+    zones: ZoneBook,
+    formats_dir: Sequence[str | Path],
+    node: str | None,
+    jobs: int | None,
+    one_cluster: bool,
+    progress: Progress,
+) -> LoadResult | None:
+    """The logs to check: ``loaded`` if given, else those parsed from ``paths`` (refusing
+    several bundles unless ``one_cluster``), else None (no logs)."""
+    if loaded is not None or not paths:
+        return loaded
+    from logdoctor.ingest.load import open_inputs
+
+    loader = open_inputs(
+        list(paths),
+        formats_dir=formats_dir,
+        node=node,
+        jobs=jobs,
+        zones=zones,
+        progress=progress,
+        aliases=None if deployment is None else deployment.aliases,
+    )
+    if not one_cluster:
+        refuse_several_bundles(loader, [str(p) for p in paths])
+    return loader.result()
 
 
 def _verdict_only(run: Callable[_P, Checked]) -> Callable[_P, CheckReport]:

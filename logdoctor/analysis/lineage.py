@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Literal
 
 import polars as pl
 
@@ -71,35 +72,58 @@ _USE_COLUMNS = (*_COMMON, "reason")
 def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
     """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight."""
     ev = as_events(events)
+    issued = _issue_lines(ev)
+    tokens = _issued_tokens(issued).join(_parents(ev, issued), on="token_id", how="left")
+    used = _usage(ev)
+    out = tokens.join(used, on="token_id", how="full", coalesce=True, maintain_order="left_right")
+    out = out.with_columns(
+        pl.col("type").fill_null(pl.col("_type")),
+        pl.col("user").fill_null(pl.col("_user")),
+        pl.col("client_id").fill_null(pl.col("_client")),
+        pl.col("device").fill_null(pl.col("_device")),
+        pl.col("uses").fill_null(0),
+        pl.col("validations").fill_null(0),
+        pl.col("refreshes").fill_null(0),
+        pl.col("rejections").fill_null(0),
+    )
+    return out.select(list(LINEAGE_COLUMNS))
+
+
+def _issue_lines(ev: Events) -> pl.DataFrame:
+    """The issue lines that name a token, with its ``type`` and ``expires_at``."""
     issued = ev.narrow(ISSUE_KINDS, _ISSUE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    issued = issued.with_columns(
+    return issued.with_columns(
         pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
         (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
             "expires_at"
         ),
     )
-    parents = _parents(ev, issued)
-    tokens = (
-        issued.unique("token_id", keep="first", maintain_order=True)
-        .select(
-            "token_id",
-            "type",
-            pl.col("time").alias("issued_at"),
-            pl.col("node").alias("issued_node"),
-            pl.col("file").alias("issued_file"),
-            pl.col("line").alias("issued_line"),
-            "user",
-            "client_id",
-            "device",
-            pl.when(pl.col("type") == "access").then(pl.col("grant")).alias("grant"),
-            pl.col("key").alias("kid"),
-            "expires_at",
-            pl.col("server").alias("via"),
-        )
-        .join(parents, on="token_id", how="left")
+
+
+def _issued_tokens(issued: pl.DataFrame) -> pl.DataFrame:
+    """One row per issued token id (its first issue line), in lineage column names."""
+    return issued.unique("token_id", keep="first", maintain_order=True).select(
+        "token_id",
+        "type",
+        pl.col("time").alias("issued_at"),
+        pl.col("node").alias("issued_node"),
+        pl.col("file").alias("issued_file"),
+        pl.col("line").alias("issued_line"),
+        "user",
+        "client_id",
+        "device",
+        pl.when(pl.col("type") == "access").then(pl.col("grant")).alias("grant"),
+        pl.col("key").alias("kid"),
+        "expires_at",
+        pl.col("server").alias("via"),
     )
+
+
+def _usage(ev: Events) -> pl.DataFrame:
+    """One row per used token id: use counts and times, plus ``_type``/``_user``/``_client``/
+    ``_device`` guessed from its uses (for tokens issued before the logs start)."""
     uses = ev.narrow(USE_KINDS, _USE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    used = uses.group_by("token_id", maintain_order=True).agg(
+    return uses.group_by("token_id", maintain_order=True).agg(
         pl.len().cast(pl.Int64).alias("uses"),
         pl.col("time").min().alias("first_use"),
         pl.col("time").max().alias("last_use"),
@@ -118,6 +142,16 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         .alias("servers"),
         pl.col("time").filter(pl.col("kind") == "token.revoked").min().alias("revoked_at"),
         pl.col("reason").filter(pl.col("kind") == "token.revoked").first().alias("revoke_cause"),
+        _used_type().alias("_type"),
+        pl.col("user").drop_nulls().first().alias("_user"),
+        pl.col("client_id").drop_nulls().first().alias("_client"),
+        pl.col("device").drop_nulls().first().alias("_device"),
+    )
+
+
+def _used_type() -> pl.Expr:
+    """The token type its first telling use implies (refresh or access), null if none tells."""
+    return (
         pl.when(
             pl.col("kind").is_in(["token.refreshed", "token.revoked"])
             | ((pl.col("kind") == "token.rejected") & (pl.col("grant") == "refresh_token"))
@@ -128,23 +162,11 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
         .otherwise(None)
         .drop_nulls()
         .first()
-        .alias("_type"),
-        pl.col("user").drop_nulls().first().alias("_user"),
-        pl.col("client_id").drop_nulls().first().alias("_client"),
-        pl.col("device").drop_nulls().first().alias("_device"),
     )
-    out = tokens.join(used, on="token_id", how="full", coalesce=True, maintain_order="left_right")
-    out = out.with_columns(
-        pl.col("type").fill_null(pl.col("_type")),
-        pl.col("user").fill_null(pl.col("_user")),
-        pl.col("client_id").fill_null(pl.col("_client")),
-        pl.col("device").fill_null(pl.col("_device")),
-        pl.col("uses").fill_null(0),
-        pl.col("validations").fill_null(0),
-        pl.col("refreshes").fill_null(0),
-        pl.col("rejections").fill_null(0),
-    )
-    return out.select(list(LINEAGE_COLUMNS))
+
+
+_PARENT_SCHEMA = {"token_id": pl.String(), "parent": pl.String()}
+_PARENT_BY = ["node", "user", "device"]
 
 
 def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
@@ -157,64 +179,53 @@ def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
         pl.col("user").fill_null(""),
         pl.col("device").fill_null(""),
     )
-    schema = {"token_id": pl.String(), "parent": pl.String()}
     if access.height == 0:
-        return pl.DataFrame(schema=schema)
-    by = ["node", "user", "device"]
-    refreshed = (
-        ev.narrow(["token.refreshed"], ["time", "node", "user", "device", "token_id"])
-        .filter(pl.col("token_id").is_not_null())
-        .select(
-            "time",
-            "node",
-            pl.col("user").fill_null(""),
-            pl.col("device").fill_null(""),
-            pl.col("token_id").alias("parent"),
+        return pl.DataFrame(schema=_PARENT_SCHEMA)
+    refreshed = _as_parents(
+        ev.narrow(["token.refreshed"], ["time", "node", "user", "device", "token_id"]).filter(
+            pl.col("token_id").is_not_null()
         )
     )
     via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
     found = []
     if via_refresh.height and refreshed.height:
-        found.append(
-            via_refresh.join_asof(
-                refreshed.sort("time"),
-                on="time",
-                by=by,
-                strategy="backward",
-                tolerance=timedelta(seconds=5),
-                check_sortedness=False,  # sorted by time above; groups are not checkable
-            ).select("token_id", "parent")
-        )
+        found.append(_match(via_refresh, refreshed.sort("time"), "backward"))
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
-    refresh = (
-        issued.filter(pl.col("type") == "refresh")
-        .select(
-            "time",
-            "node",
-            pl.col("user").fill_null(""),
-            pl.col("device").fill_null(""),
-            pl.col("token_id").alias("parent"),
-        )
-        .sort("time")
-    )
+    refresh = _as_parents(issued.filter(pl.col("type") == "refresh")).sort("time")
     if logins.height and refresh.height:
-        found.append(
-            logins.join_asof(
-                refresh,
-                on="time",
-                by=by,
-                strategy="forward",
-                tolerance=timedelta(seconds=5),
-                check_sortedness=False,
-            ).select("token_id", "parent")
-        )
+        found.append(_match(logins, refresh, "forward"))
     if not found:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=_PARENT_SCHEMA)
     return (
         pl.concat(found, how="vertical")
         .filter(pl.col("parent").is_not_null())
         .unique("token_id", keep="first")
     )
+
+
+def _as_parents(frame: pl.DataFrame) -> pl.DataFrame:
+    """Candidate parents: time, node, user, device (null as "") and the token id as ``parent``."""
+    return frame.select(
+        "time",
+        "node",
+        pl.col("user").fill_null(""),
+        pl.col("device").fill_null(""),
+        pl.col("token_id").alias("parent"),
+    )
+
+
+def _match(
+    access: pl.DataFrame, candidates: pl.DataFrame, strategy: Literal["backward", "forward"]
+) -> pl.DataFrame:
+    """token_id -> parent: the nearest candidate within 5 s on the same node, user and device."""
+    return access.join_asof(
+        candidates,
+        on="time",
+        by=_PARENT_BY,
+        strategy=strategy,
+        tolerance=timedelta(seconds=5),
+        check_sortedness=False,  # both sorted by time by the caller; groups are not checkable
+    ).select("token_id", "parent")
 
 
 def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -83,57 +83,84 @@ USER_COLUMNS: Mapping[str, str] = {
 """Columns of :func:`users`."""
 
 
+_SESSION_KEY = ["user", "device", "client_id"]
+"""A session belongs to one user, device and client id."""
+
+_FAILURE_KINDS = ["token.rejected", "authorize.rejected"]
+
+_EMPTY_SESSIONS_SCHEMA = {
+    "user": pl.String(),
+    "device": pl.String(),
+    "client_id": pl.String(),
+    "session": pl.Int64(),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "login_grant": pl.String(),
+    "via": pl.String(),
+    "access_tokens": pl.Int64(),
+    "refresh_token": pl.String(),
+    "refreshes": pl.Int64(),
+    "validations": pl.Int64(),
+    "failures": pl.Int64(),
+    "last_failure": pl.String(),
+    "revoked": pl.Boolean(),
+    "ended_by": pl.String(),
+}
+"""Schema of :func:`sessions` when there are no session lines."""
+
+
 def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
     """One row per login of a user on a device (columns: :data:`SESSION_COLUMNS`).
 
     ``enriched`` is the (time-ordered) output of :func:`enrich`.
     """
-    key = ["user", "device", "client_id"]
+    rows = _session_lines(enriched)
+    if rows.height == 0:
+        return pl.DataFrame(schema=_EMPTY_SESSIONS_SCHEMA)
+    agg = _session_totals(_number_sessions(rows))
+    order = ["start", "user", "device", "client_id", "session"]
+    return _with_ended_by(agg).sort(order).select(list(SESSION_COLUMNS))
+
+
+def _session_lines(enriched: pl.DataFrame) -> pl.DataFrame:
+    """The session lines that name a user (device and client id null as "")."""
     # Only the columns a session reads: the wide table is neither copied nor sorted.
-    rows = (
+    return (
         enriched.lazy()
-        .select(*key, "time", "kind", "grant", "server", "token_id", "reason")
+        .select(*_SESSION_KEY, "time", "kind", "grant", "server", "token_id", "reason")
         .filter(pl.col("kind").is_in(SESSION_KINDS) & pl.col("user").is_not_null())
         .with_columns(pl.col("device").fill_null(""), pl.col("client_id").fill_null(""))
         .collect()
     )
-    if rows.height == 0:
-        return pl.DataFrame(
-            schema={
-                "user": pl.String(),
-                "device": pl.String(),
-                "client_id": pl.String(),
-                "session": pl.Int64(),
-                "start": pl.Datetime("us", "UTC"),
-                "end": pl.Datetime("us", "UTC"),
-                "login_grant": pl.String(),
-                "via": pl.String(),
-                "access_tokens": pl.Int64(),
-                "refresh_token": pl.String(),
-                "refreshes": pl.Int64(),
-                "validations": pl.Int64(),
-                "failures": pl.Int64(),
-                "last_failure": pl.String(),
-                "revoked": pl.Boolean(),
-                "ended_by": pl.String(),
-            }
-        )
+
+
+def _login_access() -> pl.Expr:
+    """An access token issued by a login grant."""
+    return (pl.col("kind") == "token.access.issued") & pl.col("grant").is_in(LOGIN_GRANTS)
+
+
+def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with ``session``: the login number within its user, device and client id."""
+    key = _SESSION_KEY
     # Client ids are per application: keep the device's one for lines that name only the user.
     # ``enriched`` is in time order and the window and group expressions below keep each
     # group's rows in table order: no sort by user and device is needed (only rows without
     # a time, last in the table, go first in a group as they always did).
     if rows["time"].null_count():
         rows = rows.sort([*key, "time"], maintain_order=True)
-    login_access = (pl.col("kind") == "token.access.issued") & pl.col("grant").is_in(LOGIN_GRANTS)
     prev = pl.col("kind").shift(1).over(key)
     start = (pl.col("kind") == "authorize.request") | (
-        login_access & ~prev.is_in(["authorize.request", "code.issued"]).fill_null(False)
+        _login_access() & ~prev.is_in(["authorize.request", "code.issued"]).fill_null(False)
     )
-    rows = rows.with_columns(start.cast(pl.Int64).cum_sum().over(key).alias("session"))
-    agg = rows.group_by([*key, "session"], maintain_order=True).agg(
+    return rows.with_columns(start.cast(pl.Int64).cum_sum().over(key).alias("session"))
+
+
+def _session_totals(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per session: its times, login, tokens and counts, and ``_last_kind``."""
+    return rows.group_by([*_SESSION_KEY, "session"], maintain_order=True).agg(
         pl.col("time").min().alias("start"),
         pl.col("time").max().alias("end"),
-        pl.col("grant").filter(login_access).first().alias("login_grant"),
+        pl.col("grant").filter(_login_access()).first().alias("login_grant"),
         pl.col("server").filter(pl.col("kind").is_in(VIA_KINDS)).drop_nulls().first().alias("via"),
         (pl.col("kind") == "token.access.issued").sum().cast(pl.Int64).alias("access_tokens"),
         pl.col("token_id")
@@ -142,31 +169,26 @@ def sessions(enriched: pl.DataFrame) -> pl.DataFrame:
         .alias("refresh_token"),
         (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
         (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
-        pl.col("kind")
-        .is_in(["token.rejected", "authorize.rejected"])
-        .sum()
-        .cast(pl.Int64)
-        .alias("failures"),
-        pl.col("reason")
-        .filter(pl.col("kind").is_in(["token.rejected", "authorize.rejected"]))
-        .last()
-        .alias("last_failure"),
+        pl.col("kind").is_in(_FAILURE_KINDS).sum().cast(pl.Int64).alias("failures"),
+        pl.col("reason").filter(pl.col("kind").is_in(_FAILURE_KINDS)).last().alias("last_failure"),
         (pl.col("kind") == "token.revoked").any().alias("revoked"),
         pl.col("kind").last().alias("_last_kind"),
     )
-    has_next = pl.col("session").shift(-1).over(key).is_not_null()
-    agg = agg.with_columns(
+
+
+def _with_ended_by(agg: pl.DataFrame) -> pl.DataFrame:
+    """The session totals with ``ended_by`` (revoked, relogin, failed or open)."""
+    has_next = pl.col("session").shift(-1).over(_SESSION_KEY).is_not_null()
+    return agg.with_columns(
         pl.when(pl.col("revoked"))
         .then(pl.lit("revoked"))
         .when(has_next)
         .then(pl.lit("relogin"))
-        .when(pl.col("_last_kind").is_in(["token.rejected", "authorize.rejected"]))
+        .when(pl.col("_last_kind").is_in(_FAILURE_KINDS))
         .then(pl.lit("failed"))
         .otherwise(pl.lit("open"))
         .alias("ended_by")
     ).drop("_last_kind")
-    order = ["start", "user", "device", "client_id", "session"]
-    return agg.sort(order).select(list(SESSION_COLUMNS))
 
 
 def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFrame:
