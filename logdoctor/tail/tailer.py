@@ -1,11 +1,8 @@
 """The tailer: lines from the follower become events (line engine) and findings (detector).
 
-Each followed file gets its own :class:`~logdoctor.ingest.parse.LineParser` (the same compiled
-patterns as the bulk engine), with the format :func:`~logdoctor.ingest.detect.detect` picks from the
-file's name, path and whole lines (those of its first 64 KiB, wherever reading starts; a file
-with no whole line yet is decided on its first lines as they arrive), and the node
-:func:`~logdoctor.ingest.sources.node_from_path` reads from the bundle layout. A file that no format
-fits, or whose records mostly match no event pattern (LD901's thresholds), gets a notice.
+Each followed file gets its own line parser, with the format, node and time zone
+:mod:`logdoctor.tail.sources` picks for it. A file that no format fits, or whose records mostly
+match no event pattern (LD901's thresholds), gets a notice.
 
 A record (a header line plus its continuation lines) is complete when the next header line
 arrives. So that the last event of a quiet file is not held back forever, an open record is
@@ -32,34 +29,29 @@ than ``window_seconds`` before the newest event's time). It runs at most every
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
 import polars as pl
 
-from logdoctor.ingest.detect import detect, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.spec import Format
-from logdoctor.ingest.parse import LineParser, Record
-from logdoctor.ingest.parse.line import zone_from_head
-from logdoctor.ingest.sources import node_from_path
+from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding
 from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO
 from logdoctor.tail.checkpoint import Entry
 from logdoctor.tail.follow import Follower
 from logdoctor.tail.follow_events import Closed, FileState, FollowEvent, Line, Notice, Opened
+from logdoctor.tail.sources import FileSources, Source
 from logdoctor.tail.window import Detector, DetectorWindow
 from logdoctor.timestamps import Zone, resolve_zone
 
 __all__ = ["Batch", "BatchSink", "Detector", "Mark", "TailStats", "Tailer"]
 
-_SNIFF_LINES = 200
 _UNRECOGNIZED_FLOOR = UNRECOGNIZED_MIN_RECORDS * UNRECOGNIZED_RATIO
 """Fewer unrecognized records than this cannot make the share LD901 reports."""
 
@@ -107,29 +99,6 @@ class TailStats:
     detector_errors: int = 0
 
 
-@dataclass(eq=False)
-class _Source:
-    stream: int
-    parser: LineParser
-    node: str
-    open_start: tuple[int, int] | None = None
-    """(offset, lines before) of the open record's header line; None when no record is open."""
-    last_end: tuple[int, int] = (0, 0)
-    last_at: float = 0.0
-    warned: bool = False
-    """The unrecognized-records notice was given."""
-
-
-@dataclass(frozen=True)
-class _Undecided:
-    """A file opened with no whole line yet: its format is picked from its first lines."""
-
-    path: str
-    name: str
-    rel: str
-    node: str
-
-
 class Tailer:
     """Follow UCM logs and turn them into events and findings; never prints.
 
@@ -162,14 +131,12 @@ class Tailer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Load the formats and take the options (see the class doc); watching starts in
-        :meth:`start`. Over 60 lines only because it stores eighteen options."""
+        :meth:`start`."""
         self.formats: list[Format] = (
             list(formats) if formats is not None else load_formats(formats_dirs)
         )
         self.zone: Zone = resolve_zone(tz)
-        self._stated: dict[str, Zone] = {}
-        """Node -> the zone its own CiscoSyslog states (two clocks); it outranks ``tz``."""
-        self._node = node
+        self._files = FileSources(self.formats, self.zone, node)
         self.follower = Follower(
             paths,
             match=formats_matcher(self.formats),
@@ -189,8 +156,8 @@ class Tailer:
         self.state_path = str(state) if state is not None else None
         """The checkpoint file, if any."""
         self._sink = sink
-        self._sources: dict[int, _Source] = {}
-        self._undecided: dict[int, _Undecided] = {}
+        self._sources = self._files.sources
+        self._undecided = self._files.undecided
         self._rotated: set[int] = set()
         self._last_stream = -1
         self._closed = False
@@ -324,7 +291,7 @@ class Tailer:
                     if self._rotated:
                         self._settle_rotated(e.stream, batch)
                 if undecided and e.stream in undecided:
-                    self._decide(e.stream, events, events.index(e), batch)
+                    self._files.decide(e.stream, events, events.index(e), batch.notices)
                 self._line(e, now, batch)
             elif isinstance(e, Opened):
                 self._open(e, batch)
@@ -360,96 +327,8 @@ class Tailer:
     def _open(self, e: Opened, batch: Batch) -> None:
         if e.rotated:
             self._rotated.add(e.stream)
-        if e.stream in self._sources or e.stream in self._undecided:
-            return  # a stream that moved to a copy of its file keeps its parser
-        name = os.path.basename(e.path)
-        if e.root_is_dir:
-            rel = os.path.relpath(e.path, e.root).replace(os.sep, "/")
-            node = self._node or node_from_path(rel, os.path.basename(e.root) or "unknown")
-        else:
-            rel = e.path
-            node = self._node or node_from_path(e.path, "unknown", anchors_only=True)
-        self.stats.files += 1
-        file = _Undecided(e.path, name, rel, node)
-        lines = sniff_lines(e.sample)
-        if lines:
-            self._use(e.stream, file, lines, batch)
-        else:
-            self._undecided[e.stream] = file  # no whole line yet: decided on its first ones
-
-    def _decide(self, stream: int, events: list[FollowEvent], i: int, batch: Batch) -> None:
-        """Pick the format of an undecided file from its lines in this read (from ``i`` on)."""
-        file = self._undecided.pop(stream)
-        mine = (x.text for x in events[i:] if isinstance(x, Line) and x.stream == stream)
-        self._use(stream, file, list(islice(mine, _SNIFF_LINES)), batch)
-
-    def _use(self, stream: int, file: _Undecided, lines: list[str], batch: Batch) -> None:
-        found = detect(self.formats, file.name, file.rel, lines)
-        fmt = found.format
-        if found.lines and found.ratio == 0.0:
-            batch.notices.append(
-                Notice(
-                    "format",
-                    file.path,
-                    f"{file.path}: none of its first {found.lines} line(s) fits a known log "
-                    f"format; read as {fmt.name} (by its name), its lines count as malformed "
-                    "(add a format with --formats-dir)",
-                    stream,
-                )
-            )
-        if fmt.states_zone:
-            self._state_zone(file.node, zone_from_head(fmt, lines).zone, batch)
-        elif fmt.zoneless and file.node not in self._stated:
-            self._state_zone(file.node, self._peek_zone(file), batch)
-        parser = LineParser(fmt, file=file.path, node=file.node, zone=self._zone_of(fmt, file.node))
-        self._sources[stream] = _Source(stream, parser, file.node)
-
-    def _zone_of(self, fmt: Format, node: str) -> Zone:
-        """The zone a file's zone-less times are read in: its node's stated one, else ``tz``."""
-        return self._stated.get(node, self.zone) if fmt.zoneless else self.zone
-
-    def _peek_zone(self, file: _Undecided) -> Zone | None:
-        """The zone the node's CiscoSyslog states, read from the head of the file next to this
-        one in the node's folder (``<node>/syslog/CiscoSyslog``), before its lines come."""
-        here = Path(file.path).parent
-        while here.name and here.name != file.node:
-            here = here.parent
-        if not here.name:
-            return None
-        for log in sorted((here / "syslog").glob("CiscoSyslog*"))[:1]:
-            try:
-                with log.open("rb") as fh:
-                    head = fh.read(1 << 16)
-            except OSError:
-                return None
-            lines = sniff_lines(head)
-            fmt = detect(self.formats, log.name, log.name, lines).format
-            if fmt.states_zone:
-                return zone_from_head(fmt, lines).zone
-        return None
-
-    def _state_zone(self, node: str, zone: Zone | None, batch: Batch) -> None:
-        """A node's CiscoSyslog states its zone (the first statement wins): the node's files
-        not read yet are read in it; one already read says so in a notice."""
-        if zone is None or node in self._stated:
-            return
-        self._stated[node] = zone
-        for src in self._sources.values():
-            fmt = src.parser.fmt
-            if src.node != node or not fmt.zoneless:
-                continue
-            if src.parser.stats.lines == 0:
-                src.parser = LineParser(fmt, file=src.parser.file, node=node, zone=zone)
-            else:
-                batch.notices.append(
-                    Notice(
-                        "format",
-                        src.parser.file,
-                        f"{src.parser.file}: its first lines were read in {self.zone.name}; "
-                        f"{node}'s CiscoSyslog states {zone.name} (restart the tail to re-read)",
-                        src.stream,
-                    )
-                )
+        if self._files.open(e, batch.notices):
+            self.stats.files += 1
 
     def _line(self, e: Line, now: float, batch: Batch) -> None:
         src = self._sources.get(e.stream)
@@ -472,7 +351,7 @@ class Tailer:
             if not src.warned and st.unrecognized > _UNRECOGNIZED_FLOOR:
                 self._check_unrecognized(src, batch)
 
-    def _flush(self, src: _Source, batch: Batch) -> None:
+    def _flush(self, src: Source, batch: Batch) -> None:
         if src.open_start is None:
             self.follower.ack(src.stream, *src.last_end)
             return
@@ -481,7 +360,7 @@ class Tailer:
         self.follower.ack(src.stream, *src.last_end)
         self._check_unrecognized(src, batch)
 
-    def _check_unrecognized(self, src: _Source, batch: Batch) -> None:
+    def _check_unrecognized(self, src: Source, batch: Batch) -> None:
         """A notice, once per file, when its records mostly match no event pattern (LD901)."""
         st = src.parser.stats
         if src.warned or st.unrecognized <= _UNRECOGNIZED_FLOOR:
