@@ -74,18 +74,26 @@ def _lifetime(issued: datetime | None, expires: datetime | None) -> str:
     return str(round((expires - issued).total_seconds()))
 
 
-def drill_data(
-    ua: agg.UserAgg, rows: Sequence[dict[str, Any]], lineage: pl.DataFrame, limits: Limits
-) -> dict[str, Any]:
-    """JSON-ready drill-down: per shown user (by row index) their capped events and lineage
-    (the rows of :func:`logdoctor.analysis.lineage.lineage`)."""
-    ev = ua.drill_events
-    t_min = ev["time"].min() if ev.height else None
-    t0 = int(t_min.timestamp()) if isinstance(t_min, datetime) else 0
-    strings = _Strings(limits.name_chars)
-    files = _Strings(FILE_CHARS)
-    index = {r["user"]: i for i, r in enumerate(rows)}
-    users: list[dict[str, Any] | None] = [None] * len(rows)
+_Users = list[dict[str, Any] | None]
+
+
+def _slot(users: _Users, i: int, more: Any) -> dict[str, Any]:
+    """User ``i``'s drill-down entry, created (with ``more`` events left out) if new."""
+    slot = users[i]
+    if slot is None:
+        slot = users[i] = {"ev": [], "more": int(more), "lin": []}
+    return slot
+
+
+def _add_events(
+    ev: pl.DataFrame,
+    index: dict[Any, int],
+    users: _Users,
+    strings: _Strings,
+    files: _Strings,
+    t0: int,
+) -> None:
+    """Each shown user's events, as rows of string-table indices, into ``users``."""
     cols = ("user", "time", "kind", "node", "client_id", "device", "token_id", "grant")
     cols2 = ("reason", "server", "file", "line", "_more", "family")
     for rec in ev.select(*cols, *cols2).iter_rows() if ev.height else ():
@@ -95,9 +103,7 @@ def drill_data(
         i = index.get(user)
         if i is None:
             continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": int(more), "lin": []}
+        slot = _slot(users, i, more)
         slot["ev"].append(
             [
                 _rel(t, t0),
@@ -114,15 +120,42 @@ def drill_data(
                 strings(side_name(fam)),
             ]
         )
+
+
+def _token_row(r: dict[str, Any], t0: int, limits: Limits) -> list[Any]:
+    """One token of a lineage row, as the page's drill-down shows it."""
+    refresh = r["type"] == "refresh"
+    where = r["issued_node"] or ""
+    if r["servers"]:
+        where = (where + " → " if where else "") + ", ".join(r["servers"])
+    return [
+        neutral(r["token_id"], limits.name_chars),
+        _rel(r["issued_at"], t0),
+        _rel(r["last_use"], t0),
+        int(r["refreshes"] if refresh else r["validations"]),
+        int(r["rejections"]),
+        neutral(", ".join(r["reasons"] or []), 200),
+        _rel(r["revoked_at"], t0),
+        neutral(r["revoke_cause"], 60),
+        neutral(r["grant"], 40),
+        _lifetime(r["issued_at"], r["expires_at"]),
+        neutral(_short_key(r["kid"]), 12),
+        neutral(r["device"], limits.name_chars),
+        neutral(where, 200),
+    ]
+
+
+def _add_lineage(
+    lineage: pl.DataFrame, index: dict[Any, int], users: _Users, t0: int, limits: Limits
+) -> None:
+    """Each shown user's token lineage, grouped by client, into ``users``."""
     lin, more = agg.user_lineage(lineage, list(index), limits)
     clients: dict[tuple[int, str], dict[str, Any]] = {}
     for r in lin.iter_rows(named=True):
         i = index.get(r["user"])
         if i is None:
             continue
-        slot = users[i]
-        if slot is None:
-            slot = users[i] = {"ev": [], "more": 0, "lin": []}
+        slot = _slot(users, i, 0)
         ck = (i, r["client_id"])
         c = clients.get(ck)
         if c is None:
@@ -134,27 +167,23 @@ def drill_data(
                 "am": more.get((r["user"], r["client_id"], "access"), 0),
             }
             slot["lin"].append(c)
-        refresh = r["type"] == "refresh"
-        where = r["issued_node"] or ""
-        if r["servers"]:
-            where = (where + " → " if where else "") + ", ".join(r["servers"])
-        c["r" if refresh else "a"].append(
-            [
-                neutral(r["token_id"], limits.name_chars),
-                _rel(r["issued_at"], t0),
-                _rel(r["last_use"], t0),
-                int(r["refreshes"] if refresh else r["validations"]),
-                int(r["rejections"]),
-                neutral(", ".join(r["reasons"] or []), 200),
-                _rel(r["revoked_at"], t0),
-                neutral(r["revoke_cause"], 60),
-                neutral(r["grant"], 40),
-                _lifetime(r["issued_at"], r["expires_at"]),
-                neutral(_short_key(r["kid"]), 12),
-                neutral(r["device"], limits.name_chars),
-                neutral(where, 200),
-            ]
-        )
+        c["r" if r["type"] == "refresh" else "a"].append(_token_row(r, t0, limits))
+
+
+def drill_data(
+    ua: agg.UserAgg, rows: Sequence[dict[str, Any]], lineage: pl.DataFrame, limits: Limits
+) -> dict[str, Any]:
+    """JSON-ready drill-down: per shown user (by row index) their capped events and lineage
+    (the rows of :func:`logdoctor.analysis.lineage.lineage`)."""
+    ev = ua.drill_events
+    t_min = ev["time"].min() if ev.height else None
+    t0 = int(t_min.timestamp()) if isinstance(t_min, datetime) else 0
+    strings = _Strings(limits.name_chars)
+    files = _Strings(FILE_CHARS)
+    index = {r["user"]: i for i, r in enumerate(rows)}
+    users: _Users = [None] * len(rows)
+    _add_events(ev, index, users, strings, files, t0)
+    _add_lineage(lineage, index, users, t0, limits)
     kinds = {strings.items[i]: kind_meaning(k or "") for k, i in strings.index.items() if k}
     return {
         "t0": t0,

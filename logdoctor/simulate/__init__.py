@@ -71,6 +71,23 @@ def _start(value: str | float | None) -> float:
         ) from None
 
 
+def _run(sim: Sim, name: str, seed: int, progress: Progress) -> tuple[Expectation, dict[str, str]]:
+    """Run ``sim``; its expectation and the bundle's extra files (``deployment.toml``,
+    ``expected.json``)."""
+    sim.run(progress)
+    exp = sim.expectation()
+    header = (
+        f"Declared deployment of the simulated scenario {name} (seed {seed}).\n"
+        f"{sim.scenario.summary}.\n"
+        "Check it with the logs: logdoctor check . --config deployment.toml"
+    )
+    extra = {
+        "deployment.toml": deployment_toml(sim.topo, sim.svc, sim.people, header=header),
+        "expected.json": expected_json(name, seed, exp),
+    }
+    return exp, extra
+
+
 def simulate(
     name: str,
     *,
@@ -109,17 +126,7 @@ def simulate(
             password_cost=password_cost,
         )
         try:
-            sim.run(progress)
-            exp = sim.expectation()
-            header = (
-                f"Declared deployment of the simulated scenario {name} (seed {seed}).\n"
-                f"{sc.summary}.\n"
-                "Check it with the logs: logdoctor check . --config deployment.toml"
-            )
-            extra = {
-                "deployment.toml": deployment_toml(sim.topo, sim.svc, sim.people, header=header),
-                "expected.json": expected_json(name, seed, exp),
-            }
+            exp, extra = _run(sim, name, seed, progress)
         finally:
             sim.close()
         progress.stage("writing")

@@ -79,13 +79,7 @@ class Sim:
         users: int | None = None,
         password_cost: int = 1 << 10,
     ) -> None:
-        if days < 1:
-            raise SimulationError(f"--days {days}: must be at least 1")
-        users = scenario.users if users is None else users
-        if users < scenario.min_users:
-            raise SimulationError(
-                f"scenario {scenario.name} needs at least {scenario.min_users} users (--users)"
-            )
+        users = self._check_size(scenario, days, users)
         self.scenario = scenario
         self.seed = seed
         self.start = float(start)
@@ -104,25 +98,10 @@ class Sim:
         self.setup_time = _midnight(self.start - scenario.warmup_days * DAY) + 6 * 3600
         self.clock = VirtualClock(self.setup_time)
         self.admin = AdminCredentials(ADMIN_USER, f"axl-{seed}-secret")
-        self.svc = Service(
-            workdir / "service",
-            clock=self.clock,
-            rng=random.Random(f"logdoctor-simulate:{seed}:service"),
-            key_rng=random.Random(f"logdoctor-simulate:{seed}:keys"),
-            durable=False,
-            autoflush=False,
-            ssosp_max_bytes=scenario.ssosp_max_bytes,
-            admin=self.admin,
-            cluster=self.topo.cluster,
-            publisher=self.topo.publisher,
-            password_cost=password_cost,
-        )
+        self.svc = self._make_service(workdir, password_cost)
         self.logs_root = workdir / "service" / "logs"
         self.flow_on = False
-        self.svc.set_ucm_version(scenario.ucm_version)
-        self.topo.build(self.svc)
-        for name, value in scenario.params.items():
-            self.set_param(name, value)
+        self._configure()
         self.exp_refresh = {e.name: e.refresh for e in self.topo.expressways}
         self._nodes = self._node_weights()
         self.clients: list[Client] = []
@@ -136,6 +115,43 @@ class Sim:
         self._refresh_params()
 
     # -- construction --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_size(scenario: Scenario, days: int, users: int | None) -> int:
+        """The number of users (``users`` or the scenario's), once ``days`` and it are valid."""
+        if days < 1:
+            raise SimulationError(f"--days {days}: must be at least 1")
+        users = scenario.users if users is None else users
+        if users < scenario.min_users:
+            raise SimulationError(
+                f"scenario {scenario.name} needs at least {scenario.min_users} users (--users)"
+            )
+        return users
+
+    def _make_service(self, workdir: Path, password_cost: int) -> Service:
+        """The token service the run drives, on the virtual clock, seeded from the run's seed."""
+        seed = self.seed
+        return Service(
+            workdir / "service",
+            clock=self.clock,
+            rng=random.Random(f"logdoctor-simulate:{seed}:service"),
+            key_rng=random.Random(f"logdoctor-simulate:{seed}:keys"),
+            durable=False,
+            autoflush=False,
+            ssosp_max_bytes=self.scenario.ssosp_max_bytes,
+            admin=self.admin,
+            cluster=self.topo.cluster,
+            publisher=self.topo.publisher,
+            password_cost=password_cost,
+        )
+
+    def _configure(self) -> None:
+        """Set the service's UCM version, build the topology and apply the scenario's
+        parameters."""
+        self.svc.set_ucm_version(self.scenario.ucm_version)
+        self.topo.build(self.svc)
+        for name, value in self.scenario.params.items():
+            self.set_param(name, value)
 
     def _node_weights(self) -> list[str]:
         """OAuth requests go to any UCM node (DNS SRV), subscribers twice as often."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from logdoctor.simulate.population import Person
 from logdoctor.tokenservice.service import Service
@@ -126,24 +127,15 @@ def _jabber_groups(people: Sequence[Person]) -> list[tuple[str, str, int, bool, 
     ]
 
 
-def deployment_toml(
-    topo: Topology,
-    svc: Service,
-    people: Sequence[Person],
-    *,
-    header: str = "",
-) -> str:
-    """The declared deployment as of the service's current state (``deployment.toml``)."""
-    info = svc.info()
-    params = svc.params()
-    keys = {
-        use: {row["node"]: row for row in svc.key_show(use)} for use in ("signing", "encryption")
-    }
+_Keys = dict[str, dict[str, dict[str, Any]]]
+
+
+def _cluster_toml(
+    topo: Topology, info: Mapping[str, Any], params: Mapping[str, str], keys: _Keys
+) -> list[str]:
+    """The ``[[cluster]]`` table of the deployment's own cluster."""
     pub = topo.publisher
-    out: list[str] = []
-    if header:
-        out += [f"# {line}" if line else "#" for line in header.splitlines()]
-    out += ["version = 1", "", "[[cluster]]", f"name = {_q(topo.cluster)}"]
+    out = ["version = 1", "", "[[cluster]]", f"name = {_q(topo.cluster)}"]
     out.append(f"publisher = {_q(pub)}")
     if topo.subscribers:
         out.append(f"subscribers = [{', '.join(_q(s) for s in topo.subscribers)}]")
@@ -159,25 +151,35 @@ def deployment_toml(
     for use in ("signing", "encryption"):
         row = keys[use][pub]
         out.append(f"{use} = {{ version = {row['version']}, checksum = {_q(row['checksum'])} }}")
-    if topo.central:
-        first = topo.central[0]
-        out += [
-            "",
-            "[[cluster]]",
-            f"name = {_q(topo.central_cluster)}",
-            'role = "imp_central"',
-            f"publisher = {_q(topo.central_publisher)}",
-            f"imp = [{', '.join(_q(s) for s in topo.central)}]",
-            *_zones_line(topo, (topo.central_publisher, *topo.central)),
-            f"serves = {_q(topo.cluster)}",
-            "",
-            "[cluster.keys]",
-        ]
-        for use in ("signing", "encryption"):
-            row = keys[use][first]
-            out.append(
-                f"{use} = {{ version = {row['version']}, checksum = {_q(row['checksum'])} }}"
-            )
+    return out
+
+
+def _central_toml(topo: Topology, keys: _Keys) -> list[str]:
+    """The ``[[cluster]]`` table of the central IM and Presence cluster (if any)."""
+    if not topo.central:
+        return []
+    first = topo.central[0]
+    out = [
+        "",
+        "[[cluster]]",
+        f"name = {_q(topo.central_cluster)}",
+        'role = "imp_central"',
+        f"publisher = {_q(topo.central_publisher)}",
+        f"imp = [{', '.join(_q(s) for s in topo.central)}]",
+        *_zones_line(topo, (topo.central_publisher, *topo.central)),
+        f"serves = {_q(topo.cluster)}",
+        "",
+        "[cluster.keys]",
+    ]
+    for use in ("signing", "encryption"):
+        row = keys[use][first]
+        out.append(f"{use} = {{ version = {row['version']}, checksum = {_q(row['checksum'])} }}")
+    return out
+
+
+def _peers_toml(topo: Topology, params: Mapping[str, str], keys: _Keys) -> list[str]:
+    """The ``[[expressway]]`` and ``[[unity]]`` tables."""
+    out: list[str] = []
     for e in topo.expressways:
         sig = keys["signing"][e.name]["checksum"]
         enc = keys["encryption"][e.name]["checksum"]
@@ -203,6 +205,12 @@ def deployment_toml(
             f"refresh_login_flow = {_onoff(flow)}",
             f"keys = {{ signing = {_q(sig)}, encryption = {_q(enc)} }}",
         ]
+    return out
+
+
+def _jabber_toml(people: Sequence[Person]) -> list[str]:
+    """The ``[[jabber]]`` tables, one per group of like Jabber devices."""
+    out: list[str] = []
     for plat, ver, n, mra, push in _jabber_groups(people):
         out += [
             "",
@@ -214,4 +222,27 @@ def deployment_toml(
         ]
         if push is not None:
             out.append(f"push = {'true' if push else 'false'}")
+    return out
+
+
+def deployment_toml(
+    topo: Topology,
+    svc: Service,
+    people: Sequence[Person],
+    *,
+    header: str = "",
+) -> str:
+    """The declared deployment as of the service's current state (``deployment.toml``)."""
+    info = svc.info()
+    params = svc.params()
+    keys = {
+        use: {row["node"]: row for row in svc.key_show(use)} for use in ("signing", "encryption")
+    }
+    out: list[str] = []
+    if header:
+        out += [f"# {line}" if line else "#" for line in header.splitlines()]
+    out += _cluster_toml(topo, info, params, keys)
+    out += _central_toml(topo, keys)
+    out += _peers_toml(topo, params, keys)
+    out += _jabber_toml(people)
     return "\n".join(out) + "\n"
