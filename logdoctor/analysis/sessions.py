@@ -259,25 +259,12 @@ def timeline(
             ids.update(lin.filter(pl.col("parent") == token)["token_id"].to_list())
         cond = cond & pl.col("token_id").is_in(sorted(ids))
     rows = enriched.filter(cond)
-    return rows.select(
-        "time",
-        "node",
-        "kind",
-        "level",
-        "user",
-        "device",
-        "token_id",
-        "grant",
-        "server",
-        "reason",
-        "param",
-        "value",
-        pl.col("message").map_elements(excerpt, return_dtype=pl.String).alias("summary")
+    summary = (
+        pl.col("message").map_elements(excerpt, return_dtype=pl.String)
         if rows.height
-        else pl.col("message").alias("summary"),
-        "file",
-        "line",
-    )
+        else pl.col("message")
+    ).alias("summary")
+    return rows.select(summary if c == "summary" else pl.col(c) for c in TIMELINE_COLUMNS)
 
 
 # Re-exported: clock skew and coverage live in their own modules.
