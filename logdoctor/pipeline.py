@@ -20,12 +20,13 @@ import polars as pl
 
 from logdoctor.baseline import Baseline
 from logdoctor.ingest.bundleset import refuse_several_bundles
-from logdoctor.ingest.sources import InputError
+from logdoctor.ingest.inputs import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
 from logdoctor.table import empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
-from logdoctor.ucm.deployment import Deployment, load_deployment
+from logdoctor.ucm.deployment import load_deployment
+from logdoctor.ucm.deploymodel import Deployment
 from logdoctor.verdict import FAIL_ON, CheckReport
 
 if TYPE_CHECKING:

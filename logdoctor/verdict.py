@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from logdoctor.baseline import Baseline, BaselineEntry
-from logdoctor.ingest.sources import InputError
+from logdoctor.ingest.inputs import InputError
 from logdoctor.model import Finding, Severity
 from logdoctor.rules import Rule, RuleFailure
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import ZoneBook
-from logdoctor.ucm.deployment import Deployment
+from logdoctor.ucm.deploymodel import Deployment
 
 __all__ = ["FAIL_ON", "STATUSES", "CheckReport", "unread_summary"]
 

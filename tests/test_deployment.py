@@ -8,7 +8,8 @@ import pytest
 
 import logdoctor
 from logdoctor.analysis.inference import compare, infer, name_role
-from logdoctor.ucm.deployment import DeploymentError, load_deployment, parse_deployment
+from logdoctor.ucm.deployment import load_deployment, parse_deployment
+from logdoctor.ucm.deploymodel import DeploymentError
 from logdoctor.ucm.jabber import parse_agent, platform_from_device
 
 ASSETS = Path(__file__).parent / "assets"

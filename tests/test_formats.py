@@ -8,7 +8,7 @@ import pytest
 
 from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
 from logdoctor.ingest.formats.lnav import lnav_format, lnav_reads_alike
-from logdoctor.ingest.formats.spec import FormatError
+from logdoctor.ingest.formats.types import FormatError
 
 MINIMAL = r"""
 name = "mylog"

@@ -14,7 +14,7 @@ import pytest
 from logdoctor.ingest.formats import check as check_module
 from logdoctor.ingest.formats import compiled
 from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
-from logdoctor.ingest.formats.spec import Format, FormatError
+from logdoctor.ingest.formats.types import Format, FormatError
 from tests.test_formats import MINIMAL
 
 BUILTIN = len(list(builtin_formats_dir().glob("*.toml")))

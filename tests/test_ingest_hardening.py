@@ -25,9 +25,9 @@ import pytest
 
 import logdoctor
 from logdoctor.cli import main
+from logdoctor.ingest.inputs import Limits
 from logdoctor.ingest.load import open_inputs
 from logdoctor.ingest.parse import MAX_RECORD_BYTES, LineParser, iter_lines, parse_bytes
-from logdoctor.ingest.sources import Limits
 from tests.helpers.paths import ROOT, asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()

@@ -11,21 +11,20 @@ import pytest
 
 import logdoctor
 from logdoctor.cli import main
-from logdoctor.ingest.nodes import (
-    Statement,
+from logdoctor.ingest.nodenames import (
     archive_stem,
     default_node,
-    file_statements,
     host_of,
-    identify,
     is_download_time,
     is_fqdn,
     is_ip,
     node_from_path,
-    statements,
 )
+from logdoctor.ingest.nodes import identify
+from logdoctor.ingest.nodestatements import Statement, file_statements, statements
 from logdoctor.pipeline import check, run_check
-from logdoctor.ucm.deployment import DeploymentError, parse_deployment
+from logdoctor.ucm.deployment import parse_deployment
+from logdoctor.ucm.deploymodel import DeploymentError
 from tests.helpers.paths import ROOT
 
 SAMPLES = ROOT / "sample_logs"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from logdoctor.ingest.formats.catalog import load_formats
-from logdoctor.ingest.formats.spec import HeaderPattern
+from logdoctor.ingest.formats.types import HeaderPattern
 from logdoctor.ingest.parse.header import LOG4J_PREFIX, header_frame, log4j_fields
 
 _LINES = [

@@ -14,8 +14,8 @@ import pytest
 import logdoctor
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.inflate import Inflated
+from logdoctor.ingest.inputs import Limits, SourceError
 from logdoctor.ingest.parse import MAX_RECORD_BYTES, iter_chunks
-from logdoctor.ingest.sources import Limits, SourceError
 
 _SSOSP = next(f for f in load_formats(check=False) if f.name == "ssosp")
 

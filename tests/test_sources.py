@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.ingest.sources import Limits, node_from_path
+from logdoctor.ingest.inputs import Limits
+from logdoctor.ingest.nodenames import node_from_path
 from tests.helpers.paths import asset
 
 SSOSP = asset("verbatim/ssosp-ucm125.log").read_bytes()

@@ -11,7 +11,6 @@ import pytest
 
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.formats.encoders import family
-from logdoctor.ingest.formats.spec import Format, FormatError
 from logdoctor.ingest.formats.templates import (
     Stamp,
     TemplateError,
@@ -20,6 +19,7 @@ from logdoctor.ingest.formats.templates import (
     percent,
     template_regex,
 )
+from logdoctor.ingest.formats.types import Format, FormatError
 from logdoctor.ingest.parse import LineParser, iter_lines
 from tests.test_formats import MINIMAL as BASE
 
@@ -223,7 +223,7 @@ def test_every_template_reads_back_what_it_writes(fmt_name: str, event: str) -> 
 WRITERS = (
     "logdoctor/tokenservice/messages.py",
     "logdoctor/tokenservice/logwriter.py",
-    "tests/rules/casegen.py",
+    "tests/rules/cases.py",
     "tests/helpers/bundle.py",
     "tests/helpers/lines.py",
     "tests/helpers/report.py",

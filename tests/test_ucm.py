@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logdoctor.ucm.deployment import DeploymentError, parse_deployment
+from logdoctor.ucm.deployment import parse_deployment
+from logdoctor.ucm.deploymodel import DeploymentError
 from logdoctor.ucm.naming import (
     numbered_name,
     rotated_number,

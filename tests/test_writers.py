@@ -19,7 +19,7 @@ import pytest
 from logdoctor.cli import main
 from logdoctor.cli.options import FormatChoice
 from logdoctor.outputs import WRITERS, formats_for, writer
-from tests.conftest import ASSETS
+from tests.helpers.paths import ASSETS
 
 VERBATIM = str(ASSETS / "verbatim")
 

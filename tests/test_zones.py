@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 
 from logdoctor.cli import main
 from logdoctor.timestamps import UTC_ZONE, ZoneBook, display_zone, resolve_zone, zone_book
-from logdoctor.ucm.deployment import DeploymentError, parse_deployment
+from logdoctor.ucm.deployment import parse_deployment
+from logdoctor.ucm.deploymodel import DeploymentError
 from tests.helpers.paths import ASSETS
 
 CASE = ASSETS / "rules" / "LD101" / "bad"

@@ -204,7 +204,7 @@ def _run_check(
     from logdoctor.baseline import load_baseline
     from logdoctor.pipeline import check
     from logdoctor.rules import EVIDENCE_CAP
-    from logdoctor.ucm.deployment import DeploymentError
+    from logdoctor.ucm.deploymodel import DeploymentError
 
     cap = None if evidence == -1 else (EVIDENCE_CAP if evidence is None else evidence)
     try:

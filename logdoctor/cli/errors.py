@@ -71,8 +71,8 @@ def handle_errors(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from logdoctor.ingest.formats.spec import FormatError
-        from logdoctor.ingest.sources import SourceError
+        from logdoctor.ingest.formats.types import FormatError
+        from logdoctor.ingest.inputs import SourceError
 
         try:
             return fn(*args, **kwargs)

@@ -19,8 +19,8 @@ from logdoctor.cli.errors import EXIT_FINDINGS, EXIT_USAGE, CliError, one_line, 
 from logdoctor.cli.options import InputSpec, node_aliases
 
 if TYPE_CHECKING:
+    from logdoctor.ingest.inputs import InputError
     from logdoctor.ingest.load import Loader, LoadResult
-    from logdoctor.ingest.sources import InputError
     from logdoctor.progress import Progress
     from logdoctor.timestamps import ZoneBook
     from logdoctor.verdict import CheckReport

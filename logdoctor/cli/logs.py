@@ -45,9 +45,9 @@ from logdoctor.cli.term import terminal
 if TYPE_CHECKING:
     import polars as pl
 
-    from logdoctor.ingest.formats.spec import Format
+    from logdoctor.ingest.formats.types import Format
+    from logdoctor.ingest.inputs import Ignored
     from logdoctor.ingest.load import Loader
-    from logdoctor.ingest.sources import Ignored
     from logdoctor.outputs.sheet import Sheet
     from logdoctor.timestamps import ZoneBook
 

@@ -39,7 +39,7 @@ from logdoctor.timestamps import Zone, ZoneBook, display_zone, zone_book
 if TYPE_CHECKING:
     import polars as pl
 
-    from logdoctor.ucm.deployment import Deployment
+    from logdoctor.ucm.deploymodel import Deployment
 
 __all__ = [
     "ColorMode",
@@ -409,7 +409,8 @@ def zones(tz: str | None, config: Path | None) -> ZoneBook:
 
 def _deployment(config: Path) -> Deployment:
     """The deployment file, or one line and exit 2."""
-    from logdoctor.ucm.deployment import DeploymentError, load_deployment
+    from logdoctor.ucm.deployment import load_deployment
+    from logdoctor.ucm.deploymodel import DeploymentError
 
     try:
         return load_deployment(config)

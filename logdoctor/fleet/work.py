@@ -32,16 +32,18 @@ from logdoctor.fleet.document import cluster_document
 from logdoctor.ingest.cache import default_cache
 from logdoctor.ingest.detect import looks_like_log
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.inputs import InputError, Limits, LogFile
 from logdoctor.ingest.load import Loader, LoadResult
 from logdoctor.ingest.nodes import identify_events
-from logdoctor.ingest.sources import InputError, Limits, LogFile, discover
+from logdoctor.ingest.sources import discover
 from logdoctor.model import Finding, Severity
 from logdoctor.pipeline import run_check
 from logdoctor.rules import select_rules
 from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
-from logdoctor.ucm.deployment import Deployment, parse_deployment
+from logdoctor.ucm.deployment import parse_deployment
+from logdoctor.ucm.deploymodel import Deployment
 from logdoctor.verdict import CheckReport
 
 __all__ = [

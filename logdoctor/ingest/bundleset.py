@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from logdoctor.ingest.sources import Ignored, LogFile
+from logdoctor.ingest.inputs import Ignored, LogFile
 from logdoctor.ucm.prt import PRT_FOLDER
 
 __all__ = ["SeveralBundles", "find_bundles_in", "refuse_several_bundles", "several_bundles"]

@@ -48,7 +48,7 @@ from logdoctor.ingest.cachekey import (
     container,
     zone_key,
 )
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse.bulk import Chunk
 from logdoctor.table import POLARS_SCHEMA, ParseStats
 from logdoctor.timestamps import Zone

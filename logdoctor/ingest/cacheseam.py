@@ -17,10 +17,10 @@ import polars as pl
 
 from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
 from logdoctor.ingest.detect import detect_format
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.inputs import Limits, LogFile
 from logdoctor.ingest.opening import Opened, data_size, open_file
 from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
-from logdoctor.ingest.sources import Limits, LogFile
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import Zone
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse import decode
 
 __all__ = [

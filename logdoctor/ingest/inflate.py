@@ -2,10 +2,10 @@
 parser: the parse engine reads it piece by piece (:func:`logdoctor.ingest.parse.iter_chunks`)
 while the next pieces are being decompressed, instead of waiting for the whole file.
 
-The caps of :class:`~logdoctor.ingest.sources.Limits` hold as for a file read whole. A stream
+The caps of :class:`~logdoctor.ingest.inputs.Limits` hold as for a file read whole. A stream
 that is corrupt or truncated ends at the last byte that decompressed: what came before is
 parsed, and :attr:`Inflated.partial` says where it stopped (one decode error, as
-:class:`~logdoctor.ingest.sources.PartialRead` does for a file read whole). A cap exceeded
+:class:`~logdoctor.ingest.inputs.PartialRead` does for a file read whole). A cap exceeded
 part way through also ends the stream there, with the reason in ``partial``.
 """
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from logdoctor.ingest.decoding import to_utf8
-from logdoctor.ingest.nodes import node_from_path
+from logdoctor.ingest.nodenames import node_from_path
 from logdoctor.ucm.prt import prt_identity
 
 __all__ = [

@@ -22,11 +22,11 @@ from logdoctor.ingest.cache import ParseCache, default_cache
 from logdoctor.ingest.cacheseam import CachedRead
 from logdoctor.ingest.detect import detect, detect_format, looks_like_log, sniff_lines
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
-from logdoctor.ingest.formats.spec import Format
-from logdoctor.ingest.nodes import (
-    NodeTable,
+from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.inputs import Ignored, InputError, Limits, LogFile
+from logdoctor.ingest.nodes import NodeTable, identify
+from logdoctor.ingest.nodestatements import (
     file_statements,
-    identify,
     identity_literals,
     named_files,
     statement_frame,
@@ -35,13 +35,7 @@ from logdoctor.ingest.nodes import (
 from logdoctor.ingest.opening import is_big, mentions, open_file, syslog_owner
 from logdoctor.ingest.parse import iter_chunks, merge_stats, parse_bytes
 from logdoctor.ingest.parse.line import zone_from_head
-from logdoctor.ingest.sources import (
-    Ignored,
-    InputError,
-    Limits,
-    LogFile,
-    discover,
-)
+from logdoctor.ingest.sources import discover
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, ZoneBook, resolve_zone
@@ -251,8 +245,8 @@ class Loader:
     def identify_nodes(self) -> NodeTable:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
         carries canonical names: the files that may state a name (they hold one of
-        :func:`~logdoctor.ingest.nodes.identity_literals`) are parsed once and only their statements
-        kept; the others are not parsed twice."""
+        :func:`~logdoctor.ingest.nodestatements.identity_literals`) are parsed once and only
+        their statements kept; the others are not parsed twice."""
         literals = identity_literals()
         stating = [lf for lf in self.files if mentions(lf, literals, self.limits)]
         # Names only: the times of this pass are not kept, so no zone is noted for it.

@@ -24,7 +24,7 @@ into one node, and a name stated by several folders (a cluster-wide SAML entity 
 used. Both are reported in :attr:`NodeTable.notes`.
 
 Steps 1 and 2 live in :mod:`logdoctor.ingest.nodenames` and :mod:`logdoctor.ingest.nodestatements`
-(their names are re-exported here); this module joins them (steps 3 and 4).
+(import their names from there); this module joins them (steps 3 and 4).
 """
 
 from __future__ import annotations
@@ -35,54 +35,20 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from logdoctor.ingest.nodenames import (
-    archive_stem,
-    default_node,
     host_of,
-    is_download_time,
     is_fqdn,
     is_ip,
-    node_from_path,
 )
 from logdoctor.ingest.nodestatements import (
-    FILE_NAME_SOURCES,
-    IDENTITY_SOURCES,
     STRONG,
-    FileNameSource,
-    IdentitySource,
     Statement,
     file_statements,
     has_host_name,
-    identity_literals,
-    named_files,
-    statement_frame,
     statements,
 )
 from logdoctor.table import ParseStats
 
-__all__ = [
-    "FILE_NAME_SOURCES",
-    "IDENTITY_SOURCES",
-    "STRONG",
-    "FileNameSource",
-    "IdentitySource",
-    "Node",
-    "NodeTable",
-    "Statement",
-    "archive_stem",
-    "default_node",
-    "file_statements",
-    "host_of",
-    "identify",
-    "identify_events",
-    "identity_literals",
-    "is_download_time",
-    "is_fqdn",
-    "is_ip",
-    "named_files",
-    "node_from_path",
-    "statement_frame",
-    "statements",
-]
+__all__ = ["Node", "NodeTable", "identify", "identify_events"]
 
 # -- identity ------------------------------------------------------------------------------------
 

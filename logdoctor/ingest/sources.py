@@ -9,7 +9,7 @@ with an error naming the member; the other members are still read. Every decompr
 the caps of :class:`Limits`. A truncated compressed file keeps what could be read
 (:class:`PartialRead`). FIFOs, sockets and devices are never opened. Each log file gets a node
 name from the bundle layout (the folder that holds ``platform/`` or ``tomcat/`` in an RTMT
-collection, :func:`logdoctor.ingest.nodes.node_from_path`), unless ``--node`` overrides it.
+collection, :func:`logdoctor.ingest.nodenames.node_from_path`), unless ``--node`` overrides it.
 """
 
 from __future__ import annotations
@@ -30,33 +30,19 @@ from logdoctor.ingest.capped import (
     _read_file,
     open_regular,
 )
-from logdoctor.ingest.decoding import to_utf8, wide_encoding
 from logdoctor.ingest.inputs import (
     _TEXT_SUFFIXES,
     Ignored,
     InputError,
     Limits,
     LogFile,
-    PartialRead,
     SourceError,
     _is_archive_name,
     _strip_compression,
 )
-from logdoctor.ingest.nodes import archive_stem, default_node, node_from_path
+from logdoctor.ingest.nodenames import archive_stem, default_node
 
-__all__ = [
-    "Ignored",
-    "InputError",
-    "Limits",
-    "LogFile",
-    "PartialRead",
-    "SourceError",
-    "discover",
-    "node_from_path",
-    "open_regular",
-    "to_utf8",
-    "wide_encoding",
-]
+__all__ = ["discover"]
 
 
 class _Walk(Archives):

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 if TYPE_CHECKING:
     import polars as pl
 
+    from logdoctor.ingest.inputs import Ignored
     from logdoctor.ingest.nodes import NodeTable
-    from logdoctor.ingest.sources import Ignored
     from logdoctor.outputs.checktext import TextOptions
     from logdoctor.table import ParseStats
     from logdoctor.timestamps import Zone

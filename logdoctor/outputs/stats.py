@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from logdoctor.ingest.inputs import Ignored
 from logdoctor.ingest.nodes import NodeTable
-from logdoctor.ingest.sources import Ignored
 from logdoctor.table import ParseStats
 
 __all__ = ["node_lines", "stats_document"]

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from logdoctor.model import Evidence
 from logdoctor.report.model import ConfigFact
-from logdoctor.ucm.deployment import Cluster, Deployment
+from logdoctor.ucm.deploymodel import Cluster, Deployment
 
 __all__ = [
     "Declared",

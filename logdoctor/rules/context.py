@@ -26,7 +26,7 @@ from logdoctor.ingest.nodes import NodeTable, identify_events
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.registry import Needs
 from logdoctor.table import ParseStats
-from logdoctor.ucm.deployment import Cluster, Deployment
+from logdoctor.ucm.deploymodel import Cluster, Deployment
 from logdoctor.ucm.jabber import parse_agent
 
 __all__ = ["Context", "Hit", "Reach", "when"]

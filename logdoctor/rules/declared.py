@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from logdoctor.rules.context import Hit
-from logdoctor.ucm.deployment import Cluster, Deployment, Expressway, KeyInfo, Unity
+from logdoctor.ucm.deploymodel import Cluster, Deployment, Expressway, KeyInfo, Unity
 from logdoctor.ucm.topology import KEY_USES
 
 __all__ = ["FLOW_LABEL", "key_mismatches", "refresh_flag_conflicts"]

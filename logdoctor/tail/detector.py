@@ -15,7 +15,8 @@ from logdoctor.model import Finding
 from logdoctor.pipeline import check_context
 from logdoctor.rules import Context
 from logdoctor.tail.window import Detector
-from logdoctor.ucm.deployment import Deployment, load_deployment
+from logdoctor.ucm.deployment import load_deployment
+from logdoctor.ucm.deploymodel import Deployment
 
 __all__ = ["WINDOW_IGNORED", "rules_detector"]
 

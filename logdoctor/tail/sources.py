@@ -4,7 +4,7 @@ Each followed file gets its own :class:`~logdoctor.ingest.parse.LineParser` (the
 patterns as the bulk engine), with the format :func:`~logdoctor.ingest.detect.detect` picks from the
 file's name, path and whole lines (those of its first 64 KiB, wherever reading starts; a file
 with no whole line yet is decided on its first lines as they arrive), and the node
-:func:`~logdoctor.ingest.sources.node_from_path` reads from the bundle layout. A file that no
+:func:`~logdoctor.ingest.nodenames.node_from_path` reads from the bundle layout. A file that no
 format fits gets a notice. A node whose CiscoSyslog states its zone has its zone-less files read
 in that zone (it outranks ``tz``).
 """
@@ -18,10 +18,10 @@ from itertools import islice
 from pathlib import Path
 
 from logdoctor.ingest.detect import detect, sniff_lines
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.nodenames import node_from_path
 from logdoctor.ingest.parse import LineParser
 from logdoctor.ingest.parse.line import zone_from_head
-from logdoctor.ingest.sources import node_from_path
 from logdoctor.tail.follow_events import FollowEvent, Line, Notice, Opened
 from logdoctor.timestamps import Zone
 

@@ -39,7 +39,7 @@ from typing import Protocol
 import polars as pl
 
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse import Record
 from logdoctor.model import Finding
 from logdoctor.rules.loghealth import UNRECOGNIZED_MIN_RECORDS, UNRECOGNIZED_RATIO

@@ -12,7 +12,7 @@ from; logdoctor reads that layout::
 device name, ``CSF...``, ``TCT...``, ``BOT...``, ``TAB...``). A file below such a folder is the
 client's: its events carry the user and device of the folder (:func:`with_prt_identity`, when
 the line names none) and the device as their node (a PRT is not a server node; see
-:func:`logdoctor.ingest.nodes.node_from_path`). Two folders (``<user>/<device>``) rather than
+:func:`logdoctor.ingest.nodenames.node_from_path`). Two folders (``<user>/<device>``) rather than
 one ``<user>_<device>`` name: user ids may hold underscores. The simulator writes its PRTs
 there too (:func:`prt_log_path`).
 """

@@ -1,5 +1,5 @@
 """Helpers shared by the test packages, imported one way: ``from tests.helpers.<module> import``
-(never a bare ``from fleethelp import``, never from another test module).
+(never a bare ``from casegen import``, never from another test module).
 
 - :mod:`tests.helpers.lines`: the one line builder (UCM log lines through the built-in
   formats' templates, :func:`logdoctor.ingest.formats.encoders.family`), RTMT paths, ids;
@@ -9,6 +9,4 @@
 - :mod:`tests.helpers.fleet`: fleet bundles laid out from the rule cases;
 - :mod:`tests.helpers.simulate`: loading a simulator bundle and each scenario's tell-tales;
 - :mod:`tests.helpers.tokenservice`: token-service constants and a real HTTP server.
-
-``tests/rules/casegen.py`` keeps the rule cases' names for the bundle and traffic builders.
 """

@@ -18,7 +18,7 @@ import logdoctor
 from logdoctor.ingest.formats.encoders import family
 from logdoctor.outputs.html import write_html
 from logdoctor.report import Diagnosis, build_report
-from tests.report.bundles import CLIENT_A, T0, Ssosp, ssosp_path
+from tests.helpers.report import CLIENT_A, T0, Ssosp, ssosp_path
 from tests.report.test_report_model import findings
 
 pytestmark = pytest.mark.slow

@@ -10,24 +10,15 @@ Regenerate with ``python tests/rules/cases.py`` (from the repository root);
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from casegen import (
-    ENC1,
-    ENC2,
-    SIGN1,
-    SIGN2,
-    START,
-    Client,
-    Sim,
-    checksum,
-    staff,
-    write_expected,
-)
+from tests.helpers.lines import checksum
+from tests.helpers.traffic import ENC1, ENC2, SIGN1, SIGN2, START, Client, Sim, staff
 
 ROOT = Path(__file__).resolve().parent.parent / "assets" / "rules"
 DAY = START.replace(hour=0)
@@ -35,6 +26,25 @@ DAY2 = DAY + timedelta(days=1)
 
 Case = Callable[[Path], None]
 CASES: dict[str, Case] = {}
+
+
+def write_expected(
+    root: Path,
+    name: str,
+    expect: list[str],
+    forbid: list[str],
+    subjects: dict[str, list[str]] | None = None,
+) -> None:
+    doc = {
+        "scenario": name,
+        "seed": 1,
+        "expect": expect,
+        "forbid": forbid,
+        "subjects": subjects or {},
+        "noise": False,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "expected.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def case(name: str) -> Callable[[Case], Case]:
@@ -1071,7 +1081,7 @@ def ld903_bad(root: Path) -> None:
 
 
 def _retime(text: str, t: datetime) -> str:
-    from casegen import SSOSP
+    from tests.helpers.lines import SSOSP
 
     return SSOSP.stamps["ts"].format(t) + text[23:]
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from casegen import PATHS, START, Bundle
-
 from logdoctor.analysis.inference import infer
 from logdoctor.ingest.load import load
 from logdoctor.pipeline import check
+from tests.helpers.bundle import Bundle
+from tests.helpers.lines import PATHS
+from tests.helpers.traffic import START
 
 EXP = "gw7"
 """An Expressway whose host name says nothing of its role."""

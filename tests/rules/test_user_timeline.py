@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from casegen import Client, Sim
 from cases import DAY
 
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.lineage import enrich, lineage
 from logdoctor.analysis.usertimeline import user_timeline, with_edge_users
 from logdoctor.ingest.load import load
+from tests.helpers.traffic import Client, Sim
 
 EDGE = "expc1/loggingsnapshot_expc1_20261116.txt"
 

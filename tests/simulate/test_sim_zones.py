@@ -15,9 +15,9 @@ import tomllib
 from pathlib import Path
 
 import polars as pl
-from simhelp import SAMPLES, load_bundle, regen_time
 
 from logdoctor.pipeline import check
+from tests.helpers.simulate import SAMPLES, load_bundle, regen_time
 
 NAME = "expressway-refreshed-late"
 ZONES = {

@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tshelp import CLIENT, REDIRECT
 
 from logdoctor.ingest.formats.encoders import family_format
 from logdoctor.ingest.parse import LineParser, iter_lines
 from logdoctor.tokenservice.edge import mra_path
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import CLIENT, REDIRECT
 
 
 def _read(family: str, path: Path) -> list[dict[str, object]]:

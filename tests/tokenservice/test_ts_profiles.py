@@ -12,7 +12,6 @@ import httpx
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from tshelp import CLIENT, REDIRECT, running
 
 import logdoctor
 from logdoctor.cli import main
@@ -22,6 +21,7 @@ from logdoctor.tokenservice.errors import ServiceError
 from logdoctor.tokenservice.logwriter import LogWriter
 from logdoctor.tokenservice.service import Service
 from logdoctor.ucm.versions import BASES, PROFILES, VERSIONS, profile
+from tests.helpers.tokenservice import CLIENT, REDIRECT, running
 
 
 def _stamp(t: float, zone: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from logdoctor.analysis.inference.fact import Fact, Inferred
 from logdoctor.model import Evidence
-from logdoctor.ucm.deployment import Cluster, Deployment
+from logdoctor.ucm.deploymodel import Cluster, Deployment
 
 __all__ = ["Disagreement", "compare", "logs_cluster"]
 

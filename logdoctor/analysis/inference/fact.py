@@ -13,7 +13,7 @@ import polars as pl
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.evidence import from_rows
 from logdoctor.model import Evidence
-from logdoctor.ucm.deployment import KeyInfo
+from logdoctor.ucm.deploymodel import KeyInfo
 from logdoctor.ucm.topology import KEY_USES
 
 __all__ = ["FACT_EVIDENCE", "Fact", "Inferred", "after", "last_change", "make_fact", "on_off"]

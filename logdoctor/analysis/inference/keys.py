@@ -9,7 +9,7 @@ import polars as pl
 
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.inference.fact import Fact, make_fact
-from logdoctor.ucm.deployment import KeyInfo
+from logdoctor.ucm.deploymodel import KeyInfo
 from logdoctor.ucm.topology import KEY_USES
 
 __all__ = ["keys"]

@@ -42,9 +42,10 @@ from logdoctor.analysis.suggest.model import (
 from logdoctor.analysis.suggest.regex import event_regex
 from logdoctor.analysis.suggest.samples import with_samples
 from logdoctor.analysis.suggest.toml_text import draft_header, draft_text
-from logdoctor.ingest.formats.spec import Format, FormatError, load_format
+from logdoctor.ingest.formats.spec import load_format
+from logdoctor.ingest.formats.types import Format, FormatError
+from logdoctor.ingest.inputs import LogFile
 from logdoctor.ingest.regexes import to_rust
-from logdoctor.ingest.sources import LogFile
 from logdoctor.model import EventKind
 
 __all__ = [

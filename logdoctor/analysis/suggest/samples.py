@@ -7,9 +7,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from logdoctor.analysis.suggest.model import DraftEvent, SuggestError
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.inputs import LogFile
 from logdoctor.ingest.parse import iter_lines, parse_bytes
-from logdoctor.ingest.sources import LogFile
 from logdoctor.table import FIELD_COLUMNS
 
 __all__ = ["with_samples"]

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from logdoctor.analysis.suggest.model import DraftEvent, SuggestError
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 
 __all__ = ["draft_header", "draft_text"]
 

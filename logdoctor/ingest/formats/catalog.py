@@ -14,7 +14,8 @@ from pathlib import Path
 
 from logdoctor.ingest.formats import compiled
 from logdoctor.ingest.formats.compiled import cached_format
-from logdoctor.ingest.formats.spec import Format, FormatError, load_format
+from logdoctor.ingest.formats.spec import load_format
+from logdoctor.ingest.formats.types import Format, FormatError
 from logdoctor.model import Basis
 
 __all__ = ["builtin_formats_dir", "formats_matcher", "kind_bases", "load_formats"]

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from logdoctor.ingest.formats.spec import Format, FormatError, Sample
 from logdoctor.ingest.formats.templatecheck import check_templates
+from logdoctor.ingest.formats.types import Format, FormatError, Sample
 from logdoctor.ingest.parse import (
     LineParser,
     classify_message,

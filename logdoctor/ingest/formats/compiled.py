@@ -29,7 +29,8 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.ingest.formats.spec import Format, load_format
+from logdoctor.ingest.formats.spec import load_format
+from logdoctor.ingest.formats.types import Format
 
 __all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
 
@@ -150,7 +151,7 @@ def enabled() -> bool:
 def cached_format(path: Path, builtin: bool, check: Callable[[Format], None]) -> Format:
     """The format file at ``path`` compiled and checked by ``check``: from an entry when one
     holds this content, else compiled, checked and kept (errors of either are raised as
-    :class:`~logdoctor.ingest.formats.spec.FormatError`, nothing is kept)."""
+    :class:`~logdoctor.ingest.formats.types.FormatError`, nothing is kept)."""
     content: bytes | None = None
     if enabled():
         with contextlib.suppress(OSError):

@@ -12,8 +12,9 @@ from __future__ import annotations
 from functools import cache
 
 from logdoctor.ingest.formats.catalog import builtin_formats_dir
-from logdoctor.ingest.formats.spec import Format, load_format
+from logdoctor.ingest.formats.spec import load_format
 from logdoctor.ingest.formats.templates import LineEncoder, encoder
+from logdoctor.ingest.formats.types import Format
 
 __all__ = ["family", "family_format"]
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from logdoctor.ingest.formats.regex_tokens import TokenKind, tokenize
-from logdoctor.ingest.formats.spec import EventPattern, Format, HeaderPattern
+from logdoctor.ingest.formats.types import EventPattern, Format, HeaderPattern
 from logdoctor.timestamps import TimestampFormat
 
 __all__ = ["LNAV_LEVELS", "file_pattern", "kinds_sql", "lnav_format", "lnav_name", "write_lnav"]

@@ -11,7 +11,7 @@ field of what is wrong; the catalog (:mod:`logdoctor.ingest.formats.catalog`) lo
 and refuses a file whose samples do not parse as declared (:mod:`logdoctor.ingest.formats.check`).
 
 The compiled values (:class:`Format`, its patterns and samples) live in
-:mod:`logdoctor.ingest.formats.types` and are re-exported here. A key=value event may declare a
+:mod:`logdoctor.ingest.formats.types`. A key=value event may declare a
 *template* from which its regex is derived (:mod:`logdoctor.ingest.formats.templates`); the
 engines read the compiled patterns only, never the template.
 """
@@ -40,7 +40,6 @@ from logdoctor.ingest.formats.types import (
     Link,
     Regex,
     Sample,
-    SplitPlan,
     split_plan,
 )
 from logdoctor.ingest.regexes import literal_prefix, to_python, to_rust
@@ -48,20 +47,7 @@ from logdoctor.model import Basis, EventKind, Level, is_event_kind
 from logdoctor.table import FIELD_COLUMNS, HEADER_FIELDS
 from logdoctor.timestamps import TimestampFormat, TimestampFormatError, resolve_zone
 
-__all__ = [
-    "EXTRACT_COLUMNS",
-    "EventPattern",
-    "FieldPattern",
-    "Format",
-    "FormatError",
-    "HeaderPattern",
-    "Link",
-    "Regex",
-    "Sample",
-    "SplitPlan",
-    "load_format",
-    "split_plan",
-]
+__all__ = ["load_format"]
 
 _KINDS = {k.value for k in EventKind}
 _LEVELS = {lv.value for lv in Level}

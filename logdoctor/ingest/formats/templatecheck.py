@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from logdoctor.ingest.formats.spec import EventPattern, Format, FormatError
 from logdoctor.ingest.formats.templates import LineEncoder, Template, TemplateError, build_encoder
+from logdoctor.ingest.formats.types import EventPattern, Format, FormatError
 from logdoctor.ingest.parse import LineParser, classify_message, iter_lines, match_event
 
 __all__ = ["PROBE_TIME", "check_templates"]

@@ -39,7 +39,7 @@ from urllib.parse import quote
 from logdoctor.table import FIELD_COLUMNS, NODE_FIELD
 
 if TYPE_CHECKING:
-    from logdoctor.ingest.formats.spec import Format
+    from logdoctor.ingest.formats.types import Format
 
 __all__ = [
     "ENCODERS",
@@ -192,7 +192,7 @@ def _escape(literal: str) -> str:
 def template_regex(t: Template) -> str:
     """The event regex a template stands for: ``^`` + escaped literals, each column placeholder
     ``(?P<col>\\S+)``, each ``{_word}`` ``\\S+`` (the shape
-    :func:`logdoctor.ingest.formats.spec.split_plan`
+    :func:`logdoctor.ingest.formats.types.split_plan`
     cuts by splitting on spaces)."""
     out = ["^", _escape(t.literals[0])]
     for name, lit in zip(t.names, t.literals[1:], strict=True):

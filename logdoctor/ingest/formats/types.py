@@ -1,6 +1,6 @@
 """A compiled format's values: its header, event and field patterns, samples and links, each
 regex compiled for both engines; :func:`logdoctor.ingest.formats.spec.load_format` makes them
-from a format file (and :mod:`logdoctor.ingest.formats.spec` re-exports them).
+from a format file.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import mmap
 
 import polars as pl
 
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES, decode, iter_lines
 
 __all__ = ["capped", "chunk_bounds", "count_lines", "read_lines", "split_last"]

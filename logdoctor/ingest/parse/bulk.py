@@ -22,7 +22,7 @@ import polars as pl
 from logdoctor.ingest.capped import open_regular
 from logdoctor.ingest.clocks import utc_offsets
 from logdoctor.ingest.decoding import UTF8_BOM
-from logdoctor.ingest.formats.spec import Format
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, read_lines, split_last
 from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from logdoctor.ingest.formats.spec import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format
+from logdoctor.ingest.formats.types import EXTRACT_COLUMNS, EventPattern, FieldPattern, Format
 from logdoctor.ingest.parse.common import pct_decode
 from logdoctor.ingest.parse.header import nulls
 from logdoctor.model import EventKind
@@ -28,7 +28,7 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     - within a group, each pattern is tried only on the rows no earlier pattern took;
     - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
-      (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
+      (see :func:`logdoctor.ingest.formats.types.split_plan`); other patterns capture with their
       regex.
 
     Long because the four rules above interlock in one loop over the groups (rows taken by one

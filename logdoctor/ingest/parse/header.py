@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from logdoctor.ingest.formats.spec import HeaderPattern
+from logdoctor.ingest.formats.types import HeaderPattern
 from logdoctor.timestamps import Zone
 
 __all__ = ["HEADER_COLS", "LOG4J_PREFIX", "header_frame", "log4j_fields", "nulls", "parse_times"]

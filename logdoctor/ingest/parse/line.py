@@ -19,12 +19,7 @@ from logdoctor.ingest.clocks import (
     offset_text,
     stated_zone,
 )
-from logdoctor.ingest.formats.spec import (
-    EXTRACT_COLUMNS,
-    EventPattern,
-    Format,
-    HeaderPattern,
-)
+from logdoctor.ingest.formats.types import EXTRACT_COLUMNS, EventPattern, Format, HeaderPattern
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES, pct_decode
 from logdoctor.model import EventKind
 from logdoctor.table import (
