@@ -62,6 +62,21 @@ class SkewReport:
         return sorted(out, key=lambda x: (-abs(x[1]), x[0]))
 
 
+def _side(end: str, columns: tuple[str, ...]) -> list[pl.Expr]:
+    """A link end's columns renamed for it: node -> ``a``, time -> ``ta``, file -> ``fa`` ..."""
+    return [pl.col(c).alias(end if c == "node" else c[0] + end) for c in columns]
+
+
+def _use_side(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The use end (``b``) of links joined on ``key``: node, time, file, line, message, kind."""
+    return frame.select(key, *_side("b", ("node", "time", "file", "line", "message", "kind")))
+
+
+def _across(use: pl.DataFrame, issue: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Uses joined to their issue on ``key``, kept where the two ends are different nodes."""
+    return use.join(issue, on=key, how="inner").filter(pl.col("a") != pl.col("b")).drop(key)
+
+
 def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
     """Cross-node causal links: (a, b, d = t_b - t_a, issue file/line, use file/line)."""
     issued = lin.filter(pl.col("issued_at").is_not_null()).select(
@@ -75,44 +90,15 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
     uses = ev.narrow(USE_KINDS, read).filter(pl.col("token_id").is_not_null())
     frames = []
     if issued.height and uses.height:
-        frames.append(
-            uses.select(
-                "token_id",
-                pl.col("node").alias("b"),
-                pl.col("time").alias("tb"),
-                pl.col("file").alias("fb"),
-                pl.col("line").alias("lb"),
-                pl.col("message").alias("mb"),
-                pl.col("kind").alias("kb"),
-            )
-            .join(issued, on="token_id", how="inner")
-            .filter(pl.col("a") != pl.col("b"))
-            .drop("token_id")
-        )
+        frames.append(_across(_use_side(uses, "token_id"), issued, "token_id"))
     regen = (
         ev.of("key.regenerated")
         .filter(pl.col("family") != "certmgmt")
-        .select(
-            "key",
-            pl.col("node").alias("a"),
-            pl.col("time").alias("ta"),
-            pl.col("file").alias("fa"),
-            pl.col("line").alias("la"),
-        )
+        .select("key", *_side("a", ("node", "time", "file", "line")))
     )
-    repl = ev.of("key.replicated").select(
-        "key",
-        pl.col("node").alias("b"),
-        pl.col("time").alias("tb"),
-        pl.col("file").alias("fb"),
-        pl.col("line").alias("lb"),
-        pl.col("message").alias("mb"),
-        pl.col("kind").alias("kb"),
-    )
+    repl = _use_side(ev.of("key.replicated"), "key")
     if regen.height and repl.height:
-        frames.append(
-            repl.join(regen, on="key", how="inner").filter(pl.col("a") != pl.col("b")).drop("key")
-        )
+        frames.append(_across(repl, regen, "key"))
     if not frames:
         return pl.DataFrame()
     cols = ("a", "b", "ta", "tb", "fa", "la", "fb", "lb", "mb", "kb")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich is imported when progress is first drawn, not with the CLI
@@ -34,16 +35,40 @@ def stderr_is_terminal() -> bool:
         return False
 
 
+def _columns(layout: tuple[str, ...], bar_width: int) -> list[Any]:
+    """rich columns for a layout: ``@spinner``, ``@bar``, ``@count`` (done / total),
+    ``@elapsed``, else a text column (rich markup, task fields)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    named: dict[str, Callable[[], Any]] = {
+        "@spinner": SpinnerColumn,
+        "@bar": lambda: BarColumn(bar_width=bar_width),
+        "@count": MofNCompleteColumn,
+        "@elapsed": TimeElapsedColumn,
+    }
+    return [named[c]() if c in named else TextColumn(c, markup=True) for c in layout]
+
+
 class _Delayed:
     """A rich Progress on stderr that starts drawing after DELAY seconds, if still running."""
 
-    def __init__(self, *columns: Any, enabled: bool | None = None) -> None:
+    def __init__(
+        self, layout: tuple[str, ...], *, bar_width: int = 40, enabled: bool | None
+    ) -> None:
         from rich.console import Console
         from rich.progress import Progress
 
         on = stderr_is_terminal() if enabled is None else enabled
         console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
-        self.progress = Progress(*columns, console=console, transient=True, disable=not on)
+        self.progress = Progress(
+            *_columns(layout, bar_width), console=console, transient=True, disable=not on
+        )
         self.enabled = on
         self._lock = threading.Lock()
         self._started = False
@@ -82,23 +107,9 @@ class TermProgress(_Delayed):
     time, the last file or rule."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
+        layout = ("{task.description:<12}", "@bar", "@count", "{task.fields[unit]}", "@elapsed")
         super().__init__(
-            SpinnerColumn(),
-            TextColumn("{task.description:<12}"),
-            BarColumn(bar_width=30),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(),
-            TextColumn("[dim]{task.fields[detail]}", markup=True),
-            enabled=enabled,
+            ("@spinner", *layout, "[dim]{task.fields[detail]}"), bar_width=30, enabled=enabled
         )
         self._task: TaskID | None = None
 
@@ -142,23 +153,9 @@ class FleetProgress(_Delayed):
     """A fleet run: start-up of the workers, then bundles done / failed / running."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
+        counts = ("done", "[red]{task.fields[failed]} failed", "{task.fields[running]} running")
         super().__init__(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("done"),
-            TextColumn("[red]{task.fields[failed]} failed", markup=True),
-            TextColumn("{task.fields[running]} running"),
-            TimeElapsedColumn(),
+            ("@spinner", "{task.description}", "@bar", "@count", *counts, "@elapsed"),
             enabled=enabled,
         )
         self.task: TaskID | None = None

@@ -67,29 +67,14 @@ from logdoctor.tail.follow_events import (
     FileState,
     FollowError,
     FollowEvent,
-    FollowStats,
-    Line,
     Notice,
-    Opened,
 )
-from logdoctor.tail.identity import FP_MIN, Ghost, Identity, Stream
-from logdoctor.tail.lines import FP_LEN, TAIL_LEN
+from logdoctor.tail.identity import Ghost, Identity, Stream
+from logdoctor.tail.lines import TAIL_LEN
 from logdoctor.tail.scan import CHUNK, Found, Root
 from logdoctor.tail.watch import make_observer
 
-__all__ = [
-    "FP_LEN",
-    "FP_MIN",
-    "Closed",
-    "FileState",
-    "FollowError",
-    "FollowEvent",
-    "FollowStats",
-    "Follower",
-    "Line",
-    "Notice",
-    "Opened",
-]
+__all__ = ["Follower"]
 
 PASS_BYTES = 1 << 20
 """Bytes read from one file in one pass; the rest is read by the next pass, at once."""

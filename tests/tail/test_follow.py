@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from logdoctor.tail import CheckpointError, Follower, FollowError, Notice
-from logdoctor.tail.follow import FP_MIN
+from logdoctor.tail.identity import FP_MIN
 
 from .conftest import append, pump, texts, until_lines
 
