@@ -51,3 +51,15 @@ def test_check_returns_the_verdict_value() -> None:
     assert any(f.rule == "LD101" for f in report.findings)
     loaded = logdoctor.load(str(SAMPLE))
     assert isinstance(loaded, logdoctor.LoadResult) and loaded.frame.height == report.events
+
+
+def test_load_refuses_an_unknown_keyword(tmp_path: Path) -> None:
+    """load and open_inputs share one keyword list (LoadOptions); a typo is still an error."""
+    with pytest.raises(TypeError, match="tzz"):
+        logdoctor.load(tmp_path, tzz="UTC")  # type: ignore[call-arg]
+
+
+def test_load_passes_its_keywords_on(tmp_path: Path) -> None:
+    (tmp_path / "ssoApp.log").write_text("not a log line\n", encoding="utf-8")
+    result = logdoctor.load(tmp_path, node="ucm-pub", tz="America/New_York", jobs=1, cache=False)
+    assert {s.node for s in result.stats} == {"ucm-pub"}

@@ -7,7 +7,6 @@ members are still read (see :mod:`logdoctor.ingest.sources`)."""
 from __future__ import annotations
 
 import io
-import os
 import posixpath
 import stat
 import tarfile
@@ -25,7 +24,9 @@ from logdoctor.ingest.capped import (
     _decompressor,
     _peek,
     _reason,
+    head_and_size,
     open_regular,
+    read_whole,
 )
 from logdoctor.ingest.inputs import (
     _TEXT_SUFFIXES,
@@ -164,15 +165,9 @@ class Archives(Found):
         label = str(p)
         try:
             with open_regular(p) as fh:
-                head = fh.read(4)
-                fh.seek(0)
-                size = os.fstat(fh.fileno()).st_size
+                head, size = head_and_size(fh, 4)
                 if head in _ZIP_MAGIC or p.name.lower().endswith(".zip"):
-                    if size > self.limits.max_file_bytes:
-                        raise SourceError(
-                            f"{label}: refused, larger than {self.limits.max_file_bytes} bytes"
-                        )
-                    data = fh.read(self.limits.max_file_bytes + 1)
+                    data = read_whole(fh, label, self.limits, size)
                 else:
                     self._tar(fh, size, label, rel_prefix, default_node, 1)
                     return

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from logdoctor.ingest.inputs import Limits, PartialRead, SourceError
 
-__all__ = ["open_regular"]
+__all__ = ["head_and_size", "open_regular", "read_whole"]
 
 _CHUNK = 1 << 20
 _HEAD = 1 << 16
@@ -162,21 +162,31 @@ def open_regular(path: Path) -> io.BufferedReader:
         raise
 
 
+def head_and_size(fh: io.BufferedReader, n: int) -> tuple[bytes, int]:
+    """The first ``n`` bytes of an open regular file (rewound after) and its size."""
+    head = fh.read(n)
+    fh.seek(0)
+    return head, os.fstat(fh.fileno()).st_size
+
+
+def read_whole(fh: io.BufferedReader, label: str, limits: Limits, size: int) -> bytes:
+    """An open file of ``size`` bytes read whole; over the file cap: :class:`SourceError`."""
+    if size > limits.max_file_bytes:
+        raise SourceError(f"{label}: refused, larger than {limits.max_file_bytes} bytes")
+    return fh.read(limits.max_file_bytes + 1)
+
+
 def _read_file(path: Path, limits: Limits) -> bytes:
     """A regular file's content, decompressed if it is gzip / bzip2 / xz (bounded)."""
     label = str(path)
     try:
         with open_regular(path) as fh:
-            head = fh.read(6)
-            fh.seek(0)
-            size = os.fstat(fh.fileno()).st_size
+            head, size = head_and_size(fh, 6)
             kind = _compression(head)
             if kind is not None:
                 with _decompressor(kind, fh) as stream:
                     return _bounded(stream, label, limits, size)
-            if size > limits.max_file_bytes:
-                raise SourceError(f"{label}: refused, larger than {limits.max_file_bytes} bytes")
-            return fh.read(limits.max_file_bytes + 1)
+            return read_whole(fh, label, limits, size)
     except SourceError:
         raise
     except OSError as exc:

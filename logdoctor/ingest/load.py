@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import polars as pl
 
@@ -44,7 +44,7 @@ from logdoctor.ucm.prt import with_prt_identity
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
 
-__all__ = ["LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
+__all__ = ["LoadOptions", "LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
 
 
 @dataclass
@@ -349,34 +349,49 @@ def load_files(
     return result.frame, result.stats
 
 
-def open_inputs(
-    paths: str | Path | Iterable[str | Path],
-    *,
-    formats_dir: Iterable[str | Path] = (),
-    node: str | None = None,
-    tz: str | None = None,
-    jobs: int | None = None,
-    limits: Limits | None = None,
-    zones: ZoneBook | None = None,
-    progress: Progress | None = None,
-    aliases: Mapping[str, Sequence[str]] | None = None,
-    cache: bool | None = None,
-) -> Loader:
+class LoadOptions(TypedDict, total=False):
+    """The keywords of :func:`load` and :func:`open_inputs` (each optional)."""
+
+    formats_dir: Iterable[str | Path]
+    """Folders of format files added to the built-in ones."""
+    node: str | None
+    """The node of every input (``--set-node``); None: from the layout and the lines."""
+    tz: str | None
+    """The zone timestamps without one were written in (default UTC)."""
+    jobs: int | None
+    """Parsing threads (default: one per core)."""
+    limits: Limits | None
+    """Caps on decompression (default :class:`~logdoctor.ingest.inputs.Limits`)."""
+    zones: ZoneBook | None
+    """Each node's zone (replaces ``tz``)."""
+    progress: Progress | None
+    """Hears of each file parsed."""
+    aliases: Mapping[str, Sequence[str]] | None
+    """More names of nodes and their addresses (a deployment file's)."""
+    cache: bool | None
+    """Keep and reuse parsed files; None: as the process says."""
+
+
+def open_inputs(paths: str | Path | Iterable[str | Path], **options: Unpack[LoadOptions]) -> Loader:
     """Discover the inputs and return a Loader (nothing is parsed yet); see :func:`load`.
 
     ``cache``: keep and reuse parsed files (:mod:`logdoctor.ingest.cache`); None: as the
     process says (:func:`logdoctor.ingest.cacheswitch.set_enabled`; off unless the command line
     turned it on)."""
+    unknown = sorted(set(options) - LoadOptions.__optional_keys__)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
     if isinstance(paths, (str, Path)):
         paths = [paths]
     path_list = [str(p) for p in paths]
+    tz, node, zones = options.get("tz"), options.get("node"), options.get("zones")
     book = zones if zones is not None else ZoneBook(None if tz is None else resolve_zone(tz))
-    formats = load_formats(formats_dir)
+    formats = load_formats(options.get("formats_dir", ()))
 
     def sniff(head: bytes) -> bool:
         return looks_like_log(formats, head)
 
-    lim = limits or Limits()
+    lim = options.get("limits") or Limits()
     files, errors, ignored = discover(
         path_list, formats_match=formats_matcher(formats), sniff=sniff, node=node, limits=lim
     )
@@ -384,30 +399,18 @@ def open_inputs(
         files,
         formats,
         book,
-        jobs or os.cpu_count() or 1,
+        options.get("jobs") or os.cpu_count() or 1,
         lim,
         errors,
         ignored,
-        progress=progress or NULL_PROGRESS,
-        aliases=dict(aliases or {}),
+        progress=options.get("progress") or NULL_PROGRESS,
+        aliases=dict(options.get("aliases") or {}),
         forced=node,
-        cache=default_cache(formats, cache),
+        cache=default_cache(formats, options.get("cache")),
     )
 
 
-def load(
-    paths: str | Path | Iterable[str | Path],
-    *,
-    formats_dir: Iterable[str | Path] = (),
-    node: str | None = None,
-    tz: str | None = None,
-    jobs: int | None = None,
-    limits: Limits | None = None,
-    zones: ZoneBook | None = None,
-    progress: Progress | None = None,
-    aliases: Mapping[str, Sequence[str]] | None = None,
-    cache: bool | None = None,
-) -> LoadResult:
+def load(paths: str | Path | Iterable[str | Path], **options: Unpack[LoadOptions]) -> LoadResult:
     """Load UCM logs: files, folders, globs, .gz files, zip / tar bundles.
 
     Each node gets one canonical name (:mod:`logdoctor.ingest.nodes`): its host name where its files
@@ -424,15 +427,4 @@ def load(
     ``partial`` says where reading stopped). ``cache=True`` keeps each file's parsed table
     and reuses it while the file is unchanged (:mod:`logdoctor.ingest.cache`).
     """
-    return open_inputs(
-        paths,
-        formats_dir=formats_dir,
-        node=node,
-        tz=tz,
-        jobs=jobs,
-        limits=limits,
-        zones=zones,
-        progress=progress,
-        aliases=aliases,
-        cache=cache,
-    ).result()
+    return open_inputs(paths, **options).result()

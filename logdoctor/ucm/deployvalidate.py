@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from logdoctor.ucm.deploymodel import (
     Cluster,
@@ -310,33 +310,43 @@ def _cluster_ref(
     return str(cluster)
 
 
+_Server = TypeVar("_Server", Expressway, Unity)
+
+
+def _server(
+    kind: type[_Server],
+    flag: str,
+    v: Validator,
+    t: Mapping[str, Any],
+    at: str,
+    names: list[str],
+    default: str | None,
+) -> _Server:
+    """A server entry: name, cluster, its refresh ``flag`` (on / off), keys and addresses."""
+    v.keys(t, at, {"name", "cluster", flag, "keys", "addresses"})
+    return kind(
+        v.string(t, "name", at, required=True),
+        _cluster_ref(v, t, at, names, default),
+        v.onoff(t, flag, at),
+        v.key_table(t, at),
+        v.strings(t, "addresses", at),
+    )
+
+
 def read_expressway(
     v: Validator, t: Mapping[str, Any], at: str, names: list[str], default: str | None
 ) -> Expressway:
     """One ``[[expressway]]`` entry (``names``: the clusters; ``default``: the first
     telephony one)."""
-    v.keys(t, at, {"name", "cluster", "authorize_by_oauth_token_with_refresh", "keys", "addresses"})
-    return Expressway(
-        name=v.string(t, "name", at, required=True),
-        cluster=_cluster_ref(v, t, at, names, default),
-        refresh=v.onoff(t, "authorize_by_oauth_token_with_refresh", at),
-        keys=v.key_table(t, at),
-        addresses=v.strings(t, "addresses", at),
-    )
+    flag = "authorize_by_oauth_token_with_refresh"
+    return _server(Expressway, flag, v, t, at, names, default)
 
 
 def read_unity(
     v: Validator, t: Mapping[str, Any], at: str, names: list[str], default: str | None
 ) -> Unity:
     """One ``[[unity]]`` entry (``names``: the clusters; ``default``: the first telephony one)."""
-    v.keys(t, at, {"name", "cluster", "refresh_login_flow", "keys", "addresses"})
-    return Unity(
-        name=v.string(t, "name", at, required=True),
-        cluster=_cluster_ref(v, t, at, names, default),
-        refresh_login_flow=v.onoff(t, "refresh_login_flow", at),
-        keys=v.key_table(t, at),
-        addresses=v.strings(t, "addresses", at),
-    )
+    return _server(Unity, "refresh_login_flow", v, t, at, names, default)
 
 
 _VERSION = re.compile(r"^\d+(?:\.\d+){0,3}$")

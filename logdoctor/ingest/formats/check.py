@@ -106,17 +106,18 @@ def _expected(fmt: Format, s: Sample, entry: str, bulk: Mapping[str, Any]) -> No
 
 def _exercised(fmt: Format, used: set[int], filled: list[int]) -> None:
     """Every event pattern and field extractor is exercised by some sample."""
-    for e in fmt.events:
-        if e.index not in used:
-            raise FormatError(
-                fmt.path,
-                f"event[{e.index}] ({e.kind})",
-                "no [[sample]] exercises this pattern; add one",
-            )
-    for x in fmt.fields:
-        if x.index not in filled:
-            raise FormatError(
-                fmt.path,
-                f"field[{x.index}] ({x.column})",
-                "no [[sample]] gets its column from this extractor; add one",
-            )
+    idle = [
+        *(
+            (f"event[{e.index}] ({e.kind})", "exercises this pattern")
+            for e in fmt.events
+            if e.index not in used
+        ),
+        *(
+            (f"field[{x.index}] ({x.column})", "gets its column from this extractor")
+            for x in fmt.fields
+            if x.index not in filled
+        ),
+    ]
+    if idle:
+        entry, what = idle[0]
+        raise FormatError(fmt.path, entry, f"no [[sample]] {what}; add one")
