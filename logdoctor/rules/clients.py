@@ -12,8 +12,10 @@ from logdoctor.analysis.clientside import (
     with_client_side,
 )
 from logdoctor.model import Severity
+from logdoctor.rules.configuration import client_hit, distinct
 from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import INFERRED, TOKEN_FLOW, Needs, rule
+from logdoctor.ucm.deploymodel import Deployment, JabberGroup
 
 FLAP_RETURNS = 2
 """A device name flaps when its lines go back to an earlier client at least this often."""
@@ -30,6 +32,19 @@ def _per_device(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 def _agent_rows(ctx: Context, rows: pl.DataFrame) -> pl.DataFrame:
     return with_client_side(ctx.events, rows.select(ctx.events.frame.columns))
+
+
+def _declared_groups(
+    d: Deployment, groups: list[JabberGroup], key: str, problem: str
+) -> Iterator[Hit]:
+    """A hit per Jabber group of the deployment file with a ``problem`` (the rest of the
+    message); its evidence is the group's ``key``. Subject: the group's label."""
+    for g in groups:
+        yield Hit(
+            subjects=(g.label,),
+            message=f"The deployment file lists {g.count} {g.label} installation(s){problem}",
+            extra=(d.evidence(f"{g.path}.{key}"),),
+        )
 
 
 @rule(
@@ -76,7 +91,7 @@ def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
             rows = rows.filter(pl.col("time") >= t_on)
         for who, mine in _per_device(rows).items():
             agents = ", ".join(dict.fromkeys(mine["agent"].to_list()))
-            users = ", ".join(sorted(set(mine["user"].drop_nulls().to_list())))
+            users = distinct(mine, "user")
             yield Hit(
                 subjects=(who,),
                 message=(
@@ -89,17 +104,12 @@ def old_jabber_implicit(ctx: Context) -> Iterator[Hit]:
     c, d = ctx.cluster, ctx.declared
     if c is None or d is None or c.parameters.refresh_login_flow is not True:
         return
-    for g in d.jabber:
-        if g.version[:2] >= (11, 9):
-            continue
-        yield Hit(
-            subjects=(g.label,),
-            message=(
-                f"The deployment file lists {g.count} {g.label} installation(s), older than"
-                " 11.9, while the refresh login flow is on: they stay on the implicit grant."
-            ),
-            extra=(d.evidence(f"{g.path}.version"),),
-        )
+    yield from _declared_groups(
+        d,
+        [g for g in d.jabber if g.version[:2] < (11, 9)],
+        "version",
+        ", older than 11.9, while the refresh login flow is on: they stay on the implicit grant.",
+    )
 
 
 @rule(
@@ -157,16 +167,12 @@ def ios_without_push(ctx: Context) -> Iterator[Hit]:
     d = ctx.declared
     if d is None:
         return
-    for g in d.jabber:
-        if g.platform in ("iPhone", "iPad") and g.push is False:
-            yield Hit(
-                subjects=(g.label,),
-                message=(
-                    f"The deployment file lists {g.count} {g.label} installation(s) without"
-                    " push notifications, which Jabber on iPhone and iPad requires."
-                ),
-                extra=(d.evidence(f"{g.path}.push"),),
-            )
+    yield from _declared_groups(
+        d,
+        [g for g in d.jabber if g.platform in ("iPhone", "iPad") and g.push is False],
+        "push",
+        " without push notifications, which Jabber on iPhone and iPad requires.",
+    )
 
 
 @rule(
@@ -231,15 +237,14 @@ def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     for device in sorted(hits):
         rows = hits[device].sort("time")
         clients = rows.select(pl.col("token_id").n_unique()).item()
-        servers = ", ".join(sorted(set(rows["server"].drop_nulls().to_list())))
-        yield Hit(
-            subjects=(device,),
-            message=(
-                f"{device} is used by two clients at once through {servers}: its refresh"
-                f" tokens (or agents) alternate ({clients} distinct token chains); with MRA the"
-                " de-registered client registers again, and the two keep flapping."
-            ),
-            rows=with_client_side(ctx.events, rows),
+        servers = distinct(rows, "server")
+        yield client_hit(
+            ctx,
+            device,
+            f"{device} is used by two clients at once through {servers}: its refresh"
+            f" tokens (or agents) alternate ({clients} distinct token chains); with MRA the"
+            " de-registered client registers again, and the two keep flapping.",
+            rows,
         )
 
 
@@ -296,7 +301,7 @@ def client_failures_without_server_logs(ctx: Context) -> Iterator[Hit]:
         mine = rows.filter(pl.col("_who") == subject).drop("_who")
         if mine.height < CLIENT_REPEATS:
             continue
-        devices = ", ".join(sorted(set(mine["device"].drop_nulls().to_list())))
+        devices = distinct(mine, "device")
         kinds = mine["kind"].value_counts(sort=True)
         what = ", ".join(f"{n} {k}" for k, n in kinds.iter_rows())
         t0, t1 = when(mine["time"].min()), when(mine["time"].max())

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import polars as pl
 
+from logdoctor.analysis.clientside import with_client_side
 from logdoctor.model import Severity
 from logdoctor.rules.context import Context, Hit
 from logdoctor.rules.declared import key_mismatches, refresh_flag_conflicts
@@ -32,9 +33,16 @@ EDGE_ROWS = 10
 """Expressway lines added to a finding as corroborating evidence, at most."""
 
 
-def onoff(value: object) -> str:
-    """``on`` or ``off``."""
-    return "on" if value else "off"
+def distinct(rows: pl.DataFrame, column: str) -> str:
+    """The values of ``column`` in ``rows`` (nulls left out), sorted, once each, comma-separated
+    (a message's list of devices, servers, users; "" when there are none)."""
+    return ", ".join(sorted(set(rows[column].drop_nulls().to_list())))
+
+
+def client_hit(ctx: Context, subject: str, message: str, rows: pl.DataFrame) -> Hit:
+    """A hit about a user (or server, device) whose rows come with the client side's lines
+    (:func:`~logdoctor.analysis.clientside.with_client_side`)."""
+    return Hit(subjects=(subject,), message=message, rows=with_client_side(ctx.events, rows))
 
 
 def client_count(rows: pl.DataFrame) -> int:
@@ -180,9 +188,7 @@ def expressway_refresh_ucm_off(ctx: Context) -> Iterator[Hit]:
                 ),
                 rows=pl.concat([rows, edge.head(EDGE_ROWS)], how="vertical"),
             )
-    d = ctx.declared
-    if d is not None:
-        yield from refresh_flag_conflicts(d, d.expressways, "expressway", peer_on=True)
+    yield from refresh_flag_conflicts(ctx.declared, "expressway", peer_on=True)
 
 
 @rule(
@@ -274,9 +280,7 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
                 ),
                 rows=pl.concat([rows, onprem.head(2), edge.head(EDGE_ROWS)], how="vertical"),
             )
-    d = ctx.declared
-    if d is not None:
-        yield from refresh_flag_conflicts(d, d.expressways, "expressway", peer_on=False)
+    yield from refresh_flag_conflicts(ctx.declared, "expressway", peer_on=False)
 
 
 @rule(
@@ -338,5 +342,5 @@ def unity_mismatch(ctx: Context) -> Iterator[Hit]:
         )
     d = ctx.declared
     if d is not None:
-        yield from refresh_flag_conflicts(d, d.unity, "unity")
+        yield from refresh_flag_conflicts(d, "unity")
         yield from key_mismatches(d, d.unity, "unity")

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from logdoctor.rules.context import Hit
 from logdoctor.ucm.deploymodel import Cluster, Deployment, Expressway, KeyInfo, Unity
 from logdoctor.ucm.topology import KEY_USES
 
-__all__ = ["FLOW_LABEL", "key_mismatches", "refresh_flag_conflicts"]
+__all__ = ["FLOW_LABEL", "key_mismatches", "onoff", "refresh_flag_conflicts"]
 
 FLOW_LABEL = "OAuth with Refresh Login Flow"
 """UCM's (and Unity Connection's) enterprise parameter of the refresh login flow."""
@@ -38,8 +39,15 @@ class _Peer:
     ref_label: str
 
 
-def _onoff(value: bool) -> str:
+def onoff(value: object) -> str:
+    """``on`` or ``off``."""
     return "on" if value else "off"
+
+
+def _both(d: Deployment, subject: str, message: str, paths: tuple[str, str]) -> Hit:
+    """A hit about a declared peer whose evidence is both declarations (the peer's key, its
+    cluster's)."""
+    return Hit(subjects=(subject,), message=message, extra=tuple(d.evidence(p) for p in paths))
 
 
 def _peers(
@@ -74,26 +82,25 @@ def key_mismatches(
                 continue
             if mine.checksum == ref.checksum:
                 continue
-            yield Hit(
-                subjects=(p.name,),
-                message=(
-                    f"The deployment file gives {p.label} another {use} key"
-                    f" ({mine.checksum[:12]}…) than {p.ref_label} ({ref.checksum[:12]}…)."
-                ),
-                extra=(
-                    d.evidence(f"{p.path}.keys.{use}"),
-                    d.evidence(f"cluster[{ri}].keys.{use}"),
-                ),
+            yield _both(
+                d,
+                p.name,
+                f"The deployment file gives {p.label} another {use} key"
+                f" ({mine.checksum[:12]}…) than {p.ref_label} ({ref.checksum[:12]}…).",
+                (f"{p.path}.keys.{use}", f"cluster[{ri}].keys.{use}"),
             )
 
 
 def refresh_flag_conflicts(
-    d: Deployment, peers: Sequence[Expressway | Unity], role: str, *, peer_on: bool | None = None
+    d: Deployment | None, role: Literal["expressway", "unity"], *, peer_on: bool | None = None
 ) -> Iterator[Hit]:
-    """Declared peers (``role``: ``expressway`` or ``unity``) whose refresh setting differs
-    from their cluster's refresh login flow; with ``peer_on``, only those whose own setting
-    is that (LD101: an Expressway on while UCM is off; LD102: off while on). Subject: the
-    peer."""
+    """Declared peers (``role``: the deployment's ``expressway`` or ``unity`` entries) whose
+    refresh setting differs from their cluster's refresh login flow; with ``peer_on``, only
+    those whose own setting is that (LD101: an Expressway on while UCM is off; LD102: off
+    while on). Subject: the peer. Nothing without a deployment file."""
+    if d is None:
+        return
+    peers: Sequence[Expressway | Unity] = d.expressways if role == "expressway" else d.unity
     for i, p in enumerate(peers):
         c = d.cluster(p.cluster)
         if c is None:
@@ -108,14 +115,13 @@ def refresh_flag_conflicts(
             continue
         if peer_on is not None and mine is not peer_on:
             continue
-        yield Hit(
-            subjects=(p.name,),
-            message=(
-                f'The deployment file sets {p.name}\'s "{label}" {_onoff(mine)} while cluster'
-                f' {c.name}\'s "{FLOW_LABEL}" is {_onoff(want)}.'
-            ),
-            extra=(
-                d.evidence(f"{role}[{i}].{field}"),
-                d.evidence(f"cluster[{d.cluster_index(c.name)}].parameters.refresh_login_flow"),
+        yield _both(
+            d,
+            p.name,
+            f'The deployment file sets {p.name}\'s "{label}" {onoff(mine)} while cluster'
+            f' {c.name}\'s "{FLOW_LABEL}" is {onoff(want)}.',
+            (
+                f"{role}[{i}].{field}",
+                f"cluster[{d.cluster_index(c.name)}].parameters.refresh_login_flow",
             ),
         )

@@ -12,10 +12,11 @@ from datetime import timedelta
 
 import polars as pl
 
-from logdoctor.analysis.clientside import CLIENT_FAILURES, with_client_side
+from logdoctor.analysis.clientside import CLIENT_FAILURES
 from logdoctor.model import Severity
-from logdoctor.rules.configuration import client_count, onoff
+from logdoctor.rules.configuration import client_count, client_hit
 from logdoctor.rules.context import Context, Hit
+from logdoctor.rules.declared import onoff
 from logdoctor.rules.registry import INFERRED, Needs, rule
 
 
@@ -404,12 +405,11 @@ def clients_not_reset(ctx: Context) -> Iterator[Hit]:
     who = rows.select(pl.coalesce("device", "user", "client_id")).to_series().drop_nulls()
     names = sorted(set(who.to_list()))
     shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    yield Hit(
-        subjects=(ctx.cluster_name,),
-        message=(
-            f"{len(names)} client(s) still presented refresh tokens issued while the refresh"
-            f" login flow was on ({rows.height} refusal(s)): {shown}. They were not reset"
-            " after the change."
-        ),
-        rows=with_client_side(ctx.events, rows),
+    yield client_hit(
+        ctx,
+        ctx.cluster_name,
+        f"{len(names)} client(s) still presented refresh tokens issued while the refresh"
+        f" login flow was on ({rows.height} refusal(s)): {shown}. They were not reset"
+        " after the change.",
+        rows,
     )

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import polars as pl
 
-from logdoctor.analysis.clientside import CLIENT_FAILURES, with_client_side
+from logdoctor.analysis.clientside import CLIENT_FAILURES
 from logdoctor.model import Severity
-from logdoctor.rules.configuration import expressway_refusals
+from logdoctor.rules.configuration import client_hit, distinct, expressway_refusals
 from logdoctor.rules.context import Context, Hit, when
 from logdoctor.rules.registry import TOKEN_FLOW, Needs, rule
 
@@ -90,18 +90,14 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
         )
         if after.height < KEEPS_TRYING:
             continue
-        devices = sorted(set(after["device"].drop_nulls().to_list()))
-        on = f" from {', '.join(devices)}" if devices else ""
-        yield Hit(
-            subjects=(user,),
-            message=(
-                f"{user}'s refresh tokens were revoked at {t:%Y-%m-%d %H:%M:%S} UTC, and"
-                f" {after.height} refused attempt(s){on} followed."
-            ),
-            rows=with_client_side(
-                ctx.events,
-                pl.concat([rev.filter(pl.col("user") == user).head(3), after], how="vertical"),
-            ),
+        devices = distinct(after, "device")
+        on = f" from {devices}" if devices else ""
+        yield client_hit(
+            ctx,
+            user,
+            f"{user}'s refresh tokens were revoked at {t:%Y-%m-%d %H:%M:%S} UTC, and"
+            f" {after.height} refused attempt(s){on} followed.",
+            pl.concat([rev.filter(pl.col("user") == user).head(3), after], how="vertical"),
         )
 
 
@@ -139,8 +135,8 @@ def user_revoked(ctx: Context) -> Iterator[Hit]:
         rows = rev.filter(pl.col("user") == user)
         tokens = rows.filter(pl.col("kind") == "token.revoked").height
         req = rows.filter(pl.col("kind") == "revoke.request")
-        admins = sorted(set(req["param"].drop_nulls().to_list()))
-        by = f" by {', '.join(admins)}" if admins else ""
+        admins = distinct(req, "param")
+        by = f" by {admins}" if admins else ""
         yield Hit(
             subjects=(user,),
             message=(
@@ -204,13 +200,12 @@ def inactive_user(ctx: Context) -> Iterator[Hit]:
         both = [found[user], mine] if user in found else [mine]
         found[user] = pl.concat(both, how="vertical").sort("time", nulls_last=True)
     for user, rows in sorted(found.items()):
-        yield Hit(
-            subjects=(user,),
-            message=(
-                f"{user} is inactive in UCM (removed from LDAP?) and {rows.height} sign-in or"
-                " token attempt(s) were refused."
-            ),
-            rows=with_client_side(ctx.events, rows),
+        yield client_hit(
+            ctx,
+            user,
+            f"{user} is inactive in UCM (removed from LDAP?) and {rows.height} sign-in or"
+            " token attempt(s) were refused.",
+            rows,
         )
 
 
@@ -246,15 +241,14 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
     for user, rows in _by_user(ctx, NO_ACCESS).items():
-        servers = sorted(set(rows["server"].drop_nulls().to_list()))
-        at = f" (at {', '.join(servers)})" if servers else ""
-        yield Hit(
-            subjects=(user,),
-            message=(
-                f"{user} was refused {rows.height} time(s) for lack of access{at}: no role,"
-                " access control group or user rank that allows it."
-            ),
-            rows=with_client_side(ctx.events, rows),
+        servers = distinct(rows, "server")
+        at = f" (at {servers})" if servers else ""
+        yield client_hit(
+            ctx,
+            user,
+            f"{user} was refused {rows.height} time(s) for lack of access{at}: no role,"
+            " access control group or user rank that allows it.",
+            rows,
         )
 
 
@@ -329,12 +323,11 @@ def expired_tokens_repeated(ctx: Context) -> Iterator[Hit]:
             on = f" from {device}" if device else ""
             worst[subject] = (int(n), mine, f"{where}{on}")
     for subject, (n, mine, where) in sorted(worst.items()):
-        yield Hit(
-            subjects=(subject,),
-            message=(
-                f"{subject}: up to {n} expired access tokens within 10 minutes{where}"
-                f" ({mine.height} in all); an Expressway-E blocks a client after more than"
-                f" {EXPRESSWAY_LIMIT}."
-            ),
-            rows=with_client_side(ctx.events, mine),
+        yield client_hit(
+            ctx,
+            subject,
+            f"{subject}: up to {n} expired access tokens within 10 minutes{where}"
+            f" ({mine.height} in all); an Expressway-E blocks a client after more than"
+            f" {EXPRESSWAY_LIMIT}.",
+            mine,
         )

@@ -54,6 +54,13 @@ _LEVELS = {lv.value for lv in Level}
 _BASES = tuple(b.value for b in Basis)
 
 
+def _known_keys(path: Path, entry: str, raw: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse an entry with keys outside ``allowed``, naming them."""
+    unknown = set(raw) - allowed
+    if unknown:
+        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+
+
 def _regex(path: Path, entry: str, fieldname: str, source: Any) -> Regex:
     if not isinstance(source, str) or not source:
         raise FormatError(path, entry, f"{fieldname} must be a non-empty string")
@@ -108,9 +115,7 @@ def _header(path: Path, i: int, raw: Any) -> HeaderPattern:
     if tail is None:
         raise FormatError(path, entry, "regex must end with (?P<msg>.*) (the rest of the line)")
     prefix = _regex(path, entry, "regex", rx.source[: tail.start()])
-    unknown = set(raw) - {"regex", "timestamp", "zone", "untimed"}
-    if unknown:
-        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    _known_keys(path, entry, raw, {"regex", "timestamp", "zone", "untimed"})
     untimed = _untimed(path, entry, raw.get("untimed", False), prefix)
     zone = None
     if "zone" in raw:
@@ -216,10 +221,8 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or template is None):
         raise FormatError(path, entry, "name must be a string, on a templated event")
-    unknown = set(raw) - {"kind", "regex", "logger", "set", "description", "basis"}
-    unknown -= {"template", "name"}
-    if unknown:
-        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    allowed = {"kind", "regex", "logger", "set", "description", "basis", "template", "name"}
+    _known_keys(path, entry, raw, allowed)
     return EventPattern(
         index=i,
         kind=kind,
@@ -239,9 +242,7 @@ def _field(path: Path, i: int, raw: Any) -> FieldPattern:
     entry = f"field[{i}]"
     if not isinstance(raw, dict):
         raise FormatError(path, entry, "must be a table with regex (and optional kinds)")
-    unknown = set(raw) - {"regex", "kinds", "description"}
-    if unknown:
-        raise FormatError(path, entry, f"unknown keys: {', '.join(sorted(unknown))}")
+    _known_keys(path, entry, raw, {"regex", "kinds", "description"})
     rx = _regex(path, entry, "regex", raw.get("regex"))
     if len(rx.groups) != 1 or rx.groups[0] not in EXTRACT_COLUMNS:
         raise FormatError(
