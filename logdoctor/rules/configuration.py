@@ -33,10 +33,12 @@ EDGE_ROWS = 10
 """Expressway lines added to a finding as corroborating evidence, at most."""
 
 
-def distinct(rows: pl.DataFrame, column: str) -> str:
+def distinct(rows: pl.DataFrame, column: str, form: str = "{}") -> str:
     """The values of ``column`` in ``rows`` (nulls left out), sorted, once each, comma-separated
-    (a message's list of devices, servers, users; "" when there are none)."""
-    return ", ".join(sorted(set(rows[column].drop_nulls().to_list())))
+    and put in ``form`` (a message's list of devices, servers, users: ``" from {}"``); ""
+    when there are none."""
+    values = sorted(set(rows[column].drop_nulls().to_list()))
+    return form.format(", ".join(values)) if values else ""
 
 
 def client_hit(ctx: Context, subject: str, message: str, rows: pl.DataFrame) -> Hit:

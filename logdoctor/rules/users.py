@@ -90,8 +90,7 @@ def revoked_user_keeps_trying(ctx: Context) -> Iterator[Hit]:
         )
         if after.height < KEEPS_TRYING:
             continue
-        devices = distinct(after, "device")
-        on = f" from {devices}" if devices else ""
+        on = distinct(after, "device", " from {}")
         yield client_hit(
             ctx,
             user,
@@ -135,8 +134,7 @@ def user_revoked(ctx: Context) -> Iterator[Hit]:
         rows = rev.filter(pl.col("user") == user)
         tokens = rows.filter(pl.col("kind") == "token.revoked").height
         req = rows.filter(pl.col("kind") == "revoke.request")
-        admins = distinct(req, "param")
-        by = f" by {admins}" if admins else ""
+        by = distinct(req, "param", " by {}")
         yield Hit(
             subjects=(user,),
             message=(
@@ -241,8 +239,7 @@ def user_without_access(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
     for user, rows in _by_user(ctx, NO_ACCESS).items():
-        servers = distinct(rows, "server")
-        at = f" (at {servers})" if servers else ""
+        at = distinct(rows, "server", " (at {})")
         yield client_hit(
             ctx,
             user,

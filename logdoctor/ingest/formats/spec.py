@@ -221,8 +221,12 @@ def _event(path: Path, i: int, raw: Any) -> EventPattern:
     name = raw.get("name")
     if name is not None and (not isinstance(name, str) or template is None):
         raise FormatError(path, entry, "name must be a string, on a templated event")
-    allowed = {"kind", "regex", "logger", "set", "description", "basis", "template", "name"}
-    _known_keys(path, entry, raw, allowed)
+    _known_keys(
+        path,
+        entry,
+        raw,
+        {"kind", "regex", "logger", "set", "description", "basis", "template", "name"},
+    )
     return EventPattern(
         index=i,
         kind=kind,
