@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
 from logdoctor.tokenservice.passwords import Busy
@@ -268,14 +269,42 @@ class _Endpoints:
         return JSONResponse(await _call(run), headers=_NO_STORE)
 
 
-def create_app(service: Service, *, default_node: str | None = None) -> Starlette:
+class _HotPaths:
+    """An ASGI app that serves the busiest routes (refresh grants, validations) directly and
+    hands every other request to ``app``.
+
+    A hot route gets the same handler, request and response objects as through Starlette, only
+    without its middleware and router (about a tenth of a grant's CPU). Nothing is lost: an
+    exception the handler does not answer reaches uvicorn, which answers 500 as Starlette's
+    error middleware would; any other method or path, or a ``root_path``, goes to ``app``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, hot: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]]
+    ) -> None:
+        self.app = app
+        self.hot = hot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path"):
+            handler = self.hot.get((scope["method"], scope["path"]))
+            if handler is not None:
+                response = await handler(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(service: Service, *, default_node: str | None = None) -> ASGIApp:
     """The ASGI app of one service; ``default_node`` serves requests no ``Host`` names."""
     e = _Endpoints(service, default_node)
+    token, introspect = _guarded(e.token), _guarded(e.introspect)
     routes = [
         Route("/health", _guarded(e.health), methods=["GET"]),
         Route("/ssosp/oauth/authorize", _guarded(e.authorize), methods=["GET", "POST"]),
-        Route("/ssosp/oauth/token", _guarded(e.token), methods=["POST"]),
-        Route("/ssosp/oauth/introspect", _guarded(e.introspect), methods=["POST"]),
+        Route("/ssosp/oauth/token", token, methods=["POST"]),
+        Route("/ssosp/oauth/introspect", introspect, methods=["POST"]),
         Route("/ssosp/token/revoke", _guarded(e.revoke), methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    hot = {("POST", "/ssosp/oauth/token"): token, ("POST", "/ssosp/oauth/introspect"): introspect}
+    return _HotPaths(Starlette(routes=routes), hot)

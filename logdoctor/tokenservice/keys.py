@@ -55,6 +55,13 @@ class SigningKey:
     checksum: str
     jwk: RSAKey = field(repr=False, compare=False)
 
+    @property
+    def private(self) -> rsa.RSAPrivateKey:
+        """The parsed private key (what signs)."""
+        key = self.jwk.private_key
+        assert isinstance(key, rsa.RSAPrivateKey)  # load_signing_key accepts nothing else
+        return key
+
 
 @dataclass(frozen=True)
 class EncryptionKey:
