@@ -35,7 +35,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.ciphers import Cipher
-from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from cryptography.hazmat.primitives.ciphers.modes import CBC
 from cryptography.hazmat.primitives.hashes import SHA256
 from joserfc import jwe, jws
@@ -215,16 +214,15 @@ def _mint_access(
     RFC 7516/7518 5.2.2) inside a JWS (RS256, RFC 7515), with the same bytes joserfc's
     ``encrypt_compact`` and ``serialize_compact`` make (tested against them) for a fraction of
     their Python time; ``iv`` is for those tests only (else 16 random bytes)."""
-    key = tok._encryption.material
-    mac_key, aes_key = key[:16], key[16:]
+    key = tok._encryption
     aad = _jwe_head(enc_kid)
     iv = secrets.token_bytes(16) if iv is None else iv
     plain = _dumps(claims.to_json())
     pad = 16 - len(plain) % 16
-    encryptor = Cipher(AES(aes_key), CBC(iv)).encryptor()
+    encryptor = Cipher(key.aes, CBC(iv)).encryptor()
     ct = encryptor.update(plain + bytes((pad,)) * pad) + encryptor.finalize()
     al = (len(aad) * 8).to_bytes(8, "big")
-    tag = hmac.digest(mac_key, aad + iv + ct + al, "sha256")[:16]
+    tag = hmac.digest(key.material[:16], aad + iv + ct + al, "sha256")[:16]
     inner = b".".join((aad, b"", _b64(iv), _b64(ct), _b64(tag)))
     return _jws(kid, b'{"private":"' + inner + b'"}', tok._signing)
 
