@@ -8,7 +8,10 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from logdoctor.tokenservice.app import create_app
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from logdoctor.tokenservice.app import _NO_STORE, _Json, _Lean, create_app
 from logdoctor.tokenservice.httpguard import Coalesced
 from logdoctor.tokenservice.service import Service
 
@@ -17,11 +20,8 @@ REDIRECT = "http://127.0.0.1:8123/cb"
 FORM = b"application/x-www-form-urlencoded"
 
 
-def _call(
-    app: Any, method: str, path: str, body: bytes = b"", ctype: bytes = FORM
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """One request through an ASGI app: status, headers, body."""
-    scope = {
+def _scope(method: str, path: str, body: bytes, ctype: bytes) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -39,10 +39,24 @@ def _call(
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8443),
     }
+
+
+def _call(
+    app: Any,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    ctype: bytes = FORM,
+    chunks: list[dict[str, Any]] | None = None,
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One request through an ASGI app (its body in one message, or as ``chunks``):
+    status, headers, body."""
+    scope = _scope(method, path, body, ctype)
     sent: list[dict[str, Any]] = []
+    messages = list(chunks or [{"type": "http.request", "body": body, "more_body": False}])
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+        return messages.pop(0)
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
@@ -97,6 +111,47 @@ def test_hot_routes_answer_as_starlette_does(svc: Service) -> None:
     fast = _call(app, "POST", "/ssosp/oauth/introspect", body)
     assert fast == _call(starlette, "POST", "/ssosp/oauth/introspect", body)
     assert json.loads(fast[2])["active"] is True
+
+
+def test_chunked_bodies_and_disconnects_as_through_starlette(svc: Service) -> None:
+    app = create_app(svc)
+    starlette = app.app  # type: ignore[attr-defined]
+    parts = [b"grant_type=refresh_token", b"&client_id=", CID.encode(), b"&refresh_token=x.y.z"]
+    chunks = [{"type": "http.request", "body": p, "more_body": True} for p in parts]
+    chunks.append({"type": "http.request", "body": b"", "more_body": False})
+    fast = _call(app, "POST", "/ssosp/oauth/token", chunks=list(chunks))
+    assert fast == _call(starlette, "POST", "/ssosp/oauth/token", chunks=list(chunks))
+    assert fast[0] == 400 and json.loads(fast[2])["error"] == "invalid_grant"
+    gone = [chunks[0], {"type": "http.disconnect"}]
+    fast = _call(app, "POST", "/ssosp/oauth/token", chunks=list(gone))
+    assert fast == _call(starlette, "POST", "/ssosp/oauth/token", chunks=list(gone))
+    assert fast[0] == 400 and fast[2] == b""
+
+
+def test_lean_json_answer_is_jsonresponses() -> None:
+    for content in (
+        {"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 3600},
+        {"active": False, "error_description": 'caf\u00e9 \u2603 "quoted"'},
+        {"nested": {"list": [1, 2.5, None, True]}},
+    ):
+        lean, full = _Json(content), JSONResponse(content, headers=_NO_STORE)
+        assert (lean.status_code, lean.raw_headers, lean.body) == (
+            full.status_code,
+            full.raw_headers,
+            full.body,
+        )
+
+
+def test_lean_request_reads_headers_as_starlette_does() -> None:
+    scope = _scope("POST", "/ssosp/oauth/token", b"", FORM)
+    scope["headers"] = [*scope["headers"], (b"via", b"1.1 expc1"), (b"via", b"1.1 other")]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    lean, full = _Lean(scope, receive), Request(scope, receive)
+    for name in ("host", "via", "content-type", "content-length", "user-agent"):
+        assert lean.headers.get(name) == full.headers.get(name), name
 
 
 def test_other_methods_and_paths_go_through_starlette(svc: Service) -> None:
