@@ -14,9 +14,9 @@ from starlette.responses import JSONResponse
 from logdoctor.tokenservice.app import _NO_STORE, _Json, _Lean, create_app
 from logdoctor.tokenservice.httpguard import Coalesced
 from logdoctor.tokenservice.service import Service
+from tests.helpers.tokenservice import CLIENT, login
 
-CID = "C" + "ab" * 32
-REDIRECT = "http://127.0.0.1:8123/cb"
+CID = CLIENT
 FORM = b"application/x-www-form-urlencoded"
 
 
@@ -68,15 +68,7 @@ def _call(
 
 def _refresh_token(svc: Service) -> str:
     svc.set_param("refresh_login_flow", "on")
-    a = svc.authorize(
-        response_type="code",
-        client_id=CID,
-        redirect_uri=REDIRECT,
-        username="alice",
-        password="alice-pw",
-        device="CSFALICE",
-    )
-    tok = svc.exchange_code(code=a.code, client_id=CID, redirect_uri=REDIRECT)
+    tok = login(svc)
     assert tok.refresh_token is not None
     return tok.refresh_token
 
