@@ -1,4 +1,6 @@
-"""Tokens shaped as UCM shapes them, made and checked with joserfc.
+"""Tokens shaped as UCM shapes them, checked with joserfc and made with ``cryptography``'s
+primitives directly (the bytes joserfc makes, tested against it, without its Python layers: a
+refresh grant's CPU is mostly its access token).
 
 * Access token: a JWS (RS256, header ``{"alg","typ":"JWT","kid":"<uuid>:<signing checksum>"}``)
   whose payload is ``{"private": <JWE>}``; the JWE (``dir`` / ``A128CBC-HS256``, ``cty: JWT``,
