@@ -20,10 +20,11 @@ import re
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from logdoctor.tokenservice import messages as msg
 from logdoctor.tokenservice.clock import Clock, SystemClock
@@ -72,6 +73,7 @@ MAX_FIELD = 256
 """Characters of a request value kept (in the logs and the database)."""
 MAX_NAME = 128
 """Characters of a user name kept."""
+T = TypeVar("T")
 
 
 def clip(value: str | None, limit: int = MAX_FIELD) -> str | None:
@@ -287,6 +289,12 @@ class Core:
     def _thread(self) -> str:
         n = self._rng.randrange(1, 41) if self._rng is not None else secrets.randbelow(40) + 1
         return self.logs.profile.thread(n)
+
+    def _relay_token(self, via: str | None, node: str | None, call: Callable[[], T]) -> T:
+        """A token-endpoint grant (``call``) as the proxy ``via`` relays it to ``node``: here
+        the call alone; :class:`~logdoctor.tokenservice.edge.Edge` writes an Expressway's relay
+        around it."""
+        return call()
 
     # -- logs ------------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from logdoctor.tokenservice.admin import Admin
 from logdoctor.tokenservice.cluster import Node, Role
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.grants import AuthorizeRequest, Grants, LoginAttempt
-from logdoctor.tokenservice.results import AuthorizeResult, Introspection, TokenResponse
+from logdoctor.tokenservice.results import AuthorizeResult, Introspection
 from logdoctor.tokenservice.tokens import AccessToken
 from logdoctor.tokenservice.validation import Validation
 
@@ -217,52 +217,12 @@ class Edge(Grants, Validation, Admin):
             lambda: super(Edge, self).authorize_finish(attempt, password_ok),
         )
 
-    def exchange_code(
-        self,
-        *,
-        code: str | None,
-        client_id: str | None,
-        redirect_uri: str | None,
-        code_verifier: str | None = None,
-        via: str | None = None,
-        node: str | None = None,
-    ) -> TokenResponse:
-        """As :meth:`Grants.exchange_code`, relayed by ``via`` if it is an Expressway."""
+    def _relay_token(self, via: str | None, node: str | None, call: Callable[[], T]) -> T:
+        """A token-endpoint grant (``call``), relayed by ``via`` if it is an Expressway."""
+        if self._expressway(via) is None:
+            return call()
         up = self._upstream(node)
-        return self._relayed(
-            via,
-            "POST",
-            mra_path(up, "/ssosp/oauth/token"),
-            up,
-            lambda: super(Edge, self).exchange_code(
-                code=code,
-                client_id=client_id,
-                redirect_uri=redirect_uri,
-                code_verifier=code_verifier,
-                via=via,
-                node=node,
-            ),
-        )
-
-    def refresh(
-        self,
-        *,
-        refresh_token: str | None,
-        client_id: str | None,
-        via: str | None = None,
-        node: str | None = None,
-    ) -> TokenResponse:
-        """As :meth:`Grants.refresh`, relayed by ``via`` if it is an Expressway."""
-        up = self._upstream(node)
-        return self._relayed(
-            via,
-            "POST",
-            mra_path(up, "/ssosp/oauth/token"),
-            up,
-            lambda: super(Edge, self).refresh(
-                refresh_token=refresh_token, client_id=client_id, via=via, node=node
-            ),
-        )
+        return self._relayed(via, "POST", mra_path(up, "/ssosp/oauth/token"), up, call)
 
     def introspect(self, token: str | AccessToken, *, server: str | None = None) -> Introspection:
         """As :meth:`Validation.introspect`. At an Expressway the token came with a UDS request

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Required, TypedDict, Unpack, get_origin, get_type_hints
+from typing import (
+    Concatenate,
+    ParamSpec,
+    Required,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    cast,
+    get_origin,
+    get_type_hints,
+)
 from urllib.parse import urlsplit
 
 from logdoctor.tokenservice import messages as msg
@@ -94,6 +105,25 @@ class LoginAttempt:
     """What a failure counts against: the name tried, and the client address if known."""
     counted: frozenset[Key] = frozenset()
     """Those of ``keys`` that had a failure count when the attempt started."""
+
+
+G = TypeVar("G", bound=Core)
+P = ParamSpec("P")
+
+
+def _relayed_grant(
+    grant: Callable[Concatenate[G, P], TokenResponse],
+) -> Callable[Concatenate[G, P], TokenResponse]:
+    """A token-endpoint grant method (keywords ``via`` and ``node``) run through
+    :meth:`Core._relay_token`, so that a proxy's relay of it is logged around it."""
+
+    @functools.wraps(grant)
+    def relayed(self: G, /, *args: P.args, **kwargs: P.kwargs) -> TokenResponse:
+        # Keyword-only parameters of the grant, typed ``str | None`` there.
+        via, node = cast(str | None, kwargs.get("via")), cast(str | None, kwargs.get("node"))
+        return self._relay_token(via, node, lambda: grant(self, *args, **kwargs))
+
+    return relayed
 
 
 class Grants(Core):
@@ -361,6 +391,7 @@ class Grants(Core):
                 "grant_type must be authorization_code or refresh_token",
             )
 
+    @_relayed_grant
     def exchange_code(
         self,
         *,
@@ -412,6 +443,7 @@ class Grants(Core):
             user = self._user_refusal(r)
             return self._issue(r, user.name, "authorization_code", with_refresh=True, code=ch)
 
+    @_relayed_grant
     def refresh(
         self,
         *,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from joserfc.jwk import OctKey, RSAKey
 
 from logdoctor.ucm.topology import KeyUse
@@ -54,6 +55,8 @@ class SigningKey:
     """PKCS#8 DER of the private key."""
     checksum: str
     jwk: RSAKey = field(repr=False, compare=False)
+    private: rsa.RSAPrivateKey = field(repr=False, compare=False)
+    """The parsed private key (what signs; ``jwk`` wraps the same object)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class EncryptionKey:
     material: bytes = field(repr=False)
     checksum: str
     jwk: OctKey = field(repr=False, compare=False)
+    aes: AES = field(repr=False, compare=False)
+    """The AES-128 key of A128CBC-HS256: the second half of the material (the first half is
+    the HMAC-SHA-256 key, RFC 7518 5.2.2.1)."""
 
 
 def load_signing_key(version: int, material: bytes) -> SigningKey:
@@ -71,14 +77,15 @@ def load_signing_key(version: int, material: bytes) -> SigningKey:
     private = serialization.load_der_private_key(material, password=None)
     if not isinstance(private, rsa.RSAPrivateKey) or private.key_size < RSA_BITS:
         raise ValueError(f"signing key version {version}: not an RSA key of {RSA_BITS}+ bits")
-    return SigningKey(version, material, checksum(material), RSAKey.import_key(private))
+    return SigningKey(version, material, checksum(material), RSAKey.import_key(private), private)
 
 
 def load_encryption_key(version: int, material: bytes) -> EncryptionKey:
     """Build an :class:`EncryptionKey` from its 32 stored bytes."""
     if len(material) != ENC_BYTES:
         raise ValueError(f"encryption key version {version}: {len(material)} bytes, not 32")
-    return EncryptionKey(version, material, checksum(material), OctKey.import_key(material))
+    jwk = OctKey.import_key(material)
+    return EncryptionKey(version, material, checksum(material), jwk, AES(material[16:]))
 
 
 def generate_signing_key(version: int, rng: random.Random | None = None) -> SigningKey:

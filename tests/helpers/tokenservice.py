@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 from logdoctor.tokenservice.clock import from_iso
 from logdoctor.tokenservice.server import HttpLimits, bind, make_server
-from logdoctor.tokenservice.service import AdminCredentials, Service
+from logdoctor.tokenservice.service import AdminCredentials, Service, TokenResponse
 from tests.helpers.lines import CLIENT
 
-__all__ = ["ADMIN", "CLIENT", "REDIRECT", "START", "running"]
+__all__ = ["ADMIN", "CLIENT", "REDIRECT", "START", "login", "running"]
 
 START = from_iso("2026-11-20T08:00:00")
 REDIRECT = "http://127.0.0.1:8123/jabber/callback"
@@ -40,3 +40,27 @@ def running(
         server.should_exit = True
         th.join(10)
         sock.close()
+
+
+def login(
+    svc: Service,
+    user: str = "alice",
+    password: str | None = None,
+    via: str | None = None,
+    **kw: str,
+) -> TokenResponse:
+    """A code login of ``user`` (password ``<user>-pw`` unless given) and its exchange, both
+    relayed by ``via`` if given."""
+    a = svc.authorize(
+        response_type="code",
+        client_id=CLIENT,
+        redirect_uri=REDIRECT,
+        state="st",
+        username=user,
+        password=password or f"{user}-pw",
+        device=kw.pop("device", f"CSF{user.upper()}"),
+        via=via,
+        **kw,
+    )
+    assert a.code is not None and a.location().startswith(REDIRECT + "?code=")
+    return svc.exchange_code(code=a.code, client_id=CLIENT, redirect_uri=REDIRECT, via=via)

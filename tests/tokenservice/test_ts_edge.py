@@ -12,8 +12,8 @@ from logdoctor.ingest.formats.encoders import family_format
 from logdoctor.ingest.parse import LineParser, iter_lines
 from logdoctor.tokenservice.edge import mra_path
 from logdoctor.tokenservice.errors import OAuthError
-from logdoctor.tokenservice.service import Service
-from tests.helpers.tokenservice import CLIENT, REDIRECT
+from logdoctor.tokenservice.service import Service, TokenResponse
+from tests.helpers.tokenservice import CLIENT, login
 
 
 def _read(family: str, path: Path) -> list[dict[str, object]]:
@@ -32,19 +32,8 @@ def _snapshot(svc: Service) -> Path:
     return found[0]
 
 
-def _login(svc: Service, user: str) -> object:
-    a = svc.authorize(
-        response_type="code",
-        client_id=CLIENT,
-        redirect_uri=REDIRECT,
-        state="st",
-        username=user,
-        password=f"{user}-pw",
-        device=f"CSF{user.upper()}",
-        via="expc1",
-    )
-    assert a.code is not None
-    return svc.exchange_code(code=a.code, client_id=CLIENT, redirect_uri=REDIRECT, via="expc1")
+def _login(svc: Service, user: str) -> TokenResponse:
+    return login(svc, user, via="expc1")
 
 
 def test_expressway_writes_request_response_pairs_and_no_ssosp(svc: Service) -> None:

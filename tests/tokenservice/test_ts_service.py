@@ -9,26 +9,9 @@ import pytest
 
 from logdoctor.tokenservice.clock import VirtualClock
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
-from logdoctor.tokenservice.service import Service, TokenResponse
+from logdoctor.tokenservice.service import Service
 from logdoctor.ucm.params import ParamError
-from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, START
-
-
-def login(
-    svc: Service, user: str = "alice", password: str | None = None, **kw: str
-) -> TokenResponse:
-    a = svc.authorize(
-        response_type="code",
-        client_id=CLIENT,
-        redirect_uri=REDIRECT,
-        state="st",
-        username=user,
-        password=password or f"{user}-pw",
-        device=kw.pop("device", f"CSF{user.upper()}"),
-        **kw,
-    )
-    assert a.code is not None and a.location().startswith(REDIRECT + "?code=")
-    return svc.exchange_code(code=a.code, client_id=CLIENT, redirect_uri=REDIRECT)
+from tests.helpers.tokenservice import ADMIN, CLIENT, REDIRECT, START, login
 
 
 def reason(svc: Service, token: object, server: str | None = None) -> str | None:

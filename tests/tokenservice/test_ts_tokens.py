@@ -116,6 +116,70 @@ def test_lazy_access_token_is_minted_once(ring: Keyring) -> None:
     assert t.compact.count(".") == 2 and "jti-1" in repr(t) and t.compact not in repr(t)
 
 
+def _joserfc_access(c: AccessClaims, ring: Keyring) -> str:
+    """An access token as joserfc makes it (the service mints without joserfc's layers)."""
+    inner = jwe.encrypt_compact(
+        {"alg": "dir", "enc": "A128CBC-HS256", "cty": "JWT", "kid": ring.encryption_kid},
+        json.dumps(c.to_json(), separators=(",", ":")).encode(),
+        ring.encryption.jwk,
+        algorithms=["dir", "A128CBC-HS256"],
+    )
+    return jws.serialize_compact(
+        {"alg": "RS256", "typ": "JWT", "kid": ring.signing_kid},
+        json.dumps({"private": inner}, separators=(",", ":")).encode(),
+        ring.signing.jwk,
+        algorithms=["RS256"],
+    )
+
+
+def test_access_token_is_byte_for_byte_joserfcs(
+    ring: Keyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same claims, keys and IV: the same token as joserfc's JWE inside its JWS (RS256 PKCS#1
+    v1.5 signatures are deterministic), so the direct mint is the standard construction."""
+    from joserfc._rfc7516.models import JWEEncModel
+
+    from logdoctor.tokenservice import tokens
+
+    iv = bytes(range(16))
+    for sub in ("alice", "bob-with-a-longer-name-é", "x" * 200):  # several paddings
+        c = claims(sub=sub)
+        tok = issue_access(c, ring.signing, ring.encryption)
+        ours = tokens._mint_access(c, tok.kid, tok.encryption_kid, tok, iv)
+        monkeypatch.setattr(JWEEncModel, "generate_iv", lambda self: iv)
+        assert ours == _joserfc_access(c, ring)
+        monkeypatch.undo()
+    assert tokens._mint_access(c, tok.kid, tok.encryption_kid, tok, iv) != tok.compact  # IV
+    assert TokenVerifier().verify_access(tok.compact, ring, NOW) == c
+
+
+def test_access_tokens_get_fresh_ivs(ring: Keyring) -> None:
+    a, b = (issue_access(claims(), ring.signing, ring.encryption).compact for _ in range(2))
+    iv_a, iv_b = (unb64_raw(t) for t in (a, b))
+    assert a != b and iv_a != iv_b and len(iv_a) == 16
+
+
+def unb64_raw(token: str) -> bytes:
+    """The JWE IV inside an access token."""
+    private = unb64(token.split(".")[1])["private"]
+    assert isinstance(private, str)
+    iv = private.split(".")[2]
+    return base64.urlsafe_b64decode(iv + "=" * (-len(iv) % 4))
+
+
+def test_refresh_token_is_byte_for_byte_joserfcs(ring: Keyring) -> None:
+    rc = RefreshClaims(exp=NOW + 86400, iss=ISS, tid="tid-1", ccid=CID)
+    payload = {"exp": rc.exp, "iss": ISS, "typ": "user", "tid": "tid-1", "ctyp": "refresh"}
+    payload["ccid"] = CID
+    theirs = jws.serialize_compact(
+        {"alg": "RS256", "typ": "JWT", "kid": ring.signing_kid},
+        json.dumps(payload, separators=(",", ":")).encode(),
+        ring.signing.jwk,
+        algorithms=["RS256"],
+    )
+    assert issue_refresh(rc, ring.signing) == theirs
+
+
 def test_deterministic_keys_from_a_seed() -> None:
     a = generate_signing_key(1, random.Random(5))
     b = generate_signing_key(1, random.Random(5))
@@ -216,6 +280,29 @@ def test_wrong_kid_is_refused_and_reported(ring: Keyring, other_ring: Keyring) -
     hdr = unb64(h)
     hdr["kid"] = ring.signing_kid
     assert refuse(f"{b64(hdr)}.{p}.{s}", ring).reason is Reason.SIGNATURE
+
+
+def test_a_remembered_check_still_compares_the_holders_kids(ring: Keyring) -> None:
+    """The verifier remembers a signature and a decryption per token and key; a holder of the
+    same keys under another issuer (another kid) still refuses the token, as on first sight."""
+    v = TokenVerifier()
+    other = Keyring("another-cluster", ring.signing, ring.encryption)
+    refresh = issue_refresh(RefreshClaims(NOW + 60, ISS, "tid-1", CID), ring.signing)
+    access = issue_access(claims(), ring.signing, ring.encryption).compact
+    assert v.verify_refresh(refresh, ring, NOW).tid == "tid-1"
+    assert v.verify_access(access, ring, NOW).sub == "alice"
+    for tok in (refresh, access):
+        with pytest.raises(TokenError) as err:
+            v.verify_refresh(tok, other, NOW) if tok is refresh else v.verify_access(
+                tok, other, NOW
+            )
+        assert err.value.reason is Reason.SIGNATURE
+    # Same issuer, signing key kept, encryption key of another kid: the JWE is refused.
+    mixed = Keyring(ISS, ring.signing, generate_encryption_key(7))
+    with pytest.raises(TokenError) as err:
+        v.verify_access(access, mixed, NOW)
+    assert err.value.reason is Reason.DECRYPT
+    assert v.verify_access(access, ring, NOW).sub == "alice"
 
 
 def test_expired_and_not_yet_valid(ring: Keyring) -> None:
