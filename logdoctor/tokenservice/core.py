@@ -38,7 +38,8 @@ from logdoctor.tokenservice.results import AdminCredentials
 from logdoctor.tokenservice.site import log_settings
 from logdoctor.tokenservice.state import State, init_deployment, load_state, next_purge_after
 from logdoctor.tokenservice.store import Store
-from logdoctor.tokenservice.tokens import Keyring, TokenVerifier
+from logdoctor.tokenservice.tokens import Keyring
+from logdoctor.tokenservice.verify import TokenVerifier
 
 __all__ = [
     "ACCESS_GROUPS",

@@ -36,9 +36,10 @@ from typing import TypeVar, Unpack
 
 from logdoctor.ingest.formats.encoders import family
 from logdoctor.tokenservice.admin import Admin
+from logdoctor.tokenservice.authrequest import AuthorizeRequest, LoginAttempt
 from logdoctor.tokenservice.cluster import Node, Role
 from logdoctor.tokenservice.errors import OAuthError
-from logdoctor.tokenservice.grants import AuthorizeRequest, Grants, LoginAttempt
+from logdoctor.tokenservice.grants import Grants
 from logdoctor.tokenservice.results import AuthorizeResult, Introspection
 from logdoctor.tokenservice.tokens import AccessToken
 from logdoctor.tokenservice.validation import Validation

@@ -16,21 +16,17 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import (
     Concatenate,
     ParamSpec,
-    Required,
-    TypedDict,
     TypeVar,
     Unpack,
     cast,
-    get_origin,
-    get_type_hints,
 )
 from urllib.parse import urlsplit
 
 from logdoctor.tokenservice import messages as msg
+from logdoctor.tokenservice.authrequest import AuthorizeRequest, LoginAttempt, check_parameters
 from logdoctor.tokenservice.core import (
     CLIENT_ID_RE,
     CODE_LIFETIME,
@@ -40,8 +36,7 @@ from logdoctor.tokenservice.core import (
     clip,
 )
 from logdoctor.tokenservice.keys import SigningKey
-from logdoctor.tokenservice.lockout import Key, logon_keys
-from logdoctor.tokenservice.passwords import Check
+from logdoctor.tokenservice.lockout import logon_keys
 from logdoctor.tokenservice.records import CodeRow, RefreshRow
 from logdoctor.tokenservice.results import AuthorizeResult, TokenResponse
 from logdoctor.tokenservice.tokens import (
@@ -55,56 +50,9 @@ from logdoctor.tokenservice.tokens import (
     issue_refresh,
 )
 
-__all__ = ["AuthorizeRequest", "Grants", "LoginAttempt"]
+__all__ = ["Grants"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-class AuthorizeRequest(TypedDict, total=False):
-    """The parameters of an authorization request (each value as received, or None)."""
-
-    response_type: Required[str | None]
-    """``code`` or ``token`` (the implicit grant)."""
-    client_id: Required[str | None]
-    redirect_uri: Required[str | None]
-    state: str | None
-    scope: str | None
-    username: str | None
-    password: str | None
-    device: str | None
-    """The Jabber device (``CSFALICE``)."""
-    agent: str | None
-    """The ``User-Agent``."""
-    via: str | None
-    """The proxy the request came through (an Expressway-C for MRA), from ``Via``."""
-    node: str | None
-    """The UCM node asked (default: the publisher)."""
-    code_challenge: str | None
-    code_challenge_method: str | None
-    address: str | None
-    """The client's address (counted for lockouts)."""
-
-
-_PARAMETERS = get_type_hints(AuthorizeRequest, include_extras=True)
-# Not AuthorizeRequest.__required_keys__: with postponed annotations Python 3.11 sees none.
-_REQUIRED = frozenset(k for k, t in _PARAMETERS.items() if get_origin(t) is Required)
-
-
-@dataclass
-class LoginAttempt:
-    """An authorization request that passed :meth:`Grants.authorize_start`: its password is
-    still to be checked (outside the service lock), then :meth:`Grants.authorize_finish`."""
-
-    req: Req
-    check: Check
-    response_type: str
-    redirect_uri: str
-    state: str | None
-    code_challenge: str | None
-    keys: tuple[Key, ...]
-    """What a failure counts against: the name tried, and the client address if known."""
-    counted: frozenset[Key] = frozenset()
-    """Those of ``keys`` that had a failure count when the attempt started."""
 
 
 G = TypeVar("G", bound=Core)
@@ -148,7 +96,7 @@ class Grants(Core):
     def authorize_start(self, **request: Unpack[AuthorizeRequest]) -> LoginAttempt:
         """The checks of :meth:`authorize` up to the password: the request, the credentials'
         presence and the lockouts. Returns the password check still to be made."""
-        _check_parameters(request)
+        check_parameters(request)
         password = request.get("password")
         with self._op() as now:
             n = self._node(request.get("node"), issuing=True)
@@ -501,17 +449,6 @@ class Grants(Core):
             )
             r.log("INFO", msg.TOKEN, text)
             return self._issue(r, user.name, "refresh_token", with_refresh=False)
-
-
-def _check_parameters(request: AuthorizeRequest) -> None:
-    """Refuse what a signature would: a parameter unknown or missing (a misspelled keyword from
-    an unchecked caller must not pass unseen)."""
-    unknown = request.keys() - _PARAMETERS.keys()
-    missing = _REQUIRED - request.keys()
-    if unknown or missing:
-        what = [f"unexpected {k!r}" for k in sorted(unknown)]
-        what += [f"missing {k!r}" for k in sorted(missing)]
-        raise TypeError(f"authorize request: {', '.join(what)}")
 
 
 def _pkce_s256(verifier: str) -> str:

@@ -30,9 +30,9 @@ The class is split by endpoint, as Authlib splits its authorization server, over
 
 from __future__ import annotations
 
+from logdoctor.tokenservice.authrequest import LoginAttempt
 from logdoctor.tokenservice.core import ACCESS_GROUPS, MAX_NAME, REQUIRED_ROLE
 from logdoctor.tokenservice.edge import Edge
-from logdoctor.tokenservice.grants import LoginAttempt
 from logdoctor.tokenservice.results import (
     AdminCredentials,
     AuthorizeResult,

@@ -13,7 +13,8 @@ from logdoctor.tokenservice.core import MAX_NAME, Core, Req, clip
 from logdoctor.tokenservice.errors import OAuthError
 from logdoctor.tokenservice.lockout import Key, logon_keys
 from logdoctor.tokenservice.results import Introspection, RevokeResult
-from logdoctor.tokenservice.tokens import AccessClaims, AccessToken, Reason, TokenError, peek_kid
+from logdoctor.tokenservice.tokens import AccessClaims, AccessToken, Reason, TokenError
+from logdoctor.tokenservice.verify import peek_kid
 
 __all__ = ["Validation"]
 

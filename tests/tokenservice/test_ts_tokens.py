@@ -25,10 +25,10 @@ from logdoctor.tokenservice.tokens import (
     Reason,
     RefreshClaims,
     TokenError,
-    TokenVerifier,
     issue_access,
     issue_refresh,
 )
+from logdoctor.tokenservice.verify import TokenVerifier
 
 ISS = "8d0d5324-f4f0-4b0b-811e-4a59fdb6b722"
 NOW = 1_795_161_600
