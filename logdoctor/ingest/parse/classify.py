@@ -31,7 +31,10 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
       (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
       regex.
 
-    Long because the four rules above interlock in one loop over the groups (rows taken by one
+    Each pattern's rows become one small frame (row index, kind, basis, fields); the frames
+    are put back in row order once, at the end (no full-length column is written per pattern).
+
+    Long because the rules above interlock in one loop over the groups (rows taken by one
     pattern leave the next pattern's rows): it is the hot path of every parse.
     """
     n = records.height
@@ -46,20 +49,18 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
             groups.append((value, (lit == value).arg_true()))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
-    fields = {c: nulls(_col(c), n, pl.String()) for c in EXTRACT_COLUMNS}
-    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
-    bases = nulls("basis", n, pl.String())
+    pieces: list[pl.DataFrame] = []
     for value, rows in groups:
+        if rows.len() == 0:
+            continue
         cands = [
             e
             for e in events
             if not e.literal or (value is not None and value.startswith(e.literal))
         ]
-        if rows.len() == 0 or not cands:
-            continue
+        left = rows  # rows of the table still unclassified, aligned with left_msg
         left_msg = msg.gather(rows)
         left_logger = logger.gather(rows)
-        left = rows  # rows of the table still unclassified, aligned with left_msg
         for e in cands:
             if left.len() == 0:
                 break
@@ -70,22 +71,11 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
             everything = took.len() == left.len()
             taken_rows = left if everything else left.gather(took)
             taken_msg = left_msg if everything else left_msg.gather(took)
-            kind_names.scatter(
-                taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
-            )
-            bases.scatter(
-                taken_rows, pl.repeat(e.basis, taken_rows.len(), dtype=pl.String, eager=True)
-            )
-            if e.regex.groups:
-                if parts is not None and not everything:
-                    parts = parts.gather(took)
-                for name, values in _extract(e, taken_msg, parts).items():
-                    fields[name].scatter(taken_rows, values)
-            for c, v in e.set.items():
-                fields[c].scatter(
-                    taken_rows, pl.repeat(v, taken_rows.len(), dtype=pl.String, eager=True)
-                )
+            if e.regex.groups and parts is not None and not everything:
+                parts = parts.gather(took)
+            pieces.append(_piece(e, taken_rows, taken_msg, parts))
             if everything:
+                left = left.clear()
                 break
             rest = (~hit).arg_true()
             left, left_msg, left_logger = (
@@ -93,7 +83,44 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
                 left_msg.gather(rest),
                 left_logger.gather(rest),
             )
-    return records.with_columns(kind_names, bases, *fields.values())
+        if left.len():
+            pieces.append(left.alias(_ROW).to_frame())
+    table = pl.concat(pieces, how="diagonal") if len(pieces) > 1 else pieces[0]
+    table = table.sort(_ROW)
+    assert table.height == n
+    have = set(table.columns)
+    cols = [
+        (
+            table["kind"].fill_null(_UNRECOGNIZED)
+            if "kind" in have
+            else pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+        ),
+        table["basis"] if "basis" in have else nulls("basis", n, pl.String()),
+        *(
+            table[_col(c)] if _col(c) in have else nulls(_col(c), n, pl.String())
+            for c in EXTRACT_COLUMNS
+        ),
+    ]
+    return records.with_columns(cols)
+
+
+_ROW = "_row"
+
+
+def _piece(
+    e: EventPattern, rows: pl.Series, msg: pl.Series, parts: pl.Series | None
+) -> pl.DataFrame:
+    """The rows ``e`` took: their row index, kind, basis and fields, as one small frame."""
+    values: dict[str, pl.Series] = {}
+    if e.regex.groups:
+        values = _extract(e, msg, parts)
+    out = pl.DataFrame([rows.alias(_ROW)]).with_columns(
+        pl.lit(e.kind, dtype=pl.String).alias("kind"),
+        pl.lit(e.basis, dtype=pl.String).alias("basis"),
+        *(v.alias(_col(name)) for name, v in values.items() if name not in e.set),
+        *(pl.lit(v, dtype=pl.String).alias(_col(c)) for c, v in e.set.items()),
+    )
+    return out
 
 
 def _col(name: str) -> str:
@@ -165,24 +192,27 @@ def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Se
     whitespace: literal tokens must be equal (the last one need only start the token, as the
     regex is not anchored at the end) and field tokens must be their ``key=`` plus at least
     one character. The few rows with tabs or line breaks are judged by the regex itself.
+    The tokens are compared in one ``select`` (one polars call, not one per comparison).
     """
     plan = e.split
     assert plan is not None
     parts = msg.str.split_exact(" ", plan.width)
-    ok: pl.Series | None = None
     last = len(plan.tokens) - 1
+    conds: list[pl.Expr] = []
     for pos, (text, is_field) in enumerate(plan.tokens):
-        token = parts.struct.field(f"field_{pos}")
+        token = pl.col(f"field_{pos}")
         if is_field:
             cond = token.str.starts_with(text) & (token.str.len_bytes() > len(text.encode()))
         elif pos == last:
             cond = token.str.starts_with(text)
         else:
             cond = token == text
-        cond = cond.fill_null(False)
-        ok = cond if ok is None else ok & cond
-    assert ok is not None
-    odd = msg.str.contains(_OTHER_SPACE).fill_null(False)
+        conds.append(cond.fill_null(False))
+    checks = parts.struct.unnest().select(
+        pl.all_horizontal(conds).alias("ok"),
+        pl.lit(msg).str.contains(_OTHER_SPACE).fill_null(False).alias("odd"),
+    )
+    ok, odd = checks["ok"], checks["odd"]
     odd_rows = odd.arg_true()
     if odd_rows.len() == 0:
         return ok, parts
@@ -199,25 +229,36 @@ def _extract(
     :func:`_template_matches` already cut them and no row has other whitespace)."""
     plan = e.split
     if plan is not None and parts is not None:
-        return {
-            name: clean_values(parts.struct.field(f"field_{pos}").str.slice(skip).alias(name))
-            for pos, skip, name in plan.fields
-        }
+        return _cleaned(
+            parts.struct.unnest(),
+            {name: pl.col(f"field_{pos}").str.slice(skip) for pos, skip, name in plan.fields},
+        )
     if plan is not None and msg.len():
         # Multi-line records: the last value ends at the line break; let the regex do those.
         multi = msg.str.contains("\n", literal=True)
         if not bool(multi.any()):
-            parts = msg.str.split_exact(" ", plan.width)
-            out = {}
+            exprs = {}
             for pos, skip, name in plan.fields:
-                value = parts.struct.field(f"field_{pos}").str.slice(skip)
+                value = pl.col(f"field_{pos}").str.slice(skip)
                 if plan.open_end and pos == plan.width:
                     # \S+ stops at any ASCII whitespace, a split only at a space.
                     value = value.str.replace(r"[\t\x0b\x0c\r].*", "")
-                out[name] = clean_values(value.alias(name))
-            return out
-    groups = msg.str.extract_groups(e.regex.rust)
-    return {g: clean_values(groups.struct.field(g).alias(g)) for g in e.regex.groups}
+                exprs[name] = value
+            return _cleaned(msg.str.split_exact(" ", plan.width).struct.unnest(), exprs)
+    groups = msg.str.extract_groups(e.regex.rust).struct.unnest()
+    return _cleaned(groups, {g: pl.col(g) for g in e.regex.groups})
+
+
+def _cleaned(frame: pl.DataFrame, exprs: dict[str, pl.Expr]) -> dict[str, pl.Series]:
+    """The columns ``exprs`` compute on ``frame``, cleaned as :func:`clean_values` does, in
+    one ``select`` (plus one per column holding a ``%``)."""
+    dash = [pl.when(x == "-").then(None).otherwise(x).alias(name) for name, x in exprs.items()]
+    out = frame.select(dash)
+    has_pct = out.select(pl.all().str.contains("%", literal=True).any()).row(0)
+    return {
+        name: clean_values(out[name]) if pct else out[name]
+        for name, pct in zip(out.columns, has_pct, strict=True)
+    }
 
 
 def apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
