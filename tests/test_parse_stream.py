@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import logdoctor
-from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest import inflate
+from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.parse import MAX_RECORD_BYTES, iter_chunks
 from logdoctor.ingest.sources import Limits, SourceError
