@@ -374,12 +374,12 @@ def _parse_block(
     stats.truncated += len(truncated)
     del frame  # the raw lines are no longer needed; free them before classifying
     if folding:
-        records = records.join(cont, on="_rec", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("_cont").is_not_null())
-            .then(pl.col("msg") + "\n" + pl.col("_cont"))
-            .otherwise(pl.col("msg"))
-            .alias("msg")
-        )
+        # Record k (0-based) is the k+1-th header line: its _rec is k + 1. Only the records
+        # with continuation lines get a new message (no join, no pass over the others).
+        at = (cont["_rec"] - 1).cast(pl.UInt32)
+        msg = records["msg"]
+        msg.scatter(at, msg.gather(at) + "\n" + cont["_cont"])
+        records = records.with_columns(msg)
 
     def per_slice(part: pl.DataFrame) -> pl.DataFrame:
         time = parse_times(part, fmt.headers, zone)

@@ -26,7 +26,8 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     - rows are grouped by the literal their message starts with; a pattern with a literal
       prefix is only tried in the groups that start with it (patterns without one: everywhere);
     - within a group, each pattern is tried only on the rows no earlier pattern took;
-    - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
+    - logger conditions are decided once per distinct logger of the block (a pattern whose
+      logger condition no row meets is not tried at all);
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
       (see :func:`logdoctor.ingest.formats.spec.split_plan`); other patterns capture with their
       regex.
@@ -39,16 +40,27 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     """
     n = records.height
     msg = records["msg"]
-    logger = records["logger"].fill_null("")
     literals = sorted({e.literal for e in events if e.literal}, key=len, reverse=True)
     if literals:
         alt = "|".join(re.escape(lit) for lit in literals)
-        lit = msg.str.extract(f"^({alt})", 1)
-        groups: list[tuple[str | None, pl.Series]] = [(None, lit.is_null().arg_true())]
-        for value in lit.drop_nulls().unique().sort().to_list():
-            groups.append((value, (lit == value).arg_true()))
+        lit = msg.str.extract(f"^({alt})", 1).alias("lit")
+        # Each literal's rows (in row order), in one pass: rows without one first, then by
+        # literal (the order groups are tried in does not change which pattern takes a row).
+        by_lit = (
+            lit.to_frame()
+            .with_row_index(_ROW)
+            .group_by("lit")
+            .agg(pl.col(_ROW))
+            .sort("lit", nulls_last=False)
+        )
+        groups: list[tuple[str | None, pl.Series]] = list(
+            zip(by_lit["lit"].to_list(), by_lit[_ROW], strict=True)
+        )
+        if not groups or groups[0][0] is not None:
+            groups.insert(0, (None, pl.Series(_ROW, [], dtype=pl.UInt32)))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
+    by_logger = _logger_hits(events, records["logger"].fill_null(""))
     pieces: list[pl.DataFrame] = []
     for value, rows in groups:
         if rows.len() == 0:
@@ -56,15 +68,19 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
         cands = [
             e
             for e in events
-            if not e.literal or (value is not None and value.startswith(e.literal))
+            if (not e.literal or (value is not None and value.startswith(e.literal)))
+            and (e.logger is None or by_logger[e.logger.rust] is not None)
         ]
         left = rows  # rows of the table still unclassified, aligned with left_msg
         left_msg = msg.gather(rows)
-        left_logger = logger.gather(rows)
         for e in cands:
             if left.len() == 0:
                 break
-            hit, parts = _matches(e, left_msg, left_logger)
+            hit, parts = _matches(e, left_msg)
+            if e.logger is not None:
+                logger_hit = by_logger[e.logger.rust]
+                assert logger_hit is not None
+                hit = hit & logger_hit.gather(left)
             took = hit.arg_true()
             if took.len() == 0:
                 continue
@@ -78,11 +94,7 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
                 left = left.clear()
                 break
             rest = (~hit).arg_true()
-            left, left_msg, left_logger = (
-                left.gather(rest),
-                left_msg.gather(rest),
-                left_logger.gather(rest),
-            )
+            left, left_msg = left.gather(rest), left_msg.gather(rest)
         if left.len():
             pieces.append(left.alias(_ROW).to_frame())
     table = pl.concat(pieces, how="diagonal") if len(pieces) > 1 else pieces[0]
@@ -157,11 +169,9 @@ _OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
 """ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
 
 
-def _matches(
-    e: EventPattern, msg: pl.Series, logger: pl.Series
-) -> tuple[pl.Series, pl.Series | None]:
-    """Rows whose message (and logger) the event pattern matches, and for a key=value
-    template the message's tokens (a struct; null where the regex had to judge)."""
+def _matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """Rows whose message the event pattern matches (its logger condition aside), and for a
+    key=value template the message's tokens (a struct; null where the regex had to judge)."""
     parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
@@ -169,20 +179,26 @@ def _matches(
         hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
-    if e.logger is not None:
-        hit = hit & _logger_matches(e, logger)
     return hit, parts
 
 
-def _logger_matches(e: EventPattern, logger: pl.Series) -> pl.Series:
-    """Rows whose logger the pattern's logger regex matches, decided once per distinct logger
-    (a log has a few hundred loggers, not a million)."""
-    assert e.logger is not None
-    names = logger.unique()
-    if names.len() * 4 > logger.len():
-        return logger.str.contains(e.logger.rust).fill_null(False)
-    good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
-    return logger.is_in(good.implode()).fill_null(False)
+def _logger_hits(events: Sequence[EventPattern], logger: pl.Series) -> dict[str, pl.Series | None]:
+    """Per logger regex of ``events``: the rows whose logger it matches, or None when no row's
+    does. Decided once per distinct logger (a log has a few hundred loggers, not a million)."""
+    out: dict[str, pl.Series | None] = {}
+    names: pl.Series | None = None
+    for e in events:
+        if e.logger is None or e.logger.rust in out:
+            continue
+        if names is None:
+            names = logger.unique()
+        if names.len() * 4 > logger.len():
+            hit = logger.str.contains(e.logger.rust).fill_null(False)
+            out[e.logger.rust] = hit if hit.any() else None
+            continue
+        good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
+        out[e.logger.rust] = logger.is_in(good.implode()) if good.len() else None
+    return out
 
 
 def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
