@@ -170,3 +170,15 @@ def test_old_entries_are_pruned(
     checks.clear()
     load_formats([user], builtin=False)
     assert checks == []  # the newest was kept
+
+
+def test_every_parse_engine_module_is_in_the_key() -> None:
+    """The sample check parses with the engines: an edit of any of their modules (the bulk
+    engine's stages included) must be a miss, or a stale check would be reused."""
+    package = Path(compiled.__file__).resolve().parents[2]
+    engine = {
+        p.relative_to(package).as_posix()
+        for p in (package / "ingest" / "parse").glob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert engine and engine <= set(compiled._SOURCES)

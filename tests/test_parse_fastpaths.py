@@ -1,15 +1,13 @@
-"""The bulk engine's fast header path gives exactly what the header regex gives."""
+"""The bulk engine's header stage gives exactly what the line engine's header regex gives."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import polars as pl
 import pytest
 
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.formats.types import HeaderPattern
-from logdoctor.ingest.parse.header import LOG4J_PREFIX, header_frame, log4j_fields
+from logdoctor.ingest.parse.header import header_frame
 
 _LINES = [
     "2026-11-02 07:00:00,316 DEBUG [http-bio-8443-exec-136] oauth.TokenValidator - Token x=1",
@@ -40,25 +38,30 @@ _LINES = [
 
 def _log4j() -> HeaderPattern:
     fmt = next(f for f in load_formats(check=False) if f.name == "ssosp")
-    assert fmt.headers[0].prefix.source == LOG4J_PREFIX
     return fmt.headers[0]
 
 
-def test_the_log4j_cut_equals_the_header_regex() -> None:
-    """Every line, accepted by the fast cut or not, gets the regex's hdr, fields and message
-    (the regex path is forced by a copy of the header whose source differs)."""
+def _by_re(h: HeaderPattern, line: str) -> dict[str, object]:
+    """What the line engine's regex (Python ``re``) reads from ``line``."""
+    m = h.regex.py.match(line)
+    if m is None:
+        return {"hdr": None, "ts": None, "level": None, "thread": None, "logger": None, "msg": None}
+    return {"hdr": 0, **{k: m.group(k) for k in ("ts", "level", "thread", "logger", "msg")}}
+
+
+def test_the_bulk_header_equals_the_line_regex() -> None:
+    """Every line, a header or not, gets from the bulk engine's header stage (polars, the
+    prefix regex's captures and the message sliced off) what Python ``re`` reads with the
+    whole header regex."""
     h = _log4j()
-    slow = dataclasses.replace(h, prefix=dataclasses.replace(h.prefix, source="(regex path)"))
-    lines = pl.DataFrame({"text": _LINES})
-    fast = header_frame(lines, [h])
-    regex = header_frame(lines, [slow])
-    assert fast.to_dicts() == regex.to_dicts()
-    ok, _ = log4j_fields(lines)
-    assert 0 < int(ok.sum()) < len(_LINES)  # both paths were exercised
+    got = header_frame(pl.DataFrame({"text": _LINES}), [h])
+    cols = ["hdr", "ts", "level", "thread", "logger", "msg"]
+    assert got.select(cols).to_dicts() == [_by_re(h, line) for line in _LINES]
+    assert 0 < int(got["hdr"].is_not_null().sum()) < len(_LINES)  # headers and others
 
 
 @pytest.mark.parametrize("rows", [0, 1])
-def test_the_log4j_cut_on_tiny_frames(rows: int) -> None:
+def test_the_header_stage_on_tiny_frames(rows: int) -> None:
     h = _log4j()
     lines = pl.DataFrame({"text": pl.Series(_LINES[:rows], dtype=pl.String)})
     assert header_frame(lines, [h]).height == rows

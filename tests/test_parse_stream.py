@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import logdoctor
+from logdoctor.ingest import inflate
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.inputs import Limits, SourceError
@@ -128,3 +129,48 @@ def test_stopping_early_ends_the_thread(tmp_path: Path) -> None:
     inflated = Inflated(f, Limits())
     assert inflated.mentions([b"Token validated"])
     assert not Inflated(f, Limits()).mentions([b"no such text"])
+
+
+def _inflate(path: Path) -> tuple[bytes, str | None, int, int]:
+    inflated = Inflated(path, Limits())
+    got = inflated.read_all()
+    return got, inflated.partial, inflated.decode_errors, inflated.size
+
+
+def _damaged(data: bytes) -> dict[str, bytes]:
+    packed = gzip.compress(data)
+    mid = len(packed) // 2
+    return {
+        "truncated": packed[: len(packed) * 2 // 3],
+        "corrupt block": packed[:mid] + b"\x00" * 64 + packed[mid + 64 :],
+        "bad crc": packed[:-8] + b"\x00\x00\x00\x00" + packed[-4:],
+        "trailing garbage": packed + b"garbage after the member",
+        "second member truncated": packed + packed[:mid],
+    }
+
+
+@pytest.mark.skipif(not inflate.HAVE_ISAL, reason="isal is not installed")
+def test_isal_reads_a_damaged_gzip_exactly_as_zlib(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ISA-L and zlib stop at different points of a damaged stream, with different messages:
+    the stream is handed to zlib there, so what is read is zlib's, byte for byte."""
+    data = _log(20_000)
+    for name, packed in _damaged(data).items():
+        f = tmp_path / f"{name.replace(' ', '-')}.log.gz"
+        f.write_bytes(packed)
+        with monkeypatch.context() as m:
+            m.setattr(inflate, "HAVE_ISAL", False)
+            by_zlib = _inflate(f)
+        assert by_zlib[1] is not None and by_zlib[0], name  # damaged, with bytes before it
+        assert _inflate(f) == by_zlib, name
+
+
+@pytest.mark.skipif(not inflate.HAVE_ISAL, reason="isal is not installed")
+def test_an_intact_gzip_is_read_by_isal_to_its_end(tmp_path: Path) -> None:
+    data = _log(20_000)
+    f = tmp_path / "ok.log.gz"
+    f.write_bytes(gzip.compress(data) + gzip.compress(b"second member\n"))
+    inflated = Inflated(f, Limits())
+    assert inflated.read_all() == data + b"second member\n"
+    assert inflated._fast and inflated.partial is None  # never handed to zlib

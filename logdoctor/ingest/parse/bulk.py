@@ -10,7 +10,7 @@ import contextlib
 import mmap
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -341,7 +341,7 @@ def _parse_block(
     rec = is_hdr.cast(pl.Int64).cum_sum()
     frame = frame.with_columns(rec.alias("_rec"))
     if not continues:
-        malformed = frame.filter(pl.col("_rec") == 0)["n"]
+        malformed = frame["n"].filter(frame["_rec"] == 0)
         stats.malformed = malformed.len()
         stats.malformed_lines = malformed.head(ParseStats.MALFORMED_LINES_KEPT).to_list()
     stats.record_lines = stats.lines - stats.malformed
@@ -361,7 +361,11 @@ def _parse_block(
         return empty_frame(), stats
     folding = stats.record_lines > stats.records
     if folding:
-        cont = frame.filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0)).select("_rec", "text")
+        cont = (
+            frame.select("_rec", "text", "hdr")
+            .filter(pl.col("hdr").is_null() & (pl.col("_rec") > 0))
+            .drop("hdr")
+        )
         if int(cont["text"].str.len_bytes().sum()) + cont.height > MAX_RECORD_BYTES:
             # Keep at most MAX_RECORD_BYTES of continuation lines per record.
             size = (pl.col("text").str.len_bytes() + 1).cum_sum().over("_rec")
@@ -374,12 +378,12 @@ def _parse_block(
     stats.truncated += len(truncated)
     del frame  # the raw lines are no longer needed; free them before classifying
     if folding:
-        records = records.join(cont, on="_rec", how="left", maintain_order="left").with_columns(
-            pl.when(pl.col("_cont").is_not_null())
-            .then(pl.col("msg") + "\n" + pl.col("_cont"))
-            .otherwise(pl.col("msg"))
-            .alias("msg")
-        )
+        # Record k (0-based) is the k+1-th header line: its _rec is k + 1. Only the records
+        # with continuation lines get a new message (no join, no pass over the others).
+        at = (cont["_rec"] - 1).cast(pl.UInt32)
+        msg = records["msg"]
+        msg.scatter(at, msg.gather(at) + "\n" + cont["_cont"])
+        records = records.with_columns(msg)
 
     def per_slice(part: pl.DataFrame) -> pl.DataFrame:
         time = parse_times(part, fmt.headers, zone)
@@ -388,10 +392,7 @@ def _parse_block(
 
     records = _concat(_map_slices(records, workers, per_slice))
     stats.bad_timestamps = records["time"].null_count()
-    level_map = dict(fmt.levels)
-    records = records.with_columns(
-        pl.col("level").str.to_uppercase().replace(level_map).alias("level")
-    )
+    records = records.with_columns(_levels(records["level"], fmt.levels))
     records = apply_links(records, fmt)
     if fmt.states_zone:
         stats.utc_offsets = utc_offsets(records["local"], records["time"])
@@ -422,6 +423,15 @@ def _parse_block(
         stats.first_time = lo if isinstance(lo, datetime) else None
         stats.last_time = hi if isinstance(hi, datetime) else None
     return out, stats
+
+
+def _levels(level: pl.Series, aliases: Mapping[str, str]) -> pl.Series:
+    """Levels upper-cased and their aliases (``[levels]``) replaced, decided once per distinct
+    value (a log has a handful); rows whose level already is its own spelling are not touched."""
+    seen = level.drop_nulls().unique()
+    final = seen.str.to_uppercase().replace(dict(aliases))
+    change = {a: b for a, b in zip(seen.to_list(), final.to_list(), strict=True) if a != b}
+    return level.replace(change) if change else level
 
 
 _SLICE_ROWS = 200_000

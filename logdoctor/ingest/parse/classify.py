@@ -26,74 +26,113 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     - rows are grouped by the literal their message starts with; a pattern with a literal
       prefix is only tried in the groups that start with it (patterns without one: everywhere);
     - within a group, each pattern is tried only on the rows no earlier pattern took;
-    - a pattern that only looks at the logger (regex ``^``) is decided on the logger column;
+    - logger conditions are decided once per distinct logger of the block (a pattern whose
+      logger condition no row meets is not tried at all);
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
       (see :func:`logdoctor.ingest.formats.types.split_plan`); other patterns capture with their
       regex.
 
-    Long because the four rules above interlock in one loop over the groups (rows taken by one
+    Each pattern's rows become one small frame (row index, kind, basis, fields); the frames
+    are put back in row order once, at the end (no full-length column is written per pattern).
+
+    Long because the rules above interlock in one loop over the groups (rows taken by one
     pattern leave the next pattern's rows): it is the hot path of every parse.
     """
     n = records.height
     msg = records["msg"]
-    logger = records["logger"].fill_null("")
     literals = sorted({e.literal for e in events if e.literal}, key=len, reverse=True)
     if literals:
         alt = "|".join(re.escape(lit) for lit in literals)
-        lit = msg.str.extract(f"^({alt})", 1)
-        groups: list[tuple[str | None, pl.Series]] = [(None, lit.is_null().arg_true())]
-        for value in lit.drop_nulls().unique().sort().to_list():
-            groups.append((value, (lit == value).arg_true()))
+        lit = msg.str.extract(f"^({alt})", 1).alias("lit")
+        # Each literal's rows (in row order), in one pass: rows without one first, then by
+        # literal (the order groups are tried in does not change which pattern takes a row).
+        by_lit = (
+            lit.to_frame()
+            .with_row_index(_ROW)
+            .group_by("lit")
+            .agg(pl.col(_ROW))
+            .sort("lit", nulls_last=False)
+        )
+        groups: list[tuple[str | None, pl.Series]] = list(
+            zip(by_lit["lit"].to_list(), by_lit[_ROW], strict=True)
+        )
+        if not groups or groups[0][0] is not None:
+            groups.insert(0, (None, pl.Series(_ROW, [], dtype=pl.UInt32)))
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
-    fields = {c: nulls(_col(c), n, pl.String()) for c in EXTRACT_COLUMNS}
-    kind_names = pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
-    bases = nulls("basis", n, pl.String())
+    by_logger = _logger_hits(events, records["logger"].fill_null(""))
+    pieces: list[pl.DataFrame] = []
     for value, rows in groups:
+        if rows.len() == 0:
+            continue
         cands = [
             e
             for e in events
-            if not e.literal or (value is not None and value.startswith(e.literal))
+            if (not e.literal or (value is not None and value.startswith(e.literal)))
+            and (e.logger is None or by_logger[e.logger.rust] is not None)
         ]
-        if rows.len() == 0 or not cands:
-            continue
-        left_msg = msg.gather(rows)
-        left_logger = logger.gather(rows)
         left = rows  # rows of the table still unclassified, aligned with left_msg
+        left_msg = msg.gather(rows)
         for e in cands:
             if left.len() == 0:
                 break
-            hit, parts = _matches(e, left_msg, left_logger)
+            hit, parts = _matches(e, left_msg)
+            if e.logger is not None:
+                logger_hit = by_logger[e.logger.rust]
+                assert logger_hit is not None
+                hit = hit & logger_hit.gather(left)
             took = hit.arg_true()
             if took.len() == 0:
                 continue
             everything = took.len() == left.len()
             taken_rows = left if everything else left.gather(took)
             taken_msg = left_msg if everything else left_msg.gather(took)
-            kind_names.scatter(
-                taken_rows, pl.repeat(e.kind, taken_rows.len(), dtype=pl.String, eager=True)
-            )
-            bases.scatter(
-                taken_rows, pl.repeat(e.basis, taken_rows.len(), dtype=pl.String, eager=True)
-            )
-            if e.regex.groups:
-                if parts is not None and not everything:
-                    parts = parts.gather(took)
-                for name, values in _extract(e, taken_msg, parts).items():
-                    fields[name].scatter(taken_rows, values)
-            for c, v in e.set.items():
-                fields[c].scatter(
-                    taken_rows, pl.repeat(v, taken_rows.len(), dtype=pl.String, eager=True)
-                )
+            if e.regex.groups and parts is not None and not everything:
+                parts = parts.gather(took)
+            pieces.append(_piece(e, taken_rows, taken_msg, parts))
             if everything:
+                left = left.clear()
                 break
             rest = (~hit).arg_true()
-            left, left_msg, left_logger = (
-                left.gather(rest),
-                left_msg.gather(rest),
-                left_logger.gather(rest),
-            )
-    return records.with_columns(kind_names, bases, *fields.values())
+            left, left_msg = left.gather(rest), left_msg.gather(rest)
+        if left.len():
+            pieces.append(left.alias(_ROW).to_frame())
+    table = pl.concat(pieces, how="diagonal") if len(pieces) > 1 else pieces[0]
+    table = table.sort(_ROW)
+    assert table.height == n
+    have = set(table.columns)
+    cols = [
+        (
+            table["kind"].fill_null(_UNRECOGNIZED)
+            if "kind" in have
+            else pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+        ),
+        table["basis"] if "basis" in have else nulls("basis", n, pl.String()),
+        *(
+            table[_col(c)] if _col(c) in have else nulls(_col(c), n, pl.String())
+            for c in EXTRACT_COLUMNS
+        ),
+    ]
+    return records.with_columns(cols)
+
+
+_ROW = "_row"
+
+
+def _piece(
+    e: EventPattern, rows: pl.Series, msg: pl.Series, parts: pl.Series | None
+) -> pl.DataFrame:
+    """The rows ``e`` took: their row index, kind, basis and fields, as one small frame."""
+    values: dict[str, pl.Series] = {}
+    if e.regex.groups:
+        values = _extract(e, msg, parts)
+    out = pl.DataFrame([rows.alias(_ROW)]).with_columns(
+        pl.lit(e.kind, dtype=pl.String).alias("kind"),
+        pl.lit(e.basis, dtype=pl.String).alias("basis"),
+        *(v.alias(_col(name)) for name, v in values.items() if name not in e.set),
+        *(pl.lit(v, dtype=pl.String).alias(_col(c)) for c, v in e.set.items()),
+    )
+    return out
 
 
 def _col(name: str) -> str:
@@ -130,11 +169,9 @@ _OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
 """ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
 
 
-def _matches(
-    e: EventPattern, msg: pl.Series, logger: pl.Series
-) -> tuple[pl.Series, pl.Series | None]:
-    """Rows whose message (and logger) the event pattern matches, and for a key=value
-    template the message's tokens (a struct; null where the regex had to judge)."""
+def _matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """Rows whose message the event pattern matches (its logger condition aside), and for a
+    key=value template the message's tokens (a struct; null where the regex had to judge)."""
     parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
@@ -142,20 +179,26 @@ def _matches(
         hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
-    if e.logger is not None:
-        hit = hit & _logger_matches(e, logger)
     return hit, parts
 
 
-def _logger_matches(e: EventPattern, logger: pl.Series) -> pl.Series:
-    """Rows whose logger the pattern's logger regex matches, decided once per distinct logger
-    (a log has a few hundred loggers, not a million)."""
-    assert e.logger is not None
-    names = logger.unique()
-    if names.len() * 4 > logger.len():
-        return logger.str.contains(e.logger.rust).fill_null(False)
-    good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
-    return logger.is_in(good.implode()).fill_null(False)
+def _logger_hits(events: Sequence[EventPattern], logger: pl.Series) -> dict[str, pl.Series | None]:
+    """Per logger regex of ``events``: the rows whose logger it matches, or None when no row's
+    does. Decided once per distinct logger (a log has a few hundred loggers, not a million)."""
+    out: dict[str, pl.Series | None] = {}
+    names: pl.Series | None = None
+    for e in events:
+        if e.logger is None or e.logger.rust in out:
+            continue
+        if names is None:
+            names = logger.unique()
+        if names.len() * 4 > logger.len():
+            hit = logger.str.contains(e.logger.rust).fill_null(False)
+            out[e.logger.rust] = hit if hit.any() else None
+            continue
+        good = names.filter(names.str.contains(e.logger.rust).fill_null(False))
+        out[e.logger.rust] = logger.is_in(good.implode()) if good.len() else None
+    return out
 
 
 def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
@@ -165,24 +208,27 @@ def _template_matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Se
     whitespace: literal tokens must be equal (the last one need only start the token, as the
     regex is not anchored at the end) and field tokens must be their ``key=`` plus at least
     one character. The few rows with tabs or line breaks are judged by the regex itself.
+    The tokens are compared in one ``select`` (one polars call, not one per comparison).
     """
     plan = e.split
     assert plan is not None
     parts = msg.str.split_exact(" ", plan.width)
-    ok: pl.Series | None = None
     last = len(plan.tokens) - 1
+    conds: list[pl.Expr] = []
     for pos, (text, is_field) in enumerate(plan.tokens):
-        token = parts.struct.field(f"field_{pos}")
+        token = pl.col(f"field_{pos}")
         if is_field:
             cond = token.str.starts_with(text) & (token.str.len_bytes() > len(text.encode()))
         elif pos == last:
             cond = token.str.starts_with(text)
         else:
             cond = token == text
-        cond = cond.fill_null(False)
-        ok = cond if ok is None else ok & cond
-    assert ok is not None
-    odd = msg.str.contains(_OTHER_SPACE).fill_null(False)
+        conds.append(cond.fill_null(False))
+    checks = parts.struct.unnest().select(
+        pl.all_horizontal(conds).alias("ok"),
+        pl.lit(msg).str.contains(_OTHER_SPACE).fill_null(False).alias("odd"),
+    )
+    ok, odd = checks["ok"], checks["odd"]
     odd_rows = odd.arg_true()
     if odd_rows.len() == 0:
         return ok, parts
@@ -199,25 +245,36 @@ def _extract(
     :func:`_template_matches` already cut them and no row has other whitespace)."""
     plan = e.split
     if plan is not None and parts is not None:
-        return {
-            name: clean_values(parts.struct.field(f"field_{pos}").str.slice(skip).alias(name))
-            for pos, skip, name in plan.fields
-        }
+        return _cleaned(
+            parts.struct.unnest(),
+            {name: pl.col(f"field_{pos}").str.slice(skip) for pos, skip, name in plan.fields},
+        )
     if plan is not None and msg.len():
         # Multi-line records: the last value ends at the line break; let the regex do those.
         multi = msg.str.contains("\n", literal=True)
         if not bool(multi.any()):
-            parts = msg.str.split_exact(" ", plan.width)
-            out = {}
+            exprs = {}
             for pos, skip, name in plan.fields:
-                value = parts.struct.field(f"field_{pos}").str.slice(skip)
+                value = pl.col(f"field_{pos}").str.slice(skip)
                 if plan.open_end and pos == plan.width:
                     # \S+ stops at any ASCII whitespace, a split only at a space.
                     value = value.str.replace(r"[\t\x0b\x0c\r].*", "")
-                out[name] = clean_values(value.alias(name))
-            return out
-    groups = msg.str.extract_groups(e.regex.rust)
-    return {g: clean_values(groups.struct.field(g).alias(g)) for g in e.regex.groups}
+                exprs[name] = value
+            return _cleaned(msg.str.split_exact(" ", plan.width).struct.unnest(), exprs)
+    groups = msg.str.extract_groups(e.regex.rust).struct.unnest()
+    return _cleaned(groups, {g: pl.col(g) for g in e.regex.groups})
+
+
+def _cleaned(frame: pl.DataFrame, exprs: dict[str, pl.Expr]) -> dict[str, pl.Series]:
+    """The columns ``exprs`` compute on ``frame``, cleaned as :func:`clean_values` does, in
+    one ``select`` (plus one per column holding a ``%``)."""
+    dash = [pl.when(x == "-").then(None).otherwise(x).alias(name) for name, x in exprs.items()]
+    out = frame.select(dash)
+    has_pct = out.select(pl.all().str.contains("%", literal=True).any()).row(0)
+    return {
+        name: clean_values(out[name]) if pct else out[name]
+        for name, pct in zip(out.columns, has_pct, strict=True)
+    }
 
 
 def apply_links(frame: pl.DataFrame, fmt: Format) -> pl.DataFrame:
