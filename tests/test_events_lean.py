@@ -104,3 +104,28 @@ def test_gap_evidence_is_the_line_at_each_edge() -> None:
     assert g.after.excerpt == "ucm-pub at 17 11:30:00"
     assert (g.before.node, g.after.node) == ("ucm-pub", "ucm-pub")
     assert g.after.line == g.before.line + 1
+
+
+def test_large_gathers_live_only_while_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gather above KEEP_ROWS is the same frame while a reader holds it, and is freed (then
+    gathered anew, equal) once no one does; a small one is kept for the run."""
+    import gc
+    import weakref
+
+    from logdoctor.analysis import events as events_module
+
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    kinds = sorted(ev.rows, key=ev.count)
+    small, big = kinds[0], kinds[-1]
+    monkeypatch.setattr(events_module, "KEEP_ROWS", ev.count(big) - 1)
+    held = ev.of(big)
+    assert ev.of(big) is held  # one gather while it is read
+    assert ev.of(big, small).equals(_filtered(ev.frame, [big, small]))
+    expected = held.clone()
+    ref = weakref.ref(held)
+    del held
+    gc.collect()
+    assert ref() is None  # nothing keeps the wide copy once its reader is done
+    assert ev.of(big).equals(expected)
+    kept = ev.of(small)
+    assert ev.of(small) is kept
