@@ -129,3 +129,29 @@ def test_large_gathers_live_only_while_read(monkeypatch: pytest.MonkeyPatch) -> 
     assert ev.of(big).equals(expected)
     kept = ev.of(small)
     assert ev.of(small) is kept
+
+
+def test_a_context_given_the_table_in_a_list_takes_it_away() -> None:
+    """The list form (the caller gives the table away, as ``check`` and ``report`` do) leaves
+    the list empty and correlates exactly what the plain table gives."""
+    loaded = logdoctor.load(str(CASES / "LD301/bad"))
+    plain = Context(loaded.frame, loaded.stats, nodes=loaded.nodes)
+    box = [loaded.frame]
+    given = Context(box, loaded.stats, nodes=loaded.nodes)
+    assert box == []
+    assert given.raw.frame.equals(plain.raw.frame)
+    assert given.lineage.equals(plain.lineage)
+
+
+def test_diagnose_keeps_one_table() -> None:
+    """After ``diagnose`` the load result holds the context's time-ordered table (the same
+    events), not a second copy in load order."""
+    from logdoctor.report import diagnose
+
+    loaded = logdoctor.load(str(CASES / "LD301/bad"))
+    before = loaded.frame
+    diagnosis = diagnose(loaded)
+    assert diagnosis.correlation is not None
+    assert loaded.frame is not before
+    assert loaded.frame.height == before.height
+    assert loaded.frame.equals(Events(before).frame)

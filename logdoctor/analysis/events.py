@@ -16,7 +16,7 @@ import polars as pl
 
 from logdoctor.table import empty_frame
 
-__all__ = ["Events", "as_events", "merge_nodes"]
+__all__ = ["Events", "as_events", "merge_nodes", "take_merged"]
 
 _SORT = ["time", "node", "file", "line"]
 
@@ -32,6 +32,30 @@ def merge_nodes(frame: pl.DataFrame) -> pl.DataFrame:
     Ties keep a stable order by node, file and line; records without a time go last.
     """
     return frame.sort(_SORT, nulls_last=True, maintain_order=True)
+
+
+def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
+    """:func:`merge_nodes` of the one table in ``box``, taken out of it (``box`` is left
+    empty), column by column: each column is dropped from the input as soon as it is put in
+    time order, so a table no one else holds is never in memory twice (a whole-table sort
+    holds the input and its copy until it returns: +0.35 GiB at the peak on 1 M events).
+
+    A column is made one chunk before its gather: a gather from one chunk copies the 16-byte
+    string views and shares the text, one across the load's many chunks copies the text too
+    (and is several times slower)."""
+    frame = box.pop()
+    if frame.height == 0:
+        return frame
+    order = frame.select(
+        pl.arg_sort_by(_SORT, nulls_last=True, maintain_order=True).alias("_order")
+    ).to_series()
+    columns = []
+    for name in frame.columns:
+        column = frame.get_column(name)
+        frame = frame.drop(name)
+        columns.append(column.rechunk().gather(order))
+        del column
+    return pl.DataFrame(columns)
 
 
 class Events:
