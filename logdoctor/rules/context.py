@@ -66,7 +66,12 @@ class Reach:
 
 
 class Context:
-    """The inputs of one ``check`` run, with shared correlation computed on demand."""
+    """The inputs of one ``check`` run, with shared correlation computed on demand.
+
+    ``frame`` is the event table, or a one-item list holding it: the context then takes the
+    table (the list is left empty) and puts it in time order column by column, so that a
+    caller that gives its table away never holds two copies of it (``check``, ``report``).
+    """
 
     def __init__(
         self,
@@ -77,9 +82,6 @@ class Context:
         correct_skew: bool = False,
         nodes: NodeTable | None = None,
     ) -> None:
-        # ``frame``: the event table, or a one-item list holding it that the context empties
-        # (the caller gives the table away: it is put in time order column by column, never
-        # held twice).
         box = frame if isinstance(frame, list) else [frame]
         del frame
         # One name per node for every rule: the load's identity (or the events' own) with the
