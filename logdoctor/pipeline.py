@@ -23,7 +23,7 @@ from logdoctor.ingest.bundleset import refuse_several_bundles
 from logdoctor.ingest.inputs import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
-from logdoctor.table import empty_frame
+from logdoctor.table import ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import load_deployment
 from logdoctor.ucm.deploymodel import Deployment
@@ -142,14 +142,18 @@ def run_check(
         one_cluster=one_cluster,
         progress=observer,
     )
+    box: list[pl.DataFrame] = [empty_frame()]
+    stats: list[ParseStats] = []
+    errors: list[InputError] = []
+    nodes = None
     if result is not None:
-        frame, stats, errors, nodes = result.frame, result.stats, result.errors, result.nodes
-    else:
-        frame, stats, errors, nodes = empty_frame(), [], [], None
-    observer.stage("correlating")
-    ctx = Context(frame, stats, deployment, correct_skew=correct_skew, nodes=nodes)
-    del frame  # the context holds its own time-ordered copy; free the load order one
+        stats, errors, nodes = result.stats, result.errors, result.nodes
+        box = [result.frame]
+        if loaded is None:  # our own load: give its table to the context (no second copy)
+            result.frame = empty_frame()
     del result
+    observer.stage("correlating")
+    ctx = Context(box, stats, deployment, correct_skew=correct_skew, nodes=nodes)
     report = check_context(
         ctx,
         select=select,

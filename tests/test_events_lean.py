@@ -104,3 +104,54 @@ def test_gap_evidence_is_the_line_at_each_edge() -> None:
     assert g.after.excerpt == "ucm-pub at 17 11:30:00"
     assert (g.before.node, g.after.node) == ("ucm-pub", "ucm-pub")
     assert g.after.line == g.before.line + 1
+
+
+def test_large_gathers_live_only_while_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gather above KEEP_ROWS is the same frame while a reader holds it, and is freed (then
+    gathered anew, equal) once no one does; a small one is kept for the run."""
+    import gc
+    import weakref
+
+    from logdoctor.analysis import events as events_module
+
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    kinds = sorted(ev.rows, key=ev.count)
+    small, big = kinds[0], kinds[-1]
+    monkeypatch.setattr(events_module, "KEEP_ROWS", ev.count(big) - 1)
+    held = ev.of(big)
+    assert ev.of(big) is held  # one gather while it is read
+    assert ev.of(big, small).equals(_filtered(ev.frame, [big, small]))
+    expected = held.clone()
+    ref = weakref.ref(held)
+    del held
+    gc.collect()
+    assert ref() is None  # nothing keeps the wide copy once its reader is done
+    assert ev.of(big).equals(expected)
+    kept = ev.of(small)
+    assert ev.of(small) is kept
+
+
+def test_a_context_given_the_table_in_a_list_takes_it_away() -> None:
+    """The list form (the caller gives the table away, as ``check`` and ``report`` do) leaves
+    the list empty and correlates exactly what the plain table gives."""
+    loaded = logdoctor.load(str(CASES / "LD301/bad"))
+    plain = Context(loaded.frame, loaded.stats, nodes=loaded.nodes)
+    box = [loaded.frame]
+    given = Context(box, loaded.stats, nodes=loaded.nodes)
+    assert box == []
+    assert given.raw.frame.equals(plain.raw.frame)
+    assert given.lineage.equals(plain.lineage)
+
+
+def test_diagnose_keeps_one_table() -> None:
+    """After ``diagnose`` the load result holds the context's time-ordered table (the same
+    events), not a second copy in load order."""
+    from logdoctor.report import diagnose
+
+    loaded = logdoctor.load(str(CASES / "LD301/bad"))
+    before = loaded.frame
+    diagnosis = diagnose(loaded)
+    assert diagnosis.correlation is not None
+    assert loaded.frame is not before
+    assert loaded.frame.height == before.height
+    assert loaded.frame.equals(Events(before).frame)

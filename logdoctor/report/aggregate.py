@@ -83,10 +83,10 @@ def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
     """Split the timed events at silences longer than :data:`STRAY_GAP`; the stretches that
     hold at least :data:`STRAY_SHARE` of the events (and always the largest) make the range,
     the others are stray lines."""
-    timed = frame.filter(pl.col("time").is_not_null())
-    if timed.height == 0:
+    times = frame["time"].drop_nulls()  # the one column read here: no wide copy of the rows
+    if times.len() == 0:
         return TimeRange(None, None)
-    t = np.sort(timed["time"].dt.epoch("s").to_numpy().astype(np.int64))
+    t = np.sort(times.dt.epoch("s").to_numpy().astype(np.int64))
     cuts = np.nonzero(np.diff(t) > STRAY_GAP)[0] + 1
     starts = np.concatenate(([0], cuts))
     ends = np.concatenate((cuts, [t.size]))
@@ -97,7 +97,7 @@ def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
     if keep.all():
         return TimeRange(lo, hi)
     s = pl.col("time").dt.epoch("s")
-    out = timed.filter((s < lo) | (s > hi))
+    out = frame.filter(pl.col("time").is_not_null() & ((s < lo) | (s > hi)))
     groups = (
         out.sort(["time", "line"])
         .group_by(["node", "file"], maintain_order=True)
@@ -171,10 +171,15 @@ def timeline(frame: pl.DataFrame, limits: Limits, rng: TimeRange) -> ChartData:
         return ChartData(start=0, bucket=60, n=0, levels=(), kinds=())
     lo, hi = rng.lo, rng.hi
     sec = pl.col("time").dt.epoch("s")
-    t = frame.filter(pl.col("time").is_not_null() & (sec >= lo) & (sec <= hi)).select(
-        sec.alias("s"),
-        pl.col("level").fill_null("(none)"),
-        pl.col("kind").fill_null("unrecognized"),
+    t = (
+        frame.lazy()  # three columns read: the filter never copies the wide rows
+        .filter(pl.col("time").is_not_null() & (sec >= lo) & (sec <= hi))
+        .select(
+            sec.alias("s"),
+            pl.col("level").fill_null("(none)"),
+            pl.col("kind").fill_null("unrecognized"),
+        )
+        .collect()
     )
     bucket = choose_bucket(lo, hi, limits.max_buckets)
     first = lo // bucket
@@ -294,18 +299,23 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
     """Per-user counts, failures by reason, last seen; capped drill events (Expressway lines
     joined to their user: :func:`logdoctor.analysis.usertimeline.with_edge_users`)."""
     frame = with_edge_users(frame)
-    ev = frame.filter(pl.col("user").is_not_null() & (pl.col("user") != ""))
-    if ev.height == 0:
-        return UserAgg([], 0, ev)
+    # Lazy: each question reads its few columns of the user lines, never a wide copy of them.
+    ev = frame.lazy().filter(pl.col("user").is_not_null() & (pl.col("user") != ""))
     kind = pl.col("kind")
-    agg = ev.group_by("user").agg(
-        (kind == "auth.success").sum().alias("logins"),
-        (kind == "token.access.issued").sum().alias("access"),
-        (kind == "token.refreshed").sum().alias("refreshes"),
-        kind.is_in(FAILURE_KINDS).sum().alias("failures"),
-        pl.len().alias("events"),
-        pl.col("time").max().alias("last"),
+    agg = (
+        ev.group_by("user")
+        .agg(
+            (kind == "auth.success").sum().alias("logins"),
+            (kind == "token.access.issued").sum().alias("access"),
+            (kind == "token.refreshed").sum().alias("refreshes"),
+            kind.is_in(FAILURE_KINDS).sum().alias("failures"),
+            pl.len().alias("events"),
+            pl.col("time").max().alias("last"),
+        )
+        .collect()
     )
+    if agg.height == 0:
+        return UserAgg([], 0, frame.clear())
     total = agg.height
     ranked = agg.sort(
         ["failures", "events", "user"], descending=[True, True, False], nulls_last=True
@@ -322,6 +332,7 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
         .group_by("user", pl.col("reason").fill_null("(no reason)"))
         .len()
         .sort(["user", "len", "reason"], descending=[False, True, False])
+        .collect()
     )
     by_user: dict[str, list[tuple[str, int]]] = {}
     for user, reason, n in reasons.iter_rows():
@@ -343,6 +354,7 @@ def users(frame: pl.DataFrame, limits: Limits) -> UserAgg:
         )
         .filter((pl.col("_i") < per_user - tail) | (pl.col("_i") >= pl.col("_n") - tail))
         .with_columns((pl.col("_n") - pl.col("_i").len().over("user")).alias("_more"))
+        .collect()
     )
     return UserAgg(rows, total, d, beyond)
 

@@ -18,6 +18,7 @@ from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.report.facts import config_facts, declared_facts
 from logdoctor.report.model import Correlation, Diagnosis, Unchecked
 from logdoctor.rules import Context, Rule
+from logdoctor.table import empty_frame
 from logdoctor.ucm.deployment import load_deployment
 from logdoctor.verdict import CheckReport
 
@@ -31,11 +32,16 @@ def diagnose(
 
     Returns the findings (all severities; the report sorts them), the configuration facts,
     the rules that could not be evaluated, the correlation, whether the rules ran and which
-    of them failed (``progress`` hears of each rule). Raises ``DeploymentError`` (a
-    ``ValueError`` naming the file, the key and the allowed values) for a bad deployment file.
+    of them failed (``progress`` hears of each rule). ``result.frame`` is replaced by the same
+    events in time order (the context's table), so that the table is not held twice. Raises
+    ``DeploymentError`` (a ``ValueError`` naming the file, the key and the allowed values) for
+    a bad deployment file.
     """
     declared = None if config is None else load_deployment(config)
-    ctx = Context(result.frame, result.stats, declared, nodes=result.nodes)
+    box = [result.frame]
+    result.frame = empty_frame()
+    ctx = Context(box, result.stats, declared, nodes=result.nodes)
+    result.frame = ctx.raw.frame  # the same events, time-ordered: the load order's copy is freed
     report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
     return diagnosis_of(report, ctx)
 

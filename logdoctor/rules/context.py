@@ -16,7 +16,7 @@ import polars as pl
 
 from logdoctor.analysis import keys
 from logdoctor.analysis.coverage import NodeCoverage, coverage
-from logdoctor.analysis.events import Events
+from logdoctor.analysis.events import Events, take_merged
 from logdoctor.analysis.inference import Inferred, compare, infer, logs_cluster
 from logdoctor.analysis.lineage import ENRICHED_COLUMNS, enrich, lineage
 from logdoctor.analysis.sessions import sessions
@@ -66,29 +66,37 @@ class Reach:
 
 
 class Context:
-    """The inputs of one ``check`` run, with shared correlation computed on demand."""
+    """The inputs of one ``check`` run, with shared correlation computed on demand.
+
+    ``frame`` is the event table, or a one-item list holding it: the context then takes the
+    table (the list is left empty) and puts it in time order column by column, so that a
+    caller that gives its table away never holds two copies of it (``check``, ``report``).
+    """
 
     def __init__(
         self,
-        frame: pl.DataFrame,
+        frame: pl.DataFrame | list[pl.DataFrame],
         stats: Sequence[ParseStats] = (),
         declared: Deployment | None = None,
         *,
         correct_skew: bool = False,
         nodes: NodeTable | None = None,
     ) -> None:
+        box = frame if isinstance(frame, list) else [frame]
+        del frame
         # One name per node for every rule: the load's identity (or the events' own) with the
         # deployment file's names and addresses added; the declared names become canonical.
         aliases = declared.aliases if declared is not None else {}
         table = (
             nodes.extend(aliases)
             if nodes is not None
-            else identify_events(frame, stats, declared=aliases)
+            else identify_events(box[0], stats, declared=aliases)
         )
         self.nodes = table
         """Each node's canonical name and aliases (:mod:`logdoctor.ingest.nodes`)."""
-        frame = table.apply(frame)
-        self.raw = Events(frame)
+        box.append(table.apply(box.pop()))
+        self.raw = Events(take_merged(box), sorted_=True)
+        frame = self.raw.frame
         self.stats = table.apply_stats(stats)
         self.declared = None if declared is None else declared.renamed(table.resolve)
         self.skew_corrected = False
