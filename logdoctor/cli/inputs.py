@@ -65,10 +65,7 @@ def open_loader(
         raise CliError("no input: give log files, folders or archives")
     return open_inputs(
         paths,
-        formats_dir=inputs.formats_dirs,
-        node=inputs.set_node,
-        tz=inputs.tz,
-        jobs=inputs.jobs,
+        **inputs.keywords(),
         zones=zones,
         progress=progress,
         aliases=node_aliases(config),

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 import click
 
@@ -174,6 +174,22 @@ class InputSpec:
     tz: str | None = None
     set_node: str | None = None
     jobs: int | None = None
+
+    def keywords(self) -> ReadKeywords:
+        """These options as the library's keywords (``logdoctor.check``, ``open_inputs``)."""
+        return ReadKeywords(
+            formats_dir=self.formats_dirs, node=self.set_node, tz=self.tz, jobs=self.jobs
+        )
+
+
+class ReadKeywords(TypedDict):
+    """:class:`InputSpec` as keywords that both ``logdoctor.check`` and
+    ``logdoctor.ingest.load.open_inputs`` take."""
+
+    formats_dir: Sequence[str | Path]
+    node: str | None
+    tz: str | None
+    jobs: int | None
 
 
 def formats_dir_option(fn: F) -> F:
