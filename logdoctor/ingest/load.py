@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,9 +183,10 @@ class Loader:
         self.zones.note_read(node, lf.display)
         return nz.zone, (nz.where if nz.source == "log" else None)
 
-    def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
+    def _whole(self, lf: LogFile, lean: bool = False) -> tuple[pl.DataFrame, ParseStats]:
+        """A file read in one piece: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
-            read = self._cached(lf, "whole")
+            read = self._cached(lf, "whole", lean)
             parts = list(read.frames())
             assert read.stats is not None
             if not parts:
@@ -202,11 +203,12 @@ class Loader:
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
         st.zone_from = source
-        return frame, opened.account(st)
+        return statement_frame(frame) if lean else frame, opened.account(st)
 
-    def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
+    def _streamed(self, lf: LogFile, lean: bool = False) -> Iterator[pl.DataFrame]:
+        """A big file chunk by chunk: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
-            read = self._cached(lf, "streamed")
+            read = self._cached(lf, "streamed", lean)
             for frame, _ in read.frames():
                 if frame.height:
                     yield frame
@@ -225,14 +227,16 @@ class Loader:
         ):
             parts.append(c.stats)
             if c.frame.height:
-                yield c.frame
+                yield statement_frame(c.frame) if lean else c.frame
         st = opened.account(merge_stats(parts))
         st.zone_from = source
         self.stats.append(st)
 
-    def _cached(self, lf: LogFile, mode: str) -> CachedRead:
+    def _cached(self, lf: LogFile, mode: str, lean: bool) -> CachedRead:
         assert self.cache is not None
-        return CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
+        return CachedRead(
+            self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone, lean=lean
+        )
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -248,6 +252,18 @@ class Loader:
                 frame = frame.with_columns(pl.lit(self.forced).alias("node"))
             yield frame if self._known is None else self._known.apply(frame)
 
+    def read_stats(self) -> None:
+        """Fill ``stats`` and ``nodes`` as exhausting :meth:`frames` does, keeping no events: a
+        file in the cache gives its stored statistics and node statements (its table is not
+        read), any other is parsed chunk by chunk (and stored in the cache)."""
+        self._said.extend(self._statements())
+
+    def _statements(self) -> Iterator[pl.DataFrame]:
+        """The node statements of the files' events (:meth:`frames`, lean)."""
+        self._prepare()
+        self.record_stated_zones()
+        yield from self._parsed(lean=True)
+
     def identify_nodes(self) -> NodeTable:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
         carries canonical names: the files that may state a name (they hold one of
@@ -259,8 +275,7 @@ class Loader:
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.cache = self.cache
         pre.resolve = False
-        for frame in pre.frames():
-            self._said.append(statement_frame(frame))
+        self._said.extend(pre._statements())
         self.nodes = self._identify()
         self._said.clear()
         if self.resolve:
@@ -275,12 +290,14 @@ class Loader:
         said += file_statements(named_files((i.path for i in self.ignored), layout))
         return identify(layout, said, declared=self.aliases, forced=self.forced)
 
-    def _parsed(self) -> Iterator[pl.DataFrame]:
+    def _parsed(self, lean: bool = False) -> Iterator[pl.DataFrame]:
+        """Each file's events in input order (``lean``: their node statements)."""
         self.progress.stage("parsing", len(self.files), "files")
+        whole = partial(self._whole, lean=lean)
         i = 0
         while i < len(self.files):
             if is_big(self.files[i]):
-                yield from self._streamed(self.files[i])
+                yield from self._streamed(self.files[i], lean)
                 self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
@@ -290,7 +307,7 @@ class Loader:
             batch = self.files[i:j]
             workers = max(1, min(self.jobs, len(batch)))
             if workers == 1:
-                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
+                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(whole, batch)
                 for frame, st in results:
                     self.stats.append(st)
                     self.progress.advance(1, st.path)
@@ -298,7 +315,7 @@ class Loader:
                         yield frame
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for frame, st in pool.map(self._whole, batch):
+                    for frame, st in pool.map(whole, batch):
                         self.stats.append(st)
                         self.progress.advance(1, st.path)
                         if frame.height:
