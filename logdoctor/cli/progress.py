@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich is imported when progress is first drawn, not with the CLI
-    from rich.progress import TaskID
+    from rich.progress import Progress, TaskID
 
     from logdoctor.fleet import BundleResult
 
@@ -35,20 +37,27 @@ def stderr_is_terminal() -> bool:
 
 
 class _Delayed:
-    """A rich Progress on stderr that starts drawing after DELAY seconds, if still running."""
+    """A rich Progress on stderr that starts drawing after DELAY seconds, if still running;
+    ``columns`` makes its columns (rich is imported when :attr:`progress` is first used)."""
 
-    def __init__(self, *columns: Any, enabled: bool | None = None) -> None:
-        from rich.console import Console
-        from rich.progress import Progress
-
+    def __init__(self, columns: Callable[[], tuple[Any, ...]], enabled: bool | None = None) -> None:
         on = stderr_is_terminal() if enabled is None else enabled
-        console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
-        self.progress = Progress(*columns, console=console, transient=True, disable=not on)
+        self._columns = columns
         self.enabled = on
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
         self._timer: threading.Timer | None = None
+
+    @cached_property
+    def progress(self) -> Progress:
+        """The rich Progress (disabled when stderr is not a terminal)."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        on = self.enabled
+        console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
+        return Progress(*self._columns(), console=console, transient=True, disable=not on)
 
     def __enter__(self) -> _Delayed:
         if self.enabled:
@@ -77,29 +86,32 @@ class _Delayed:
         self.close()
 
 
+def _term_columns() -> tuple[Any, ...]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return (
+        SpinnerColumn(),
+        TextColumn("{task.description:<12}"),
+        BarColumn(bar_width=30),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[detail]}", markup=True),
+    )
+
+
 class TermProgress(_Delayed):
     """Stages of a long command, one line each: spinner, stage, bar, done / total, elapsed
-    time, the last file or rule."""
+    time, the last file or rule. Off a terminal it does nothing (rich is not imported)."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        super().__init__(
-            SpinnerColumn(),
-            TextColumn("{task.description:<12}"),
-            BarColumn(bar_width=30),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(),
-            TextColumn("[dim]{task.fields[detail]}", markup=True),
-            enabled=enabled,
-        )
+        super().__init__(_term_columns, enabled=enabled)
         self._task: TaskID | None = None
 
     def __enter__(self) -> TermProgress:
@@ -115,11 +127,15 @@ class TermProgress(_Delayed):
 
     def stage(self, name: str, total: float | None = None, unit: str = "") -> None:
         """Start a stage (the previous one is shown as done)."""
+        if not self.enabled:
+            return
         self._close_stage()
         self._task = self.progress.add_task(name, total=total, unit=unit, detail="")
 
     def advance(self, amount: float = 1, detail: str = "") -> None:
         """Advance the current stage; ``detail`` is shown (escaped) after it."""
+        if not self.enabled:
+            return
         if self._task is None:
             self.stage("working")
         assert self._task is not None
@@ -138,29 +154,32 @@ class TermProgress(_Delayed):
         super().close()
 
 
+def _fleet_columns() -> tuple[Any, ...]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("done"),
+        TextColumn("[red]{task.fields[failed]} failed", markup=True),
+        TextColumn("{task.fields[running]} running"),
+        TimeElapsedColumn(),
+    )
+
+
 class FleetProgress(_Delayed):
     """A fleet run: start-up of the workers, then bundles done / failed / running."""
 
     def __init__(self, enabled: bool | None = None) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        super().__init__(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("done"),
-            TextColumn("[red]{task.fields[failed]} failed", markup=True),
-            TextColumn("{task.fields[running]} running"),
-            TimeElapsedColumn(),
-            enabled=enabled,
-        )
+        super().__init__(_fleet_columns, enabled=enabled)
         self.task: TaskID | None = None
         self.startup: TaskID | None = None
         self.active: set[str] = set()
