@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from logdoctor.cli import main
 from logdoctor.ingest import cache as cache_module
 from logdoctor.ingest import cacheswitch, opening
+from logdoctor.ingest import load as load_module
 from logdoctor.ingest.cache import ParseCache, cache_dir
+from logdoctor.ingest.inputs import Limits, LogFile
 from logdoctor.ingest.load import Loader, LoadResult, open_inputs
 
 LEVELS = ("INFO", "DEBUG", "WARN", "ERROR")
@@ -309,3 +311,35 @@ def test_the_key_hashes_the_engine_sources_where_they_live() -> None:
     assert missing == []
     engines = {p.relative_to(package).as_posix() for p in (package / "ingest/parse").glob("*.py")}
     assert engines <= set(cache_module._ENGINE)
+
+
+def test_identify_nodes_trusts_a_current_entry(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``identify_nodes`` (run before a streamed export) neither scans nor parses a cached
+    file: one that states no node name is skipped, one that does gives its stored statements;
+    the node names are those of a load without the cache. A changed file is scanned again."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAMPLES / "cisco-published", bundle)
+    fresh = open_inputs([bundle], cache=False, jobs=2).identify_nodes()
+    open_inputs([bundle], cache=True, jobs=2).read_stats()  # fills the cache
+    scanned: list[str] = []
+    real = load_module.mentions
+
+    def spy(lf: LogFile, literals: tuple[bytes, ...], limits: Limits) -> bool:
+        scanned.append(lf.display)
+        return real(lf, literals, limits)
+
+    monkeypatch.setattr(load_module, "mentions", spy)
+    loader = open_inputs([bundle], cache=True, jobs=2)
+    assert loader.identify_nodes() == fresh
+    assert scanned == []
+    assert loader.cache is not None and loader.cache.counts.misses == 0
+    stating = [lf for lf in loader.files if "ssosp" in lf.display]
+    assert stating and loader.cache.counts.hits >= len(stating)
+    plain = next(lf for lf in loader.files if lf.name == "jabber.log")
+    assert plain.local is not None
+    os.utime(plain.local, ns=(1, 1))  # changed: its entry no longer speaks for it
+    loader = open_inputs([bundle], cache=True, jobs=2)
+    assert loader.identify_nodes() == fresh
+    assert scanned == [plain.display]

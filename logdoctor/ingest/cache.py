@@ -255,6 +255,26 @@ class ParseCache:
         self.counts.tail_bytes += key["size"] - grown
         return Lookup(self, folder, entry, key, fmt, entry.segments[:-1], grown)
 
+    def states_names(self, display: str, local: Path | None, node: str) -> bool | None:
+        """Whether a line of the file states a node's name, as its entry recorded it (an
+        entry stored since the file last changed, in whatever zone or mode); None when there
+        is no such entry. Cheaper than scanning the file for
+        :func:`~logdoctor.ingest.nodes.identity_literals`."""
+        path = container(display, local)
+        if path is None:
+            return None
+        entry = self._read_entry(self._folder(path, display, node))
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if entry is None or entry.key.get("formats") != self.formats_hash:
+            return None
+        now = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+        if now != tuple(entry.key.get(k) for k in ("size", "mtime_ns", "inode", "dev")):
+            return None
+        return any(seg.said for seg in entry.segments)
+
     def _format(self, name: object) -> Format | None:
         return next((f for f in self.formats if f.name == name), None)
 

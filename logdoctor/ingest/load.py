@@ -268,9 +268,16 @@ class Loader:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
         carries canonical names: the files that may state a name (they hold one of
         :func:`~logdoctor.ingest.nodes.identity_literals`) are parsed once and only their statements
-        kept; the others are not parsed twice."""
+        kept; a cached file's entry says whether it states one (then its statements are read
+        from the entry), without a scan; the others are not parsed twice."""
         literals = identity_literals()
-        stating = [lf for lf in self.files if mentions(lf, literals, self.limits)]
+
+        def states(lf: LogFile) -> bool:
+            cache = self.cache
+            said = None if cache is None else cache.states_names(lf.display, lf.local, lf.node)
+            return mentions(lf, literals, self.limits) if said is None else said
+
+        stating = [lf for lf in self.files if states(lf)]
         # Names only: the times of this pass are not kept, so no zone is noted for it.
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.cache = self.cache
