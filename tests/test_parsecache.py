@@ -343,3 +343,26 @@ def test_identify_nodes_trusts_a_current_entry(
     loader = open_inputs([bundle], cache=True, jobs=2)
     assert loader.identify_nodes() == fresh
     assert scanned == [plain.display]
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["whole", "streamed"])
+def test_a_hit_takes_its_node_statements_from_the_entry(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    """A full load from the cache does not look for node statements in the events again: the
+    entry's are used (same events, statistics and node names as without the cache)."""
+    if big:
+        monkeypatch.setattr(opening, "CHUNK_BYTES", 1)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAMPLES / "cisco-published", bundle)
+    fresh, _ = _load(bundle, cache=False)
+    _load(bundle)  # fills the cache
+
+    def refuse(frame: pl.DataFrame) -> pl.DataFrame:
+        raise AssertionError("statements computed again on a hit")
+
+    monkeypatch.setattr(load_module, "statement_frame", refuse)
+    hit, cache = _load(bundle)
+    assert cache is not None and cache.counts.misses == 0 and cache.counts.hits > 0
+    _same(hit, fresh)
+    assert hit.nodes == fresh.nodes

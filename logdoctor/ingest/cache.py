@@ -511,17 +511,19 @@ class Lookup:
         """Lines before ``rest``."""
         return sum(s.lines for s in self.segments)
 
-    def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
-        """The cached segments' frames and statistics, in order; raises on a damaged entry
-        (the caller then parses the file again: see :meth:`ParseCache.forget`)."""
+    def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
+        """The cached segments' frames, statistics and node statements (:func:`said_frame`),
+        in order; raises on a damaged entry (the caller then parses the file again: see
+        :meth:`ParseCache.forget`)."""
         for seg in self.segments:
-            yield self.cache._frame(self.folder, seg), seg.stats
+            yield self.cache._frame(self.folder, seg), seg.stats, said_frame(seg.said)
 
-    def statements(self) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
-        """The cached segments' node statements (:func:`said_frame`) and statistics, in
-        order, read from the entry's key alone (its tables are not opened)."""
+    def statements(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
+        """As :meth:`frames`, each segment's node statements in place of its frame: read
+        from the entry's key alone (its tables are not opened)."""
         for seg in self.segments:
-            yield said_frame(seg.said), seg.stats
+            said = said_frame(seg.said)
+            yield said, seg.stats, said
 
     def writer(self) -> Writer:
         """A writer that keeps this lookup's segments and adds the re-parsed ones."""

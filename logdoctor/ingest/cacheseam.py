@@ -29,7 +29,9 @@ from logdoctor.timestamps import Zone
 
 __all__ = ["CachedRead"]
 
-Part = tuple[pl.DataFrame, ParseStats]
+Part = tuple[pl.DataFrame, ParseStats, pl.DataFrame | None]
+"""A part of a file: its frame (or, lean, its node statements), its statistics, and its node
+statements when they are known without computing them (stored in the cache)."""
 
 
 @dataclass
@@ -72,7 +74,7 @@ class CachedRead:
                 hit = None
         if hit is not None and hit.rest is None:
             hit.touch()
-            st = merge_stats([s for _, s in parts])
+            st = merge_stats([p[1] for p in parts])
             st.decode_errors += hit.decode_errors
             st.partial = hit.partial
             st.zone_from = self._sources.get(hit.fmt.name)
@@ -94,9 +96,9 @@ class CachedRead:
             fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
             zone = self._zone(fmt)
             writer = hit.writer()
-            for frame, st in parts:
-                done.append(st)
-                yield frame, st
+            for part in parts:
+                done.append(part[1])
+                yield part
         else:
             fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
             zone = self._zone(fmt)
@@ -105,12 +107,13 @@ class CachedRead:
         for chunk in self._chunks(opened, fmt, zone, start, first_line):
             seg = None if writer is None else writer.add(chunk)
             done.append(chunk.stats)
+            said = None if seg is None else said_frame(seg.said)
             if not self.lean:
-                yield chunk.frame, chunk.stats
-            elif seg is not None:
-                yield said_frame(seg.said), chunk.stats
+                yield chunk.frame, chunk.stats, said
+            elif said is not None:
+                yield said, chunk.stats, said
             else:
-                yield statement_frame(chunk.frame), chunk.stats
+                yield statement_frame(chunk.frame), chunk.stats, None
         if writer is not None:
             writer.finish(*opened.notes())
         st = opened.account(merge_stats(done))

@@ -52,6 +52,10 @@ if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 
 
 __all__ = ["LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
 
+Piece = tuple[pl.DataFrame, pl.DataFrame | None]
+"""Events (or, in a lean read, their node statements) and their node statements when the cache
+knows them (None: computed from the events)."""
+
 
 @dataclass
 class LoadResult:
@@ -183,35 +187,37 @@ class Loader:
         self.zones.note_read(node, lf.display)
         return nz.zone, (nz.where if nz.source == "log" else None)
 
-    def _whole(self, lf: LogFile, lean: bool = False) -> tuple[pl.DataFrame, ParseStats]:
+    def _whole(self, lf: LogFile, lean: bool = False) -> tuple[Piece, ParseStats]:
         """A file read in one piece: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
             read = self._cached(lf, "whole", lean)
             parts = list(read.frames())
             assert read.stats is not None
             if not parts:
-                return empty_frame(), read.stats
-            frames = [f for f, _ in parts if f.height] or [parts[0][0]]
+                return (empty_frame(), None), read.stats
+            frames = [p[0] for p in parts if p[0].height] or [parts[0][0]]
             frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-            return frame, read.stats
+            known = [p[2] for p in parts if p[2] is not None]
+            said = pl.concat(known) if len(known) == len(parts) and not lean else None
+            return (frame, said), read.stats
         opened = open_file(lf, self.limits)
         if isinstance(opened, ParseStats):
-            return empty_frame(), opened
+            return (empty_frame(), None), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         zone, source = self._zone(lf, fmt)
         frame, st = parse_bytes(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
         st.zone_from = source
-        return statement_frame(frame) if lean else frame, opened.account(st)
+        return (statement_frame(frame) if lean else frame, None), opened.account(st)
 
-    def _streamed(self, lf: LogFile, lean: bool = False) -> Iterator[pl.DataFrame]:
+    def _streamed(self, lf: LogFile, lean: bool = False) -> Iterator[Piece]:
         """A big file chunk by chunk: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
             read = self._cached(lf, "streamed", lean)
-            for frame, _ in read.frames():
+            for frame, _, said in read.frames():
                 if frame.height:
-                    yield frame
+                    yield frame, None if lean else said
             assert read.stats is not None
             self.stats.append(read.stats)
             return
@@ -227,7 +233,7 @@ class Loader:
         ):
             parts.append(c.stats)
             if c.frame.height:
-                yield statement_frame(c.frame) if lean else c.frame
+                yield statement_frame(c.frame) if lean else c.frame, None
         st = opened.account(merge_stats(parts))
         st.zone_from = source
         self.stats.append(st)
@@ -244,9 +250,9 @@ class Loader:
         then they are canonical from the first frame on."""
         self._prepare()
         self.record_stated_zones()
-        for frame in self._parsed():
+        for frame, said in self._parsed():
             frame = with_prt_identity(frame)  # a PRT's user and device, from its folder
-            self._said.append(statement_frame(frame))
+            self._said.append(statement_frame(frame) if said is None else said)
             if self.forced is not None and frame.height:
                 # --set-node wins over the node a line names (CiscoSyslog's NodeID).
                 frame = frame.with_columns(pl.lit(self.forced).alias("node"))
@@ -262,7 +268,8 @@ class Loader:
         """The node statements of the files' events (:meth:`frames`, lean)."""
         self._prepare()
         self.record_stated_zones()
-        yield from self._parsed(lean=True)
+        for said, _ in self._parsed(lean=True):
+            yield said
 
     def identify_nodes(self) -> NodeTable:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
@@ -297,8 +304,9 @@ class Loader:
         said += file_statements(named_files((i.path for i in self.ignored), layout))
         return identify(layout, said, declared=self.aliases, forced=self.forced)
 
-    def _parsed(self, lean: bool = False) -> Iterator[pl.DataFrame]:
-        """Each file's events in input order (``lean``: their node statements)."""
+    def _parsed(self, lean: bool = False) -> Iterator[Piece]:
+        """Each file's events in input order (``lean``: their node statements), each with
+        its node statements when the cache knows them."""
         self.progress.stage("parsing", len(self.files), "files")
         whole = partial(self._whole, lean=lean)
         i = 0
@@ -314,19 +322,19 @@ class Loader:
             batch = self.files[i:j]
             workers = max(1, min(self.jobs, len(batch)))
             if workers == 1:
-                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(whole, batch)
-                for frame, st in results:
+                results: Iterable[tuple[Piece, ParseStats]] = map(whole, batch)
+                for piece, st in results:
                     self.stats.append(st)
                     self.progress.advance(1, st.path)
-                    if frame.height:
-                        yield frame
+                    if piece[0].height:
+                        yield piece
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for frame, st in pool.map(whole, batch):
+                    for piece, st in pool.map(whole, batch):
                         self.stats.append(st)
                         self.progress.advance(1, st.path)
-                        if frame.height:
-                            yield frame
+                        if piece[0].height:
+                            yield piece
             i = j
         self._finish()
 
