@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +17,11 @@ from click.testing import CliRunner
 
 from logdoctor.cli import main
 from logdoctor.ingest import cache as cache_module
-from logdoctor.ingest import cacheswitch
+from logdoctor.ingest import cacheswitch, opening
+from logdoctor.ingest import load as load_module
 from logdoctor.ingest.cache import ParseCache, cache_dir
-from logdoctor.ingest.load import LoadResult, open_inputs
+from logdoctor.ingest.inputs import Limits, LogFile
+from logdoctor.ingest.load import Loader, LoadResult, open_inputs
 
 LEVELS = ("INFO", "DEBUG", "WARN", "ERROR")
 
@@ -215,7 +218,67 @@ def test_cli_uses_the_cache_and_no_cache_neither_reads_nor_writes(
         p.write_bytes(b"not parquet")
     assert _cli(["stats", str(log), "--format", "json", "--no-cache"]) == out
     assert all(p.read_bytes() == b"not parquet" for p in entry.glob("*.parquet"))
-    assert _cli(["stats", str(log), "--format", "json"]) == out  # damaged: parsed again
+    # stats reads the statistics stored in the key, never the tables: same output, and the
+    # damaged tables are not even opened (a read would find them damaged and drop them).
+    assert _cli(["stats", str(log), "--format", "json"]) == out
+    assert all(p.read_bytes() == b"not parquet" for p in entry.glob("*.parquet"))
+    # A command that reads the tables finds them damaged and parses the file again.
+    _cli(["parse", str(log), "--format", "jsonl", "-o", str(tmp_path / "out.jsonl")])
+    assert not any(p.read_bytes() == b"not parquet" for p in entry.glob("*.parquet"))
+    assert _cli(["stats", str(log), "--format", "json"]) == out
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+
+
+def _stats_only(path: Path, cache: bool = True) -> tuple[Loader, ParseCache | None]:
+    loader = open_inputs([path], cache=cache, jobs=2)
+    loader.read_stats()
+    return loader, loader.cache
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["whole", "streamed"])
+def test_stats_only_hit_reads_no_table(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    """``read_stats`` gives the statistics and node names a full load gives, on a miss and on
+    a hit; a hit opens no table (all of them damaged here), a miss stores the entry."""
+    if big:  # every file streamed chunk by chunk (the mode is part of the key)
+        monkeypatch.setattr(opening, "CHUNK_BYTES", 1)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAMPLES / "cisco-published", bundle)
+    full, _ = _load(bundle, cache=False)
+    assert full.nodes.notes or any(n.aliases for n in full.nodes.nodes)  # names from lines
+    missed, c1 = _stats_only(bundle)
+    assert c1 is not None and c1.counts.misses > 0 and c1.counts.stored == c1.counts.misses
+    for p in cached.glob("*/*.parquet"):
+        p.write_bytes(b"not parquet")
+    hit, c2 = _stats_only(bundle)
+    assert c2 is not None and c2.counts.hits == c1.counts.misses
+    assert c2.counts.misses == c2.counts.bad == c2.counts.stored == 0
+    assert all(p.read_bytes() == b"not parquet" for p in cached.glob("*/*.parquet"))
+    for got in (missed, hit):
+        assert [s.to_dict() for s in got.stats] == [s.to_dict() for s in full.stats]
+        assert got.nodes == full.nodes
+
+
+def test_a_file_changed_while_read_leaves_no_tables(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables written as a file is parsed (chunk by chunk, none held) are removed when it
+    changed meanwhile (no entry is stored), so the folder holds nothing stale."""
+    monkeypatch.setattr(opening, "CHUNK_BYTES", 1)  # streamed
+    log = _log(tmp_path, 6000)
+    loader = open_inputs([log], cache=True, jobs=2)
+    frames = loader.frames()
+    next(frames)
+    assert list(cached.glob("*/*.parquet")) != []  # written as it came, not held
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(_text(3000, 10))
+    for _ in frames:
+        pass
+    assert loader.cache is not None and loader.cache.counts.stored == 0
+    assert list(cached.glob("*/*")) == []
 
 
 def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -248,3 +311,58 @@ def test_the_key_hashes_the_engine_sources_where_they_live() -> None:
     assert missing == []
     engines = {p.relative_to(package).as_posix() for p in (package / "ingest/parse").glob("*.py")}
     assert engines <= set(cache_module._ENGINE)
+
+
+def test_identify_nodes_trusts_a_current_entry(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``identify_nodes`` (run before a streamed export) neither scans nor parses a cached
+    file: one that states no node name is skipped, one that does gives its stored statements;
+    the node names are those of a load without the cache. A changed file is scanned again."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAMPLES / "cisco-published", bundle)
+    fresh = open_inputs([bundle], cache=False, jobs=2).identify_nodes()
+    open_inputs([bundle], cache=True, jobs=2).read_stats()  # fills the cache
+    scanned: list[str] = []
+    real = load_module.mentions
+
+    def spy(lf: LogFile, literals: tuple[bytes, ...], limits: Limits) -> bool:
+        scanned.append(lf.display)
+        return real(lf, literals, limits)
+
+    monkeypatch.setattr(load_module, "mentions", spy)
+    loader = open_inputs([bundle], cache=True, jobs=2)
+    assert loader.identify_nodes() == fresh
+    assert scanned == []
+    assert loader.cache is not None and loader.cache.counts.misses == 0
+    stating = [lf for lf in loader.files if "ssosp" in lf.display]
+    assert stating and loader.cache.counts.hits >= len(stating)
+    plain = next(lf for lf in loader.files if lf.name == "jabber.log")
+    assert plain.local is not None
+    os.utime(plain.local, ns=(1, 1))  # changed: its entry no longer speaks for it
+    loader = open_inputs([bundle], cache=True, jobs=2)
+    assert loader.identify_nodes() == fresh
+    assert scanned == [plain.display]
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["whole", "streamed"])
+def test_a_hit_takes_its_node_statements_from_the_entry(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch, big: bool
+) -> None:
+    """A full load from the cache does not look for node statements in the events again: the
+    entry's are used (same events, statistics and node names as without the cache)."""
+    if big:
+        monkeypatch.setattr(opening, "CHUNK_BYTES", 1)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SAMPLES / "cisco-published", bundle)
+    fresh, _ = _load(bundle, cache=False)
+    _load(bundle)  # fills the cache
+
+    def refuse(frame: pl.DataFrame) -> pl.DataFrame:
+        raise AssertionError("statements computed again on a hit")
+
+    monkeypatch.setattr(load_module, "statement_frame", refuse)
+    hit, cache = _load(bundle)
+    assert cache is not None and cache.counts.misses == 0 and cache.counts.hits > 0
+    _same(hit, fresh)
+    assert hit.nodes == fresh.nodes

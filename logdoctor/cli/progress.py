@@ -14,10 +14,11 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # rich is imported when progress is first drawn, not with the CLI
-    from rich.progress import TaskID
+    from rich.progress import Progress, TaskID
 
     from logdoctor.fleet import BundleResult
 
@@ -56,24 +57,30 @@ def _columns(layout: tuple[str, ...], bar_width: int) -> list[Any]:
 
 
 class _Delayed:
-    """A rich Progress on stderr that starts drawing after DELAY seconds, if still running."""
+    """A rich Progress on stderr that starts drawing after DELAY seconds, if still running;
+    ``layout`` names its columns (rich is imported when :attr:`progress` is first used)."""
 
     def __init__(
         self, layout: tuple[str, ...], *, bar_width: int = 40, enabled: bool | None
     ) -> None:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        on = stderr_is_terminal() if enabled is None else enabled
-        console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
-        self.progress = Progress(
-            *_columns(layout, bar_width), console=console, transient=True, disable=not on
-        )
-        self.enabled = on
+        self._layout = layout
+        self._bar_width = bar_width
+        self.enabled = stderr_is_terminal() if enabled is None else enabled
         self._lock = threading.Lock()
         self._started = False
         self._closed = False
         self._timer: threading.Timer | None = None
+
+    @cached_property
+    def progress(self) -> Progress:
+        """The rich Progress (disabled when stderr is not a terminal)."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        on = self.enabled
+        console = Console(stderr=True, force_terminal=on, highlight=False, markup=False)
+        columns = _columns(self._layout, self._bar_width)
+        return Progress(*columns, console=console, transient=True, disable=not on)
 
     def __enter__(self) -> _Delayed:
         if self.enabled:
@@ -104,7 +111,7 @@ class _Delayed:
 
 class TermProgress(_Delayed):
     """Stages of a long command, one line each: spinner, stage, bar, done / total, elapsed
-    time, the last file or rule."""
+    time, the last file or rule. Off a terminal it does nothing (rich is not imported)."""
 
     def __init__(self, enabled: bool | None = None) -> None:
         layout = ("{task.description:<12}", "@bar", "@count", "{task.fields[unit]}", "@elapsed")
@@ -126,11 +133,15 @@ class TermProgress(_Delayed):
 
     def stage(self, name: str, total: float | None = None, unit: str = "") -> None:
         """Start a stage (the previous one is shown as done)."""
+        if not self.enabled:
+            return
         self._close_stage()
         self._task = self.progress.add_task(name, total=total, unit=unit, detail="")
 
     def advance(self, amount: float = 1, detail: str = "") -> None:
         """Advance the current stage; ``detail`` is shown (escaped) after it."""
+        if not self.enabled:
+            return
         if self._task is None:
             self.stage("working")
         assert self._task is not None

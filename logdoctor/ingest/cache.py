@@ -29,7 +29,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from logdoctor.ingest.cachekey import (
     zone_key,
 )
 from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA, statement_frame
 from logdoctor.ingest.parse.bulk import Chunk
 from logdoctor.table import POLARS_SCHEMA, ParseStats
 from logdoctor.timestamps import Zone
@@ -112,6 +113,8 @@ _ENGINE = (
     "ingest/cache.py",
     "ingest/cachekey.py",
     "ingest/decoding.py",
+    "ingest/nodestatements.py",
+    "ingest/nodenames.py",
     "model.py",
     "table.py",
     "timestamps.py",
@@ -189,6 +192,8 @@ class ParseCache:
     def _read_entry(self, folder: Path) -> Entry | None:
         try:
             raw = json.loads((folder / "key.json").read_text(encoding="utf-8"))
+            if raw["key"]["version"] != _VERSION:
+                return None  # an older layout: a miss, replaced when the file is stored
             segs = [
                 Segment(
                     int(s["start"]),
@@ -198,6 +203,7 @@ class ParseCache:
                     int(s["rows"]),
                     _stats_from(s["stats"]),
                     str(s["name"]),
+                    _said_rows(s["said"]),
                 )
                 for s in raw["segments"]
             ]
@@ -248,6 +254,26 @@ class ParseCache:
         self.counts.grown += 1
         self.counts.tail_bytes += key["size"] - grown
         return Lookup(self, folder, entry, key, fmt, entry.segments[:-1], grown)
+
+    def states_names(self, display: str, local: Path | None, node: str) -> bool | None:
+        """Whether a line of the file states a node's name, as its entry recorded it (an
+        entry stored since the file last changed, in whatever zone or mode); None when there
+        is no such entry. Cheaper than scanning the file for
+        :func:`~logdoctor.ingest.nodes.identity_literals`."""
+        path = container(display, local)
+        if path is None:
+            return None
+        entry = self._read_entry(self._folder(path, display, node))
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        if entry is None or entry.key.get("formats") != self.formats_hash:
+            return None
+        now = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+        if now != tuple(entry.key.get(k) for k in ("size", "mtime_ns", "inode", "dev")):
+            return None
+        return any(seg.said for seg in entry.segments)
 
     def _format(self, name: object) -> Format | None:
         return next((f for f in self.formats if f.name == name), None)
@@ -301,14 +327,12 @@ class ParseCache:
         """Write an entry (segments whose frame is None are already in ``folder``); errors
         only cost the cache."""
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(self.root, 0o700)
             gen = secrets.token_hex(6)
             out = []
             for i, (seg, frame) in enumerate(segments):
                 if frame is not None:
                     seg.name = f"{gen}-{i}.parquet"
-                    frame.write_parquet(folder / seg.name, compression="lz4", statistics=False)
+                    self._write_frame(folder, seg.name, frame)
                 out.append(
                     {
                         "start": seg.start,
@@ -318,6 +342,7 @@ class ParseCache:
                         "rows": seg.rows,
                         "stats": _stats_dict(seg.stats),
                         "name": seg.name,
+                        "said": seg.said,
                     }
                 )
             key = dict(key)
@@ -339,6 +364,12 @@ class ParseCache:
             self._drop(folder)
             return
         self._prune(keep=folder)
+
+    def _write_frame(self, folder: Path, name: str, frame: pl.DataFrame) -> None:
+        """One segment's table, in the entry's folder (created private)."""
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        frame.write_parquet(folder / name, compression="lz4", statistics=False)
 
     def _drop(self, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -381,35 +412,73 @@ class ParseCache:
         return Writer(self, self._folder(Path(key["path"]), display, node), key, [])
 
 
+def said_frame(rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
+    """A segment's node statements as :func:`logdoctor.ingest.nodes.statement_frame` gives
+    them (columns node, name, weight, count, source)."""
+    return pl.DataFrame([list(r) for r in rows], schema=_STATEMENT_SCHEMA, orient="row")
+
+
+def _said_rows(raw: object) -> list[list[Any]]:
+    """A segment's stored statements, checked (ValueError: not what :meth:`Writer.add`
+    wrote)."""
+    types = (str, str, int, int, str)
+    if not isinstance(raw, list) or not all(
+        isinstance(r, list)
+        and len(r) == len(types)
+        and all(isinstance(v, t) for v, t in zip(r, types, strict=True))
+        for r in raw
+    ):
+        raise ValueError("node statements: not rows of (node, name, weight, count, source)")
+    return raw
+
+
 @dataclass
 class Writer:
-    """The chunks of a file being parsed, stored by :meth:`finish` (kept segments first)."""
+    """The chunks of a file being parsed: each chunk's table is written to the entry's folder
+    as it comes (nothing is held for the cache), the entry's key by :meth:`finish` (kept
+    segments first)."""
 
     cache: ParseCache
     folder: Path
     key: dict[str, Any]
     segments: list[tuple[Segment, pl.DataFrame | None]]
+    gen: str = field(default_factory=lambda: secrets.token_hex(6))
+    """This writer's prefix of the tables it writes."""
+    failed: bool = False
+    """A table could not be written: nothing is stored."""
 
-    def add(self, chunk: Chunk) -> None:
-        """One more chunk, in file order."""
+    def add(self, chunk: Chunk) -> Segment:
+        """One more chunk, in file order; its segment (with its node statements)."""
         seg = Segment(
             chunk.start, chunk.end, chunk.lines, chunk.continues, chunk.frame.height, chunk.stats
         )
         # The stats object is the caller's: keep a copy of it as it is now.
         seg.stats = _stats_from(_stats_dict(chunk.stats))
-        self.segments.append((seg, chunk.frame))
+        seg.said = [list(r) for r in statement_frame(chunk.frame).rows()]
+        seg.name = f"{self.gen}-{len(self.segments)}.parquet"
+        if not self.failed:
+            try:
+                self.cache._write_frame(self.folder, seg.name, chunk.frame)
+            except (OSError, pl.exceptions.PolarsError):
+                self.failed = True
+        self.segments.append((seg, None))
+        return seg
 
     def finish(self, decode_errors: int, partial: str | None) -> None:
-        """Store the entry, unless the file changed while it was read."""
+        """Store the entry, unless a table could not be written or the file changed while it
+        was read (then the tables written are removed)."""
         try:
             st = Path(self.key["path"]).stat()
+            same = (st.st_size, st.st_mtime_ns, st.st_ino) == (
+                self.key["size"],
+                self.key["mtime_ns"],
+                self.key["inode"],
+            )
         except OSError:
-            return
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != (
-            self.key["size"],
-            self.key["mtime_ns"],
-            self.key["inode"],
-        ):
+            same = False
+        if self.failed or not same:
+            for p in self.folder.glob(f"{self.gen}-*.parquet"):
+                p.unlink(missing_ok=True)
             return
         self.cache.store(self.folder, self.key, self.segments, decode_errors, partial)
 
@@ -442,11 +511,19 @@ class Lookup:
         """Lines before ``rest``."""
         return sum(s.lines for s in self.segments)
 
-    def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats]]:
-        """The cached segments' frames and statistics, in order; raises on a damaged entry
-        (the caller then parses the file again: see :meth:`ParseCache.forget`)."""
+    def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
+        """The cached segments' frames, statistics and node statements (:func:`said_frame`),
+        in order; raises on a damaged entry (the caller then parses the file again: see
+        :meth:`ParseCache.forget`)."""
         for seg in self.segments:
-            yield self.cache._frame(self.folder, seg), seg.stats
+            yield self.cache._frame(self.folder, seg), seg.stats, said_frame(seg.said)
+
+    def statements(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
+        """As :meth:`frames`, each segment's node statements in place of its frame: read
+        from the entry's key alone (its tables are not opened)."""
+        for seg in self.segments:
+            said = said_frame(seg.said)
+            yield said, seg.stats, said
 
     def writer(self) -> Writer:
         """A writer that keeps this lookup's segments and adds the re-parsed ones."""

@@ -16,8 +16,8 @@ from logdoctor.timestamps import Zone
 
 __all__ = ["Entry", "Segment", "cache_dir", "container", "zone_key"]
 
-_VERSION = 1
-"""Bumped when the entry layout changes."""
+_VERSION = 2
+"""Bumped when the entry layout changes (2: each segment keeps its node statements)."""
 
 _HEAD = 1 << 16
 """Bytes hashed at the start of a file and before its last chunk, to tell growth from
@@ -45,6 +45,9 @@ class Segment:
     stats: ParseStats
     name: str = ""
     """Its parquet file in the entry's folder."""
+    said: list[list[Any]] = field(default_factory=list)
+    """Its rows' node statements (:func:`logdoctor.ingest.nodes.statement_frame`'s rows), so
+    that statistics and node names come from the entry without reading the table."""
 
 
 @dataclass

@@ -4,7 +4,9 @@ file's frames from its cache entry, or parsed and stored there.
 A hit whose entry covers the whole file is replayed; a file that grew since is replayed up to
 its last cached chunk and parsed from there on; a miss is parsed and stored chunk by chunk; a
 damaged entry is removed and the file parsed again. The file's statistics are complete once
-the frames are exhausted (:attr:`CachedRead.stats`).
+the frames are exhausted (:attr:`CachedRead.stats`). A lean read (``lean=True``, for
+``stats``) yields each part's node statements instead of its events: a hit then reads only the
+entry's key (the statistics and statements stored with each segment), never its tables.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
+from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer, said_frame
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile
+from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.opening import Opened, data_size, open_file
 from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
 from logdoctor.table import ParseStats
@@ -26,7 +29,9 @@ from logdoctor.timestamps import Zone
 
 __all__ = ["CachedRead"]
 
-Part = tuple[pl.DataFrame, ParseStats]
+Part = tuple[pl.DataFrame, ParseStats, pl.DataFrame | None]
+"""A part of a file: its frame (or, lean, its node statements), its statistics, and its node
+statements when they are known without computing them (stored in the cache)."""
 
 
 @dataclass
@@ -44,6 +49,9 @@ class CachedRead:
     zone_for: Callable[[LogFile, Format], tuple[Zone, str | None]]
     stats: ParseStats | None = None
     """The file's statistics, once :meth:`frames` is exhausted."""
+    lean: bool = False
+    """Yield each part's node statements (:func:`~logdoctor.ingest.nodes.statement_frame`)
+    instead of its events (see the module)."""
     _zones: dict[str, Zone] = field(default_factory=dict, repr=False)
     _sources: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -53,19 +61,20 @@ class CachedRead:
         return self._zones[fmt.name]
 
     def frames(self) -> Iterator[Part]:
-        """The file's frames (chunk by chunk) with each chunk's statistics."""
+        """The file's frames (chunk by chunk, or their node statements when ``lean``) with
+        each chunk's statistics."""
         lf = self.lf
         hit = self.cache.lookup(lf.display, lf.local, lf.node, self._zone, self.mode)
         parts: list[Part] = []
         if hit is not None:
             try:
-                parts = list(hit.frames())
+                parts = list(hit.statements() if self.lean else hit.frames())
             except (OSError, ValueError, pl.exceptions.PolarsError):
                 hit.forget()
                 hit = None
         if hit is not None and hit.rest is None:
             hit.touch()
-            st = merge_stats([s for _, s in parts])
+            st = merge_stats([p[1] for p in parts])
             st.decode_errors += hit.decode_errors
             st.partial = hit.partial
             st.zone_from = self._sources.get(hit.fmt.name)
@@ -87,19 +96,24 @@ class CachedRead:
             fmt, start, first_line = hit.fmt, hit.rest, hit.first_line
             zone = self._zone(fmt)
             writer = hit.writer()
-            for frame, st in parts:
-                done.append(st)
-                yield frame, st
+            for part in parts:
+                done.append(part[1])
+                yield part
         else:
             fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
             zone = self._zone(fmt)
             start = first_line = 0
             writer = self.cache.writer(lf.display, lf.local, lf.node, fmt, zone, self.mode)
         for chunk in self._chunks(opened, fmt, zone, start, first_line):
-            if writer is not None:
-                writer.add(chunk)
+            seg = None if writer is None else writer.add(chunk)
             done.append(chunk.stats)
-            yield chunk.frame, chunk.stats
+            said = None if seg is None else said_frame(seg.said)
+            if not self.lean:
+                yield chunk.frame, chunk.stats, said
+            elif said is not None:
+                yield said, chunk.stats, said
+            else:
+                yield statement_frame(chunk.frame), chunk.stats, None
         if writer is not None:
             writer.finish(*opened.notes())
         st = opened.account(merge_stats(done))

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
@@ -45,6 +45,10 @@ if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 
     import pandas as pd
 
 __all__ = ["LoadOptions", "LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
+
+Piece = tuple[pl.DataFrame, pl.DataFrame | None]
+"""Events (or, in a lean read, their node statements) and their node statements when the cache
+knows them (None: computed from the events)."""
 
 
 @dataclass
@@ -177,33 +181,37 @@ class Loader:
         self.zones.note_read(node, lf.display)
         return nz.zone, (nz.where if nz.source == "log" else None)
 
-    def _whole(self, lf: LogFile) -> tuple[pl.DataFrame, ParseStats]:
+    def _whole(self, lf: LogFile, lean: bool = False) -> tuple[Piece, ParseStats]:
+        """A file read in one piece: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
-            read = self._cached(lf, "whole")
+            read = self._cached(lf, "whole", lean)
             parts = list(read.frames())
             assert read.stats is not None
             if not parts:
-                return empty_frame(), read.stats
-            frames = [f for f, _ in parts if f.height] or [parts[0][0]]
+                return (empty_frame(), None), read.stats
+            frames = [p[0] for p in parts if p[0].height] or [parts[0][0]]
             frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical")
-            return frame, read.stats
+            known = [p[2] for p in parts if p[2] is not None]
+            said = pl.concat(known) if len(known) == len(parts) and not lean else None
+            return (frame, said), read.stats
         opened = open_file(lf, self.limits)
         if isinstance(opened, ParseStats):
-            return empty_frame(), opened
+            return (empty_frame(), None), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         zone, source = self._zone(lf, fmt)
         frame, st = parse_bytes(
             opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
         )
         st.zone_from = source
-        return frame, opened.account(st)
+        return (statement_frame(frame) if lean else frame, None), opened.account(st)
 
-    def _streamed(self, lf: LogFile) -> Iterator[pl.DataFrame]:
+    def _streamed(self, lf: LogFile, lean: bool = False) -> Iterator[Piece]:
+        """A big file chunk by chunk: its events (or, ``lean``, their node statements)."""
         if self.cache is not None:
-            read = self._cached(lf, "streamed")
-            for frame, _ in read.frames():
+            read = self._cached(lf, "streamed", lean)
+            for frame, _, said in read.frames():
                 if frame.height:
-                    yield frame
+                    yield frame, None if lean else said
             assert read.stats is not None
             self.stats.append(read.stats)
             return
@@ -219,14 +227,16 @@ class Loader:
         ):
             parts.append(c.stats)
             if c.frame.height:
-                yield c.frame
+                yield statement_frame(c.frame) if lean else c.frame, None
         st = opened.account(merge_stats(parts))
         st.zone_from = source
         self.stats.append(st)
 
-    def _cached(self, lf: LogFile, mode: str) -> CachedRead:
+    def _cached(self, lf: LogFile, mode: str, lean: bool) -> CachedRead:
         assert self.cache is not None
-        return CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
+        return CachedRead(
+            self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone, lean=lean
+        )
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -234,27 +244,46 @@ class Loader:
         then they are canonical from the first frame on."""
         self._prepare()
         self.record_stated_zones()
-        for frame in self._parsed():
+        for frame, said in self._parsed():
             frame = with_prt_identity(frame)  # a PRT's user and device, from its folder
-            self._said.append(statement_frame(frame))
+            self._said.append(statement_frame(frame) if said is None else said)
             if self.forced is not None and frame.height:
                 # --set-node wins over the node a line names (CiscoSyslog's NodeID).
                 frame = frame.with_columns(pl.lit(self.forced).alias("node"))
             yield frame if self._known is None else self._known.apply(frame)
 
+    def read_stats(self) -> None:
+        """Fill ``stats`` and ``nodes`` as exhausting :meth:`frames` does, keeping no events: a
+        file in the cache gives its stored statistics and node statements (its table is not
+        read), any other is parsed chunk by chunk (and stored in the cache)."""
+        self._said.extend(self._statements())
+
+    def _statements(self) -> Iterator[pl.DataFrame]:
+        """The node statements of the files' events (:meth:`frames`, lean)."""
+        self._prepare()
+        self.record_stated_zones()
+        for said, _ in self._parsed(lean=True):
+            yield said
+
     def identify_nodes(self) -> NodeTable:
         """Learn each node's names before streaming, so that every frame of :meth:`frames`
         carries canonical names: the files that may state a name (they hold one of
         :func:`~logdoctor.ingest.nodestatements.identity_literals`) are parsed once and only
-        their statements kept; the others are not parsed twice."""
+        their statements kept; a cached file's entry says whether it states one (then its
+        statements are read from the entry), without a scan; the others are not parsed twice."""
         literals = identity_literals()
-        stating = [lf for lf in self.files if mentions(lf, literals, self.limits)]
+
+        def states(lf: LogFile) -> bool:
+            cache = self.cache
+            said = None if cache is None else cache.states_names(lf.display, lf.local, lf.node)
+            return mentions(lf, literals, self.limits) if said is None else said
+
+        stating = [lf for lf in self.files if states(lf)]
         # Names only: the times of this pass are not kept, so no zone is noted for it.
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.cache = self.cache
         pre.resolve = False
-        for frame in pre.frames():
-            self._said.append(statement_frame(frame))
+        self._said.extend(pre._statements())
         self.nodes = self._identify()
         self._said.clear()
         if self.resolve:
@@ -269,12 +298,15 @@ class Loader:
         said += file_statements(named_files((i.path for i in self.ignored), layout))
         return identify(layout, said, declared=self.aliases, forced=self.forced)
 
-    def _parsed(self) -> Iterator[pl.DataFrame]:
+    def _parsed(self, lean: bool = False) -> Iterator[Piece]:
+        """Each file's events in input order (``lean``: their node statements), each with
+        its node statements when the cache knows them."""
         self.progress.stage("parsing", len(self.files), "files")
+        whole = partial(self._whole, lean=lean)
         i = 0
         while i < len(self.files):
             if is_big(self.files[i]):
-                yield from self._streamed(self.files[i])
+                yield from self._streamed(self.files[i], lean)
                 self.progress.advance(1, self.files[i].display)
                 i += 1
                 continue
@@ -284,19 +316,19 @@ class Loader:
             batch = self.files[i:j]
             workers = max(1, min(self.jobs, len(batch)))
             if workers == 1:
-                results: Iterable[tuple[pl.DataFrame, ParseStats]] = map(self._whole, batch)
-                for frame, st in results:
+                results: Iterable[tuple[Piece, ParseStats]] = map(whole, batch)
+                for piece, st in results:
                     self.stats.append(st)
                     self.progress.advance(1, st.path)
-                    if frame.height:
-                        yield frame
+                    if piece[0].height:
+                        yield piece
             else:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
-                    for frame, st in pool.map(self._whole, batch):
+                    for piece, st in pool.map(whole, batch):
                         self.stats.append(st)
                         self.progress.advance(1, st.path)
-                        if frame.height:
-                            yield frame
+                        if piece[0].height:
+                            yield piece
             i = j
         self._finish()
 
