@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from logdoctor.ingest import codehash
 from logdoctor.ingest.formats import check as check_module
 from logdoctor.ingest.formats import compiled
 from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
@@ -181,4 +182,4 @@ def test_every_parse_engine_module_is_in_the_key() -> None:
         for p in (package / "ingest" / "parse").glob("*.py")
         if p.name != "__init__.py"
     }
-    assert engine and engine <= set(compiled._SOURCES)
+    assert engine and engine <= set(codehash.SOURCES)

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from logdoctor.cli import main
 from logdoctor.ingest import cache as cache_module
-from logdoctor.ingest import cacheswitch, opening
+from logdoctor.ingest import cacheswitch, codehash, opening
 from logdoctor.ingest import load as load_module
 from logdoctor.ingest.cache import ParseCache, cache_dir
 from logdoctor.ingest.inputs import Limits, LogFile
@@ -307,10 +307,10 @@ def test_the_key_hashes_the_engine_sources_where_they_live() -> None:
     the hash silently, and an engine change would no longer be a miss), and every module of
     the parse engines is among them."""
     package = Path(cache_module.__file__).resolve().parent.parent
-    missing = [name for name in cache_module._ENGINE if not (package / name).is_file()]
+    missing = [name for name in codehash.SOURCES if not (package / name).is_file()]
     assert missing == []
     engines = {p.relative_to(package).as_posix() for p in (package / "ingest/parse").glob("*.py")}
-    assert engines <= set(cache_module._ENGINE)
+    assert engines <= set(codehash.SOURCES)
 
 
 def test_identify_nodes_trusts_a_current_entry(

@@ -48,6 +48,7 @@ from logdoctor.ingest.cachekey import (
     container,
     zone_key,
 )
+from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA, statement_frame
 from logdoctor.ingest.parse.bulk import Chunk
@@ -96,42 +97,10 @@ class CacheCounts:
     """Bytes re-parsed for grown files."""
 
 
-_ENGINE = (
-    "ingest/parse/__init__.py",
-    "ingest/parse/blocks.py",
-    "ingest/parse/bulk.py",
-    "ingest/parse/classify.py",
-    "ingest/parse/common.py",
-    "ingest/parse/header.py",
-    "ingest/parse/line.py",
-    "ingest/formats/spec.py",
-    "ingest/formats/types.py",
-    "ingest/formats/catalog.py",
-    "ingest/regexes.py",
-    "ingest/formats/regex_tokens.py",
-    "ingest/clocks.py",
-    "ingest/cache.py",
-    "ingest/cachekey.py",
-    "ingest/decoding.py",
-    "ingest/nodestatements.py",
-    "ingest/nodenames.py",
-    "model.py",
-    "table.py",
-    "timestamps.py",
-)
-"""The parse engine's source files (relative to the package), hashed into every key."""
-
-
 def formats_hash(formats: Sequence[Format]) -> str:
     """A hash of everything a parse depends on besides the file: each format file's bytes
-    (and its order), logdoctor's and polars' versions, and the parse engine's source."""
-    from logdoctor import __version__
-
-    h = hashlib.sha256(f"{_VERSION}|{__version__}|{pl.__version__}".encode())
-    package = Path(__file__).resolve().parent.parent
-    for name in _ENGINE:
-        with contextlib.suppress(OSError):
-            h.update((package / name).read_bytes())
+    (and its order), and :func:`~logdoctor.ingest.codehash.code_hash`."""
+    h = hashlib.sha256(f"{_VERSION}|".encode() + code_hash())
     for f in formats:
         h.update(f"|{f.name}|{f.path}|{f.builtin}|".encode())
         try:

@@ -22,13 +22,10 @@ import os
 import pickle
 import secrets
 import stat
-import sys
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
-import polars as pl
-
+from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.spec import load_format
 from logdoctor.ingest.formats.types import Format
 
@@ -40,28 +37,6 @@ _LAYOUT = 1
 KEEP = 64
 """Entries kept; older ones are removed when a new one is written."""
 
-_SOURCES = (
-    "ingest/formats/spec.py",
-    "ingest/formats/types.py",
-    "ingest/formats/templates.py",
-    "ingest/formats/regex_tokens.py",
-    "ingest/formats/check.py",
-    "ingest/formats/templatecheck.py",
-    "ingest/formats/compiled.py",
-    "ingest/regexes.py",
-    "ingest/clocks.py",
-    "ingest/parse/blocks.py",
-    "ingest/parse/bulk.py",
-    "ingest/parse/classify.py",
-    "ingest/parse/common.py",
-    "ingest/parse/header.py",
-    "ingest/parse/line.py",
-    "model.py",
-    "table.py",
-    "timestamps.py",
-)
-"""The modules (relative to the package) whose code a compiled, checked format depends on."""
-
 
 def formats_cache_dir() -> Path:
     """Where entries are kept (see the module's docstring)."""
@@ -71,19 +46,9 @@ def formats_cache_dir() -> Path:
     return parsed.with_name(parsed.name + "-formats")
 
 
-@cache
 def _code_hash() -> bytes:
-    """Versions and the source of :data:`_SOURCES`, hashed once per process."""
-    from logdoctor import __version__
-
-    h = hashlib.sha256(f"{_LAYOUT}|{__version__}|{pl.__version__}|{sys.version}".encode())
-    package = Path(__file__).resolve().parents[2]
-    for name in _SOURCES:
-        try:
-            h.update((package / name).read_bytes())
-        except OSError:
-            h.update(f"missing {name}".encode())
-    return h.digest()
+    """This layout and :func:`~logdoctor.ingest.codehash.code_hash`."""
+    return hashlib.sha256(f"{_LAYOUT}|".encode() + code_hash()).digest()
 
 
 def _key(path: Path, content: bytes, builtin: bool) -> str:
