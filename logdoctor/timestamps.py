@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -70,35 +71,31 @@ class TimestampFormatError(ValueError):
 
 @dataclass(frozen=True)
 class TimestampFormat:
-    """One timestamp format: the chrono string for polars and a compiled parser for Python."""
+    """One timestamp format: the chrono string for polars and a compiled parser for Python.
+
+    ``regex`` is compiled on first use and is not pickled (a format read back from the
+    compiled-formats cache compiles only the parsers a run uses).
+    """
 
     chrono: str
-    regex: re.Pattern[str]
     has_zone: bool
 
     @classmethod
     def compile(cls, chrono: str) -> TimestampFormat:
         """Compile a chrono format string; raises TimestampFormatError on an unknown directive."""
-        parts: list[str] = []
-        pos = 0
-        for m in _DIRECTIVE_RE.finditer(chrono):
-            parts.append(re.escape(chrono[pos : m.start()]))
-            d = m.group(0)
-            if d not in DIRECTIVES:
-                raise TimestampFormatError(
-                    f"unsupported timestamp directive {d!r} (supported: "
-                    + " ".join(sorted(DIRECTIVES))
-                    + ")"
-                )
-            parts.append(DIRECTIVES[d])
-            pos = m.end()
-        parts.append(re.escape(chrono[pos:]))
-        source = "".join(parts)
-        try:
-            rx = re.compile(source + r"\Z", re.ASCII)
-        except re.error as exc:  # e.g. the same field twice
-            raise TimestampFormatError(f"timestamp format {chrono!r}: {exc}") from None
-        return cls(chrono=chrono, regex=rx, has_zone="z" in rx.groupindex)
+        rx = _timestamp_regex(chrono)
+        tf = cls(chrono=chrono, has_zone="z" in rx.groupindex)
+        tf.__dict__["regex"] = rx  # compiled already
+        return tf
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled parser (the whole text must match)."""
+        return _timestamp_regex(self.chrono)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields only: the parser is compiled again on first use."""
+        return {k: v for k, v in self.__dict__.items() if k != "regex"}
 
     def parse(self, text: str) -> datetime | None:
         """Parse ``text``: aware (UTC) if the format has a zone, else naive; None if no match."""
@@ -132,6 +129,29 @@ class TimestampFormat:
         if z is not None:
             dt = dt.replace(tzinfo=_offset(z)).astimezone(UTC)
         return dt
+
+
+def _timestamp_regex(chrono: str) -> re.Pattern[str]:
+    """The parser of a chrono format string; TimestampFormatError on an unknown directive."""
+    parts: list[str] = []
+    pos = 0
+    for m in _DIRECTIVE_RE.finditer(chrono):
+        parts.append(re.escape(chrono[pos : m.start()]))
+        d = m.group(0)
+        if d not in DIRECTIVES:
+            raise TimestampFormatError(
+                f"unsupported timestamp directive {d!r} (supported: "
+                + " ".join(sorted(DIRECTIVES))
+                + ")"
+            )
+        parts.append(DIRECTIVES[d])
+        pos = m.end()
+    parts.append(re.escape(chrono[pos:]))
+    source = "".join(parts)
+    try:
+        return re.compile(source + r"\Z", re.ASCII)
+    except re.error as exc:  # e.g. the same field twice
+        raise TimestampFormatError(f"timestamp format {chrono!r}: {exc}") from None
 
 
 def _offset(z: str) -> tzinfo:

@@ -4,10 +4,13 @@ unwritable cache only costs the check; ``LOGDOCTOR_NO_CACHE`` neither reads nor 
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,7 @@ from logdoctor.ingest import codehash
 from logdoctor.ingest.formats import check as check_module
 from logdoctor.ingest.formats import compiled
 from logdoctor.ingest.formats.catalog import builtin_formats_dir, load_formats
-from logdoctor.ingest.formats.types import Format, FormatError
+from logdoctor.ingest.formats.types import Format, FormatError, Regex
 from tests.test_formats import MINIMAL
 
 BUILTIN = len(list(builtin_formats_dir().glob("*.toml")))
@@ -80,6 +83,56 @@ def test_a_hit_gives_what_a_fresh_load_gives_without_checking(
     checks.clear()
     assert [f.name for f in load_formats([user], check=False)] == [f.name for f in fresh]
     assert checks == []
+
+
+class _NoPatterns(pickle.Unpickler):
+    """Refuses a pickled compiled pattern (unpickling one compiles it)."""
+
+    def find_class(self, module: str, name: str, /) -> Any:
+        assert module != "re", f"an entry holds a compiled pattern ({module}.{name})"
+        return super().find_class(module, name)
+
+
+def _regexes(f: Format) -> list[Regex]:
+    """Every regex of ``f``: headers (whole and prefix), events (and loggers), fields."""
+    return [
+        *(r for h in f.headers for r in (h.regex, h.prefix)),
+        *(r for e in f.events for r in (e.regex, e.logger) if r is not None),
+        *(x.regex for x in f.fields),
+    ]
+
+
+def test_a_hit_compiles_a_regex_only_when_it_is_used(tmp_path: Path, checks: list[str]) -> None:
+    """An entry holds no compiled pattern (unpickling one recompiles it): a hit compiles no
+    event, field or timestamp regex up front, and a pattern compiled on first use is the one
+    a fresh load makes."""
+    user = _user(tmp_path)
+    load_formats([user])
+    for entry in _folder(tmp_path).iterdir():
+        _NoPatterns(io.BytesIO(entry.read_bytes())).load()
+    hit = load_formats([user])
+    assert sorted(checks) == sorted(f.name for f in hit)  # checked once: the second was a hit
+    hits = [r for f in hit for r in _regexes(f)]
+    assert len(hits) > 2 * len(hit)
+    # only the header regexes are compiled (ordering formats by specificity matches them)
+    headers = {id(h.regex) for f in hit for h in f.headers}
+    assert [r.source for r in hits if "py" in vars(r)] == [
+        r.source for r in hits if id(r) in headers
+    ]
+    assert not any("regex" in vars(t) for f in hit for h in f.headers for t in h.timestamps)
+    fresh = [r for f in _fresh([user]) for r in _regexes(f)]
+    assert [r.source for r in hits] == [r.source for r in fresh]
+    for r, s in zip(hits, fresh, strict=True):
+        assert (r.py.pattern, r.py.flags, r.py.groupindex) == (
+            s.py.pattern,
+            s.py.flags,
+            s.py.groupindex,
+        )
+        assert r.py is r.py  # compiled once
+    sample = hit[-1].samples[0].text if hit[-1].samples else ""
+    assert [bool(h.regex.py.match(sample)) for h in hit[-1].headers] == [
+        bool(h.regex.py.match(sample)) for h in _fresh([user])[-1].headers
+    ]
 
 
 def test_an_edited_file_is_checked_again_and_refused_when_bad(

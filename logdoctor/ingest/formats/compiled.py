@@ -31,7 +31,7 @@ from logdoctor.ingest.formats.types import Format
 
 __all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
 
-_LAYOUT = 1
+_LAYOUT = 2
 """Bumped when what an entry holds changes."""
 
 KEEP = 64

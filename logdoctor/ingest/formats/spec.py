@@ -80,7 +80,7 @@ def _regex(path: Path, entry: str, fieldname: str, source: Any) -> Regex:
             f"{fieldname} uses syntax the bulk engine does not support "
             f"(no look-around or back-references): {detail}",
         ) from None
-    return Regex(source=source, py=py, rust=rust, groups=tuple(py.groupindex))
+    return Regex(source=source, rust=rust, groups=tuple(py.groupindex))
 
 
 def _str_list(path: Path, entry: str, fieldname: str, value: Any) -> tuple[str, ...]:

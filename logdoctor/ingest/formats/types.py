@@ -1,6 +1,6 @@
 """A compiled format's values: its header, event and field patterns, samples and links, each
 regex compiled for both engines; :func:`logdoctor.ingest.formats.spec.load_format` makes them
-from a format file.
+from a format file. A regex's Python pattern is compiled on first use (see :class:`Regex`).
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from logdoctor.ingest.formats.templates import (
     encoder,
 )
+from logdoctor.ingest.regexes import to_python
 from logdoctor.model import Basis
 from logdoctor.table import FIELD_COLUMNS, NODE_FIELD
 from logdoctor.timestamps import TimestampFormat, Zone
@@ -49,12 +51,26 @@ class FormatError(ValueError):
 
 @dataclass(frozen=True)
 class Regex:
-    """A regex compiled for both engines."""
+    """A regex compiled for both engines.
+
+    ``py``, the line engine's pattern, is compiled from ``source`` on first use and is not
+    pickled: a format read back from the compiled-formats cache
+    (:mod:`logdoctor.ingest.formats.compiled`) compiles only the regexes a run matches with
+    (a cache hit of ``stats`` compiles none).
+    """
 
     source: str
-    py: re.Pattern[str]
     rust: str
     groups: tuple[str, ...]
+
+    @cached_property
+    def py(self) -> re.Pattern[str]:
+        """The pattern for Python's ``re`` (ASCII classes), compiled once per instance."""
+        return to_python(self.source)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields only: the compiled pattern is left out (compiled again on first use)."""
+        return {k: v for k, v in self.__dict__.items() if k != "py"}
 
 
 @dataclass(frozen=True)
