@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, Literal
 
 from logdoctor.timestamps import Zone, offset_text
 
@@ -207,17 +205,41 @@ class ParseStats:
         return out
 
 
-POLARS_SCHEMA: dict[str, pl.DataType] = {
-    "time": pl.Datetime("us", "UTC"),
-    **{c: pl.Int64() if c == "line" else pl.String() for c in COLUMNS if c != "time"},
-}
-"""The event table inside the engines (polars); :mod:`logdoctor.ingest.load` hands pandas
-(:data:`DTYPES`) to users."""
+if TYPE_CHECKING:
+    import polars as pl
+
+    POLARS_SCHEMA: dict[str, pl.DataType]
+    """The event table inside the engines (polars); :mod:`logdoctor.ingest.load` hands pandas
+    (:data:`DTYPES`) to users. Made on first use: polars is imported only by commands that
+    need it (``kinds`` and a cache hit of the compiled formats do not)."""
+
+
+def _polars_schema() -> dict[str, pl.DataType]:
+    """:data:`POLARS_SCHEMA`, made once (polars imported then)."""
+    import polars as pl
+
+    schema: dict[str, pl.DataType] | None = globals().get("POLARS_SCHEMA")
+    if schema is None:
+        schema = {
+            "time": pl.Datetime("us", "UTC"),
+            **{c: pl.Int64() if c == "line" else pl.String() for c in COLUMNS if c != "time"},
+        }
+        globals()["POLARS_SCHEMA"] = schema
+    return schema
+
+
+def __getattr__(name: str) -> object:
+    """:data:`POLARS_SCHEMA`, made on first use."""
+    if name != "POLARS_SCHEMA":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _polars_schema()
 
 
 def empty_frame() -> pl.DataFrame:
     """An event table with no rows and the full schema."""
-    return pl.DataFrame(schema=POLARS_SCHEMA)
+    import polars as pl
+
+    return pl.DataFrame(schema=_polars_schema())
 
 
 def iso(

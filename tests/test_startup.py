@@ -3,6 +3,8 @@ not import the heavy packages of the other commands (they cost most of a small r
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +50,27 @@ def test_reading_commands_import_no_heavy_package(tmp_path: Path, args: list[str
     assert line, done.stderr
     assert line[-1] == "IMPORTED ", line[-1]
     assert done.stdout  # the command ran and wrote its output
+
+
+def test_kinds_with_the_formats_cached_imports_no_polars(tmp_path: Path) -> None:
+    """``kinds`` reads the compiled formats back without the parse engines: polars (about
+    half of a small run's CPU) is imported only on a miss, when a format file is compiled."""
+    probe = PROBE.replace("sys.argv[0]", repr("polars"))
+    env = {**os.environ, "LOGDOCTOR_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("LOGDOCTOR_NO_CACHE", None)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", probe, "kinds", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    imported = [[x for x in r.stderr.splitlines() if x.startswith("IMPORTED")] for r in runs]
+    assert imported[0] == ["IMPORTED polars"], runs[0].stderr  # a miss compiles the formats
+    assert imported[1] == ["IMPORTED "], runs[1].stderr  # a hit does not need polars
+    assert runs[0].stdout == runs[1].stdout
+    assert json.loads(runs[1].stdout)["auth.success"]["basis"]

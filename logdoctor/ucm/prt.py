@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["PRT_FOLDER", "PRT_LOG", "prt_identity", "prt_log_path", "with_prt_identity"]
 
@@ -49,6 +51,8 @@ def prt_identity(path: str) -> tuple[str, str] | None:
 def with_prt_identity(frame: pl.DataFrame) -> pl.DataFrame:
     """Fill ``user`` and ``device`` of Jabber rows from their PRT folder where the line names
     none (the other rows, and a frame without Jabber rows, are returned as they are)."""
+    import polars as pl  # imported here: the path helpers above do not need it
+
     if not frame.height or "family" not in frame.columns:
         return frame
     jabber = pl.col("family").cast(pl.String) == "jabber"

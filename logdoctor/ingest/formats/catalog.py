@@ -14,7 +14,6 @@ from pathlib import Path
 
 from logdoctor.ingest.formats import compiled
 from logdoctor.ingest.formats.compiled import cached_format
-from logdoctor.ingest.formats.spec import load_format
 from logdoctor.ingest.formats.types import Format, FormatError
 from logdoctor.model import Basis
 
@@ -112,6 +111,8 @@ def _compiled(path: Path, builtin: bool) -> Format:
             hit = None
         if hit is not None:
             return hit
+    from logdoctor.ingest.formats.spec import load_format  # polars: only on a miss
+
     return load_format(path, builtin=builtin)
 
 

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from logdoctor.ingest.codehash import code_hash
-from logdoctor.ingest.formats.spec import load_format
 from logdoctor.ingest.formats.types import Format
 
 __all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
@@ -40,7 +39,7 @@ KEEP = 64
 
 def formats_cache_dir() -> Path:
     """Where entries are kept (see the module's docstring)."""
-    from logdoctor.ingest.cache import cache_dir
+    from logdoctor.ingest.cachekey import cache_dir
 
     parsed = cache_dir()
     return parsed.with_name(parsed.name + "-formats")
@@ -128,6 +127,8 @@ def cached_format(path: Path, builtin: bool, check: Callable[[Format], None]) ->
         hit = lookup(path, content, builtin)
         if hit is not None:
             return hit
+    from logdoctor.ingest.formats.spec import load_format  # polars: only on a miss
+
     f = load_format(path, builtin=builtin)
     check(f)
     if content is not None and _unchanged(path, content):
