@@ -74,3 +74,43 @@ def test_kinds_with_the_formats_cached_imports_no_polars(tmp_path: Path) -> None
     assert imported[1] == ["IMPORTED "], runs[1].stderr  # a hit does not need polars
     assert runs[0].stdout == runs[1].stdout
     assert json.loads(runs[1].stdout)["auth.success"]["basis"]
+
+
+def test_a_command_imports_only_its_own_command_modules(tmp_path: Path) -> None:
+    """``stats`` imports the module of ``stats`` (and what it uses), not those of the other
+    commands; ``--help`` still lists every command."""
+    others = ("check", "fleet", "report", "rules", "service", "serve", "simulate", "tail")
+    modules = ",".join(f"logdoctor.cli.{m}" for m in others)
+    probe = PROBE.split("heavy = ")[0] + (
+        f"print('IMPORTED', ','.join(sorted(set(sys.modules) & set({modules!r}.split(',')))),"
+        " file=sys.stderr)"
+    )
+    log = tmp_path / "ssosp01.log"
+    log.write_text("2026-03-01 10:00:00,000 INFO  [x] oauth.TokenServlet - hello\n")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "stats", str(log), "--format", "json", "--no-cache"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")] == ["IMPORTED "]
+    assert json.loads(done.stdout)["totals"]["lines"] == 1
+
+
+def test_every_command_is_registered_by_the_modules_named_for_it() -> None:
+    """COMMAND_MODULES names, for every command, the modules that define it: looking a
+    command up imports them (a missing or wrong entry would leave the command unknown)."""
+    import click
+
+    from logdoctor.cli import main
+    from logdoctor.cli._base import COMMAND_MODULES
+
+    assert set(main.commands) == set(COMMAND_MODULES)
+    for name, cmd in main.commands.items():
+        assert cmd.callback is not None
+        assert cmd.callback.__module__ in {f"logdoctor.cli.{m}" for m in COMMAND_MODULES[name]}
+        assert main.get_command(click.Context(main), name) is cmd
+    formats = main.commands["formats"]
+    assert isinstance(formats, click.Group)
+    assert {"suggest", "export"} <= set(formats.commands)  # cli/formats.py adds these

@@ -11,19 +11,8 @@ tracebacks.
 
 from __future__ import annotations
 
-# Each command module registers its commands on `main` when imported.
-from logdoctor.cli import (  # noqa: F401
-    check,
-    fleet,
-    formats,
-    logs,
-    report,
-    rules,
-    service,
-    simulate,
-    tail,
-    timeline,
-)
+# Each command module registers its commands on `main` when imported; `main` imports a
+# command's modules when the command runs (logdoctor.cli._base.COMMAND_MODULES).
 from logdoctor.cli._base import main
 from logdoctor.cli.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CliError
 
