@@ -463,9 +463,9 @@ class Lookup:
         return sum(s.lines for s in self.segments)
 
     def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
-        """The cached segments' frames, statistics and node statements (:func:`~logdoctor.ingest.cachekey.said_frame`),
-        in order; raises on a damaged entry (the caller then parses the file again: see
-        :meth:`ParseCache.forget`)."""
+        """The cached segments' frames, statistics and node statements
+        (:func:`~logdoctor.ingest.cachekey.said_frame`), in order; raises on a damaged entry
+        (the caller then parses the file again: see :meth:`ParseCache.forget`)."""
         for seg in self.segments:
             yield self.cache._frame(self.folder, seg), seg.stats, said_frame(seg.said)
 
