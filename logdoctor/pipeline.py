@@ -23,7 +23,7 @@ from logdoctor.ingest.bundleset import refuse_several_bundles
 from logdoctor.ingest.inputs import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
-from logdoctor.table import ParseStats, empty_frame
+from logdoctor.table import empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import load_deployment
 from logdoctor.ucm.deploymodel import Deployment
@@ -142,18 +142,10 @@ def run_check(
         one_cluster=one_cluster,
         progress=observer,
     )
-    box: list[pl.DataFrame] = [empty_frame()]
-    stats: list[ParseStats] = []
-    errors: list[InputError] = []
-    nodes = None
-    if result is not None:
-        stats, errors, nodes = result.stats, result.errors, result.nodes
-        box = [result.frame]
-        if loaded is None:  # our own load: give its table to the context (no second copy)
-            result.frame = empty_frame()
-    del result
     observer.stage("correlating")
-    ctx = Context(box, stats, deployment, correct_skew=correct_skew, nodes=nodes)
+    ctx = _context(result, loaded is None, deployment, correct_skew)
+    errors = [] if result is None else result.errors
+    del result
     report = check_context(
         ctx,
         select=select,
@@ -168,6 +160,19 @@ def run_check(
         progress=observer,
     )
     return Checked(replace(report, zones=zones), ctx)
+
+
+def _context(
+    result: LoadResult | None, own: bool, deployment: Deployment | None, correct_skew: bool
+) -> Context:
+    """The rule context of a load (of nothing: an empty table); ``own``: the load is this
+    check's, so its table is given to the context (``result.frame`` emptied: no second copy)."""
+    if result is None:
+        return Context([empty_frame()], [], deployment, correct_skew=correct_skew)
+    box = [result.frame]
+    if own:
+        result.frame = empty_frame()
+    return Context(box, result.stats, deployment, correct_skew=correct_skew, nodes=result.nodes)
 
 
 def _deployment(

@@ -46,11 +46,13 @@ from logdoctor.ingest.cachekey import (
     _stats_from,
     cache_dir,
     container,
+    said_frame,
+    said_rows,
     zone_key,
 )
 from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
-from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA, statement_frame
+from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.parse.bulk import Chunk
 from logdoctor.table import POLARS_SCHEMA, ParseStats
 from logdoctor.timestamps import Zone
@@ -172,7 +174,7 @@ class ParseCache:
                     int(s["rows"]),
                     _stats_from(s["stats"]),
                     str(s["name"]),
-                    _said_rows(s["said"]),
+                    said_rows(s["said"]),
                 )
                 for s in raw["segments"]
             ]
@@ -381,26 +383,6 @@ class ParseCache:
         return Writer(self, self._folder(Path(key["path"]), display, node), key, [])
 
 
-def said_frame(rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
-    """A segment's node statements as :func:`logdoctor.ingest.nodes.statement_frame` gives
-    them (columns node, name, weight, count, source)."""
-    return pl.DataFrame([list(r) for r in rows], schema=_STATEMENT_SCHEMA, orient="row")
-
-
-def _said_rows(raw: object) -> list[list[Any]]:
-    """A segment's stored statements, checked (ValueError: not what :meth:`Writer.add`
-    wrote)."""
-    types = (str, str, int, int, str)
-    if not isinstance(raw, list) or not all(
-        isinstance(r, list)
-        and len(r) == len(types)
-        and all(isinstance(v, t) for v, t in zip(r, types, strict=True))
-        for r in raw
-    ):
-        raise ValueError("node statements: not rows of (node, name, weight, count, source)")
-    return raw
-
-
 @dataclass
 class Writer:
     """The chunks of a file being parsed: each chunk's table is written to the entry's folder
@@ -481,9 +463,9 @@ class Lookup:
         return sum(s.lines for s in self.segments)
 
     def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
-        """The cached segments' frames, statistics and node statements (:func:`said_frame`),
-        in order; raises on a damaged entry (the caller then parses the file again: see
-        :meth:`ParseCache.forget`)."""
+        """The cached segments' frames, statistics and node statements
+        (:func:`~logdoctor.ingest.cachekey.said_frame`), in order; raises on a damaged entry
+        (the caller then parses the file again: see :meth:`ParseCache.forget`)."""
         for seg in self.segments:
             yield self.cache._frame(self.folder, seg), seg.stats, said_frame(seg.said)
 

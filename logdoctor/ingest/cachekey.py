@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import Zone
 
-__all__ = ["Entry", "Segment", "cache_dir", "container", "zone_key"]
+__all__ = ["Entry", "Segment", "cache_dir", "container", "said_frame", "said_rows", "zone_key"]
 
 _VERSION = 2
 """Bumped when the entry layout changes (2: each segment keeps its node statements)."""
@@ -105,3 +109,23 @@ def _digest(path: Path, start: int, size: int) -> str:
     with path.open("rb") as fh:
         fh.seek(start)
         return hashlib.sha256(fh.read(size)).hexdigest()
+
+
+def said_frame(rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
+    """A segment's node statements as :func:`logdoctor.ingest.nodes.statement_frame` gives
+    them (columns node, name, weight, count, source)."""
+    return pl.DataFrame([list(r) for r in rows], schema=_STATEMENT_SCHEMA, orient="row")
+
+
+def said_rows(raw: object) -> list[list[Any]]:
+    """A segment's stored statements, checked (ValueError: not what :meth:`Writer.add`
+    wrote)."""
+    types = (str, str, int, int, str)
+    if not isinstance(raw, list) or not all(
+        isinstance(r, list)
+        and len(r) == len(types)
+        and all(isinstance(v, t) for v, t in zip(r, types, strict=True))
+        for r in raw
+    ):
+        raise ValueError("node statements: not rows of (node, name, weight, count, source)")
+    return raw

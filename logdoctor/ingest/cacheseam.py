@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer, said_frame
+from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
+from logdoctor.ingest.cachekey import said_frame
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile

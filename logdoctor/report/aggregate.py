@@ -202,17 +202,7 @@ def timeline(frame: pl.DataFrame, limits: Limits, rng: TimeRange) -> ChartData:
     )
     if len(kinds) < len(names):
         kinds.append("other")
-    fb = max(bucket, 3600)
-    f_first = lo // fb
-    f_n = hi // fb - f_first + 1
-    per_fail = np.zeros(f_n, dtype=np.int64)
-    fc = (
-        b.filter(pl.col("series") == "failures")
-        .group_by(((pl.col("s") // fb) - f_first).cast(pl.Int64).alias("h"))
-        .len()
-    )
-    if fc.height:
-        per_fail[fc["h"].to_numpy()] = fc["len"].to_numpy()
+    fb, f_first, per_fail = _failures_per_hour(b, lo, hi, bucket)
     return ChartData(
         start=first * bucket,
         bucket=bucket,
@@ -227,8 +217,26 @@ def timeline(frame: pl.DataFrame, limits: Limits, rng: TimeRange) -> ChartData:
         ),
         fail_start=f_first * fb,
         fail_bucket=fb,
-        failures=per_fail.tolist(),
+        failures=per_fail,
     )
+
+
+def _failures_per_hour(
+    b: pl.DataFrame, lo: int, hi: int, bucket: int
+) -> tuple[int, int, list[int]]:
+    """Failures per bucket of at least an hour: the bucket, the first bucket's number and the
+    counts (``b``: the timeline rows, ``s`` seconds and ``series``)."""
+    fb = max(bucket, 3600)
+    f_first = lo // fb
+    per_fail = np.zeros(hi // fb - f_first + 1, dtype=np.int64)
+    fc = (
+        b.filter(pl.col("series") == "failures")
+        .group_by(((pl.col("s") // fb) - f_first).cast(pl.Int64).alias("h"))
+        .len()
+    )
+    if fc.height:
+        per_fail[fc["h"].to_numpy()] = fc["len"].to_numpy()
+    return fb, f_first, per_fail.tolist()
 
 
 # -- markers -------------------------------------------------------------------------------------

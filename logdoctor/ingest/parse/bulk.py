@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol, Required, TypedDict, TypeVar, Unpack
 
 import polars as pl
 
@@ -31,7 +31,7 @@ from logdoctor.model import EventKind
 from logdoctor.table import FIELD_COLUMNS, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, resolve_zone
 
-__all__ = ["Chunk", "Pieces", "iter_chunks", "merge_stats", "parse_bytes"]
+__all__ = ["Chunk", "ParseOptions", "Pieces", "iter_chunks", "merge_stats", "parse_bytes"]
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 _T = TypeVar("_T")
@@ -50,22 +50,28 @@ class Pieces(Protocol):
         ...
 
 
+class ParseOptions(TypedDict, total=False):
+    """The keywords of :func:`parse_bytes`, which :func:`iter_chunks` takes too."""
+
+    file: Required[str]
+    """The file's name as shown (the ``file`` column)."""
+    node: Required[str]
+    """The node of its events, unless a line states another."""
+    zone: Zone | None
+    """The zone of zone-less times (default UTC)."""
+    workers: int | None
+    """Threads (default: one per core)."""
+    chunk_bytes: int
+    """About how many bytes a chunk holds (default :data:`CHUNK_BYTES`)."""
+
+
 def parse_bytes(
-    data: bytes | Path | Pieces,
-    fmt: Format,
-    *,
-    file: str,
-    node: str,
-    zone: Zone | None = None,
-    workers: int | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    data: bytes | Path | Pieces, fmt: Format, **options: Unpack[ParseOptions]
 ) -> tuple[pl.DataFrame, ParseStats]:
     """Parse one whole file with the bulk engine: its event rows and its statistics."""
     frames: list[pl.DataFrame] = []
     parts: list[ParseStats] = []
-    for c in iter_chunks(
-        data, fmt, file=file, node=node, zone=zone, workers=workers, chunk_bytes=chunk_bytes
-    ):
+    for c in iter_chunks(data, fmt, **options):
         frames.append(c.frame)
         parts.append(c.stats)
     out = pl.concat(frames, how="vertical", rechunk=False) if len(frames) > 1 else frames[0]
