@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA
 from logdoctor.table import ParseStats
 from logdoctor.timestamps import Zone
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Entry", "Segment", "cache_dir", "container", "said_frame", "said_rows", "zone_key"]
 
@@ -114,6 +114,10 @@ def _digest(path: Path, start: int, size: int) -> str:
 def said_frame(rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
     """A segment's node statements as :func:`logdoctor.ingest.nodes.statement_frame` gives
     them (columns node, name, weight, count, source)."""
+    import polars as pl  # here: cache_dir's users (the compiled formats) do not need it
+
+    from logdoctor.ingest.nodestatements import _STATEMENT_SCHEMA
+
     return pl.DataFrame([list(r) for r in rows], schema=_STATEMENT_SCHEMA, orient="row")
 
 
