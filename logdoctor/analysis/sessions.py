@@ -252,31 +252,16 @@ def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFr
         )
         .collect()
     )
-    kind = pl.col("kind")
-    failure = kind.is_in(["token.rejected", "authorize.rejected", "auth.failure"])
-    # Flags computed once over the lines; the groups only count and collect them.
-    per = (
-        rows.select(
-            "user",
-            "device",
-            (kind == "token.refreshed").cast(pl.Int64).alias("refreshes"),
-            (kind == "token.validated").cast(pl.Int64).alias("validations"),
-            failure.cast(pl.Int64).alias("failures"),
-            pl.when(failure).then(pl.col("reason")).alias("reasons"),
-            (kind == "token.revoked").cast(pl.Int64).alias("revoked"),
-            "time",
-        )
-        .group_by("user")
-        .agg(
-            pl.col("device").drop_nulls().n_unique().cast(pl.Int64).alias("devices"),
-            pl.col("refreshes").sum(),
-            pl.col("validations").sum(),
-            pl.col("failures").sum(),
-            pl.col("reasons").drop_nulls().unique().sort(),
-            pl.col("revoked").sum(),
-            pl.col("time").min().alias("first_seen"),
-            pl.col("time").max().alias("last_seen"),
-        )
+    failure = pl.col("kind").is_in(["token.rejected", "authorize.rejected", "auth.failure"])
+    per = rows.group_by("user").agg(
+        pl.col("device").drop_nulls().n_unique().cast(pl.Int64).alias("devices"),
+        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        failure.sum().cast(pl.Int64).alias("failures"),
+        pl.col("reason").filter(failure).drop_nulls().unique().sort().alias("reasons"),
+        (pl.col("kind") == "token.revoked").sum().cast(pl.Int64).alias("revoked"),
+        pl.col("time").min().alias("first_seen"),
+        pl.col("time").max().alias("last_seen"),
     )
     logins = (
         sess.filter(pl.col("session") > 0)
