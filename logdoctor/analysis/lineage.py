@@ -245,11 +245,13 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
     need = pl.col("token_id").is_not_null() & (
         pl.col("user").is_null() | pl.col("client_id").is_null() | pl.col("device").is_null()
     )
-    if not bool(frame.select(need.any()).item()):
+    rows = frame.select(need).to_series().arg_true()
+    if rows.len() == 0:
         return frame
-    # Join the four columns it fills, not the wide table: the other columns stay shared.
-    filled = (
-        frame.select("token_id", "user", "client_id", "device")
+    # Join only the lines that lack one of the four columns it fills (not the wide table,
+    # not the complete lines: the other columns stay shared), then put them back in place.
+    part = (
+        frame.select(pl.col("token_id", "user", "client_id", "device").gather(rows))
         .join(known, on="token_id", how="left", maintain_order="left")
         .select(
             pl.col("user").fill_null(pl.col("_u")),
@@ -257,7 +259,8 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
             pl.col("device").fill_null(pl.col("_d")),
         )
     )
-    return frame.with_columns(filled.get_columns())
+    filled = [frame.get_column(c).clone().scatter(rows, part.get_column(c)) for c in part.columns]
+    return frame.with_columns(filled)
 
 
 # -- sessions and users --------------------------------------------------------------------------

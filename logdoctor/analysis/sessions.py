@@ -140,45 +140,93 @@ def _login_access() -> pl.Expr:
 
 
 def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` with ``session``: the login number within its user, device and client id."""
+    """``rows`` grouped by user, device and client id, with ``_group`` (one integer per key)
+    and ``session``: the login number within that key.
+
+    Each key's rows stay in table order but the keys' order is not the table's: callers
+    group or sort the sessions afterwards."""
     key = _SESSION_KEY
     # Client ids are per application: keep the device's one for lines that name only the user.
-    # ``enriched`` is in time order and the window and group expressions below keep each
-    # group's rows in table order: no sort by user and device is needed (only rows without
-    # a time, last in the table, go first in a group as they always did).
+    # ``enriched`` is in time order and the stable sort below keeps each key's rows in table
+    # order: no sort by time is needed (only rows without a time, last in the table, go
+    # first in a key as they always did).
     if rows["time"].null_count():
         rows = rows.sort([*key, "time"], maintain_order=True)
-    prev = pl.col("kind").shift(1).over(key)
+    # The three string keys are hashed once, into the row number of the key's first line;
+    # a stable sort by that integer puts each key's lines together, so that the previous
+    # line and the running login count are plain shifts and sums (no window per key).
+    rows = (
+        rows.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_group"))
+        .with_columns(pl.col("_group").first().over(key))
+        .sort("_group", maintain_order=True)
+    )
+    same = (pl.col("_group") == pl.col("_group").shift(1)).fill_null(False)
+    prev = pl.when(same).then(pl.col("kind").shift(1))
     start = (pl.col("kind") == "authorize.request") | (
         _login_access() & ~prev.is_in(["authorize.request", "code.issued"]).fill_null(False)
     )
-    return rows.with_columns(start.cast(pl.Int64).cum_sum().over(key).alias("session"))
+    # A line whose start is unknown (null) gets no number and does not count, as in a
+    # cumulative sum per key.
+    rows = rows.with_columns(start.cast(pl.Int64).alias("_start"))
+    counted = pl.col("_start").fill_null(0)
+    run = counted.cum_sum()
+    before = pl.when(~same).then(run - counted).forward_fill()
+    session = pl.when(pl.col("_start").is_not_null()).then(run - before)
+    return rows.with_columns(session.alias("session")).drop("_start")
 
 
 def _session_totals(rows: pl.DataFrame) -> pl.DataFrame:
     """One row per session: its times, login, tokens and counts, and ``_last_kind``."""
-    return rows.group_by([*_SESSION_KEY, "session"], maintain_order=True).agg(
+    kind = pl.col("kind")
+    failure = kind.is_in(_FAILURE_KINDS)
+    # Each line's flags are computed once over the whole table; the groups then only sum them
+    # or pick the first or last flagged value (a plain column aggregation per group).
+    flagged = rows.select(
+        "_group",
+        "session",
+        *_SESSION_KEY,
+        "time",
+        "kind",
+        pl.when(_login_access()).then(pl.col("grant")).alias("_login_grant"),
+        _login_access().alias("_is_login"),
+        pl.when(kind.is_in(VIA_KINDS)).then(pl.col("server")).alias("_via"),
+        (kind == "token.access.issued").cast(pl.Int64).alias("_access"),
+        pl.when(kind == "token.refresh.issued").then(pl.col("token_id")).alias("_refresh_token"),
+        (kind == "token.refresh.issued").alias("_is_refresh_issue"),
+        (kind == "token.refreshed").cast(pl.Int64).alias("_refreshed"),
+        (kind == "token.validated").cast(pl.Int64).alias("_validated"),
+        failure.cast(pl.Int64).alias("_failed"),
+        pl.when(failure).then(pl.col("reason")).alias("_failure_reason"),
+        (kind == "token.revoked").alias("_revoked"),
+    )
+    first_of = pl.int_range(pl.len(), dtype=pl.UInt32)
+    return flagged.group_by(["_group", "session"], maintain_order=True).agg(
+        *(pl.col(c).first() for c in _SESSION_KEY),
         pl.col("time").min().alias("start"),
         pl.col("time").max().alias("end"),
-        pl.col("grant").filter(_login_access()).first().alias("login_grant"),
-        pl.col("server").filter(pl.col("kind").is_in(VIA_KINDS)).drop_nulls().first().alias("via"),
-        (pl.col("kind") == "token.access.issued").sum().cast(pl.Int64).alias("access_tokens"),
-        pl.col("token_id")
-        .filter(pl.col("kind") == "token.refresh.issued")
+        pl.col("_login_grant").drop_nulls().first().alias("login_grant"),
+        pl.col("_via").drop_nulls().first().alias("via"),
+        pl.col("_access").sum().alias("access_tokens"),
+        # The first refresh issue's token id, null when that line names none.
+        pl.col("_refresh_token")
+        .gather(first_of.filter(pl.col("_is_refresh_issue")).first())
         .first()
         .alias("refresh_token"),
-        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
-        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
-        pl.col("kind").is_in(_FAILURE_KINDS).sum().cast(pl.Int64).alias("failures"),
-        pl.col("reason").filter(pl.col("kind").is_in(_FAILURE_KINDS)).last().alias("last_failure"),
-        (pl.col("kind") == "token.revoked").any().alias("revoked"),
+        pl.col("_refreshed").sum().alias("refreshes"),
+        pl.col("_validated").sum().alias("validations"),
+        pl.col("_failed").sum().alias("failures"),
+        pl.col("_failure_reason")
+        .gather(first_of.filter(pl.col("_failed") == 1).last())
+        .first()
+        .alias("last_failure"),
+        pl.col("_revoked").any().alias("revoked"),
         pl.col("kind").last().alias("_last_kind"),
     )
 
 
 def _with_ended_by(agg: pl.DataFrame) -> pl.DataFrame:
     """The session totals with ``ended_by`` (revoked, relogin, failed or open)."""
-    has_next = pl.col("session").shift(-1).over(_SESSION_KEY).is_not_null()
+    has_next = pl.col("session").shift(-1).over("_group").is_not_null()
     return agg.with_columns(
         pl.when(pl.col("revoked"))
         .then(pl.lit("revoked"))
@@ -188,7 +236,7 @@ def _with_ended_by(agg: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("failed"))
         .otherwise(pl.lit("open"))
         .alias("ended_by")
-    ).drop("_last_kind")
+    ).drop("_last_kind", "_group")
 
 
 def users(enriched: pl.DataFrame, sess: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -72,18 +72,35 @@ def jabber(ev: Events) -> list[Fact]:
     if req.height == 0:
         return []
     last = req.group_by("device", maintain_order=True).agg(pl.all().last())
-    groups: dict[tuple[str, str, bool, str], list[str]] = {}
-    for device, agent, server in last.select("device", "agent", "server").iter_rows():
-        a = parse_agent(agent)
-        if not a.is_jabber:
-            continue
-        key = (
-            a.platform or "?",
-            ".".join(str(v) for v in a.version or ()),
-            server is not None,
-            "?" if a.push is None else ("on" if a.push else "off"),
-        )
-        groups.setdefault(key, []).append(device)
+    # Each distinct agent is parsed once (not once per device); the devices are then grouped
+    # by client in polars, each group's devices in the order of ``last``.
+    described: dict[str, tuple[str, str, str]] = {}
+    for text in last["agent"].unique().to_list():
+        a = parse_agent(text)
+        if a.is_jabber:
+            described[text] = (
+                a.platform or "?",
+                ".".join(str(v) for v in a.version or ()),
+                "?" if a.push is None else ("on" if a.push else "off"),
+            )
+    if not described:
+        return []
+    agent = pl.col("agent")
+    keyed = last.filter(agent.is_in(list(described))).select(
+        *(
+            agent.replace_strict(
+                {k: v[i] for k, v in described.items()}, return_dtype=pl.String
+            ).alias(name)
+            for i, name in enumerate(("platform", "version", "push"))
+        ),
+        pl.col("server").is_not_null().alias("mra"),
+        "device",
+    )
+    by_client = keyed.group_by("platform", "version", "mra", "push").agg("device")
+    groups: dict[tuple[str, str, bool, str], list[str]] = {
+        (platform, version, mra, push): devices
+        for platform, version, mra, push, devices in by_client.iter_rows()
+    }
     facts = []
     for (platform, version, mra, push), devices in sorted(groups.items()):
         subject = (
