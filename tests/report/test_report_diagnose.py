@@ -8,13 +8,12 @@ conversion below stays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from click.testing import CliRunner
 
 import logdoctor
+from logdoctor.analysis.inference import Disagreement, Fact
 from logdoctor.cli import main
 from logdoctor.model import Evidence
 from logdoctor.report import build_report, diagnose
@@ -75,25 +74,6 @@ def test_a_bad_deployment_file_is_one_line_exit_2(runner: CliRunner, tmp_path: P
 
 
 # -- configuration facts from engine-shaped objects (as the rules engine's inference gives) ----
-
-
-@dataclass(frozen=True)
-class Fact:
-    path: str
-    subject: str
-    value: Any
-    reason: str
-    evidence: tuple[Evidence, ...] = ()
-    count: int = 0
-
-
-@dataclass(frozen=True)
-class Disagreement:
-    path: str
-    subject: str
-    declared: Any
-    inferred: Fact
-    declared_at: Evidence
 
 
 def ev(line: int) -> Evidence:
