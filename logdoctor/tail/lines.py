@@ -7,7 +7,9 @@ follower decides the line is complete anyway (:meth:`LineState.finish_line`: a r
 grace period is over, or its file was truncated). A line without a newline longer than
 :data:`MAX_LINE` is emitted in pieces. NUL bytes (the hole a writer without ``O_APPEND`` leaves
 after a truncation) are removed from lines, and a line that was only NULs is dropped (it still
-counts as a line of the file: line numbers and offsets stay those of the file).
+counts as a line of the file: line numbers and offsets stay those of the file). A UTF-8
+byte-order mark at the start of the file is not text: it is removed from the first line, and a
+file that holds nothing else has no line (as in the parse engines).
 
 The state also keeps what identifies the file's content for the follower: its first bytes
 (:attr:`LineState.head`, up to :data:`FP_LEN`) and the bytes just before the end of the last
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from logdoctor.ingest.decoding import UTF8_BOM
 from logdoctor.tail.follow_events import FollowEvent, FollowStats, Line
 
 __all__ = ["FP_LEN", "MAX_LINE", "TAIL_LEN", "LineState"]
@@ -86,6 +89,8 @@ class LineState:
             return
         raw, self.pending = self.pending, b""
         start = self.pos - len(raw)
+        if start == 0 and raw == UTF8_BOM:
+            return  # only a byte-order mark: no line
         self.lineno += 1
         self.tail = (self.tail + raw)[-TAIL_LEN:]
         self._emit(raw, start, self.pos, out, stats)
@@ -99,6 +104,8 @@ class LineState:
     def _emit(
         self, raw: bytes, start: int, end: int, out: list[FollowEvent], stats: FollowStats
     ) -> None:
+        if start == 0 and raw.startswith(UTF8_BOM):
+            raw = raw[len(UTF8_BOM) :]
         if b"\x00" in raw:
             stats.nul_bytes += raw.count(b"\x00")
             raw = raw.replace(b"\x00", b"")

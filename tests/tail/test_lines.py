@@ -71,6 +71,28 @@ def test_auto_ack_covers_a_dropped_nul_line_and_nothing_else_without_it() -> Non
     assert (manual.acked_off, manual.acked_line) == (0, 0)  # the consumer acknowledges
 
 
+def test_a_byte_order_mark_at_the_start_is_not_text() -> None:
+    # The parse engines drop a UTF-8 BOM before the first line: the tail must too, or a BOM
+    # file's first record would be malformed live and recognized by `parse`.
+    s = state()
+    got, stats = feed(s, b"\xef\xbb", b"\xbf2026-11-20 first\n\xef\xbb\xbfsecond\n")
+    assert [(x.lineno, x.start, x.end, x.text) for x in got] == [
+        (1, 0, 20, "2026-11-20 first"),
+        (2, 20, 30, "\ufeffsecond"),  # only the file's first bytes can be a byte-order mark
+    ]
+    assert stats.lines == 2
+
+
+def test_a_file_of_only_a_byte_order_mark_has_no_line_and_a_bom_newline_one_empty_line() -> None:
+    s = state()
+    got, stats = feed(s, b"\xef\xbb\xbf")
+    out: list[FollowEvent] = []
+    s.finish_line(out, stats)
+    assert (got, out, stats.lines, s.lineno, s.pending) == ([], [], 0, 0, b"")
+    got, stats = feed(state(), b"\xef\xbb\xbf\n")
+    assert [(x.lineno, x.start, x.end, x.text) for x in got] == [(1, 0, 4, "")]
+
+
 def test_a_line_longer_than_max_line_is_emitted_in_pieces() -> None:
     s = state()
     got, stats = feed(s, b"x" * (MAX_LINE + 5), b"tail\n")
