@@ -135,7 +135,7 @@ def _takes(
         for e in cands:
             if left.len() == 0:
                 break
-            hit, parts = _matches(e, left_msg)
+            hit, parts = _matches(e, left_msg, fields)
             if e.logger is not None:
                 logger_hit = by_logger[e.logger.rust]
                 assert logger_hit is not None
@@ -211,13 +211,16 @@ _OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
 """ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
 
 
-def _matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+def _matches(
+    e: EventPattern, msg: pl.Series, fields: bool = True
+) -> tuple[pl.Series, pl.Series | None]:
     """Rows whose message the event pattern matches (its logger condition aside), and for a
-    key=value template the message's tokens (a struct; null where the regex had to judge)."""
+    key=value template the message's tokens (a struct; null where the regex had to judge).
+    Without ``fields`` a template is judged by its regex alone (no tokens are cut)."""
     parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
-    elif e.split is not None:
+    elif e.split is not None and fields:
         hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
