@@ -11,6 +11,7 @@ import pytest
 
 import logdoctor
 from logdoctor.cli import main
+from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.nodenames import (
     archive_stem,
     default_node,
@@ -21,7 +22,13 @@ from logdoctor.ingest.nodenames import (
     node_from_path,
 )
 from logdoctor.ingest.nodes import identify
-from logdoctor.ingest.nodestatements import Statement, file_statements, statements
+from logdoctor.ingest.nodestatements import (
+    Statement,
+    file_statements,
+    statement_frame,
+    statements,
+)
+from logdoctor.ingest.parse import parse_bytes
 from logdoctor.pipeline import check, run_check
 from logdoctor.ucm.deployment import parse_deployment
 from logdoctor.ucm.deploymodel import DeploymentError
@@ -322,3 +329,24 @@ def test_a_perfmon_file_name_names_its_folder(tmp_path: Path) -> None:
     ]
     assert set(r.frame["node"].unique().to_list()) == {"ucm-sub1"}
     assert any(i.path.endswith(csv.name) for i in r.ignored)
+
+
+def test_a_syslog_file_of_two_hosts_states_each_hosts_own_name() -> None:
+    """The NodeID alarm names the node of the file's folder; a file given with no folder keeps
+    each line's own host (decided per file and host: the answer once depended on which pair
+    polars' ``unique`` listed last)."""
+    fmt = next(f for f in load_formats() if f.name == "ciscosyslog")
+    line = (
+        "Nov 20 03:10:00 {h} local7 6 : 95: {h}.example.com: Nov 20 2026 08:10:00.000 UTC : "
+        "%UC_IMS-6-authSuccess: %[UserID=alice][AppID=Cisco Tomcat][NodeID={h}]: "
+        "User successfully authenticated."
+    )
+    data = "\n".join(line.format(h=h) for h in ("ucm-pub", "ucm-sub1")).encode()
+    for file, want in (
+        ("CiscoSyslog", [("ucm-pub", "ucm-pub"), ("ucm-sub1", "ucm-sub1")]),
+        ("ucm-pub/syslog/CiscoSyslog", [("ucm-pub", "ucm-pub"), ("ucm-pub", "ucm-sub1")]),
+    ):
+        frame, _ = parse_bytes(data, fmt, file=file, node="x")
+        for _ in range(20):
+            said = statement_frame(frame).sort("node", "name")
+            assert list(zip(said["node"], said["name"], strict=True)) == want

@@ -26,6 +26,7 @@ from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Ignored, InputError, Limits, LogFile
 from logdoctor.ingest.nodes import NodeTable, identify
 from logdoctor.ingest.nodestatements import (
+    family_literals,
     file_statements,
     identity_literals,
     named_files,
@@ -199,8 +200,9 @@ class Loader:
             return (empty_frame(), None), opened
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         zone, source = self._zone(lf, fmt)
+        keep = family_literals(fmt.family) if lean else None  # only statements are read
         frame, st = parse_bytes(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=1, keep=keep
         )
         st.zone_from = source
         return (statement_frame(frame) if lean else frame, None), opened.account(st)
@@ -222,8 +224,9 @@ class Loader:
         fmt = detect_format(self.formats, lf.name, lf.relpath, opened.head)
         zone, source = self._zone(lf, fmt)
         parts: list[ParseStats] = []
+        keep = family_literals(fmt.family) if lean else None  # only statements are read
         for c in iter_chunks(
-            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs
+            opened.data, fmt, file=lf.display, node=lf.node, zone=zone, workers=self.jobs, keep=keep
         ):
             parts.append(c.stats)
             if c.frame.height:

@@ -24,6 +24,7 @@ __all__ = [
     "FileNameSource",
     "IdentitySource",
     "Statement",
+    "family_literals",
     "file_statements",
     "has_host_name",
     "identity_literals",
@@ -116,6 +117,12 @@ def identity_literals() -> tuple[bytes, ...]:
     return tuple(dict.fromkeys(src.literal.encode("utf-8") for src in IDENTITY_SOURCES))
 
 
+def family_literals(family: str) -> tuple[str, ...]:
+    """The texts a line of ``family`` must hold to state a node's name (none: its lines
+    state none); :func:`statement_frame` reads no other line of the family."""
+    return tuple(dict.fromkeys(s.literal for s in IDENTITY_SOURCES if s.family == family))
+
+
 @dataclass(frozen=True)
 class FileNameSource:
     """A file name that carries the name of the node it comes from."""
@@ -191,7 +198,10 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
     parts = []
     if frame.height:
         for src in IDENTITY_SOURCES:
-            rows = frame.filter(pl.col("family") == src.family)
+            # Only the columns read here are filtered (the event table has some 25).
+            want = ["family", "kind", "message", "node", "file", src.column]
+            rows = frame.select(c for c in want if c is not None and c in frame.columns)
+            rows = rows.filter(pl.col("family") == src.family)
             if src.kinds:
                 rows = rows.filter(pl.col("kind").is_in(list(src.kinds)))
             if src.column is not None:
@@ -206,12 +216,8 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
                 continue
             node = pl.col("node")
             if src.layout and "file" in rows.columns:
-                folders = {
-                    f: node_from_path(f, n)
-                    for f, n in rows.select("file", "node").unique().iter_rows()
-                    if isinstance(f, str) and isinstance(n, str)
-                }
-                node = pl.col("file").replace_strict(folders, default=pl.col("node"))
+                rows = _with_layout_nodes(rows)
+                node = pl.coalesce("_layout", "node")
             parts.append(
                 rows.select(node.alias("node"), name.alias("name"))
                 .drop_nulls()
@@ -227,6 +233,21 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
     if not parts:
         return pl.DataFrame(schema=_STATEMENT_SCHEMA)
     return pl.concat(parts, how="vertical")
+
+
+def _with_layout_nodes(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with column ``_layout``: the node of each row's file by its folder
+    (:func:`node_from_path`, the row's own node where the path names none), decided once
+    per distinct file and node (a file may hold lines of several hosts)."""
+    pairs = [
+        (f, n, node_from_path(f, n))
+        for f, n in rows.select("file", "node").unique().iter_rows()
+        if isinstance(f, str) and isinstance(n, str)
+    ]
+    layout = pl.DataFrame(
+        pairs, schema={"file": pl.String, "node": pl.String, "_layout": pl.String}, orient="row"
+    )
+    return rows.join(layout, on=["file", "node"], how="left", maintain_order="left")
 
 
 def statements(frame: pl.DataFrame) -> list[Statement]:

@@ -24,7 +24,7 @@ from logdoctor.ingest.clocks import utc_offsets
 from logdoctor.ingest.decoding import UTF8_BOM
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, read_lines, split_last
-from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields
+from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields, kept
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES
 from logdoctor.ingest.parse.header import HEADER_COLS, header_frame, parse_times
 from logdoctor.model import EventKind
@@ -63,6 +63,9 @@ class ParseOptions(TypedDict, total=False):
     """Threads (default: one per core)."""
     chunk_bytes: int
     """About how many bytes a chunk holds (default :data:`CHUNK_BYTES`)."""
+    keep: tuple[str, ...] | None
+    """Lean: the frames need hold only the events whose message holds one of these texts
+    (the statistics still count every line; default None: every event)."""
 
 
 def parse_bytes(
@@ -105,6 +108,7 @@ def iter_chunks(
     start: int = 0,
     first_line: int = 0,
     split_tail: int = 0,
+    keep: tuple[str, ...] | None = None,
 ) -> Iterator[Chunk]:
     """Parse a file chunk by chunk, in order: each chunk's events, its partial statistics
     (:func:`merge_stats` adds them up), its byte span and its line count.
@@ -123,12 +127,12 @@ def iter_chunks(
     arguments on every chunk of the hot path.
 
     ``data`` given as :class:`Pieces` is parsed as its pieces arrive (``start``, ``first_line``
-    and ``split_tail`` do not apply).
+    and ``split_tail`` do not apply). ``keep``: see :class:`ParseOptions`.
     """
     zone = zone or resolve_zone(None)
     workers = workers or os.cpu_count() or 1
     if not isinstance(data, (bytes, Path)):
-        yield from _iter_pieces(data.pieces(), fmt, file, node, zone, workers, chunk_bytes)
+        yield from _iter_pieces(data.pieces(), fmt, file, node, zone, workers, chunk_bytes, keep)
         return
     with contextlib.ExitStack() as stack:
         buf: bytes | mmap.mmap
@@ -158,7 +162,7 @@ def iter_chunks(
 
         def work(k: int) -> tuple[pl.DataFrame, ParseStats, int]:
             lo, hi, continues = bounds[k]
-            out = _parse_span(buf, lo, hi, continues, fmt, file, node, zone, inner)
+            out = _parse_span(buf, lo, hi, continues, fmt, file, node, zone, inner, keep)
             out[1].bytes += first if k == 0 and not start else 0
             return out
 
@@ -185,6 +189,7 @@ def _parse_span(
     node: str,
     zone: Zone,
     workers: int,
+    keep: tuple[str, ...] | None = None,
 ) -> tuple[pl.DataFrame, ParseStats, int]:
     """Parse ``buf[lo:hi]`` (whole records): its events and statistics, lines numbered from 1,
     and its physical lines."""
@@ -199,6 +204,7 @@ def _parse_span(
         workers=workers,
         cut=cut,
         continues=continues,
+        keep=keep,
     )
     st.bytes = hi - lo
     # Lines of nothing but NULs are not in st.lines but count in the numbering.
@@ -221,6 +227,7 @@ def _iter_pieces(
     zone: Zone,
     workers: int,
     chunk_bytes: int,
+    keep: tuple[str, ...] | None,
 ) -> Iterator[Chunk]:
     """:func:`iter_chunks` over a file arriving piece by piece: bytes are held until they
     reach past a chunk and the span a forced cut may look ahead, then every chunk whose end
@@ -248,7 +255,7 @@ def _iter_pieces(
         bounds = chunk_bounds(buf, fmt, chunk_bytes, first, continues=continues, opened=opened)
         ready = bounds if done else [b for b in bounds if b[1] < len(buf)]
         for lo, hi, cont in ready:
-            frame, st, lines = _parse_span(buf, lo, hi, cont, fmt, file, node, zone, workers)
+            frame, st, lines = _parse_span(buf, lo, hi, cont, fmt, file, node, zone, workers, keep)
             at_start = base == 0 and lo == first
             st.bytes += first if at_start else 0
             frame = _renumber(frame, st, seen)
@@ -256,9 +263,9 @@ def _iter_pieces(
             opened = opened or cont or st.records > 0
             yield Chunk(frame, st, 0 if at_start else base + lo, base + hi, lines, cont)
         if ready and not done:
-            keep = ready[-1][1]
+            done_to = ready[-1][1]
             continues = bounds[len(ready)][2]
-            held, held_bytes, base = [buf[keep:]], len(buf) - keep, base + keep
+            held, held_bytes, base = [buf[done_to:]], len(buf) - done_to, base + done_to
         elif not done:
             held = [buf]
 
@@ -323,12 +330,15 @@ def _parse_block(
     workers: int,
     cut: Sequence[int] = (),
     continues: bool = False,
+    keep: tuple[str, ...] | None = None,
 ) -> tuple[pl.DataFrame, ParseStats]:
     """Parse a block of whole records (a file, or a chunk of one starting at a record).
 
     ``cut``: the 0-based indexes of the block's lines that were cut to MAX_RECORD_BYTES.
     ``continues``: the lines before the block's first header are the continuation of a record
     of the block before, past its MAX_RECORD_BYTES (counted as its lines, not kept).
+    ``keep``: see :class:`ParseOptions` (a format with links fills fields across events: all
+    its events are kept).
 
     Long because it is the engine's hot path: one pass of polars expressions over the block's
     lines (headers, records, times, classification, counts) kept in one place, so that each
@@ -392,16 +402,26 @@ def _parse_block(
         records = records.with_columns(msg)
 
     def per_slice(part: pl.DataFrame) -> pl.DataFrame:
-        time = parse_times(part, fmt.headers, zone)
-        part = classify(part.with_columns(time.alias("time")), fmt.events)
-        return fill_fields(part, fmt.fields)
+        if not lean:
+            part = part.with_columns(parse_times(part, fmt.headers, zone).alias("time"))
+        return fill_fields(classify(part, fmt.events), fmt.fields)
 
+    lean = keep is not None and not fmt.links
+    others: Counter[str] = Counter()  # kinds of the records left out (lean)
+    if lean:
+        assert keep is not None
+        records = records.with_columns(parse_times(records, fmt.headers, zone).alias("time"))
+        _time_stats(stats, records, fmt.states_zone)
+        records, others = kept(records, keep, fmt.events)
+        if records.height == 0:
+            stats.kinds = dict(others)
+            stats.unrecognized = others.get(_UNRECOGNIZED, 0)
+            return empty_frame(), stats
     records = _concat(_map_slices(records, workers, per_slice))
-    stats.bad_timestamps = records["time"].null_count()
     records = records.with_columns(_levels(records["level"], fmt.levels))
     records = apply_links(records, fmt)
-    if fmt.states_zone:
-        stats.utc_offsets = utc_offsets(records["local"], records["time"])
+    if not lean:
+        _time_stats(stats, records, fmt.states_zone)
     out = records.select(
         pl.col("time"),
         pl.coalesce(
@@ -421,14 +441,23 @@ def _parse_block(
         pl.col("msg").alias("message"),
     )
     counts = out["kind"].value_counts()
-    stats.kinds = {str(k): int(v) for k, v in zip(counts["kind"], counts["count"], strict=True)}
+    others.update({str(k): int(v) for k, v in zip(counts["kind"], counts["count"], strict=True)})
+    stats.kinds = dict(others)
     stats.unrecognized = stats.kinds.get(_UNRECOGNIZED, 0)
-    t = out["time"].drop_nulls()
+    return out, stats
+
+
+def _time_stats(stats: ParseStats, records: pl.DataFrame, states_zone: bool) -> None:
+    """The statistics of the records' times: unreadable ones, the first and last, and the
+    UTC offsets they state (``states_zone``)."""
+    stats.bad_timestamps = records["time"].null_count()
+    if states_zone:
+        stats.utc_offsets = utc_offsets(records["local"], records["time"])
+    t = records["time"].drop_nulls()
     if t.len():
         lo, hi = t.min(), t.max()
         stats.first_time = lo if isinstance(lo, datetime) else None
         stats.last_time = hi if isinstance(hi, datetime) else None
-    return out, stats
 
 
 def _levels(level: pl.Series, aliases: Mapping[str, str]) -> pl.Series:

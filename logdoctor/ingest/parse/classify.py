@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 import polars as pl
 
@@ -13,14 +14,76 @@ from logdoctor.ingest.parse.header import nulls
 from logdoctor.model import EventKind
 from logdoctor.table import NODE_FIELD
 
-__all__ = ["apply_links", "classify", "clean_values", "fill_fields"]
+__all__ = ["apply_links", "classify", "clean_values", "count_kinds", "fill_fields", "kept"]
 
 _UNRECOGNIZED = EventKind.UNRECOGNIZED.value
 
 
 def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFrame:
     """Add ``kind``, ``basis`` and the field columns (the node a pattern names as ``_node``):
-    the first event pattern (in file order) that matches.
+    the first event pattern (in file order) that matches (see :func:`_takes`).
+
+    Each pattern's rows become one small frame (row index, kind, basis, fields); the frames
+    are put back in row order once, at the end (no full-length column is written per pattern).
+    """
+    n = records.height
+    pieces: list[pl.DataFrame] = []
+    for e, rows, msg, parts in _takes(records, events, fields=True):
+        pieces.append(rows.alias(_ROW).to_frame() if e is None else _piece(e, rows, msg, parts))
+    table = pl.concat(pieces, how="diagonal") if len(pieces) > 1 else pieces[0]
+    table = table.sort(_ROW)
+    assert table.height == n
+    have = set(table.columns)
+    cols = [
+        (
+            table["kind"].fill_null(_UNRECOGNIZED)
+            if "kind" in have
+            else pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
+        ),
+        table["basis"] if "basis" in have else nulls("basis", n, pl.String()),
+        *(
+            table[_col(c)] if _col(c) in have else nulls(_col(c), n, pl.String())
+            for c in EXTRACT_COLUMNS
+        ),
+    ]
+    return records.with_columns(cols)
+
+
+def count_kinds(records: pl.DataFrame, events: Sequence[EventPattern]) -> Counter[str]:
+    """How many records :func:`classify` gives each kind, without taking their fields or
+    putting them in row order."""
+    out: Counter[str] = Counter()
+    for e, rows, _, _ in _takes(records, events, fields=False):
+        out[_UNRECOGNIZED if e is None else e.kind] += rows.len()
+    return out
+
+
+def kept(
+    records: pl.DataFrame, keep: Sequence[str], events: Sequence[EventPattern]
+) -> tuple[pl.DataFrame, Counter[str]]:
+    """The records whose message holds one of the texts ``keep``, and the kinds
+    (:func:`count_kinds`) of the others. A record's kind and fields do not depend on the
+    other records (:func:`apply_links` aside), so classifying the two parts apart gives what
+    classifying them together does."""
+    if keep:
+        holds = records["msg"].str.contains_any(list(keep)).fill_null(False)
+    else:
+        holds = pl.repeat(False, records.height, dtype=pl.Boolean, eager=True)
+    others = records.filter(~holds)
+    counts = count_kinds(others, events) if others.height else Counter[str]()
+    return records.filter(holds), counts
+
+
+_Take = tuple[EventPattern | None, pl.Series, pl.Series, pl.Series | None]
+"""A pattern (None: no pattern), the rows it takes, their messages and, for a key=value
+template, their tokens (see :func:`_template_matches`)."""
+
+
+def _takes(
+    records: pl.DataFrame, events: Sequence[EventPattern], *, fields: bool
+) -> Iterator[_Take]:
+    """The rows each event pattern takes (the first one, in file order, that matches), and
+    last the rows none takes; ``fields``: with the template tokens of the rows taken.
 
     Same result as trying every pattern on every row in order, with far less work:
     - rows are grouped by the literal their message starts with; a pattern with a literal
@@ -31,9 +94,6 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     - fields of a ``key=value`` template are cut by splitting on spaces, not by capturing
       (see :func:`logdoctor.ingest.formats.types.split_plan`); other patterns capture with their
       regex.
-
-    Each pattern's rows become one small frame (row index, kind, basis, fields); the frames
-    are put back in row order once, at the end (no full-length column is written per pattern).
 
     Long because the rules above interlock in one loop over the groups (rows taken by one
     pattern leave the next pattern's rows): it is the hot path of every parse.
@@ -61,7 +121,6 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
     else:
         groups = [(None, pl.int_range(n, dtype=pl.UInt32, eager=True))]
     by_logger = _logger_hits(events, records["logger"].fill_null(""))
-    pieces: list[pl.DataFrame] = []
     for value, rows in groups:
         if rows.len() == 0:
             continue
@@ -76,7 +135,7 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
         for e in cands:
             if left.len() == 0:
                 break
-            hit, parts = _matches(e, left_msg)
+            hit, parts = _matches(e, left_msg, fields)
             if e.logger is not None:
                 logger_hit = by_logger[e.logger.rust]
                 assert logger_hit is not None
@@ -87,33 +146,16 @@ def classify(records: pl.DataFrame, events: Sequence[EventPattern]) -> pl.DataFr
             everything = took.len() == left.len()
             taken_rows = left if everything else left.gather(took)
             taken_msg = left_msg if everything else left_msg.gather(took)
-            if e.regex.groups and parts is not None and not everything:
+            if fields and e.regex.groups and parts is not None and not everything:
                 parts = parts.gather(took)
-            pieces.append(_piece(e, taken_rows, taken_msg, parts))
+            yield e, taken_rows, taken_msg, parts
             if everything:
                 left = left.clear()
                 break
             rest = (~hit).arg_true()
             left, left_msg = left.gather(rest), left_msg.gather(rest)
         if left.len():
-            pieces.append(left.alias(_ROW).to_frame())
-    table = pl.concat(pieces, how="diagonal") if len(pieces) > 1 else pieces[0]
-    table = table.sort(_ROW)
-    assert table.height == n
-    have = set(table.columns)
-    cols = [
-        (
-            table["kind"].fill_null(_UNRECOGNIZED)
-            if "kind" in have
-            else pl.repeat(_UNRECOGNIZED, n, dtype=pl.String, eager=True).alias("kind")
-        ),
-        table["basis"] if "basis" in have else nulls("basis", n, pl.String()),
-        *(
-            table[_col(c)] if _col(c) in have else nulls(_col(c), n, pl.String())
-            for c in EXTRACT_COLUMNS
-        ),
-    ]
-    return records.with_columns(cols)
+            yield None, left, left_msg, None
 
 
 _ROW = "_row"
@@ -169,13 +211,16 @@ _OTHER_SPACE = r"[\t\n\x0b\x0c\r]"
 """ASCII whitespace other than the space: ``\\S`` stops there, a split on " " does not."""
 
 
-def _matches(e: EventPattern, msg: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+def _matches(
+    e: EventPattern, msg: pl.Series, fields: bool = True
+) -> tuple[pl.Series, pl.Series | None]:
     """Rows whose message the event pattern matches (its logger condition aside), and for a
-    key=value template the message's tokens (a struct; null where the regex had to judge)."""
+    key=value template the message's tokens (a struct; null where the regex had to judge).
+    Without ``fields`` a template is judged by its regex alone (no tokens are cut)."""
     parts = None
     if e.regex.source == "^":
         hit = pl.repeat(True, msg.len(), dtype=pl.Boolean, eager=True)
-    elif e.split is not None:
+    elif e.split is not None and fields:
         hit, parts = _template_matches(e, msg)
     else:
         hit = msg.str.contains(e.regex.rust).fill_null(False)
