@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -114,6 +115,38 @@ def test_stats_lists_unreadable_inputs_and_exits_2(runner, write) -> None:
     errs = [f for f in doc["files"] if "error" in f]
     assert len(errs) == 1 and errs[0]["path"].endswith("bad.zip")
     assert "bad.zip" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_an_empty_file_given_by_name_has_no_family(runner, write, tmp_path, monkeypatch) -> None:
+    """Neither an empty file nor a name no format claims says which family it is: ``stats``
+    shows no family and says the file is empty (it showed auditapp, the most tolerant format,
+    which an empty file's detection fell back to), parsed and from the cache alike; an empty
+    file whose name a format claims keeps that format's family."""
+    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    files = {
+        "empty.log": write("in/empty.log", b""),
+        "bom.txt": write("in/bom.txt", b"\xef\xbb\xbf"),
+        "nothing.log.gz": write("in/nothing.log.gz", gzip.compress(b"")),
+        "ssosp00001.log": write("in/ssosp00001.log", b""),
+    }
+    expected = {
+        "empty.log": None,
+        "bom.txt": None,
+        "nothing.log.gz": None,
+        "ssosp00001.log": "ssosp",
+    }
+    for _ in range(2):  # parsed and stored, then read from the cache
+        res = runner.invoke(main, ["stats", *map(str, files.values()), "--format", "json"])
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        assert {Path(f["path"]).name: f["family"] for f in doc["files"]} == expected
+        assert all(f["lines"] == 0 and f["records"] == 0 for f in doc["files"])
+    res = runner.invoke(main, ["stats", str(files["empty.log"]), str(files["ssosp00001.log"])])
+    assert res.exit_code == 0, res.output
+    rows = {ln.split()[0]: ln.split() for ln in res.stdout.splitlines() if ".log" in ln}
+    assert rows["empty.log"][1] == "-" and "auditapp" not in res.stdout
+    assert rows["ssosp00001.log"][1] == "ssosp"
+    assert rows["empty.log"][-2:] == ["empty", "file"] == rows["ssosp00001.log"][-2:]
 
 
 def test_kinds_and_formats_listing(runner) -> None:

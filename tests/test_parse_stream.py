@@ -17,6 +17,7 @@ from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.inputs import Limits, SourceError
 from logdoctor.ingest.parse import MAX_RECORD_BYTES, iter_chunks
+from logdoctor.ingest.parse.window import Window
 
 _SSOSP = next(f for f in load_formats(check=False) if f.name == "ssosp")
 
@@ -174,3 +175,31 @@ def test_an_intact_gzip_is_read_by_isal_to_its_end(tmp_path: Path) -> None:
     inflated = Inflated(f, Limits())
     assert inflated.read_all() == data + b"second member\n"
     assert inflated._fast and inflated.partial is None  # never handed to zlib
+
+
+def test_pieces_from_reused_buffers_give_the_chunks_of_the_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread decompresses into a few buffers over and over (a piece is valid until the
+    next is asked for): with pieces far smaller than the file, every buffer is reused many
+    times and the parser's window is moved down round after round, and the chunks are still
+    those of the plain bytes; ``read_all`` keeps every piece (it copies each)."""
+    monkeypatch.setattr(inflate, "PIECE_BYTES", 100_003)
+    data = _log(40_000)
+    f = tmp_path / "x.log.gz"
+    f.write_bytes(gzip.compress(data, 1))
+    assert len(data) > 20 * inflate.PIECE_BYTES * (inflate._AHEAD + 1)
+    assert _chunks(Inflated(f, Limits()), 1 << 20) == _chunks(data, 1 << 20)
+    assert Inflated(f, Limits()).read_all() == data
+
+
+def test_the_window_moves_what_is_left_down_and_grows_for_a_big_piece() -> None:
+    w = Window(8)
+    w.add(b"abcdef")
+    w.drop(4)
+    assert (w.buf[: w.size], w.base) == (b"ef", 4)
+    w.add(memoryview(b"0123456789"))  # past the buffer's end: it grows, what it held is kept
+    assert (w.buf[: w.size], w.base) == (b"ef0123456789", 4)
+    w.drop(w.size)
+    assert (w.size, w.base) == (0, 16)
+    w.close()

@@ -34,6 +34,7 @@ SOURCES = (
     "ingest/parse/common.py",
     "ingest/parse/header.py",
     "ingest/parse/line.py",
+    "ingest/parse/window.py",
     "ingest/cache.py",
     "ingest/cachekey.py",
     "ingest/nodestatements.py",

@@ -25,6 +25,7 @@ __all__ = [
     "header_ratio",
     "is_binary",
     "looks_like_log",
+    "named_formats",
     "sniff_lines",
 ]
 
@@ -73,6 +74,11 @@ def looks_like_log(formats: Sequence[Format], head: bytes) -> bool:
     return any(header_ratio(f, lines) >= 0.5 for f in formats)
 
 
+def named_formats(formats: Sequence[Format], name: str, relpath: str) -> list[Format]:
+    """The formats whose file names or paths match a file's (in the order of ``formats``)."""
+    return [f for f in formats if f.matches_name(name) or f.matches_path(relpath)]
+
+
 @dataclass(frozen=True)
 class Detection:
     """The format picked for a file, and how sure the pick is."""
@@ -89,9 +95,11 @@ def detect(formats: Sequence[Format], name: str, relpath: str, lines: Sequence[s
 
     The formats must be in specificity order. Content decides; among formats whose header ratio
     is within 10 % of the best, one the name or path points to wins. Without lines, or when no
-    header fits any line (``ratio`` 0), the name decides (else the most tolerant format).
+    header fits any line (``ratio`` 0), the name decides (else the most tolerant format: a
+    file with no line and a name no format claims is read with it, and the loader leaves its
+    family out).
     """
-    named = [f for f in formats if f.matches_name(name) or f.matches_path(relpath)]
+    named = named_formats(formats, name, relpath)
     lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines if ln.strip()]
     ratios = [(header_ratio(f, lines), f) for f in formats]
     best = max((r for r, _ in ratios), default=0.0)

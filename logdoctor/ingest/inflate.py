@@ -21,13 +21,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import mmap
 import os
 import queue
 import threading
 import zlib
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from logdoctor.ingest.capped import (
     _STREAM_ERRORS,
@@ -39,17 +40,11 @@ from logdoctor.ingest.capped import (
 from logdoctor.ingest.inputs import Limits, SourceError
 
 try:
-    from isal import igzip as _igzip
     from isal import isal_zlib as _isal_zlib
 
     HAVE_ISAL = True
 except ImportError:  # pragma: no cover - a dependency; without it gzip goes through zlib
     HAVE_ISAL = False
-
-
-def _isal_gzip(fh: BinaryIO) -> io.BufferedIOBase:
-    """An ISA-L gzip reader over ``fh`` (the same interface as :class:`gzip.GzipFile`)."""
-    return cast(io.BufferedIOBase, _igzip.IGzipFile(fileobj=fh, mode="rb"))  # type: ignore[no-untyped-call]
 
 
 __all__ = ["PIECE_BYTES", "Inflated"]
@@ -61,6 +56,15 @@ _AHEAD = 4
 """Pieces decompressed ahead of the parser at most (bounds memory)."""
 
 _HEAD = 1 << 16
+
+_ISAL_READ = 512 << 10
+"""Compressed bytes ISA-L reads from the file at a time (the ``igzip`` module's own size)."""
+
+
+def _isal_gzip(fh: BinaryIO) -> _isal_zlib._GzipReader:
+    """ISA-L's gzip reader over ``fh`` (what :class:`isal.igzip.IGzipFile` wraps in a
+    buffered reader): it decompresses straight into a given buffer (``readinto``)."""
+    return _isal_zlib._GzipReader(fh, _ISAL_READ)
 
 
 class Inflated:
@@ -86,40 +90,35 @@ class Inflated:
             if kind is None:
                 raise SourceError(f"{self.label}: not compressed")
             self._fast = kind == "gzip" and HAVE_ISAL
-            self._stream = _isal_gzip(fh) if self._fast else _decompressor(kind, fh)
+            self._stream: _isal_zlib._GzipReader | io.BufferedIOBase = (
+                _isal_gzip(fh) if self._fast else _decompressor(kind, fh)
+            )
         except BaseException:
             fh.close()
             raise
         self._fh = fh
         self._crc = 0  # CRC-32 of the bytes ISA-L gave (see _resume_with_zlib)
-        self._first: list[bytes] = []
         self._done = False
         self._streaming = False
-        got = 0
-        while got < _HEAD and not self._done:
-            piece = self._read(first=True)
-            if piece:
-                self._first.append(piece)
-                got += len(piece)
-        self.head = b"".join(self._first)[:_HEAD]
+        head = bytearray(_HEAD)
+        self.head = bytes(head[: self._fill(memoryview(head))])
 
-    def _read(self, *, first: bool = False) -> bytes:
-        """The next piece (b"" at the end, or where the stream or a cap stopped it). Read with
-        ``read1`` a block at a time, so that the bytes before a corrupt or truncated block
-        are kept (a plain ``read`` would raise them away with the error)."""
+    def _fill(self, view: memoryview) -> int:
+        """Decompress into ``view`` until it is full or the stream ends: the bytes written (0
+        at the end, or where the stream or a cap stopped it). ISA-L writes into ``view``
+        directly; the standard library's streams are read with ``read1``, a block at a time,
+        so that the bytes before a corrupt or truncated block are kept (a plain ``read``
+        would raise them away with the error)."""
         if self._done:
-            return b""
-        want = _HEAD if first else PIECE_BYTES
-        read = getattr(self._stream, "read1", self._stream.read)
-        parts: list[bytes] = []
+            return 0
+        want = len(view)
         got = 0
         while got < want:
             try:
-                block = read(want - got)
+                n = self._inflate_into(view[got:])
             except Exception as exc:
                 fast = self._fast  # ISA-L raises its own errors too: zlib judges the stream
                 if fast and self._resume_with_zlib(self.size + got):
-                    read = self._stream.read1
                     continue
                 if not fast and not isinstance(exc, _STREAM_ERRORS):
                     raise
@@ -131,21 +130,28 @@ class Inflated:
                 self.partial = f"partly read, {_reason(exc)} after {total:,} bytes"
                 self.decode_errors = 1
                 break
-            if not block:
+            if not n:
                 self._done = True
                 break
             if self._fast:
-                self._crc = _isal_zlib.crc32(block, self._crc)
-            parts.append(block)
-            got += len(block)
-        piece = parts[0] if len(parts) == 1 else b"".join(parts)
-        self.size += len(piece)
+                self._crc = _isal_zlib.crc32(view[got : got + n], self._crc)
+            got += n
+        self.size += got
         limits = self.limits
         if self.size > limits.max_file_bytes:
             return self._refuse(f"expands beyond {limits.max_file_bytes} bytes")
         if self.size > limits.ratio_floor and self.size > max(self.packed, 1) * limits.max_ratio:
             return self._refuse(f"expands more than {limits.max_ratio}:1")
-        return piece
+        return got
+
+    def _inflate_into(self, view: memoryview) -> int:
+        """One step of decompression into ``view``: the bytes written (0 at the end)."""
+        stream = self._stream
+        if not isinstance(stream, io.BufferedIOBase):  # ISA-L's reader
+            return stream.readinto(view)
+        block = stream.read1(len(view))
+        view[: len(block)] = block
+        return len(block)
 
     def _resume_with_zlib(self, offset: int) -> bool:
         """Hand the stream from ISA-L, which raised after ``offset`` bytes, to the standard
@@ -174,7 +180,7 @@ class Inflated:
         self._stream = stream
         return True
 
-    def _refuse(self, why: str) -> bytes:
+    def _refuse(self, why: str) -> int:
         """Stop at a cap: the whole file is refused while its head is read; later, the pieces
         already handed out stay parsed and ``partial`` says why the rest was not read."""
         self._done = True
@@ -183,27 +189,39 @@ class Inflated:
             self.close()
             raise SourceError(f"{self.label}: {message}")
         self.partial = f"{message}, after {self.size:,} bytes"
-        return b""
+        return 0
 
-    def pieces(self) -> Generator[bytes, None, None]:
+    def pieces(self) -> Generator[memoryview, None, None]:
         """The decompressed bytes, in order, piece by piece; the pieces after the first 64 KiB
-        are decompressed on a thread while the caller works on the ones before."""
-        yield from self._first
-        self._first = []
+        are decompressed on a thread while the caller works on the ones before.
+
+        A piece is a view of a buffer that is decompressed into again once the caller asks for
+        a later piece: use or copy it before. Reusing a few buffers (anonymous memory maps,
+        whose pages are touched only where written) keeps the kernel from mapping fresh pages
+        for every piece."""
+        if self.head:
+            yield memoryview(self.head)
         if self._done:
             self.close()
             return
-        ahead: queue.Queue[bytes | None] = queue.Queue(_AHEAD)
+        ahead: queue.Queue[tuple[mmap.mmap, int] | None] = queue.Queue()
+        free: queue.Queue[mmap.mmap] = queue.Queue()
+        for _ in range(_AHEAD + 1):  # _AHEAD filled or being filled, one with the caller
+            free.put(mmap.mmap(-1, PIECE_BYTES))
         stop = threading.Event()
         self._streaming = True
 
         def run() -> None:
             try:
                 while not stop.is_set():
-                    piece = self._read()
-                    if not piece:
+                    buf = free.get()
+                    if stop.is_set():
                         break
-                    ahead.put(piece)
+                    with memoryview(buf) as view:
+                        n = self._fill(view)
+                    if not n:
+                        break
+                    ahead.put((buf, n))
             except Exception as exc:  # reported as where reading stopped
                 self.partial = f"partly read, stopped after {self.size:,} bytes ({exc})"
             finally:
@@ -212,13 +230,13 @@ class Inflated:
         worker = threading.Thread(target=run, name="logdoctor-inflate", daemon=True)
         worker.start()
         try:
-            while (piece := ahead.get()) is not None:
-                yield piece
+            while (item := ahead.get()) is not None:
+                buf, n = item
+                yield memoryview(buf)[:n]
+                free.put(buf)
         finally:
             stop.set()
-            with contextlib.suppress(queue.Empty):
-                while True:  # unblock the thread if the caller stopped early
-                    ahead.get_nowait()
+            free.put(mmap.mmap(-1, 1))  # the thread may wait for a buffer: it then sees stop
             worker.join()
             self.close()
 
@@ -239,7 +257,7 @@ class Inflated:
 
     def read_all(self) -> bytes:
         """The whole decompressed content at once."""
-        return b"".join(self.pieces())
+        return b"".join([bytes(piece) for piece in self.pieces()])
 
     def close(self) -> None:
         """Release the file (idempotent)."""

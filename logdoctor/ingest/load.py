@@ -20,7 +20,13 @@ import polars as pl
 
 from logdoctor.ingest.cache import ParseCache, default_cache
 from logdoctor.ingest.cacheseam import CachedRead
-from logdoctor.ingest.detect import detect, detect_format, looks_like_log, sniff_lines
+from logdoctor.ingest.detect import (
+    detect,
+    detect_format,
+    looks_like_log,
+    named_formats,
+    sniff_lines,
+)
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Ignored, InputError, Limits, LogFile
@@ -336,6 +342,12 @@ class Loader:
         self._finish()
 
     def _finish(self) -> None:
+        unnamed = {
+            lf.display for lf in self.files if not named_formats(self.formats, lf.name, lf.relpath)
+        }
+        for st in self.stats:
+            if st.lines == 0 and st.error is None and st.path in unnamed:
+                st.family = None  # neither a line nor the name says which family it is
         for st in self.stats:
             problem = st.error if st.error is not None else st.partial
             if problem is not None and not any(e.path == st.path for e in self.errors):

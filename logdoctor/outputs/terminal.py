@@ -168,7 +168,8 @@ def top_kinds(kinds: dict[str, int], n: int = 3) -> list[tuple[str, int]]:
 
 def stats_sheet(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -> Sheet:
     """One row per file: path (``path`` shortens it), family, node, lines, records,
-    malformed, unrecognized, decode errors, top kinds (or the error)."""
+    malformed, unrecognized, decode errors, top kinds (or the error; "empty file" for a file
+    without a line)."""
     cols = (
         Column("file"),
         Column("family"),
@@ -196,7 +197,7 @@ def stats_sheet(stats: Sequence[ParseStats], path: Callable[[str], str] = str) -
             Cell(f"{st.malformed:,}", "yellow" if st.malformed else ""),
             Cell(f"{st.unrecognized:,}", "yellow" if st.unrecognized else ""),
             f"{st.decode_errors:,}",
-            ", ".join(f"{k} {v:,}" for k, v in top_kinds(st.kinds)),
+            ", ".join(f"{k} {v:,}" for k, v in top_kinds(st.kinds)) if st.lines else "empty file",
         )
     return sheet
 

@@ -76,6 +76,7 @@ def chunk_bounds(
     *,
     continues: bool = False,
     opened: bool = False,
+    size: int | None = None,
 ) -> list[tuple[int, int, bool]]:
     """Chunks ``(start, end, continues)`` about ``chunk_bytes`` long, each cut at the start of a
     header line, so no record spans two chunks.
@@ -87,46 +88,46 @@ def chunk_bounds(
     not be kept anyway: they are counted as its lines.
 
     ``continues`` / ``opened``: the bytes before ``first`` (of a stream, parsed already) left
-    a record open at ``first`` / held a header line.
+    a record open at ``first`` / held a header line. ``size``: the bytes of ``buf`` that hold
+    data (default all; a stream's reused buffer holds stale bytes after them).
     """
     span = max(chunk_bytes, 2 * MAX_RECORD_BYTES)
     bounds: list[tuple[int, int, bool]] = []
     start = first
-    size = len(buf)
+    size = len(buf) if size is None else size
     while start < size:
         if start + chunk_bytes >= size:
             bounds.append((start, size, continues))
             break
-        cut = _next_record_start(buf, start + chunk_bytes, fmt, start + chunk_bytes + span)
+        cut = _next_record_start(buf, start + chunk_bytes, fmt, start + chunk_bytes + span, size)
         bounds.append((start, abs(cut), continues))
         if cut >= 0:  # at a header (or the end)
             start, continues, opened = cut, False, True
             continue
         # Forced: a record is open at the cut if a header line came before it.
         if not opened:
-            opened = _next_record_start(buf, start, fmt, -cut) >= 0
+            opened = _next_record_start(buf, start, fmt, -cut, size) >= 0
         start, continues = -cut, opened
     return bounds
 
 
 def _next_record_start(
-    buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int | None = None
+    buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int | None, size: int
 ) -> int:
     """The offset of the first line at or after ``pos`` (line-aligned) that is a header line,
-    or the file's size; the search gives up at the first line that starts at or after ``stop``
-    (when given) and returns that line's offset negated."""
-    size = len(buf)
+    or ``size`` (the end of the data in ``buf``); the search gives up at the first line that
+    starts at or after ``stop`` (when given) and returns that line's offset negated."""
     if pos <= 0:
         start = 0
     else:
-        nl = buf.find(b"\n", pos - 1)
+        nl = buf.find(b"\n", pos - 1, size)
         if nl == -1:
             return size
         start = nl + 1
     while start < size:
         if stop is not None and start >= stop:
             return -start
-        end = buf.find(b"\n", start)
+        end = buf.find(b"\n", start, size)
         line = bytes(buf[start : min(end if end != -1 else size, start + (1 << 16))])
         text = line.decode("utf-8", errors="replace").removesuffix("\r")
         if any(h.regex.py.match(text) for h in fmt.headers):

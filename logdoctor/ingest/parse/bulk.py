@@ -27,6 +27,7 @@ from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, rea
 from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields, kept
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES
 from logdoctor.ingest.parse.header import HEADER_COLS, header_frame, parse_times
+from logdoctor.ingest.parse.window import Window
 from logdoctor.model import EventKind
 from logdoctor.table import FIELD_COLUMNS, ParseStats, empty_frame
 from logdoctor.timestamps import Zone, resolve_zone
@@ -45,8 +46,9 @@ class Pieces(Protocol):
     """A file's bytes as pieces, in order (a compressed file decompressed on a thread:
     :class:`logdoctor.ingest.inflate.Inflated`)."""
 
-    def pieces(self) -> Iterator[bytes]:
-        """The bytes, piece by piece (iterated once)."""
+    def pieces(self) -> Iterator[bytes | memoryview]:
+        """The bytes, piece by piece (iterated once; a piece may be a view that is valid only
+        until the next piece is asked for)."""
         ...
 
 
@@ -220,7 +222,7 @@ def _renumber(frame: pl.DataFrame, st: ParseStats, seen: int) -> pl.DataFrame:
 
 
 def _iter_pieces(
-    pieces: Iterator[bytes],
+    pieces: Iterator[bytes | memoryview],
     fmt: Format,
     file: str,
     node: str,
@@ -229,45 +231,50 @@ def _iter_pieces(
     chunk_bytes: int,
     keep: tuple[str, ...] | None,
 ) -> Iterator[Chunk]:
-    """:func:`iter_chunks` over a file arriving piece by piece: bytes are held until they
-    reach past a chunk and the span a forced cut may look ahead, then every chunk whose end
-    is decided is parsed (while the next pieces arrive) and the rest is held for the next
-    round. Chunks and numbering are those :func:`iter_chunks` gives for the same bytes."""
+    """:func:`iter_chunks` over a file arriving piece by piece: bytes are held (in one reused
+    :class:`~logdoctor.ingest.parse.window.Window`) until they reach past a chunk and the span
+    a forced cut may look ahead, then every chunk whose end is decided is parsed (while the
+    next pieces arrive) and the rest is held for the next round. Chunks and numbering are
+    those :func:`iter_chunks` gives for the same bytes."""
     reach = chunk_bytes + max(chunk_bytes, 2 * MAX_RECORD_BYTES)
-    held: list[bytes] = []
-    held_bytes = base = seen = 0  # base: the file offset of the held bytes
-    continues = opened = done = False
-    while not done:
-        piece = next(pieces, None)
-        if piece is None:
-            done = True
-        else:
-            held.append(piece)
-            held_bytes += len(piece)
-            if held_bytes < reach:
-                continue
-        buf = held[0] if len(held) == 1 else b"".join(held)
-        first = len(UTF8_BOM) if base == 0 and buf.startswith(UTF8_BOM) else 0
-        if done and base == 0 and len(buf) <= first:
-            st = ParseStats(path=file, family=fmt.family, node=node, bytes=len(buf))
-            yield Chunk(empty_frame(), st, 0, len(buf), 0, False)
-            return
-        bounds = chunk_bounds(buf, fmt, chunk_bytes, first, continues=continues, opened=opened)
-        ready = bounds if done else [b for b in bounds if b[1] < len(buf)]
-        for lo, hi, cont in ready:
-            frame, st, lines = _parse_span(buf, lo, hi, cont, fmt, file, node, zone, workers, keep)
-            at_start = base == 0 and lo == first
-            st.bytes += first if at_start else 0
-            frame = _renumber(frame, st, seen)
-            seen += lines
-            opened = opened or cont or st.records > 0
-            yield Chunk(frame, st, 0 if at_start else base + lo, base + hi, lines, cont)
-        if ready and not done:
-            done_to = ready[-1][1]
-            continues = bounds[len(ready)][2]
-            held, held_bytes, base = [buf[done_to:]], len(buf) - done_to, base + done_to
-        elif not done:
-            held = [buf]
+    held = Window(2 * reach)
+    try:
+        seen = 0
+        continues = opened = done = False
+        while not done:
+            piece = next(pieces, None)
+            if piece is None:
+                done = True
+            else:
+                held.add(piece)
+                if held.size < reach:
+                    continue
+            buf, size, base = held.buf, held.size, held.base
+            bom = len(UTF8_BOM)
+            first = bom if base == 0 and size >= bom and buf[:bom] == UTF8_BOM else 0
+            if done and base == 0 and size <= first:
+                st = ParseStats(path=file, family=fmt.family, node=node, bytes=size)
+                yield Chunk(empty_frame(), st, 0, size, 0, False)
+                return
+            bounds = chunk_bounds(
+                buf, fmt, chunk_bytes, first, continues=continues, opened=opened, size=size
+            )
+            ready = bounds if done else [b for b in bounds if b[1] < size]
+            for lo, hi, cont in ready:
+                frame, st, lines = _parse_span(
+                    buf, lo, hi, cont, fmt, file, node, zone, workers, keep
+                )
+                at_start = base == 0 and lo == first
+                st.bytes += first if at_start else 0
+                frame = _renumber(frame, st, seen)
+                seen += lines
+                opened = opened or cont or st.records > 0
+                yield Chunk(frame, st, 0 if at_start else base + lo, base + hi, lines, cont)
+            if ready and not done:
+                continues = bounds[len(ready)][2]
+                held.drop(ready[-1][1])
+    finally:
+        held.close()
 
 
 def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_T]:
