@@ -72,6 +72,8 @@ CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "logger",
     "grant",
     "server",
+    "client_id",
+    "key",
 )
 """Columns of few distinct values that the rule context holds as polars ``Categorical`` (4
 bytes a row instead of a 16-byte string view): they compare, sort, min / max and ``is_in`` as
