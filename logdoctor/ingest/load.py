@@ -366,8 +366,8 @@ class Loader:
 
 def _categorical(frame: pl.DataFrame, columns: Collection[str]) -> pl.DataFrame:
     """``frame`` with ``columns`` (those it has) cast to ``Categorical``."""
-    cast = {c: pl.Categorical() for c in columns if c in frame.columns}
-    return frame.cast(cast) if cast else frame
+    cast = [pl.col(c).cast(pl.Categorical()) for c in columns if c in frame.columns]
+    return frame.with_columns(cast) if cast else frame
 
 
 def load_files(
