@@ -23,7 +23,7 @@ from logdoctor.ingest.bundleset import refuse_several_bundles
 from logdoctor.ingest.inputs import InputError
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
-from logdoctor.table import empty_frame
+from logdoctor.table import CATEGORICAL_COLUMNS, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import load_deployment
 from logdoctor.ucm.deploymodel import Deployment
@@ -219,7 +219,7 @@ def _load_logs(
     )
     if not one_cluster:
         refuse_several_bundles(loader, [str(p) for p in paths])
-    return loader.result()
+    return loader.result(CATEGORICAL_COLUMNS)
 
 
 def _verdict_only(run: Callable[_P, Checked]) -> Callable[_P, CheckReport]:

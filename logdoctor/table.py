@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from logdoctor.timestamps import Zone, offset_text
 
 __all__ = [
+    "CATEGORICAL_COLUMNS",
     "COLUMNS",
     "COLUMN_DOC",
     "DTYPES",
@@ -58,6 +59,25 @@ COLUMNS: tuple[str, ...] = (
     "message",
 )
 """Event table columns, in order. One row per log record (header line + continuation lines)."""
+
+
+CATEGORICAL_COLUMNS: tuple[str, ...] = (
+    "node",
+    "family",
+    "file",
+    "level",
+    "kind",
+    "basis",
+    "thread",
+    "logger",
+    "grant",
+    "server",
+    "client_id",
+    "key",
+)
+"""Columns of few distinct values that the rule context holds as polars ``Categorical`` (4
+bytes a row instead of a 16-byte string view): they compare, sort, min / max and ``is_in`` as
+their text; a join with, or a ``.str`` operation on, such a column needs a cast to String."""
 
 
 HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg", "node", "local")

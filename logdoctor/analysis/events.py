@@ -8,13 +8,11 @@ each question a lookup and a gather of those rows instead of a scan of a million
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from functools import cached_property
 
 import numpy as np
 import polars as pl
-
-from logdoctor.table import empty_frame
 
 __all__ = ["Events", "as_events", "merge_nodes", "take_merged"]
 
@@ -34,7 +32,7 @@ def merge_nodes(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(_SORT, nulls_last=True, maintain_order=True)
 
 
-def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
+def take_merged(box: list[pl.DataFrame], categorical: Collection[str] = ()) -> pl.DataFrame:
     """:func:`merge_nodes` of the one table in ``box``, taken out of it (``box`` is left
     empty), column by column: each column is dropped from the input as soon as it is put in
     time order, so a table no one else holds is never in memory twice (a whole-table sort
@@ -42,10 +40,11 @@ def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
 
     A column is made one chunk before its gather: a gather from one chunk copies the 16-byte
     string views and shares the text, one across the load's many chunks copies the text too
-    (and is several times slower)."""
+    (and is several times slower). The columns ``categorical`` are cast to ``Categorical``
+    before their gather (the order is found on their text)."""
     frame = box.pop()
     if frame.height == 0:
-        return frame
+        return frame.cast({c: pl.Categorical() for c in categorical if c in frame.columns})
     order = frame.select(
         pl.arg_sort_by(_SORT, nulls_last=True, maintain_order=True).alias("_order")
     ).to_series()
@@ -53,6 +52,8 @@ def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
     for name in frame.columns:
         column = frame.get_column(name)
         frame = frame.drop(name)
+        if name in categorical:
+            column = column.cast(pl.Categorical())
         columns.append(column.rechunk().gather(order))
         del column
     return pl.DataFrame(columns)
@@ -121,7 +122,7 @@ class Events:
         """The events of the given kinds, in time order (an empty table if none)."""
         present = tuple(sorted(k for k in dict.fromkeys(kinds) if k in self.rows))
         if not present:
-            return empty_frame()
+            return self.frame.clear()
         found = self._kept.get(present)
         if found is None:
             found = self._held.get(present)
@@ -145,7 +146,7 @@ class Events:
         where :meth:`of` would keep a copy of every column)."""
         present = [k for k in dict.fromkeys(kinds) if k in self.rows]
         if not present:
-            return empty_frame().select(columns)
+            return self.frame.clear().select(columns)
         merged = np.sort(np.concatenate([self.rows[k] for k in present]))
         positions = pl.Series("_row", merged, pl.UInt32)
         return self.frame.select(pl.col(c).gather(positions) for c in columns)

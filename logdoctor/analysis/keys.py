@@ -90,12 +90,12 @@ def key_failures(
             & pl.col("key").is_not_null()
             & ((pl.col("kind") == "key.regenerated") | pl.col("node").is_in(sorted(ucm_nodes)))
         )
-        .select("time", pl.col("key").alias("_cur"))
+        .select("time", pl.col("key").cast(pl.String).alias("_cur"))
         .sort("time")
     )
     regen = regen_rows.select("time", pl.col("time").alias("_regen")).sort("time")
     f = fails.with_columns(
-        pl.col("key").str.split(":").list.last().alias("_ck"),
+        pl.col("key").cast(pl.String).str.split(":").list.last().alias("_ck"),
         pl.int_range(pl.len()).alias("_i"),
     ).sort("time")
     f = (

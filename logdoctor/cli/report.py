@@ -58,6 +58,7 @@ def report_cmd(
     from logdoctor.ingest.bundleset import refuse_several_bundles
     from logdoctor.outputs.html import write_html
     from logdoctor.report import build_report, diagnose
+    from logdoctor.table import CATEGORICAL_COLUMNS
 
     if str(output) == "-":
         raise CliError("--output: give a file name (the report is a file, not a stream)")
@@ -67,7 +68,7 @@ def report_cmd(
         refuse_several_bundles(loader, list(paths), "report")
     with TermProgress() as progress:
         loader.progress = progress
-        result = loader.result()
+        result = loader.result(CATEGORICAL_COLUMNS)
         if result.frame.height == 0:
             progress.close()
             raise _nothing_read(result, paths)

@@ -9,7 +9,7 @@ files at once); results come back in input order, so a load is deterministic. Op
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -360,9 +360,12 @@ class Loader:
             self.stats[:] = self.nodes.apply_stats(self.stats)
             self.zones.rename(self.nodes.resolve)
 
-    def result(self) -> LoadResult:
-        """Parse everything and collect the events into one LoadResult."""
-        frames = list(self.frames())
+    def result(self, categorical: Collection[str] = ()) -> LoadResult:
+        """Parse everything and collect the events into one LoadResult.
+
+        ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
+        and ``report`` load a smaller table so; :func:`load` keeps the documented String)."""
+        frames = [_categorical(f, categorical) for f in self.frames()]
         frame = pl.concat(frames, how="vertical") if frames else empty_frame()
         if self.resolve and self._known is None:
             frame = self.nodes.apply(frame)
@@ -374,6 +377,12 @@ class Loader:
             formats=self.formats,
             nodes=self.nodes,
         )
+
+
+def _categorical(frame: pl.DataFrame, columns: Collection[str]) -> pl.DataFrame:
+    """``frame`` with ``columns`` (those it has) cast to ``Categorical``."""
+    cast = [pl.col(c).cast(pl.Categorical()) for c in columns if c in frame.columns]
+    return frame.with_columns(cast) if cast else frame
 
 
 def load_files(

@@ -100,7 +100,7 @@ def expressway_refusals(ctx: Context) -> pl.DataFrame:
 
         ok = [keys_ok(t) for t in req["time"].to_list()]
         req = req.filter(pl.Series(ok, dtype=pl.Boolean))
-        parts.append(req.with_columns(pl.lit(server).alias("server")))
+        parts.append(req.with_columns(pl.lit(server).cast(req.schema["server"]).alias("server")))
     return pl.concat(parts, how="vertical") if parts else ev.of("edge.request").head(0)
 
 

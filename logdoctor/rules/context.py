@@ -25,7 +25,7 @@ from logdoctor.analysis.skew import correct_skew as corrected_times
 from logdoctor.ingest.nodes import NodeTable, identify_events
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.registry import Needs
-from logdoctor.table import ParseStats
+from logdoctor.table import CATEGORICAL_COLUMNS, ParseStats
 from logdoctor.ucm.deploymodel import Cluster, Deployment
 from logdoctor.ucm.jabber import parse_agent
 
@@ -95,7 +95,7 @@ class Context:
         self.nodes = table
         """Each node's canonical name and aliases (:mod:`logdoctor.ingest.nodes`)."""
         box.append(table.apply(box.pop()))
-        self.raw = Events(take_merged(box), sorted_=True)
+        self.raw = Events(take_merged(box, CATEGORICAL_COLUMNS), sorted_=True)
         frame = self.raw.frame
         self.stats = table.apply_stats(stats)
         self.declared = None if declared is None else declared.renamed(table.resolve)

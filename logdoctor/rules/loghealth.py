@@ -99,7 +99,9 @@ def unrecognized_ratio(ctx: Context) -> Iterator[Hit]:
                 f" template(s): {top}{more}. Draft a format for them: {command}"
             ),
             rows=mine_rows.filter(
-                pl.struct("file", "line").is_in([{"file": f, "line": n} for f, n in shown])
+                pl.struct(pl.col("file").cast(pl.String), "line").is_in(
+                    [{"file": f, "line": n} for f, n in shown]
+                )
             ),
         )
 
@@ -269,7 +271,7 @@ def debug_left_on(ctx: Context) -> Iterator[Hit]:
     debug = ctx.raw.frame.filter(
         (pl.col("family") == "ssosp")
         & pl.col("level").is_in(list(_DEBUG))
-        & pl.col("logger").str.contains(_SAML_DEBUG_LOGGERS)
+        & pl.col("logger").cast(pl.String).str.contains(_SAML_DEBUG_LOGGERS)
     )
     for node in sorted(set(debug["node"].unique().to_list()) - marked):
         rows = debug.filter(pl.col("node") == node)

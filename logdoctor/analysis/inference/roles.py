@@ -100,7 +100,7 @@ def _services(ev: Events, found: _Roles) -> None:
                 name, role, why, rows.filter(pl.col("server").fill_null(pl.col("node")) == name)
             )
     loaded = ev.of("key.loaded")
-    xcp = loaded.filter(pl.col("server").str.to_lowercase().str.contains("xcp"))
+    xcp = loaded.filter(pl.col("server").cast(pl.String).str.to_lowercase().str.contains("xcp"))
     why = "its Cisco XCP Authentication Service loads authz keys (IM and Presence)"
     found.each(xcp, "node", "imp", why)
 
