@@ -50,6 +50,27 @@ def test_narrow_is_the_filter_of_the_columns() -> None:
     assert ev.narrow(["no.such"], cols).columns == cols
 
 
+@pytest.mark.parametrize("case", ["healthy/logs", "LD301/bad"])
+def test_where_is_the_filter_of_the_kinds_rows(case: str) -> None:
+    """``where`` reads only the condition's columns, then gathers the rows it keeps: the
+    same rows, columns and order as filtering ``of``; ``last`` keeps the last ones."""
+    ctx = Context(logdoctor.load(str(CASES / case)).frame)
+    for ev in (ctx.raw, ctx.events):  # the enriched table gathers its own columns too
+        kinds = ["token.access.issued", "token.refresh.issued", "token.refreshed"]
+        middle = ev.frame["time"].sort()[ev.frame.height // 2]
+        for cond in (
+            pl.col("value").is_not_null() & (pl.col("time") >= middle),
+            pl.col("server").is_in(["expc1", "no-such"]),
+            pl.col("grant") == "implicit",
+            pl.col("device").is_null(),
+        ):
+            want = ev.of(*kinds).filter(cond)
+            assert ev.where(kinds, cond).equals(want)
+            assert ev.where(kinds, cond, last=3).equals(want.tail(3))
+        assert ev.where(["no.such"], pl.col("user").is_null()).equals(ev.of("no.such"))
+    assert ctx.raw.where(kinds, pl.lit(True)).height == ctx.raw.of(*kinds).height > 0
+
+
 def test_enriched_events_carry_their_own_columns() -> None:
     ctx = Context(logdoctor.load(str(CASES / "healthy/logs")).frame)
     raw = ctx.raw.of("token.validated")
@@ -155,3 +176,18 @@ def test_diagnose_keeps_one_table() -> None:
     assert loaded.frame is not before
     assert loaded.frame.height == before.height
     assert loaded.frame.equals(Events(before).frame)
+
+
+def test_a_fact_at_positions_is_the_fact_of_those_rows() -> None:
+    """``fact_at`` gathers only the rows it shows: the same evidence (first and last lines)
+    and count as :func:`make_fact` of all the rows."""
+    from logdoctor.analysis.inference.fact import fact_at, make_fact
+
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    for kinds in (["token.validated"], ["code.issued", "token.access.issued"], ["key.loaded"]):
+        at = ev.positions(kinds)
+        for part in (at, at.head(3), at.tail(12)):
+            got = fact_at(ev, "role", "n", "ucm", "why", part)
+            want = make_fact("role", "n", "ucm", "why", ev.frame[part.to_list()])
+            assert got == want
+            assert got.count == part.len()

@@ -141,6 +141,22 @@ class Events:
             return present[0]
         return pl.concat(present).sort()
 
+    def where(self, kinds: Iterable[str], condition: pl.Expr, *, last: int = 0) -> pl.DataFrame:
+        """``of(*kinds).filter(condition)`` (with ``last``, its last rows only), without
+        gathering every column of every row of those kinds: the condition reads only its own
+        columns, and every column is gathered for the rows it keeps (not kept)."""
+        at = self.positions(kinds)
+        if at.len() == 0:
+            part = self.of(*kinds).filter(condition)
+            return part.tail(last) if last else part
+        names = condition.meta.root_names()
+        keep = (
+            self.frame.select(pl.col(names).gather(at), at.alias("_at"))
+            .filter(condition)
+            .get_column("_at")
+        )
+        return self.frame.select(pl.all().gather(keep.tail(last) if last else keep))
+
     def narrow(self, kinds: Iterable[str], columns: Sequence[str]) -> pl.DataFrame:
         """Only ``columns`` of the events of ``kinds``, in time order: a gather of those
         columns alone, not kept (for a computation that reads a few columns of many rows,
