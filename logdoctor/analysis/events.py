@@ -15,7 +15,7 @@ import polars as pl
 
 from logdoctor.table import empty_frame
 
-__all__ = ["Events", "as_events", "merge_nodes", "take_merged"]
+__all__ = ["Events", "as_events", "in_merged_order", "merge_nodes", "take_merged"]
 
 _SORT = ["time", "node", "file", "line"]
 
@@ -42,11 +42,26 @@ def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
     A column is made one chunk before its gather: a gather from one chunk copies the 16-byte
     string views and shares the text, one across the load's many chunks copies the text too
     (and is several times slower)."""
+    if box[0].height == 0:
+        return box.pop()
+    # A load is already in node, file and line order within each time (each file's lines in
+    # order, the files one after another): a stable sort by time alone (a tenth of the
+    # four-column sort's CPU) then is the four-column sort, as a stable sort is unique. Where
+    # it is not (checked on the sorted table), the four-column sort is made as before.
+    merged = _gather_all(box, "time")
+    if in_merged_order(merged):
+        return merged
+    box.append(merged)
+    del merged
+    return _gather_all(box, _SORT)
+
+
+def _gather_all(box: list[pl.DataFrame], by: str | list[str]) -> pl.DataFrame:
+    """The one table in ``box`` (taken out of it) stable-sorted by ``by`` (nulls last), column
+    by column: each column is dropped from the input as soon as it is put in order."""
     frame = box.pop()
-    if frame.height == 0:
-        return frame
     order = frame.select(
-        pl.arg_sort_by(_SORT, nulls_last=True, maintain_order=True).alias("_order")
+        pl.arg_sort_by(by, nulls_last=True, maintain_order=True).alias("_order")
     ).to_series()
     columns = []
     for name in frame.columns:
@@ -55,6 +70,24 @@ def take_merged(box: list[pl.DataFrame]) -> pl.DataFrame:
         columns.append(column.rechunk().gather(order))
         del column
     return pl.DataFrame(columns)
+
+
+def in_merged_order(frame: pl.DataFrame) -> bool:
+    """True when ``frame`` is in :func:`merge_nodes`' order, given that it is in time order
+    (nulls last): every two rows of one time are in node, file and line order (a null node,
+    file or line among them is not checked: False)."""
+    if frame.height < 2:
+        return True
+    time, node, file, line = (pl.col(c) for c in _SORT)
+    ordered = (
+        ~time.eq_missing(time.shift(1))
+        | (node.shift(1) < node)
+        | (
+            (node.shift(1) == node)
+            & ((file.shift(1) < file) | ((file.shift(1) == file) & (line.shift(1) <= line)))
+        )
+    )
+    return bool(frame.select(ordered.slice(1).fill_null(False).all()).item())
 
 
 class Events:
