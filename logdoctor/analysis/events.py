@@ -110,6 +110,7 @@ class Events:
         if rows is not None:
             self.__dict__["rows"] = rows
         self._kept: dict[tuple[str, ...], pl.DataFrame] = {}
+        self._merged: dict[tuple[str, ...], pl.Series] = {}
         self._held: MutableMapping[tuple[str, ...], pl.DataFrame] = weakref.WeakValueDictionary()
         self._base: Events | None = None
         self._changed: tuple[str, ...] = ()
@@ -123,6 +124,7 @@ class Events:
             raise ValueError("a derived event table must have its base's rows")
         out = cls(frame, sorted_=True, rows=base.rows)
         out._base = base
+        out._merged = base._merged  # the same rows: the same merged positions
         out._changed = () if frame is base.frame else tuple(changed)
         return out
 
@@ -167,12 +169,15 @@ class Events:
     def positions(self, kinds: Iterable[str]) -> pl.Series:
         """The positions in ``frame`` of the rows of ``kinds`` (``_row``, UInt32), ascending:
         merged in table order, they keep the time order (no re-sort of rows)."""
-        present = [self.rows[k] for k in dict.fromkeys(kinds) if k in self.rows]
+        present = tuple(sorted(k for k in dict.fromkeys(kinds) if k in self.rows))
         if not present:
             return pl.Series("_row", [], pl.UInt32)
         if len(present) == 1:
-            return present[0]
-        return pl.concat(present).sort()
+            return self.rows[present[0]]
+        found = self._merged.get(present)
+        if found is None:  # kept: 4 bytes a row, asked for again by lineage, skew, the rules
+            found = self._merged[present] = pl.concat([self.rows[k] for k in present]).sort()
+        return found
 
     def where(self, kinds: Iterable[str], condition: pl.Expr, *, last: int = 0) -> pl.DataFrame:
         """``of(*kinds).filter(condition)`` (with ``last``, its last rows only), without
