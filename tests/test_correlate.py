@@ -230,3 +230,19 @@ def test_silence_on_a_single_day_is_not_judged() -> None:
     t0 = datetime(2026, 11, 16, 10, tzinfo=UTC)
     cut = one.filter((pl.col("time") < t0) | (pl.col("time") >= t0 + timedelta(hours=2)))
     assert not [g for c in coverage(Events(cut)) for g in c.gaps]
+
+
+def test_skew_evidence_is_the_first_row_of_the_issue_file_and_line() -> None:
+    """A pair's issue line is the first row (in time order) of its file and line number,
+    read from the rows of that line number only: the same row as filtering every row."""
+    from logdoctor.analysis.evidence import from_rows
+    from logdoctor.analysis.skew import _link_evidence
+
+    ev = load("LD903/bad")
+    rows = ev.frame.filter(pl.col("line").is_not_null()).sample(n=30, seed=3)
+    for file, line in rows.select("file", "line").iter_rows():
+        fake = {"fa": file, "la": line, "b": "x", "fb": "f", "lb": 1, "tb": None, "kb": "k"}
+        got = _link_evidence(ev, {**fake, "mb": "m"})
+        want = ev.frame.filter((pl.col("file") == file) & (pl.col("line") == line)).head(1)
+        assert got[:-1] == from_rows(want) and len(got) == 2
+    assert _link_evidence(ev, {**fake, "fa": "no-such", "mb": "m"})[:-1] == ()

@@ -12,7 +12,7 @@ import pytest
 
 import logdoctor
 from logdoctor.analysis.coverage import coverage
-from logdoctor.analysis.events import Events
+from logdoctor.analysis.events import Events, merge_nodes
 from logdoctor.analysis.lineage import ENRICHED_COLUMNS
 from logdoctor.model import ISSUE_KINDS, USE_KINDS
 from logdoctor.rules import Context
@@ -48,6 +48,27 @@ def test_narrow_is_the_filter_of_the_columns() -> None:
     assert got.columns == cols
     assert got.equals(_filtered(ev.frame, list(USE_KINDS)).select(cols))
     assert ev.narrow(["no.such"], cols).columns == cols
+
+
+@pytest.mark.parametrize("case", ["healthy/logs", "LD301/bad"])
+def test_where_is_the_filter_of_the_kinds_rows(case: str) -> None:
+    """``where`` reads only the condition's columns, then gathers the rows it keeps: the
+    same rows, columns and order as filtering ``of``; ``last`` keeps the last ones."""
+    ctx = Context(logdoctor.load(str(CASES / case)).frame)
+    for ev in (ctx.raw, ctx.events):  # the enriched table gathers its own columns too
+        kinds = ["token.access.issued", "token.refresh.issued", "token.refreshed"]
+        middle = ev.frame["time"].sort()[ev.frame.height // 2]
+        for cond in (
+            pl.col("value").is_not_null() & (pl.col("time") >= middle),
+            pl.col("server").is_in(["expc1", "no-such"]),
+            pl.col("grant") == "implicit",
+            pl.col("device").is_null(),
+        ):
+            want = ev.of(*kinds).filter(cond)
+            assert ev.where(kinds, cond).equals(want)
+            assert ev.where(kinds, cond, last=3).equals(want.tail(3))
+        assert ev.where(["no.such"], pl.col("user").is_null()).equals(ev.of("no.such"))
+    assert ctx.raw.where(kinds, pl.lit(True)).height == ctx.raw.of(*kinds).height > 0
 
 
 def test_enriched_events_carry_their_own_columns() -> None:
@@ -155,3 +176,63 @@ def test_diagnose_keeps_one_table() -> None:
     assert loaded.frame is not before
     assert loaded.frame.height == before.height
     assert loaded.frame.equals(Events(before).frame)
+
+
+def test_a_fact_at_positions_is_the_fact_of_those_rows() -> None:
+    """``fact_at`` gathers only the rows it shows: the same evidence (first and last lines)
+    and count as :func:`make_fact` of all the rows."""
+    from logdoctor.analysis.inference.fact import fact_at, make_fact
+
+    ev = Events(logdoctor.load(str(CASES / "healthy/logs")).frame)
+    for kinds in (["token.validated"], ["code.issued", "token.access.issued"], ["key.loaded"]):
+        at = ev.positions(kinds)
+        for part in (at, at.head(3), at.tail(12)):
+            got = fact_at(ev, "role", "n", "ucm", "why", part)
+            want = make_fact("role", "n", "ucm", "why", ev.frame[part.to_list()])
+            assert got == want
+            assert got.count == part.len()
+
+
+def _merged(frame: pl.DataFrame) -> pl.DataFrame:
+    from logdoctor.analysis.events import take_merged
+
+    return take_merged([frame])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_take_merged_is_the_four_column_sort(seed: int) -> None:
+    """The stable sort by time alone is kept only where it is the sort by time, node, file
+    and line: random tables with ties, nulls and loads in and out of file order."""
+    import random
+
+    rng = random.Random(seed)
+    n = rng.randint(1, 60)
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [
+        {
+            "time": None if rng.random() < 0.1 else base + timedelta(seconds=rng.randint(0, 4)),
+            "node": None if rng.random() < 0.05 else rng.choice(["a", "b", "c"]),
+            "file": None if rng.random() < 0.05 else rng.choice(["f1", "f2", "f10"]),
+            "line": None if rng.random() < 0.05 else rng.randint(1, 6),
+            "i": i,
+        }
+        for i in range(n)
+    ]
+    if seed % 2:  # a load in node, file, line order (the usual case: the fast path)
+        rows = [r for r in rows if None not in (r["node"], r["file"], r["line"])]
+        rows.sort(key=lambda r: (r["node"], r["file"], r["line"]))
+    frame = pl.DataFrame(rows, schema_overrides={"time": pl.Datetime("us", "UTC")})
+    assert _merged(frame).equals(merge_nodes(frame))
+
+
+def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
+    from logdoctor.analysis.events import in_merged_order
+
+    frame = logdoctor.load(str(CASES / "healthy/logs")).frame
+    assert frame.height > 100
+    by_time = frame.sort("time", nulls_last=True, maintain_order=True)
+    assert in_merged_order(by_time)  # the fast path is the one taken on a load
+    assert _merged(frame).equals(merge_nodes(frame))
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=7)  # not in file order
+    assert not in_merged_order(shuffled.sort("time", nulls_last=True, maintain_order=True))
+    assert _merged(shuffled).equals(merge_nodes(shuffled))

@@ -52,7 +52,7 @@ class KeyFacts:
 
 def access_lifetime(events: Events) -> timedelta:
     """The longest access-token lifetime seen (default 60 minutes)."""
-    issued = events.of("token.access.issued")
+    issued = events.narrow(["token.access.issued"], ["value"])  # one column of each token
     seconds = issued["value"].cast(pl.Int64, strict=False).max() if issued.height else None
     return timedelta(seconds=int(seconds)) if isinstance(seconds, int) else timedelta(hours=1)
 

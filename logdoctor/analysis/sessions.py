@@ -140,11 +140,8 @@ def _login_access() -> pl.Expr:
 
 
 def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` grouped by user, device and client id, with ``_group`` (one integer per key)
-    and ``session``: the login number within that key.
-
-    Each key's rows stay in table order but the keys' order is not the table's: callers
-    group or sort the sessions afterwards."""
+    """``rows`` with ``_group`` (one integer per user, device and client id) and ``session``:
+    the login number within that key; the rows stay in their order."""
     key = _SESSION_KEY
     # Client ids are per application: keep the device's one for lines that name only the user.
     # ``enriched`` is in time order and the stable sort below keeps each key's rows in table
@@ -153,13 +150,25 @@ def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
     if rows["time"].null_count():
         rows = rows.sort([*key, "time"], maintain_order=True)
     # The three string keys are hashed once, into the row number of the key's first line;
-    # a stable sort by that integer puts each key's lines together, so that the previous
-    # line and the running login count are plain shifts and sums (no window per key).
-    rows = (
-        rows.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_group"))
-        .with_columns(pl.col("_group").first().over(key))
-        .sort("_group", maintain_order=True)
+    # a stable sort by that integer puts each key's lines together (in their order), so that
+    # the previous line and the running login count are plain shifts and sums (no window per
+    # key).
+    rows = rows.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_group")).with_columns(
+        pl.col("_group").first().over(key)
     )
+    # Only the columns the numbering reads are put in key order (not the wide rows); the
+    # numbers are then put back in the rows' own order (each key's rows keep their order).
+    narrow = rows.select(
+        "_group", "kind", "grant", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos")
+    ).sort("_group", maintain_order=True)
+    numbered = narrow.select("_pos", _session_number().alias("session"))
+    session = pl.Series("session", [None], pl.Int64).extend_constant(None, rows.height - 1)
+    session = session.scatter(numbered["_pos"], numbered["session"])
+    return rows.with_columns(session)
+
+
+def _session_number() -> pl.Expr:
+    """Each line's login number within its key, on lines in key order (``_group``)."""
     same = (pl.col("_group") == pl.col("_group").shift(1)).fill_null(False)
     prev = pl.when(same).then(pl.col("kind").shift(1))
     start = (pl.col("kind") == "authorize.request") | (
@@ -167,12 +176,10 @@ def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
     )
     # A line whose start is unknown (null) gets no number and does not count, as in a
     # cumulative sum per key.
-    rows = rows.with_columns(start.cast(pl.Int64).alias("_start"))
-    counted = pl.col("_start").fill_null(0)
+    counted = start.cast(pl.Int64).fill_null(0)
     run = counted.cum_sum()
     before = pl.when(~same).then(run - counted).forward_fill()
-    session = pl.when(pl.col("_start").is_not_null()).then(run - before)
-    return rows.with_columns(session.alias("session")).drop("_start")
+    return pl.when(start.is_not_null()).then(run - before)
 
 
 def _session_totals(rows: pl.DataFrame) -> pl.DataFrame:

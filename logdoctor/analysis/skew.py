@@ -231,7 +231,17 @@ def _estimate(upper: float | None, lower: float | None) -> float:
 def _link_evidence(ev: Events, row: Mapping[str, object] | None) -> tuple[Evidence, ...]:
     if row is None:
         return ()
-    issue = ev.frame.filter((pl.col("file") == row["fa"]) & (pl.col("line") == row["la"])).head(1)
+    # The first row of that file and line: the line number (an integer) picks the few rows
+    # whose file is compared (not every row's file name).
+    same_line = pl.arg_where(pl.col("line").eq(row["la"])).cast(pl.UInt32).alias("_at")
+    at = ev.frame.select(same_line).to_series()
+    first = (
+        ev.frame.select(pl.col("file").gather(at), at)
+        .filter(pl.col("file") == row["fa"])
+        .get_column("_at")
+        .head(1)
+    )
+    issue = ev.frame.select(pl.all().gather(first))
     use = Evidence(
         node=str(row["b"]),
         file=str(row["fb"]),

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from logdoctor.analysis.shapes import Template, mine
@@ -86,15 +85,16 @@ def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
     times = frame["time"].drop_nulls()  # the one column read here: no wide copy of the rows
     if times.len() == 0:
         return TimeRange(None, None)
-    t = np.sort(times.dt.epoch("s").to_numpy().astype(np.int64))
-    cuts = np.nonzero(np.diff(t) > STRAY_GAP)[0] + 1
-    starts = np.concatenate(([0], cuts))
-    ends = np.concatenate((cuts, [t.size]))
-    sizes = ends - starts
-    keep = (sizes >= STRAY_SHARE * t.size) | (sizes == sizes.max())
-    lo = int(t[starts[keep].min()])
-    hi = int(t[ends[keep].max() - 1])
-    if keep.all():
+    t = times.dt.epoch("s").sort()
+    # Stretches between the silences (a few: plain lists, no numpy import for them).
+    cuts: list[int] = (t.diff() > STRAY_GAP).fill_null(False).arg_true().to_list()
+    starts = [0, *cuts]
+    ends = [*cuts, t.len()]
+    sizes = [e - s for s, e in zip(starts, ends, strict=True)]
+    keep = [z >= STRAY_SHARE * t.len() or z == max(sizes) for z in sizes]
+    lo = int(t[min(s for s, k in zip(starts, keep, strict=True) if k)])
+    hi = int(t[max(e for e, k in zip(ends, keep, strict=True) if k) - 1])
+    if all(keep):
         return TimeRange(lo, hi)
     s = pl.col("time").dt.epoch("s")
     out = frame.filter(pl.col("time").is_not_null() & ((s < lo) | (s > hi)))
@@ -155,11 +155,7 @@ def _counts(b: pl.DataFrame, key: str, names: Sequence[str], n: int) -> list[lis
     counts = b.group_by("b", key).len()
     out: list[list[int]] = []
     for name in names:
-        arr = np.zeros(n, dtype=np.int64)
-        sub = counts.filter(pl.col(key) == name)
-        if sub.height:
-            arr[sub["b"].to_numpy()] = sub["len"].to_numpy()
-        out.append(arr.tolist())
+        out.append(_spread(counts.filter(pl.col(key) == name), "b", n))
     return out
 
 
@@ -228,15 +224,20 @@ def _failures_per_hour(
     counts (``b``: the timeline rows, ``s`` seconds and ``series``)."""
     fb = max(bucket, 3600)
     f_first = lo // fb
-    per_fail = np.zeros(hi // fb - f_first + 1, dtype=np.int64)
     fc = (
         b.filter(pl.col("series") == "failures")
         .group_by(((pl.col("s") // fb) - f_first).cast(pl.Int64).alias("h"))
         .len()
     )
-    if fc.height:
-        per_fail[fc["h"].to_numpy()] = fc["len"].to_numpy()
-    return fb, f_first, per_fail.tolist()
+    return fb, f_first, _spread(fc, "h", hi // fb - f_first + 1)
+
+
+def _spread(counts: pl.DataFrame, at: str, n: int) -> list[int]:
+    """``n`` counts, zero but where ``counts`` puts its ``len`` at bucket ``at``."""
+    out = [0] * n
+    for i, c in zip(counts[at].to_list(), counts["len"].to_list(), strict=True):
+        out[i] = int(c)
+    return out
 
 
 # -- markers -------------------------------------------------------------------------------------

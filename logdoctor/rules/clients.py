@@ -210,15 +210,17 @@ def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
     ev = ctx.events
-    chains = ev.of("token.refresh.issued", "token.refreshed").filter(
+    chains = ev.where(
+        ["token.refresh.issued", "token.refreshed"],
         pl.col("device").is_not_null()
         & pl.col("token_id").is_not_null()
-        & pl.col("server").is_not_null()
+        & pl.col("server").is_not_null(),
     )
-    agents = ev.of("authorize.request").filter(
+    agents = ev.where(
+        ["authorize.request"],
         pl.col("device").is_not_null()
         & pl.col("agent").is_not_null()
-        & pl.col("server").is_not_null()
+        & pl.col("server").is_not_null(),
     )
     hits: dict[str, pl.DataFrame] = {}
     for rows, col in ((chains, "token_id"), (agents, "agent")):

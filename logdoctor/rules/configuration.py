@@ -241,7 +241,9 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
     ev = ctx.events
     if ctx.has_logs and ctx.parameter("refresh_login_flow") is True:
         refresh_through = set(
-            ev.of("token.refresh.issued", "token.refreshed")["server"].drop_nulls().to_list()
+            ev.narrow(["token.refresh.issued", "token.refreshed"], ["server"])["server"]
+            .drop_nulls()
+            .to_list()
         )
         refresh_through |= set(
             ev.grant_refusals.filter(pl.col("grant") == "refresh_token")["server"]
@@ -254,7 +256,7 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
             .drop_nulls()
             .to_list()
         )
-        onprem = ev.of("token.refresh.issued").filter(pl.col("server").is_null())
+        onprem = ev.where(["token.refresh.issued"], pl.col("server").is_null())
         implicit = ctx.agents.filter(
             (pl.col("grant") == "token")
             & pl.col("server").is_not_null()

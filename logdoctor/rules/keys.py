@@ -131,7 +131,9 @@ def _cluster_nodes(ctx: Context, role: str) -> list[str]:
     seen |= set(ctx.events.of("key.replicated")["node"].to_list())
     if role == "imp":
         seen |= set(
-            ctx.events.of("token.validated", "token.rejected")["server"].drop_nulls().to_list()
+            ctx.events.narrow(["token.validated", "token.rejected"], ["server"])["server"]
+            .drop_nulls()
+            .to_list()
         )
     if ctx.inferred.publisher:
         seen.add(ctx.inferred.publisher)
@@ -254,9 +256,10 @@ def key_regenerated(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
     regen = ctx.regenerations
-    logins = ctx.events.of("authorize.request", "token.access.issued").filter(
+    logins = ctx.events.where(
+        ["authorize.request", "token.access.issued"],
         (pl.col("kind") == "authorize.request")
-        | pl.col("grant").is_in(["authorization_code", "implicit"])
+        | pl.col("grant").is_in(["authorization_code", "implicit"]),
     )
     for use in sorted(regen["param"].drop_nulls().unique().to_list()):
         rows = regen.filter(pl.col("param") == use)

@@ -268,11 +268,16 @@ def debug_left_on(ctx: Context) -> Iterator[Hit]:
             ),
             rows=last,
         )
-    debug = ctx.raw.frame.filter(
-        (pl.col("family") == "ssosp")
-        & pl.col("level").is_in(list(_DEBUG))
-        & pl.col("logger").cast(pl.String).str.contains(_SAML_DEBUG_LOGGERS)
+    # The logger pattern is matched on the ssosp DEBUG rows only (not on every row).
+    frame = ctx.raw.frame
+    cheap = pl.arg_where((pl.col("family") == "ssosp") & pl.col("level").is_in(list(_DEBUG)))
+    at = frame.select(cheap.cast(pl.UInt32).alias("_at")).to_series()
+    keep = (
+        frame.select(pl.col("logger").gather(at), at)
+        .filter(pl.col("logger").cast(pl.String).str.contains(_SAML_DEBUG_LOGGERS))
+        .get_column("_at")
     )
+    debug = frame.select(pl.all().gather(keep))
     for node in sorted(set(debug["node"].unique().to_list()) - marked):
         rows = debug.filter(pl.col("node") == node)
         lo, hi = when(rows["time"].min()), when(rows["time"].max())

@@ -23,7 +23,9 @@ def expressways(ev: Events, roles: Mapping[str, str]) -> list[Fact]:
         return facts
     refresh_rows = pl.concat(
         [
-            ev.of("token.refreshed", "token.refresh.issued"),
+            # Only these names' rows (each is filtered from these below), not every column
+            # of every refresh.
+            ev.where(["token.refreshed", "token.refresh.issued"], pl.col("server").is_in(names)),
             ev.grant_refusals.filter(pl.col("grant") == "refresh_token"),
             ev.of("authorize.request").filter(pl.col("grant") == "code"),
         ],

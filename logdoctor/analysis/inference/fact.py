@@ -11,12 +11,21 @@ from typing import Any
 import polars as pl
 
 from logdoctor.analysis.events import Events
-from logdoctor.analysis.evidence import from_rows
+from logdoctor.analysis.evidence import from_rows, spread
 from logdoctor.model import Evidence
 from logdoctor.ucm.deploymodel import KeyInfo
 from logdoctor.ucm.topology import KEY_USES
 
-__all__ = ["FACT_EVIDENCE", "Fact", "Inferred", "after", "last_change", "make_fact", "on_off"]
+__all__ = [
+    "FACT_EVIDENCE",
+    "Fact",
+    "Inferred",
+    "after",
+    "fact_at",
+    "last_change",
+    "make_fact",
+    "on_off",
+]
 
 FACT_EVIDENCE = 10
 """At most this many lines are kept per fact (the count is exact)."""
@@ -83,6 +92,22 @@ def make_fact(path: str, subject: str, value: Any, reason: str, rows: pl.DataFra
         reason=reason,
         evidence=from_rows(rows, FACT_EVIDENCE),
         count=rows.height,
+    )
+
+
+def fact_at(
+    ev: Events, path: str, subject: str, value: Any, reason: str, positions: pl.Series
+) -> Fact:
+    """:func:`make_fact` of the rows of ``ev.frame`` at ``positions`` (in that order): only
+    the rows shown as evidence are gathered, not every column of every row counted."""
+    shown = spread(positions.to_frame("_row"), FACT_EVIDENCE).get_column("_row")
+    return Fact(
+        path=path,
+        subject=subject,
+        value=value,
+        reason=reason,
+        evidence=from_rows(ev.frame.select(pl.all().gather(shown))),
+        count=positions.len(),
     )
 
 

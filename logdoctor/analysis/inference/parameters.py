@@ -56,9 +56,9 @@ def _implicit_grant(ev: Events) -> Fact | None:
     were refused as disabled; else the change."""
     change = last_change(ev, "implicit_grant")
     t_change = change["time"][0] if change.height else None
-    implicit = after(ev.of("token.access.issued").filter(pl.col("grant") == "implicit"), t_change)
+    implicit = after(ev.where(["token.access.issued"], pl.col("grant") == "implicit"), t_change)
     refused = after(
-        ev.of("authorize.rejected").filter(pl.col("reason") == "implicit_disabled"), t_change
+        ev.where(["authorize.rejected"], pl.col("reason") == "implicit_disabled"), t_change
     )
     t_imp = implicit["time"].max() if implicit.height else None
     t_ref = refused["time"].max() if refused.height else None
@@ -78,7 +78,10 @@ def _timer(param: str, kind: str, unit: int, label: str) -> Callable[[Events], F
     def infer(ev: Events) -> Fact | None:
         change = last_change(ev, param)
         t_change = change["time"][0] if change.height else None
-        tokens = after(ev.of(kind), t_change).filter(pl.col("value").is_not_null()).tail(500)
+        known = pl.col("value").is_not_null()
+        if t_change is not None:
+            known = known & (pl.col("time") >= t_change)
+        tokens = ev.where([kind], known, last=500)
         seconds = tokens["value"].cast(pl.Int64, strict=False).drop_nulls()
         if seconds.len():
             common = Counter(seconds.to_list()).most_common(1)[0][0]

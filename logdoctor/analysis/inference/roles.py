@@ -14,7 +14,7 @@ import re
 import polars as pl
 
 from logdoctor.analysis.events import Events
-from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, make_fact
+from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, fact_at, make_fact
 from logdoctor.model import VIA_KINDS
 
 __all__ = ["EDGE_KINDS", "name_role", "roles"]
@@ -54,6 +54,25 @@ class _Roles:
             return
         self.roles[name] = role
         self.facts.append(make_fact("role", name, role, reason, rows))
+
+    def each_at(
+        self, ev: Events, at: pl.Series, column: str, role: str, reason: str, limit: int = 0
+    ) -> None:
+        """:meth:`each` of the rows of ``ev.frame`` at positions ``at`` (in that order), reading
+        only ``column`` of them (and every column of the few rows shown as evidence); with
+        ``limit``, each name's fact rests on its first ``limit`` rows only."""
+        names = ev.frame.select(pl.col(column).gather(at), at.alias("_row"))
+        for name in names.get_column(column).unique(maintain_order=True):
+            if not name or name in self.roles:
+                continue
+            rows = names.filter(pl.col(column) == name).get_column("_row")
+            self.assign_at(ev, name, role, reason, rows.head(limit) if limit else rows)
+
+    def assign_at(self, ev: Events, name: str, role: str, reason: str, at: pl.Series) -> None:
+        """:meth:`assign`, its fact resting on the rows of ``ev.frame`` at ``at``."""
+        if name and name not in self.roles:
+            self.roles[name] = role
+            self.facts.append(fact_at(ev, "role", name, role, reason, at))
 
     def each(self, rows: pl.DataFrame, column: str, role: str, reason: str) -> None:
         """Every name of ``column`` in ``rows`` (in order) has ``role``, shown by its rows."""
@@ -107,21 +126,26 @@ def _services(ev: Events, found: _Roles) -> None:
 
 def _traffic(ev: Events, found: _Roles) -> None:
     """Nodes that issue tokens (UCM) and servers Jabber requests came through (Expressway)."""
-    issuing = ev.of("code.issued", "token.access.issued")
-    found.each(issuing, "node", "ucm", "it issued OAuth tokens (a UCM node)")
+    # Hundreds of thousands of rows each: only the column a name is read from is gathered.
+    issuing = ev.positions(("code.issued", "token.access.issued"))
+    found.each_at(ev, issuing, "node", "ucm", "it issued OAuth tokens (a UCM node)")
     for kinds, role, why in (
         (EDGE_KINDS, "expressway", "it writes an Expressway diagnostic log (loggingsnapshot)"),
         (("authz.keys.mismatch",), "unity", "it raised EvtAuthzKeyRotation (Unity Connection)"),
     ):
-        own = ev.of(*kinds)
-        for name in own["node"].unique(maintain_order=True):
-            found.assign(name, role, why, own.filter(pl.col("node") == name).head(FACT_EVIDENCE))
-    via = ev.of(*VIA_KINDS)
-    via = pl.concat([via, ev.grant_refusals], how="vertical")
-    via = via.filter(pl.col("server").is_not_null() & (pl.col("param") != "admin").fill_null(True))
+        found.each_at(ev, ev.positions(kinds), "node", role, why, limit=FACT_EVIDENCE)
+    # The via kinds' rows in time order, then the grant refusals' (as they were concatenated).
+    refusals = ev.narrow(["token.rejected"], ["grant"]).get_column("grant").is_not_null()
+    at = pl.concat([ev.positions(VIA_KINDS), ev.positions(["token.rejected"]).filter(refusals)])
+    via = (
+        ev.frame.select(pl.col("server", "param").gather(at), at.alias("_row"))
+        .filter(pl.col("server").is_not_null() & (pl.col("param") != "admin").fill_null(True))
+        .drop("param")
+    )
     edges = [n for n in via["server"].unique() if name_role(n) in ("unknown", "expressway")]
-    found.each(
-        via.filter(pl.col("server").is_in(edges)),
+    found.each_at(
+        ev,
+        via.filter(pl.col("server").is_in(edges)).get_column("_row"),
         "server",
         "expressway",
         "Jabber requests came through it (via=), as through an Expressway-C",
@@ -132,19 +156,23 @@ def _by_name(ev: Events, found: _Roles) -> None:
     """Every other server that validates tokens, and every node: by its name alone."""
     others = pl.concat(
         [
-            ev.of("token.validated").select("server", "node"),
-            ev.validation_failures.select("server", "node"),
-        ],
-        how="vertical",
+            ev.narrow(["token.validated"], ["server"]).get_column("server"),
+            ev.validation_failures.get_column("server"),
+        ]
     )
-    validating = others["server"].drop_nulls().unique(maintain_order=True).to_list()
-    for name in [*validating, *ev.frame["node"].unique(maintain_order=True).to_list()]:
+    validating = others.drop_nulls().unique(maintain_order=True).to_list()
+    names = [*validating, *ev.frame["node"].unique(maintain_order=True).to_list()]
+    if all(not name or name in found.roles for name in names):
+        return
+    at = ev.positions(("token.validated", "token.rejected"))
+    servers = ev.frame.select(pl.col("server").gather(at), at.alias("_row"))
+    for name in names:
         if name and name not in found.roles:
-            role = name_role(name)
-            rows = ev.of("token.validated", "token.rejected").filter(pl.col("server") == name)
-            if rows.height == 0:
-                rows = ev.frame.filter(pl.col("node") == name).head(FACT_EVIDENCE)
-            found.assign(name, role, "guessed from its name", rows)
+            rows = servers.filter(pl.col("server") == name).get_column("_row")
+            if rows.len() == 0:
+                first = pl.arg_where(pl.col("node") == name).head(FACT_EVIDENCE)
+                rows = ev.frame.select(first.cast(pl.UInt32).alias("_row")).to_series()
+            found.assign_at(ev, name, name_role(name), "guessed from its name", rows)
 
 
 def roles(ev: Events) -> tuple[dict[str, str], list[Fact], str | None]:
