@@ -26,6 +26,22 @@ print("IMPORTED", ",".join(heavy), file=sys.stderr)
 """
 
 
+def run_probed(watched: str, args: list[str]) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run the CLI with ``args`` in a fresh interpreter; the run and its last ``IMPORTED`` line
+    (which of the comma-separated ``watched`` packages it imported)."""
+    probe = PROBE.replace("sys.argv[0]", repr(watched))
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    line = [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")]
+    assert line, done.stderr
+    return done, line[-1]
+
+
 @pytest.mark.parametrize(
     "args",
     [["stats", "--format", "json"], ["parse", "--format", "jsonl"], ["stats", "--format", "csv"]],
@@ -38,17 +54,8 @@ def test_reading_commands_import_no_heavy_package(tmp_path: Path, args: list[str
         "2026-03-01 10:00:00,000 INFO  [http-bio-8443-exec-1] oauth.TokenServlet - hello\n",
         encoding="utf-8",
     )
-    cmd = [sys.executable, "-c", PROBE.replace("sys.argv[0]", repr(",".join(HEAVY)))]
-    done = subprocess.run(
-        [*cmd, args[0], str(log), *args[1:], "--no-cache"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    line = [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")]
-    assert line, done.stderr
-    assert line[-1] == "IMPORTED ", line[-1]
+    done, line = run_probed(",".join(HEAVY), [args[0], str(log), *args[1:], "--no-cache"])
+    assert line == "IMPORTED ", line
     assert done.stdout  # the command ran and wrote its output
 
 
@@ -122,18 +129,9 @@ def test_check_and_report_import_no_numpy(tmp_path: Path, command: str) -> None:
     numpy's import (~0.1 CPU-s, a twentieth of a cached check on a million events) is never
     paid. Run on a bundle with findings, gaps and Expressway lines (every analysis runs)."""
     bundle = Path(__file__).resolve().parent.parent / "sample_logs" / "clock-skew"
-    probe = PROBE.replace("sys.argv[0]", repr("numpy,pandas,pyarrow"))
     out = ["--format", "json"] if command == "check" else ["-o", str(tmp_path / "report.html")]
-    done = subprocess.run(
-        [sys.executable, "-c", probe, command, str(bundle), *out, "--no-cache"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    line = [x for x in done.stderr.splitlines() if x.startswith("IMPORTED")]
-    assert line, done.stderr
-    assert line[-1] == "IMPORTED ", line[-1]
+    done, line = run_probed("numpy,pandas,pyarrow", [command, str(bundle), *out, "--no-cache"])
+    assert line == "IMPORTED ", line
     if command == "check":
         assert json.loads(done.stdout)["findings"]  # the rules ran and found something
     else:
