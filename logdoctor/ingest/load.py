@@ -342,11 +342,14 @@ class Loader:
         self._finish()
 
     def _finish(self) -> None:
+        empty = {st.path for st in self.stats if st.lines == 0 and st.error is None}
         unnamed = {
-            lf.display for lf in self.files if not named_formats(self.formats, lf.name, lf.relpath)
+            lf.display
+            for lf in self.files
+            if lf.display in empty and not named_formats(self.formats, lf.name, lf.relpath)
         }
         for st in self.stats:
-            if st.lines == 0 and st.error is None and st.path in unnamed:
+            if st.path in unnamed:
                 st.family = None  # neither a line nor the name says which family it is
         for st in self.stats:
             problem = st.error if st.error is not None else st.partial
