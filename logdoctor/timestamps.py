@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import cached_property
@@ -345,6 +345,16 @@ class ZoneBook:
         """The loader read zone-less times of ``node`` from ``file``."""
         with self._lock:
             self._read.setdefault(node, []).append(file)
+
+    def forget(self, files: Collection[str]) -> None:
+        """Take back :meth:`note_read` for ``files``: no time was read from them (no record)."""
+        with self._lock:
+            for node in list(self._read):
+                kept = [f for f in self._read[node] if f not in files]
+                if kept:
+                    self._read[node] = kept
+                else:
+                    del self._read[node]
 
     def conflicts(self) -> list[tuple[str, NodeZone]]:
         """Nodes read whose zone (from the deployment file or a log) overrode a different

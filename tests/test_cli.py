@@ -149,6 +149,27 @@ def test_an_empty_file_given_by_name_has_no_family(runner, write, tmp_path, monk
     assert rows["empty.log"][-2:] == ["empty", "file"] == rows["ssosp00001.log"][-2:]
 
 
+def test_a_file_no_format_fits_has_no_family_and_no_zone_warning(
+    runner, write, tmp_path, monkeypatch
+) -> None:
+    """A file with lines but no record (no header of any format fits any line) and a name no
+    format claims: ``stats`` shows no family (it showed auditapp, the fallback of detection),
+    counts every line as malformed, and warns of no zone-less time (none was read); a name a
+    format claims keeps that format's family. Parsed and from the cache alike."""
+    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    mystery = write("in/mystery.txt", b"hello world\nsomething else entirely\n")
+    named = write("in/ssosp00002.log", b"not a log4j line\n")
+    for _ in range(2):  # parsed and stored, then read from the cache
+        res = runner.invoke(main, ["stats", str(mystery), str(named), "--format", "json"])
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        got = {
+            Path(f["path"]).name: (f["family"], f["lines"], f["malformed"]) for f in doc["files"]
+        }
+        assert got == {"mystery.txt": (None, 2, 2), "ssosp00002.log": ("ssosp", 1, 1)}
+        assert "auditapp" not in res.output and "without a zone" not in res.stderr
+
+
 def test_kinds_and_formats_listing(runner) -> None:
     res = runner.invoke(main, ["kinds", "--format", "json"])
     doc = json.loads(res.output)

@@ -342,15 +342,18 @@ class Loader:
         self._finish()
 
     def _finish(self) -> None:
-        empty = {st.path for st in self.stats if st.lines == 0 and st.error is None}
+        # No record: no header of any format fit a line (detection fell back on the most
+        # tolerant format), so only a name can say the family; and no time was read.
+        blank = {st.path for st in self.stats if st.records == 0 and st.error is None}
         unnamed = {
             lf.display
             for lf in self.files
-            if lf.display in empty and not named_formats(self.formats, lf.name, lf.relpath)
+            if lf.display in blank and not named_formats(self.formats, lf.name, lf.relpath)
         }
         for st in self.stats:
             if st.path in unnamed:
                 st.family = None  # neither a line nor the name says which family it is
+        self.zones.forget(blank)
         for st in self.stats:
             problem = st.error if st.error is not None else st.partial
             if problem is not None and not any(e.path == st.path for e in self.errors):
