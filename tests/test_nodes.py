@@ -30,6 +30,7 @@ from logdoctor.ingest.nodestatements import (
 )
 from logdoctor.ingest.parse import parse_bytes
 from logdoctor.pipeline import check, run_check
+from logdoctor.table import CATEGORICAL_COLUMNS
 from logdoctor.ucm.deployment import parse_deployment
 from logdoctor.ucm.deploymodel import DeploymentError
 from tests.helpers.paths import ROOT
@@ -350,3 +351,16 @@ def test_a_syslog_file_of_two_hosts_states_each_hosts_own_name() -> None:
         for _ in range(20):
             said = statement_frame(frame).sort("node", "name")
             assert list(zip(said["node"], said["name"], strict=True)) == want
+
+
+@pytest.mark.parametrize("bundle", ["xcp-not-restarted", "cisco-published", "imp-central-keys"])
+def test_statements_of_a_categorical_table_are_the_strings(bundle: str) -> None:
+    """The rule context holds node, file and the few-valued columns as Categorical; node
+    statements (the layout join included) read such a table as they read the String one (a
+    Categorical ``file`` failed the join with the layout's String frame)."""
+    frame = logdoctor.load(ROOT / "sample_logs" / bundle).frame
+    cat = frame.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_COLUMNS)
+    want = statement_frame(frame).sort(pl.all())
+    assert want.height  # the bundle states node names
+    assert statement_frame(cat).sort(pl.all()).equals(want)
+    assert statements(cat) == statements(frame)

@@ -200,7 +200,13 @@ def statement_frame(frame: pl.DataFrame) -> pl.DataFrame:
         for src in IDENTITY_SOURCES:
             # Only the columns read here are filtered (the event table has some 25).
             want = ["family", "kind", "message", "node", "file", src.column]
-            rows = frame.select(c for c in want if c is not None and c in frame.columns)
+            rows = frame.select(
+                # As text: the rule context holds these as Categorical, and the layout
+                # join and the concatenation below are of String columns.
+                pl.col(c).cast(pl.String) if c in ("node", "file", src.column) else pl.col(c)
+                for c in want
+                if c is not None and c in frame.columns
+            )
             rows = rows.filter(pl.col("family") == src.family)
             if src.kinds:
                 rows = rows.filter(pl.col("kind").is_in(list(src.kinds)))
