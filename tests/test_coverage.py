@@ -43,3 +43,16 @@ def test_a_weekday_silence_is_a_gap() -> None:
     gaps = _silences("n", "ssosp", _stream(21, missing=lost))
     assert len(gaps) == 1
     assert gaps[0].start < lost[0] + timedelta(minutes=1) and gaps[0].end >= lost[1]
+
+
+def test_records_without_a_time_are_left_out_of_silences() -> None:
+    """A record whose time could not be read sorts first and is no time of the stream: the
+    silence is found as without it (it raised on the null)."""
+    lost = (datetime(2026, 11, 11, 10, tzinfo=UTC), datetime(2026, 11, 11, 13, tzinfo=UTC))
+    stream = _stream(21, missing=lost)
+    timeless = stream.head(1).with_columns(pl.lit(None, dtype=stream["time"].dtype).alias("time"))
+    gaps = _silences("n", "ssosp", pl.concat([timeless, stream]))
+    assert [(g.start, g.end) for g in gaps] == [
+        (g.start, g.end) for g in _silences("n", "ssosp", stream)
+    ]
+    assert len(gaps) == 1

@@ -208,7 +208,8 @@ def _silences(node: str, family: str, narrow: _Stream | pl.DataFrame) -> list[Ga
     (weekday or weekend) the logs cover, held at least GAP_EXPECTED records (a quiet night
     every night, or a quiet weekend morning, is no gap)."""
     if isinstance(narrow, pl.DataFrame):  # one stream's whole rows
-        narrow = _Stream(narrow, narrow.with_row_index("_row"))
+        rows = narrow.with_row_index("_row").filter(pl.col("time").is_not_null())
+        narrow = _Stream(narrow, rows)  # a record without a time has no place in a silence
     stream = narrow.rows.sort("time")
     t = stream["time"].dt.epoch("us")
     if t.len() < 2:
