@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,6 +131,17 @@ def test_stopping_early_ends_the_thread(tmp_path: Path) -> None:
     inflated = Inflated(f, Limits())
     assert inflated.mentions([b"Token validated"])
     assert not Inflated(f, Limits()).mentions([b"no such text"])
+
+
+def test_stopping_at_the_head_closes_the_file(tmp_path: Path) -> None:
+    """A reader that stops at the first piece (``mentions`` finding its text in the first
+    64 KiB) closes the file then, not when the object is collected."""
+    f = tmp_path / "x.log.gz"
+    f.write_bytes(gzip.compress(_log(20_000)))
+    inflated = Inflated(f, Limits())
+    held = len(os.listdir("/proc/self/fd"))
+    assert inflated.mentions([b"orphan line before"])  # the file's first line
+    assert len(os.listdir("/proc/self/fd")) == held - 1
 
 
 def _inflate(path: Path) -> tuple[bytes, str | None, int, int]:

@@ -200,7 +200,11 @@ class Inflated:
         whose pages are touched only where written) keeps the kernel from mapping fresh pages
         for every piece."""
         if self.head:
-            yield memoryview(self.head)
+            try:
+                yield memoryview(self.head)
+            except GeneratorExit:  # the caller stopped at the head (``mentions`` may)
+                self.close()
+                raise
         if self._done:
             self.close()
             return
