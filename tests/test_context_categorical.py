@@ -41,6 +41,14 @@ def test_loader_casts_only_when_asked() -> None:
     assert lean.cast({c: pl.String() for c in CATEGORICAL_COLUMNS}).equals(plain)
 
 
+def test_loader_casts_an_empty_table_too(tmp_path: Path) -> None:
+    """Nothing read (an empty file): the table asked for as Categorical is still so."""
+    (tmp_path / "ssosp00001.log").write_bytes(b"")
+    empty = open_inputs([str(tmp_path)]).result(CATEGORICAL_COLUMNS).frame
+    assert empty.height == 0
+    assert all(empty.schema[c] == pl.Categorical() for c in CATEGORICAL_COLUMNS)
+
+
 def _findings(bundle: Path, *, categorical: bool, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     with monkeypatch.context() as patch:
         if not categorical:

@@ -372,7 +372,11 @@ class Loader:
         ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
         and ``report`` load a smaller table so; :func:`load` keeps the documented String)."""
         frames = [_categorical(f, categorical) for f in self.frames()]
-        frame = pl.concat(frames, how="vertical") if frames else empty_frame()
+        frame = (
+            pl.concat(frames, how="vertical")
+            if frames
+            else _categorical(empty_frame(), categorical)
+        )
         if self.resolve and self._known is None:
             frame = self.nodes.apply(frame)
         return LoadResult(
