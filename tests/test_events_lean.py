@@ -58,15 +58,20 @@ def test_where_is_the_filter_of_the_kinds_rows(case: str) -> None:
     for ev in (ctx.raw, ctx.events):  # the enriched table gathers its own columns too
         kinds = ["token.access.issued", "token.refresh.issued", "token.refreshed"]
         middle = ev.frame["time"].sort()[ev.frame.height // 2]
+        every = ev.of(*kinds).height
+        kept = []
         for cond in (
             pl.col("value").is_not_null() & (pl.col("time") >= middle),
             pl.col("server").is_in(["expc1", "no-such"]),
-            pl.col("grant") == "implicit",
-            pl.col("device").is_null(),
+            pl.col("grant") == "authorization_code",
+            pl.col("grant").is_null() | (pl.col("user") == ev.of(*kinds)["user"].min()),
         ):
             want = ev.of(*kinds).filter(cond)
             assert ev.where(kinds, cond).equals(want)
             assert ev.where(kinds, cond, last=3).equals(want.tail(3))
+            kept.append(want.height)
+        # Most conditions keep some rows and leave others (an empty result proves little).
+        assert sum(0 < k < every for k in kept) >= 3, kept
         assert ev.where(["no.such"], pl.col("user").is_null()).equals(ev.of("no.such"))
     assert ctx.raw.where(kinds, pl.lit(True)).height == ctx.raw.of(*kinds).height > 0
 
@@ -223,6 +228,14 @@ def test_take_merged_is_the_four_column_sort(seed: int) -> None:
         rows.sort(key=lambda r: (r["node"], r["file"], r["line"]))
     frame = pl.DataFrame(rows, schema_overrides={"time": pl.Datetime("us", "UTC")})
     assert _merged(frame).equals(merge_nodes(frame))
+    # The rule context's table holds node and file as Categorical: the same order as text.
+    from logdoctor.analysis.events import take_merged
+
+    text = {"node": pl.String, "file": pl.String}
+    cat = frame.with_columns(pl.col("node", "file").cast(pl.Categorical))
+    assert _merged(cat).cast(text).equals(merge_nodes(frame))
+    asked = take_merged([frame], ("node", "file"))  # cast on the way, as Context asks
+    assert asked.schema["file"] == pl.Categorical() and asked.cast(text).equals(merge_nodes(frame))
 
 
 def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
