@@ -111,12 +111,10 @@ def chunk_bounds(
     return bounds
 
 
-def _next_record_start(
-    buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int | None, size: int
-) -> int:
+def _next_record_start(buf: bytes | mmap.mmap, pos: int, fmt: Format, stop: int, size: int) -> int:
     """The offset of the first line at or after ``pos`` (line-aligned) that is a header line,
     or ``size`` (the end of the data in ``buf``); the search gives up at the first line that
-    starts at or after ``stop`` (when given) and returns that line's offset negated."""
+    starts at or after ``stop`` and returns that line's offset negated."""
     if pos <= 0:
         start = 0
     else:
@@ -125,7 +123,7 @@ def _next_record_start(
             return size
         start = nl + 1
     while start < size:
-        if stop is not None and start >= stop:
+        if start >= stop:
             return -start
         end = buf.find(b"\n", start, size)
         line = bytes(buf[start : min(end if end != -1 else size, start + (1 << 16))])

@@ -1,5 +1,6 @@
 """The bytes of a stream (a compressed file decompressed piece by piece) that the bulk engine
-holds until a chunk's end is decided: one buffer reused for the whole file.
+holds until a chunk's end is decided: one buffer reused for the whole file (replaced by a
+larger one only when a piece does not fit, as a record longer than the buffer may need).
 
 Joining the pieces into a new ``bytes`` each round and keeping the unparsed tail as another
 copy made the kernel map fresh pages for every copy (page faults cost a compressed file about
