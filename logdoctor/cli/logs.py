@@ -267,10 +267,19 @@ def parse_cmd(
         loader.progress = progress
         one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
         stream = fh is not None and out_format != "parquet" and (order == "file" or one_file)
+        stating, parses = loader.stating() if stream or nodes else ([], False)
+        if stream and parses and order == "time" and not nodes and _holdable(loader):
+            # One file whose lines name nodes: parsed once, its rows held until the names
+            # are known (a first pass for the names would parse it twice).
+            assert fh is not None
+            parse.held(fh)
+            stack.close()
+            _after_load(loader, book, users, parse.seen_users)
+            return
         if stream or nodes:
             # A first pass learns each node's canonical name, so that every row carries it
             # from the first chunk on and --node matches any of a node's names.
-            loader.identify_nodes()
+            loader.identify_nodes(stating)
         if nodes:
             wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
             conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
@@ -325,6 +334,15 @@ class _Parse:
         for i, chunk in enumerate(self.loader.frames()):
             self.write(self.keep(chunk), fh, header=i == 0)
 
+    def held(self, fh: BinaryIO) -> None:
+        """Every chunk parsed and kept, then written with the canonical node names learnt
+        from all of them (one parse where :meth:`stream` needs a first pass for the names)."""
+        frames = [self.keep(chunk) for chunk in self.loader.frames()]
+        nodes = self.loader.nodes
+        for i in range(len(frames)):
+            frame, frames[i] = frames[i], frames[i].clear()  # written chunks are let go
+            self.write(nodes.apply(frame), fh, header=i == 0)
+
     def merged(self, progress: TermProgress, *, by_time: bool) -> pl.DataFrame:
         """Every kept row, with canonical node names, in time order when ``by_time``; then
         the zone warning, and exit 1 for a --user not in the logs."""
@@ -368,6 +386,24 @@ class _Parse:
                 f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
                 console,
             )
+
+
+HOLD_BYTES = 512 << 20
+"""The largest file ``parse`` holds whole to parse it once (see :func:`_holdable`)."""
+
+
+def _holdable(loader: Loader) -> bool:
+    """One file of at most HOLD_BYTES (a compressed one: an eighth, as it expands): its
+    parsed rows, about twice its size, may be held while its node names are learnt."""
+    if len(loader.files) != 1:
+        return False
+    lf = loader.files[0]
+    try:
+        if lf.packed is not None:
+            return lf.packed.stat().st_size <= HOLD_BYTES // 8
+        return lf.local is not None and lf.local.stat().st_size <= HOLD_BYTES
+    except OSError:
+        return False
 
 
 def _after_load(loader: Loader, book: ZoneBook, users: Sequence[str], seen: set[str]) -> None:

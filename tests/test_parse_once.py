@@ -1,0 +1,78 @@
+"""``parse FILE -o OUT`` of one file whose lines name its node parses the file once (its rows
+held until the names are known) and writes what the two-pass stream writes; ``--order file``,
+``--node`` and a file over the hold limit keep the first pass for the names."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from logdoctor.cli import logs as logs_module
+from logdoctor.cli import main
+from logdoctor.ingest import load as load_module
+from tests.helpers.paths import ROOT
+
+SAMPLE = ROOT / "sample_logs" / "callmanager-not-restarted" / "ucm-pub" / "syslog" / "CiscoSyslog"
+
+
+@pytest.fixture
+def syslog(tmp_path: Path) -> Path:
+    """A node's CiscoSyslog under a folder named by its address: only its lines (NodeID) say
+    the node is ucm-pub."""
+    dst = tmp_path / "10.48.36.11" / "syslog" / "CiscoSyslog"
+    dst.parent.mkdir(parents=True)
+    shutil.copy(SAMPLE, dst)
+    return dst
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every parse of a file's bytes, as its ``keep`` argument (None: a full parse)."""
+    calls: list[Any] = []
+    real: Callable[..., Any] = load_module.parse_bytes
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("keep"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(load_module, "parse_bytes", counted)
+    return calls
+
+
+def _parse(path: Path, out: Path, *extra: str) -> list[dict[str, Any]]:
+    res = CliRunner().invoke(main, ["parse", str(path), "--format", "jsonl", "-o", str(out), *extra])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.split("\n")[:-1]]
+
+
+def test_one_file_naming_its_node_is_parsed_once(
+    tmp_path: Path, syslog: Path, parses: list[Any]
+) -> None:
+    once = _parse(syslog, tmp_path / "once.jsonl")
+    assert parses == [None]  # one full parse, no first pass for the names
+    assert once and {row["node"] for row in once} == {"ucm-pub"}
+    parses.clear()
+    twice = _parse(syslog, tmp_path / "twice.jsonl", "--order", "file")
+    assert len(parses) == 2 and parses[-1] is None  # names first, then the rows
+    assert (tmp_path / "once.jsonl").read_bytes() == (tmp_path / "twice.jsonl").read_bytes()
+    assert twice == once
+
+
+def test_node_filter_and_big_files_keep_the_first_pass(
+    tmp_path: Path, syslog: Path, parses: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    want = _parse(syslog, tmp_path / "all.jsonl")
+    parses.clear()
+    assert _parse(syslog, tmp_path / "n.jsonl", "--node", "10.48.36.11") == want
+    assert len(parses) == 2
+    parses.clear()
+    monkeypatch.setattr(logs_module, "HOLD_BYTES", 16)  # the file is over the hold limit
+    assert _parse(syslog, tmp_path / "big.jsonl") == want
+    assert len(parses) == 2
