@@ -46,7 +46,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def _parse(path: Path, out: Path, *extra: str) -> list[dict[str, Any]]:
-    res = CliRunner().invoke(main, ["parse", str(path), "--format", "jsonl", "-o", str(out), *extra])
+    res = CliRunner().invoke(
+        main, ["parse", str(path), "--format", "jsonl", "-o", str(out), *extra]
+    )
     assert res.exit_code == 0, res.output
     text = out.read_text(encoding="utf-8")
     return [json.loads(line) for line in text.split("\n")[:-1]]
