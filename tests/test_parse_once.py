@@ -1,11 +1,15 @@
 """``parse FILE -o OUT`` of one file whose lines name its node parses the file once (its rows
 held until the names are known) and writes what the two-pass stream writes; ``--order file``,
-``--node`` and a file over the hold limit keep the first pass for the names."""
+``--node`` and a file over the hold limit keep the first pass for the names. A streamed
+parse has polars' allocator keep the pages it frees."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,3 +82,42 @@ def test_node_filter_and_big_files_keep_the_first_pass(
     monkeypatch.setattr(logs_module, "HOLD_BYTES", 16)  # the file is over the hold limit
     assert _parse(syslog, tmp_path / "big.jsonl") == want
     assert len(parses) == 2
+
+
+def _allocator_conf_after(*args: str) -> str:
+    """What a ``logdoctor`` process run with ``args`` leaves in the allocator's variable."""
+    code = (
+        "import os, sys\n"
+        "from logdoctor.cli import main\n"
+        f"sys.argv = ['logdoctor', *{list(args)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'polars' in sys.modules\n"
+        f"print(os.environ.get({logs_module.ALLOCATOR_CONF!r}, '-'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != logs_module.ALLOCATOR_CONF}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_a_streamed_parse_keeps_freed_pages_before_polars_loads(tmp_path: Path) -> None:
+    out = str(tmp_path / "out.jsonl")
+    # polars appends a setting it finds to its own (dirty_decay_ms:500,...): ours is last.
+    kept = _allocator_conf_after("parse", str(SAMPLE), "--format", "jsonl", "-o", out)
+    assert kept.endswith(",dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    bundle = str(SAMPLE.parent.parent.parent)  # a folder of files, merged in memory
+    merged = _allocator_conf_after("parse", bundle, "--format", "jsonl", "-o", out)
+    assert "decay_ms:-1" not in merged
+
+
+def test_keep_freed_pages_never_overrides_nor_comes_too_late(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(logs_module.ALLOCATOR_CONF, raising=False)
+    logs_module.keep_freed_pages()  # polars is loaded in this process: too late
+    assert logs_module.ALLOCATOR_CONF not in os.environ
+    monkeypatch.delitem(sys.modules, "polars")
+    monkeypatch.setenv(logs_module.ALLOCATOR_CONF, "narenas:1")
+    logs_module.keep_freed_pages()
+    assert os.environ[logs_module.ALLOCATOR_CONF] == "narenas:1"
