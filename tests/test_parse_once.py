@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from logdoctor.cli import logs as logs_module
-from logdoctor.cli import main
+from logdoctor.cli import main, parserun
 from logdoctor.ingest import load as load_module
 from tests.helpers.paths import ROOT
 
@@ -79,7 +78,7 @@ def test_node_filter_and_big_files_keep_the_first_pass(
     assert _parse(syslog, tmp_path / "n.jsonl", "--node", "10.48.36.11") == want
     assert len(parses) == 2
     parses.clear()
-    monkeypatch.setattr(logs_module, "HOLD_BYTES", 16)  # the file is over the hold limit
+    monkeypatch.setattr(parserun, "HOLD_BYTES", 16)  # the file is over the hold limit
     assert _parse(syslog, tmp_path / "big.jsonl") == want
     assert len(parses) == 2
 
@@ -92,9 +91,9 @@ def _allocator_conf_after(*args: str) -> str:
         f"sys.argv = ['logdoctor', *{list(args)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'polars' in sys.modules\n"
-        f"print(os.environ.get({logs_module.ALLOCATOR_CONF!r}, '-'))\n"
+        f"print(os.environ.get({parserun.ALLOCATOR_CONF!r}, '-'))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != logs_module.ALLOCATOR_CONF}
+    env = {k: v for k, v in os.environ.items() if k != parserun.ALLOCATOR_CONF}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
@@ -114,10 +113,10 @@ def test_a_streamed_parse_keeps_freed_pages_before_polars_loads(tmp_path: Path) 
 def test_keep_freed_pages_never_overrides_nor_comes_too_late(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(logs_module.ALLOCATOR_CONF, raising=False)
-    logs_module.keep_freed_pages()  # polars is loaded in this process: too late
-    assert logs_module.ALLOCATOR_CONF not in os.environ
+    monkeypatch.delenv(parserun.ALLOCATOR_CONF, raising=False)
+    parserun.keep_freed_pages()  # polars is loaded in this process: too late
+    assert parserun.ALLOCATOR_CONF not in os.environ
     monkeypatch.delitem(sys.modules, "polars")
-    monkeypatch.setenv(logs_module.ALLOCATOR_CONF, "narenas:1")
-    logs_module.keep_freed_pages()
-    assert os.environ[logs_module.ALLOCATOR_CONF] == "narenas:1"
+    monkeypatch.setenv(parserun.ALLOCATOR_CONF, "narenas:1")
+    parserun.keep_freed_pages()
+    assert os.environ[parserun.ALLOCATOR_CONF] == "narenas:1"
