@@ -180,6 +180,28 @@ def test_damaged_entry_is_parsed_again(tmp_path: Path, cached: Path, damage: str
     assert cache is not None and cache.counts.hits == 1
 
 
+def test_damaged_later_segment_is_parsed_again_without_repeating_rows(
+    tmp_path: Path, cached: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hit is replayed one segment at a time: a segment found damaged after others were
+    given makes the file parsed again, the rows already given not given twice."""
+    monkeypatch.setattr(opening, "CHUNK_BYTES", 1)  # streamed: one segment per chunk
+    log = _log(tmp_path, 6000)  # over SPLIT_TAIL: the last record is a segment of its own
+    fresh, _ = _load(log, cache=False)
+    _load(log)
+    (entry,) = list(cached.iterdir())
+    segments = sorted(entry.glob("*.parquet"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    assert len(segments) >= 2
+    last = segments[-1]
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    loaded, cache = _load(log)
+    assert cache is not None and cache.counts.bad == 1 and cache.counts.hits == 0
+    _same(loaded, fresh)
+    assert loaded.frame["line"].is_unique().all()
+    _, cache = _load(log)  # stored again, readable
+    assert cache is not None and cache.counts.hits == 1
+
+
 def test_gz_member_is_cached_by_its_file(tmp_path: Path, cached: Path) -> None:
     folder = tmp_path / "b" / "cucm-pub"
     folder.mkdir(parents=True)

@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,7 +15,6 @@ from logdoctor.cli._base import main
 from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors
 from logdoctor.cli.inputs import (
     binary_out,
-    not_in_logs,
     open_loader,
     report_input_errors,
     require_file_format,
@@ -32,24 +31,20 @@ from logdoctor.cli.options import (
     format_option,
     formats_dir_option,
     input_options,
-    machine_zone,
     output_option,
     report_zones,
-    shown_zone,
     zones,
     zones_config_option,
 )
+from logdoctor.cli.parserun import ParseRun, holdable, keep_freed_pages
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from logdoctor.ingest.formats.types import Format
     from logdoctor.ingest.inputs import Ignored
     from logdoctor.ingest.load import Loader
     from logdoctor.outputs.sheet import Sheet
-    from logdoctor.timestamps import ZoneBook
 
 # -- formats and kinds ---------------------------------------------------------------------------
 
@@ -247,6 +242,8 @@ def parse_cmd(
     inputs: InputSpec,
 ) -> None:
     """Parse logs into the event table and print or export it (merged by time)."""
+    if order == "file" or (len(paths) == 1 and Path(paths[0]).is_file()):
+        keep_freed_pages()  # a stream of chunks: before polars is loaded
     import polars as pl
 
     book = zones(inputs.tz, config)
@@ -254,12 +251,10 @@ def parse_cmd(
     conds = filt.conditions()
     if users:
         conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
-    require_file_format("events", out_format, output)
-    if out_format == "parquet" and output is None and sys.stdout.isatty():
-        raise CliError("--format parquet is binary: give -o FILE")
+    _check_output(out_format, output)
     loader = open_loader(paths, inputs, zones=book, config=config)
     require_log_files(loader, paths)
-    parse = _Parse(loader, book, out_format, conds, users, display_tz, all_fields)
+    parse = ParseRun(loader, book, out_format, conds, users, display_tz, all_fields)
     with contextlib.ExitStack() as stack:
         # A file that cannot be written fails before the parse, not after it.
         fh = None if parse.screen else stack.enter_context(binary_out(output))
@@ -267,18 +262,20 @@ def parse_cmd(
         loader.progress = progress
         one_file = len(loader.files) + len(loader.errors) <= 1  # nothing to merge
         stream = fh is not None and out_format != "parquet" and (order == "file" or one_file)
-        if stream or nodes:
-            # A first pass learns each node's canonical name, so that every row carries it
-            # from the first chunk on and --node matches any of a node's names.
-            loader.identify_nodes()
+        stating, parses = loader.stating() if stream or nodes else ([], False)
+        # Held: one file naming nodes, parsed once. Else a first pass learns the canonical
+        # names: rows carry them from the first chunk on, --node matches any alias.
+        hold = stream and parses and order == "time" and not nodes and holdable(loader)
+        if (stream or nodes) and not hold:
+            loader.identify_nodes(stating)
         if nodes:
             wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
             conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
         if stream:
             assert fh is not None
-            parse.stream(fh)
+            parse.held(fh) if hold else parse.stream(fh)
             stack.close()
-            _after_load(loader, book, users, parse.seen_users)
+            parse.after_load()
             return
         frame = parse.merged(progress, by_time=order == "time")
         if fh is not None:
@@ -289,98 +286,11 @@ def parse_cmd(
         sys.exit(EXIT_USAGE)
 
 
-class _Parse:
-    """One run of ``parse``: the filters, where the rows go, the users seen."""
-
-    def __init__(
-        self,
-        loader: Loader,
-        book: ZoneBook,
-        out_format: str,
-        conds: list[pl.Expr],
-        users: Sequence[str],
-        display_tz: str | None,
-        all_fields: bool,
-    ) -> None:
-        from logdoctor.outputs.registry import writer
-
-        self.loader = loader
-        self.book = book
-        self.out_format = out_format
-        self.screen = writer("events", out_format).screen
-        self.conds = conds  # the command may add the --node condition before the rows come
-        self.users = users
-        self.display_tz = display_tz
-        self.all_fields = all_fields
-        self.seen_users: set[str] = set()
-
-    def keep(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """The rows that pass the filters (noting the users seen, for --user)."""
-        if self.users:
-            self.seen_users.update(frame["user"].drop_nulls().unique().to_list())
-        return frame.filter(*self.conds) if self.conds else frame
-
-    def stream(self, fh: BinaryIO) -> None:
-        """Write each chunk as soon as it is parsed (memory stays bounded)."""
-        for i, chunk in enumerate(self.loader.frames()):
-            self.write(self.keep(chunk), fh, header=i == 0)
-
-    def merged(self, progress: TermProgress, *, by_time: bool) -> pl.DataFrame:
-        """Every kept row, with canonical node names, in time order when ``by_time``; then
-        the zone warning, and exit 1 for a --user not in the logs."""
-        import polars as pl
-
-        from logdoctor.analysis.pivots import missing, time_ordered
-        from logdoctor.table import empty_frame
-
-        frames = [self.keep(f) for f in self.loader.frames()]
-        progress.stage("merging")
-        frame = pl.concat(frames, how="vertical") if frames else empty_frame()
-        frame = self.loader.nodes.apply(frame)  # canonical node names (every file read)
-        if by_time:
-            frame = time_ordered(frame)
-        progress.close()  # the warnings and the output come after it
-        report_zones(self.book)
-        problem = missing(self.users, self.seen_users, "user") if self.users else None
-        if problem:
-            raise not_in_logs(problem, self.loader)
-        return frame
-
-    def write(self, frame: pl.DataFrame, fh: BinaryIO, *, header: bool = True) -> None:
-        """Rows in the export format (times in UTC unless --display-tz)."""
-        from logdoctor.outputs.registry import events_writer
-
-        zone = machine_zone(self.display_tz, self.book)
-        events_writer(self.out_format)(
-            frame, self.out_format, fh, header=header, zone=zone, all_fields=self.all_fields
-        )
-
-    def show(self, frame: pl.DataFrame, limit: int, color: str) -> None:
-        """The first ``limit`` rows as a table on the terminal."""
-        from logdoctor.outputs.terminal import events_sheet
-
-        term = terminal(color)
-        console = term.console()
-        zone = shown_zone(self.display_tz, self.book, frame["node"].drop_nulls().unique())
-        term.print_sheet(events_sheet(frame, zone, limit=limit), console)
-        if frame.height > limit:
-            term.note(
-                f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
-                console,
-            )
-
-
-def _after_load(loader: Loader, book: ZoneBook, users: Sequence[str], seen: set[str]) -> None:
-    """After a streamed export: the zone warning, unknown users (exit 1), unreadable inputs
-    (exit 2, also when a user was not found: it may be in what was not read)."""
-    from logdoctor.analysis.pivots import missing
-
-    report_zones(book)
-    problem = missing(users, seen, "user") if users else None
-    if problem:
-        raise not_in_logs(problem, loader)
-    if report_input_errors(loader):
-        sys.exit(EXIT_USAGE)
+def _check_output(out_format: str, output: Path | None) -> None:
+    """``parse``'s output: a format for a file given -o, and no Parquet on a terminal."""
+    require_file_format("events", out_format, output)
+    if out_format == "parquet" and output is None and sys.stdout.isatty():
+        raise CliError("--format parquet is binary: give -o FILE")
 
 
 @main.command("stats")

@@ -66,6 +66,9 @@ class CachedRead:
         each chunk's statistics."""
         lf = self.lf
         hit = self.cache.lookup(lf.display, lf.local, lf.node, self._zone, self.mode)
+        if hit is not None and hit.rest is None and not self.lean:
+            yield from self._replay(hit)
+            return
         parts: list[Part] = []
         if hit is not None:
             try:
@@ -74,12 +77,7 @@ class CachedRead:
                 hit.forget()
                 hit = None
         if hit is not None and hit.rest is None:
-            hit.touch()
-            st = merge_stats([p[1] for p in parts])
-            st.decode_errors += hit.decode_errors
-            st.partial = hit.partial
-            st.zone_from = self._sources.get(hit.fmt.name)
-            self.stats = st
+            self._replayed(hit, [p[1] for p in parts])
             yield from parts
             return
         opened = open_file(lf, self.limits)
@@ -87,6 +85,47 @@ class CachedRead:
             self.stats = opened
             return
         yield from self._parse(opened, hit, parts)
+
+    def _replay(self, hit: Lookup) -> Iterator[Part]:
+        """A whole hit, one segment's table read at a time (a streamed export holds one
+        chunk, not the file's table). A segment found damaged after others were given: the
+        entry is dropped and the file parsed again, without the rows of the segments given
+        (those that start on a line before the damaged segment's first)."""
+        done: list[ParseStats] = []
+        parts = hit.frames()
+        while True:
+            try:
+                part = next(parts, None)
+            except (OSError, ValueError, pl.exceptions.PolarsError):
+                hit.forget()
+                yield from self._again(sum(st.lines for st in done))
+                return
+            if part is None:
+                break
+            done.append(part[1])
+            yield part
+        self._replayed(hit, done)
+
+    def _replayed(self, hit: Lookup, done: list[ParseStats]) -> None:
+        """A hit given whole: the entry marked used, the file's statistics set."""
+        hit.touch()
+        st = merge_stats(done)
+        st.decode_errors += hit.decode_errors
+        st.partial = hit.partial
+        st.zone_from = self._sources.get(hit.fmt.name)
+        self.stats = st
+
+    def _again(self, given: int) -> Iterator[Part]:
+        """The file parsed (and stored) again after a damaged segment, leaving out the rows
+        of its first ``given`` lines (given already from the entry)."""
+        opened = open_file(self.lf, self.limits)
+        if isinstance(opened, ParseStats):
+            self.stats = opened
+            return
+        for frame, st, said in self._parse(opened, None, []):
+            if given:
+                frame, said = frame.filter(pl.col("line") > given), None
+            yield frame, st, said
 
     def _parse(self, opened: Opened, hit: Lookup | None, parts: list[Part]) -> Iterator[Part]:
         """Parse the file (a grown one from its last cached chunk on) and store the chunks."""

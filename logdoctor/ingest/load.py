@@ -274,20 +274,30 @@ class Loader:
         for said, _ in self._parsed(lean=True):
             yield said
 
-    def identify_nodes(self) -> NodeTable:
-        """Learn each node's names before streaming, so that every frame of :meth:`frames`
-        carries canonical names: the files that may state a name (they hold one of
-        :func:`~logdoctor.ingest.nodestatements.identity_literals`) are parsed once and only
-        their statements kept; a cached file's entry says whether it states one (then its
-        statements are read from the entry), without a scan; the others are not parsed twice."""
+    def stating(self) -> tuple[list[LogFile], bool]:
+        """The files whose lines may state a node's name (they hold one of
+        :func:`~logdoctor.ingest.nodestatements.identity_literals`; a cached file's entry says
+        whether it does, without a scan), and whether one of them is unknown to the cache
+        (:meth:`identify_nodes` then parses it)."""
         literals = identity_literals()
-
-        def states(lf: LogFile) -> bool:
+        stating, unknown = [], False
+        for lf in self.files:
             cache = self.cache
             said = None if cache is None else cache.states_names(lf.display, lf.local, lf.node)
-            return mentions(lf, literals, self.limits) if said is None else said
+            if said is None:
+                said = mentions(lf, literals, self.limits)
+                unknown |= said
+            if said:
+                stating.append(lf)
+        return stating, unknown
 
-        stating = [lf for lf in self.files if states(lf)]
+    def identify_nodes(self, stating: list[LogFile] | None = None) -> NodeTable:
+        """Learn each node's names before streaming, so that every frame of :meth:`frames`
+        carries canonical names: the files that may state a name (``stating``, else
+        :meth:`stating`'s) are parsed once and only their statements kept (a cached file's
+        are read from its entry); the others are not parsed twice."""
+        if stating is None:
+            stating = self.stating()[0]
         # Names only: the times of this pass are not kept, so no zone is noted for it.
         pre = Loader(stating, self.formats, ZoneBook(self.zones.default), self.jobs, self.limits)
         pre.cache = self.cache
