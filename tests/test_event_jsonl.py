@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from logdoctor.cli import main
 from logdoctor.outputs.events import write_events
-from logdoctor.table import COLUMNS, empty_frame
+from logdoctor.table import CATEGORICAL_COLUMNS, COLUMNS, empty_frame
 
 
 def _frame() -> pl.DataFrame:
@@ -96,3 +96,19 @@ def test_parse_cli_all_fields(tmp_path: Path) -> None:
     assert a == [{k: v for k, v in r.items() if v is not None} for r in b]
     assert a[0]["user"] == "alice" and "user" not in a[1]
     assert a[1]["message"] == 'something "else"'
+
+
+def test_csv_and_tsv_escape_categorical_text_as_string_text() -> None:
+    """The rule context holds file, thread, logger, ... as Categorical: written as CSV or
+    TSV, such a table gets the same formula prefix and escapes as its String form (they
+    went out unescaped)."""
+    plain = _frame().with_columns(
+        pl.lit("=cmd|' /C calc'!A0").alias("file"), pl.lit("a\tb").alias("logger")
+    )
+    cat = plain.with_columns(pl.col(c).cast(pl.Categorical) for c in CATEGORICAL_COLUMNS)
+    for fmt, escaped in (("csv", b",'=cmd"), ("tsv", b"a\\tb")):
+        want, got = io.BytesIO(), io.BytesIO()
+        write_events(plain, fmt, want)
+        write_events(cat, fmt, got)
+        assert escaped in want.getvalue()
+        assert got.getvalue() == want.getvalue()

@@ -34,15 +34,21 @@ _FORMULA = "^[" + re.escape(FORMULA_STARTS) + "]"
 """A cell a spreadsheet may take for a formula (``outputs.sheet.FORMULA_STARTS``)."""
 
 
+def _text_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns that hold text: String, and Categorical or Enum (the rule context's)."""
+    return [
+        c
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum))
+    ]
+
+
 def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that could start a spreadsheet formula, prefixed with ``'`` (OWASP)."""
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA))
-        .then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, dtype in frame.schema.items()
-        if dtype == pl.String
+        pl.when(text.str.contains(_FORMULA)).then(pl.lit("'") + text).otherwise(text).alias(c)
+        for c in _text_columns(frame)
+        for text in [pl.col(c).cast(pl.String)]
     )
 
 
@@ -86,8 +92,8 @@ def _json_lines(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _tsv(frame: pl.DataFrame) -> pl.DataFrame:
-    text = [c for c, dt in frame.schema.items() if dt == pl.String]
-    return frame.with_columns(pl.col(text).str.replace_many(_TSV_FROM, _TSV_TO))
+    text = _text_columns(frame)
+    return frame.with_columns(pl.col(text).cast(pl.String).str.replace_many(_TSV_FROM, _TSV_TO))
 
 
 def write_events(
