@@ -30,6 +30,7 @@ from logdoctor.ingest.detect import (
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Ignored, InputError, Limits, LogFile
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.ingest.nodes import NodeTable, identify
 from logdoctor.ingest.nodestatements import (
     family_literals,
@@ -72,6 +73,9 @@ class LoadResult:
     nodes: NodeTable = field(default_factory=NodeTable)
     """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
     statistics already use the canonical names)."""
+    messages: MessageStore | None = None
+    """Where the text of the rows whose ``message`` the frame leaves null is (a load for
+    ``check`` and ``report``: :mod:`logdoctor.ingest.messages`); None: the frame has it all."""
 
     @cached_property
     def events(self) -> "pd.DataFrame":  # noqa: UP037
@@ -363,12 +367,18 @@ class Loader:
             self.stats[:] = self.nodes.apply_stats(self.stats)
             self.zones.rename(self.nodes.resolve)
 
-    def result(self, categorical: Collection[str] = ()) -> LoadResult:
+    def result(
+        self, categorical: Collection[str] = (), messages: MessageStore | None = None
+    ) -> LoadResult:
         """Parse everything and collect the events into one LoadResult.
 
         ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
-        and ``report`` load a smaller table so; :func:`load` keeps the documented String)."""
-        frames = [_categorical(f, categorical) for f in self.frames()]
+        and ``report`` load a smaller table so; :func:`load` keeps the documented String).
+        ``messages``: a store that takes each frame's messages but those of the rows whose
+        readers read the whole column (:meth:`MessageStore.take`; ``check`` and ``report``);
+        the result's frame has ``message`` null on the other rows."""
+        take = (lambda f: f) if messages is None else messages.take
+        frames = [_categorical(take(f), categorical) for f in self.frames()]
         frame = pl.concat(frames, how="vertical") if frames else empty_frame()
         if self.resolve and self._known is None:
             frame = self.nodes.apply(frame)
@@ -379,6 +389,7 @@ class Loader:
             ignored=self.ignored,
             formats=self.formats,
             nodes=self.nodes,
+            messages=messages,
         )
 
 

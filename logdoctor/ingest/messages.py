@@ -1,0 +1,141 @@
+"""The message text out of the rule context's working table, fetched back for the rows cited.
+
+``message`` is the larger part of the event table (243 of 354 MB on a million events), yet
+``check`` and ``report`` read it for a few rows each: the evidence of a finding or a fact, an
+excerpt. :meth:`MessageStore.take` keeps a frame's ``message`` only where a reader reads the
+whole column (unrecognized records, mined into shapes; the edge's records, searched for a
+user's tracking id and device names: :data:`KEPT_FAMILIES`) and, for every other row, puts
+the text in compact blocks (zstd-compressed Arrow IPC of ``line`` and ``message``, per file
+and at most :data:`BLOCK_ROWS` rows) and leaves the column null there. :meth:`MessageStore.fill`
+gives such a row its text back by its file and line (a record's file and first line name it
+once), decompressing only the blocks that hold the rows asked for.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import polars as pl
+
+__all__ = ["BLOCK_ROWS", "KEPT_FAMILIES", "MessageStore", "fill"]
+
+BLOCK_ROWS = 16_384
+"""Rows per compressed block: a fetch decompresses whole blocks (~1 ms for one)."""
+
+KEPT_FAMILIES: tuple[str, ...] = ("expressway",)
+"""Log families whose rows keep their message in the working table (besides unrecognized
+records): :func:`logdoctor.analysis.usertimeline.with_edge_users` reads every edge message."""
+
+_OPEN_BLOCKS = 4
+"""Decompressed blocks kept for the next fetch (a finding's rows, then the next one's, are
+often in the same block)."""
+
+
+@dataclass(frozen=True)
+class _Block:
+    file: str
+    first: int
+    """The first line of the block (lines ascend within a file's blocks)."""
+    data: bytes
+
+
+class MessageStore:
+    """The text of the ``message`` column of rows that :meth:`take` left null, by file and
+    line."""
+
+    def __init__(self) -> None:
+        self._blocks: list[_Block] = []
+        self._by_file: dict[str, list[int]] = {}
+        self._open: OrderedDict[int, pl.DataFrame] = OrderedDict()
+
+    @property
+    def compressed_bytes(self) -> int:
+        """Bytes the stored text takes."""
+        return sum(len(b.data) for b in self._blocks)
+
+    def take(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (a parsed file's rows, in line order) with ``message`` null on every
+        row that does not keep it: their text goes into the store."""
+        if frame.height == 0 or "message" not in frame.columns:
+            return frame
+        keep = (pl.col("kind") == "unrecognized") | pl.col("family").is_in(KEPT_FAMILIES)
+        kept = frame.select(keep.fill_null(False)).to_series()
+        stored = frame.select("file", "line", "message").filter(~kept)
+        for (file,), part in stored.partition_by("file", as_dict=True, maintain_order=True).items():
+            self._add(str(file), part.select("line", "message"))
+        if kept.all():
+            return frame
+        message = (
+            frame.select(pl.when(kept).then(pl.col("message")).otherwise(None))
+            if kept.any()
+            else pl.DataFrame({"message": pl.Series([None] * frame.height, dtype=pl.String)})
+        ).to_series()
+        return frame.with_columns(message.alias("message"))
+
+    def _add(self, file: str, rows: pl.DataFrame) -> None:
+        for start in range(0, rows.height, BLOCK_ROWS):
+            part = rows.slice(start, BLOCK_ROWS)
+            data = part.write_ipc(None, compression="zstd").getvalue()
+            self._by_file.setdefault(file, []).append(len(self._blocks))
+            self._blocks.append(_Block(file, int(part["line"][0]), data))
+
+    def _block(self, i: int) -> pl.DataFrame:
+        found = self._open.get(i)
+        if found is None:
+            found = pl.read_ipc(io.BytesIO(self._blocks[i].data))
+            self._open[i] = found
+            while len(self._open) > _OPEN_BLOCKS:
+                self._open.popitem(last=False)
+        else:
+            self._open.move_to_end(i)
+        return found
+
+    def texts(self, files: pl.Series, lines: pl.Series) -> pl.Series:
+        """The stored message of each (file, line), null where none is stored."""
+        asked = pl.DataFrame(
+            {"file": files.cast(pl.String), "line": lines.cast(pl.Int64)}
+        ).with_row_index("_at")
+        found: list[pl.DataFrame] = []
+        for (file,), part in asked.partition_by("file", as_dict=True).items():
+            blocks = self._by_file.get(str(file))
+            if not blocks or file is None:
+                continue
+            firsts = pl.Series([self._blocks[i].first for i in blocks], dtype=pl.Int64)
+            if not firsts.is_sorted():  # not one file read in line order: look in every block
+                for i in blocks:
+                    found.append(part.join(self._block(i), on="line").select("_at", "message"))
+                continue
+            where = firsts.search_sorted(part["line"], side="right").cast(pl.Int64) - 1
+            part = part.with_columns(where.alias("_b"))
+            for (b,), rows in part.partition_by("_b", as_dict=True).items():
+                if b is None or int(b) < 0:
+                    continue
+                block = self._block(blocks[int(b)])
+                found.append(rows.join(block, on="line", how="inner").select("_at", "message"))
+        out = pl.Series("message", [None] * asked.height, dtype=pl.String)
+        if found:
+            hits = pl.concat(found)
+            out = out.scatter(hits["_at"], hits["message"])
+        return out
+
+    def fill(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with the stored message of each row whose ``message`` is null (or
+        absent): rows of the working table, by their ``file`` and ``line``."""
+        if frame.height == 0 or "file" not in frame.columns or "line" not in frame.columns:
+            return frame
+        if "message" not in frame.columns:
+            return frame.with_columns(self.texts(frame["file"], frame["line"]))
+        have = frame["message"]
+        if not have.null_count():
+            return frame
+        at = have.is_null().arg_true()
+        stored = self.texts(frame["file"].gather(at), frame["line"].gather(at))
+        return frame.with_columns(have.scatter(at, stored).alias("message"))
+
+
+def fill(frame: pl.DataFrame, store: MessageStore | None) -> pl.DataFrame:
+    """``store.fill(frame)``, or ``frame`` when there is no store (a table that kept every
+    message: ``logdoctor.load``'s, the fleet's)."""
+    return frame if store is None else store.fill(frame)
