@@ -22,6 +22,7 @@ from logdoctor.ingest.cachekey import said_frame
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.opening import Opened, data_size, open_file
 from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
@@ -53,6 +54,9 @@ class CachedRead:
     lean: bool = False
     """Yield each part's node statements (:func:`~logdoctor.ingest.nodes.statement_frame`)
     instead of its events (see the module)."""
+    messages: MessageStore | None = None
+    """A hit's segments are read without the ``message`` of the rows the store fetches back
+    from them (:meth:`~logdoctor.ingest.messages.MessageStore.read_segment`)."""
     _zones: dict[str, Zone] = field(default_factory=dict, repr=False)
     _sources: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -69,7 +73,7 @@ class CachedRead:
         parts: list[Part] = []
         if hit is not None:
             try:
-                parts = list(hit.statements() if self.lean else hit.frames())
+                parts = list(hit.statements() if self.lean else hit.frames(self.messages))
             except (OSError, ValueError, pl.exceptions.PolarsError):
                 hit.forget()
                 hit = None

@@ -74,8 +74,7 @@ class LoadResult:
     """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
     statistics already use the canonical names)."""
     messages: MessageStore | None = None
-    """Where the text of the rows whose ``message`` the frame leaves null is (a load for
-    ``check`` and ``report``: :mod:`logdoctor.ingest.messages`); None: the frame has it all."""
+    """The text the frame leaves null (:mod:`logdoctor.ingest.messages`); None: it has all."""
 
     @cached_property
     def events(self) -> "pd.DataFrame":  # noqa: UP037
@@ -127,6 +126,8 @@ class Loader:
     """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
     cache: ParseCache | None = None
     """The parsed-file cache (:mod:`logdoctor.ingest.cache`); None: every file is parsed."""
+    messages: MessageStore | None = None
+    """The store of :meth:`result` (cached segments are read into it: see CachedRead)."""
     _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _known: NodeTable | None = field(default=None, repr=False)
     _early: NodeTable | None = field(default=None, repr=False)
@@ -247,9 +248,9 @@ class Loader:
 
     def _cached(self, lf: LogFile, mode: str, lean: bool) -> CachedRead:
         assert self.cache is not None
-        return CachedRead(
-            self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone, lean=lean
-        )
+        read = CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
+        read.lean, read.messages = lean, self.messages
+        return read
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -374,9 +375,8 @@ class Loader:
 
         ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
         and ``report`` load a smaller table so; :func:`load` keeps the documented String).
-        ``messages``: a store that takes each frame's messages but those of the rows whose
-        readers read the whole column (:meth:`MessageStore.take`; ``check`` and ``report``);
-        the result's frame has ``message`` null on the other rows."""
+        ``messages``: takes the text the frame leaves null (:meth:`MessageStore.take`)."""
+        self.messages = messages
         take = (lambda f: f) if messages is None else messages.take
         frames = [_categorical(take(f), categorical) for f in self.frames()]
         frame = pl.concat(frames, how="vertical") if frames else empty_frame()

@@ -9,17 +9,25 @@ the text in compact blocks (zstd-compressed Arrow IPC of ``line`` and ``message`
 and at most :data:`BLOCK_ROWS` rows) and leaves the column null there. :meth:`MessageStore.fill`
 gives such a row its text back by its file and line (a record's file and first line name it
 once), decompressing only the blocks that hold the rows asked for.
+
+A file read from the parsed-file cache does not go through :meth:`~MessageStore.take`: its
+segments are read without ``message`` (:meth:`MessageStore.read_segment`) and the store
+fetches the text from the segment itself, through a file handle opened then (a cache entry
+replaced or pruned by another run meanwhile is still read as it was).
 """
 
 from __future__ import annotations
 
 import io
+import os
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
-__all__ = ["BLOCK_ROWS", "KEPT_FAMILIES", "MessageStore", "fill"]
+__all__ = ["BLOCK_ROWS", "KEPT_FAMILIES", "OPEN_SEGMENTS", "MessageStore", "fill", "read_segment"]
 
 BLOCK_ROWS = 16_384
 """Rows per compressed block: a fetch decompresses whole blocks (~1 ms for one)."""
@@ -28,9 +36,16 @@ KEPT_FAMILIES: tuple[str, ...] = ("expressway",)
 """Log families whose rows keep their message in the working table (besides unrecognized
 records): :func:`logdoctor.analysis.usertimeline.with_edge_users` reads every edge message."""
 
+OPEN_SEGMENTS = 256
+"""At most this many cache segments are held open for their messages; the messages of the
+segments read after that are taken into the store (:meth:`MessageStore.take`)."""
+
 _OPEN_BLOCKS = 4
 """Decompressed blocks kept for the next fetch (a finding's rows, then the next one's, are
 often in the same block)."""
+
+_KEEP = (pl.col("kind") == "unrecognized") | pl.col("family").is_in(KEPT_FAMILIES)
+"""The rows whose ``message`` stays in the working table."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +53,9 @@ class _Block:
     file: str
     first: int
     """The first line of the block (lines ascend within a file's blocks)."""
-    data: bytes
+    data: bytes | int
+    """zstd-compressed Arrow IPC of ``line`` and ``message``, or the file descriptor of a
+    cache segment (parquet)."""
 
 
 class MessageStore:
@@ -49,20 +66,59 @@ class MessageStore:
         self._blocks: list[_Block] = []
         self._by_file: dict[str, list[int]] = {}
         self._open: OrderedDict[int, pl.DataFrame] = OrderedDict()
+        self._fds: list[int] = []
+        self._closer = weakref.finalize(self, _close, self._fds)
 
     @property
     def compressed_bytes(self) -> int:
-        """Bytes the stored text takes."""
-        return sum(len(b.data) for b in self._blocks)
+        """Bytes the stored text takes in memory (not counting cache segments)."""
+        return sum(len(b.data) for b in self._blocks if isinstance(b.data, bytes))
+
+    def close(self) -> None:
+        """Close the cache segments held open (done when the store is collected, too)."""
+        self._closer()
+
+    def read_segment(self, path: Path) -> pl.DataFrame | None:
+        """A cached segment's event table with ``message`` null but where a reader reads the
+        whole column (as :meth:`take` leaves it); the store fetches the rest from the segment
+        when asked. None when :data:`OPEN_SEGMENTS` are open already (read it whole)."""
+        if len(self._fds) >= OPEN_SEGMENTS:
+            return None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = _read_all(fd)
+            names = pl.read_parquet_schema(io.BytesIO(data))
+            frame = pl.read_parquet(data, columns=[c for c in names if c != "message"])
+            kept = frame.select(_KEEP.fill_null(False)).to_series()
+            text = (
+                pl.read_parquet(data, columns=["message"]).to_series()
+                if kept.any()
+                else pl.Series("message", [None] * frame.height, dtype=pl.String)
+            )
+            del data
+        except BaseException:
+            os.close(fd)
+            raise
+        if kept.all() or frame.height == 0:
+            os.close(fd)
+            return frame.with_columns(text)
+        self._fds.append(fd)
+        file = str(frame["file"][0])
+        self._by_file.setdefault(file, []).append(len(self._blocks))
+        self._blocks.append(_Block(file, int(frame["line"][0]), fd))
+        return frame.with_columns(text).with_columns(
+            pl.when(kept).then(pl.col("message")).alias("message")
+        )
 
     def take(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` (a parsed file's rows, in line order) with ``message`` null on every
         row that does not keep it: their text goes into the store."""
         if frame.height == 0 or "message" not in frame.columns:
             return frame
-        keep = (pl.col("kind") == "unrecognized") | pl.col("family").is_in(KEPT_FAMILIES)
-        kept = frame.select(keep.fill_null(False)).to_series()
-        stored = frame.select("file", "line", "message").filter(~kept)
+        kept = frame.select(_KEEP.fill_null(False)).to_series()
+        stored = frame.select("file", "line", "message").filter(
+            ~kept & pl.col("message").is_not_null()  # null: in a cache segment, or no text
+        )
         for (file,), part in stored.partition_by("file", as_dict=True, maintain_order=True).items():
             self._add(str(file), part.select("line", "message"))
         if kept.all():
@@ -84,7 +140,11 @@ class MessageStore:
     def _block(self, i: int) -> pl.DataFrame:
         found = self._open.get(i)
         if found is None:
-            found = pl.read_ipc(io.BytesIO(self._blocks[i].data))
+            data = self._blocks[i].data
+            if isinstance(data, bytes):
+                found = pl.read_ipc(io.BytesIO(data))
+            else:
+                found = pl.read_parquet(_read_all(data), columns=["line", "message"])
             self._open[i] = found
             while len(self._open) > _OPEN_BLOCKS:
                 self._open.popitem(last=False)
@@ -133,6 +193,31 @@ class MessageStore:
         at = have.is_null().arg_true()
         stored = self.texts(frame["file"].gather(at), frame["line"].gather(at))
         return frame.with_columns(have.scatter(at, stored).alias("message"))
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole content of the file open as ``fd`` (from its start)."""
+    size = os.fstat(fd).st_size
+    data = os.pread(fd, size, 0)
+    while len(data) < size:  # a short read: go on where it stopped
+        more = os.pread(fd, size - len(data), len(data))
+        if not more:
+            raise OSError(f"a cache segment ended at {len(data)} of {size} bytes")
+        data += more
+    return data
+
+
+def _close(fds: list[int]) -> None:
+    """Close ``fds`` (and empty the list)."""
+    while fds:
+        os.close(fds.pop())
+
+
+def read_segment(path: Path, store: MessageStore | None) -> pl.DataFrame:
+    """A cache segment's event table: read by ``store`` (:meth:`MessageStore.read_segment`)
+    when there is one and it takes it, else whole."""
+    read = None if store is None else store.read_segment(path)
+    return pl.read_parquet(path) if read is None else read
 
 
 def fill(frame: pl.DataFrame, store: MessageStore | None) -> pl.DataFrame:
