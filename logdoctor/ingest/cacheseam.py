@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
-from logdoctor.ingest.cachekey import said_frame
+from logdoctor.ingest.cachekey import Segment, said_frame
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile
@@ -114,7 +114,7 @@ class CachedRead:
             done.append(chunk.stats)
             said = None if seg is None else said_frame(seg.said)
             if not self.lean:
-                yield chunk.frame, chunk.stats, said
+                yield self._written(writer, seg, chunk.frame), chunk.stats, said
             elif said is not None:
                 yield said, chunk.stats, said
             else:
@@ -124,6 +124,15 @@ class CachedRead:
         st = opened.account(merge_stats(done))
         st.zone_from = self._sources.get(fmt.name)
         self.stats = st
+
+    def _written(
+        self, writer: Writer | None, seg: Segment | None, frame: pl.DataFrame
+    ) -> pl.DataFrame:
+        """A parsed chunk's frame, its messages left in the segment just written when the
+        store takes them (:meth:`~logdoctor.ingest.messages.MessageStore.written`)."""
+        if self.messages is None or writer is None or seg is None or writer.failed:
+            return frame
+        return self.messages.written(writer.folder / seg.name, frame)
 
     def _chunks(
         self, opened: Opened, fmt: Format, zone: Zone, start: int, first_line: int

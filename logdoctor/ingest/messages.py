@@ -99,16 +99,32 @@ class MessageStore:
         except BaseException:
             os.close(fd)
             raise
+        return self._hold(fd, frame.with_columns(text), kept)
+
+    def written(self, path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (a parsed chunk, just written to the cache as ``path``) with ``message``
+        null where :meth:`take` would leave it: the store fetches that text from ``path``
+        instead of compressing it (as it is after :data:`OPEN_SEGMENTS`, or when ``path``
+        cannot be opened: ``frame`` is then returned as it is, for :meth:`take`)."""
+        if len(self._fds) >= OPEN_SEGMENTS or frame.height == 0:
+            return frame
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return frame
+        return self._hold(fd, frame, frame.select(_KEEP.fill_null(False)).to_series())
+
+    def _hold(self, fd: int, frame: pl.DataFrame, kept: pl.Series) -> pl.DataFrame:
+        """``frame`` with ``message`` null but on the ``kept`` rows, its text left in the
+        segment open as ``fd`` (closed at once when every row is kept)."""
         if kept.all() or frame.height == 0:
             os.close(fd)
-            return frame.with_columns(text)
+            return frame
         self._fds.append(fd)
         file = str(frame["file"][0])
         self._by_file.setdefault(file, []).append(len(self._blocks))
         self._blocks.append(_Block(file, int(frame["line"][0]), fd))
-        return frame.with_columns(text).with_columns(
-            pl.when(kept).then(pl.col("message")).alias("message")
-        )
+        return frame.with_columns(pl.when(kept).then(pl.col("message")).alias("message"))
 
     def take(self, frame: pl.DataFrame) -> pl.DataFrame:
         """``frame`` (a parsed file's rows, in line order) with ``message`` null on every
