@@ -5,6 +5,7 @@ the same with or without the store, and the report is the same page."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,3 +147,19 @@ def _report(bundle: Path, *, store: bool) -> str:
 @pytest.mark.parametrize("bundle", SAMPLES, ids=lambda p: p.name)
 def test_the_report_is_the_same_page_with_the_message_store(bundle: Path) -> None:
     assert _report(bundle, store=True) == _report(bundle, store=False)
+
+
+def test_files_taken_on_several_threads_keep_their_own_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(messages_module, "BLOCK_ROWS", 50)
+    store = MessageStore()
+    frames = [
+        _frame([(f"f{i}.log", n, "ssosp", "token.validated", f"f{i} line {n}") for n in range(400)])
+        for i in range(24)
+    ]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        lean = list(pool.map(store.take, frames))
+    for original, taken in zip(frames, lean, strict=True):
+        assert taken["message"].null_count() == taken.height
+        assert store.fill(taken)["message"].equals(original["message"])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class MessageStore:
         self._by_file: dict[str, list[int]] = {}
         self._open: OrderedDict[int, pl.DataFrame] = OrderedDict()
         self._fds: list[int] = []
+        self._lock = threading.Lock()
         self._closer = weakref.finalize(self, _close, self._fds)
 
     @property
@@ -120,10 +122,7 @@ class MessageStore:
         if kept.all() or frame.height == 0:
             os.close(fd)
             return frame
-        self._fds.append(fd)
-        file = str(frame["file"][0])
-        self._by_file.setdefault(file, []).append(len(self._blocks))
-        self._blocks.append(_Block(file, int(frame["line"][0]), fd))
+        self._register(_Block(str(frame["file"][0]), int(frame["line"][0]), fd))
         return frame.with_columns(pl.when(kept).then(pl.col("message")).alias("message"))
 
     def take(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -150,8 +149,15 @@ class MessageStore:
         for start in range(0, rows.height, BLOCK_ROWS):
             part = rows.slice(start, BLOCK_ROWS)
             data = part.write_ipc(None, compression="zstd").getvalue()
-            self._by_file.setdefault(file, []).append(len(self._blocks))
-            self._blocks.append(_Block(file, int(part["line"][0]), data))
+            self._register(_Block(file, int(part["line"][0]), data))
+
+    def _register(self, block: _Block) -> None:
+        """Add ``block`` (files are read on several threads: one at a time here)."""
+        with self._lock:
+            self._by_file.setdefault(block.file, []).append(len(self._blocks))
+            self._blocks.append(block)
+            if not isinstance(block.data, bytes):
+                self._fds.append(block.data)
 
     def _block(self, i: int) -> pl.DataFrame:
         found = self._open.get(i)
