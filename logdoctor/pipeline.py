@@ -21,6 +21,7 @@ import polars as pl
 from logdoctor.baseline import Baseline
 from logdoctor.ingest.bundleset import refuse_several_bundles
 from logdoctor.ingest.inputs import InputError
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules import EVIDENCE_CAP, Context, run_rules, select_rules
 from logdoctor.table import CATEGORICAL_COLUMNS, empty_frame
@@ -172,7 +173,14 @@ def _context(
     box = [result.frame]
     if own:
         result.frame = empty_frame()
-    return Context(box, result.stats, deployment, correct_skew=correct_skew, nodes=result.nodes)
+    return Context(
+        box,
+        result.stats,
+        deployment,
+        correct_skew=correct_skew,
+        nodes=result.nodes,
+        messages=result.messages,
+    )
 
 
 def _deployment(
@@ -219,7 +227,7 @@ def _load_logs(
     )
     if not one_cluster:
         refuse_several_bundles(loader, [str(p) for p in paths])
-    return loader.result(CATEGORICAL_COLUMNS)
+    return loader.result(CATEGORICAL_COLUMNS, MessageStore())
 
 
 def _verdict_only(run: Callable[_P, Checked]) -> Callable[_P, CheckReport]:

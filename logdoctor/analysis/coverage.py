@@ -16,6 +16,7 @@ import polars as pl
 
 from logdoctor.analysis.events import Events, as_events
 from logdoctor.analysis.evidence import from_rows
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.model import Evidence
 from logdoctor.table import ParseStats
 from logdoctor.ucm.naming import rotated_number
@@ -111,7 +112,9 @@ def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) ->
             spans.append(FileSpan(r["file"], number, r["first"], r["last"], int(r["records"])))
         spans.sort(key=lambda s: (s.first or datetime.min, s.file))
         stream = _Stream(
-            ev.frame, frame.filter((pl.col("node") == node) & (pl.col("family") == family))
+            ev.frame,
+            frame.filter((pl.col("node") == node) & (pl.col("family") == family)),
+            ev.messages,
         )
         gaps = [*_missing_files(node, family, spans, stream), *_silences(node, family, stream)]
         gaps.sort(key=lambda g: (g.start or datetime.min, g.kind))
@@ -148,10 +151,12 @@ class _Stream:
 
     wide: pl.DataFrame
     rows: pl.DataFrame
+    messages: MessageStore | None = None
+    """The text of the wide table's rows whose ``message`` is null."""
 
     def evidence(self, rows: pl.DataFrame) -> tuple[Evidence, ...]:
         """Evidence for narrow ``rows``, read from the wide table."""
-        return from_rows(self.wide.select(pl.all().gather(rows["_row"])))
+        return from_rows(self.wide.select(pl.all().gather(rows["_row"])), messages=self.messages)
 
 
 def _missing_files(node: str, family: str, spans: list[FileSpan], stream: _Stream) -> list[Gap]:

@@ -13,6 +13,8 @@ from functools import cached_property
 
 import polars as pl
 
+from logdoctor.ingest.messages import MessageStore
+
 __all__ = ["Events", "as_events", "in_merged_order", "merge_nodes", "take_merged"]
 
 _SORT = ["time", "node", "file", "line"]
@@ -102,8 +104,11 @@ class Events:
         *,
         sorted_: bool = False,
         rows: Mapping[str, pl.Series] | None = None,
+        messages: MessageStore | None = None,
     ) -> None:
         self.frame = frame if sorted_ else merge_nodes(frame)
+        self.messages = messages
+        """The text of the rows whose ``message`` is null (:mod:`logdoctor.ingest.messages`)."""
         if rows is not None:
             self.__dict__["rows"] = rows
         self._kept: dict[tuple[str, ...], pl.DataFrame] = {}
@@ -119,7 +124,7 @@ class Events:
         just those columns gathered anew, so both share the copies of every other column."""
         if frame.height != base.frame.height:
             raise ValueError("a derived event table must have its base's rows")
-        out = cls(frame, sorted_=True, rows=base.rows)
+        out = cls(frame, sorted_=True, rows=base.rows, messages=base.messages)
         out._base = base
         out._merged = base._merged  # the same rows: the same merged positions
         out._changed = () if frame is base.frame else tuple(changed)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import polars as pl
 
+from logdoctor.ingest.messages import MessageStore, fill
 from logdoctor.model import Evidence
 
 __all__ = ["EXCERPT_CHARS", "excerpt", "from_rows", "spread"]
@@ -44,10 +45,14 @@ def spread(frame: pl.DataFrame, limit: int) -> pl.DataFrame:
     return pl.concat([frame.head(limit - tail), frame.tail(tail)], how="vertical")
 
 
-def from_rows(frame: pl.DataFrame, limit: int | None = None) -> tuple[Evidence, ...]:
-    """Evidence for each row of ``frame`` (at most ``limit``, spread over the frame)."""
+def from_rows(
+    frame: pl.DataFrame, limit: int | None = None, messages: MessageStore | None = None
+) -> tuple[Evidence, ...]:
+    """Evidence for each row of ``frame`` (at most ``limit``, spread over the frame); the
+    text of rows whose ``message`` is null is fetched from ``messages`` (for those rows only)."""
     if limit is not None:
         frame = spread(frame, limit)
+    frame = fill(frame, messages)
     out: list[Evidence] = []
     if "basis" not in frame.columns:  # a frame built without the parser's columns
         frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("basis"))

@@ -248,9 +248,17 @@ def _link_evidence(ev: Events, row: Mapping[str, object] | None) -> tuple[Eviden
         line=int(row["lb"]),  # type: ignore[call-overload]
         time=row["tb"] if isinstance(row["tb"], datetime) else None,
         kind=str(row["kb"]),
-        excerpt=excerpt(str(row["mb"])),
+        excerpt=excerpt(str(_use_message(ev, row))),
     )
-    return (*from_rows(issue), use)
+    return (*from_rows(issue, messages=ev.messages), use)
+
+
+def _use_message(ev: Events, row: Mapping[str, object]) -> object:
+    """The message of a link's use line (``mb``; from the store when the table left it null)."""
+    if row["mb"] is not None or ev.messages is None:
+        return row["mb"]
+    files = pl.Series([row["fb"]], dtype=pl.String)
+    return ev.messages.texts(files, pl.Series([row["lb"]], dtype=pl.Int64))[0]
 
 
 def correct_skew(frame: pl.DataFrame, report: SkewReport) -> pl.DataFrame:

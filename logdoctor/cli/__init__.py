@@ -13,7 +13,10 @@ from __future__ import annotations
 
 # Each command module registers its commands on `main` when imported; `main` imports a
 # command's modules when the command runs (logdoctor.cli._base.COMMAND_MODULES).
+from logdoctor.cli import allocator
 from logdoctor.cli._base import main
 from logdoctor.cli.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, CliError
+
+allocator.configure()  # polars is not imported yet: its allocator starts with these options
 
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "CliError", "main"]

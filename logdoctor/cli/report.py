@@ -56,6 +56,7 @@ def report_cmd(
     report covers the rest. Exit 2 also when a rule failed.
     """
     from logdoctor.ingest.bundleset import refuse_several_bundles
+    from logdoctor.ingest.messages import MessageStore
     from logdoctor.outputs.html import write_html
     from logdoctor.report import build_report, diagnose
     from logdoctor.table import CATEGORICAL_COLUMNS
@@ -68,7 +69,7 @@ def report_cmd(
         refuse_several_bundles(loader, list(paths), "report")
     with TermProgress() as progress:
         loader.progress = progress
-        result = loader.result(CATEGORICAL_COLUMNS)
+        result = loader.result(CATEGORICAL_COLUMNS, MessageStore())
         if result.frame.height == 0:
             progress.close()
             raise _nothing_read(result, paths)

@@ -52,6 +52,7 @@ from logdoctor.ingest.cachekey import (
 )
 from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.messages import MessageStore, read_segment
 from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.parse.bulk import Chunk
 from logdoctor.table import POLARS_SCHEMA, ParseStats
@@ -186,8 +187,8 @@ class ParseCache:
             self.counts.bad += 1
             return None
 
-    def _frame(self, folder: Path, seg: Segment) -> pl.DataFrame:
-        frame = pl.read_parquet(folder / seg.name)
+    def _frame(self, folder: Path, seg: Segment, store: MessageStore | None) -> pl.DataFrame:
+        frame = read_segment(folder / seg.name, store)
         if frame.schema != POLARS_SCHEMA or frame.height != seg.rows:
             raise ValueError(f"{seg.name}: not the event table it should be")
         return frame
@@ -462,12 +463,14 @@ class Lookup:
         """Lines before ``rest``."""
         return sum(s.lines for s in self.segments)
 
-    def frames(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
+    def frames(
+        self, messages: MessageStore | None = None
+    ) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
         """The cached segments' frames, statistics and node statements
         (:func:`~logdoctor.ingest.cachekey.said_frame`), in order; raises on a damaged entry
-        (the caller then parses the file again: see :meth:`ParseCache.forget`)."""
+        (then parsed again: :meth:`ParseCache.forget`); ``messages``: see its ``read_segment``."""
         for seg in self.segments:
-            yield self.cache._frame(self.folder, seg), seg.stats, said_frame(seg.said)
+            yield self.cache._frame(self.folder, seg, messages), seg.stats, said_frame(seg.said)
 
     def statements(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
         """As :meth:`frames`, each segment's node statements in place of its frame: read

@@ -18,10 +18,11 @@ from pathlib import Path
 import polars as pl
 
 from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
-from logdoctor.ingest.cachekey import said_frame
+from logdoctor.ingest.cachekey import Segment, said_frame
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.opening import Opened, data_size, open_file
 from logdoctor.ingest.parse import Chunk, iter_chunks, merge_stats, parse_bytes
@@ -53,6 +54,9 @@ class CachedRead:
     lean: bool = False
     """Yield each part's node statements (:func:`~logdoctor.ingest.nodes.statement_frame`)
     instead of its events (see the module)."""
+    messages: MessageStore | None = None
+    """A hit's segments are read without the ``message`` of the rows the store fetches back
+    from them (:meth:`~logdoctor.ingest.messages.MessageStore.read_segment`)."""
     _zones: dict[str, Zone] = field(default_factory=dict, repr=False)
     _sources: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -72,7 +76,7 @@ class CachedRead:
         parts: list[Part] = []
         if hit is not None:
             try:
-                parts = list(hit.statements() if self.lean else hit.frames())
+                parts = list(hit.statements() if self.lean else hit.frames(self.messages))
             except (OSError, ValueError, pl.exceptions.PolarsError):
                 hit.forget()
                 hit = None
@@ -149,7 +153,7 @@ class CachedRead:
             done.append(chunk.stats)
             said = None if seg is None else said_frame(seg.said)
             if not self.lean:
-                yield chunk.frame, chunk.stats, said
+                yield self._written(writer, seg, chunk.frame), chunk.stats, said
             elif said is not None:
                 yield said, chunk.stats, said
             else:
@@ -159,6 +163,15 @@ class CachedRead:
         st = opened.account(merge_stats(done))
         st.zone_from = self._sources.get(fmt.name)
         self.stats = st
+
+    def _written(
+        self, writer: Writer | None, seg: Segment | None, frame: pl.DataFrame
+    ) -> pl.DataFrame:
+        """A parsed chunk's frame, its messages left in the segment just written when the
+        store takes them (:meth:`~logdoctor.ingest.messages.MessageStore.written`)."""
+        if self.messages is None or writer is None or seg is None or writer.failed:
+            return frame
+        return self.messages.written(writer.folder / seg.name, frame)
 
     def _chunks(
         self, opened: Opened, fmt: Format, zone: Zone, start: int, first_line: int

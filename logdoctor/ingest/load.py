@@ -30,6 +30,7 @@ from logdoctor.ingest.detect import (
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Ignored, InputError, Limits, LogFile
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.ingest.nodes import NodeTable, identify
 from logdoctor.ingest.nodestatements import (
     family_literals,
@@ -72,6 +73,8 @@ class LoadResult:
     nodes: NodeTable = field(default_factory=NodeTable)
     """Each node's canonical name and aliases (the ``node`` and ``server`` columns and the
     statistics already use the canonical names)."""
+    messages: MessageStore | None = None
+    """The text the frame leaves null (:mod:`logdoctor.ingest.messages`); None: it has all."""
 
     @cached_property
     def events(self) -> "pd.DataFrame":  # noqa: UP037
@@ -123,6 +126,8 @@ class Loader:
     """Node identity, complete once ``frames()`` is exhausted (or after ``identify_nodes``)."""
     cache: ParseCache | None = None
     """The parsed-file cache (:mod:`logdoctor.ingest.cache`); None: every file is parsed."""
+    messages: MessageStore | None = None
+    """The store of :meth:`result` (cached segments are read into it: see CachedRead)."""
     _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _known: NodeTable | None = field(default=None, repr=False)
     _early: NodeTable | None = field(default=None, repr=False)
@@ -243,9 +248,9 @@ class Loader:
 
     def _cached(self, lf: LogFile, mode: str, lean: bool) -> CachedRead:
         assert self.cache is not None
-        return CachedRead(
-            self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone, lean=lean
-        )
+        read = CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
+        read.lean, read.messages = lean, self.messages
+        return read
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """Event frames in input order; ``stats`` and ``nodes`` are complete once the iterator
@@ -376,12 +381,17 @@ class Loader:
             self.stats[:] = self.nodes.apply_stats(self.stats)
             self.zones.rename(self.nodes.resolve)
 
-    def result(self, categorical: Collection[str] = ()) -> LoadResult:
+    def result(
+        self, categorical: Collection[str] = (), messages: MessageStore | None = None
+    ) -> LoadResult:
         """Parse everything and collect the events into one LoadResult.
 
         ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
-        and ``report`` load a smaller table so; :func:`load` keeps the documented String)."""
-        frames = [_categorical(f, categorical) for f in self.frames()]
+        and ``report`` load a smaller table so; :func:`load` keeps the documented String).
+        ``messages``: takes the text the frame leaves null (:meth:`MessageStore.take`)."""
+        self.messages = messages
+        take = (lambda f: f) if messages is None else messages.take
+        frames = [_categorical(take(f), categorical) for f in self.frames()]
         frame = (
             pl.concat(frames, how="vertical")
             if frames
@@ -396,6 +406,7 @@ class Loader:
             ignored=self.ignored,
             formats=self.formats,
             nodes=self.nodes,
+            messages=messages,
         )
 
 

@@ -20,6 +20,7 @@ import polars as pl
 
 from logdoctor.analysis.shapes import Template, mine
 from logdoctor.analysis.usertimeline import with_edge_users
+from logdoctor.ingest.messages import MessageStore, fill
 from logdoctor.model import FAILURE_KINDS
 from logdoctor.report.colors import kind_color, level_color
 from logdoctor.report.model import Limits
@@ -78,10 +79,13 @@ class TimeRange:
     stray_groups: int = 0
 
 
-def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
+def time_range(
+    frame: pl.DataFrame, limits: Limits, messages: MessageStore | None = None
+) -> TimeRange:
     """Split the timed events at silences longer than :data:`STRAY_GAP`; the stretches that
     hold at least :data:`STRAY_SHARE` of the events (and always the largest) make the range,
-    the others are stray lines."""
+    the others are stray lines (the text of a group's first line from ``messages`` where the
+    table left it null)."""
     times = frame["time"].drop_nulls()  # the one column read here: no wide copy of the rows
     if times.len() == 0:
         return TimeRange(None, None)
@@ -106,15 +110,18 @@ def time_range(frame: pl.DataFrame, limits: Limits) -> TimeRange:
             pl.col("time").min().alias("first"),
             pl.col("time").max().alias("last"),
             pl.col("line").first(),
-            pl.col("message").first().str.slice(0, limits.excerpt_chars * 4 + 16),
+            pl.col("message").first(),
             pl.col("kind").first(),
         )
         .sort(["count", "first"], descending=[True, False])
     )
+    shown = fill(groups.head(limits.strays), messages).with_columns(
+        pl.col("message").str.slice(0, limits.excerpt_chars * 4 + 16)
+    )
     return TimeRange(
         lo,
         hi,
-        strays=groups.head(limits.strays).to_dicts(),
+        strays=shown.to_dicts(),
         stray_lines=out.height,
         stray_groups=groups.height,
     )

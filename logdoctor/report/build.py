@@ -105,7 +105,7 @@ def build_report(
     corr = diag.correlation or _correlation(frame, stats)
     events = corr.events
     paths = Paths(inputs)
-    rng = agg.time_range(events, lim)
+    rng = agg.time_range(events, lim, corr.messages)
     timeline = agg.timeline(events, lim, rng)
     marks, marks_total = agg.markers(events, lim)
     ua = agg.users(events, lim)

@@ -40,7 +40,7 @@ def diagnose(
     declared = None if config is None else load_deployment(config)
     box = [result.frame]
     result.frame = empty_frame()
-    ctx = Context(box, result.stats, declared, nodes=result.nodes)
+    ctx = Context(box, result.stats, declared, nodes=result.nodes, messages=result.messages)
     result.frame = ctx.raw.frame  # the same events, time-ordered: the load order's copy is freed
     report = check_context(ctx, fail_on="never", errors=result.errors, progress=progress)
     return diagnosis_of(report, ctx)
@@ -48,7 +48,12 @@ def diagnose(
 
 def correlation_of(ctx: Context) -> Correlation:
     """What the report shows of a rule context's correlation (computed once, there)."""
-    return Correlation(events=ctx.events.frame, lineage=ctx.lineage, coverage=tuple(ctx.coverage))
+    return Correlation(
+        events=ctx.events.frame,
+        lineage=ctx.lineage,
+        coverage=tuple(ctx.coverage),
+        messages=ctx.messages,
+    )
 
 
 def unchecked_of(ctx: Context, rules: Sequence[Rule]) -> tuple[Unchecked, ...]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from logdoctor.analysis.coverage import NodeCoverage
+    from logdoctor.ingest.messages import MessageStore
 
 __all__ = [
     "ConfigFact",
@@ -106,6 +107,8 @@ class Correlation:
     events: pl.DataFrame = field(repr=False)
     lineage: pl.DataFrame = field(repr=False)
     coverage: tuple[NodeCoverage, ...] = field(default=(), repr=False)
+    messages: MessageStore | None = field(default=None, repr=False)
+    """The text of the events whose ``message`` is null (:mod:`logdoctor.ingest.messages`)."""
 
 
 @dataclass(frozen=True)

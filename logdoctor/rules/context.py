@@ -22,6 +22,7 @@ from logdoctor.analysis.lineage import ENRICHED_COLUMNS, enrich, lineage
 from logdoctor.analysis.sessions import sessions
 from logdoctor.analysis.skew import SkewReport, clock_skew
 from logdoctor.analysis.skew import correct_skew as corrected_times
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.ingest.nodes import NodeTable, identify_events
 from logdoctor.model import Evidence, Severity
 from logdoctor.rules.registry import Needs
@@ -71,6 +72,8 @@ class Context:
     ``frame`` is the event table, or a one-item list holding it: the context then takes the
     table (the list is left empty) and puts it in time order column by column, so that a
     caller that gives its table away never holds two copies of it (``check``, ``report``).
+    ``messages``: where the text of the rows whose ``message`` is null is (a load's
+    :attr:`~logdoctor.ingest.load.LoadResult.messages`).
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Context:
         *,
         correct_skew: bool = False,
         nodes: NodeTable | None = None,
+        messages: MessageStore | None = None,
     ) -> None:
         box = frame if isinstance(frame, list) else [frame]
         del frame
@@ -95,7 +99,9 @@ class Context:
         self.nodes = table
         """Each node's canonical name and aliases (:mod:`logdoctor.ingest.nodes`)."""
         box.append(table.apply(box.pop()))
-        self.raw = Events(take_merged(box, CATEGORICAL_COLUMNS), sorted_=True)
+        self.messages = messages
+        """The text of the rows whose ``message`` the table leaves null (None: it has all)."""
+        self.raw = Events(take_merged(box, CATEGORICAL_COLUMNS), sorted_=True, messages=messages)
         frame = self.raw.frame
         self.stats = table.apply_stats(stats)
         self.declared = None if declared is None else declared.renamed(table.resolve)
@@ -104,7 +110,7 @@ class Context:
             report = clock_skew(self.raw, reference=self.reference_node)
             self.__dict__["skew"] = report  # LD903 reports the skew found before correcting
             if report.skewed():
-                self.raw = Events(corrected_times(self.raw.frame, report))
+                self.raw = Events(corrected_times(self.raw.frame, report), messages=messages)
                 self.skew_corrected = True
 
     # -- correlation -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 import polars as pl
 
 from logdoctor.analysis.evidence import from_rows
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.model import Evidence, Finding, Severity, weakest_basis
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.rules.catalog import all_rules
@@ -99,7 +100,9 @@ def _merge(hits: Iterable[Hit]) -> list[Hit]:
     return list(merged.values())
 
 
-def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
+def _finding(
+    rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP, messages: MessageStore | None = None
+) -> Finding:
     extra = hit.extra
     rows = hit.rows
     if rows is not None and rows.height:
@@ -110,7 +113,7 @@ def _finding(rule: Rule, hit: Hit, cap: int | None = EVIDENCE_CAP) -> Finding:
     room = max(0, limit - min(len(extra), limit))
     evidence: tuple[Evidence, ...] = extra[:limit]
     if rows is not None and n_rows and room:
-        evidence += from_rows(rows, room)
+        evidence += from_rows(rows, room, messages)
     times: list[datetime] = [e.time for e in extra if e.time is not None]
     if rows is not None and n_rows:
         t = rows["time"].drop_nulls()
@@ -165,7 +168,7 @@ def run_rules(
     progress.stage("rules", len(pool), "rules")
     for rule in pool:
         try:
-            found = [_finding(rule, h, evidence_cap) for h in _merge(rule.func(ctx))]
+            found = [_finding(rule, h, evidence_cap, ctx.messages) for h in _merge(rule.func(ctx))]
         except Exception as exc:  # a rule bug is that rule's error, not the run's
             text = " ".join(f"{type(exc).__name__}: {exc}".split())
             failures.append(RuleFailure(rule.id, rule.title, text))

@@ -21,7 +21,7 @@ import polars as pl
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.inference.clients import expressways, jabber, trace
 from logdoctor.analysis.inference.compare import Disagreement, compare, logs_cluster
-from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, Inferred
+from logdoctor.analysis.inference.fact import FACT_EVIDENCE, Fact, Inferred, texts_from
 from logdoctor.analysis.inference.keys import keys
 from logdoctor.analysis.inference.parameters import parameters
 from logdoctor.analysis.inference.roles import name_role, roles
@@ -42,12 +42,13 @@ def infer(events: Events | pl.DataFrame) -> Inferred:
     """Infer the deployment from an event table."""
     ev = events if isinstance(events, Events) else Events(events)
     facts: list[Fact] = []
-    found, role_facts, publisher = roles(ev)
-    facts.extend(role_facts)
-    facts.extend(parameters(ev))
-    node_keys, key_facts = keys(ev, found, publisher)
-    facts.extend(key_facts)
-    facts.extend(expressways(ev, found))
-    facts.extend(jabber(ev))
-    facts.extend(trace(ev))
+    with texts_from(ev.messages):
+        found, role_facts, publisher = roles(ev)
+        facts.extend(role_facts)
+        facts.extend(parameters(ev))
+        node_keys, key_facts = keys(ev, found, publisher)
+        facts.extend(key_facts)
+        facts.extend(expressways(ev, found))
+        facts.extend(jabber(ev))
+        facts.extend(trace(ev))
     return Inferred(facts=tuple(facts), roles=found, publisher=publisher, node_keys=node_keys)

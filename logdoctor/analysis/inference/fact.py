@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,7 @@ import polars as pl
 
 from logdoctor.analysis.events import Events
 from logdoctor.analysis.evidence import from_rows, spread
+from logdoctor.ingest.messages import MessageStore
 from logdoctor.model import Evidence
 from logdoctor.ucm.deploymodel import KeyInfo
 from logdoctor.ucm.topology import KEY_USES
@@ -25,6 +28,7 @@ __all__ = [
     "last_change",
     "make_fact",
     "on_off",
+    "texts_from",
 ]
 
 FACT_EVIDENCE = 10
@@ -83,6 +87,21 @@ class Inferred:
         return out
 
 
+_MESSAGES: ContextVar[MessageStore | None] = ContextVar("_MESSAGES", default=None)
+"""The message store of the events being inferred from (set by :func:`texts_from`)."""
+
+
+@contextmanager
+def texts_from(messages: MessageStore | None) -> Iterator[None]:
+    """While inside, the facts made take the text of their evidence rows whose ``message``
+    is null from ``messages`` (the inferring modules pass rows, not the events, around)."""
+    token = _MESSAGES.set(messages)
+    try:
+        yield
+    finally:
+        _MESSAGES.reset(token)
+
+
 def make_fact(path: str, subject: str, value: Any, reason: str, rows: pl.DataFrame) -> Fact:
     """A fact resting on ``rows`` (the first FACT_EVIDENCE kept as evidence, all counted)."""
     return Fact(
@@ -90,7 +109,7 @@ def make_fact(path: str, subject: str, value: Any, reason: str, rows: pl.DataFra
         subject=subject,
         value=value,
         reason=reason,
-        evidence=from_rows(rows, FACT_EVIDENCE),
+        evidence=from_rows(rows, FACT_EVIDENCE, _MESSAGES.get()),
         count=rows.height,
     )
 
@@ -106,7 +125,7 @@ def fact_at(
         subject=subject,
         value=value,
         reason=reason,
-        evidence=from_rows(ev.frame.select(pl.all().gather(shown))),
+        evidence=from_rows(ev.frame.select(pl.all().gather(shown)), messages=ev.messages),
         count=positions.len(),
     )
 
