@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from logdoctor.cli import main, parserun
+from logdoctor.cli import allocator, main, parserun
 from logdoctor.ingest import load as load_module
 from tests.helpers.paths import ROOT
 
@@ -91,9 +91,9 @@ def _allocator_conf_after(*args: str) -> str:
         f"sys.argv = ['logdoctor', *{list(args)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "assert 'polars' in sys.modules\n"
-        f"print(os.environ.get({parserun.ALLOCATOR_CONF!r}, '-'))\n"
+        f"print(os.environ.get({allocator.VARIABLE!r}, '-'))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != parserun.ALLOCATOR_CONF}
+    env = {k: v for k, v in os.environ.items() if k != allocator.VARIABLE}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
@@ -104,19 +104,24 @@ def test_a_streamed_parse_keeps_freed_pages_before_polars_loads(tmp_path: Path) 
     out = str(tmp_path / "out.jsonl")
     # polars appends a setting it finds to its own (dirty_decay_ms:500,...): ours is last.
     kept = _allocator_conf_after("parse", str(SAMPLE), "--format", "jsonl", "-o", out)
-    assert kept.endswith(",dirty_decay_ms:-1,muzzy_decay_ms:-1")
+    assert kept.endswith(allocator.settings(os.cpu_count(), keep_freed=True))
     bundle = str(SAMPLE.parent.parent.parent)  # a folder of files, merged in memory
     merged = _allocator_conf_after("parse", bundle, "--format", "jsonl", "-o", out)
     assert "decay_ms:-1" not in merged
+    assert merged.endswith(allocator.settings(os.cpu_count()))  # every command's setting
 
 
 def test_keep_freed_pages_never_overrides_nor_comes_too_late(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(parserun.ALLOCATOR_CONF, raising=False)
-    parserun.keep_freed_pages()  # polars is loaded in this process: too late
-    assert parserun.ALLOCATOR_CONF not in os.environ
+    monkeypatch.delenv(allocator.VARIABLE, raising=False)
+    allocator.keep_freed_pages()  # polars is loaded in this process: too late
+    assert allocator.VARIABLE not in os.environ
     monkeypatch.delitem(sys.modules, "polars")
-    monkeypatch.setenv(parserun.ALLOCATOR_CONF, "narenas:1")
-    parserun.keep_freed_pages()
-    assert os.environ[parserun.ALLOCATOR_CONF] == "narenas:1"
+    monkeypatch.setenv(allocator.VARIABLE, "narenas:1")
+    allocator.keep_freed_pages()
+    assert os.environ[allocator.VARIABLE] == "narenas:1"  # the user's
+    ours: dict[str, str] = {}
+    allocator.configure(ours)
+    allocator.keep_freed_pages(ours)  # over the commands' own setting it switches
+    assert ours == {allocator.VARIABLE: allocator.settings(os.cpu_count(), keep_freed=True)}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from logdoctor.cli._base import main
+from logdoctor.cli.allocator import keep_freed_pages
 from logdoctor.cli.errors import EXIT_USAGE, CliError, handle_errors
 from logdoctor.cli.inputs import (
     binary_out,
@@ -36,7 +37,7 @@ from logdoctor.cli.options import (
     zones,
     zones_config_option,
 )
-from logdoctor.cli.parserun import ParseRun, holdable, keep_freed_pages
+from logdoctor.cli.parserun import ParseRun, holdable
 from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 

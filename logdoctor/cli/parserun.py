@@ -1,10 +1,9 @@
 """One run of ``parse``: its filters, and how its rows reach the output (streamed chunk by
-chunk, one file held whole to be parsed once, or merged by time), with the allocator setting
-that a stream of chunks wants."""
+chunk, one file held whole to be parsed once, or merged by time); the allocator setting a
+stream of chunks wants is :func:`logdoctor.cli.allocator.keep_freed_pages`."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
     from logdoctor.ingest.load import Loader
     from logdoctor.timestamps import ZoneBook
 
-__all__ = ["ALLOCATOR_CONF", "HOLD_BYTES", "ParseRun", "holdable", "keep_freed_pages"]
+__all__ = ["HOLD_BYTES", "ParseRun", "holdable"]
 
 
 class ParseRun:
@@ -124,22 +123,6 @@ class ParseRun:
                 f"… {frame.height - limit:,} more event(s); use --limit or --format jsonl",
                 console,
             )
-
-
-ALLOCATOR_CONF = "_RJEM_MALLOC_CONF"
-"""The environment variable polars' allocator (jemalloc) reads its options from, once, when
-polars is loaded."""
-
-
-def keep_freed_pages() -> None:
-    """Have polars' allocator keep the pages it frees for reuse rather than hand them back to
-    the system after half a second (polars' own setting, which it puts first and lets this
-    variable override): a streamed export frees and takes a chunk's worth of memory per
-    chunk, and each fresh page costs a page fault (a cached 1 M-line file: ~190 k faults ->
-    ~85 k, about 0.5 s of system time; the peak stays one chunk's). Only before polars is
-    loaded (later the allocator is set up) and never over the user's own setting."""
-    if "polars" not in sys.modules:
-        os.environ.setdefault(ALLOCATOR_CONF, "dirty_decay_ms:-1,muzzy_decay_ms:-1")
 
 
 HOLD_BYTES = 512 << 20
