@@ -163,3 +163,29 @@ def test_files_taken_on_several_threads_keep_their_own_blocks(
     for original, taken in zip(frames, lean, strict=True):
         assert taken["message"].null_count() == taken.height
         assert store.fill(taken)["message"].equals(original["message"])
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_two_members_of_one_name_keep_their_own_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    """A record is named by its file and line: an archive holding two members of one name
+    (a zip may) shows the second as ``name (2)``, so the text fetched back for a row is its
+    own member's (it was the other member's)."""
+    import zipfile
+
+    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    sample = next((MIXED / "ucm-pub").rglob("ssosp00001.log")).read_bytes()
+    other = sample.replace(b"user=", b"user=other-")
+    assert other != sample
+    bundle = tmp_path / "dup.zip"
+    with zipfile.ZipFile(bundle, "w") as z, pytest.warns(UserWarning, match="Duplicate name"):
+        z.writestr("ucm-pub/ssosp00001.log", sample)
+        z.writestr("ucm-pub/ssosp00001.log", other)
+    plain = _plain(bundle)
+    name = f"{bundle}!ucm-pub/ssosp00001.log"
+    assert plain["file"].unique().sort().to_list() == [name, f"{name} (2)"]
+    lean, store = _lean(bundle, cache=cached)
+    assert lean["message"].null_count() > 0
+    assert store.fill(lean).select(COLUMNS).equals(plain)
+    store.close()

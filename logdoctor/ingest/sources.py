@@ -14,6 +14,7 @@ collection, :func:`logdoctor.ingest.nodenames.node_from_path`), unless ``--node`
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import posixpath
@@ -202,4 +203,24 @@ def discover(
     walk = _Walk(formats_match=formats_match, sniff=sniff, limits=limits or Limits(), node=node)
     for raw, globbed in _expand(paths):
         walk.path(Path(raw), globbed=globbed)
-    return walk.files, walk.errors, walk.ignored
+    return _distinct(walk.files), walk.errors, walk.ignored
+
+
+def _distinct(files: list[LogFile]) -> list[LogFile]:
+    """``files`` with a display name each of its own: a second file shown as ``x`` (an
+    archive holding two members of one name, or names that differ only in bytes that are not
+    UTF-8) is shown as ``x (2)``. A record is named by its file and line (evidence, and the
+    message text fetched back for it), so two files must never share a name."""
+    taken = {lf.display for lf in files}
+    seen: set[str] = set()
+    out = []
+    for lf in files:
+        if lf.display in seen:
+            n = 2
+            while f"{lf.display} ({n})" in taken:
+                n += 1
+            lf = dataclasses.replace(lf, display=f"{lf.display} ({n})")
+            taken.add(lf.display)
+        seen.add(lf.display)
+        out.append(lf)
+    return out
