@@ -63,144 +63,220 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
 
 # -- lineage -------------------------------------------------------------------------------------
 
-_COMMON = ("token_id", "kind", "time", "node", "user", "client_id", "device", "grant", "server")
-_ISSUE_COLUMNS = (*_COMMON, "file", "line", "key", "value")
-"""The columns the lineage reads of issue lines (and of use lines, below): a narrow copy."""
-_USE_COLUMNS = (*_COMMON, "reason")
+_READ = (
+    "token_id",
+    "kind",
+    "time",
+    "node",
+    "user",
+    "client_id",
+    "device",
+    "grant",
+    "server",
+    "file",
+    "line",
+    "key",
+    "value",
+    "reason",
+)
+"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows)."""
+
+_KIND = pl.col("kind")
+_ISSUE = _KIND.is_in(list(ISSUE_KINDS))
+_USE = ~_ISSUE
+_TELLS = (
+    pl.when(
+        _KIND.is_in(["token.refreshed", "token.revoked"])
+        | ((_KIND == "token.rejected") & (pl.col("grant") == "refresh_token"))
+    )
+    .then(pl.lit("refresh"))
+    .when(_KIND == "token.validated")
+    .then(pl.lit("access"))
+)
+"""The token type a use line implies (refresh or access), null if it does not tell."""
 
 
 def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
-    """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight."""
+    """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight: the
+    tokens issued in the logs in the order of their first issue line, then those only used,
+    in the order of their first use.
+
+    One narrow gather of the issue and use lines (in time order) and one group-by of them on
+    the token id: each token's first issue line, first telling use and so on are found as
+    row positions (the least position meeting a condition) and their values gathered once per
+    token, instead of a group-by of the uses, a de-duplication of the issue lines and two
+    joins on the token id."""
     ev = as_events(events)
-    issued = _issue_lines(ev)
-    tokens = _issued_tokens(issued).join(_parents(ev, issued), on="token_id", how="left")
-    used = _usage(ev)
-    out = tokens.join(used, on="token_id", how="full", coalesce=True, maintain_order="left_right")
-    out = out.with_columns(
-        pl.col("type").fill_null(pl.col("_type")),
-        pl.col("user").fill_null(pl.col("_user")),
-        pl.col("client_id").fill_null(pl.col("_client")),
-        pl.col("device").fill_null(pl.col("_device")),
-        pl.col("uses").fill_null(0),
-        pl.col("validations").fill_null(0),
-        pl.col("refreshes").fill_null(0),
-        pl.col("rejections").fill_null(0),
+    at = ev.positions([*ISSUE_KINDS, *USE_KINDS])
+    lines = (
+        ev.frame.select(pl.col(c).gather(at) for c in _READ)
+        .filter(pl.col("token_id").is_not_null())
+        .with_row_index("_i")
+        .with_columns(
+            pl.when(_ISSUE)
+            .then(_KIND.replace_strict(ISSUE_KINDS, default=None, return_dtype=pl.String))
+            .alias("type"),
+            _TELLS.alias("_tell"),
+        )
     )
-    return out.select(list(LINEAGE_COLUMNS))
+    lines = lines.with_columns(_parents(lines))
+    return _assemble(lines, _per_token(lines))
 
 
-def _issue_lines(ev: Events) -> pl.DataFrame:
-    """The issue lines that name a token, with its ``type`` and ``expires_at``."""
-    issued = ev.narrow(ISSUE_KINDS, _ISSUE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    return issued.with_columns(
-        pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
-        (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
-            "expires_at"
-        ),
-    )
+def _first(condition: pl.Expr) -> pl.Expr:
+    """In a group of token lines: the position (``_i``) of its first line meeting ``condition``."""
+    return pl.when(condition).then(pl.col("_i")).min()
 
 
-def _issued_tokens(issued: pl.DataFrame) -> pl.DataFrame:
-    """One row per issued token id (its first issue line), in lineage column names."""
-    return issued.unique("token_id", keep="first", maintain_order=True).select(
-        "token_id",
-        "type",
-        pl.col("time").alias("issued_at"),
-        pl.col("node").alias("issued_node"),
-        pl.col("file").alias("issued_file"),
-        pl.col("line").alias("issued_line"),
-        "user",
-        "client_id",
-        "device",
-        pl.when(pl.col("type") == "access").then(pl.col("grant")).alias("grant"),
-        pl.col("key").alias("kid"),
-        "expires_at",
-        pl.col("server").alias("via"),
-    )
-
-
-def _usage(ev: Events) -> pl.DataFrame:
-    """One row per used token id: use counts and times, plus ``_type``/``_user``/``_client``/
-    ``_device`` guessed from its uses (for tokens issued before the logs start)."""
-    uses = ev.narrow(USE_KINDS, _USE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    return uses.group_by("token_id", maintain_order=True).agg(
-        pl.len().cast(pl.Int64).alias("uses"),
-        pl.col("time").min().alias("first_use"),
-        pl.col("time").max().alias("last_use"),
-        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
-        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
-        (pl.col("kind") == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
-        pl.col("reason")
-        .filter(pl.col("kind") == "token.rejected")
+def _per_token(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per token id: counts and times of its uses, and the positions in ``lines`` of
+    the lines its other columns are taken from, sorted in :func:`lineage`'s order."""
+    grouped = lines.group_by("token_id", maintain_order=True).agg(
+        _first(_ISSUE).alias("_fi"),
+        _first(_USE).alias("_fu"),
+        _USE.sum().cast(pl.Int64).alias("uses"),
+        pl.when(_USE).then(pl.col("time")).min().alias("first_use"),
+        pl.when(_USE).then(pl.col("time")).max().alias("last_use"),
+        (_KIND == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        (_KIND == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (_KIND == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
+        pl.when(_KIND == "token.rejected")
+        .then(pl.col("reason"))
         .drop_nulls()
         .unique(maintain_order=True)
         .alias("reasons"),
-        pl.col("server")
-        .filter(pl.col("kind").is_in(["token.validated", "token.rejected"]))
+        pl.when(_KIND.is_in(["token.validated", "token.rejected"]))
+        .then(pl.col("server"))
         .drop_nulls()
         .unique(maintain_order=True)
         .alias("servers"),
-        pl.col("time").filter(pl.col("kind") == "token.revoked").min().alias("revoked_at"),
-        pl.col("reason").filter(pl.col("kind") == "token.revoked").first().alias("revoke_cause"),
-        _used_type().alias("_type"),
-        pl.col("user").drop_nulls().first().alias("_user"),
-        pl.col("client_id").drop_nulls().first().alias("_client"),
-        pl.col("device").drop_nulls().first().alias("_device"),
+        pl.when(_KIND == "token.revoked").then(pl.col("time")).min().alias("revoked_at"),
+        _first(_KIND == "token.revoked").alias("_revoke"),
+        _first(pl.col("_tell").is_not_null()).alias("_tell"),
+        _first(_USE & pl.col("user").is_not_null()).alias("_user"),
+        _first(_USE & pl.col("client_id").is_not_null()).alias("_client"),
+        _first(_USE & pl.col("device").is_not_null()).alias("_device"),
+        _first(pl.col("_by_refresh").is_not_null()).alias("_by_refresh"),
+        _first(pl.col("_by_login").is_not_null()).alias("_by_login"),
+    )
+    # issued tokens by their first issue line, then the tokens only used by their first use
+    return grouped.sort(pl.coalesce("_fi", pl.col("_fu") + lines.height))
+
+
+_COUNTED = (
+    "uses",
+    "first_use",
+    "last_use",
+    "validations",
+    "refreshes",
+    "rejections",
+    "reasons",
+    "servers",
+    "revoked_at",
+)
+"""The lineage columns :func:`_per_token` computes (the others are gathered from its lines)."""
+
+
+def _assemble(lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """The lineage columns: each token's values gathered from ``lines`` at its positions."""
+
+    def at(column: str, position: str) -> pl.Series:
+        return lines.get_column(column).gather(per.get_column(position))
+
+    gathered = pl.DataFrame(
+        [
+            per.get_column("token_id"),
+            at("type", "_fi").alias("_issued_type"),
+            at("_tell", "_tell"),
+            at("time", "_fi").alias("issued_at"),
+            at("node", "_fi").alias("issued_node"),
+            at("file", "_fi").alias("issued_file"),
+            at("line", "_fi").alias("issued_line"),
+            at("user", "_fi").fill_null(at("user", "_user")).alias("user"),
+            at("client_id", "_fi").fill_null(at("client_id", "_client")).alias("client_id"),
+            at("device", "_fi").fill_null(at("device", "_device")).alias("device"),
+            at("grant", "_fi").alias("_grant"),
+            at("key", "_fi").alias("kid"),
+            at("value", "_fi").alias("_value"),
+            at("server", "_fi").alias("via"),
+            at("_by_refresh", "_by_refresh").fill_null(at("_by_login", "_by_login")),
+            at("reason", "_revoke").alias("revoke_cause"),
+        ]
+    )
+    used = pl.col("uses") > 0  # a token never used has no reasons nor servers (null, not [])
+    return pl.concat([gathered, per.select(_COUNTED)], how="horizontal").select(
+        "token_id",
+        pl.col("_issued_type").fill_null(pl.col("_tell")).alias("type"),
+        "issued_at",
+        "issued_node",
+        "issued_file",
+        "issued_line",
+        "user",
+        "client_id",
+        "device",
+        pl.when(pl.col("_issued_type") == "access").then(pl.col("_grant")).alias("grant"),
+        "kid",
+        (
+            pl.col("issued_at") + pl.duration(seconds=pl.col("_value").cast(pl.Int64, strict=False))
+        ).alias("expires_at"),
+        "via",
+        pl.col("_by_refresh").alias("parent"),
+        "uses",
+        "first_use",
+        "last_use",
+        "validations",
+        "refreshes",
+        "rejections",
+        pl.when(used).then(pl.col("reasons")).alias("reasons"),
+        pl.when(used).then(pl.col("servers")).alias("servers"),
+        "revoked_at",
+        "revoke_cause",
     )
 
 
-def _used_type() -> pl.Expr:
-    """The token type its first telling use implies (refresh or access), null if none tells."""
-    return (
-        pl.when(
-            pl.col("kind").is_in(["token.refreshed", "token.revoked"])
-            | ((pl.col("kind") == "token.rejected") & (pl.col("grant") == "refresh_token"))
-        )
-        .then(pl.lit("refresh"))
-        .when(pl.col("kind") == "token.validated")
-        .then(pl.lit("access"))
-        .otherwise(None)
-        .drop_nulls()
-        .first()
-    )
-
-
-_PARENT_SCHEMA = {"token_id": pl.String(), "parent": pl.String()}
 _PARENT_BY = ["node", "user", "device"]
 
 
-def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
-    """token_id -> parent refresh tid, by the refresh grant or login that preceded the issue."""
-    access = issued.filter(pl.col("type") == "access").select(
-        "token_id",
+def _parents(lines: pl.DataFrame) -> list[pl.Series]:
+    """Each access-token issue line's parent refresh tid, by the refresh grant (``_by_refresh``)
+    or login (``_by_login``) that preceded the issue: two columns of ``lines``, null elsewhere."""
+    narrow = lines.select(
+        "_i", "kind", "type", "time", "node", "grant", "user", "device", "token_id"
+    )
+    access = narrow.filter(pl.col("type") == "access").select(
+        "_i",
         "time",
         "node",
         "grant",
         pl.col("user").fill_null(""),
         pl.col("device").fill_null(""),
     )
-    if access.height == 0:
-        return pl.DataFrame(schema=_PARENT_SCHEMA)
-    refreshed = _as_parents(
-        ev.narrow(["token.refreshed"], ["time", "node", "user", "device", "token_id"]).filter(
-            pl.col("token_id").is_not_null()
-        )
-    )
+    refreshed = _as_parents(narrow.filter(_KIND == "token.refreshed"))
     via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
-    found = []
-    if via_refresh.height and refreshed.height:
-        found.append(_match(via_refresh, refreshed.sort("time"), "backward"))
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
-    refresh = _as_parents(issued.filter(pl.col("type") == "refresh")).sort("time")
-    if logins.height and refresh.height:
-        found.append(_match(logins, refresh, "forward"))
-    if not found:
-        return pl.DataFrame(schema=_PARENT_SCHEMA)
-    return (
-        pl.concat(found, how="vertical")
-        .filter(pl.col("parent").is_not_null())
-        .unique("token_id", keep="first")
-    )
+    refresh = _as_parents(narrow.filter(pl.col("type") == "refresh")).sort("time")
+    return [
+        _parent_column(
+            "_by_refresh", via_refresh, refreshed.sort("time"), "backward", lines.height
+        ),
+        _parent_column("_by_login", logins, refresh, "forward", lines.height),
+    ]
+
+
+def _parent_column(
+    name: str,
+    issues: pl.DataFrame,
+    candidates: pl.DataFrame,
+    strategy: Literal["backward", "forward"],
+    height: int,
+) -> pl.Series:
+    """The parent each issue line (``_i``) finds among ``candidates``, at its position in a
+    column of ``height`` rows (null where none is found or no issue line is)."""
+    column = pl.Series(name, [], pl.String).extend_constant(None, height)
+    if issues.height and candidates.height:
+        found = _match(issues, candidates, strategy)
+        column = column.scatter(found.get_column("_i"), found.get_column("parent"))
+    return column
 
 
 def _as_parents(frame: pl.DataFrame) -> pl.DataFrame:
@@ -217,7 +293,8 @@ def _as_parents(frame: pl.DataFrame) -> pl.DataFrame:
 def _match(
     access: pl.DataFrame, candidates: pl.DataFrame, strategy: Literal["backward", "forward"]
 ) -> pl.DataFrame:
-    """token_id -> parent: the nearest candidate within 5 s on the same node, user and device."""
+    """Access-token issue line (``_i``) -> parent: the nearest candidate within 5 s on the
+    same node, user and device."""
     return access.join_asof(
         candidates,
         on="time",
@@ -225,7 +302,7 @@ def _match(
         strategy=strategy,
         tolerance=timedelta(seconds=5),
         check_sortedness=False,  # both sorted by time by the caller; groups are not checkable
-    ).select("token_id", "parent")
+    ).select("_i", "parent")
 
 
 def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl.DataFrame:
