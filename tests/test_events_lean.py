@@ -12,7 +12,7 @@ import pytest
 
 import logdoctor
 from logdoctor.analysis.coverage import coverage
-from logdoctor.analysis.events import Events, merge_nodes
+from logdoctor.analysis.events import Events, in_merged_order, merge_nodes
 from logdoctor.analysis.lineage import ENRICHED_COLUMNS
 from logdoctor.model import ISSUE_KINDS, USE_KINDS
 from logdoctor.rules import Context
@@ -223,11 +223,27 @@ def test_take_merged_is_the_four_column_sort(seed: int) -> None:
         rows.sort(key=lambda r: (r["node"], r["file"], r["line"]))
     frame = pl.DataFrame(rows, schema_overrides={"time": pl.Datetime("us", "UTC")})
     assert _merged(frame).equals(merge_nodes(frame))
+    by_time = frame.sort("time", nulls_last=True, maintain_order=True)
+    assert in_merged_order(by_time) == _in_merged_order_of_every_row(by_time)
+
+
+def _in_merged_order_of_every_row(frame: pl.DataFrame) -> bool:
+    """The check as it was made before: node, file and line compared on every row."""
+    if frame.height < 2:
+        return True
+    time, node, file, line = (pl.col(c) for c in ("time", "node", "file", "line"))
+    ordered = (
+        ~time.eq_missing(time.shift(1))
+        | (node.shift(1) < node)
+        | (
+            (node.shift(1) == node)
+            & ((file.shift(1) < file) | ((file.shift(1) == file) & (line.shift(1) <= line)))
+        )
+    )
+    return bool(frame.select(ordered.slice(1).fill_null(False).all()).item())
 
 
 def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
-    from logdoctor.analysis.events import in_merged_order
-
     frame = logdoctor.load(str(CASES / "healthy/logs")).frame
     assert frame.height > 100
     by_time = frame.sort("time", nulls_last=True, maintain_order=True)
