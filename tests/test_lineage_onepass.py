@@ -1,7 +1,8 @@
 """The one-pass token lineage (one narrow gather and one group-by of the token lines) against
 the step-by-step computation it replaces (tests/helpers/lineage_ref.py): the same table, row
-for row and column for column, on every rule case and sample bundle, with the String and the
-Categorical event table, and on random token lines (Hypothesis)."""
+for row and column for column, on rule cases and every sample bundle, with the String and the
+Categorical event table, and on random token lines (Hypothesis); and the enrichment that takes
+its one row per token id as given (``distinct``) against the one that de-duplicates it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 import logdoctor
 from logdoctor.analysis.events import Events
-from logdoctor.analysis.lineage import LINEAGE_COLUMNS, lineage
+from logdoctor.analysis.lineage import LINEAGE_COLUMNS, enrich, lineage
 from logdoctor.table import CATEGORICAL_COLUMNS, POLARS_SCHEMA
 from tests.helpers.lineage_ref import reference_lineage
 
@@ -50,6 +51,9 @@ def _same(frame: pl.DataFrame) -> None:
         assert got.columns == list(LINEAGE_COLUMNS)
         assert got.schema == want.schema
         assert got.equals(want), got.join(want, on="token_id", how="anti")
+        # one row per token id: the enrichment joins it without de-duplicating it again
+        assert got["token_id"].n_unique() == got.height
+        assert enrich(ev, got, distinct=True).equals(enrich(ev, got))
 
 
 @pytest.mark.parametrize("folder", CASES, ids=lambda p: str(p.relative_to(RULES)))

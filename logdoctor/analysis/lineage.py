@@ -305,11 +305,15 @@ def _match(
     ).select("_i", "parent")
 
 
-def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl.DataFrame:
+def enrich(
+    events: Events | pl.DataFrame, lin: pl.DataFrame | None = None, *, distinct: bool = False
+) -> pl.DataFrame:
     """The event table with user, client id and device filled from each token's issue line,
-    where a line names the token but not them."""
+    where a line names the token but not them. ``distinct``: ``lin`` has one row per token id
+    (it is :func:`lineage`'s table), so it is not de-duplicated again (None: computed here)."""
     ev = as_events(events)
-    lin = lineage(ev) if lin is None else lin
+    if lin is None:
+        lin, distinct = lineage(ev), True
     frame = ev.frame
     if lin.height == 0 or frame.height == 0:
         return frame
@@ -318,7 +322,9 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
         pl.col("user").alias("_u"),
         pl.col("client_id").alias("_c"),
         pl.col("device").alias("_d"),
-    ).unique("token_id", keep="first", maintain_order=True)  # one row per event, always
+    )
+    if not distinct:  # one row per event, always
+        known = known.unique("token_id", keep="first", maintain_order=True)
     need = pl.col("token_id").is_not_null() & (
         pl.col("user").is_null() | pl.col("client_id").is_null() | pl.col("device").is_null()
     )
