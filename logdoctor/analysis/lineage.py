@@ -73,13 +73,10 @@ _READ = (
     "device",
     "grant",
     "server",
-    "file",
-    "line",
-    "key",
-    "value",
     "reason",
 )
-"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows)."""
+"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows);
+the issue line's file, line, key and value are gathered for the first issue lines only."""
 
 _KIND = pl.col("kind")
 _ISSUE = _KIND.is_in(list(ISSUE_KINDS))
@@ -109,18 +106,12 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
     ev = as_events(events)
     at = ev.positions([*ISSUE_KINDS, *USE_KINDS])
     lines = (
-        ev.frame.select(pl.col(c).gather(at) for c in _READ)
+        ev.frame.select(*(pl.col(c).gather(at) for c in _READ), at.alias("_at"))
         .filter(pl.col("token_id").is_not_null())
         .with_row_index("_i")
-        .with_columns(
-            pl.when(_ISSUE)
-            .then(_KIND.replace_strict(ISSUE_KINDS, default=None, return_dtype=pl.String))
-            .alias("type"),
-            _TELLS.alias("_tell"),
-        )
     )
     lines = lines.with_columns(_parents(lines))
-    return _assemble(lines, _per_token(lines))
+    return _assemble(ev.frame, lines, _per_token(lines))
 
 
 def _first(condition: pl.Expr) -> pl.Expr:
@@ -152,7 +143,7 @@ def _per_token(lines: pl.DataFrame) -> pl.DataFrame:
         .alias("servers"),
         pl.when(_KIND == "token.revoked").then(pl.col("time")).min().alias("revoked_at"),
         _first(_KIND == "token.revoked").alias("_revoke"),
-        _first(pl.col("_tell").is_not_null()).alias("_tell"),
+        _first(_TELLS.is_not_null()).alias("_tell"),
         _first(_USE & pl.col("user").is_not_null()).alias("_user"),
         _first(_USE & pl.col("client_id").is_not_null()).alias("_client"),
         _first(_USE & pl.col("device").is_not_null()).alias("_device"),
@@ -177,36 +168,42 @@ _COUNTED = (
 """The lineage columns :func:`_per_token` computes (the others are gathered from its lines)."""
 
 
-def _assemble(lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
-    """The lineage columns: each token's values gathered from ``lines`` at its positions."""
+def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """The lineage columns: each token's values gathered from ``lines`` at its positions (and
+    from the event table ``frame`` for the first issue line's file, line, key and value)."""
 
     def at(column: str, position: str) -> pl.Series:
         return lines.get_column(column).gather(per.get_column(position))
 
+    issue_at = at("_at", "_fi")
+    told = pl.DataFrame([at("kind", "_tell"), at("grant", "_tell")]).select(_TELLS)
     gathered = pl.DataFrame(
         [
             per.get_column("token_id"),
-            at("type", "_fi").alias("_issued_type"),
-            at("_tell", "_tell"),
+            at("kind", "_fi").alias("_issue_kind"),
+            told.to_series().alias("_tell"),
             at("time", "_fi").alias("issued_at"),
             at("node", "_fi").alias("issued_node"),
-            at("file", "_fi").alias("issued_file"),
-            at("line", "_fi").alias("issued_line"),
+            frame.get_column("file").gather(issue_at).alias("issued_file"),
+            frame.get_column("line").gather(issue_at).alias("issued_line"),
             at("user", "_fi").fill_null(at("user", "_user")).alias("user"),
             at("client_id", "_fi").fill_null(at("client_id", "_client")).alias("client_id"),
             at("device", "_fi").fill_null(at("device", "_device")).alias("device"),
             at("grant", "_fi").alias("_grant"),
-            at("key", "_fi").alias("kid"),
-            at("value", "_fi").alias("_value"),
+            frame.get_column("key").gather(issue_at).alias("kid"),
+            frame.get_column("value").gather(issue_at).alias("_value"),
             at("server", "_fi").alias("via"),
             at("_by_refresh", "_by_refresh").fill_null(at("_by_login", "_by_login")),
             at("reason", "_revoke").alias("revoke_cause"),
         ]
     )
+    issued_type = pl.col("_issue_kind").replace_strict(
+        ISSUE_KINDS, default=None, return_dtype=pl.String
+    )
     used = pl.col("uses") > 0  # a token never used has no reasons nor servers (null, not [])
     return pl.concat([gathered, per.select(_COUNTED)], how="horizontal").select(
         "token_id",
-        pl.col("_issued_type").fill_null(pl.col("_tell")).alias("type"),
+        issued_type.fill_null(pl.col("_tell")).alias("type"),
         "issued_at",
         "issued_node",
         "issued_file",
@@ -214,7 +211,7 @@ def _assemble(lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
         "user",
         "client_id",
         "device",
-        pl.when(pl.col("_issued_type") == "access").then(pl.col("_grant")).alias("grant"),
+        pl.when(issued_type == "access").then(pl.col("_grant")).alias("grant"),
         "kid",
         (
             pl.col("issued_at") + pl.duration(seconds=pl.col("_value").cast(pl.Int64, strict=False))
@@ -240,10 +237,8 @@ _PARENT_BY = ["node", "user", "device"]
 def _parents(lines: pl.DataFrame) -> list[pl.Series]:
     """Each access-token issue line's parent refresh tid, by the refresh grant (``_by_refresh``)
     or login (``_by_login``) that preceded the issue: two columns of ``lines``, null elsewhere."""
-    narrow = lines.select(
-        "_i", "kind", "type", "time", "node", "grant", "user", "device", "token_id"
-    )
-    access = narrow.filter(pl.col("type") == "access").select(
+    narrow = lines.select("_i", "kind", "time", "node", "grant", "user", "device", "token_id")
+    access = narrow.filter(_KIND == "token.access.issued").select(
         "_i",
         "time",
         "node",
@@ -254,7 +249,7 @@ def _parents(lines: pl.DataFrame) -> list[pl.Series]:
     refreshed = _as_parents(narrow.filter(_KIND == "token.refreshed"))
     via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
-    refresh = _as_parents(narrow.filter(pl.col("type") == "refresh")).sort("time")
+    refresh = _as_parents(narrow.filter(_KIND == "token.refresh.issued")).sort("time")
     return [
         _parent_column(
             "_by_refresh", via_refresh, refreshed.sort("time"), "backward", lines.height
