@@ -252,3 +252,20 @@ def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
     shuffled = frame.sample(fraction=1.0, shuffle=True, seed=7)  # not in file order
     assert not in_merged_order(shuffled.sort("time", nulls_last=True, maintain_order=True))
     assert _merged(shuffled).equals(merge_nodes(shuffled))
+
+
+@pytest.mark.parametrize("case", ["healthy/logs", "LD202/bad"])
+def test_positions_of_several_kinds_are_their_rows_merged(case: str) -> None:
+    """The positions of several kinds (found on the kind column in one pass) are the
+    concatenation of each kind's positions, sorted: with a String and a Categorical kind."""
+    frame = logdoctor.load(str(CASES / case)).frame
+    for table in (frame, frame.with_columns(pl.col("kind").cast(pl.Categorical()))):
+        ev = Events(table)
+        kinds = sorted(ev.rows)
+        for group in (kinds, kinds[::2], [*ISSUE_KINDS, *USE_KINDS], [kinds[0], "no.such"]):
+            present = [k for k in group if k in ev.rows]
+            want = pl.concat([ev.rows[k] for k in present]).sort()
+            got = ev.positions(group)
+            assert got.dtype == pl.UInt32
+            assert got.name == "_row"
+            assert got.equals(want)
