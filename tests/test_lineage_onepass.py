@@ -38,6 +38,26 @@ CASES = [
 BUNDLES = sorted(p for p in (ROOT / "sample_logs").iterdir() if p.is_dir())
 
 
+def _filled_whole(frame: pl.DataFrame, lin: pl.DataFrame) -> pl.DataFrame:
+    """The enrichment as a join of the whole table: each line's missing user, client and
+    device from its token's lineage row."""
+    known = lin.select(
+        "token_id",
+        pl.col("user").alias("_u"),
+        pl.col("client_id").alias("_c"),
+        pl.col("device").alias("_d"),
+    )
+    return (
+        frame.join(known, on="token_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("user").fill_null(pl.col("_u")),
+            pl.col("client_id").fill_null(pl.col("_c")),
+            pl.col("device").fill_null(pl.col("_d")),
+        )
+        .drop("_u", "_c", "_d")
+    )
+
+
 @cache
 def _load(folder: Path) -> pl.DataFrame:
     return logdoctor.load(str(folder)).frame
@@ -53,7 +73,9 @@ def _same(frame: pl.DataFrame) -> None:
         assert got.equals(want), got.join(want, on="token_id", how="anti")
         # one row per token id: the enrichment joins it without de-duplicating it again
         assert got["token_id"].n_unique() == got.height
-        assert enrich(ev, got, distinct=True).equals(enrich(ev, got))
+        enriched = enrich(ev, got, distinct=True)
+        assert enriched.equals(enrich(ev, got))
+        assert enriched.equals(_filled_whole(ev.frame, got))
 
 
 @pytest.mark.parametrize("folder", CASES, ids=lambda p: str(p.relative_to(RULES)))

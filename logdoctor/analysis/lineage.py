@@ -327,18 +327,21 @@ def enrich(
     if rows.len() == 0:
         return frame
     # Join only the lines that lack one of the four columns it fills (not the wide table,
-    # not the complete lines: the other columns stay shared), then put them back in place.
-    part = (
-        frame.select(pl.col("token_id", "user", "client_id", "device").gather(rows))
-        .join(known, on="token_id", how="left", maintain_order="left")
-        .select(
-            pl.col("user").fill_null(pl.col("_u")),
-            pl.col("client_id").fill_null(pl.col("_c")),
-            pl.col("device").fill_null(pl.col("_d")),
-        )
+    # not the complete lines: the other columns stay shared), then put them back in place;
+    # a column none of those lines lacks (a validation names its user and client, not its
+    # device) is kept as it is, not copied.
+    lacking = frame.select(pl.col("token_id", "user", "client_id", "device").gather(rows))
+    part = lacking.join(known, on="token_id", how="left", maintain_order="left").select(
+        pl.col("user").fill_null(pl.col("_u")),
+        pl.col("client_id").fill_null(pl.col("_c")),
+        pl.col("device").fill_null(pl.col("_d")),
     )
-    filled = [frame.get_column(c).clone().scatter(rows, part.get_column(c)) for c in part.columns]
-    return frame.with_columns(filled)
+    filled = [
+        frame.get_column(c).clone().scatter(rows, part.get_column(c))
+        for c in part.columns
+        if lacking.get_column(c).null_count()
+    ]
+    return frame.with_columns(filled) if filled else frame
 
 
 # -- sessions and users --------------------------------------------------------------------------
