@@ -63,20 +63,13 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
 
 # -- lineage -------------------------------------------------------------------------------------
 
-_READ = (
-    "token_id",
-    "kind",
-    "time",
-    "node",
-    "user",
-    "client_id",
-    "device",
-    "grant",
-    "server",
-    "reason",
-)
-"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows);
-the issue line's file, line, key and value are gathered for the first issue lines only."""
+_READ = ("token_id", "kind", "time", "node", "grant", "server", "reason")
+"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows).
+Of user, client id and device only whether a line names them is read for every line; their
+values, and the issue line's file, line, key and value, are gathered for the lines a token
+takes them from (and the parents' lines), by position in the event table (``_at``)."""
+
+_NAMED = ("user", "client_id", "device")
 
 _KIND = pl.col("kind")
 _ISSUE = _KIND.is_in(list(ISSUE_KINDS))
@@ -106,11 +99,15 @@ def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
     ev = as_events(events)
     at = ev.positions([*ISSUE_KINDS, *USE_KINDS])
     lines = (
-        ev.frame.select(*(pl.col(c).gather(at) for c in _READ), at.alias("_at"))
+        ev.frame.select(
+            *(pl.col(c).gather(at) for c in _READ),
+            *(pl.col(c).is_not_null().gather(at).alias(f"_has_{c}") for c in _NAMED),
+            at.alias("_at"),
+        )
         .filter(pl.col("token_id").is_not_null())
         .with_row_index("_i")
     )
-    lines = lines.with_columns(_parents(lines))
+    lines = lines.with_columns(_parents(ev.frame, lines))
     return _assemble(ev.frame, lines, _per_token(lines))
 
 
@@ -144,9 +141,9 @@ def _per_token(lines: pl.DataFrame) -> pl.DataFrame:
         pl.when(_KIND == "token.revoked").then(pl.col("time")).min().alias("revoked_at"),
         _first(_KIND == "token.revoked").alias("_revoke"),
         _first(_TELLS.is_not_null()).alias("_tell"),
-        _first(_USE & pl.col("user").is_not_null()).alias("_user"),
-        _first(_USE & pl.col("client_id").is_not_null()).alias("_client"),
-        _first(_USE & pl.col("device").is_not_null()).alias("_device"),
+        _first(_USE & pl.col("_has_user")).alias("_user"),
+        _first(_USE & pl.col("_has_client_id")).alias("_client"),
+        _first(_USE & pl.col("_has_device")).alias("_device"),
         _first(pl.col("_by_refresh").is_not_null()).alias("_by_refresh"),
         _first(pl.col("_by_login").is_not_null()).alias("_by_login"),
     )
@@ -175,6 +172,16 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
     def at(column: str, position: str) -> pl.Series:
         return lines.get_column(column).gather(per.get_column(position))
 
+    def named(column: str, position: str) -> pl.Series:
+        return (
+            frame.get_column(column)
+            .gather(at("_at", "_fi"))
+            .fill_null(frame.get_column(column).gather(at("_at", position)))
+        )
+
+    def parent(position: str) -> pl.Series:
+        return lines.get_column("token_id").gather(at(position, position))
+
     issue_at = at("_at", "_fi")
     told = pl.DataFrame([at("kind", "_tell"), at("grant", "_tell")]).select(_TELLS)
     gathered = pl.DataFrame(
@@ -186,14 +193,14 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
             at("node", "_fi").alias("issued_node"),
             frame.get_column("file").gather(issue_at).alias("issued_file"),
             frame.get_column("line").gather(issue_at).alias("issued_line"),
-            at("user", "_fi").fill_null(at("user", "_user")).alias("user"),
-            at("client_id", "_fi").fill_null(at("client_id", "_client")).alias("client_id"),
-            at("device", "_fi").fill_null(at("device", "_device")).alias("device"),
+            named("user", "_user").alias("user"),
+            named("client_id", "_client").alias("client_id"),
+            named("device", "_device").alias("device"),
             at("grant", "_fi").alias("_grant"),
             frame.get_column("key").gather(issue_at).alias("kid"),
             frame.get_column("value").gather(issue_at).alias("_value"),
             at("server", "_fi").alias("via"),
-            at("_by_refresh", "_by_refresh").fill_null(at("_by_login", "_by_login")),
+            parent("_by_refresh").fill_null(parent("_by_login")).alias("parent"),
             at("reason", "_revoke").alias("revoke_cause"),
         ]
     )
@@ -217,7 +224,7 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
             pl.col("issued_at") + pl.duration(seconds=pl.col("_value").cast(pl.Int64, strict=False))
         ).alias("expires_at"),
         "via",
-        pl.col("_by_refresh").alias("parent"),
+        "parent",
         "uses",
         "first_use",
         "last_use",
@@ -234,28 +241,33 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
 _PARENT_BY = ["node", "user", "device"]
 
 
-def _parents(lines: pl.DataFrame) -> list[pl.Series]:
-    """Each access-token issue line's parent refresh tid, by the refresh grant (``_by_refresh``)
-    or login (``_by_login``) that preceded the issue: two columns of ``lines``, null elsewhere."""
-    narrow = lines.select("_i", "kind", "time", "node", "grant", "user", "device", "token_id")
-    access = narrow.filter(_KIND == "token.access.issued").select(
-        "_i",
-        "time",
-        "node",
-        "grant",
-        pl.col("user").fill_null(""),
-        pl.col("device").fill_null(""),
+def _parents(frame: pl.DataFrame, lines: pl.DataFrame) -> list[pl.Series]:
+    """Each access-token issue line's parent refresh token, by the refresh grant
+    (``_by_refresh``) or login (``_by_login``) that preceded the issue: two columns of
+    ``lines`` holding the position (``_i``) of the parent's line, null elsewhere."""
+    narrow = lines.select("_i", "_at", "kind", "time", "node", "grant")
+    access = _with_names(frame, narrow.filter(_KIND == "token.access.issued")).select(
+        "_i", "time", "node", "grant", *_PARENT_BY[1:]
     )
-    refreshed = _as_parents(narrow.filter(_KIND == "token.refreshed"))
+    refreshed = _as_parents(frame, narrow.filter(_KIND == "token.refreshed"))
     via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
-    refresh = _as_parents(narrow.filter(_KIND == "token.refresh.issued")).sort("time")
+    refresh = _as_parents(frame, narrow.filter(_KIND == "token.refresh.issued")).sort("time")
     return [
         _parent_column(
             "_by_refresh", via_refresh, refreshed.sort("time"), "backward", lines.height
         ),
         _parent_column("_by_login", logins, refresh, "forward", lines.height),
     ]
+
+
+def _with_names(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """``part`` (token lines) with the user and device of each line (null as ""), gathered
+    from the event table ``frame`` at the lines' positions (``_at``)."""
+    at = part.get_column("_at")
+    return part.with_columns(
+        frame.get_column(c).gather(at).fill_null("").alias(c) for c in _PARENT_BY[1:]
+    )
 
 
 def _parent_column(
@@ -265,23 +277,20 @@ def _parent_column(
     strategy: Literal["backward", "forward"],
     height: int,
 ) -> pl.Series:
-    """The parent each issue line (``_i``) finds among ``candidates``, at its position in a
-    column of ``height`` rows (null where none is found or no issue line is)."""
-    column = pl.Series(name, [], pl.String).extend_constant(None, height)
+    """The parent line each issue line (``_i``) finds among ``candidates``, at its position in
+    a column of ``height`` rows (null where none is found or no issue line is)."""
+    column = pl.Series(name, [], pl.UInt32).extend_constant(None, height)
     if issues.height and candidates.height:
         found = _match(issues, candidates, strategy)
         column = column.scatter(found.get_column("_i"), found.get_column("parent"))
     return column
 
 
-def _as_parents(frame: pl.DataFrame) -> pl.DataFrame:
-    """Candidate parents: time, node, user, device (null as "") and the token id as ``parent``."""
-    return frame.select(
-        "time",
-        "node",
-        pl.col("user").fill_null(""),
-        pl.col("device").fill_null(""),
-        pl.col("token_id").alias("parent"),
+def _as_parents(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """Candidate parents: time, node, user, device (null as "") and the line's position in the
+    token lines as ``parent``."""
+    return _with_names(frame, part).select(
+        "time", "node", *_PARENT_BY[1:], pl.col("_i").alias("parent")
     )
 
 
