@@ -165,9 +165,10 @@ _COUNTED = (
 """The lineage columns :func:`_per_token` computes (the others are gathered from its lines)."""
 
 
-def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
-    """The lineage columns: each token's values gathered from ``lines`` at its positions (and
-    from the event table ``frame`` for the first issue line's file, line, key and value)."""
+def _gathered(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """Each token's values gathered from ``lines`` at its positions in ``per`` (and from the
+    event table ``frame`` for the names and the first issue line's file, line, key and
+    value), under lineage column names or ``_``-prefixed working names."""
 
     def at(column: str, position: str) -> pl.Series:
         return lines.get_column(column).gather(per.get_column(position))
@@ -184,7 +185,7 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
 
     issue_at = at("_at", "_fi")
     told = pl.DataFrame([at("kind", "_tell"), at("grant", "_tell")]).select(_TELLS)
-    gathered = pl.DataFrame(
+    return pl.DataFrame(
         [
             per.get_column("token_id"),
             at("kind", "_fi").alias("_issue_kind"),
@@ -204,6 +205,13 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
             at("reason", "_revoke").alias("revoke_cause"),
         ]
     )
+
+
+def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """The lineage columns: each token's values gathered from ``lines`` at its positions (and
+    from the event table ``frame`` for the names and the first issue line's file, line,
+    key and value), then its counts."""
+    gathered = _gathered(frame, lines, per)
     issued_type = pl.col("_issue_kind").replace_strict(
         ISSUE_KINDS, default=None, return_dtype=pl.String
     )
