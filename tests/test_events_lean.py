@@ -12,7 +12,7 @@ import pytest
 
 import logdoctor
 from logdoctor.analysis.coverage import coverage
-from logdoctor.analysis.events import Events, merge_nodes
+from logdoctor.analysis.events import Events, in_merged_order, merge_nodes, take_merged
 from logdoctor.analysis.lineage import ENRICHED_COLUMNS
 from logdoctor.model import ISSUE_KINDS, USE_KINDS
 from logdoctor.rules import Context
@@ -199,8 +199,6 @@ def test_a_fact_at_positions_is_the_fact_of_those_rows() -> None:
 
 
 def _merged(frame: pl.DataFrame) -> pl.DataFrame:
-    from logdoctor.analysis.events import take_merged
-
     return take_merged([frame])
 
 
@@ -229,18 +227,32 @@ def test_take_merged_is_the_four_column_sort(seed: int) -> None:
     frame = pl.DataFrame(rows, schema_overrides={"time": pl.Datetime("us", "UTC")})
     assert _merged(frame).equals(merge_nodes(frame))
     # The rule context's table holds node and file as Categorical: the same order as text.
-    from logdoctor.analysis.events import take_merged
-
     text = {"node": pl.String, "file": pl.String}
     cat = frame.with_columns(pl.col("node", "file").cast(pl.Categorical))
     assert _merged(cat).cast(text).equals(merge_nodes(frame))
     asked = take_merged([frame], ("node", "file"))  # cast on the way, as Context asks
     assert asked.schema["file"] == pl.Categorical() and asked.cast(text).equals(merge_nodes(frame))
+    by_time = frame.sort("time", nulls_last=True, maintain_order=True)
+    assert in_merged_order(by_time) == _in_merged_order_of_every_row(by_time)
+
+
+def _in_merged_order_of_every_row(frame: pl.DataFrame) -> bool:
+    """The check as it was made before: node, file and line compared on every row."""
+    if frame.height < 2:
+        return True
+    time, node, file, line = (pl.col(c) for c in ("time", "node", "file", "line"))
+    ordered = (
+        ~time.eq_missing(time.shift(1))
+        | (node.shift(1) < node)
+        | (
+            (node.shift(1) == node)
+            & ((file.shift(1) < file) | ((file.shift(1) == file) & (line.shift(1) <= line)))
+        )
+    )
+    return bool(frame.select(ordered.slice(1).fill_null(False).all()).item())
 
 
 def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
-    from logdoctor.analysis.events import in_merged_order
-
     frame = logdoctor.load(str(CASES / "healthy/logs")).frame
     assert frame.height > 100
     by_time = frame.sort("time", nulls_last=True, maintain_order=True)
@@ -249,3 +261,20 @@ def test_take_merged_of_a_loaded_bundle_is_the_four_column_sort() -> None:
     shuffled = frame.sample(fraction=1.0, shuffle=True, seed=7)  # not in file order
     assert not in_merged_order(shuffled.sort("time", nulls_last=True, maintain_order=True))
     assert _merged(shuffled).equals(merge_nodes(shuffled))
+
+
+@pytest.mark.parametrize("case", ["healthy/logs", "LD202/bad"])
+def test_positions_of_several_kinds_are_their_rows_merged(case: str) -> None:
+    """The positions of several kinds (found on the kind column in one pass) are the
+    concatenation of each kind's positions, sorted: with a String and a Categorical kind."""
+    frame = logdoctor.load(str(CASES / case)).frame
+    for table in (frame, frame.with_columns(pl.col("kind").cast(pl.Categorical()))):
+        ev = Events(table)
+        kinds = sorted(ev.rows)
+        for group in (kinds, kinds[::2], [*ISSUE_KINDS, *USE_KINDS], [kinds[0], "no.such"]):
+            present = [k for k in group if k in ev.rows]
+            want = pl.concat([ev.rows[k] for k in present]).sort()
+            got = ev.positions(group)
+            assert got.dtype == pl.UInt32
+            assert got.name == "_row"
+            assert got.equals(want)

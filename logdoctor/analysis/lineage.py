@@ -63,161 +63,250 @@ LINEAGE_COLUMNS: Mapping[str, str] = {
 
 # -- lineage -------------------------------------------------------------------------------------
 
-_COMMON = ("token_id", "kind", "time", "node", "user", "client_id", "device", "grant", "server")
-_ISSUE_COLUMNS = (*_COMMON, "file", "line", "key", "value")
-"""The columns the lineage reads of issue lines (and of use lines, below): a narrow copy."""
-_USE_COLUMNS = (*_COMMON, "reason")
+_READ = ("token_id", "kind", "time", "node", "grant", "server", "reason")
+"""The columns the lineage reads of the issue and use lines (a narrow gather of those rows).
+Of user, client id and device only whether a line names them is read for every line; their
+values, and the issue line's file, line, key and value, are gathered for the lines a token
+takes them from (and the parents' lines), by position in the event table (``_at``)."""
+
+_NAMED = ("user", "client_id", "device")
+
+_KIND = pl.col("kind")
+_ISSUE = _KIND.is_in(list(ISSUE_KINDS))
+_USE = ~_ISSUE
+_TELLS = (
+    pl.when(
+        _KIND.is_in(["token.refreshed", "token.revoked"])
+        | ((_KIND == "token.rejected") & (pl.col("grant") == "refresh_token"))
+    )
+    .then(pl.lit("refresh"))
+    .when(_KIND == "token.validated")
+    .then(pl.lit("access"))
+)
+"""The token type a use line implies (refresh or access), null if it does not tell."""
 
 
 def lineage(events: Events | pl.DataFrame) -> pl.DataFrame:
-    """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight."""
+    """One row per token id (columns: :data:`LINEAGE_COLUMNS`), in order of first sight: the
+    tokens issued in the logs in the order of their first issue line, then those only used,
+    in the order of their first use.
+
+    One narrow gather of the issue and use lines (in time order) and one group-by of them on
+    the token id: each token's first issue line, first telling use and so on are found as
+    row positions (the least position meeting a condition) and their values gathered once per
+    token, instead of a group-by of the uses, a de-duplication of the issue lines and two
+    joins on the token id."""
     ev = as_events(events)
-    issued = _issue_lines(ev)
-    tokens = _issued_tokens(issued).join(_parents(ev, issued), on="token_id", how="left")
-    used = _usage(ev)
-    out = tokens.join(used, on="token_id", how="full", coalesce=True, maintain_order="left_right")
-    out = out.with_columns(
-        pl.col("type").fill_null(pl.col("_type")),
-        pl.col("user").fill_null(pl.col("_user")),
-        pl.col("client_id").fill_null(pl.col("_client")),
-        pl.col("device").fill_null(pl.col("_device")),
-        pl.col("uses").fill_null(0),
-        pl.col("validations").fill_null(0),
-        pl.col("refreshes").fill_null(0),
-        pl.col("rejections").fill_null(0),
+    at = ev.positions([*ISSUE_KINDS, *USE_KINDS])
+    lines = (
+        ev.frame.select(
+            *(pl.col(c).gather(at) for c in _READ),
+            *(pl.col(c).is_not_null().gather(at).alias(f"_has_{c}") for c in _NAMED),
+            at.alias("_at"),
+        )
+        .filter(pl.col("token_id").is_not_null())
+        .with_row_index("_i")
     )
-    return out.select(list(LINEAGE_COLUMNS))
+    lines = lines.with_columns(_parents(ev.frame, lines))
+    return _assemble(ev.frame, lines, _per_token(lines))
 
 
-def _issue_lines(ev: Events) -> pl.DataFrame:
-    """The issue lines that name a token, with its ``type`` and ``expires_at``."""
-    issued = ev.narrow(ISSUE_KINDS, _ISSUE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    return issued.with_columns(
-        pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
-        (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
-            "expires_at"
-        ),
-    )
+def _first(condition: pl.Expr) -> pl.Expr:
+    """In a group of token lines: the position (``_i``) of its first line meeting ``condition``."""
+    return pl.when(condition).then(pl.col("_i")).min()
 
 
-def _issued_tokens(issued: pl.DataFrame) -> pl.DataFrame:
-    """One row per issued token id (its first issue line), in lineage column names."""
-    return issued.unique("token_id", keep="first", maintain_order=True).select(
-        "token_id",
-        "type",
-        pl.col("time").alias("issued_at"),
-        pl.col("node").alias("issued_node"),
-        pl.col("file").alias("issued_file"),
-        pl.col("line").alias("issued_line"),
-        "user",
-        "client_id",
-        "device",
-        pl.when(pl.col("type") == "access").then(pl.col("grant")).alias("grant"),
-        pl.col("key").alias("kid"),
-        "expires_at",
-        pl.col("server").alias("via"),
-    )
-
-
-def _usage(ev: Events) -> pl.DataFrame:
-    """One row per used token id: use counts and times, plus ``_type``/``_user``/``_client``/
-    ``_device`` guessed from its uses (for tokens issued before the logs start)."""
-    uses = ev.narrow(USE_KINDS, _USE_COLUMNS).filter(pl.col("token_id").is_not_null())
-    return uses.group_by("token_id", maintain_order=True).agg(
-        pl.len().cast(pl.Int64).alias("uses"),
-        pl.col("time").min().alias("first_use"),
-        pl.col("time").max().alias("last_use"),
-        (pl.col("kind") == "token.validated").sum().cast(pl.Int64).alias("validations"),
-        (pl.col("kind") == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
-        (pl.col("kind") == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
-        pl.col("reason")
-        .filter(pl.col("kind") == "token.rejected")
+def _per_token(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per token id: counts and times of its uses, and the positions in ``lines`` of
+    the lines its other columns are taken from, sorted in :func:`lineage`'s order."""
+    grouped = lines.group_by("token_id", maintain_order=True).agg(
+        _first(_ISSUE).alias("_fi"),
+        _first(_USE).alias("_fu"),
+        _USE.sum().cast(pl.Int64).alias("uses"),
+        pl.when(_USE).then(pl.col("time")).min().alias("first_use"),
+        pl.when(_USE).then(pl.col("time")).max().alias("last_use"),
+        (_KIND == "token.validated").sum().cast(pl.Int64).alias("validations"),
+        (_KIND == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
+        (_KIND == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
+        pl.when(_KIND == "token.rejected")
+        .then(pl.col("reason"))
         .drop_nulls()
         .unique(maintain_order=True)
         .alias("reasons"),
-        pl.col("server")
-        .filter(pl.col("kind").is_in(["token.validated", "token.rejected"]))
+        pl.when(_KIND.is_in(["token.validated", "token.rejected"]))
+        .then(pl.col("server"))
         .drop_nulls()
         .unique(maintain_order=True)
         .alias("servers"),
-        pl.col("time").filter(pl.col("kind") == "token.revoked").min().alias("revoked_at"),
-        pl.col("reason").filter(pl.col("kind") == "token.revoked").first().alias("revoke_cause"),
-        _used_type().alias("_type"),
-        pl.col("user").drop_nulls().first().alias("_user"),
-        pl.col("client_id").drop_nulls().first().alias("_client"),
-        pl.col("device").drop_nulls().first().alias("_device"),
+        pl.when(_KIND == "token.revoked").then(pl.col("time")).min().alias("revoked_at"),
+        _first(_KIND == "token.revoked").alias("_revoke"),
+        _first(_TELLS.is_not_null()).alias("_tell"),
+        _first(_USE & pl.col("_has_user")).alias("_user"),
+        _first(_USE & pl.col("_has_client_id")).alias("_client"),
+        _first(_USE & pl.col("_has_device")).alias("_device"),
+        _first(pl.col("_by_refresh").is_not_null()).alias("_by_refresh"),
+        _first(pl.col("_by_login").is_not_null()).alias("_by_login"),
     )
+    # issued tokens by their first issue line, then the tokens only used by their first use
+    return grouped.sort(pl.coalesce("_fi", pl.col("_fu") + lines.height))
 
 
-def _used_type() -> pl.Expr:
-    """The token type its first telling use implies (refresh or access), null if none tells."""
-    return (
-        pl.when(
-            pl.col("kind").is_in(["token.refreshed", "token.revoked"])
-            | ((pl.col("kind") == "token.rejected") & (pl.col("grant") == "refresh_token"))
+_COUNTED = (
+    "uses",
+    "first_use",
+    "last_use",
+    "validations",
+    "refreshes",
+    "rejections",
+    "reasons",
+    "servers",
+    "revoked_at",
+)
+"""The lineage columns :func:`_per_token` computes (the others are gathered from its lines)."""
+
+
+def _gathered(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """Each token's values gathered from ``lines`` at its positions in ``per`` (and from the
+    event table ``frame`` for the names and the first issue line's file, line, key and
+    value), under lineage column names or ``_``-prefixed working names."""
+
+    def at(column: str, position: str) -> pl.Series:
+        return lines.get_column(column).gather(per.get_column(position))
+
+    def named(column: str, position: str) -> pl.Series:
+        return (
+            frame.get_column(column)
+            .gather(at("_at", "_fi"))
+            .fill_null(frame.get_column(column).gather(at("_at", position)))
         )
-        .then(pl.lit("refresh"))
-        .when(pl.col("kind") == "token.validated")
-        .then(pl.lit("access"))
-        .otherwise(None)
-        .drop_nulls()
-        .first()
+
+    def parent(position: str) -> pl.Series:
+        return lines.get_column("token_id").gather(at(position, position))
+
+    issue_at = at("_at", "_fi")
+    told = pl.DataFrame([at("kind", "_tell"), at("grant", "_tell")]).select(_TELLS)
+    return pl.DataFrame(
+        [
+            per.get_column("token_id"),
+            at("kind", "_fi").alias("_issue_kind"),
+            told.to_series().alias("_tell"),
+            at("time", "_fi").alias("issued_at"),
+            at("node", "_fi").alias("issued_node"),
+            frame.get_column("file").gather(issue_at).alias("issued_file"),
+            frame.get_column("line").gather(issue_at).alias("issued_line"),
+            named("user", "_user").alias("user"),
+            named("client_id", "_client").alias("client_id"),
+            named("device", "_device").alias("device"),
+            at("grant", "_fi").alias("_grant"),
+            frame.get_column("key").gather(issue_at).alias("kid"),
+            frame.get_column("value").gather(issue_at).alias("_value"),
+            at("server", "_fi").alias("via"),
+            parent("_by_refresh").fill_null(parent("_by_login")).alias("parent"),
+            at("reason", "_revoke").alias("revoke_cause"),
+        ]
     )
 
 
-_PARENT_SCHEMA = {"token_id": pl.String(), "parent": pl.String()}
+def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl.DataFrame:
+    """The lineage columns: each token's values gathered from ``lines`` at its positions (and
+    from the event table ``frame`` for the names and the first issue line's file, line,
+    key and value), then its counts."""
+    gathered = _gathered(frame, lines, per)
+    issued_type = pl.col("_issue_kind").replace_strict(
+        ISSUE_KINDS, default=None, return_dtype=pl.String
+    )
+    used = pl.col("uses") > 0  # a token never used has no reasons nor servers (null, not [])
+    return pl.concat([gathered, per.select(_COUNTED)], how="horizontal").select(
+        "token_id",
+        issued_type.fill_null(pl.col("_tell")).alias("type"),
+        "issued_at",
+        "issued_node",
+        "issued_file",
+        "issued_line",
+        "user",
+        "client_id",
+        "device",
+        pl.when(issued_type == "access").then(pl.col("_grant")).alias("grant"),
+        "kid",
+        (
+            pl.col("issued_at") + pl.duration(seconds=pl.col("_value").cast(pl.Int64, strict=False))
+        ).alias("expires_at"),
+        "via",
+        "parent",
+        "uses",
+        "first_use",
+        "last_use",
+        "validations",
+        "refreshes",
+        "rejections",
+        pl.when(used).then(pl.col("reasons")).alias("reasons"),
+        pl.when(used).then(pl.col("servers")).alias("servers"),
+        "revoked_at",
+        "revoke_cause",
+    )
+
+
 _PARENT_BY = ["node", "user", "device"]
 
 
-def _parents(ev: Events, issued: pl.DataFrame) -> pl.DataFrame:
-    """token_id -> parent refresh tid, by the refresh grant or login that preceded the issue."""
-    access = issued.filter(pl.col("type") == "access").select(
-        "token_id",
-        "time",
-        "node",
-        "grant",
-        pl.col("user").fill_null(""),
-        pl.col("device").fill_null(""),
+def _parents(frame: pl.DataFrame, lines: pl.DataFrame) -> list[pl.Series]:
+    """Each access-token issue line's parent refresh token, by the refresh grant
+    (``_by_refresh``) or login (``_by_login``) that preceded the issue: two columns of
+    ``lines`` holding the position (``_i``) of the parent's line, null elsewhere."""
+    narrow = lines.select("_i", "_at", "kind", "time", "node", "grant")
+    access = _with_names(frame, narrow.filter(_KIND == "token.access.issued")).select(
+        "_i", "time", "node", "grant", *_PARENT_BY[1:]
     )
-    if access.height == 0:
-        return pl.DataFrame(schema=_PARENT_SCHEMA)
-    refreshed = _as_parents(
-        ev.narrow(["token.refreshed"], ["time", "node", "user", "device", "token_id"]).filter(
-            pl.col("token_id").is_not_null()
-        )
-    )
+    refreshed = _as_parents(frame, narrow.filter(_KIND == "token.refreshed"))
     via_refresh = access.filter(pl.col("grant") == "refresh_token").sort("time")
-    found = []
-    if via_refresh.height and refreshed.height:
-        found.append(_match(via_refresh, refreshed.sort("time"), "backward"))
     logins = access.filter(pl.col("grant") == "authorization_code").sort("time")
-    refresh = _as_parents(issued.filter(pl.col("type") == "refresh")).sort("time")
-    if logins.height and refresh.height:
-        found.append(_match(logins, refresh, "forward"))
-    if not found:
-        return pl.DataFrame(schema=_PARENT_SCHEMA)
-    return (
-        pl.concat(found, how="vertical")
-        .filter(pl.col("parent").is_not_null())
-        .unique("token_id", keep="first")
+    refresh = _as_parents(frame, narrow.filter(_KIND == "token.refresh.issued")).sort("time")
+    return [
+        _parent_column(
+            "_by_refresh", via_refresh, refreshed.sort("time"), "backward", lines.height
+        ),
+        _parent_column("_by_login", logins, refresh, "forward", lines.height),
+    ]
+
+
+def _with_names(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """``part`` (token lines) with the user and device of each line (null as ""), gathered
+    from the event table ``frame`` at the lines' positions (``_at``)."""
+    at = part.get_column("_at")
+    return part.with_columns(
+        frame.get_column(c).gather(at).fill_null("").alias(c) for c in _PARENT_BY[1:]
     )
 
 
-def _as_parents(frame: pl.DataFrame) -> pl.DataFrame:
-    """Candidate parents: time, node, user, device (null as "") and the token id as ``parent``."""
-    return frame.select(
-        "time",
-        "node",
-        pl.col("user").fill_null(""),
-        pl.col("device").fill_null(""),
-        pl.col("token_id").alias("parent"),
+def _parent_column(
+    name: str,
+    issues: pl.DataFrame,
+    candidates: pl.DataFrame,
+    strategy: Literal["backward", "forward"],
+    height: int,
+) -> pl.Series:
+    """The parent line each issue line (``_i``) finds among ``candidates``, at its position in
+    a column of ``height`` rows (null where none is found or no issue line is)."""
+    column = pl.Series(name, [], pl.UInt32).extend_constant(None, height)
+    if issues.height and candidates.height:
+        found = _match(issues, candidates, strategy)
+        column = column.scatter(found.get_column("_i"), found.get_column("parent"))
+    return column
+
+
+def _as_parents(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """Candidate parents: time, node, user, device (null as "") and the line's position in the
+    token lines as ``parent``."""
+    return _with_names(frame, part).select(
+        "time", "node", *_PARENT_BY[1:], pl.col("_i").alias("parent")
     )
 
 
 def _match(
     access: pl.DataFrame, candidates: pl.DataFrame, strategy: Literal["backward", "forward"]
 ) -> pl.DataFrame:
-    """token_id -> parent: the nearest candidate within 5 s on the same node, user and device."""
+    """Access-token issue line (``_i``) -> parent: the nearest candidate within 5 s on the
+    same node, user and device."""
     return access.join_asof(
         candidates,
         on="time",
@@ -225,14 +314,18 @@ def _match(
         strategy=strategy,
         tolerance=timedelta(seconds=5),
         check_sortedness=False,  # both sorted by time by the caller; groups are not checkable
-    ).select("token_id", "parent")
+    ).select("_i", "parent")
 
 
-def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl.DataFrame:
+def enrich(
+    events: Events | pl.DataFrame, lin: pl.DataFrame | None = None, *, distinct: bool = False
+) -> pl.DataFrame:
     """The event table with user, client id and device filled from each token's issue line,
-    where a line names the token but not them."""
+    where a line names the token but not them. ``distinct``: ``lin`` has one row per token id
+    (it is :func:`lineage`'s table), so it is not de-duplicated again (None: computed here)."""
     ev = as_events(events)
-    lin = lineage(ev) if lin is None else lin
+    if lin is None:
+        lin, distinct = lineage(ev), True
     frame = ev.frame
     if lin.height == 0 or frame.height == 0:
         return frame
@@ -241,7 +334,9 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
         pl.col("user").alias("_u"),
         pl.col("client_id").alias("_c"),
         pl.col("device").alias("_d"),
-    ).unique("token_id", keep="first", maintain_order=True)  # one row per event, always
+    )
+    if not distinct:  # one row per event, always
+        known = known.unique("token_id", keep="first", maintain_order=True)
     need = pl.col("token_id").is_not_null() & (
         pl.col("user").is_null() | pl.col("client_id").is_null() | pl.col("device").is_null()
     )
@@ -249,18 +344,21 @@ def enrich(events: Events | pl.DataFrame, lin: pl.DataFrame | None = None) -> pl
     if rows.len() == 0:
         return frame
     # Join only the lines that lack one of the four columns it fills (not the wide table,
-    # not the complete lines: the other columns stay shared), then put them back in place.
-    part = (
-        frame.select(pl.col("token_id", "user", "client_id", "device").gather(rows))
-        .join(known, on="token_id", how="left", maintain_order="left")
-        .select(
-            pl.col("user").fill_null(pl.col("_u")),
-            pl.col("client_id").fill_null(pl.col("_c")),
-            pl.col("device").fill_null(pl.col("_d")),
-        )
+    # not the complete lines: the other columns stay shared), then put them back in place;
+    # a column none of those lines lacks (a validation names its user and client, not its
+    # device) is kept as it is, not copied.
+    lacking = frame.select(pl.col("token_id", "user", "client_id", "device").gather(rows))
+    part = lacking.join(known, on="token_id", how="left", maintain_order="left").select(
+        pl.col("user").fill_null(pl.col("_u")),
+        pl.col("client_id").fill_null(pl.col("_c")),
+        pl.col("device").fill_null(pl.col("_d")),
     )
-    filled = [frame.get_column(c).clone().scatter(rows, part.get_column(c)) for c in part.columns]
-    return frame.with_columns(filled)
+    filled = [
+        frame.get_column(c).clone().scatter(rows, part.get_column(c))
+        for c in part.columns
+        if lacking.get_column(c).null_count()
+    ]
+    return frame.with_columns(filled) if filled else frame
 
 
 # -- sessions and users --------------------------------------------------------------------------

@@ -67,9 +67,12 @@ def _side(end: str, columns: tuple[str, ...]) -> list[pl.Expr]:
     return [pl.col(c).alias(end if c == "node" else c[0] + end) for c in columns]
 
 
-def _use_side(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """The use end (``b``) of links joined on ``key``: node, time, file, line, message, kind."""
-    return frame.select(key, *_side("b", ("node", "time", "file", "line", "message", "kind")))
+def _use_side(ev: Events, kinds: Sequence[str], key: str) -> pl.DataFrame:
+    """The use end (``b``) of links joined on ``key``: node, time and the line's position in
+    the event table (``_pb``: its file, line, message and kind are read for the best links
+    only), for the lines of ``kinds`` that name a ``key``."""
+    part = ev.narrow(kinds, (key, "node", "time")).with_columns(ev.positions(kinds).alias("_pb"))
+    return part.filter(pl.col(key).is_not_null()).select(key, *_side("b", ("node", "time")), "_pb")
 
 
 def _across(use: pl.DataFrame, issue: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -78,7 +81,7 @@ def _across(use: pl.DataFrame, issue: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
-    """Cross-node causal links: (a, b, d = t_b - t_a, issue file/line, use file/line)."""
+    """Cross-node causal links: (a, b, d = t_b - t_a, issue file/line, use line's position)."""
     issued = lin.filter(pl.col("issued_at").is_not_null()).select(
         "token_id",
         pl.col("issued_node").alias("a"),
@@ -86,30 +89,30 @@ def _links(ev: Events, lin: pl.DataFrame) -> pl.DataFrame:
         pl.col("issued_file").alias("fa"),
         pl.col("issued_line").alias("la"),
     )
-    read = ("token_id", "node", "time", "file", "line", "message", "kind")
-    uses = ev.narrow(USE_KINDS, read).filter(pl.col("token_id").is_not_null())
     frames = []
-    if issued.height and uses.height:
-        frames.append(_across(_use_side(uses, "token_id"), issued, "token_id"))
+    if issued.height and ev.positions(USE_KINDS).len():
+        uses = _use_side(ev, USE_KINDS, "token_id")
+        if uses.height:
+            frames.append(_across(uses, issued, "token_id"))
     regen = (
         ev.of("key.regenerated")
         .filter(pl.col("family") != "certmgmt")
         .select("key", *_side("a", ("node", "time", "file", "line")))
     )
-    repl = _use_side(ev.of("key.replicated"), "key")
-    if regen.height and repl.height:
-        frames.append(_across(repl, regen, "key"))
+    if regen.height and ev.count("key.replicated"):
+        frames.append(_across(_use_side(ev, ["key.replicated"], "key"), regen, "key"))
     if not frames:
         return pl.DataFrame()
-    cols = ("a", "b", "ta", "tb", "fa", "la", "fb", "lb", "mb", "kb")
+    cols = ("a", "b", "ta", "tb", "fa", "la", "_pb")
     links = pl.concat([f.select(cols) for f in frames])
     return links.with_columns(
         ((pl.col("tb") - pl.col("ta")).dt.total_microseconds() / 1e6).alias("d")
     )
 
 
-def _best(links: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per directed pair (a, b): the link with the smallest delay, and how many there are."""
+def _best(ev: Events, links: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per directed pair (a, b): the link with the smallest delay, and how many there are
+    (with its use line's file, line, message and kind: ``fb``, ``lb``, ``mb``, ``kb``)."""
     best = (
         links.sort("d")
         .group_by(["a", "b"], maintain_order=True)
@@ -120,13 +123,15 @@ def _best(links: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
             pl.col("tb").first(),
             pl.col("fa").first(),
             pl.col("la").first(),
-            pl.col("fb").first(),
-            pl.col("lb").first(),
-            pl.col("mb").first(),
-            pl.col("kb").first(),
+            pl.col("_pb").first(),
         )
     )
-    return {(r["a"], r["b"]): r for r in best.iter_rows(named=True)}
+    at = best.get_column("_pb")
+    use = ev.frame.select(
+        *(pl.col(c).gather(at).alias(f"{c[0]}b") for c in ("file", "line", "message", "kind"))
+    )
+    rows = best.drop("_pb").with_columns(use.get_columns())
+    return {(r["a"], r["b"]): r for r in rows.iter_rows(named=True)}
 
 
 def _pairs(ev: Events, directed: Mapping[tuple[str, str], Mapping[str, Any]]) -> list[PairSkew]:
@@ -208,7 +213,7 @@ def clock_skew(
     links = _links(ev, lin)
     if links.height == 0:
         return SkewReport(reference=reference, tolerance=tolerance)
-    pairs = _pairs(ev, _best(links))
+    pairs = _pairs(ev, _best(ev, links))
     ref = _reference(pairs, lin, reference)
     return SkewReport(
         reference=ref,

@@ -50,6 +50,8 @@ def neutral(value: object, limit: int | None = None) -> str:
     if value is None:
         return ""
     s = str(value)
+    if s.isascii() and s.isprintable():  # the usual name or id: nothing to replace or escape
+        return s if limit is None or len(s) <= limit else s[: max(0, limit - 1)] + "…"
     if limit is not None and len(s) > 4 * limit + 16:
         s = s[: 4 * limit + 16]  # escapes are at most 4x longer; never scan 100 KB to show 300
         cut = True

@@ -11,6 +11,7 @@ from logdoctor.analysis.clientside import (
     uncovered_client_failures,
     with_client_side,
 )
+from logdoctor.analysis.events import Events
 from logdoctor.model import Severity
 from logdoctor.rules.configuration import client_hit, distinct
 from logdoctor.rules.context import Context, Hit, when
@@ -210,32 +211,14 @@ def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
     - https://www.cisco.com/c/en/us/td/docs/voice_ip_comm/cucm/admin/12_5_1/systemConfig/cucm_b_system-configuration-guide-1251/cucm_b_system-configuration-guide-1251_chapter_0111000.html
     """  # noqa: E501
     ev = ctx.events
-    chains = ev.where(
-        ["token.refresh.issued", "token.refreshed"],
-        pl.col("device").is_not_null()
-        & pl.col("token_id").is_not_null()
-        & pl.col("server").is_not_null(),
-    )
-    agents = ev.where(
-        ["authorize.request"],
-        pl.col("device").is_not_null()
-        & pl.col("agent").is_not_null()
-        & pl.col("server").is_not_null(),
-    )
     hits: dict[str, pl.DataFrame] = {}
-    for rows, col in ((chains, "token_id"), (agents, "agent")):
-        if rows.height == 0:
-            continue
-        rows = rows.with_columns(pl.int_range(pl.len()).over("device").alias("_i"))
-        first = pl.col("_i").min().over(["device", col])
-        changed = pl.col(col) != pl.col(col).shift(1).over("device")
-        rows = rows.with_columns((changed.fill_null(False) & (pl.col("_i") > first)).alias("_ret"))
-        counts = rows.group_by("device").agg(pl.col("_ret").sum().alias("_n"))
-        for device, n in counts.iter_rows():
-            if n >= FLAP_RETURNS:
-                mine = rows.filter(pl.col("device") == device).drop("_i", "_ret")
-                old = hits.get(device)
-                hits[device] = mine if old is None else pl.concat([old, mine], how="vertical")
+    for kinds, col in (
+        (["token.refresh.issued", "token.refreshed"], "token_id"),
+        (["authorize.request"], "agent"),
+    ):
+        for device, mine in _returning(ev, kinds, col).items():
+            old = hits.get(device)
+            hits[device] = mine if old is None else pl.concat([old, mine], how="vertical")
     for device in sorted(hits):
         rows = hits[device].sort("time")
         clients = rows.select(pl.col("token_id").n_unique()).item()
@@ -248,6 +231,31 @@ def duplicate_device_mra(ctx: Context) -> Iterator[Hit]:
             " de-registered client registers again, and the two keep flapping.",
             rows,
         )
+
+
+def _returning(ev: Events, kinds: list[str], col: str) -> dict[str, pl.DataFrame]:
+    """Devices whose lines of ``kinds`` through an Expressway switch back to an earlier
+    ``col`` (refresh token or agent) at least :data:`FLAP_RETURNS` times, with those lines
+    (every column). Decided on the device, ``col`` and server of the lines alone; every
+    column is gathered for the devices found only."""
+    at = ev.positions(kinds)
+    keep = (
+        pl.col("device").is_not_null() & pl.col(col).is_not_null() & pl.col("server").is_not_null()
+    )
+    rows = ev.frame.select(pl.col("device", col, "server").gather(at), at.alias("_at")).filter(keep)
+    if rows.height == 0:
+        return {}
+    rows = rows.with_columns(pl.int_range(pl.len()).over("device").alias("_i"))
+    first = pl.col("_i").min().over(["device", col])
+    changed = pl.col(col) != pl.col(col).shift(1).over("device")
+    rows = rows.with_columns((changed.fill_null(False) & (pl.col("_i") > first)).alias("_ret"))
+    counts = rows.group_by("device").agg(pl.col("_ret").sum().alias("_n"))
+    found = {}
+    for device, n in counts.iter_rows():
+        if n >= FLAP_RETURNS:
+            mine = rows.filter(pl.col("device") == device).get_column("_at")
+            found[device] = ev.frame.select(pl.all().gather(mine))
+    return found
 
 
 CLIENT_REPEATS = 3

@@ -243,6 +243,7 @@ def expressway_refresh_off_ucm_on(ctx: Context) -> Iterator[Hit]:
         refresh_through = set(
             ev.narrow(["token.refresh.issued", "token.refreshed"], ["server"])["server"]
             .drop_nulls()
+            .unique()
             .to_list()
         )
         refresh_through |= set(

@@ -123,7 +123,8 @@ class Context:
     @cached_property
     def events(self) -> Events:
         """The enriched events (users, clients and devices filled from token lineage)."""
-        return Events.derived(self.raw, enrich(self.raw, self.lineage), ENRICHED_COLUMNS)
+        filled = enrich(self.raw, self.lineage, distinct=True)
+        return Events.derived(self.raw, filled, ENRICHED_COLUMNS)
 
     @cached_property
     def sessions(self) -> pl.DataFrame:

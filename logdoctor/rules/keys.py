@@ -133,6 +133,7 @@ def _cluster_nodes(ctx: Context, role: str) -> list[str]:
         seen |= set(
             ctx.events.narrow(["token.validated", "token.rejected"], ["server"])["server"]
             .drop_nulls()
+            .unique()
             .to_list()
         )
     if ctx.inferred.publisher:
