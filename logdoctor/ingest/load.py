@@ -21,11 +21,9 @@ import polars as pl
 from logdoctor.ingest.cache import ParseCache, default_cache
 from logdoctor.ingest.cacheseam import CachedRead
 from logdoctor.ingest.detect import (
-    detect,
     detect_format,
     looks_like_log,
     named_formats,
-    sniff_lines,
 )
 from logdoctor.ingest.formats.catalog import formats_matcher, load_formats
 from logdoctor.ingest.formats.types import Format
@@ -40,9 +38,8 @@ from logdoctor.ingest.nodestatements import (
     statement_frame,
     statements,
 )
-from logdoctor.ingest.opening import is_big, mentions, open_file, syslog_owner
+from logdoctor.ingest.opening import is_big, mentions, open_file, stated_zones
 from logdoctor.ingest.parse import iter_chunks, merge_stats, parse_bytes
-from logdoctor.ingest.parse.line import zone_from_head
 from logdoctor.ingest.sources import discover
 from logdoctor.progress import NULL_PROGRESS, Progress
 from logdoctor.table import COLUMNS, DTYPES, ParseStats, empty_frame
@@ -52,7 +49,7 @@ from logdoctor.ucm.prt import with_prt_identity
 if TYPE_CHECKING:  # pandas is imported when a caller asks for it (it costs 0.3 s to import)
     import pandas as pd
 
-__all__ = ["LoadOptions", "LoadResult", "Loader", "load", "load_files", "open_inputs", "to_pandas"]
+__all__ = ["LoadOptions", "LoadResult", "Loader", "load", "open_inputs", "to_pandas"]
 
 Piece = tuple[pl.DataFrame, pl.DataFrame | None]
 """Events (or, in a lean read, their node statements) and their node statements when the cache
@@ -157,28 +154,16 @@ class Loader:
         return name if table is None else table.resolve(name)
 
     def record_stated_zones(self) -> None:
-        """Record in ``zones`` the zone each node's own CiscoSyslog states (read from the
-        heads of the files whose name fits a format with two clocks); once per load, under
-        the node's canonical name."""
+        """Record in ``zones`` the zone each node's own CiscoSyslog states
+        (:func:`~logdoctor.ingest.opening.stated_zones`); once per load, under the node's
+        canonical name."""
         if self._stated:
             return
         self._stated = True
-        stating = [f for f in self.formats if f.states_zone]
-        for lf in self.files if stating else ():
-            if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
-                continue
-            opened = open_file(lf, self.limits)
-            if isinstance(opened, ParseStats):
-                continue  # reported when the file is parsed
-            lines = sniff_lines(opened.head)
-            head = zone_from_head(detect(self.formats, lf.name, lf.relpath, lines).format, lines)
-            folder = syslog_owner(lf.relpath)
-            node = self._canonical(lf.node)
-            names = {lf.node.lower(), node.lower()}
-            own = folder is not None and folder.lower() in names
-            stated = {n.lower() for n in head.nodes}
-            if head.zone is not None and (own or (stated and stated <= names)):
-                self.zones.record_from_log(node, head.zone, lf.display)
+        for node, zone, display in stated_zones(
+            self.files, self.formats, self.limits, self._canonical
+        ):
+            self.zones.record_from_log(node, zone, display)
 
     def _zone(self, lf: LogFile, fmt: Format) -> tuple[Zone, str | None]:
         """The zone a file's zone-less times are read in (its node's, by the node's canonical
@@ -414,26 +399,6 @@ def _categorical(frame: pl.DataFrame, columns: Collection[str]) -> pl.DataFrame:
     """``frame`` with ``columns`` (those it has) cast to ``Categorical``."""
     cast = [pl.col(c).cast(pl.Categorical()) for c in columns if c in frame.columns]
     return frame.with_columns(cast) if cast else frame
-
-
-def load_files(
-    files: Sequence[LogFile],
-    formats: Sequence[Format],
-    *,
-    zone: Zone | None = None,
-    jobs: int | None = None,
-    limits: Limits | None = None,
-) -> tuple[pl.DataFrame, list[ParseStats]]:
-    """Parse already discovered files; frames are concatenated in input order."""
-    loader = Loader(
-        list(files),
-        list(formats),
-        ZoneBook(zone),
-        jobs or os.cpu_count() or 1,
-        limits or Limits(),
-    )
-    result = loader.result()
-    return result.frame, result.stats
 
 
 class LoadOptions(TypedDict, total=False):

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from logdoctor.ingest.capped import open_regular
 from logdoctor.ingest.decoding import UTF8_BOM, to_utf8, wide_encoding
-from logdoctor.ingest.detect import is_binary
+from logdoctor.ingest.detect import detect, is_binary, sniff_lines
+from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inflate import Inflated
 from logdoctor.ingest.inputs import Limits, LogFile, PartialRead, SourceError
 from logdoctor.ingest.nodenames import is_download_time
 from logdoctor.ingest.parse.bulk import CHUNK_BYTES
+from logdoctor.ingest.parse.line import zone_from_head
 from logdoctor.table import ParseStats
+from logdoctor.timestamps import Zone
 
-__all__ = ["Opened", "data_size", "is_big", "mentions", "open_file", "syslog_owner"]
+__all__ = ["Opened", "data_size", "is_big", "mentions", "open_file", "stated_zones", "syslog_owner"]
 
 
 @dataclass
@@ -160,3 +163,31 @@ def is_big(lf: LogFile) -> bool:
         return lf.local is not None and lf.local.stat().st_size > CHUNK_BYTES
     except OSError:
         return False
+
+
+def stated_zones(
+    files: Sequence[LogFile],
+    formats: Sequence[Format],
+    limits: Limits,
+    canonical: Callable[[str], str],
+) -> Iterator[tuple[str, Zone, str]]:
+    """(node, zone, file) for each zone a node's own CiscoSyslog states: read from the heads
+    of the files whose name fits a format with two clocks, a file's statement kept when the
+    file is the node's (its syslog folder, or every node its lines name, is the node) and the
+    node named by ``canonical`` (its canonical name)."""
+    stating = [f for f in formats if f.states_zone]
+    for lf in files if stating else ():
+        if not any(f.matches_name(lf.name) or f.matches_path(lf.relpath) for f in stating):
+            continue
+        opened = open_file(lf, limits)
+        if isinstance(opened, ParseStats):
+            continue  # reported when the file is parsed
+        lines = sniff_lines(opened.head)
+        head = zone_from_head(detect(formats, lf.name, lf.relpath, lines).format, lines)
+        folder = syslog_owner(lf.relpath)
+        node = canonical(lf.node)
+        names = {lf.node.lower(), node.lower()}
+        own = folder is not None and folder.lower() in names
+        stated = {n.lower() for n in head.nodes}
+        if head.zone is not None and (own or (stated and stated <= names)):
+            yield node, head.zone, lf.display
