@@ -94,6 +94,7 @@ def test_the_store_gives_the_parsed_text_back_parsed_or_cached(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, open_segments: int
 ) -> None:
     monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)  # the tests' default: no cache
     monkeypatch.setattr(messages_module, "OPEN_SEGMENTS", open_segments)
     plain = _plain(MIXED)
     for cached in (False, True):  # parsed (and stored in the cache), then read from it
@@ -102,7 +103,10 @@ def test_the_store_gives_the_parsed_text_back_parsed_or_cached(
         nulls = lean["message"].null_count()
         assert 0 < nulls < lean.height, "some rows keep their message, most do not"
         assert store.fill(lean).select(COLUMNS).equals(plain), f"cached={cached}"
+        if open_segments > 1:  # the text is left in the segments written or read: no copy
+            assert store.compressed_bytes == 0, f"cached={cached}"
         store.close()
+        assert any((tmp_path / "cache").rglob("*.parquet")), "the cache was written"
     lean, store = _lean(MIXED, cache=False)
     assert store.fill(lean).equals(plain)
 
@@ -175,6 +179,7 @@ def test_two_members_of_one_name_keep_their_own_text(
     import zipfile
 
     monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)
     sample = next((MIXED / "ucm-pub").rglob("ssosp00001.log")).read_bytes()
     other = sample.replace(b"user=", b"user=other-")
     assert other != sample
@@ -189,3 +194,4 @@ def test_two_members_of_one_name_keep_their_own_text(
     assert lean["message"].null_count() > 0
     assert store.fill(lean).select(COLUMNS).equals(plain)
     store.close()
+    assert any((tmp_path / "cache").rglob("*.parquet")) == cached

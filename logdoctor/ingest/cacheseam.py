@@ -96,7 +96,7 @@ class CachedRead:
         entry is dropped and the file parsed again, without the rows of the segments given
         (those that start on a line before the damaged segment's first)."""
         done: list[ParseStats] = []
-        parts = hit.frames()
+        parts = hit.frames(self.messages)  # a store reads the segments without their text
         while True:
             try:
                 part = next(parts, None)
