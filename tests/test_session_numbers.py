@@ -51,3 +51,12 @@ def test_each_user_and_device_counts_its_own_logins() -> None:
         ("bob", 1, 0, 1, "open"),
         ("alice", 2, 1, 0, "open"),  # an implicit grant not after a request: a new login
     ]
+
+
+def test_no_session_line_numbers_nothing() -> None:
+    """The numbering of no line is an empty column (it raised building a column of -1 rows)."""
+    from logdoctor.analysis.sessions import _number_sessions, _session_lines
+
+    none = _session_lines(_lines().head(0))
+    numbered = _number_sessions(none)
+    assert numbered.height == 0 and numbered.schema["session"] == pl.Int64

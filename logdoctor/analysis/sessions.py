@@ -141,7 +141,8 @@ def _login_access() -> pl.Expr:
 
 def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` with ``_group`` (one integer per user, device and client id) and ``session``:
-    the login number within that key; the rows stay in their order."""
+    the login number within that key; the rows stay in their order when every row has a
+    time (else they come sorted by key and time)."""
     key = _SESSION_KEY
     # Client ids are per application: keep the device's one for lines that name only the user.
     # ``enriched`` is in time order and the stable sort below keeps each key's rows in table
@@ -162,9 +163,8 @@ def _number_sessions(rows: pl.DataFrame) -> pl.DataFrame:
         "_group", "kind", "grant", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos")
     ).sort("_group", maintain_order=True)
     numbered = narrow.select("_pos", _session_number().alias("session"))
-    session = pl.Series("session", [None], pl.Int64).extend_constant(None, rows.height - 1)
-    session = session.scatter(numbered["_pos"], numbered["session"])
-    return rows.with_columns(session)
+    # ``_pos`` is a permutation of the rows: sorting by it puts the numbers in row order.
+    return rows.with_columns(numbered.sort("_pos")["session"].cast(pl.Int64))
 
 
 def _session_number() -> pl.Expr:
