@@ -247,6 +247,8 @@ def parse_cmd(
         keep_freed_pages()  # a stream of chunks: before polars is loaded
     import polars as pl
 
+    from logdoctor.table import CATEGORICAL_COLUMNS
+
     book = zones(inputs.tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     conds = filt.conditions()
@@ -271,9 +273,11 @@ def parse_cmd(
             loader.identify_nodes(stating)
         if nodes:
             wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
-            conds.append(pl.col("node").str.to_lowercase().is_in(wanted))
+            conds.append(pl.col("node").cast(pl.String).str.to_lowercase().is_in(wanted))
         if stream:
             assert fh is not None
+            # each chunk is written alone: the cache's Categorical columns need no cast
+            loader.categorical = frozenset(CATEGORICAL_COLUMNS)
             parse.held(fh) if hold else parse.stream(fh)
             stack.close()
             parse.after_load()

@@ -369,9 +369,9 @@ class EventFilter:
         conds: list[pl.Expr] = []
         if self.kinds:
             cond = pl.lit(False)
-            for k in self.kinds:
+            for k in self.kinds:  # kind may be Categorical (a cached table's, as stored)
                 cond = cond | (
-                    pl.col("kind").str.starts_with(k[:-1])
+                    pl.col("kind").cast(pl.String).str.starts_with(k[:-1])
                     if k.endswith("*")
                     else pl.col("kind") == k
                 )

@@ -28,7 +28,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,13 @@ from logdoctor.ingest.cachekey import (
     said_rows,
     zone_key,
 )
+from logdoctor.ingest.cachetable import read_back, stored
 from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.messages import MessageStore, read_segment
 from logdoctor.ingest.nodestatements import statement_frame
 from logdoctor.ingest.parse.bulk import Chunk
-from logdoctor.table import POLARS_SCHEMA, ParseStats
+from logdoctor.table import ParseStats
 from logdoctor.timestamps import Zone
 
 __all__ = [
@@ -187,12 +188,6 @@ class ParseCache:
             self.counts.bad += 1
             return None
 
-    def _frame(self, folder: Path, seg: Segment, store: MessageStore | None) -> pl.DataFrame:
-        frame = read_segment(folder / seg.name, store)
-        if frame.schema != POLARS_SCHEMA or frame.height != seg.rows:
-            raise ValueError(f"{seg.name}: not the event table it should be")
-        return frame
-
     def lookup(
         self,
         display: str,
@@ -292,35 +287,31 @@ class ParseCache:
         self,
         folder: Path,
         key: dict[str, Any],
-        segments: Sequence[tuple[Segment, pl.DataFrame | None]],
+        segments: Sequence[Segment],
         decode_errors: int,
         partial: str | None,
     ) -> None:
-        """Write an entry (segments whose frame is None are already in ``folder``); errors
-        only cost the cache."""
+        """Write an entry (its segments' tables are in ``folder`` already); errors only cost
+        the cache."""
         try:
             gen = secrets.token_hex(6)
-            out = []
-            for i, (seg, frame) in enumerate(segments):
-                if frame is not None:
-                    seg.name = f"{gen}-{i}.parquet"
-                    self._write_frame(folder, seg.name, frame)
-                out.append(
-                    {
-                        "start": seg.start,
-                        "end": seg.end,
-                        "lines": seg.lines,
-                        "continues": seg.continues,
-                        "rows": seg.rows,
-                        "stats": _stats_dict(seg.stats),
-                        "name": seg.name,
-                        "said": seg.said,
-                    }
-                )
+            out = [
+                {
+                    "start": seg.start,
+                    "end": seg.end,
+                    "lines": seg.lines,
+                    "continues": seg.continues,
+                    "rows": seg.rows,
+                    "stats": _stats_dict(seg.stats),
+                    "name": seg.name,
+                    "said": seg.said,
+                }
+                for seg in segments
+            ]
             key = dict(key)
             if key["plain"] and len(segments) > 1:
                 path = Path(key["path"])
-                tail = segments[-1][0].start
+                tail = segments[-1].start
                 key["head"] = _digest(path, 0, min(_HEAD, tail))
                 key["before"] = _digest(path, max(0, tail - _HEAD), min(_HEAD, tail))
             doc = {"key": key, "segments": out, "decode_errors": decode_errors, "partial": partial}
@@ -337,11 +328,14 @@ class ParseCache:
             return
         self._prune(keep=folder)
 
-    def _write_frame(self, folder: Path, name: str, frame: pl.DataFrame) -> None:
-        """One segment's table, in the entry's folder (created private)."""
+    def _write_frame(self, folder: Path, name: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """One segment's table, in the entry's folder (created private); the table as
+        stored (:func:`~logdoctor.ingest.cachetable.stored`)."""
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.root, 0o700)
-        frame.write_parquet(folder / name, compression="lz4", statistics=False)
+        table = stored(frame)
+        table.write_parquet(folder / name, compression="lz4", statistics=False)
+        return table
 
     def _drop(self, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
@@ -393,14 +387,15 @@ class Writer:
     cache: ParseCache
     folder: Path
     key: dict[str, Any]
-    segments: list[tuple[Segment, pl.DataFrame | None]]
+    segments: list[Segment]
     gen: str = field(default_factory=lambda: secrets.token_hex(6))
     """This writer's prefix of the tables it writes."""
     failed: bool = False
     """A table could not be written: nothing is stored."""
 
-    def add(self, chunk: Chunk) -> Segment:
-        """One more chunk, in file order; its segment (with its node statements)."""
+    def add(self, chunk: Chunk) -> tuple[Segment, pl.DataFrame]:
+        """One more chunk, in file order; its segment (with its node statements) and its table
+        as stored (the chunk's own when it could not be written)."""
         seg = Segment(
             chunk.start, chunk.end, chunk.lines, chunk.continues, chunk.frame.height, chunk.stats
         )
@@ -408,13 +403,14 @@ class Writer:
         seg.stats = _stats_from(_stats_dict(chunk.stats))
         seg.said = [list(r) for r in statement_frame(chunk.frame).rows()]
         seg.name = f"{self.gen}-{len(self.segments)}.parquet"
+        table = chunk.frame
         if not self.failed:
             try:
-                self.cache._write_frame(self.folder, seg.name, chunk.frame)
+                table = self.cache._write_frame(self.folder, seg.name, chunk.frame)
             except (OSError, pl.exceptions.PolarsError):
                 self.failed = True
-        self.segments.append((seg, None))
-        return seg
+        self.segments.append(seg)
+        return seg, table
 
     def finish(self, decode_errors: int, partial: str | None) -> None:
         """Store the entry, unless a table could not be written or the file changed while it
@@ -464,13 +460,17 @@ class Lookup:
         return sum(s.lines for s in self.segments)
 
     def frames(
-        self, messages: MessageStore | None = None
+        self, messages: MessageStore | None = None, keep: Collection[str] = ()
     ) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
         """The cached segments' frames, statistics and node statements
         (:func:`~logdoctor.ingest.cachekey.said_frame`), in order; raises on a damaged entry
-        (then parsed again: :meth:`ParseCache.forget`); ``messages``: see its ``read_segment``."""
+        (then parsed again: :meth:`ParseCache.forget`); ``messages``: see its ``read_segment``;
+        ``keep``: columns left ``Categorical`` (:func:`~logdoctor.ingest.cachetable.read_back`)."""
         for seg in self.segments:
-            yield self.cache._frame(self.folder, seg, messages), seg.stats, said_frame(seg.said)
+            frame = read_back(
+                read_segment(self.folder / seg.name, messages), seg.name, seg.rows, keep
+            )
+            yield frame, seg.stats, said_frame(seg.said)
 
     def statements(self) -> Iterator[tuple[pl.DataFrame, ParseStats, pl.DataFrame]]:
         """As :meth:`frames`, each segment's node statements in place of its frame: read
@@ -481,7 +481,7 @@ class Lookup:
 
     def writer(self) -> Writer:
         """A writer that keeps this lookup's segments and adds the re-parsed ones."""
-        return Writer(self.cache, self.folder, self.key, [(s, None) for s in self.segments])
+        return Writer(self.cache, self.folder, self.key, list(self.segments))
 
     def touch(self) -> None:
         """Mark the entry used (for pruning)."""

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Entry", "Segment", "cache_dir", "container", "said_frame", "said_rows", "zone_key"]
 
-_VERSION = 2
-"""Bumped when the entry layout changes (2: each segment keeps its node statements)."""
+_VERSION = 3
+"""Bumped when the entry layout changes (2: each segment keeps its node statements; 3: the
+tables keep the few-valued columns as ``Categorical``, :mod:`logdoctor.ingest.cachetable`)."""
 
 _HEAD = 1 << 16
 """Bytes hashed at the start of a file and before its last chunk, to tell growth from

@@ -19,6 +19,7 @@ import polars as pl
 
 from logdoctor.ingest.cache import SPLIT_TAIL, Lookup, ParseCache, Writer
 from logdoctor.ingest.cachekey import Segment, said_frame
+from logdoctor.ingest.cachetable import as_read
 from logdoctor.ingest.detect import detect_format
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.inputs import Limits, LogFile
@@ -57,6 +58,9 @@ class CachedRead:
     messages: MessageStore | None = None
     """A hit's segments are read without the ``message`` of the rows the store fetches back
     from them (:meth:`~logdoctor.ingest.messages.MessageStore.read_segment`)."""
+    categorical: frozenset[str] = frozenset()
+    """Columns given as they are stored, ``Categorical`` (:mod:`~logdoctor.ingest.cachetable`);
+    the others are String."""
     _zones: dict[str, Zone] = field(default_factory=dict, repr=False)
     _sources: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -76,7 +80,9 @@ class CachedRead:
         parts: list[Part] = []
         if hit is not None:
             try:
-                parts = list(hit.statements() if self.lean else hit.frames(self.messages))
+                parts = list(
+                    hit.statements() if self.lean else hit.frames(self.messages, self.categorical)
+                )
             except (OSError, ValueError, pl.exceptions.PolarsError):
                 hit.forget()
                 hit = None
@@ -96,7 +102,8 @@ class CachedRead:
         entry is dropped and the file parsed again, without the rows of the segments given
         (those that start on a line before the damaged segment's first)."""
         done: list[ParseStats] = []
-        parts = hit.frames(self.messages)  # a store reads the segments without their text
+        # a store reads the segments without their text
+        parts = hit.frames(self.messages, self.categorical)
         while True:
             try:
                 part = next(parts, None)
@@ -149,11 +156,12 @@ class CachedRead:
             start = first_line = 0
             writer = self.cache.writer(lf.display, lf.local, lf.node, fmt, zone, self.mode)
         for chunk in self._chunks(opened, fmt, zone, start, first_line):
-            seg = None if writer is None else writer.add(chunk)
+            seg, table = (None, chunk.frame) if writer is None else writer.add(chunk)
             done.append(chunk.stats)
             said = None if seg is None else said_frame(seg.said)
             if not self.lean:
-                yield self._written(writer, seg, chunk.frame), chunk.stats, said
+                frame = as_read(table, chunk.frame, self.categorical)
+                yield self._written(writer, seg, frame), chunk.stats, said
             elif said is not None:
                 yield said, chunk.stats, said
             else:

@@ -125,6 +125,9 @@ class Loader:
     """The parsed-file cache (:mod:`logdoctor.ingest.cache`); None: every file is parsed."""
     messages: MessageStore | None = None
     """The store of :meth:`result` (cached segments are read into it: see CachedRead)."""
+    categorical: frozenset[str] = frozenset()
+    """Columns :meth:`frames` may give as ``Categorical`` (as the cache stores them, not cast
+    back: :mod:`~logdoctor.ingest.cachetable`); :meth:`result` sets its own."""
     _said: list[pl.DataFrame] = field(default_factory=list, repr=False)
     _known: NodeTable | None = field(default=None, repr=False)
     _early: NodeTable | None = field(default=None, repr=False)
@@ -234,7 +237,7 @@ class Loader:
     def _cached(self, lf: LogFile, mode: str, lean: bool) -> CachedRead:
         assert self.cache is not None
         read = CachedRead(self.cache, lf, mode, self.formats, self.limits, self.jobs, self._zone)
-        read.lean, read.messages = lean, self.messages
+        read.lean, read.messages, read.categorical = lean, self.messages, self.categorical
         return read
 
     def frames(self) -> Iterator[pl.DataFrame]:
@@ -374,7 +377,7 @@ class Loader:
         ``categorical``: columns cast to polars ``Categorical`` as each frame comes (``check``
         and ``report`` load a smaller table so; :func:`load` keeps the documented String).
         ``messages``: takes the text the frame leaves null (:meth:`MessageStore.take`)."""
-        self.messages = messages
+        self.messages, self.categorical = messages, frozenset(categorical)
         take = (lambda f: f) if messages is None else messages.take
         frames = [_categorical(take(f), categorical) for f in self.frames()]
         frame = (
