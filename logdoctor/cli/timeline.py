@@ -154,11 +154,12 @@ def _correlated(
     from logdoctor.analysis.lineage import enrich, lineage
     from logdoctor.analysis.skew import clock_skew
     from logdoctor.analysis.skew import correct_skew as corrected_times
+    from logdoctor.table import CATEGORICAL_COLUMNS
 
     with TermProgress() as progress:
         loader = open_loader(paths, inputs, zones=book, progress=progress, config=config)
         require_log_files(loader, paths)
-        result = loader.result()
+        result = loader.result(CATEGORICAL_COLUMNS)
         progress.stage("correlating")
         events = Events(result.frame)
         note = ""
