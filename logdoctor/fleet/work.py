@@ -40,7 +40,7 @@ from logdoctor.ingest.sources import discover
 from logdoctor.model import Finding, Severity
 from logdoctor.pipeline import run_check
 from logdoctor.rules import select_rules
-from logdoctor.table import ParseStats, empty_frame
+from logdoctor.table import CATEGORICAL_COLUMNS, ParseStats, empty_frame
 from logdoctor.timestamps import ZoneBook, zone_book
 from logdoctor.ucm.deployment import parse_deployment
 from logdoctor.ucm.deploymodel import Deployment
@@ -302,7 +302,8 @@ def prepare(bundle: Bundle, opts: Options) -> BundleResult | Plan:
         plan = _plan(bundle, loader, opts)
         if plan is not None:
             return replace(plan, seconds=time.perf_counter() - t0)
-        checked = _check(bundle, opts, deployment, loader.result(), loader.zones, parts=1)
+        loaded = loader.result(CATEGORICAL_COLUMNS)  # as check loads it (the cache's as stored)
+        checked = _check(bundle, opts, deployment, loaded, loader.zones, parts=1)
         checked = replace(checked, utc_assumed=tuple(loader.zones.assumed()))
     except Exception as exc:
         checked = failed(bundle, _describe(exc))
