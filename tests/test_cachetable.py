@@ -106,26 +106,29 @@ def test_a_write_failing_midway_loses_nothing(
     assert _as_string(frame).equals(fresh, null_equal=True)
 
 
+_CASES = [
+    ("jsonl", []),
+    ("csv", []),
+    ("tsv", []),
+    ("jsonl", ["--kind", "token.*"]),
+    ("csv", ["--failures"]),
+    ("jsonl", ["--node", "UCM-SUB1"]),
+]
+
+
 @pytest.mark.parametrize(
-    "args",
-    [
-        [],
-        ["--kind", "token.*"],
-        ["--failures"],
-        ["--node", "UCM-SUB1"],
-    ],
-    ids=["all", "kind-wildcard", "failures", "node"],
+    ("fmt", "args"), _CASES, ids=["jsonl", "csv", "tsv", "kind-wildcard", "failures", "node"]
 )
 def test_parse_from_the_cache_writes_what_a_parse_writes(
-    cached: Path, tmp_path: Path, args: list[str]
+    cached: Path, tmp_path: Path, fmt: str, args: list[str]
 ) -> None:
     log = next(BUNDLE.rglob("ssosp00001.log"))
     runner = CliRunner()
 
     def parse(*extra: str) -> bytes:
-        out = tmp_path / "out.jsonl"
+        out = tmp_path / f"out.{fmt}"
         result = runner.invoke(
-            main, ["parse", str(log), "--format", "jsonl", "-o", str(out), *args, *extra]
+            main, ["parse", str(log), "--format", fmt, "-o", str(out), *args, *extra]
         )
         assert result.exit_code == 0, result.output
         return out.read_bytes()
