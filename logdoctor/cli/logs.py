@@ -247,8 +247,6 @@ def parse_cmd(
         keep_freed_pages()  # a stream of chunks: before polars is loaded
     import polars as pl
 
-    from logdoctor.table import CATEGORICAL_COLUMNS
-
     book = zones(inputs.tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     conds = filt.conditions()
@@ -276,8 +274,6 @@ def parse_cmd(
             conds.append(pl.col("node").cast(pl.String).str.to_lowercase().is_in(wanted))
         if stream:
             assert fh is not None
-            # each chunk is written alone: the cache's Categorical columns need no cast
-            loader.categorical = frozenset(CATEGORICAL_COLUMNS)
             parse.held(fh) if hold else parse.stream(fh)
             stack.close()
             parse.after_load()

@@ -5,7 +5,7 @@ stream of chunks wants is :func:`logdoctor.cli.allocator.keep_freed_pages`."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from logdoctor.cli.errors import EXIT_USAGE
@@ -54,15 +54,23 @@ class ParseRun:
             self.seen_users.update(frame["user"].drop_nulls().unique().to_list())
         return frame.filter(*self.conds) if self.conds else frame
 
+    def _chunks(self) -> Iterator[pl.DataFrame]:
+        """The loader's frames, each to be written alone: a cached file's few-valued columns
+        come as the cache stores them, Categorical (the writers take them so; no cast)."""
+        from logdoctor.table import CATEGORICAL_COLUMNS
+
+        self.loader.categorical = frozenset(CATEGORICAL_COLUMNS)
+        return self.loader.frames()
+
     def stream(self, fh: BinaryIO) -> None:
         """Write each chunk as soon as it is parsed (memory stays bounded)."""
-        for i, chunk in enumerate(self.loader.frames()):
+        for i, chunk in enumerate(self._chunks()):
             self.write(self.keep(chunk), fh, header=i == 0)
 
     def held(self, fh: BinaryIO) -> None:
         """Every chunk parsed and kept, then written with the canonical node names learnt
         from all of them (one parse where :meth:`stream` needs a first pass for the names)."""
-        frames = [self.keep(chunk) for chunk in self.loader.frames()]
+        frames = [self.keep(chunk) for chunk in self._chunks()]
         nodes = self.loader.nodes
         for i in range(len(frames)):
             frame, frames[i] = frames[i], frames[i].clear()  # written chunks are let go
