@@ -182,6 +182,10 @@ class Core:
         self._threads = random.Random()
         self._key_rng = key_rng
         self._autoflush = autoflush
+        self.defer_flush: Callable[[], bool] | None = None
+        """Set by the HTTP server (:class:`~logdoctor.tokenservice.server.LogFlush`): asked at
+        the end of every operation with ``autoflush``; True when it took the log lines over
+        (they are written before the next response leaves), False to write them now."""
         self.admin = admin
         self.password_cost = password_cost
         self.store = Store(data_dir / "state.db", durable=durable)
@@ -256,7 +260,7 @@ class Core:
             try:
                 yield now
             finally:
-                if self._autoflush:
+                if self._autoflush and (self.defer_flush is None or not self.defer_flush()):
                     self.logs.flush()
 
     def _req(self, node: Node, now: float, **who: str | None) -> Req:
