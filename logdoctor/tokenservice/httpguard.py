@@ -76,7 +76,8 @@ class Coalesced(asyncio.Transport):
     """A transport whose writes of one turn of the event loop are sent as one, at the end of
     the turn (or before a close or EOF); everything else is the wrapped transport's.
     ``before_send`` runs before any queued bytes are handed to the transport (the server
-    writes the log lines of the requests answered first)."""
+    writes the log lines of the requests answered first); if it raises, the bytes are dropped
+    and the connection aborted."""
 
     def __init__(
         self,
@@ -106,7 +107,14 @@ class Coalesced(asyncio.Transport):
     def _flush(self) -> None:
         if self._pending:
             if self._before_send is not None:
-                self._before_send()
+                try:
+                    self._before_send()
+                except Exception as exc:  # reported to the loop; the answer is dropped
+                    self._pending.clear()
+                    self._t.abort()
+                    message = "answer dropped: what must precede it failed"
+                    self._loop.call_exception_handler({"message": message, "exception": exc})
+                    return
             data = b"".join(self._pending)
             self._pending.clear()
             if not self._t.is_closing():

@@ -52,6 +52,7 @@ class LogFlush:
         self._service = service
         self._thread: int | None = None
         self._due = False
+        self._lost: OSError | None = None
 
     def attach(self) -> None:
         """Defer the lines of the operations this thread runs (the thread that runs the
@@ -80,10 +81,24 @@ class LogFlush:
         return True
 
     def now(self) -> None:
-        """Write the deferred lines (a no-op when none are)."""
+        """Write the deferred lines (a no-op when none are). When they cannot be written, it
+        raises for every answer of this turn (:class:`Coalesced` drops it and aborts its
+        connection): no answer leaves without its lines, as an operation that writes its own
+        lines fails when it cannot."""
+        if self._lost is not None:
+            raise self._lost
         if self._due:
             self._due = False
-            self._service.flush()
+            try:
+                self._service.flush()
+            except OSError as exc:
+                self._lost = exc
+                # The answers of this turn are queued before this: they all see the loss.
+                asyncio.get_running_loop().call_soon(self._recover)
+                raise
+
+    def _recover(self) -> None:
+        self._lost = None
 
 
 def make_server(

@@ -9,8 +9,10 @@ import concurrent.futures
 import re
 import threading
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from logdoctor.tokenservice.httpguard import Coalesced
 from logdoctor.tokenservice.server import LogFlush
@@ -43,6 +45,9 @@ class _Wire(asyncio.Transport):
 
     def close(self) -> None:
         pass
+
+    def abort(self) -> None:
+        self.sent.append((b"<aborted>", _issued(self.svc)))
 
     def is_closing(self) -> bool:
         return False
@@ -91,6 +96,51 @@ def test_lines_of_the_loop_are_written_before_the_answer_leaves(svc: Service) ->
         logs.detach()
     grant()  # detached: written at once
     assert _issued(svc) == start + 6
+
+
+def test_answers_whose_lines_cannot_be_written_never_leave(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc.set_param("refresh_login_flow", "on")
+    token = login(svc).refresh_token
+    assert token is not None
+    logs = LogFlush(svc)
+    reported: list[dict[str, Any]] = []
+    write = svc.logs.flush
+
+    def full() -> None:
+        svc.logs._ssosp["ucm-pub"].buf.clear()  # what a failed write loses
+        raise OSError(28, "No space left on device")
+
+    def grant() -> None:
+        svc.refresh(refresh_token=token, client_id=CLIENT)
+
+    async def main() -> tuple[_Wire, _Wire, _Wire]:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, context: reported.append(context))
+        logs.attach()
+        first, second, later = _Wire(svc), _Wire(svc), _Wire(svc)
+        grant()
+        Coalesced(first, loop, logs.now).write(b"one")
+        grant()
+        Coalesced(second, loop, logs.now).write(b"two")
+        monkeypatch.setattr(svc.logs, "flush", full)
+        await asyncio.sleep(0)  # the turn: the write fails, both answers are dropped
+        monkeypatch.setattr(svc.logs, "flush", write)
+        await asyncio.sleep(0)
+        grant()
+        Coalesced(later, loop, logs.now).write(b"three")
+        await asyncio.sleep(0)
+        return first, second, later
+
+    start = _issued(svc)
+    try:
+        first, second, later = asyncio.run(main())
+    finally:
+        logs.detach()
+    assert first.sent == [(b"<aborted>", start)] and second.sent == [(b"<aborted>", start)]
+    assert later.sent == [(b"three", start + 1)]  # the next turn writes and answers again
+    assert any(isinstance(c.get("exception"), OSError) for c in reported)
 
 
 def test_a_burst_over_http_logs_every_grant_whole_in_order_before_its_answer(
