@@ -52,7 +52,7 @@ class LogFlush:
         self._service = service
         self._thread: int | None = None
         self._due = False
-        self._lost: OSError | None = None
+        self._lost: Exception | None = None
 
     def attach(self) -> None:
         """Defer the lines of the operations this thread runs (the thread that runs the
@@ -91,7 +91,7 @@ class LogFlush:
             self._due = False
             try:
                 self._service.flush()
-            except OSError as exc:
+            except Exception as exc:  # a full disk, most likely; raised again below
                 self._lost = exc
                 # The answers of this turn are queued before this: they all see the loss.
                 asyncio.get_running_loop().call_soon(self._recover)
