@@ -7,6 +7,7 @@ port, in its own process; the clients are 32 keep-alive HTTP/1.1 connections on 
 number of requests, and a time cap) and stops by itself.
 
     .venv/bin/python benchmarks/bench_tokenservice.py [--requests-per-client 150] [--json]
+        [--workers 1 2] [--breakdown]
 
 "Token issue" over HTTP is a refresh grant (POST /ssosp/oauth/token, grant_type=refresh_token):
 the service verifies the refresh token, looks its hash up in SQLite, signs and encrypts a new
@@ -14,6 +15,9 @@ access token and writes its log lines. "Raw joserfc" mints the same access token
 A128CBC-HS256 inside a JWS RS256) with joserfc in a loop, measured before and after each HTTP
 run: the reference of the goal (HTTP grants at 0.8x of it). The service makes the same bytes
 without joserfc's layers (its own mint, also printed); server CPU is read from /proc.
+``--breakdown`` measures the parts of a grant apart (in process: the signature alone, the
+service's grant without its token, the HTTP handler; over HTTP: uvicorn with serve's protocol
+and a constant answer) and prints what is left of the server's CPU per grant besides them.
 """
 
 from __future__ import annotations
@@ -129,18 +133,24 @@ async def _client(
         writer.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` and its children (the serve workers)."""
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of process ``pid`` and its children (the serve workers)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    user = system = 0.0
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for p in pids:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            user += int(fields[11]) / tick
+            system += int(fields[12]) / tick
+    return user, system
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` and its children (the serve workers)."""
+    return sum(_cpu_split(pid))
 
 
 def mint_cpu_seconds(n: int = 1000, mint: Mint = joserfc_mint) -> float:
@@ -161,14 +171,15 @@ async def _load(
     # Warm-up: connections, caches, thread pool.
     await asyncio.gather(*(_client(host, port, body, 5, [], errors) for _ in range(clients)))
     errors.clear()
-    cpu0 = _cpu_seconds(server_pid)
+    user0, sys0 = _cpu_split(server_pid)
     t0 = time.perf_counter()
     await asyncio.wait_for(
         asyncio.gather(*(_client(host, port, body, each, lat, errors) for _ in range(clients))),
         TIME_CAP,
     )
     wall = time.perf_counter() - t0
-    cpu = _cpu_seconds(server_pid) - cpu0
+    user1, sys1 = _cpu_split(server_pid)
+    cpu = user1 - user0 + sys1 - sys0
     lat.sort()
     return {
         "requests": len(lat),
@@ -178,6 +189,7 @@ async def _load(
         "p50_ms": 1000 * lat[len(lat) // 2],
         "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))],
         "server_cpu_us": 1e6 * cpu / max(1, len(lat)),
+        "server_sys_us": 1e6 * (sys1 - sys0) / max(1, len(lat)),
     }
 
 
@@ -207,6 +219,129 @@ def http_run(clients: int, each: int, workers: int = 1) -> dict[str, Any]:
         log = data / "logs/ucm-pub/tomcat/logs/ssosp/log4j"
         out["log_lines"] = sum(p.read_text().count("\n") for p in log.glob("ssosp*.log"))
         return out
+
+
+_ANSWER = json.dumps(
+    {"access_token": "x" * 760, "token_type": "Bearer", "expires_in": 3600, "scope": SCOPE},
+    separators=(",", ":"),
+).encode()
+
+
+async def _constant_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app that reads the request and answers a grant-sized JSON at once."""
+    await receive()
+    head = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_ANSWER))]
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    await send({"type": "http.response.body", "body": _ANSWER})
+
+
+def http_floor(clients: int, each: int) -> float:
+    """Server CPU per request of uvicorn with serve's protocol (limits, coalesced writes) and
+    a constant answer, under the same clients: what HTTP costs without the service."""
+    import multiprocessing
+
+    import uvicorn
+
+    from logdoctor.tokenservice.httpguard import HttpLimits, protocol_class
+    from logdoctor.tokenservice.server import bind
+
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(
+        _constant_app,
+        http=protocol_class(HttpLimits()),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    proc = multiprocessing.get_context("fork").Process(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True
+    )
+    proc.start()
+    try:
+        deadline = time.monotonic() + 20
+        while proc.pid is None or not Path(f"/proc/{proc.pid}").exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("the floor server did not start")
+            time.sleep(0.05)
+        time.sleep(1.0)  # uvicorn's start-up, before its CPU is counted
+        body = urlencode({"grant_type": "refresh_token", "refresh_token": "r" * 600}).encode()
+        port = sock.getsockname()[1]
+        out = asyncio.run(_load("127.0.0.1", port, body, clients, each, proc.pid or 0))
+    finally:
+        proc.terminate()
+        proc.join(10)
+        sock.close()
+    return float(out["server_cpu_us"])
+
+
+def _cpu_per_call(fn: Callable[[], object], n: int) -> float:
+    """CPU microseconds per call of ``fn`` (the least of three runs of ``n``)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.process_time()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.process_time() - t0) / n)
+    return 1e6 * best
+
+
+def grant_parts(n: int = 1000) -> dict[str, float]:
+    """CPU microseconds of each part of a refresh grant, in process: the RSA signature alone,
+    the service's grant as ``serve`` runs it (real clock, durable store, its log lines written)
+    without serializing the access token, and the HTTP handler around a service that answers
+    at once (ASGI app, form, JSON answer)."""
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.hashes import SHA256
+
+    from logdoctor.tokenservice.app import create_app
+
+    sig = generate_signing_key(1)
+    signing_input = b"h" * 900
+    out = {"sign": _cpu_per_call(lambda: sig.private.sign(signing_input, PKCS1v15(), SHA256()), n)}
+    with tempfile.TemporaryDirectory(prefix="ld-parts-") as tmp:
+        data = Path(tmp) / "data"
+        form = {"grant_type": "refresh_token", "refresh_token": _setup(data), "client_id": CLIENT}
+        svc = Service(data)
+        try:
+            out["core"] = _cpu_per_call(lambda: svc.token_request(form), n)
+            answer = svc.token_request(form).to_json()
+
+            class _Answered:
+                def to_json(self) -> dict[str, Any]:
+                    return answer
+
+            def answered(form: Any, via: Any = None, node: Any = None) -> Any:
+                return _Answered()
+
+            setattr(svc, "token_request", answered)  # noqa: B010 (the service answers at once)
+            app: Any = create_app(svc)
+            body = urlencode(form).encode()
+            headers = [
+                (b"host", b"127.0.0.1:8443"),
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"content-length", b"%d" % len(body)),
+            ]
+            scope: dict[str, Any] = {"type": "http", "method": "POST", "root_path": ""}
+            scope |= {"path": "/ssosp/oauth/token", "headers": headers, "client": ("127.0.0.1", 1)}
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                pass
+
+            def handle() -> None:
+                # Nothing it awaits suspends: the request runs to its end in one step.
+                with contextlib.suppress(StopIteration):
+                    app(dict(scope), receive, send).send(None)
+                    raise RuntimeError("the handler waited")
+
+            out["handler"] = _cpu_per_call(handle, n)
+        finally:
+            svc.close()
+    return out
 
 
 def core_rates(users: int = 1000, rounds: int = 3) -> dict[str, float]:
@@ -280,6 +415,11 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="serve --workers values to run"
     )
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also measure where a grant's CPU goes (in process, and HTTP with a constant app)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not 1 <= args.clients <= 256 or not 1 <= args.requests_per_client <= 10_000:
@@ -296,6 +436,11 @@ def main() -> None:
         own.append(mint_cpu_seconds(mint=service_mint))
     raw, mint_cpu, own_cpu = (statistics.mean(x) for x in (raws, cpus, own))
     core = core_rates(args.core_users)
+    parts: dict[str, float] = {}
+    if args.breakdown:
+        parts = grant_parts()
+        parts["own_mint"] = 1e6 * own_cpu
+        parts["http"] = http_floor(args.clients, args.requests_per_client)
     result = {
         "cpus": os.cpu_count(),
         "raw_joserfc_mints_per_s": raw,
@@ -311,6 +456,7 @@ def main() -> None:
             for w, h in http.items()
         },
         "core": core,
+        "breakdown_us": parts,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -330,10 +476,32 @@ def main() -> None:
         label = "  server CPU per grant, us (x one mint's CPU)"
         ratio = h["server_cpu_us"] / (1e6 * mint_cpu)
         print(f"{label:{w}} {h['server_cpu_us']:7.0f} ({ratio:.2f}x)")
+        print(f"{'    of which system (kernel) CPU, us':{w}} {h['server_sys_us']:14.0f}")
         label = "  CPU ratio: bare loop's per mint / server's per grant"
         print(f"{label:{w}} {1 / ratio:14.2f}")
     for k, v in core.items():
         print(f"{'core: ' + k:{w}} {v:14,.0f}")
+    if parts:
+        _print_breakdown(parts, http, w)
+
+
+def _print_breakdown(parts: dict[str, float], http: dict[int, dict[str, Any]], w: int) -> None:
+    """Where a grant's CPU goes: the parts measured apart, and what is left of the server's."""
+    rows = [
+        ("RSA-2048 signature alone (cryptography)", parts["sign"]),
+        ("the service's mint besides the signature", parts["own_mint"] - parts["sign"]),
+        ("the service's grant, its token not serialized (as serve)", parts["core"]),
+        ("the HTTP handler (ASGI app, form, JSON answer)", parts["handler"]),
+        ("uvicorn + limits + sockets, constant answer (over HTTP)", parts["http"]),
+    ]
+    print(f"{'breakdown, CPU us per grant':{w}}")
+    for label, value in rows:
+        print(f"{'  ' + label:{w}} {value:14.0f}")
+    total = sum(v for _, v in rows)
+    print(f"{'  sum of the parts':{w}} {total:14.0f}")
+    for workers, h in http.items():
+        label = f"  server per grant minus the parts, serve --workers {workers}"
+        print(f"{label:{w}} {h['server_cpu_us'] - total:14.0f}")
 
 
 if __name__ == "__main__":

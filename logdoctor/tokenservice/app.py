@@ -62,10 +62,23 @@ class _BadRequest(Exception):
         self.description = description
 
 
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    """``parse_qsl(raw, keep_blank_values=True, max_num_fields=64)``; a query with nothing to
+    decode (no ``%`` or ``+``) is split here, with the same result, for a fraction of its time."""
+    if "%" in raw or "+" in raw or raw.count("&") >= 64:
+        return parse_qsl(raw, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+    out = []
+    for item in raw.split("&"):
+        if item:
+            name, _, value = item.partition("=")
+            out.append((name, value))
+    return out
+
+
 def _params(raw: str) -> dict[str, str]:
     out: dict[str, str] = {}
     try:
-        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+        pairs = _pairs(raw)
     except ValueError as exc:
         raise _BadRequest(400, f"malformed parameters: {exc}") from None
     for k, v in pairs:
@@ -116,6 +129,8 @@ class _Lean:
                 raise ClientDisconnect()
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+"""Starlette's ``JSONResponse.render`` encoder, made once."""
 _NO_STORE_RAW = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _NO_STORE.items()]
 
 
@@ -128,9 +143,7 @@ class _Json(Response):
     def __init__(self, content: Any) -> None:  # no super().__init__: every field is set here
         self.status_code = 200
         self.background = None
-        self.body = json.dumps(
-            content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
-        ).encode("utf-8")
+        self.body = _JSON.encode(content).encode("utf-8")
         self.raw_headers = [
             *_NO_STORE_RAW,
             (b"content-length", str(len(self.body)).encode("latin-1")),

@@ -51,6 +51,7 @@ __all__ = [
     "Core",
     "Req",
     "clip",
+    "uuid4_text",
 ]
 
 REQUIRED_ROLE = "Standard CCM End Users"
@@ -75,6 +76,13 @@ MAX_FIELD = 256
 MAX_NAME = 128
 """Characters of a user name kept."""
 T = TypeVar("T")
+
+
+def uuid4_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw, version=4))`` of 16 random bytes, without building a UUID
+    (the version nibble set to 4, the variant bits to RFC 4122's ``10``)."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def clip(value: str | None, limit: int = MAX_FIELD) -> str | None:
@@ -171,8 +179,13 @@ class Core:
         os.chmod(data_dir, 0o700)
         self.clock: Clock = clock or SystemClock()
         self._rng = rng
+        self._threads = random.Random()
         self._key_rng = key_rng
         self._autoflush = autoflush
+        self.defer_flush: Callable[[], bool] | None = None
+        """Set by the HTTP server (:class:`~logdoctor.tokenservice.server.LogFlush`): asked at
+        the end of every operation with ``autoflush``; True when it took the log lines over
+        (they are written before the next response leaves), False to write them now."""
         self.admin = admin
         self.password_cost = password_cost
         self.store = Store(data_dir / "state.db", durable=durable)
@@ -247,7 +260,7 @@ class Core:
             try:
                 yield now
             finally:
-                if self._autoflush:
+                if self._autoflush and (self.defer_flush is None or not self.defer_flush()):
                     self.logs.flush()
 
     def _req(self, node: Node, now: float, **who: str | None) -> Req:
@@ -279,7 +292,7 @@ class Core:
 
     def _uuid(self) -> str:
         if self._rng is None:
-            return str(uuid.uuid4())
+            return uuid4_text(os.urandom(16))
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def _secret(self) -> str:
@@ -288,8 +301,9 @@ class Core:
         return base64.urlsafe_b64encode(self._rng.randbytes(32)).rstrip(b"=").decode()
 
     def _thread(self) -> str:
-        n = self._rng.randrange(1, 41) if self._rng is not None else secrets.randbelow(40) + 1
-        return self.logs.profile.thread(n)
+        # A thread number is no secret: a seeded PRNG (not the OS's) picks it.
+        rng = self._rng if self._rng is not None else self._threads
+        return self.logs.profile.thread(rng.randrange(1, 41))
 
     def _relay_token(self, via: str | None, node: str | None, call: Callable[[], T]) -> T:
         """A token-endpoint grant (``call``) as the proxy ``via`` relays it to ``node``: here

@@ -30,7 +30,7 @@ two system calls, two TCP segments and two wake-ups of the client per response.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,12 +74,21 @@ _TIMEOUT = _response(408, "Request Timeout")
 
 class Coalesced(asyncio.Transport):
     """A transport whose writes of one turn of the event loop are sent as one, at the end of
-    the turn (or before a close or EOF); everything else is the wrapped transport's."""
+    the turn (or before a close or EOF); everything else is the wrapped transport's.
+    ``before_send`` runs before any queued bytes are handed to the transport (the server
+    writes the log lines of the requests answered first); if it raises, the bytes are dropped
+    and the connection aborted."""
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        before_send: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self._t = transport
         self._loop = loop
+        self._before_send = before_send
         self._pending: list[bytes] = []
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -97,6 +106,15 @@ class Coalesced(asyncio.Transport):
 
     def _flush(self) -> None:
         if self._pending:
+            if self._before_send is not None:
+                try:
+                    self._before_send()
+                except Exception as exc:  # reported to the loop; the answer is dropped
+                    self._pending.clear()
+                    self._t.abort()
+                    message = "answer dropped: what must precede it failed"
+                    self._loop.call_exception_handler({"message": message, "exception": exc})
+                    return
             data = b"".join(self._pending)
             self._pending.clear()
             if not self._t.is_closing():
@@ -193,6 +211,9 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     _limits: ClassVar[HttpLimits]
     _waiting: ClassVar[_Waiting]
+    _before_send: ClassVar[tuple[Callable[[], None], ...]]
+    """The server's hook for :class:`Coalesced` (none, or one; a tuple so that it is never
+    bound as a method)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -230,7 +251,8 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Count the connection; over the cap, close the one waiting longest for a request."""
-        super().connection_made(Coalesced(transport, self.loop))
+        hook = self._before_send[0] if self._before_send else None
+        super().connection_made(Coalesced(transport, self.loop, hook))
         self._waiting.wait(self)
         self._arm()
         if len(self.connections) - len(self._waiting.closing) > self._limits.max_connections:
@@ -294,14 +316,18 @@ class _GuardedProtocol(HttpToolsProtocol):
             self._waiting.wait(self)
 
 
-def protocol_class(limits: HttpLimits) -> type[asyncio.Protocol]:
+def protocol_class(
+    limits: HttpLimits, before_send: Callable[[], None] | None = None
+) -> type[asyncio.Protocol]:
     """An httptools protocol class for ``uvicorn.Config(http=...)`` that enforces ``limits``
-    (one class per server: the connection cap counts that server's connections)."""
+    (one class per server: the connection cap counts that server's connections); every
+    connection runs ``before_send`` before its queued bytes leave (:class:`Coalesced`)."""
 
     class GuardedHttpToolsProtocol(_GuardedProtocol):
         """uvicorn's httptools protocol with the limits of :class:`HttpLimits`."""
 
         _limits = limits
         _waiting = _Waiting()
+        _before_send = (before_send,) if before_send is not None else ()
 
     return GuardedHttpToolsProtocol

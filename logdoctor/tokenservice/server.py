@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -16,7 +18,7 @@ from logdoctor.tokenservice.app import create_app
 from logdoctor.tokenservice.httpguard import HttpLimits, protocol_class
 from logdoctor.tokenservice.service import Service
 
-__all__ = ["HttpLimits", "bind", "make_server", "run", "run_workers"]
+__all__ = ["HttpLimits", "LogFlush", "bind", "make_server", "run", "run_workers"]
 
 TICK_SECONDS = 30.0
 
@@ -39,6 +41,66 @@ def bind(host: str, port: int, *, listen: bool = True, reuse_port: bool = False)
     return sock
 
 
+class LogFlush:
+    """The log lines of the operations the event loop runs (refresh grants, introspection),
+    written once per turn of the loop instead of once per operation, and always before a
+    response leaves: :class:`~logdoctor.tokenservice.httpguard.Coalesced` calls :meth:`now`
+    before it sends, and the turn's end calls it anyway. Operations in other threads (code
+    exchanges, the timer) still write their lines at once."""
+
+    def __init__(self, service: Service) -> None:
+        self._service = service
+        self._thread: int | None = None
+        self._due = False
+        self._lost: Exception | None = None
+
+    def attach(self) -> None:
+        """Defer the lines of the operations this thread runs (the thread that runs the
+        loop, before it starts it)."""
+        self._thread = threading.get_ident()
+        self._service.defer_flush = self.defer
+
+    def detach(self) -> None:
+        """Write every operation's lines at once again (the loop has stopped)."""
+        self._service.defer_flush = None
+        self._thread = None
+        self._due = False
+        self._service.flush()
+
+    def defer(self) -> bool:
+        """Take the operation just done over (``Core.defer_flush``) if it ran on the loop."""
+        if threading.get_ident() != self._thread:
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False  # the loop's thread before the loop runs
+        if not self._due:
+            self._due = True
+            loop.call_soon(self.now)
+        return True
+
+    def now(self) -> None:
+        """Write the deferred lines (a no-op when none are). When they cannot be written, it
+        raises for every answer of this turn (:class:`Coalesced` drops it and aborts its
+        connection): no answer leaves without its lines, as an operation that writes its own
+        lines fails when it cannot."""
+        if self._lost is not None:
+            raise self._lost
+        if self._due:
+            self._due = False
+            try:
+                self._service.flush()
+            except Exception as exc:  # a full disk, most likely; raised again below
+                self._lost = exc
+                # The answers of this turn are queued before this: they all see the loss.
+                asyncio.get_running_loop().call_soon(self._recover)
+                raise
+
+    def _recover(self) -> None:
+        self._lost = None
+
+
 def make_server(
     service: Service,
     *,
@@ -46,17 +108,19 @@ def make_server(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     limits: HttpLimits | None = None,
+    logs: LogFlush | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs;
     no ``X-Forwarded-For`` trusted)
     with the head-size, read-time and connection limits of ``limits`` (see
     :mod:`~logdoctor.tokenservice.httpguard`; uvicorn's own ``limit_concurrency`` is off: it
-    would answer every request 503 while idle connections fill it)."""
+    would answer every request 503 while idle connections fill it); with ``logs``, the
+    lines of the loop's operations are written once a turn, before the responses leave."""
     limits = limits or HttpLimits()
     service.passwords.dummy(service.state.pw_cost)  # made now, not by the first unknown name
     config = uvicorn.Config(
         create_app(service, default_node=node),
-        http=protocol_class(limits),
+        http=protocol_class(limits, logs.now if logs is not None else None),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -82,7 +146,8 @@ def run(
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve until interrupted; a timer thread runs due jobs (the 02:00 purge) when idle."""
-    server = make_server(service, node=node, tls_cert=tls_cert, tls_key=tls_key)
+    logs = LogFlush(service)
+    server = make_server(service, node=node, tls_cert=tls_cert, tls_key=tls_key, logs=logs)
     stop = threading.Event()
 
     def ticker() -> None:
@@ -91,12 +156,18 @@ def run(
 
     t = threading.Thread(target=ticker, name="Timer-3", daemon=True)
     t.start()
+    # What start-up made (modules, the app, the state) lives as long as the server: out of
+    # the cyclic collector's sight, its full passes no longer walk it on every grant's dime.
+    gc.collect()
+    gc.freeze()
     if on_ready is not None:
         on_ready()
+    logs.attach()
     try:
         server.run(sockets=[sock])
     finally:
         stop.set()
+        logs.detach()
         service.close()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from logdoctor.tokenservice.clock import from_iso
-from logdoctor.tokenservice.server import HttpLimits, bind, make_server
+from logdoctor.tokenservice.server import HttpLimits, LogFlush, bind, make_server
 from logdoctor.tokenservice.service import AdminCredentials, Service, TokenResponse
 from tests.helpers.lines import CLIENT
 
@@ -23,11 +23,21 @@ ADMIN = AdminCredentials("admin", "axl-Secret-1")
 def running(
     service: Service, node: str | None = None, limits: HttpLimits | None = None
 ) -> Iterator[str]:
-    """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port."""
+    """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port, its log lines
+    written as ``serve`` writes them (:class:`LogFlush`: once a turn of the loop)."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = make_server(service, node=node, **({"limits": limits} if limits else {}))
-    th = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    logs = LogFlush(service)
+    server = make_server(service, node=node, logs=logs, **({"limits": limits} if limits else {}))
+
+    def serve() -> None:
+        logs.attach()
+        try:
+            server.run(sockets=[sock])
+        finally:
+            logs.detach()
+
+    th = threading.Thread(target=serve, daemon=True)
     th.start()
     deadline = time.monotonic() + 10
     while not server.started:

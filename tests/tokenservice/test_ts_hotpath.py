@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from logdoctor.tokenservice.app import _NO_STORE, _Json, _Lean, create_app
+from logdoctor.tokenservice.app import _NO_STORE, _Json, _Lean, _pairs, create_app
 from logdoctor.tokenservice.httpguard import Coalesced
 from logdoctor.tokenservice.service import Service
 from tests.helpers.tokenservice import CLIENT, login
@@ -210,3 +213,30 @@ def test_abort_drops_what_is_queued() -> None:
         return t.writes
 
     assert asyncio.run(main()) == []
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab=&%+;2F0 \u00e9", max_size=6),
+            st.sampled_from(["=", ""]),
+            st.text(alphabet="ab=%+2F0 .\u00e9", max_size=8),
+        ),
+        max_size=5,
+    ),
+    st.sampled_from(["&", "&&", ";"]),
+)
+def test_form_pairs_are_parse_qsls(items: list[tuple[str, str, str]], sep: str) -> None:
+    raw = sep.join(k + eq + v for k, eq, v in items)
+    want = parse_qsl(raw, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
+    assert _pairs(raw) == want
+
+
+def test_form_pairs_keep_parse_qsls_field_limit() -> None:
+    assert len(_pairs("&".join(["a=1"] * 64))) == 64
+    with pytest.raises(ValueError):
+        parse_qsl("&".join(["a=1"] * 65), max_num_fields=64)
+    with pytest.raises(ValueError):
+        _pairs("&".join(["a=1"] * 65))
+    with pytest.raises(ValueError):
+        _pairs("&" * 64)

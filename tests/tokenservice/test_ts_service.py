@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import uuid
 from pathlib import Path
 
 import pytest
 
 from logdoctor.tokenservice.clock import VirtualClock
+from logdoctor.tokenservice.core import uuid4_text
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
 from logdoctor.tokenservice.service import Service
 from logdoctor.ucm.params import ParamError
@@ -428,3 +430,9 @@ def test_checks_run_in_the_seeds_order(svc: Service, clock: VirtualClock) -> Non
     svc.restart("callmanager", "ucm-pub")
     assert reason(svc, tok.access.compact) == "signature"
     assert reason(svc, tok.access) == "signature"
+
+
+def test_uuid_text_is_uuid4s() -> None:
+    rng = random.Random(7)
+    for raw in [bytes(16), b"\xff" * 16, *(rng.randbytes(16) for _ in range(2000))]:
+        assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))
