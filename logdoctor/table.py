@@ -74,6 +74,10 @@ CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "server",
     "client_id",
     "key",
+    "reason",
+    "param",
+    "value",
+    "agent",
 )
 """Columns of few distinct values that the rule context holds as polars ``Categorical`` (4
 bytes a row instead of a 16-byte string view): they compare, sort, min / max and ``is_in`` as
