@@ -172,6 +172,7 @@ def iter_chunks(
         # (every line of the file, those of nothing but NULs included).
         seen = first_line
         count = len(bounds)
+        released = 0
         for k, (frame, st, lines) in enumerate(
             _in_order(work, count, 1 if count == 1 else workers)
         ):
@@ -179,6 +180,8 @@ def iter_chunks(
             seen += lines
             lo, hi, continues = bounds[k]
             yield Chunk(frame, st, 0 if k == 0 and not start else lo, hi, lines, continues)
+            if isinstance(buf, mmap.mmap):
+                released = _release(buf, released, hi)
 
 
 def _parse_span(
@@ -275,6 +278,19 @@ def _iter_pieces(
                 held.drop(ready[-1][1])
     finally:
         held.close()
+
+
+def _release(buf: mmap.mmap, done: int, upto: int) -> int:
+    """Drop the mapped file's pages below ``upto`` (parsed) from the process's resident memory
+    and return the new mark (from ``done``): a read mapping keeps every page it touched
+    resident until it is closed (+100 MiB at the end of a 105 MB file). The pages stay in
+    the page cache, and a later read of them reads the file again."""
+    end = upto - upto % mmap.PAGESIZE
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None or end <= done:
+        return done
+    buf.madvise(advice, done, end - done)
+    return end
 
 
 def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_T]:
