@@ -78,6 +78,8 @@ CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "param",
     "value",
     "agent",
+    "user",
+    "device",
 )
 """Columns of few distinct values that the rule context holds as polars ``Categorical`` (4
 bytes a row instead of a 16-byte string view): they compare, sort, min / max and ``is_in`` as
