@@ -23,6 +23,7 @@ from logdoctor.ingest.capped import open_regular
 from logdoctor.ingest.clocks import utc_offsets
 from logdoctor.ingest.decoding import UTF8_BOM
 from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.parse import blocks
 from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, read_lines, split_last
 from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields, kept
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES
@@ -170,9 +171,8 @@ def iter_chunks(
 
         # Chunks number their lines from 1; shift them by the lines of the chunks before
         # (every line of the file, those of nothing but NULs included).
-        seen = first_line
+        seen, released = first_line, 0  # lines before; bytes given back
         count = len(bounds)
-        released = 0
         for k, (frame, st, lines) in enumerate(
             _in_order(work, count, 1 if count == 1 else workers)
         ):
@@ -180,8 +180,7 @@ def iter_chunks(
             seen += lines
             lo, hi, continues = bounds[k]
             yield Chunk(frame, st, 0 if k == 0 and not start else lo, hi, lines, continues)
-            if isinstance(buf, mmap.mmap):
-                released = _release(buf, released, hi)
+            released = blocks.release_parsed(buf, released, hi)
 
 
 def _parse_span(
@@ -278,19 +277,6 @@ def _iter_pieces(
                 held.drop(ready[-1][1])
     finally:
         held.close()
-
-
-def _release(buf: mmap.mmap, done: int, upto: int) -> int:
-    """Drop the mapped file's pages below ``upto`` (parsed) from the process's resident memory
-    and return the new mark (from ``done``): a read mapping keeps every page it touched
-    resident until it is closed (+100 MiB at the end of a 105 MB file). The pages stay in
-    the page cache, and a later read of them reads the file again."""
-    end = upto - upto % mmap.PAGESIZE
-    advice = getattr(mmap, "MADV_DONTNEED", None)
-    if advice is None or end <= done:
-        return done
-    buf.madvise(advice, done, end - done)
-    return end
 
 
 def _in_order(work: Callable[[int], _T], count: int, workers: int) -> Iterator[_T]:
