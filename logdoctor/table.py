@@ -74,10 +74,19 @@ CATEGORICAL_COLUMNS: tuple[str, ...] = (
     "server",
     "client_id",
     "key",
+    "reason",
+    "param",
+    "value",
+    "agent",
+    "user",
+    "device",
 )
-"""Columns of few distinct values that the rule context holds as polars ``Categorical`` (4
-bytes a row instead of a 16-byte string view): they compare, sort, min / max and ``is_in`` as
-their text; a join with, or a ``.str`` operation on, such a column needs a cast to String."""
+"""Columns that the rule context holds as polars ``Categorical`` (4 bytes a row instead of a
+16-byte string view, which a null costs too): those of few distinct values, the mostly null
+ones (reason, param, value, agent) and the names of users and devices (thousands, repeated on
+every line of theirs). They compare, sort, min / max and ``is_in`` as their text; a join with
+a String column, a ``.str`` operation or a cast to a number needs a cast to String first.
+``token_id`` and ``message`` stay String: their values are mostly unique."""
 
 
 HEADER_FIELDS: tuple[str, ...] = ("ts", "level", "thread", "logger", "msg", "node", "local")

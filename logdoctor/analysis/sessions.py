@@ -300,9 +300,9 @@ def timeline(
     """
     cond = pl.lit(True)
     if user is not None:  # UCM user ids and device names are not case-sensitive
-        cond = cond & (pl.col("user").str.to_lowercase() == user.lower())
+        cond = cond & (pl.col("user").cast(pl.String).str.to_lowercase() == user.lower())
     if device is not None:
-        cond = cond & (pl.col("device").str.to_lowercase() == device.lower())
+        cond = cond & (pl.col("device").cast(pl.String).str.to_lowercase() == device.lower())
     if node is not None:
         cond = cond & (pl.col("node") == node)
     if token is not None:

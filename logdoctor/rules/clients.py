@@ -150,7 +150,10 @@ def ios_without_push(ctx: Context) -> Iterator[Hit]:
             (pl.col("a_push") == False)  # noqa: E712
             & (
                 pl.col("a_platform").is_in(["iPhone", "iPad"])
-                | (pl.col("a_platform").is_null() & pl.col("device").str.starts_with("TCT"))
+                | (
+                    pl.col("a_platform").is_null()
+                    & pl.col("device").cast(pl.String).str.starts_with("TCT")
+                )
             )
         )
         for who, mine in _per_device(rows).items():

@@ -60,7 +60,8 @@ def relayed(ctx: Context, server: str, path: str, status: str | None = None) -> 
     given), in time order."""
     ev = ctx.events
     req = ev.of("edge.request").filter(
-        (pl.col("node") == server) & pl.col("value").str.contains(path, literal=True)
+        (pl.col("node") == server)
+        & pl.col("value").cast(pl.String).str.contains(path, literal=True)
     )
     if req.height == 0:
         return req
@@ -81,7 +82,7 @@ def expressway_refusals(ctx: Context) -> pl.DataFrame:
     ev = ctx.events
     alarms = ev.of("edge.alarm").filter(pl.col("key") == "40054")
     refreshed = ev.of("edge.config.changed").filter(
-        pl.col("reason").str.starts_with("Refresh servers")
+        pl.col("reason").cast(pl.String).str.starts_with("Refresh servers")
     )
     parts = []
     for server in sorted(ev.of("edge.response")["node"].drop_nulls().unique().to_list()):

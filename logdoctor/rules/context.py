@@ -314,7 +314,7 @@ class Context:
                 "a_capable": [parse_agent(a).refresh_capable for a in values],
             },
             schema={
-                "agent": pl.String(),
+                "agent": req.schema["agent"],
                 "a_product": pl.String(),
                 "a_version": pl.String(),
                 "a_platform": pl.String(),
@@ -328,5 +328,5 @@ class Context:
         """Time of the last config.changed line for ``param`` (with ``value``), or None."""
         rows = self.events.of("config.changed").filter(pl.col("param") == param)
         if value is not None:
-            rows = rows.filter(pl.col("value").str.to_lowercase() == value)
+            rows = rows.filter(pl.col("value").cast(pl.String).str.to_lowercase() == value)
         return rows["time"].max() if rows.height else None

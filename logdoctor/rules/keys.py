@@ -25,7 +25,7 @@ RESTART_GRACE = timedelta(minutes=30)
 
 def _service(pattern: str) -> pl.Expr:
     """Events whose service (``param``) names ``pattern`` (see :func:`service_key`)."""
-    name = pl.col("param").str.to_lowercase().str.replace_all(SERVICE_NOISE, "")
+    name = pl.col("param").cast(pl.String).str.to_lowercase().str.replace_all(SERVICE_NOISE, "")
     return name.str.contains(pattern)
 
 

@@ -29,7 +29,8 @@ def _revocations(ctx: Context) -> pl.DataFrame:
         & (pl.col("reason").is_null() | (pl.col("reason") == "success"))
     )
     revoked = ctx.events.of("token.revoked").filter(
-        pl.col("user").is_not_null() & pl.col("reason").str.contains("(?i)revoke|api|admin")
+        pl.col("user").is_not_null()
+        & pl.col("reason").cast(pl.String).str.contains("(?i)revoke|api|admin")
     )
     return pl.concat([req, revoked], how="vertical").sort("time")
 

@@ -44,9 +44,10 @@ def _issue_lines(ev: Events) -> pl.DataFrame:
     issued = ev.narrow(ISSUE_KINDS, _ISSUE_COLUMNS).filter(pl.col("token_id").is_not_null())
     return issued.with_columns(
         pl.col("kind").replace_strict(ISSUE_KINDS, return_dtype=pl.String).alias("type"),
-        (pl.col("time") + pl.duration(seconds=pl.col("value").cast(pl.Int64, strict=False))).alias(
-            "expires_at"
-        ),
+        (
+            pl.col("time")
+            + pl.duration(seconds=pl.col("value").cast(pl.String).cast(pl.Int64, strict=False))
+        ).alias("expires_at"),
     )
 
 
@@ -79,6 +80,7 @@ def _usage(ev: Events) -> pl.DataFrame:
         (kind == "token.refreshed").sum().cast(pl.Int64).alias("refreshes"),
         (kind == "token.rejected").sum().cast(pl.Int64).alias("rejections"),
         pl.col("reason")
+        .cast(pl.String)
         .filter(kind == "token.rejected")
         .drop_nulls()
         .unique(maintain_order=True)
@@ -89,7 +91,11 @@ def _usage(ev: Events) -> pl.DataFrame:
         .unique(maintain_order=True)
         .alias("servers"),
         pl.col("time").filter(kind == "token.revoked").min().alias("revoked_at"),
-        pl.col("reason").filter(kind == "token.revoked").first().alias("revoke_cause"),
+        pl.col("reason")
+        .cast(pl.String)
+        .filter(kind == "token.revoked")
+        .first()
+        .alias("revoke_cause"),
         pl.when(
             kind.is_in(["token.refreshed", "token.revoked"])
             | ((kind == "token.rejected") & (pl.col("grant") == "refresh_token"))

@@ -82,10 +82,12 @@ def _timer(param: str, kind: str, unit: int, label: str) -> Callable[[Events], F
         if t_change is not None:
             known = known & (pl.col("time") >= t_change)
         tokens = ev.where([kind], known, last=500)
-        seconds = tokens["value"].cast(pl.Int64, strict=False).drop_nulls()
+        seconds = tokens["value"].cast(pl.String).cast(pl.Int64, strict=False).drop_nulls()
         if seconds.len():
             common = Counter(seconds.to_list()).most_common(1)[0][0]
-            rows = tokens.filter(pl.col("value").cast(pl.Int64, strict=False) == common)
+            rows = tokens.filter(
+                pl.col("value").cast(pl.String).cast(pl.Int64, strict=False) == common
+            )
             return make_fact(
                 f"parameters.{param}",
                 "",
@@ -95,7 +97,7 @@ def _timer(param: str, kind: str, unit: int, label: str) -> Callable[[Events], F
                 pl.concat([change, rows], how="vertical"),
             )
         if change.height:
-            v = change["value"].cast(pl.Int64, strict=False)[0]
+            v = change["value"].cast(pl.String).cast(pl.Int64, strict=False)[0]
             if v is not None:
                 return make_fact(f"parameters.{param}", "", int(v), _CHANGED, change)
         return None

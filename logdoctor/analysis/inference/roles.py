@@ -112,7 +112,11 @@ def _services(ev: Events, found: _Roles) -> None:
         ("callmanager", "ucm", "the Cisco CallManager service runs on it"),
     ):
         rows = restarts.filter(
-            pl.col("param").str.to_lowercase().str.replace_all(" ", "").str.contains(service)
+            pl.col("param")
+            .cast(pl.String)
+            .str.to_lowercase()
+            .str.replace_all(" ", "")
+            .str.contains(service)
         )
         for name in rows["server"].fill_null(rows["node"]).unique(maintain_order=True):
             found.assign(

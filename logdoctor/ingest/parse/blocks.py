@@ -10,7 +10,7 @@ import polars as pl
 from logdoctor.ingest.formats.types import Format
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES, decode, iter_lines
 
-__all__ = ["capped", "chunk_bounds", "count_lines", "read_lines", "split_last"]
+__all__ = ["capped", "chunk_bounds", "count_lines", "read_lines", "release_parsed", "split_last"]
 
 
 def split_last(
@@ -181,3 +181,16 @@ def _lines_without_nul(data: bytes, first: int) -> tuple[pl.DataFrame, int, int]
         }
     )
     return lines, errors, data.count(b"\x00")
+
+
+def release_parsed(buf: bytes | mmap.mmap, done: int, upto: int) -> int:
+    """Drop a mapped file's pages below ``upto`` (parsed) from the process's resident memory
+    and return the new mark (from ``done``; bytes are left alone): a read mapping keeps every
+    page it touched resident until it is closed (+100 MiB at the end of a 105 MB file). The
+    pages stay in the page cache, and a later read of them reads the file again."""
+    end = upto - upto % mmap.PAGESIZE
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if not isinstance(buf, mmap.mmap) or advice is None or end <= done:
+        return done
+    buf.madvise(advice, done, end - done)
+    return end

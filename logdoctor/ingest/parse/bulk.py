@@ -23,6 +23,7 @@ from logdoctor.ingest.capped import open_regular
 from logdoctor.ingest.clocks import utc_offsets
 from logdoctor.ingest.decoding import UTF8_BOM
 from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.parse import blocks
 from logdoctor.ingest.parse.blocks import capped, chunk_bounds, count_lines, read_lines, split_last
 from logdoctor.ingest.parse.classify import apply_links, classify, fill_fields, kept
 from logdoctor.ingest.parse.common import MAX_RECORD_BYTES
@@ -170,7 +171,7 @@ def iter_chunks(
 
         # Chunks number their lines from 1; shift them by the lines of the chunks before
         # (every line of the file, those of nothing but NULs included).
-        seen = first_line
+        seen, released = first_line, 0  # lines before; bytes given back
         count = len(bounds)
         for k, (frame, st, lines) in enumerate(
             _in_order(work, count, 1 if count == 1 else workers)
@@ -179,6 +180,7 @@ def iter_chunks(
             seen += lines
             lo, hi, continues = bounds[k]
             yield Chunk(frame, st, 0 if k == 0 and not start else lo, hi, lines, continues)
+            released = blocks.release_parsed(buf, released, hi)
 
 
 def _parse_span(
