@@ -113,11 +113,14 @@ _CASES = [
     ("jsonl", ["--kind", "token.*"]),
     ("csv", ["--failures"]),
     ("jsonl", ["--node", "UCM-SUB1"]),
+    ("jsonl", ["--user", "LCHEN2"]),
 ]
 
 
 @pytest.mark.parametrize(
-    ("fmt", "args"), _CASES, ids=["jsonl", "csv", "tsv", "kind-wildcard", "failures", "node"]
+    ("fmt", "args"),
+    _CASES,
+    ids=["jsonl", "csv", "tsv", "kind-wildcard", "failures", "node", "user"],
 )
 def test_parse_from_the_cache_writes_what_a_parse_writes(
     cached: Path, tmp_path: Path, fmt: str, args: list[str]

@@ -251,7 +251,9 @@ def parse_cmd(
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     conds = filt.conditions()
     if users:
-        conds.append(pl.col("user").str.to_lowercase().is_in([u.lower() for u in users]))
+        conds.append(
+            pl.col("user").cast(pl.String).str.to_lowercase().is_in([u.lower() for u in users])
+        )
     _check_output(out_format, output)
     loader = open_loader(paths, inputs, zones=book, config=config)
     require_log_files(loader, paths)
