@@ -42,6 +42,8 @@ from logdoctor.cli.progress import TermProgress
 from logdoctor.cli.term import terminal
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from logdoctor.ingest.formats.types import Format
     from logdoctor.ingest.inputs import Ignored
     from logdoctor.ingest.load import Loader
@@ -245,15 +247,12 @@ def parse_cmd(
     """Parse logs into the event table and print or export it (merged by time)."""
     if order == "file" or (len(paths) == 1 and Path(paths[0]).is_file()):
         keep_freed_pages()  # a stream of chunks: before polars is loaded
-    import polars as pl
 
     book = zones(inputs.tz, config)
     filt = event_filter(kinds, since, until, failures, entry_zone(display_tz, book))
     conds = filt.conditions()
     if users:
-        conds.append(
-            pl.col("user").cast(pl.String).str.to_lowercase().is_in([u.lower() for u in users])
-        )
+        conds.append(_lower("user").is_in([u.lower() for u in users]))
     _check_output(out_format, output)
     loader = open_loader(paths, inputs, zones=book, config=config)
     require_log_files(loader, paths)
@@ -273,7 +272,7 @@ def parse_cmd(
             loader.identify_nodes(stating)
         if nodes:
             wanted = sorted({loader.nodes.resolve(n).lower() for n in nodes})
-            conds.append(pl.col("node").cast(pl.String).str.to_lowercase().is_in(wanted))
+            conds.append(_lower("node").is_in(wanted))
         if stream:
             assert fh is not None
             parse.held(fh) if hold else parse.stream(fh)
@@ -287,6 +286,14 @@ def parse_cmd(
             parse.show(frame, limit, color)
     if report_input_errors(loader):
         sys.exit(EXIT_USAGE)
+
+
+def _lower(column: str) -> pl.Expr:
+    """``column`` lower-cased as text (a cached table's few-valued columns come as stored:
+    Categorical)."""
+    import polars as pl
+
+    return pl.col(column).cast(pl.String).str.to_lowercase()
 
 
 def _check_output(out_format: str, output: Path | None) -> None:
