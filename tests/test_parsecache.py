@@ -333,6 +333,9 @@ def test_the_key_hashes_the_engine_sources_where_they_live() -> None:
     assert missing == []
     engines = {p.relative_to(package).as_posix() for p in (package / "ingest/parse").glob("*.py")}
     assert engines <= set(codehash.SOURCES)
+    # how an entry is written and read back (its tables' types among it)
+    stores = {f"ingest/{n}.py" for n in ("cache", "cachekey", "cachetable", "cacheseam")}
+    assert stores <= set(codehash.SOURCES)
 
 
 def test_identify_nodes_trusts_a_current_entry(

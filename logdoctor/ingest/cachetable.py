@@ -4,8 +4,9 @@ A segment's table is stored with the columns of :data:`~logdoctor.table.CATEGORI
 (few values, mostly null, or user and device names) as polars ``Categorical``: parquet then
 holds them as a dictionary, and a reader that wants them so (``check``, ``report``,
 ``timeline``, the ``parse`` writers) reads them back without building the text of each row
-and casting it, which cost more than reading the whole table. Every other reader gets the documented table (:data:`~logdoctor.table.POLARS_SCHEMA`,
-those columns as String again): :func:`read_back`.
+and casting it, which cost more than reading the whole table. Every other reader gets the
+documented table (:data:`~logdoctor.table.POLARS_SCHEMA`, those columns as String again):
+:func:`read_back`.
 
 A chunk parsed on a first run is cast once, when it is stored (:func:`stored`); a reader that
 keeps some columns Categorical is given them from that cast, the others from the parsed

@@ -1,6 +1,7 @@
 """One hash of the code that a cached result depends on: logdoctor's, polars' and Python's
 versions and the source of the modules that read logs (the formats, the parse engines, the
-parsed-file cache and node names, and the ground modules under them). The compiled formats
+parsed-file cache, how it stores and reads back a table, and node names, and the ground
+modules under them). The compiled formats
 (:mod:`logdoctor.ingest.formats.compiled`) and the parsed-file cache
 (:mod:`logdoctor.ingest.cache`) key their entries with it, so that an edit of any of these
 modules is a miss for both."""
@@ -37,6 +38,8 @@ SOURCES = (
     "ingest/parse/window.py",
     "ingest/cache.py",
     "ingest/cachekey.py",
+    "ingest/cachetable.py",
+    "ingest/cacheseam.py",
     "ingest/nodestatements.py",
     "ingest/nodenames.py",
     "model.py",
