@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from logdoctor.ingest import cacheswitch
 from logdoctor.ingest.formats.catalog import load_formats
 from logdoctor.ingest.formats.types import Format
 
@@ -40,3 +41,14 @@ def write(tmp_path: Path) -> Callable[..., Path]:
         return p
 
     return _write
+
+
+@pytest.fixture
+def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private parsed-file cache folder, the cache allowed (the suite turns it off by
+    default: ``LOGDOCTOR_NO_CACHE``); the process's cache switch is off again after."""
+    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)
+    root = tmp_path / "cache"
+    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(root))
+    yield root
+    cacheswitch.set_enabled(False)

@@ -5,7 +5,6 @@ results either way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from logdoctor.cli import main
-from logdoctor.ingest import cacheswitch
 from logdoctor.ingest.cache import ParseCache
 from logdoctor.ingest.cachetable import as_read, stored, stored_schema
 from logdoctor.ingest.load import open_inputs
@@ -21,16 +19,6 @@ from logdoctor.table import CATEGORICAL_COLUMNS, POLARS_SCHEMA
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 BUNDLE = SAMPLES / "expressway-refresh-ucm-off"
-
-
-@pytest.fixture
-def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private cache folder, the cache allowed (the suite turns it off by default)."""
-    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)
-    root = tmp_path / "cache"
-    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(root))
-    yield root
-    cacheswitch.set_enabled(False)
 
 
 def _as_string(frame: pl.DataFrame) -> pl.DataFrame:

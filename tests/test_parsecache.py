@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +16,7 @@ from click.testing import CliRunner
 
 from logdoctor.cli import main
 from logdoctor.ingest import cache as cache_module
-from logdoctor.ingest import cacheswitch, codehash, opening
+from logdoctor.ingest import codehash, opening
 from logdoctor.ingest import load as load_module
 from logdoctor.ingest.cache import ParseCache, cache_dir
 from logdoctor.ingest.inputs import Limits, LogFile
@@ -45,16 +44,6 @@ def _line(i: int) -> str:
 
 def _text(start: int, count: int) -> str:
     return "".join(_line(i) for i in range(start, start + count))
-
-
-@pytest.fixture
-def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private cache folder, the cache allowed (the suite turns it off by default)."""
-    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)
-    root = tmp_path / "cache"
-    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(root))
-    yield root
-    cacheswitch.set_enabled(False)
 
 
 def _load(path: Path, cache: bool = True) -> tuple[LoadResult, ParseCache | None]:

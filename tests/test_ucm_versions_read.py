@@ -4,13 +4,11 @@ gzipped), and the parsed-file cache keyed by the zone a node's own CiscoSyslog s
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from logdoctor.ingest import cacheswitch
 from logdoctor.ingest.load import open_inputs
 from logdoctor.tokenservice.logwriter import LogWriter
 from logdoctor.ucm.versions import profile
@@ -46,14 +44,6 @@ def test_the_ssosp_tomcat_folder_is_read_plain_or_gzipped(tmp_path: Path, gz: bo
     assert row["kind"] == "token.purged"
     assert row["logger"] == "cpi.sso.oauth.RefreshTokenCleaner"
     assert row["time"] == datetime.fromtimestamp(T0, UTC)
-
-
-@pytest.fixture
-def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.delenv("LOGDOCTOR_NO_CACHE", raising=False)
-    monkeypatch.setenv("LOGDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
-    yield tmp_path / "cache"
-    cacheswitch.set_enabled(False)
 
 
 def test_the_cache_follows_the_zone_a_node_states(tmp_path: Path, cached: Path) -> None:

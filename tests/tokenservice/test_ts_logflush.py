@@ -53,6 +53,14 @@ class _Wire(asyncio.Transport):
         return False
 
 
+def _refresh_form(svc: Service) -> dict[str, str]:
+    """The refresh grant's form for a user who just logged in (refresh logins on)."""
+    svc.set_param("refresh_login_flow", "on")
+    token = login(svc).refresh_token
+    assert token is not None
+    return {"grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT}
+
+
 def test_lines_of_the_loop_are_written_before_the_answer_leaves(svc: Service) -> None:
     svc.set_param("refresh_login_flow", "on")
     token = login(svc).refresh_token
@@ -146,9 +154,7 @@ def test_answers_whose_lines_cannot_be_written_never_leave(
 def test_a_burst_over_http_logs_every_grant_whole_in_order_before_its_answer(
     svc: Service,
 ) -> None:
-    svc.set_param("refresh_login_flow", "on")
-    token = login(svc).refresh_token
-    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT}
+    form = _refresh_form(svc)
     start = _issued(svc)
     lock = threading.Lock()
     answered = 0
@@ -185,9 +191,7 @@ def test_a_burst_over_http_logs_every_grant_whole_in_order_before_its_answer(
 def test_a_revoke_by_another_connection_is_seen_by_the_next_grant(
     svc: Service, tmp_path: Path
 ) -> None:
-    svc.set_param("refresh_login_flow", "on")
-    token = login(svc).refresh_token
-    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT}
+    form = _refresh_form(svc)
     with running(svc) as base, httpx.Client(base_url=base, timeout=10) as c:
         for _ in range(3):
             assert c.post("/ssosp/oauth/token", data=form).status_code == 200
@@ -207,9 +211,7 @@ def test_a_revoke_by_another_connection_is_seen_by_the_next_grant(
 def test_a_key_regenerated_by_another_connection_signs_the_next_grant(
     svc: Service, tmp_path: Path
 ) -> None:
-    svc.set_param("refresh_login_flow", "on")
-    token = login(svc).refresh_token
-    form = {"grant_type": "refresh_token", "refresh_token": token, "client_id": CLIENT}
+    form = _refresh_form(svc)
     with running(svc) as base, httpx.Client(base_url=base, timeout=10) as c:
         first = c.post("/ssosp/oauth/token", data=form).json()["access_token"]
         other = Service(tmp_path / "data", clock=svc.clock, admin=ADMIN)
