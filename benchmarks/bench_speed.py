@@ -61,6 +61,10 @@ class Timing:
 def _run(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, int]:
     env = {**os.environ, "LOGDOCTOR_CACHE_DIR": str(CACHE)}
     env.pop("LOGDOCTOR_NO_CACHE", None)
+    # polars, imported here by the generators, writes its allocator defaults into this
+    # process's environment; a command started from a shell does not inherit them (and would
+    # take them for the user's, keeping them instead of its own: logdoctor/cli/allocator.py)
+    env.pop("_RJEM_MALLOC_CONF", None)
     with (OUT / "stdout.tmp").open("wb") as sink:  # not /dev/null: grep would stop early
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE, env=env)
