@@ -62,8 +62,8 @@ def _run(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, int]
     env = {**os.environ, "LOGDOCTOR_CACHE_DIR": str(CACHE)}
     env.pop("LOGDOCTOR_NO_CACHE", None)
     # polars, imported here by the generators, writes its allocator defaults into this
-    # process's environment; a command started from a shell does not inherit them (and would
-    # take them for the user's, keeping them instead of its own: logdoctor/cli/allocator.py)
+    # process's environment; a command started from a shell does not inherit them (the CLI
+    # sets its own over them: logdoctor/cli/allocator.py, but the run is kept as a shell's)
     env.pop("_RJEM_MALLOC_CONF", None)
     with (OUT / "stdout.tmp").open("wb") as sink:  # not /dev/null: grep would stop early
         t0 = time.perf_counter()
