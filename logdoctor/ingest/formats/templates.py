@@ -83,7 +83,7 @@ def percent(value: object) -> str:
         return "-"
     if s == "-":
         return "%2D"
-    if _SAFE.fullmatch(s):
+    if (s.isascii() and s.isalnum()) or _SAFE.fullmatch(s):
         return s
     return quote(s, safe=":@,")
 
@@ -128,6 +128,13 @@ class Template:
     """Placeholders as written (``user``, ``_error``)."""
     keys: tuple[str, ...]
     """The keyword each placeholder is rendered from (``_error`` -> ``error``)."""
+    _fmt: str = field(init=False, repr=False, compare=False)
+    """The literals joined by ``{}`` (a literal holds no brace): one ``str.format`` renders."""
+    _keyset: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_fmt", "{}".join(self.literals))
+        object.__setattr__(self, "_keyset", frozenset(self.keys))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -136,7 +143,7 @@ class Template:
 
     def render(self, values: Mapping[str, object], encode: Callable[[object], str]) -> str:
         """The message with each placeholder's value encoded; every key must be given, no other."""
-        if len(values) != len(self.keys) or not all(k in values for k in self.keys):
+        if values.keys() != self._keyset:
             missing = [k for k in self.keys if k not in values]
             extra = sorted(set(values) - set(self.keys))
             raise TemplateError(
@@ -145,11 +152,7 @@ class Template:
                 + ("; " if missing and extra else "")
                 + (f"no placeholder for {', '.join(extra)}" if extra else "")
             )
-        out = [self.literals[0]]
-        for key, lit in zip(self.keys, self.literals[1:], strict=True):
-            out.append(encode(values[key]))
-            out.append(lit)
-        return "".join(out)
+        return self._fmt.format(*[encode(values[k]) for k in self.keys])
 
 
 def parse_template(source: str) -> Template:
