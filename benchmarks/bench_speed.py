@@ -11,7 +11,10 @@ the ratio is taken pair by pair (so both saw the same machine load), then the me
 user + system time of the child (``wait4``), the stable figure on a shared machine; wall time
 moves with the load. ``cold`` rows run with ``--no-cache``; ``cache`` rows after one run that
 filled the cache (a private folder under benchmarks/out/). The check/report rows give peak
-RSS against the bundle's log bytes. Prints a Markdown table and writes benchmarks/out/speed.json.
+RSS against the bundle's log bytes. logdoctor's modules are compiled to bytecode first, as an
+installed package has them (with ``PYTHONDONTWRITEBYTECODE`` set, an editable checkout would
+compile some 60 modules from source in every run: ~0.1 CPU-s a command). Prints a Markdown
+table and writes benchmarks/out/speed.json.
 
 Usage: ``python benchmarks/bench_speed.py [--pairs N] [--lines N] [--no-3m] [--bundles-only]
 [--parse-only] [--files P,U]``; ``--parse-only`` times the parse and stats rows only (no
@@ -22,6 +25,7 @@ rows only.
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import json
 import os
@@ -164,6 +168,7 @@ def main() -> None:
     ap.add_argument("--files", default="P,U", help="which 1 M-line files: P, U or P,U")
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
+    compileall.compile_dir(HERE.parent / "logdoctor", quiet=1)
     ld = str(BIN / "logdoctor")
     py = sys.executable
     lnav_q = ";SELECT log_level, count(*) FROM all_logs GROUP BY log_level"

@@ -338,7 +338,7 @@ def test_identify_nodes_trusts_a_current_entry(
     fresh = open_inputs([bundle], cache=False, jobs=2).identify_nodes()
     open_inputs([bundle], cache=True, jobs=2).read_stats()  # fills the cache
     scanned: list[str] = []
-    real = load_module.mentions
+    real = opening.mentions  # what load.py calls, before the spy replaces its name
 
     def spy(lf: LogFile, literals: tuple[bytes, ...], limits: Limits) -> bool:
         scanned.append(lf.display)

@@ -20,7 +20,7 @@ from logdoctor.cli.options import InputSpec, node_aliases
 
 if TYPE_CHECKING:
     from logdoctor.ingest.inputs import InputError
-    from logdoctor.ingest.load import Loader, LoadResult
+    from logdoctor.ingest.load import Loader
     from logdoctor.progress import Progress
     from logdoctor.timestamps import ZoneBook
     from logdoctor.verdict import CheckReport
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "HasInputErrors",
     "binary_out",
-    "load_inputs",
     "not_in_logs",
     "open_loader",
     "report_check_errors",
@@ -70,17 +69,6 @@ def open_loader(
         progress=progress,
         aliases=node_aliases(config),
     )
-
-
-def load_inputs(
-    paths: Sequence[str],
-    inputs: InputSpec,
-    *,
-    zones: ZoneBook | None = None,
-    progress: Progress | None = None,
-) -> LoadResult:
-    """Parse the inputs into a LoadResult."""
-    return open_loader(paths, inputs, zones=zones, progress=progress).result()
 
 
 def require_log_files(loader: Loader, paths: Sequence[str]) -> None:
