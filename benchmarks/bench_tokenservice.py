@@ -16,8 +16,9 @@ A128CBC-HS256 inside a JWS RS256) with joserfc in a loop, measured before and af
 run: the reference of the goal (HTTP grants at 0.8x of it). The service makes the same bytes
 without joserfc's layers (its own mint, also printed); server CPU is read from /proc.
 ``--breakdown`` measures the parts of a grant apart (in process: the signature alone, the
-service's grant without its token, the HTTP handler; over HTTP: uvicorn with serve's protocol
-and a constant answer) and prints what is left of the server's CPU per grant besides them.
+service's grant without its token, the route's direct handler; over HTTP: uvicorn with serve's
+protocol and a constant direct answer) and prints what is left of the server's CPU per grant
+besides them.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from joserfc import jwe, jws
@@ -235,9 +236,21 @@ async def _constant_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": _ANSWER})
 
 
+class _Constant:
+    """A grant-sized JSON answer, as a direct handler gives it."""
+
+    status_code = 200
+    raw_headers: ClassVar[list[tuple[bytes, bytes]]] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(_ANSWER)),
+    ]
+    body = _ANSWER
+
+
 def http_floor(clients: int, each: int) -> float:
-    """Server CPU per request of uvicorn with serve's protocol (limits, coalesced writes) and
-    a constant answer, under the same clients: what HTTP costs without the service."""
+    """Server CPU per request of uvicorn with serve's protocol (limits, coalesced writes, the
+    token path answered directly) and a constant answer, under the same clients: what HTTP
+    costs without the service."""
     import multiprocessing
 
     import uvicorn
@@ -248,7 +261,7 @@ def http_floor(clients: int, each: int) -> float:
     sock = bind("127.0.0.1", 0)
     config = uvicorn.Config(
         _constant_app,
-        http=protocol_class(HttpLimits()),
+        http=protocol_class(HttpLimits(), direct={b"/ssosp/oauth/token": lambda h, b: _Constant()}),
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -295,7 +308,7 @@ def grant_parts(n: int = 1000) -> dict[str, float]:
     from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
     from cryptography.hazmat.primitives.hashes import SHA256
 
-    from logdoctor.tokenservice.app import create_app
+    from logdoctor.tokenservice.app import direct_routes
 
     sig = generate_signing_key(1)
     signing_input = b"h" * 900
@@ -316,29 +329,15 @@ def grant_parts(n: int = 1000) -> dict[str, float]:
                 return _Answered()
 
             setattr(svc, "token_request", answered)  # noqa: B010 (the service answers at once)
-            app: Any = create_app(svc)
+            # The route's direct handler, as serve's protocol calls it (see httpguard).
+            handler = direct_routes(svc)[b"/ssosp/oauth/token"]
             body = urlencode(form).encode()
             headers = [
                 (b"host", b"127.0.0.1:8443"),
                 (b"content-type", b"application/x-www-form-urlencoded"),
                 (b"content-length", b"%d" % len(body)),
             ]
-            scope: dict[str, Any] = {"type": "http", "method": "POST", "root_path": ""}
-            scope |= {"path": "/ssosp/oauth/token", "headers": headers, "client": ("127.0.0.1", 1)}
-
-            async def receive() -> dict[str, Any]:
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            async def send(message: dict[str, Any]) -> None:
-                pass
-
-            def handle() -> None:
-                # Nothing it awaits suspends: the request runs to its end in one step.
-                with contextlib.suppress(StopIteration):
-                    app(dict(scope), receive, send).send(None)
-                    raise RuntimeError("the handler waited")
-
-            out["handler"] = _cpu_per_call(handle, n)
+            out["handler"] = _cpu_per_call(lambda: handler(headers, body), n)
         finally:
             svc.close()
     return out
@@ -491,8 +490,8 @@ def _print_breakdown(parts: dict[str, float], http: dict[int, dict[str, Any]], w
         ("RSA-2048 signature alone (cryptography)", parts["sign"]),
         ("the service's mint besides the signature", parts["own_mint"] - parts["sign"]),
         ("the service's grant, its token not serialized (as serve)", parts["core"]),
-        ("the HTTP handler (ASGI app, form, JSON answer)", parts["handler"]),
-        ("uvicorn + limits + sockets, constant answer (over HTTP)", parts["http"]),
+        ("the HTTP handler (direct: form, JSON answer)", parts["handler"]),
+        ("serve's protocol + sockets, constant direct answer", parts["http"]),
     ]
     print(f"{'breakdown, CPU us per grant':{w}}")
     for label, value in rows:

@@ -22,7 +22,9 @@ name at a time; a name or client address locked out after failed logons gets 429
 (``logdoctor serve --workers N``), not threads: the work is bound by the GIL (signing the access
 token in a thread pool, where OpenSSL releases the GIL, was measured: more CPU per grant for
 the hand-offs, no steady gain in grants/s on two shared cores). The two busiest routes (token,
-introspect) skip Starlette's middleware and router (:class:`_HotPaths`).
+introspect) skip Starlette's middleware and router (:class:`_HotPaths`); under ``serve`` they
+are answered by the HTTP protocol itself, with the same handlers and the same bytes
+(:func:`direct_routes`, :mod:`~logdoctor.tokenservice.httpguard`), without an ASGI cycle.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
+from logdoctor.tokenservice.httpguard import DirectHandler
 from logdoctor.tokenservice.passwords import Busy
 from logdoctor.tokenservice.service import MAX_NAME, LoginAttempt, Service
 
-__all__ = ["MAX_BODY", "create_app"]
+__all__ = ["MAX_BODY", "create_app", "direct_routes"]
 
 MAX_BODY = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -102,6 +105,12 @@ class _Http(Protocol):
         ...
 
 
+def _header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Header values by lower-case name from an ASGI header list (the first of a repeated
+    header wins, as in Starlette; ASGI names are lower case)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(raw)}
+
+
 class _Lean:
     """A request as the hot routes need it, read straight from the ASGI scope (what a
     Starlette ``Request`` gives, without building one)."""
@@ -109,10 +118,7 @@ class _Lean:
     __slots__ = ("_receive", "headers")
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
-        # The first of a repeated header wins, as in Starlette; ASGI names are lower case.
-        self.headers = {
-            k.decode("latin-1"): v.decode("latin-1") for k, v in reversed(scope["headers"])
-        }
+        self.headers = _header_map(scope["headers"])
         self._receive = receive
 
     async def stream(self) -> AsyncIterator[bytes]:
@@ -151,13 +157,29 @@ class _Json(Response):
         ]
 
 
-async def _form(request: _Http) -> dict[str, str]:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _form_head(headers: Mapping[str, str]) -> None:
+    """Refuse a form request by its head: not a form, or a body declared too large."""
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         raise _BadRequest(400, "the body must be application/x-www-form-urlencoded")
-    length = request.headers.get("content-length")
+    length = headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         raise _BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
+
+
+def _form_body(body: bytes) -> dict[str, str]:
+    """The parameters of a whole form body (at most ``MAX_BODY`` bytes, UTF-8)."""
+    if len(body) > MAX_BODY:
+        raise _BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadRequest(400, "the body is not UTF-8") from None
+    return _params(text)
+
+
+async def _form(request: _Http) -> dict[str, str]:
+    _form_head(request.headers)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -165,11 +187,7 @@ async def _form(request: _Http) -> dict[str, str]:
         if size > MAX_BODY:
             raise _BadRequest(413, f"the body is larger than {MAX_BODY} bytes")
         chunks.append(chunk)
-    try:
-        body = b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError:
-        raise _BadRequest(400, "the body is not UTF-8") from None
-    return _params(body)
+    return _form_body(b"".join(chunks))
 
 
 def _basic(request: Request) -> tuple[str | None, str | None]:
@@ -187,8 +205,8 @@ def _basic(request: Request) -> tuple[str | None, str | None]:
     return (user, password) if sep else (None, None)
 
 
-def _via(request: _Http) -> str | None:
-    header = request.headers.get("via")
+def _via(headers: Mapping[str, str]) -> str | None:
+    header = headers.get("via")
     if not header:
         return None
     hop = header.split(",")[-1].strip().split()
@@ -217,30 +235,46 @@ def _guarded(
     async def wrapper(request: Q) -> Response:
         try:
             return await handler(request)
-        except OAuthError as exc:
-            return _error(exc)
-        except _BadRequest as exc:
-            body = {"error": "invalid_request", "error_description": exc.description}
-            return JSONResponse(body, status_code=exc.status, headers=_NO_STORE)
-        except ServiceError as exc:
-            body = {"error": "invalid_request", "error_description": str(exc)}
-            return JSONResponse(body, status_code=400, headers=_NO_STORE)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody to answer (read timed out, or gone)
-        except Busy:
-            body = {
-                "error": "temporarily_unavailable",
-                "error_description": "too many logons in progress; retry shortly",
-            }
-            headers = {**_NO_STORE, "Retry-After": "1"}
-            return JSONResponse(body, status_code=503, headers=headers)
+        except _REFUSALS as exc:
+            return _refusal(exc)
 
     return wrapper
+
+
+_REFUSALS = (OAuthError, _BadRequest, ServiceError, ClientDisconnect, Busy)
+"""What a handler raises to refuse a request (:func:`_refusal` answers it)."""
+
+
+def _refusal(exc: Exception) -> Response:
+    """The answer to a refusal of :data:`_REFUSALS`."""
+    if isinstance(exc, OAuthError):
+        return _error(exc)
+    if isinstance(exc, _BadRequest):
+        body = {"error": "invalid_request", "error_description": exc.description}
+        return JSONResponse(body, status_code=exc.status, headers=_NO_STORE)
+    if isinstance(exc, ServiceError):
+        body = {"error": "invalid_request", "error_description": str(exc)}
+        return JSONResponse(body, status_code=400, headers=_NO_STORE)
+    if isinstance(exc, ClientDisconnect):
+        return Response(status_code=400)  # nobody to answer (read timed out, or gone)
+    assert isinstance(exc, Busy)
+    body = {
+        "error": "temporarily_unavailable",
+        "error_description": "too many logons in progress; retry shortly",
+    }
+    return JSONResponse(body, status_code=503, headers={**_NO_STORE, "Retry-After": "1"})
 
 
 async def _call(fn: Callable[[], T]) -> T:
     """Run ``fn`` in a worker thread (it waits for the disk or the service lock)."""
     return await run_in_threadpool(fn)
+
+
+def _on_loop(form: Mapping[str, str]) -> bool:
+    """Whether a token request runs on the event loop: a refresh grant only reads the
+    database (a thread hop costs more than it saves, the GIL being the limit); a code
+    exchange commits, so it waits for the disk in a worker thread."""
+    return form.get("grant_type") == "refresh_token"
 
 
 class _Endpoints:
@@ -250,9 +284,9 @@ class _Endpoints:
         self.service = service
         self.default_node = default_node
 
-    def node_of(self, request: _Http) -> str | None:
+    def node_of(self, headers: Mapping[str, str]) -> str | None:
         """The node the ``Host`` header names, else the default node."""
-        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
+        host = (headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
         return self.service.issuing_node_for_host(host) or self.default_node
 
     def gate(self, name: str) -> AbstractAsyncContextManager[None]:
@@ -265,7 +299,7 @@ class _Endpoints:
         """``GET /health``."""
         # On the event loop, like refresh grants: its answer time is the loop's.
         info = self.service.info()
-        node = self.node_of(request) or info["publisher"]
+        node = self.node_of(request.headers) or info["publisher"]
         return JSONResponse({"status": "ok", "cluster": info["cluster"], "node": node})
 
     async def authorize(self, request: Request) -> Response:
@@ -278,7 +312,7 @@ class _Endpoints:
                     raise _BadRequest(400, f"parameter {k!r} given more than once")
                 params[k] = v
         user, password = _basic(request)
-        node = self.node_of(request)
+        node = self.node_of(request.headers)
 
         def start() -> LoginAttempt:
             return service.authorize_start(
@@ -291,7 +325,7 @@ class _Endpoints:
                 password=password,
                 device=params.get("device"),
                 agent=request.headers.get("user-agent"),
-                via=_via(request),
+                via=_via(request.headers),
                 node=node,
                 code_challenge=params.get("code_challenge"),
                 code_challenge_method=params.get("code_challenge_method"),
@@ -310,32 +344,62 @@ class _Endpoints:
     async def token(self, request: _Http) -> Response:
         """``POST /ssosp/oauth/token``."""
         form = await _form(request)
-        node, via = self.node_of(request), _via(request)
+        if _on_loop(form):
+            return self.token_now(form, request.headers)
+        node, via = self.node_of(request.headers), _via(request.headers)
 
         def run() -> dict[str, Any]:
             return self.service.token_request(form, via=via, node=node).to_json()
 
-        # A refresh grant only reads the database: it runs on the event loop (a thread hop
-        # costs more than it saves, the GIL being the limit). A code exchange commits, so
-        # it waits for the disk in a worker thread.
-        body = run() if form.get("grant_type") == "refresh_token" else await _call(run)
-        return _Json(body)
+        return _Json(await _call(run))
+
+    def token_now(self, form: Mapping[str, str], headers: Mapping[str, str]) -> Response:
+        """A token request run here, on the event loop (see :func:`_on_loop`)."""
+        node, via = self.node_of(headers), _via(headers)
+        return _Json(self.service.token_request(form, via=via, node=node).to_json())
 
     async def introspect(self, request: _Http) -> Response:
         """``POST /ssosp/oauth/introspect``."""
-        form = await _form(request)
+        return self.introspect_now(await _form(request), request.headers)
+
+    def introspect_now(self, form: Mapping[str, str], headers: Mapping[str, str]) -> Response:
+        """A validation (it runs on the event loop)."""
         tok = form.get("token")
         if not tok:
             raise _BadRequest(400, "token is required")
-        server = form.get("server") or self.node_of(request)
-        answer = self.service.introspect(tok, server=server).to_json()
-        return _Json(answer)
+        server = form.get("server") or self.node_of(headers)
+        return _Json(self.service.introspect(tok, server=server).to_json())
+
+    def direct(self) -> dict[bytes, DirectHandler]:
+        """The handlers of the hot routes for :mod:`~logdoctor.tokenservice.httpguard`'s
+        direct answers: each takes the request's head and whole body and answers as its
+        route's handler would, or gives ``None`` to hand the request to the app (a code
+        exchange: it waits for the disk in a worker thread)."""
+
+        def token(raw: list[tuple[bytes, bytes]], body: bytes) -> Response | None:
+            headers = _header_map(raw)
+            try:
+                _form_head(headers)
+                form = _form_body(body)
+                return self.token_now(form, headers) if _on_loop(form) else None
+            except _REFUSALS as exc:
+                return _refusal(exc)
+
+        def introspect(raw: list[tuple[bytes, bytes]], body: bytes) -> Response:
+            headers = _header_map(raw)
+            try:
+                _form_head(headers)
+                return self.introspect_now(_form_body(body), headers)
+            except _REFUSALS as exc:
+                return _refusal(exc)
+
+        return {b"/ssosp/oauth/token": token, b"/ssosp/oauth/introspect": introspect}
 
     async def revoke(self, request: Request) -> Response:
         """``GET /ssosp/token/revoke``."""
         params = _params(request.url.query)
         user, password = _basic(request)
-        node = self.node_of(request)
+        node = self.node_of(request.headers)
 
         def run() -> dict[str, Any]:
             return self.service.revoke(
@@ -375,6 +439,14 @@ class _HotPaths:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def direct_routes(
+    service: Service, *, default_node: str | None = None
+) -> dict[bytes, DirectHandler]:
+    """The hot routes' direct handlers (:meth:`_Endpoints.direct`) of the app that
+    :func:`create_app` makes with the same arguments."""
+    return _Endpoints(service, default_node).direct()
 
 
 def create_app(service: Service, *, default_node: str | None = None) -> ASGIApp:

@@ -25,6 +25,19 @@ timeout either. So :func:`protocol_class` wraps uvicorn's httptools protocol:
 Besides, the writes one turn of the event loop makes to a connection leave together
 (:class:`Coalesced`): uvicorn writes a response's head and body separately, which would cost
 two system calls, two TCP segments and two wake-ups of the client per response.
+
+**Direct answers.** The busiest requests (refresh grants, validations) are answered by the
+protocol itself, as soon as the request is read, by a handler of its path (``direct``: the app's
+:func:`~logdoctor.tokenservice.app.direct_routes`) that gives the same answer as the app. That
+skips what uvicorn does per request around the app (an asyncio task, the ASGI scope and
+messages, the response's headers checked one by one): some 30 of a grant's ~470 us of CPU. The
+rest goes through uvicorn and the app as before: a handler may hand its request over (``None``:
+a code exchange, which waits for the disk), and so is every request that is not a ``POST`` of a
+direct path without query, that expects ``100 Continue``, whose body passes ``MAX_BODY``, that
+arrives while an earlier request of its connection is still being served (pipelining keeps its
+order), while the connection's writes are paused (a client that does not read its answers is
+held back by uvicorn's flow control), or after another direct answer of the same read (a
+client that pipelines many requests does not hold the loop for all of them at once).
 """
 
 from __future__ import annotations
@@ -32,11 +45,70 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-__all__ = ["Coalesced", "HttpLimits", "protocol_class"]
+__all__ = [
+    "MAX_DIRECT_BODY",
+    "Answer",
+    "Coalesced",
+    "DirectHandler",
+    "HttpLimits",
+    "protocol_class",
+]
+
+MAX_DIRECT_BODY = 64 * 1024
+"""A request body longer than this goes through the app (which refuses it: its own cap)."""
+
+
+class Answer(Protocol):
+    """A complete response (a Starlette ``Response`` is one): status, headers (lower-case
+    names, ``content-length`` among them) and body."""
+
+    @property
+    def status_code(self) -> int:
+        """The status code."""
+        ...
+
+    @property
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers."""
+        ...
+
+    @property
+    def body(self) -> bytes | memoryview:
+        """The body."""
+        ...
+
+
+DirectHandler = Callable[[list[tuple[bytes, bytes]], bytes], Answer | None]
+"""A direct path's handler: the request's headers (ASGI's list) and whole body to its answer,
+or ``None`` to hand the request to the app."""
+
+
+class _Direct:
+    """A request being read for a direct answer."""
+
+    __slots__ = ("body", "handler", "keep_alive", "size")
+
+    def __init__(self, handler: DirectHandler, keep_alive: bool) -> None:
+        self.handler = handler
+        self.keep_alive = keep_alive
+        self.body: list[bytes] = []
+        self.size = 0
+
+
+_SERVER_ERROR = (
+    500,
+    [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", b"21"),
+        (b"connection", b"close"),
+    ],
+    b"Internal Server Error",
+)
+"""uvicorn's answer when the app fails."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +162,9 @@ class Coalesced(asyncio.Transport):
         self._loop = loop
         self._before_send = before_send
         self._pending: list[bytes] = []
+        # Asked several times per request: the wrapped transport's own method, not a call
+        # through this one's.
+        self.is_closing = transport.is_closing  # type: ignore[method-assign]
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Queue ``data``; the first write of a turn schedules the send."""
@@ -214,6 +289,8 @@ class _GuardedProtocol(HttpToolsProtocol):
     _before_send: ClassVar[tuple[Callable[[], None], ...]]
     """The server's hook for :class:`Coalesced` (none, or one; a tuple so that it is never
     bound as a method)."""
+    _direct_paths: ClassVar[dict[bytes, DirectHandler]] = {}
+    """The direct paths' handlers (see the module's text)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -222,6 +299,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         self._in_request = False
         self._completed = False
         self._deadline: asyncio.TimerHandle | None = None
+        self._direct: _Direct | None = None
+        self._answered = False  # a direct answer was given in this read
 
     # -- timers and eviction -------------------------------------------------------------------
 
@@ -270,6 +349,7 @@ class _GuardedProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._completed = False
+        self._answered = False
         super().data_received(data)
         if self.transport.is_closing():
             return
@@ -298,15 +378,97 @@ class _GuardedProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._waiting.busy(self)
+        handler = None if self._answered else self._direct_paths.get(self.url)
+        if handler is not None and self._may_answer():
+            version = self.parser.get_http_version()
+            self._direct = _Direct(handler, version != "1.0" and self.parser.should_keep_alive())
+            return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        """A piece of the body: kept for a direct answer, else the app's."""
+        d = self._direct
+        if d is None:
+            super().on_body(body)
+            return
+        d.body.append(body)
+        d.size += len(body)
+        if d.size > MAX_DIRECT_BODY:
+            self._hand_over(d)
+
     def on_message_complete(self) -> None:
-        """The request is read: its read time stops."""
-        super().on_message_complete()
+        """The request is read: its read time stops (a direct path answers it now)."""
+        d = self._direct
+        if d is None:
+            super().on_message_complete()
         self._in_request = False
         self._in_head = True
         self._completed = True
         self._disarm()
+        if d is not None:
+            self._direct = None
+            self._answer(d)
+
+    # -- direct answers ------------------------------------------------------------------------
+
+    def _may_answer(self) -> bool:
+        """Whether the request whose head was just read may be answered directly."""
+        return (
+            self.parser.get_method() == b"POST"
+            and not self.root_path
+            and not self.expect_100_continue
+            and not self.parser.should_upgrade()
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and not self.flow.write_paused
+        )
+
+    def _hand_over(self, d: _Direct) -> None:
+        """The request goes to uvicorn and the app after all, with what was read of its body
+        (uvicorn's own callbacks, as it would have had them)."""
+        self._direct = None
+        super().on_headers_complete()
+        body = b"".join(d.body)
+        if body:
+            super().on_body(body)
+
+    def _answer(self, d: _Direct) -> None:
+        body = b"".join(d.body)
+        try:
+            answer = d.handler(self.headers, body)
+        except Exception as exc:  # as uvicorn: logged, 500, the connection closed
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            self._send(d.keep_alive, *_SERVER_ERROR)
+            return
+        if answer is None:
+            self._hand_over(d)
+            super().on_message_complete()
+            return
+        self._answered = True
+        self._send(d.keep_alive, answer.status_code, answer.raw_headers, answer.body)
+
+    def _send(
+        self,
+        keep_alive: bool,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | memoryview,
+    ) -> None:
+        """Write a response as uvicorn would (its default headers first, ``connection:
+        close`` unless kept alive), then finish it as uvicorn does."""
+        out: list[bytes | memoryview] = [STATUS_LINE[status]]
+        closing = False
+        for name, value in (*self.server_state.default_headers, *headers):
+            if name == b"connection" and b"close" in [t.strip().lower() for t in value.split(b",")]:
+                keep_alive, closing = False, True
+            out += (name, b": ", value, b"\r\n")
+        if not keep_alive and not closing:
+            out.append(b"connection: close\r\n")
+        out += (b"\r\n", body)
+        self.transport.write(b"".join(out))
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
 
     def on_response_complete(self) -> None:
         """The response is sent: without a pipelined request, the connection waits again."""
@@ -317,11 +479,14 @@ class _GuardedProtocol(HttpToolsProtocol):
 
 
 def protocol_class(
-    limits: HttpLimits, before_send: Callable[[], None] | None = None
+    limits: HttpLimits,
+    before_send: Callable[[], None] | None = None,
+    direct: dict[bytes, DirectHandler] | None = None,
 ) -> type[asyncio.Protocol]:
     """An httptools protocol class for ``uvicorn.Config(http=...)`` that enforces ``limits``
     (one class per server: the connection cap counts that server's connections); every
-    connection runs ``before_send`` before its queued bytes leave (:class:`Coalesced`)."""
+    connection runs ``before_send`` before its queued bytes leave (:class:`Coalesced`), and
+    answers the requests of the ``direct`` paths itself (see the module's text)."""
 
     class GuardedHttpToolsProtocol(_GuardedProtocol):
         """uvicorn's httptools protocol with the limits of :class:`HttpLimits`."""
@@ -329,5 +494,6 @@ def protocol_class(
         _limits = limits
         _waiting = _Waiting()
         _before_send = (before_send,) if before_send is not None else ()
+        _direct_paths: ClassVar[dict[bytes, DirectHandler]] = dict(direct or {})
 
     return GuardedHttpToolsProtocol

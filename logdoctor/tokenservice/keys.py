@@ -18,9 +18,10 @@ import random
 import secrets
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
+from cryptography.hazmat.primitives.hmac import HMAC
 from joserfc.jwk import OctKey, RSAKey
 
 from logdoctor.ucm.topology import KeyUse
@@ -70,6 +71,9 @@ class EncryptionKey:
     aes: AES = field(repr=False, compare=False)
     """The AES-128 key of A128CBC-HS256: the second half of the material (the first half is
     the HMAC-SHA-256 key, RFC 7518 5.2.2.1)."""
+    mac: HMAC = field(repr=False, compare=False)
+    """HMAC-SHA-256 keyed with the first half of the material, never updated: a tag is made
+    with a copy of it (the key schedule made once, not per token)."""
 
 
 def load_signing_key(version: int, material: bytes) -> SigningKey:
@@ -85,7 +89,8 @@ def load_encryption_key(version: int, material: bytes) -> EncryptionKey:
     if len(material) != ENC_BYTES:
         raise ValueError(f"encryption key version {version}: {len(material)} bytes, not 32")
     jwk = OctKey.import_key(material)
-    return EncryptionKey(version, material, checksum(material), jwk, AES(material[16:]))
+    mac = HMAC(material[:16], hashes.SHA256())
+    return EncryptionKey(version, material, checksum(material), jwk, AES(material[16:]), mac)
 
 
 def generate_signing_key(version: int, rng: random.Random | None = None) -> SigningKey:

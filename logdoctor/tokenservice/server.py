@@ -14,7 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
-from logdoctor.tokenservice.app import create_app
+from logdoctor.tokenservice.app import create_app, direct_routes
 from logdoctor.tokenservice.httpguard import HttpLimits, protocol_class
 from logdoctor.tokenservice.service import Service
 
@@ -109,18 +109,26 @@ def make_server(
     tls_key: Path | None = None,
     limits: HttpLimits | None = None,
     logs: LogFlush | None = None,
+    direct: bool = True,
 ) -> uvicorn.Server:
     """A uvicorn server for ``service`` (quiet: the service writes UCM's logs, not access logs;
     no ``X-Forwarded-For`` trusted)
     with the head-size, read-time and connection limits of ``limits`` (see
     :mod:`~logdoctor.tokenservice.httpguard`; uvicorn's own ``limit_concurrency`` is off: it
     would answer every request 503 while idle connections fill it); with ``logs``, the
-    lines of the loop's operations are written once a turn, before the responses leave."""
+    lines of the loop's operations are written once a turn, before the responses leave; with
+    ``direct`` (the default) the protocol answers refresh grants and validations itself
+    (:func:`~logdoctor.tokenservice.app.direct_routes`), else every request goes through
+    uvicorn and the app."""
     limits = limits or HttpLimits()
     service.passwords.dummy(service.state.pw_cost)  # made now, not by the first unknown name
     config = uvicorn.Config(
         create_app(service, default_node=node),
-        http=protocol_class(limits, logs.now if logs is not None else None),
+        http=protocol_class(
+            limits,
+            logs.now if logs is not None else None,
+            direct_routes(service, default_node=node) if direct else None,
+        ),
         log_level="warning",
         access_log=False,
         lifespan="off",

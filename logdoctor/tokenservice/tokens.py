@@ -25,7 +25,6 @@ from __future__ import annotations
 import binascii
 import functools
 import hashlib
-import hmac
 import json
 import secrets
 import threading
@@ -212,7 +211,9 @@ def _mint_access(
     encryptor = Cipher(key.aes, CBC(iv)).encryptor()
     ct = encryptor.update(plain + bytes((pad,)) * pad) + encryptor.finalize()
     al = (len(aad) * 8).to_bytes(8, "big")
-    tag = hmac.digest(key.material[:16], aad + iv + ct + al, "sha256")[:16]
+    mac = key.mac.copy()
+    mac.update(aad + iv + ct + al)
+    tag = mac.finalize()[:16]
     inner = b".".join((aad, b"", _b64(iv), _b64(ct), _b64(tag)))
     return _jws(kid, b'{"private":"' + inner + b'"}', tok._signing)
 

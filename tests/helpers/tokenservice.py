@@ -21,14 +21,20 @@ ADMIN = AdminCredentials("admin", "axl-Secret-1")
 
 @contextmanager
 def running(
-    service: Service, node: str | None = None, limits: HttpLimits | None = None
+    service: Service,
+    node: str | None = None,
+    limits: HttpLimits | None = None,
+    direct: bool = True,
 ) -> Iterator[str]:
     """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port, its log lines
-    written as ``serve`` writes them (:class:`LogFlush`: once a turn of the loop)."""
+    written as ``serve`` writes them (:class:`LogFlush`: once a turn of the loop); ``direct``
+    as :func:`make_server`'s."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     logs = LogFlush(service)
-    server = make_server(service, node=node, logs=logs, **({"limits": limits} if limits else {}))
+    server = make_server(
+        service, node=node, logs=logs, direct=direct, **({"limits": limits} if limits else {})
+    )
 
     def serve() -> None:
         logs.attach()
