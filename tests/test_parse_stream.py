@@ -55,22 +55,52 @@ class _Pieces:
             pos, k = pos + size, k + 1
 
 
-def _chunks(data: object, chunk_bytes: int) -> list[tuple[object, ...]]:
+def _chunks(data: object, chunk_bytes: int, workers: int = 1) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []
-    for c in iter_chunks(data, _SSOSP, file="f", node="n", workers=1, chunk_bytes=chunk_bytes):  # type: ignore[arg-type]
+    chunks = iter_chunks(
+        data,  # type: ignore[arg-type]
+        _SSOSP,
+        file="f",
+        node="n",
+        workers=workers,
+        chunk_bytes=chunk_bytes,
+    )
+    for c in chunks:
         st = dataclasses.asdict(c.stats)
         out.append((c.start, c.end, c.lines, c.continues, c.frame.to_dicts(), st))
     return out
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
-def test_pieces_give_the_chunks_of_the_whole(bom: bytes) -> None:
+def test_pieces_give_the_chunks_of_the_whole(bom: bytes, workers: int) -> None:
+    """Chunks parsed one after another or side by side (``workers``), in order."""
     data = bom + _log(40_000)
     assert len(data) > 3 * (1 << 20) + 2 * MAX_RECORD_BYTES  # several rounds of held bytes
     whole = _chunks(data, 1 << 20)
     assert len(whole) > 4 and any(c[3] for c in whole)  # a forced cut is among them
     for sizes in ((1 << 20,), (7, 65_536, 3_000_001), (len(data),)):
-        assert _chunks(_Pieces(data, sizes), 1 << 20) == whole
+        assert _chunks(_Pieces(data, sizes), 1 << 20, workers) == whole
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pieces_opened_late_give_the_chunks_of_the_whole(workers: int) -> None:
+    """Megabytes of lines before the first header, then three header lines and a runaway
+    trace past the record cap: chunks without records, forced cuts with and without a record
+    open, parsed side by side as one after another, give the chunks of the whole."""
+    orphans = b"".join(b"orphan %d " % i + b"y" * 200 + b"\n" for i in range(15_000))
+    head = (
+        b"2026-11-02 07:00:00,000 INFO  [exec-1] oauth.TokenValidator - Token validated: "
+        b"server=imp1 user=u client_id=C1 jti=j kid=k1\n"
+    ) * 3
+    runaway = b"\tat runaway" + b"x" * 1000 + b"\n"
+    data = orphans + head + runaway * (3 * MAX_RECORD_BYTES // 1000) + _log(3_000)
+    whole = _chunks(data, 1 << 20)
+    records = [c[5]["records"] for c in whole]
+    assert records[0] == 0 and records.count(0) >= 2  # chunks without a record
+    assert any(c[3] for c in whole)  # a chunk continues a record
+    for sizes in ((1 << 20,), (65_536, 3_000_001)):
+        assert _chunks(_Pieces(data, sizes), 1 << 20, workers) == whole
 
 
 def test_empty_and_bom_only_pieces() -> None:
@@ -202,6 +232,7 @@ def test_pieces_from_reused_buffers_give_the_chunks_of_the_whole(
     f.write_bytes(gzip.compress(data, 1))
     assert len(data) > 20 * inflate.PIECE_BYTES * (inflate._AHEAD + 1)
     assert _chunks(Inflated(f, Limits()), 1 << 20) == _chunks(data, 1 << 20)
+    assert _chunks(Inflated(f, Limits()), 1 << 20, workers=2) == _chunks(data, 1 << 20)
     assert Inflated(f, Limits()).read_all() == data
 
 

@@ -198,6 +198,23 @@ def _parse_span(
     """Parse ``buf[lo:hi]`` (whole records): its events and statistics, lines numbered from 1,
     and its physical lines."""
     block, cut = capped(buf, lo, hi, MAX_RECORD_BYTES)
+    return _parse_capped(block, cut, hi - lo, continues, fmt, file, node, zone, workers, keep)
+
+
+def _parse_capped(
+    block: bytes,
+    cut: list[int],
+    size: int,
+    continues: bool,
+    fmt: Format,
+    file: str,
+    node: str,
+    zone: Zone,
+    workers: int,
+    keep: tuple[str, ...] | None = None,
+) -> tuple[pl.DataFrame, ParseStats, int]:
+    """:func:`_parse_span` of a span already copied out by :func:`capped` (``block``, with
+    the lines it ``cut``) from ``size`` bytes of the file."""
     frame, st = _parse_block(
         block,
         fmt,
@@ -210,7 +227,7 @@ def _parse_span(
         continues=continues,
         keep=keep,
     )
-    st.bytes = hi - lo
+    st.bytes = size
     # Lines of nothing but NULs are not in st.lines but count in the numbering.
     return frame, st, count_lines(block) if st.nul_bytes else st.lines
 
@@ -235,14 +252,39 @@ def _iter_pieces(
 ) -> Iterator[Chunk]:
     """:func:`iter_chunks` over a file arriving piece by piece: bytes are held (in one reused
     :class:`~logdoctor.ingest.parse.window.Window`) until they reach past a chunk and the span
-    a forced cut may look ahead, then every chunk whose end is decided is parsed (while the
-    next pieces arrive) and the rest is held for the next round. Chunks and numbering are
-    those :func:`iter_chunks` gives for the same bytes."""
+    a forced cut may look ahead, then every chunk whose end is decided is copied out and
+    parsed on ``workers`` threads (at most ``workers + 1`` in flight, yielded in order) while
+    the next pieces arrive, and the rest is held for the next round. Chunks and numbering are
+    those :func:`iter_chunks` gives for the same bytes.
+
+    Chunks parsed side by side rather than one after another, each spread over polars'
+    threads: on 1 M lines of a ``.gz`` that took ~0.3 CPU-s more (polars' threads waking for
+    each small operation) and about as long in wall time as parsing plus inflating in turn.
+    """
     reach = chunk_bytes + max(chunk_bytes, 2 * MAX_RECORD_BYTES)
     held = Window(2 * reach)
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    inner = 1 if pool is not None else workers
+    # In flight, in order: the parse, the bytes before the chunk (a BOM) it counts, its span
+    # in the file, whether it continues a record.
+    pending: collections.deque[
+        tuple[Future[tuple[pl.DataFrame, ParseStats, int]], int, int, int, bool]
+    ] = collections.deque()
+    seen = 0
+    opened = False
+
+    def finish() -> Chunk:
+        nonlocal seen, opened
+        fut, extra, lo, hi, cont = pending.popleft()
+        frame, st, lines = fut.result()
+        st.bytes += extra
+        frame = _renumber(frame, st, seen)
+        seen += lines
+        opened = opened or cont or st.records > 0
+        return Chunk(frame, st, lo, hi, lines, cont)
+
     try:
-        seen = 0
-        continues = opened = done = False
+        continues = done = False
         while not done:
             piece = next(pieces, None)
             if piece is None:
@@ -254,28 +296,38 @@ def _iter_pieces(
             buf, size, base = held.buf, held.size, held.base
             bom = len(UTF8_BOM)
             first = bom if base == 0 and size >= bom and buf[:bom] == UTF8_BOM else 0
-            if done and base == 0 and size <= first:
+            if done and base == 0 and size <= first and not pending:
                 st = ParseStats(path=file, family=fmt.family, node=node, bytes=size)
                 yield Chunk(empty_frame(), st, 0, size, 0, False)
                 return
+            while pending and not opened:
+                yield finish()  # the cuts below depend on whether a record was read before
             bounds = chunk_bounds(
                 buf, fmt, chunk_bytes, first, continues=continues, opened=opened, size=size
             )
             ready = bounds if done else [b for b in bounds if b[1] < size]
             for lo, hi, cont in ready:
-                frame, st, lines = _parse_span(
-                    buf, lo, hi, cont, fmt, file, node, zone, workers, keep
-                )
+                block, cut = capped(buf, lo, hi, MAX_RECORD_BYTES)  # a copy: buf is reused
+                args = (block, cut, hi - lo, cont, fmt, file, node, zone, inner, keep)
+                fut: Future[tuple[pl.DataFrame, ParseStats, int]]
+                if pool is not None:
+                    fut = pool.submit(_parse_capped, *args)
+                else:
+                    fut = Future()
+                    fut.set_result(_parse_capped(*args))
                 at_start = base == 0 and lo == first
-                st.bytes += first if at_start else 0
-                frame = _renumber(frame, st, seen)
-                seen += lines
-                opened = opened or cont or st.records > 0
-                yield Chunk(frame, st, 0 if at_start else base + lo, base + hi, lines, cont)
+                span = (0 if at_start else base + lo, base + hi)
+                pending.append((fut, first if at_start else 0, *span, cont))
+                while len(pending) > workers:
+                    yield finish()
             if ready and not done:
                 continues = bounds[len(ready)][2]
                 held.drop(ready[-1][1])
+        while pending:
+            yield finish()
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         held.close()
 
 
