@@ -37,7 +37,10 @@ direct path without query, that expects ``100 Continue``, whose body passes ``MA
 arrives while an earlier request of its connection is still being served (pipelining keeps its
 order), while the connection's writes are paused (a client that does not read its answers is
 held back by uvicorn's flow control), or after another direct answer of the same read (a
-client that pipelines many requests does not hold the loop for all of them at once).
+client that pipelines many requests does not hold the loop for all of them at once). As with
+uvicorn: a request read after an answer that closed the connection (``connection: close``, a
+500) is not run; a server that stops still answers a direct request whose body is arriving,
+then closes; and uvicorn's keep-alive timer never runs while a request is being served.
 """
 
 from __future__ import annotations
@@ -301,6 +304,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._direct: _Direct | None = None
         self._answered = False  # a direct answer was given in this read
+        self._discard = False  # the connection closed in this read: the rest is not served
+        self._shutting = False  # the server stops: the request being read is the last
 
     # -- timers and eviction -------------------------------------------------------------------
 
@@ -369,7 +374,9 @@ class _GuardedProtocol(HttpToolsProtocol):
     # -- httptools callbacks -------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        """A request starts: its read time runs."""
+        """A request starts: its read time runs (uvicorn's keep-alive timer, which a direct
+        answer earlier in the same read started, stops: a request is being served)."""
+        self._unset_keepalive_if_required()
         super().on_message_begin()
         self._in_request = True
 
@@ -378,6 +385,11 @@ class _GuardedProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._waiting.busy(self)
+        if self.transport.is_closing():
+            # A direct answer closed the connection earlier in this read: nobody would get
+            # the answers of the requests after it (uvicorn leaves them in its pipeline).
+            self._discard = True
+            return
         handler = None if self._answered else self._direct_paths.get(self.url)
         if handler is not None and self._may_answer():
             version = self.parser.get_http_version()
@@ -387,6 +399,8 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_body(self, body: bytes) -> None:
         """A piece of the body: kept for a direct answer, else the app's."""
+        if self._discard:
+            return
         d = self._direct
         if d is None:
             super().on_body(body)
@@ -398,6 +412,8 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         """The request is read: its read time stops (a direct path answers it now)."""
+        if self._discard:
+            return
         d = self._direct
         if d is None:
             super().on_message_complete()
@@ -408,6 +424,16 @@ class _GuardedProtocol(HttpToolsProtocol):
         if d is not None:
             self._direct = None
             self._answer(d)
+
+    def shutdown(self) -> None:
+        """The server stops: a request being read for a direct answer is still answered (and
+        the connection then closed), as uvicorn does for a request it is serving."""
+        d = self._direct
+        if d is None:
+            super().shutdown()
+            return
+        d.keep_alive = False
+        self._shutting = True
 
     # -- direct answers ------------------------------------------------------------------------
 
@@ -428,6 +454,8 @@ class _GuardedProtocol(HttpToolsProtocol):
         (uvicorn's own callbacks, as it would have had them)."""
         self._direct = None
         super().on_headers_complete()
+        if self._shutting and self.cycle is not None:
+            self.cycle.keep_alive = False
         body = b"".join(d.body)
         if body:
             super().on_body(body)
@@ -438,6 +466,7 @@ class _GuardedProtocol(HttpToolsProtocol):
             answer = d.handler(self.headers, body)
         except Exception as exc:  # as uvicorn: logged, 500, the connection closed
             self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            self._answered = True
             self._send(d.keep_alive, *_SERVER_ERROR)
             return
         if answer is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from logdoctor.tokenservice import server as server_module
 from logdoctor.tokenservice.app import MAX_BODY
 from logdoctor.tokenservice.httpguard import DirectHandler
+from logdoctor.tokenservice.server import HttpLimits, LogFlush, bind, make_server
 from logdoctor.tokenservice.service import Service
 from tests.helpers.tokenservice import CLIENT, login, running
 
@@ -279,3 +282,131 @@ def test_one_direct_answer_per_read(svc: Service, monkeypatch: pytest.MonkeyPatc
     refused = {"active": False, "reason": "malformed"}
     assert all(a[0] == 200 and json.loads(a[2]) == refused for a in answers)
     assert 1 <= calls[b"/ssosp/oauth/introspect"] < 50
+
+
+def _exchange_body(code: str = "no-such-code") -> bytes:
+    return urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": CLIENT,
+            "redirect_uri": "http://127.0.0.1:8123/cb",
+        }
+    ).encode()
+
+
+def _slow_exchanges(
+    svc: Service, monkeypatch: pytest.MonkeyPatch, seconds: float
+) -> dict[str, int]:
+    """Code exchanges (through the app, in a worker thread) take ``seconds``; the grants the
+    service is asked for, by type."""
+    asked: dict[str, int] = {}
+    original: Callable[..., Any] = svc.token_request
+
+    def token_request(form: Any, **kwargs: Any) -> Any:
+        grant = str(form.get("grant_type"))
+        asked[grant] = asked.get(grant, 0) + 1
+        if grant == "authorization_code":
+            time.sleep(seconds)
+        return original(form, **kwargs)
+
+    monkeypatch.setattr(svc, "token_request", token_request)
+    return asked
+
+
+def test_a_request_after_a_direct_answer_is_not_cut_by_the_keep_alive_timer(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A direct answer starts uvicorn's keep-alive timer (1 s here); the code exchange read
+    right after it in the same read takes 2.5 s and is still answered."""
+    token = _refresh_token(svc)
+    asked = _slow_exchanges(svc, monkeypatch, 2.5)
+    reqs = [
+        _request("/ssosp/oauth/token", _refresh_body(token)),
+        _request("/ssosp/oauth/token", _exchange_body()),
+    ]
+    with running(svc, limits=HttpLimits(keep_alive=1)) as base, _connection(base) as (sock, r):
+        sock.sendall(b"".join(reqs))
+        first, second = r.response(), r.response()
+    assert first[0] == 200 and "access_token" in json.loads(first[2])
+    assert second[0] == 400 and json.loads(second[2])["error"] == "invalid_grant"
+    assert asked == {"refresh_token": 1, "authorization_code": 1}
+
+
+def test_requests_after_a_direct_answer_that_closed_are_not_run(
+    svc: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a direct answer that closes the connection (a failing handler's 500; HTTP/1.0
+    even with ``Connection: keep-alive``), the requests that followed it in the same read are
+    not run: nobody would get their answers (a code would be used up for nothing)."""
+    token = _refresh_token(svc)
+    asked = _slow_exchanges(svc, monkeypatch, 0.0)
+    original = svc.introspect
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(svc, "introspect", failing)
+    boom = _request("/ssosp/oauth/introspect", b"token=x")
+    refresh = _request("/ssosp/oauth/token", _refresh_body(token))
+    exchange = _request("/ssosp/oauth/token", _exchange_body())
+    old = _request(
+        "/ssosp/oauth/token",
+        _refresh_body(token),
+        extra="Connection: keep-alive\r\n",
+        version="1.0",
+    )
+    with running(svc) as base:
+        with _connection(base) as (sock, r):
+            sock.sendall(boom + boom + refresh + exchange)
+            assert r.response()[0] == 500
+            assert r.closed()
+        with _connection(base) as (sock, r):
+            sock.sendall(old + refresh + exchange)
+            status, headers, _ = r.response()
+            assert status == 200 and (b"connection", b"close") in headers
+            assert r.closed()
+        monkeypatch.setattr(svc, "introspect", original)
+        time.sleep(0.5)  # what a wrongly started task would do, it would have done by now
+    assert asked == {"refresh_token": 1}
+
+
+def test_a_direct_request_being_read_when_the_server_stops_is_answered(svc: Service) -> None:
+    """uvicorn's graceful shutdown lets a request it is serving finish; so does a direct
+    request whose body is still arriving: it is answered, then the connection closed."""
+    token = _refresh_token(svc)
+    req = _request("/ssosp/oauth/token", _refresh_body(token))
+    sock = bind("127.0.0.1", 0)
+    logs = LogFlush(svc)
+    server = make_server(svc, logs=logs)
+
+    def serve() -> None:
+        logs.attach()
+        try:
+            server.run(sockets=[sock])
+        finally:
+            logs.detach()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert time.monotonic() < deadline and th.is_alive()
+            time.sleep(0.01)
+        with socket.create_connection(sock.getsockname()[:2], timeout=30) as client:
+            client.sendall(req[:-20])
+            time.sleep(0.3)
+            server.should_exit = True
+            time.sleep(0.5)  # uvicorn asks every connection to shut down
+            client.sendall(req[-20:])
+            reader = _Reader(client)
+            status, headers, body = reader.response()
+            assert status == 200 and "access_token" in json.loads(body)
+            assert (b"connection", b"close") in headers
+            assert reader.closed()
+    finally:
+        server.should_exit = True
+        th.join(10)
+        sock.close()
+    assert not th.is_alive()

@@ -318,7 +318,7 @@ def _iter_pieces(
                 at_start = base == 0 and lo == first
                 span = (0 if at_start else base + lo, base + hi)
                 pending.append((fut, first if at_start else 0, *span, cont))
-                while len(pending) > workers:
+                while len(pending) > (workers if pool is not None else 0):
                     yield finish()
             if ready and not done:
                 continues = bounds[len(ready)][2]
