@@ -35,6 +35,8 @@ SOURCES = (
     "ingest/parse/common.py",
     "ingest/parse/header.py",
     "ingest/parse/line.py",
+    "ingest/parse/pieces.py",
+    "ingest/parse/span.py",
     "ingest/parse/window.py",
     "ingest/cache.py",
     "ingest/cachekey.py",

@@ -24,7 +24,7 @@ token in a thread pool, where OpenSSL releases the GIL, was measured: more CPU p
 the hand-offs, no steady gain in grants/s on two shared cores). The two busiest routes (token,
 introspect) skip Starlette's middleware and router (:class:`_HotPaths`); under ``serve`` they
 are answered by the HTTP protocol itself, with the same handlers and the same bytes
-(:func:`direct_routes`, :mod:`~logdoctor.tokenservice.httpguard`), without an ASGI cycle.
+(:func:`direct_routes`, :mod:`~logdoctor.tokenservice.direct`), without an ASGI cycle.
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from logdoctor.tokenservice.direct import DirectHandler
 from logdoctor.tokenservice.errors import OAuthError, ServiceError
-from logdoctor.tokenservice.httpguard import DirectHandler
 from logdoctor.tokenservice.passwords import Busy
 from logdoctor.tokenservice.service import MAX_NAME, LoginAttempt, Service
 
@@ -371,7 +371,7 @@ class _Endpoints:
         return _Json(self.service.introspect(tok, server=server).to_json())
 
     def direct(self) -> dict[bytes, DirectHandler]:
-        """The handlers of the hot routes for :mod:`~logdoctor.tokenservice.httpguard`'s
+        """The handlers of the hot routes for :mod:`~logdoctor.tokenservice.direct`'s
         direct answers: each takes the request's head and whole body and answers as its
         route's handler would, or gives ``None`` to hand the request to the app (a code
         exchange: it waits for the disk in a worker thread)."""

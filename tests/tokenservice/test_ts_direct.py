@@ -18,7 +18,7 @@ import pytest
 
 from logdoctor.tokenservice import server as server_module
 from logdoctor.tokenservice.app import MAX_BODY
-from logdoctor.tokenservice.httpguard import DirectHandler
+from logdoctor.tokenservice.direct import DirectHandler
 from logdoctor.tokenservice.server import HttpLimits, LogFlush, bind, make_server
 from logdoctor.tokenservice.service import Service
 from tests.helpers.tokenservice import CLIENT, login, running
