@@ -103,9 +103,10 @@ def test_pieces_opened_late_give_the_chunks_of_the_whole(workers: int) -> None:
         assert _chunks(_Pieces(data, sizes), 1 << 20, workers) == whole
 
 
-def test_empty_and_bom_only_pieces() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_empty_and_bom_only_pieces(workers: int) -> None:
     for data in (b"", b"\xef\xbb\xbf"):
-        assert _chunks(_Pieces(data, (1,)), 1 << 20) == _chunks(data, 1 << 20)
+        assert _chunks(_Pieces(data, (1,)), 1 << 20, workers) == _chunks(data, 1 << 20)
 
 
 def test_a_gzip_file_loads_as_the_plain_file(tmp_path: Path) -> None:

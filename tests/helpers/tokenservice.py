@@ -7,12 +7,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import uvicorn
+
 from logdoctor.tokenservice.clock import from_iso
 from logdoctor.tokenservice.server import HttpLimits, LogFlush, bind, make_server
 from logdoctor.tokenservice.service import AdminCredentials, Service, TokenResponse
 from tests.helpers.lines import CLIENT
 
-__all__ = ["ADMIN", "CLIENT", "REDIRECT", "START", "login", "running"]
+__all__ = ["ADMIN", "CLIENT", "REDIRECT", "START", "login", "running", "serving"]
 
 START = from_iso("2026-11-20T08:00:00")
 REDIRECT = "http://127.0.0.1:8123/jabber/callback"
@@ -20,15 +22,15 @@ ADMIN = AdminCredentials("admin", "axl-Secret-1")
 
 
 @contextmanager
-def running(
+def serving(
     service: Service,
     node: str | None = None,
     limits: HttpLimits | None = None,
     direct: bool = True,
-) -> Iterator[str]:
+) -> Iterator[tuple[str, uvicorn.Server]]:
     """A real uvicorn server for ``service`` on 127.0.0.1 and an ephemeral port, its log lines
     written as ``serve`` writes them (:class:`LogFlush`: once a turn of the loop); ``direct``
-    as :func:`make_server`'s."""
+    as :func:`make_server`'s. Its URL and the server (stopped on exit, if not before)."""
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
     logs = LogFlush(service)
@@ -51,11 +53,23 @@ def running(
             raise RuntimeError("server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server
     finally:
         server.should_exit = True
         th.join(10)
         sock.close()
+
+
+@contextmanager
+def running(
+    service: Service,
+    node: str | None = None,
+    limits: HttpLimits | None = None,
+    direct: bool = True,
+) -> Iterator[str]:
+    """:func:`serving`'s URL."""
+    with serving(service, node, limits, direct) as (url, _):
+        yield url
 
 
 def login(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,9 +18,9 @@ import pytest
 from logdoctor.tokenservice import server as server_module
 from logdoctor.tokenservice.app import MAX_BODY
 from logdoctor.tokenservice.direct import DirectHandler
-from logdoctor.tokenservice.server import HttpLimits, LogFlush, bind, make_server
+from logdoctor.tokenservice.server import HttpLimits
 from logdoctor.tokenservice.service import Service
-from tests.helpers.tokenservice import CLIENT, login, running
+from tests.helpers.tokenservice import CLIENT, login, running, serving
 
 Response = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -376,37 +375,13 @@ def test_a_direct_request_being_read_when_the_server_stops_is_answered(svc: Serv
     request whose body is still arriving: it is answered, then the connection closed."""
     token = _refresh_token(svc)
     req = _request("/ssosp/oauth/token", _refresh_body(token))
-    sock = bind("127.0.0.1", 0)
-    logs = LogFlush(svc)
-    server = make_server(svc, logs=logs)
-
-    def serve() -> None:
-        logs.attach()
-        try:
-            server.run(sockets=[sock])
-        finally:
-            logs.detach()
-
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and th.is_alive()
-            time.sleep(0.01)
-        with socket.create_connection(sock.getsockname()[:2], timeout=30) as client:
-            client.sendall(req[:-20])
-            time.sleep(0.3)
-            server.should_exit = True
-            time.sleep(0.5)  # uvicorn asks every connection to shut down
-            client.sendall(req[-20:])
-            reader = _Reader(client)
-            status, headers, body = reader.response()
-            assert status == 200 and "access_token" in json.loads(body)
-            assert (b"connection", b"close") in headers
-            assert reader.closed()
-    finally:
+    with serving(svc) as (base, server), _connection(base) as (client, reader):
+        client.sendall(req[:-20])
+        time.sleep(0.3)
         server.should_exit = True
-        th.join(10)
-        sock.close()
-    assert not th.is_alive()
+        time.sleep(0.5)  # uvicorn asks every connection to shut down
+        client.sendall(req[-20:])
+        status, headers, body = reader.response()
+        assert status == 200 and "access_token" in json.loads(body)
+        assert (b"connection", b"close") in headers
+        assert reader.closed()
