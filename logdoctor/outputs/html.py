@@ -11,6 +11,7 @@ the static assets alone (a test audits the templates for it).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
+from logdoctor.outputs.templatecache import template_cache
 from logdoctor.report.model import Report
 from logdoctor.report.text import INVISIBLE
 
@@ -126,7 +128,8 @@ def _path_breaks(value: str) -> Markup:
 
 
 def environment(folder: Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: autoescape for every template, strict undefined names."""
+    """The Jinja2 environment: autoescape for every template, strict undefined names; the
+    templates' compiled code is kept between runs (:mod:`~logdoctor.outputs.templatecache`)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder or builtin_reports_dir())),
         autoescape=True,
@@ -135,6 +138,7 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=template_cache(),
     )
     env.filters["num"] = _num
     env.filters["path_breaks"] = _path_breaks
@@ -147,10 +151,18 @@ def _dumps(obj: Any, **kwargs: Any) -> str:
     return json.dumps(obj, allow_nan=False, **kwargs)
 
 
+@functools.lru_cache(maxsize=8)
+def _page_environment(folder: Path | None) -> jinja2.Environment:
+    """One environment per templates folder and process: its page template is compiled (or
+    read from the cache) once, not once per report (a fleet renders one per cluster; the
+    environment still reloads a template whose file changed)."""
+    return environment(folder)
+
+
 def render_html(report: Report, *, folder: Path | None = None) -> str:
     """The report as one HTML document."""
     assets = load_assets(folder)
-    template = environment(folder).get_template(TEMPLATE)
+    template = _page_environment(folder).get_template(TEMPLATE)
     return template.render(report=report, assets=assets, csp=assets.csp)
 
 

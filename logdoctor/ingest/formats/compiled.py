@@ -20,13 +20,12 @@ import contextlib
 import hashlib
 import os
 import pickle
-import secrets
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
 from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
+from logdoctor.ingest.privatefiles import safe_entry, touch, write_entry
 
 __all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
 
@@ -57,21 +56,11 @@ def _key(path: Path, content: bytes, builtin: bool) -> str:
     return h.hexdigest()
 
 
-def _safe(entry: Path) -> bool:
-    """True for a regular file of ours that nobody else may write."""
-    try:
-        st = entry.stat()
-    except OSError:
-        return False
-    mine = not hasattr(os, "getuid") or st.st_uid == os.getuid()
-    return stat.S_ISREG(st.st_mode) and mine and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def lookup(path: Path, content: bytes, builtin: bool) -> Format | None:
     """The compiled, checked format of this file's ``content``, if an entry holds it."""
     key = _key(path, content, builtin)
     entry = formats_cache_dir() / key
-    if not _safe(entry):
+    if not safe_entry(entry):
         return None
     try:
         held, f = pickle.loads(entry.read_bytes())
@@ -81,33 +70,18 @@ def lookup(path: Path, content: bytes, builtin: bool) -> Format | None:
         return None
     if held != key or not isinstance(f, Format):
         return None  # an entry written for another key
-    with contextlib.suppress(OSError):
-        os.utime(entry)  # recently used
+    touch(entry)
     return f
 
 
 def _store(f: Format, content: bytes) -> None:
     """Keep ``f`` (compiled and checked from ``content``); a failure only costs the next run."""
-    folder = formats_cache_dir()
+    key = _key(Path(f.path), content, f.builtin)
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = _key(Path(f.path), content, f.builtin)
-        entry = folder / key
-        tmp = folder / f".{entry.name}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pickle.dumps((key, f), protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, entry)
-        _prune(folder)
+        data = pickle.dumps((key, f), protocol=pickle.HIGHEST_PROTOCOL)
+        write_entry(formats_cache_dir(), key, data, KEEP)
     except (OSError, pickle.PicklingError):
         return
-
-
-def _prune(folder: Path) -> None:
-    """Remove all but the :data:`KEEP` most recently used entries (and stray temporary files)."""
-    entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP:]:
-        old.unlink(missing_ok=True)
 
 
 def enabled() -> bool:
