@@ -9,8 +9,10 @@ Inputs (made once under benchmarks/out/):
 Each command runs as a child process paired with lnav (lnav, command, lnav, command, ...):
 the ratio is taken pair by pair (so both saw the same machine load), then the median. CPU is
 user + system time of the child (``wait4``), the stable figure on a shared machine; wall time
-moves with the load. ``cold`` rows run with ``--no-cache``; ``cache`` rows after one run that
-filled the cache (a private folder under benchmarks/out/). The check/report rows give peak
+moves with the load. ``cold`` rows run with ``--no-cache``; ``first run`` rows with the cache
+on and emptied before each run (what a first run on a bundle costs by default; the compiled
+formats are kept, as after any earlier run); ``cache`` rows after one run that filled the
+cache (a private folder under benchmarks/out/). The check/report rows give peak
 RSS against the bundle's log bytes. logdoctor's modules are compiled to bytecode first, as an
 installed package has them (with ``PYTHONDONTWRITEBYTECODE`` set, an editable checkout would
 compile some 60 modules from source in every run: ~0.1 CPU-s a command). Prints a Markdown
@@ -224,14 +226,18 @@ def main() -> None:
         path, records = _bundle(copies, f"speed-{name}-{copies}")
         size = _log_bytes(path)
         html = str(OUT / "speed-report.html")
-        for what, cmd in (
-            ("check (cold)", [ld, "check", str(path), "--format", "json", "--no-cache"]),
-            ("check (cache)", [ld, "check", str(path), "--format", "json"]),
-            ("report (cold)", [ld, "report", str(path), "-o", html, "--no-cache"]),
-            ("report (cache)", [ld, "report", str(path), "-o", html]),
+        check = [ld, "check", str(path), "--format", "json"]
+        report = [ld, "report", str(path), "-o", html]
+        for what, cmd, before in (
+            ("check (cold)", [*check, "--no-cache"], None),
+            ("check (first run, fills the cache)", check, _clear_cache),
+            ("check (cache)", check, None),
+            ("report (cold)", [*report, "--no-cache"], None),
+            ("report (first run, fills the cache)", report, _clear_cache),
+            ("report (cache)", report, None),
         ):
             print(f"{name}: {what}", file=sys.stderr)
-            t = paired(cmd, None, max(1, a.pairs - 1))
+            t = paired(cmd, None, max(1, a.pairs - 1), before)
             big.append((f"{name}: {what}", t, size, records))
     head = (
         f"{date.today()}, {platform.node()}: {os.cpu_count()} cores, "
