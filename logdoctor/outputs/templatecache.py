@@ -1,7 +1,8 @@
 """The report templates' compiled code kept between runs (a Jinja2 bytecode cache).
 
-Compiling the report's page template costs some 40 ms of CPU (more than rendering it), paid
-by every ``report`` and, before this cache, by every cluster of a ``fleet``. An entry is one
+The first compile of the report's page template in a process costs some 40 ms of CPU (Jinja2
+builds its lexer, then compiles the page and its includes), about what rendering the page
+costs; a process that reads the compiled code instead skips both. An entry is one
 template's code as Jinja2 compiles it, kept beside the parsed-file cache
 (:func:`logdoctor.ingest.cachekey.cache_dir` with ``-templates`` appended to its name:
 ``~/.cache/logdoctor/parsed-templates``), private (:mod:`logdoctor.ingest.privatefiles`: an
