@@ -115,6 +115,28 @@ def test_formats_change_is_a_miss(tmp_path: Path, cached: Path) -> None:
     assert (loader.cache.counts.hits, loader.cache.counts.misses) == (0, 1)
 
 
+def test_two_format_sets_sharing_a_cache_keep_an_entry_each(tmp_path: Path, cached: Path) -> None:
+    """Two versions (or two sets of format files) that share a cache folder: each keeps its
+    own entry for the same file, so alternate runs of each hit (an entry per file alone
+    made each run replace the other's: a miss every time)."""
+    log = _log(tmp_path, 500)
+    fmts = tmp_path / "fmts"
+    fmts.mkdir()
+    src = Path(__file__).parent.parent / "parsers" / "ssosp.toml"
+    text = src.read_text(encoding="utf-8")
+    (fmts / "ssosp.toml").write_text(text + "\n# edited\n", encoding="utf-8")
+
+    def run(edited: bool) -> tuple[int, int]:
+        loader = open_inputs([log], cache=True, formats_dir=[fmts] if edited else [])
+        loader.result()
+        assert loader.cache is not None
+        return loader.cache.counts.hits, loader.cache.counts.misses
+
+    assert run(False) == (0, 1)
+    assert run(True) == (0, 1)
+    assert [run(False), run(True), run(False)] == [(1, 0), (1, 0), (1, 0)]
+
+
 def test_growing_file_reparses_only_its_tail(tmp_path: Path, cached: Path) -> None:
     log = _log(tmp_path, 6000)  # over SPLIT_TAIL: the last record is a chunk of its own
     size = log.stat().st_size

@@ -130,7 +130,12 @@ class ParseCache:
     # -- keys -------------------------------------------------------------------------------
 
     def _folder(self, path: Path, display: str, node: str) -> Path:
-        ident = f"{path.resolve()}\0{display}\0{node}".encode("utf-8", "surrogateescape")
+        # The formats hash (formats and code) names the folder too: two logdoctor versions, or
+        # two sets of format files, sharing a cache keep an entry each for the same file
+        # instead of replacing each other's on every run (the older is pruned in its turn).
+        ident = f"{self.formats_hash}\0{path.resolve()}\0{display}\0{node}".encode(
+            "utf-8", "surrogateescape"
+        )
         return self.root / hashlib.sha256(ident).hexdigest()[:40]
 
     def key(
