@@ -5,11 +5,11 @@ An entry is one file of a bundle (a plain file, or a member of an archive or a `
 then keyed by the file on disk that holds it). Its key is the path on disk, the name shown
 (``display``) and node of the file, the size, modification time, inode and device of the file
 on disk, a hash of the formats (their files, logdoctor's and polars' versions and the parse
-engine's source), the zone its zone-less times were read in, and how it was read (whole or
-streamed). Any difference is a miss, and the file is parsed again. A plain file that only grew
-(same inode and device, the bytes before its last record unchanged: lines were appended) is
-re-parsed from the start of its last cached chunk only, the last record of a file being a
-chunk of its own (:func:`logdoctor.ingest.parse.bulk.iter_chunks`, ``split_tail``).
+engine's source: it names the entry's folder too, so versions sharing a cache keep one each),
+the zone its zone-less times were read in, and how it was read (whole or streamed). Any
+difference is a miss. A plain file that only grew (same inode and device, the bytes before its
+last record unchanged: lines were appended) is re-parsed from the start of its last cached
+chunk only, its last record being a chunk of its own (``iter_chunks``' ``split_tail``).
 
 The cache lives in ``$LOGDOCTOR_CACHE_DIR`` when set, else ``$XDG_CACHE_HOME/logdoctor/parsed``
 (``~/.cache/logdoctor/parsed``), folders created private (0700). An entry that cannot be read
@@ -130,13 +130,8 @@ class ParseCache:
     # -- keys -------------------------------------------------------------------------------
 
     def _folder(self, path: Path, display: str, node: str) -> Path:
-        # The formats hash (formats and code) names the folder too: two logdoctor versions, or
-        # two sets of format files, sharing a cache keep an entry each for the same file
-        # instead of replacing each other's on every run (the older is pruned in its turn).
-        ident = f"{self.formats_hash}\0{path.resolve()}\0{display}\0{node}".encode(
-            "utf-8", "surrogateescape"
-        )
-        return self.root / hashlib.sha256(ident).hexdigest()[:40]
+        ident = "\0".join((self.formats_hash, str(path.resolve()), display, node))
+        return self.root / hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
     def key(
         self, display: str, local: Path | None, node: str, fmt: Format, zone: Zone, mode: str
