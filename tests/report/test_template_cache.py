@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
@@ -50,16 +51,16 @@ def _copy(tmp_path: Path) -> Path:
     return copy
 
 
+_MODEL = build_report(empty_frame(), [], inputs=["bundle"], now=datetime(2026, 12, 6, tzinfo=UTC))
+"""The report every test renders (its time fixed: two renders give the same page)."""
+
+
 def _render(folder: Path) -> str:
     return (
         environment(folder)
         .get_template(TEMPLATE)
-        .render(report=_model(), assets=html_module.load_assets(folder), csp="x")
+        .render(report=_MODEL, assets=html_module.load_assets(folder), csp="x")
     )
-
-
-def _model() -> object:
-    return build_report(empty_frame(), [], inputs=["bundle"])
 
 
 def test_a_second_environment_reads_the_compiled_page(compiles: list[str], tmp_path: Path) -> None:
@@ -144,6 +145,6 @@ def test_reports_of_one_process_compile_the_page_once(
     compiles: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOGDOCTOR_NO_CACHE", "1")  # the process's memory alone
-    pages = [render_html(_model()) for _ in range(3)]  # type: ignore[arg-type]
+    pages = [render_html(_MODEL) for _ in range(3)]
     assert pages[0] == pages[1] == pages[2]
     assert compiles.count(TEMPLATE) == 1
