@@ -4,7 +4,9 @@ compiled code (:mod:`logdoctor.outputs.templatecache`, marshalled). Reading eith
 it holds, so an entry is read only when it is a regular file of this user that nobody else
 may write (:func:`safe_entry`), and written into a folder made private (0700) as a file only
 its user may read (0600), under a temporary name then renamed (:func:`write_entry`): a reader
-never sees half an entry. The least recently used entries past a count are removed.
+never sees half an entry. The least recently used entries past a count are removed. Each
+kind lives in a folder beside the parsed-file cache's (:func:`beside_cache`), and
+``LOGDOCTOR_NO_CACHE=1`` turns every kind off (:func:`enabled`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,21 @@ import secrets
 import stat
 from pathlib import Path
 
-__all__ = ["safe_entry", "touch", "write_entry"]
+__all__ = ["beside_cache", "enabled", "safe_entry", "touch", "write_entry"]
+
+
+def beside_cache(suffix: str) -> Path:
+    """The folder of a kind of entry: the parsed-file cache's folder
+    (:func:`logdoctor.ingest.cachekey.cache_dir`) with ``suffix`` appended to its name."""
+    from logdoctor.ingest.cachekey import cache_dir  # its ground modules load polars
+
+    parsed = cache_dir()
+    return parsed.with_name(parsed.name + suffix)
+
+
+def enabled() -> bool:
+    """False when ``LOGDOCTOR_NO_CACHE`` is set."""
+    return not os.environ.get("LOGDOCTOR_NO_CACHE")
 
 
 def safe_entry(entry: Path) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import types
 from functools import cache
 from pathlib import Path
@@ -29,8 +28,7 @@ from pathlib import Path
 import jinja2
 from jinja2.bccache import Bucket
 
-from logdoctor.ingest.cachekey import cache_dir
-from logdoctor.ingest.privatefiles import safe_entry, touch, write_entry
+from logdoctor.ingest.privatefiles import beside_cache, enabled, safe_entry, touch, write_entry
 
 __all__ = ["KEEP", "TemplateCache", "template_cache", "templates_cache_dir"]
 
@@ -43,12 +41,7 @@ KEEP = 32
 
 def templates_cache_dir() -> Path:
     """Where entries are kept (see the module's docstring)."""
-    parsed = cache_dir()
-    return parsed.with_name(parsed.name + "-templates")
-
-
-def _enabled() -> bool:
-    return not os.environ.get("LOGDOCTOR_NO_CACHE")
+    return beside_cache("-templates")
 
 
 def _shape(env: jinja2.Environment) -> str:
@@ -97,7 +90,7 @@ class TemplateCache(jinja2.BytecodeCache):
 
     def load_bytecode(self, bucket: Bucket) -> None:
         """Fill ``bucket`` from its entry when one is safe and holds its source's code."""
-        if not _enabled():
+        if not enabled():
             return
         entry = templates_cache_dir() / bucket.key
         if not safe_entry(entry):
@@ -118,7 +111,7 @@ class TemplateCache(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         """Keep the code just compiled into ``bucket`` (a failure only costs the next run)."""
-        if not _enabled() or bucket.code is None:
+        if not enabled() or bucket.code is None:
             return
         with contextlib.suppress(OSError):
             write_entry(templates_cache_dir(), bucket.key, bucket.bytecode_to_string(), KEEP)

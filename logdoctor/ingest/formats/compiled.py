@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import pickle
 from collections.abc import Callable
 from pathlib import Path
 
 from logdoctor.ingest.codehash import code_hash
 from logdoctor.ingest.formats.types import Format
-from logdoctor.ingest.privatefiles import safe_entry, touch, write_entry
+from logdoctor.ingest.privatefiles import beside_cache, enabled, safe_entry, touch, write_entry
 
-__all__ = ["KEEP", "cached_format", "formats_cache_dir", "lookup"]
+__all__ = ["KEEP", "cached_format", "enabled", "formats_cache_dir", "lookup"]
 
 _LAYOUT = 2
 """Bumped when what an entry holds changes."""
@@ -38,10 +37,7 @@ KEEP = 64
 
 def formats_cache_dir() -> Path:
     """Where entries are kept (see the module's docstring)."""
-    from logdoctor.ingest.cachekey import cache_dir
-
-    parsed = cache_dir()
-    return parsed.with_name(parsed.name + "-formats")
+    return beside_cache("-formats")
 
 
 def _code_hash() -> bytes:
@@ -82,11 +78,6 @@ def _store(f: Format, content: bytes) -> None:
         write_entry(formats_cache_dir(), key, data, KEEP)
     except (OSError, pickle.PicklingError):
         return
-
-
-def enabled() -> bool:
-    """False when ``LOGDOCTOR_NO_CACHE`` is set."""
-    return not os.environ.get("LOGDOCTOR_NO_CACHE")
 
 
 def cached_format(path: Path, builtin: bool, check: Callable[[Format], None]) -> Format:
